@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The one entry behind the README commands (npm start / test / bench / audit / demo:scale).
+# It installs what is missing (npm packages, then Debian packages), then runs the verb.
+# Every service is started by the TypeScript it calls, on free loopback ports, and stopped by pid.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+verb=${1:-}
+[ $# -gt 0 ] && shift
+export PATH="$PWD/node_modules/.bin:$PATH:/usr/sbin:/sbin"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+ensure_npm() {
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}
+
+# binary -> Debian package that provides it
+declare -A PKG_OF=(
+  [redis-server]=redis-server [redis-cli]=redis-server
+  [ovsdb-server]=openvswitch-common [ovsdb-tool]=openvswitch-common [ovs-appctl]=openvswitch-common
+  [ovn-nbctl]=ovn-common [ovn-sbctl]=ovn-common [ovn-northd]=ovn-central
+)
+ensure_system() {
+  local missing=() pkgs=()
+  for bin in "${!PKG_OF[@]}"; do
+    command -v "$bin" >/dev/null 2>&1 || { missing+=("$bin"); pkgs+=("${PKG_OF[$bin]}"); }
+  done
+  [ -f /usr/share/ovn/ovn-nb.ovsschema ] || pkgs+=(ovn-central)
+  [ ${#pkgs[@]} -eq 0 ] && return 0
+  # ovn-central also brings the schemas; python3-openvswitch is the benchmark's reference client.
+  local want
+  want=$(printf '%s\n' "${pkgs[@]}" ovn-central ovn-common openvswitch-common redis-server python3-openvswitch | sort -u | tr '\n' ' ')
+  if [ "$(id -u)" != 0 ]; then
+    say "missing: ${missing[*]:-OVN schemas}. Install them as root, then run again:"
+    say "  sudo apt-get update && sudo apt-get install -y $want"
+    exit 1
+  fi
+  say "installing Debian packages: $want"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $want >/dev/null
+}
+
+ensure_npm
+ensure_system
+
+case "$verb" in
+  start) exec node --import tsx infra/local/start.ts "$@" ;;
+  test)
+    say "typecheck"; tsc -p tsconfig.json
+    say "lint"; biome check .
+    exec vitest run "$@"
+    ;;
+  bench) exec node --import tsx bench/index.ts "$@" ;;
+  audit) exec node --import tsx infra/local/audit.ts "$@" ;;
+  demo-scale) exec node --import tsx bench/demo-scale.ts "$@" ;;
+  *) echo "usage: infra/local/run.sh start|test|bench|audit|demo-scale" >&2; exit 2 ;;
+esac

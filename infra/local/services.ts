@@ -1,0 +1,355 @@
+// Starts the real daemons the stack and the tests need (Redis, OVSDB servers) on free loopback
+// ports in a private directory, and stops them by the pid we started. Nothing here is imported by
+// shared/ or functions/.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
+export const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
+
+/** A free TCP port on 127.0.0.1 (the kernel picks it; a race with another binder is possible but rare). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function makeTempDir(prefix = 'vipres-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  { timeoutMs = 10_000, intervalMs = 50 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ''}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sends a signal to one pid we started, then waits for it to go (escalating to SIGKILL). */
+export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5_000) {
+  if (!isAlive(pid)) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(20);
+  if (isAlive(pid)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+    while (isAlive(pid)) await sleep(20);
+  }
+}
+
+/** A daemon run as our child (not detached), so Ctrl-C on the terminal reaches it too. */
+export interface Daemon {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function spawnDaemon(name: string, cmd: string, args: string[], dir: string): Daemon {
+  const logFile = join(dir, `${name}.out`);
+  const out = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(cmd, args, { cwd: dir, stdio: ['ignore', out, out] });
+  if (!child.pid) throw new Error(`could not start ${cmd}`);
+  const pid = child.pid;
+  child.unref();
+  registry.add(pid);
+  return {
+    name,
+    pid,
+    logFile,
+    async stop(signal = 'SIGTERM') {
+      await stopPid(pid, signal);
+      registry.delete(pid);
+    },
+  };
+}
+
+// Every pid this process started; stopped on exit so nothing outlives a test run or Ctrl-C.
+const registry = new Set<number>();
+let hooked = false;
+export function stopAllOnExit() {
+  if (hooked) return;
+  hooked = true;
+  const killAll = () => {
+    for (const pid of registry) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    registry.clear();
+  };
+  process.on('exit', killAll);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis
+
+export interface RedisOptions {
+  dir?: string;
+  port?: number;
+  appendonly?: boolean;
+  cluster?: boolean;
+}
+
+export interface RedisServer extends Daemon {
+  readonly port: number;
+  readonly url: string;
+  readonly dir: string;
+  /** Stops and starts the same server on the same port and directory (AOF keeps its data). */
+  restart(opts?: { signal?: NodeJS.Signals }): Promise<RedisServer>;
+}
+
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
+  return stdout.trim();
+}
+
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
+  stopAllOnExit();
+  const dir = opts.dir ?? makeTempDir('vipres-redis-');
+  mkdirSync(dir, { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--protected-mode',
+    'no',
+    '--appendonly',
+    opts.appendonly ? 'yes' : 'no',
+    // everysec is Redis' default; tests that need "acknowledged = durable" set it per server.
+    '--appendfsync',
+    'everysec',
+    '--logfile',
+    join(dir, 'redis.log'),
+  ];
+  if (opts.cluster) {
+    args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'));
+  }
+  const d = spawnDaemon(`redis-${port}`, 'redis-server', args, dir);
+  await waitFor(`redis on ${port}`, async () => (await redisCli(port, 'PING')) === 'PONG', {
+    timeoutMs: 10_000,
+  });
+  // AOF rewrite/load must be finished before the server counts as ready.
+  await waitFor(`redis on ${port} loaded`, async () =>
+    (await redisCli(port, 'INFO', 'persistence')).includes('loading:0'),
+  );
+  const server: RedisServer = {
+    ...d,
+    stop: d.stop,
+    port,
+    dir,
+    url: `redis://127.0.0.1:${port}`,
+    async restart({ signal = 'SIGTERM' } = {}) {
+      await d.stop(signal);
+      return startRedis({ ...opts, dir, port });
+    },
+  };
+  return server;
+}
+
+export interface RedisClusterHandle {
+  readonly nodes: RedisServer[];
+  readonly startupNodes: { host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+/** Three masters, no replicas, on loopback: enough to prove every script stays in one slot. */
+export async function startRedisCluster(count = 3): Promise<RedisClusterHandle> {
+  const nodes: RedisServer[] = [];
+  for (let i = 0; i < count; i++) {
+    // The cluster bus uses port+10000, so pick ports whose bus port is free as well.
+    let port = await freePort();
+    while (port + 10000 > 65535) port = await freePort();
+    nodes.push(await startRedis({ cluster: true, port }));
+  }
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...nodes.map((n) => `127.0.0.1:${n.port}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  ]);
+  await waitFor(
+    'redis cluster state ok',
+    async () => {
+      for (const n of nodes) {
+        if (!(await redisCli(n.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
+  return {
+    nodes,
+    startupNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// OVSDB servers (OVN Northbound / Southbound)
+
+export interface OvsdbServer extends Daemon {
+  readonly port: number;
+  /** `tcp:127.0.0.1:PORT`, as ovn-nbctl --db and our client take it. */
+  readonly remote: string;
+  readonly unixSocket: string;
+  readonly dir: string;
+  readonly ctl: string;
+  readonly dbFile: string;
+}
+
+export async function startOvsdbServer(
+  opts: { schema?: string; dir?: string; name?: string; port?: number } = {},
+): Promise<OvsdbServer> {
+  stopAllOnExit();
+  const name = opts.name ?? 'nb';
+  const dir = resolve(opts.dir ?? makeTempDir(`vipres-${name}-`));
+  mkdirSync(dir, { recursive: true });
+  const dbFile = join(dir, `${name}.db`);
+  if (!existsSync(dbFile)) await run('ovsdb-tool', ['create', dbFile, opts.schema ?? NB_SCHEMA]);
+  const port = opts.port ?? (await freePort());
+  const ctl = join(dir, `${name}.ctl`);
+  const unixSocket = join(dir, `${name}.sock`);
+  const d = spawnDaemon(
+    `${name}-${port}`,
+    'ovsdb-server',
+    [
+      dbFile,
+      `--remote=ptcp:${port}:127.0.0.1`,
+      `--remote=punix:${unixSocket}`,
+      `--pidfile=${join(dir, `${name}.pid`)}`,
+      `--unixctl=${ctl}`,
+      `--log-file=${join(dir, `${name}.log`)}`,
+    ],
+    dir,
+  );
+  await waitFor(`ovsdb-server ${name} on ${port}`, async () => {
+    await run('ovsdb-client', ['list-dbs', `tcp:127.0.0.1:${port}`], { timeout: 2000 });
+    return true;
+  });
+  return { ...d, port, remote: `tcp:127.0.0.1:${port}`, unixSocket, dir, ctl, dbFile };
+}
+
+export const startNbServer = (opts: { dir?: string; port?: number } = {}) =>
+  startOvsdbServer({ ...opts, schema: NB_SCHEMA, name: 'nb' });
+export const startSbServer = (opts: { dir?: string; port?: number } = {}) =>
+  startOvsdbServer({ ...opts, schema: SB_SCHEMA, name: 'sb' });
+
+export interface RaftMember extends OvsdbServer {
+  readonly raftPort: number;
+}
+export interface NbRaftCluster {
+  readonly members: RaftMember[];
+  /** Comma-separated remotes, as `ovn-nbctl --db=` takes them. */
+  readonly remotes: string;
+  leader(): Promise<RaftMember | undefined>;
+  stop(): Promise<void>;
+}
+
+/** An N-member Raft cluster of the NB database on loopback. */
+export async function startNbRaft(size = 3): Promise<NbRaftCluster> {
+  stopAllOnExit();
+  const base = makeTempDir('vipres-nbraft-');
+  const raftPorts: number[] = [];
+  for (let i = 0; i < size; i++) raftPorts.push(await freePort());
+  const members: RaftMember[] = [];
+  for (let i = 0; i < size; i++) {
+    const dir = join(base, `n${i + 1}`);
+    mkdirSync(dir, { recursive: true });
+    const dbFile = join(dir, 'nb.db');
+    const self = `tcp:127.0.0.1:${raftPorts[i]}`;
+    if (i === 0) await run('ovsdb-tool', ['create-cluster', dbFile, NB_SCHEMA, self]);
+    else await run('ovsdb-tool', ['join-cluster', dbFile, 'OVN_Northbound', self, `tcp:127.0.0.1:${raftPorts[0]}`]);
+    const server = await startOvsdbServer({ dir, name: 'nb' });
+    members.push({ ...server, raftPort: raftPorts[i]! });
+  }
+  const cluster: NbRaftCluster = {
+    members,
+    remotes: members.map((m) => m.remote).join(','),
+    async leader() {
+      for (const m of members) {
+        if (!isAlive(m.pid)) continue;
+        try {
+          const { stdout } = await run('ovs-appctl', ['-t', m.ctl, 'cluster/status', 'OVN_Northbound'], {
+            timeout: 2000,
+          });
+          if (/^Role: leader/m.test(stdout)) return m;
+        } catch {}
+      }
+      return undefined;
+    },
+    async stop() {
+      await Promise.all(members.map((m) => m.stop()));
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  await waitFor('NB raft leader', () => cluster.leader(), { timeoutMs: 20_000, intervalMs: 200 });
+  return cluster;
+}
+
+export async function nbctl(remote: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('ovn-nbctl', [`--db=${remote}`, '--timeout=10', ...args]);
+  return stdout;
+}
+
+export function readPid(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}

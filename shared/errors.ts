@@ -1,0 +1,35 @@
+// The reasons a request or event can fail, shared by every part of the domain package. Each is a
+// stable, machine-readable name (it appears in HTTP bodies and in Vip/Subnet condition reasons);
+// the message says what a person can do about it. functions/ maps reasons to HTTP status codes.
+
+export const Reason = {
+  SubnetNotFound: 'SubnetNotFound',
+  SubnetNotReady: 'SubnetNotReady',
+  InvalidSubnet: 'InvalidSubnet',
+  AddressOutOfRange: 'AddressOutOfRange',
+  AddressConflict: 'AddressConflict',
+  MACConflict: 'MACConflict',
+  SubnetFull: 'SubnetFull',
+  InvalidAddress: 'InvalidAddress',
+  InvalidMAC: 'InvalidMAC',
+  InvalidSelector: 'InvalidSelector',
+  InvalidType: 'InvalidType',
+  InvalidSpec: 'InvalidSpec',
+  ImmutableField: 'ImmutableField',
+  ReservationNotFound: 'ReservationNotFound',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  constructor(
+    readonly reason: Reason,
+    message: string,
+    /** Extra facts for machines, e.g. `{ holder: 'vip-a' }` on a conflict. */
+    readonly details: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const isDomainError = (err: unknown): err is DomainError => err instanceof DomainError;
