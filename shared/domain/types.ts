@@ -1,0 +1,125 @@
+// Minimal typed views of the Kubernetes objects the handlers pass to the domain decisions. Only
+// the fields a decision reads are declared; everything else on the real object is ignored.
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  /** RFC 3339 time; set once deletion has been requested. */
+  deletionTimestamp?: string;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface OwnerReference {
+  apiVersion?: string;
+  kind: string;
+  name: string;
+  uid?: string;
+  controller?: boolean;
+}
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+/** Vip.spec as stored (unvalidated); `parseVipSpec` turns it into a `VipSpec`. */
+export interface VipSpecInput {
+  subnet?: string;
+  type?: string;
+  namespace?: string;
+  v4ip?: string;
+  v6ip?: string;
+  macAddress?: string;
+  selector?: string[];
+}
+
+export interface VipStatus {
+  ready?: boolean;
+  v4ip?: string;
+  v6ip?: string;
+  mac?: string;
+  pv4ip?: string;
+  pv6ip?: string;
+  pmac?: string;
+  holder?: string;
+  type?: string;
+  selector?: string[];
+  conditions?: Condition[];
+}
+
+export interface Vip {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: VipSpecInput;
+  status?: VipStatus;
+}
+
+export interface SubnetSpecInput {
+  cidrBlock?: string;
+  gateway?: string;
+  excludeIps?: string[];
+  protocol?: string;
+  namespaces?: string[];
+  default?: boolean;
+  /** kube-ovn's provider of an attachment subnet, e.g. `net1.default.ovn`; absent = `ovn`. */
+  provider?: string;
+}
+
+export interface SubnetResource {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: SubnetSpecInput;
+  status?: Record<string, unknown>;
+}
+
+export interface Pod {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: { nodeName?: string; hostNetwork?: boolean };
+  status?: { phase?: string; podIP?: string; podIPs?: { ip: string }[] };
+}
+
+export interface SlrPort {
+  name?: string;
+  port: number;
+  targetPort?: number;
+  protocol?: string;
+}
+
+export interface SwitchLBRule {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: {
+    vip?: string;
+    namespace?: string;
+    selector?: string[];
+    ports?: SlrPort[];
+    sessionAffinity?: string;
+  };
+}
+
+export interface StatefulSet {
+  metadata: ObjectMeta;
+  spec?: { replicas?: number };
+}
+
+/** A KubeVirt VirtualMachine; only its existence and deletion state matter here. */
+export interface VirtualMachine {
+  metadata: ObjectMeta;
+}
