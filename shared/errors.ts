@@ -17,6 +17,12 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   ImmutableField: 'ImmutableField',
   ReservationNotFound: 'ReservationNotFound',
+  /** A kube-ovn or Multus annotation on a pod that cannot be parsed. */
+  InvalidAnnotation: 'InvalidAnnotation',
+  /** A pod asks for a Vip (`ovn.kubernetes.io/vip`) that another pod holds. */
+  VipInUse: 'VipInUse',
+  /** A SwitchLBRule whose vip is not the address of a switch_lb_vip Vip, or whose ports are invalid. */
+  InvalidRule: 'InvalidRule',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
