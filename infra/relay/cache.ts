@@ -1,0 +1,86 @@
+// Pure state changes of the relay's view of one resource type: list results and watch events go in,
+// the events to deliver come out. No I/O, so every rule here is tested without a server.
+import { objectKey } from '../../shared/events/subject.ts';
+import type { Action } from '../../shared/events/types.ts';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export interface ChangeEvent {
+  action: Action;
+  key: string;
+  object: KubeObject;
+}
+
+export type ObjectCache = Map<string, KubeObject>;
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export const keyOf = (kind: string, obj: KubeObject) =>
+  objectKey({ kind, name: obj.metadata.name, namespace: obj.metadata.namespace });
+
+/** Fills in apiVersion and kind, which list items of built-in types leave out. */
+export const withTypeMeta = (obj: KubeObject, apiVersion: string, kind: string): KubeObject =>
+  obj.apiVersion && obj.kind
+    ? obj
+    : { ...obj, apiVersion: obj.apiVersion ?? apiVersion, kind: obj.kind ?? kind };
+
+/**
+ * Applies one watch event. An ADDED/MODIFIED whose resourceVersion the cache already holds is a
+ * repeat (a re-watch from an older version) and yields nothing. A DELETED always yields a delete,
+ * even for an object never seen: a lost delete would leak an address, a repeated one is harmless.
+ */
+export function applyWatchEvent(
+  cache: ObjectCache,
+  kind: string,
+  type: WatchEventType,
+  obj: KubeObject,
+): ChangeEvent[] {
+  const key = keyOf(kind, obj);
+  const known = cache.get(key);
+  if (type === 'DELETED') {
+    cache.delete(key);
+    return [{ action: 'delete', key, object: obj }];
+  }
+  if (
+    known &&
+    known.metadata.resourceVersion === obj.metadata.resourceVersion &&
+    obj.metadata.resourceVersion
+  ) {
+    return [];
+  }
+  cache.set(key, obj);
+  return [{ action: known ? 'update' : 'add', key, object: obj }];
+}
+
+/**
+ * Replaces the cache with a fresh list. Every listed object is emitted, changed or not, because a
+ * relist (start, 410 Gone, resync timer) re-delivers current state so handlers heal what they
+ * missed. An object in the cache but not in the list was deleted while the watch was away: it
+ * yields a delete carrying its last known state.
+ */
+export function applyList(cache: ObjectCache, kind: string, items: readonly KubeObject[]): ChangeEvent[] {
+  const events: ChangeEvent[] = [];
+  const seen = new Set<string>();
+  for (const obj of items) {
+    const key = keyOf(kind, obj);
+    seen.add(key);
+    events.push({ action: cache.has(key) ? 'update' : 'add', key, object: obj });
+  }
+  for (const [key, last] of cache) {
+    if (!seen.has(key)) events.push({ action: 'delete', key, object: last });
+  }
+  cache.clear();
+  for (const obj of items) cache.set(keyOf(kind, obj), obj);
+  return events;
+}

@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import type { Delay } from '../../infra/relay/backoff.ts';
+import type { ChangeEvent, KubeObject } from '../../infra/relay/cache.ts';
+import { Delivery, enqueueCollapsing, type SendResult } from '../../infra/relay/delivery.ts';
+
+const obj = (name: string, rv: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, resourceVersion: rv },
+});
+const ev = (action: ChangeEvent['action'], name: string, rv: string): ChangeEvent => ({
+  action,
+  key: `Pod:${name}`,
+  object: obj(name, rv),
+});
+const rvOf = (e: ChangeEvent) => e.object.metadata.resourceVersion;
+
+/** A delay that does not sleep but records what it was asked for. */
+function fakeDelay() {
+  const waits: number[] = [];
+  const delay: Delay = (ms) => {
+    waits.push(ms);
+    return new Promise((r) => setImmediate(r));
+  };
+  return { waits, delay };
+}
+
+describe('collapsing a backlog', () => {
+  it('keeps the newest state, keeps add as add, never loses or merges deletes', () => {
+    const q: ChangeEvent[] = [];
+    enqueueCollapsing(q, ev('add', 'a', '1'));
+    enqueueCollapsing(q, ev('update', 'a', '2'));
+    expect(q.map((e) => [e.action, rvOf(e)])).toEqual([['add', '2']]);
+    enqueueCollapsing(q, ev('delete', 'a', '3'));
+    enqueueCollapsing(q, ev('add', 'a', '4'));
+    enqueueCollapsing(q, ev('delete', 'a', '5'));
+    enqueueCollapsing(q, ev('update', 'a', '6'));
+    enqueueCollapsing(q, ev('update', 'a', '7'));
+    expect(q.map((e) => [e.action, rvOf(e)])).toEqual([
+      ['delete', '3'],
+      ['delete', '5'],
+      ['update', '7'],
+    ]);
+  });
+});
+
+describe('delivery', () => {
+  it('sends the events of one key in order, one at a time', async () => {
+    const sent: string[] = [];
+    let concurrentForKey = 0;
+    let maxConcurrentForKey = 0;
+    const d = new Delivery({
+      send: async (e) => {
+        concurrentForKey++;
+        maxConcurrentForKey = Math.max(maxConcurrentForKey, concurrentForKey);
+        await new Promise((r) => setTimeout(r, 2));
+        sent.push(`${e.action}:${rvOf(e)}`);
+        concurrentForKey--;
+        return { outcome: 'done' };
+      },
+    });
+    d.enqueue(ev('add', 'a', '1'));
+    d.enqueue(ev('delete', 'a', '2'));
+    d.enqueue(ev('add', 'a', '3'));
+    d.enqueue(ev('update', 'a', '4'));
+    await d.idle();
+    // The first is in flight at once; the rest queue behind it (the add+update collapse into one add).
+    expect(sent).toEqual(['add:1', 'delete:2', 'add:4']);
+    expect(maxConcurrentForKey).toBe(1);
+    expect(d.stats()).toMatchObject({ delivered: 3, collapsed: 1, pending: 0, inFlight: 0 });
+  });
+
+  it('retries 503 with growing jittered backoff, bounded, while other keys go through', async () => {
+    const { waits, delay } = fakeDelay();
+    const attemptsByKey = new Map<string, number>();
+    const delivered: string[] = [];
+    const d = new Delivery({
+      maxAttempts: 5,
+      delay,
+      random: () => 1,
+      concurrency: 2,
+      send: async (e) => {
+        attemptsByKey.set(e.key, (attemptsByKey.get(e.key) ?? 0) + 1);
+        if (e.key === 'Pod:bad') return { outcome: 'retry', detail: 'HTTP 503' };
+        delivered.push(e.key);
+        return { outcome: 'done' };
+      },
+    });
+    d.enqueue(ev('add', 'bad', '1'));
+    for (let i = 0; i < 20; i++) d.enqueue(ev('add', `ok-${i}`, '1'));
+    await d.idle();
+    expect(delivered).toHaveLength(20);
+    expect(attemptsByKey.get('Pod:bad')).toBe(5);
+    expect(waits).toEqual([100, 200, 400, 800]);
+    expect(d.stats()).toMatchObject({ delivered: 20, exhausted: 1, retries: 4 });
+  });
+
+  it('other keys finish while a failing key is still retrying', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const delay: Delay = () => gate; // the failing key waits until the test says so
+    let badAttempts = 0;
+    const d = new Delivery({
+      concurrency: 1,
+      delay,
+      send: async (e) => {
+        if (e.key === 'Pod:bad') {
+          badAttempts++;
+          return badAttempts < 2 ? { outcome: 'retry', detail: 'HTTP 503' } : { outcome: 'done' };
+        }
+        return { outcome: 'done' };
+      },
+    });
+    d.enqueue(ev('add', 'bad', '1'));
+    d.enqueue(ev('add', 'good', '1'));
+    d.enqueue(ev('add', 'good2', '1'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(d.stats()).toMatchObject({ delivered: 2, activeKeys: 1 });
+    release();
+    await d.idle();
+    expect(d.stats()).toMatchObject({ delivered: 3 });
+  });
+
+  it('honours Retry-After (capped), drops a 4xx refusal, treats a thrown error as retryable', async () => {
+    const { waits, delay } = fakeDelay();
+    const answers: Record<string, SendResult[]> = {
+      'Pod:slow': [{ outcome: 'retry', detail: '429', retryAfterMs: 5000 }, { outcome: 'done' }],
+      'Pod:capped': [{ outcome: 'retry', detail: '429', retryAfterMs: 999_999 }, { outcome: 'done' }],
+      'Pod:refused': [{ outcome: 'drop', detail: 'HTTP 422' }],
+    };
+    let thrown = 0;
+    const d = new Delivery({
+      delay,
+      random: () => 0,
+      maxRetryAfterMs: 20_000,
+      send: async (e) => {
+        if (e.key === 'Pod:net') {
+          thrown++;
+          if (thrown === 1) throw new Error('ECONNREFUSED');
+          return { outcome: 'done' };
+        }
+        return answers[e.key]!.shift()!;
+      },
+    });
+    d.enqueue(ev('add', 'slow', '1'));
+    await d.idle();
+    d.enqueue(ev('add', 'capped', '1'));
+    await d.idle();
+    d.enqueue(ev('add', 'refused', '1'));
+    d.enqueue(ev('add', 'net', '1'));
+    await d.idle();
+    expect(waits).toEqual([5000, 20_000, 50]);
+    expect(d.stats()).toMatchObject({ delivered: 3, dropped: 1, retries: 3 });
+  });
+
+  it('a newer state that arrives during a retry replaces the one being retried; a delete does not', async () => {
+    const sent: string[] = [];
+    let fail = true;
+    let d: Delivery;
+    const delay: Delay = async () => {
+      // A newer state arrives while the first is waiting to be retried.
+      if (fail) d.enqueue(ev('update', 'a', '2'));
+      fail = false;
+    };
+    d = new Delivery({
+      delay,
+      send: async (e) => {
+        sent.push(`${e.action}:${rvOf(e)}`);
+        return fail ? { outcome: 'retry', detail: '503' } : { outcome: 'done' };
+      },
+    });
+    d.enqueue(ev('add', 'a', '1'));
+    await d.idle();
+    expect(sent).toEqual(['add:1', 'add:2']);
+  });
+
+  it('respects the global concurrency limit', async () => {
+    let now = 0;
+    let peak = 0;
+    const d = new Delivery({
+      concurrency: 3,
+      send: async () => {
+        now++;
+        peak = Math.max(peak, now);
+        await new Promise((r) => setTimeout(r, 3));
+        now--;
+        return { outcome: 'done' };
+      },
+    });
+    for (let i = 0; i < 30; i++) d.enqueue(ev('add', `k${i}`, '1'));
+    await d.idle();
+    expect(peak).toBe(3);
+    expect(d.stats().delivered).toBe(30);
+  });
+
+  it('close waits for in-flight sends within the deadline, then aborts the rest', async () => {
+    const d = new Delivery({
+      send: async () => {
+        await new Promise((r) => setTimeout(r, 30));
+        return { outcome: 'done' };
+      },
+    });
+    d.enqueue(ev('add', 'a', '1'));
+    d.enqueue(ev('add', 'b', '1'));
+    expect(await d.close(2000)).toEqual({ drained: true, abandoned: 0 });
+    expect(d.stats().delivered).toBe(2);
+    d.enqueue(ev('add', 'late', '1'));
+    expect(d.stats().enqueued).toBe(2);
+
+    const stuck = new Delivery({
+      send: (_e, signal) =>
+        new Promise<SendResult>((resolve) =>
+          signal.addEventListener('abort', () => resolve({ outcome: 'retry', detail: 'aborted' })),
+        ),
+    });
+    stuck.enqueue(ev('add', 'x', '1'));
+    stuck.enqueue(ev('update', 'x', '2'));
+    const t0 = Date.now();
+    const res = await stuck.close(50);
+    expect(res.drained).toBe(false);
+    expect(res.abandoned).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
