@@ -1,0 +1,159 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parentAddresses, parseAaps, vipsAffectedByPod, virtualParents } from './aap.ts';
+import type { Pod } from './types.ts';
+
+const subnets = [
+  { name: 'ovn-default', default: true },
+  { name: 'net1-sub', provider: 'net1.default.ovn' },
+];
+const pod = (
+  name: string,
+  opts: {
+    ns?: string;
+    labels?: Record<string, string>;
+    ann?: Record<string, string>;
+    deleting?: boolean;
+  } = {},
+): Pod => ({
+  metadata: {
+    name,
+    namespace: opts.ns ?? 'default',
+    labels: opts.labels ?? {},
+    annotations: opts.ann ?? {},
+    ...(opts.deleting ? { deletionTimestamp: '2024-01-01T00:00:00Z' } : {}),
+  },
+});
+const vip = {
+  name: 'vip-aap',
+  subnet: 'ovn-default',
+  namespace: 'default',
+  selector: [{ key: 'app', value: 'aap1' }],
+};
+
+describe('parseAaps', () => {
+  it('trims, drops empties and deduplicates', () => {
+    expect(parseAaps(' vip-a, vip-b,,vip-a , ')).toEqual(['vip-a', 'vip-b']);
+    expect(parseAaps(undefined)).toEqual([]);
+  });
+  it('property: output has no blanks or duplicates, and keeps every named item', () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^ ?[a-z]{0,3} ?$/)), (items) => {
+        const out = parseAaps(items.join(','));
+        const want = new Set(items.map((s) => s.trim()).filter((s) => s !== ''));
+        return (
+          new Set(out).size === out.length &&
+          out.every((s) => s !== '' && s === s.trim()) &&
+          out.length === want.size
+        );
+      }),
+    );
+  });
+});
+
+describe('virtualParents', () => {
+  it('selects the seed busybox and keeps others out', () => {
+    const pods = [
+      pod('busybox', {
+        labels: { app: 'aap1' },
+        ann: {
+          'ovn.kubernetes.io/aaps': 'vip-aap',
+          'ovn.kubernetes.io/ip_address': '10.16.0.7',
+          'ovn.kubernetes.io/mac_address': '00:00:00:e2:ab:0c',
+        },
+      }),
+      pod('wrong-label', { labels: { app: 'x' }, ann: { 'ovn.kubernetes.io/aaps': 'vip-aap' } }),
+      pod('not-asking', { labels: { app: 'aap1' } }),
+      pod('other-ns', { ns: 'other', labels: { app: 'aap1' }, ann: { 'ovn.kubernetes.io/aaps': 'vip-aap' } }),
+      pod('deleting', {
+        labels: { app: 'aap1' },
+        ann: { 'ovn.kubernetes.io/aaps': 'vip-aap' },
+        deleting: true,
+      }),
+    ];
+    expect(virtualParents(vip, pods, subnets)).toEqual([
+      { portName: 'busybox.default', pod: 'busybox', v4: '10.16.0.7', mac: '00:00:00:E2:AB:0C' },
+    ]);
+  });
+  it('takes every asking pod of the namespace when the selector is empty, sorted by port', () => {
+    const pods = ['b', 'a', 'c'].map((n) => pod(n, { ann: { 'ovn.kubernetes.io/aaps': 'x, vip-aap' } }));
+    expect(virtualParents({ ...vip, selector: [] }, pods, subnets).map((p) => p.portName)).toEqual([
+      'a.default',
+      'b.default',
+      'c.default',
+    ]);
+  });
+  it('has no parents without a namespace', () => {
+    expect(
+      virtualParents(
+        { ...vip, namespace: undefined },
+        [pod('a', { labels: { app: 'aap1' }, ann: { 'ovn.kubernetes.io/aaps': 'vip-aap' } })],
+        subnets,
+      ),
+    ).toEqual([]);
+  });
+  it('uses the NIC on the Vip subnet of a multi-NIC pod', () => {
+    const p = pod('m', {
+      labels: { app: 'aap1' },
+      ann: {
+        'ovn.kubernetes.io/aaps': 'vip-aap',
+        'k8s.v1.cni.cncf.io/networks': 'net1',
+        'net1.default.ovn.kubernetes.io/ip_address': '172.17.0.5',
+      },
+    });
+    expect(virtualParents({ ...vip, subnet: 'net1-sub' }, [p], subnets)).toEqual([
+      { portName: 'm.default.net1.default.ovn', pod: 'm', v4: '172.17.0.5' },
+    ]);
+    expect(virtualParents({ ...vip, subnet: 'elsewhere' }, [p], subnets)).toEqual([]);
+  });
+});
+
+describe('parentAddresses', () => {
+  it('sorts each list numerically on its own, empty when none', () => {
+    expect(parentAddresses([])).toEqual({ pv4ip: '', pv6ip: '', pmac: '' });
+    expect(
+      parentAddresses([
+        { portName: 'a', pod: 'a', v4: '10.16.0.10', mac: '00:00:00:00:00:0B' },
+        { portName: 'b', pod: 'b', v4: '10.16.0.9', v6: 'fd00::9', mac: '00:00:00:00:00:0A' },
+      ]),
+    ).toEqual({
+      pv4ip: '10.16.0.9,10.16.0.10',
+      pv6ip: 'fd00::9',
+      pmac: '00:00:00:00:00:0A,00:00:00:00:00:0B',
+    });
+  });
+  it('property: independent of parent order', () => {
+    const parent = fc.record({
+      portName: fc.string(),
+      pod: fc.string(),
+      v4: fc.ipV4(),
+      mac: fc.constantFrom('00:00:00:00:00:01', '00:00:00:AA:00:02'),
+    });
+    fc.assert(
+      fc.property(fc.array(parent, { maxLength: 6 }), (ps) => {
+        return JSON.stringify(parentAddresses(ps)) === JSON.stringify(parentAddresses([...ps].reverse()));
+      }),
+    );
+  });
+});
+
+describe('vipsAffectedByPod', () => {
+  const a = pod('p', { labels: { app: 'x' }, ann: { 'ovn.kubernetes.io/aaps': 'v2,v1' } });
+  it('covers add, delete, and changed aaps', () => {
+    expect(vipsAffectedByPod(undefined, a)).toEqual(['v1', 'v2']);
+    expect(vipsAffectedByPod(a, undefined)).toEqual(['v1', 'v2']);
+    const b = pod('p', { labels: { app: 'x' }, ann: { 'ovn.kubernetes.io/aaps': 'v3' } });
+    expect(vipsAffectedByPod(a, b)).toEqual(['v1', 'v2', 'v3']);
+  });
+  it('reacts to relabel and deletion, not to no-op updates or pods without aaps', () => {
+    expect(
+      vipsAffectedByPod(a, pod('p', { labels: { app: 'y' }, ann: { 'ovn.kubernetes.io/aaps': 'v2,v1' } })),
+    ).toEqual(['v1', 'v2']);
+    expect(vipsAffectedByPod(a, { ...a, metadata: { ...a.metadata, deletionTimestamp: 'now' } })).toEqual([
+      'v1',
+      'v2',
+    ]);
+    expect(vipsAffectedByPod(a, structuredClone(a))).toEqual([]);
+    expect(vipsAffectedByPod(pod('q'), pod('q', { labels: { z: '1' } }))).toEqual([]);
+  });
+});

@@ -1,0 +1,140 @@
+// Allowed-address-pairs: which pods are virtual parents of a Vip (SPEC §3.1), and which Vips a
+// pod change can affect. Pure: the handler lists the pods of the Vip's namespace and passes them in.
+import { AAPS_ANNOTATION } from './annotations.ts';
+import { familyOf, toBigInt } from './ip.ts';
+import { readPodAnnotations } from './pod-annotations.ts';
+import { nicOnSubnet, podNics, type SubnetPlacement } from './pod-network.ts';
+import { type LabelRequirement, matchesSelector } from './selector.ts';
+import type { Pod } from './types.ts';
+
+/** `ovn.kubernetes.io/aaps`: trimmed, empty items dropped, duplicates removed, first order kept. */
+export function parseAaps(value: string | undefined): string[] {
+  const out: string[] = [];
+  for (const raw of (value ?? '').split(',')) {
+    const v = raw.trim();
+    if (v !== '' && !out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+export function podAaps(pod: Pod | undefined): string[] {
+  return parseAaps(pod?.metadata.annotations?.[AAPS_ANNOTATION]);
+}
+
+/** The Vip facts parent selection needs (from a parsed VipSpec plus the Vip's name). */
+export interface AapVip {
+  name: string;
+  subnet: string;
+  /** No namespace: not an AAP Vip, so no parents. */
+  namespace?: string;
+  selector: readonly LabelRequirement[];
+}
+
+export interface VirtualParent {
+  portName: string;
+  pod: string;
+  v4?: string;
+  v6?: string;
+  mac?: string;
+}
+
+/**
+ * The virtual parents of a Vip, sorted by port name: pods of the Vip's namespace, not being
+ * deleted, listing the Vip in their aaps annotation, whose labels match the selector (empty
+ * selector: every such pod), each represented by its NIC on the Vip's subnet. A pod with no NIC
+ * on that subnet, or whose NICs cannot be resolved, is not a parent. Addresses come from the
+ * NIC's annotations (absent until the pod has been allocated).
+ */
+export function virtualParents(
+  vip: AapVip,
+  pods: readonly Pod[],
+  subnets: readonly SubnetPlacement[],
+): VirtualParent[] {
+  if (!vip.namespace) return [];
+  const parents = new Map<string, VirtualParent>();
+  for (const pod of pods) {
+    const m = pod.metadata;
+    if ((m.namespace ?? 'default') !== vip.namespace) continue;
+    if (m.deletionTimestamp) continue;
+    if (!podAaps(pod).includes(vip.name)) continue;
+    if (!matchesSelector(vip.selector, m.labels)) continue;
+    const nics = podNics(pod, subnets);
+    if (!nics.ok) continue;
+    const nic = nicOnSubnet(nics.value, vip.subnet);
+    if (!nic) continue;
+    const ann = readPodAnnotations(pod, nic.provider);
+    const p: VirtualParent = { portName: nic.portName, pod: m.name };
+    if (ann.v4) p.v4 = ann.v4;
+    if (ann.v6) p.v6 = ann.v6;
+    if (ann.mac) p.mac = ann.mac.toUpperCase();
+    parents.set(p.portName, p);
+  }
+  return [...parents.values()].sort((a, b) => cmp(a.portName, b.portName));
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Numeric address order (10.16.0.9 before 10.16.0.10); non-addresses last, by text. */
+function cmpAddr(a: string, b: string): number {
+  const fa = familyOf(a);
+  const fb = familyOf(b);
+  if (fa && fb) {
+    const x = toBigInt(a);
+    const y = toBigInt(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (fa) return -1;
+  if (fb) return 1;
+  return cmp(a, b);
+}
+
+/**
+ * status.pv4ip / pv6ip / pmac: each list sorted on its own (addresses numerically, MACs as
+ * upper-case text, which for fixed-width hex is numeric too), duplicates removed, comma-joined;
+ * '' when none. Sorting each list independently keeps the output stable whatever the pod order,
+ * at the price of not pairing the n-th v4 with the n-th MAC when a parent lacks a family.
+ */
+export function parentAddresses(parents: readonly VirtualParent[]): {
+  pv4ip: string;
+  pv6ip: string;
+  pmac: string;
+} {
+  const list = (pick: (p: VirtualParent) => string | undefined, order: (a: string, b: string) => number) =>
+    [...new Set(parents.map(pick).filter((v): v is string => !!v))].sort(order).join(',');
+  return {
+    pv4ip: list((p) => p.v4, cmpAddr),
+    pv6ip: list((p) => p.v6, cmpAddr),
+    pmac: list((p) => p.mac, cmp),
+  };
+}
+
+/**
+ * The Vips whose parents may change because a pod changed (added: old undefined; deleted: new
+ * undefined): every Vip either version lists, sorted. Returns [] when nothing a parent decision
+ * reads changed (labels, annotations, namespace, deletion), so relabels of unrelated pods cost nothing.
+ */
+export function vipsAffectedByPod(oldPod?: Pod, newPod?: Pod): string[] {
+  const names = new Set([...podAaps(oldPod), ...podAaps(newPod)]);
+  if (names.size === 0) return [];
+  if (oldPod && newPod && !parentInputsChanged(oldPod, newPod)) return [];
+  return [...names].sort(cmp);
+}
+
+function parentInputsChanged(a: Pod, b: Pod): boolean {
+  return (
+    a.metadata.namespace !== b.metadata.namespace ||
+    a.metadata.name !== b.metadata.name ||
+    !!a.metadata.deletionTimestamp !== !!b.metadata.deletionTimestamp ||
+    !sameMap(a.metadata.labels, b.metadata.labels) ||
+    !sameMap(a.metadata.annotations, b.metadata.annotations)
+  );
+}
+
+function sameMap(
+  a: Readonly<Record<string, string>> = {},
+  b: Readonly<Record<string, string>> = {},
+): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
