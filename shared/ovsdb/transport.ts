@@ -1,0 +1,48 @@
+// Opens the byte stream behind a remote string, as ovsdb-server and ovn-nbctl spell them:
+// `tcp:HOST:PORT`, `ssl:HOST:PORT` (IPv6 hosts in brackets) and `unix:/path`.
+import { connect as netConnect, type Socket } from 'node:net';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+
+export type Remote =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'ssl'; host: string; port: number }
+  | { kind: 'unix'; path: string };
+
+export function parseRemote(remote: string): Remote {
+  const colon = remote.indexOf(':');
+  const kind = remote.slice(0, colon);
+  const rest = remote.slice(colon + 1);
+  if (kind === 'unix' && rest) return { kind, path: rest };
+  if (kind === 'tcp' || kind === 'ssl') {
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(rest);
+    if (m) return { kind, host: (m[1] ?? m[2])!, port: Number(m[3]) };
+  }
+  throw new TypeError(`bad OVSDB remote "${remote}": expected tcp:HOST:PORT, ssl:HOST:PORT or unix:PATH`);
+}
+
+/** Resolves with a connected socket, or rejects after `timeoutMs`. */
+export function openStream(remote: string, timeoutMs: number, tls: ConnectionOptions = {}): Promise<Socket> {
+  const r = parseRemote(remote);
+  return new Promise((resolve, reject) => {
+    let socket: Socket;
+    const ready = r.kind === 'ssl' ? 'secureConnect' : 'connect';
+    if (r.kind === 'unix') socket = netConnect({ path: r.path });
+    else if (r.kind === 'tcp') socket = netConnect({ host: r.host, port: r.port });
+    else socket = tlsConnect({ ...tls, host: r.host, port: r.port, servername: tls.servername ?? undefined });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connect to ${remote} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once(ready, () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    });
+  });
+}
