@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { Reason } from '../errors.ts';
+import type { Vip } from './types.ts';
+import { parseVipSpec, type VipSpec } from './vip-spec.ts';
+import {
+  assignedFromVip,
+  computeVipStatus,
+  FINALIZER,
+  hasFinalizer,
+  statusEquals,
+  vipLabels,
+  withFinalizer,
+  withoutFinalizer,
+} from './vip-status.ts';
+
+const spec = (raw: object): VipSpec => {
+  const r = parseVipSpec(raw);
+  if (!r.ok) throw new Error('bad spec');
+  return r.spec;
+};
+const vip = (extra: Partial<Vip> = {}): Vip => ({
+  metadata: { name: 'vip-dynamic-01', generation: 3 },
+  spec: { subnet: 'ovn-default' },
+  ...extra,
+});
+const assigned = { subnet: 'ovn-default', type: '', v4ip: '10.16.0.12', mac: '00:00:00:F0:DB:25' };
+
+describe('computeVipStatus', () => {
+  it('is ready with the seed values when reserved', () => {
+    const s = computeVipStatus({ vip: vip(), spec: spec({ subnet: 'ovn-default' }), assigned, now: 't1' });
+    expect(s).toMatchObject({
+      ready: true,
+      v4ip: '10.16.0.12',
+      v6ip: '',
+      mac: '00:00:00:F0:DB:25',
+      pv4ip: '',
+      holder: '',
+      type: '',
+      selector: [],
+    });
+    expect(s.conditions).toEqual([
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Reserved',
+        message: expect.stringContaining('10.16.0.12'),
+        lastTransitionTime: 't1',
+        observedGeneration: 3,
+      },
+    ]);
+  });
+  it('keeps the assigned address and names the reason on failure', () => {
+    const s = computeVipStatus({
+      vip: vip(),
+      spec: spec({ subnet: 'other' }),
+      assigned,
+      failure: { reason: Reason.ImmutableField, message: 'spec.subnet cannot change' },
+      now: 't1',
+    });
+    expect(s.ready).toBe(false);
+    expect(s.v4ip).toBe('10.16.0.12');
+    expect(s.conditions[0]).toMatchObject({
+      status: 'False',
+      reason: 'ImmutableField',
+      message: 'spec.subnet cannot change',
+    });
+    const none = computeVipStatus({ vip: vip(), now: 't' });
+    expect(none).toMatchObject({
+      ready: false,
+      v4ip: '',
+      conditions: [expect.objectContaining({ reason: 'Pending' })],
+    });
+  });
+  it('keeps lastTransitionTime while the status does not flip, and moves it when it does', () => {
+    const first = computeVipStatus({
+      vip: vip(),
+      spec: spec({ subnet: 'ovn-default' }),
+      assigned,
+      now: 't1',
+    });
+    const again = computeVipStatus({
+      vip: vip({ status: first }),
+      spec: spec({ subnet: 'ovn-default' }),
+      assigned,
+      holder: 'p.default',
+      now: 't2',
+    });
+    expect(again.conditions[0]?.lastTransitionTime).toBe('t1');
+    expect(statusEquals(first, again)).toBe(false);
+    const same = computeVipStatus({
+      vip: vip({ status: again }),
+      spec: spec({ subnet: 'ovn-default' }),
+      assigned,
+      holder: 'p.default',
+      now: 't3',
+    });
+    expect(statusEquals(again, same)).toBe(true);
+    const failed = computeVipStatus({
+      vip: vip({ status: same }),
+      assigned,
+      failure: { reason: 'SubnetNotReady', message: 'm' },
+      now: 't4',
+    });
+    expect(failed.conditions[0]?.lastTransitionTime).toBe('t4');
+  });
+  it('shows parents, holder and the selector, and keeps other conditions', () => {
+    const s = computeVipStatus({
+      vip: vip({
+        status: {
+          conditions: [{ type: 'Other', status: 'True', reason: 'r', message: '', lastTransitionTime: 'x' }],
+        },
+      }),
+      spec: spec({ subnet: 'ovn-default', namespace: 'default', selector: ['app:aap1'] }),
+      assigned,
+      parents: { pv4ip: '10.16.0.7', pv6ip: '', pmac: '00:00:00:E2:AB:0C' },
+      holder: 'busybox.default',
+      now: 't',
+    });
+    expect(s).toMatchObject({
+      pv4ip: '10.16.0.7',
+      pmac: '00:00:00:E2:AB:0C',
+      holder: 'busybox.default',
+      selector: ['app: aap1'],
+    });
+    expect(s.conditions.map((c) => c.type)).toEqual(['Other', 'Ready']);
+  });
+});
+
+describe('statusEquals', () => {
+  it('treats absent as empty', () => {
+    expect(statusEquals(undefined, { ready: false, v4ip: '', selector: [] })).toBe(true);
+    expect(statusEquals(undefined, { ready: true })).toBe(false);
+  });
+});
+
+describe('labels, assignment and finalizer', () => {
+  it('builds the two labels', () => {
+    expect(vipLabels('ovn-default', undefined)).toEqual({
+      'ovn.kubernetes.io/subnet': 'ovn-default',
+      'ovn.kubernetes.io/ip_reserved': '',
+    });
+    expect(vipLabels('ovn-default', 'static-ip.default')['ovn.kubernetes.io/ip_reserved']).toBe(
+      'static-ip.default',
+    );
+  });
+  it('rebuilds the assignment from label and status', () => {
+    expect(assignedFromVip(vip())).toBeUndefined();
+    const v = vip({
+      metadata: { name: 'v', labels: { 'ovn.kubernetes.io/subnet': 'ovn-default' } },
+      status: { v4ip: '10.16.0.12', v6ip: 'FD00::C', mac: '00:00:00:f0:db:25', type: 'switch_lb_vip' },
+    });
+    expect(assignedFromVip(v)).toEqual({
+      subnet: 'ovn-default',
+      type: 'switch_lb_vip',
+      v4ip: '10.16.0.12',
+      v6ip: 'fd00::c',
+      mac: '00:00:00:F0:DB:25',
+    });
+  });
+  it('adds and removes the finalizer idempotently', () => {
+    expect(FINALIZER).toBe('kubeovn.io/kube-ovn-controller');
+    expect(withFinalizer(withFinalizer(['x']))).toEqual(['x', FINALIZER]);
+    expect(withoutFinalizer([FINALIZER, 'x', FINALIZER])).toEqual(['x']);
+    expect(hasFinalizer({ metadata: { name: 'a', finalizers: [FINALIZER] } })).toBe(true);
+    expect(hasFinalizer({ metadata: { name: 'a' } })).toBe(false);
+  });
+});

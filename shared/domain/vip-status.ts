@@ -1,0 +1,140 @@
+// The Vip's status, labels and finalizer (SPEC §1), computed from what the handler found. The
+// status always carries every field (empty strings when unknown) so two computations compare
+// with a plain deep-equal and handlers can skip writes that change nothing.
+import type { Reason } from '../errors.ts';
+import { FINALIZER, IP_RESERVED_LABEL, SUBNET_LABEL } from './annotations.ts';
+import { canonicalV4, canonicalV6 } from './ip.ts';
+import type { Condition, Vip, VipStatus } from './types.ts';
+import type { AssignedVip, VipSpec } from './vip-spec.ts';
+import { selectorStrings } from './vip-spec.ts';
+
+export { FINALIZER };
+export const READY = 'Ready';
+/** Reason of `Ready=True`. */
+export const REASON_RESERVED = 'Reserved';
+
+export interface VipStatusInput {
+  vip: Pick<Vip, 'metadata' | 'status'>;
+  /** The parsed spec, or undefined when the spec is invalid. */
+  spec?: VipSpec;
+  /**
+   * The assignment in force: what the allocator holds for this Vip. After a refused immutable
+   * change this is still the old assignment, so the status keeps showing it.
+   */
+  assigned?: AssignedVip;
+  parents?: { pv4ip: string; pv6ip: string; pmac: string };
+  /** `Port_Binding.virtual_parent` from the southbound DB; '' while unclaimed. */
+  holder?: string;
+  /** Why the Vip is not ready; undefined when all is well. */
+  failure?: { reason: Reason | string; message: string };
+  /** RFC 3339 time used when the Ready condition changes status. */
+  now: string;
+}
+
+/** Status fields in a fixed order with every field present. */
+export function computeVipStatus(input: VipStatusInput): Required<VipStatus> {
+  const { vip, spec, assigned, failure } = input;
+  const prev = vip.status;
+  const hasAddress = !!(assigned?.v4ip || assigned?.v6ip);
+  const ready = !failure && hasAddress;
+  const condition: Condition = {
+    type: READY,
+    status: ready ? 'True' : 'False',
+    reason: failure ? failure.reason : ready ? REASON_RESERVED : 'Pending',
+    message: failure ? failure.message : ready ? describeAssignment(assigned) : 'waiting for an address',
+    lastTransitionTime: input.now,
+  };
+  if (vip.metadata.generation !== undefined) condition.observedGeneration = vip.metadata.generation;
+  const prevReady = prev?.conditions?.find((c) => c.type === READY);
+  // Kubernetes convention: the transition time moves only when the condition's status flips.
+  if (prevReady && prevReady.status === condition.status && prevReady.lastTransitionTime) {
+    condition.lastTransitionTime = prevReady.lastTransitionTime;
+  }
+  const otherConditions = (prev?.conditions ?? []).filter((c) => c.type !== READY);
+  return {
+    ready,
+    v4ip: assigned?.v4ip ?? '',
+    v6ip: assigned?.v6ip ?? '',
+    mac: assigned?.mac ?? '',
+    pv4ip: input.parents?.pv4ip ?? '',
+    pv6ip: input.parents?.pv6ip ?? '',
+    pmac: input.parents?.pmac ?? '',
+    holder: input.holder ?? '',
+    type: assigned?.type ?? spec?.type ?? '',
+    selector: spec ? selectorStrings(spec) : (prev?.selector ?? []),
+    conditions: [...otherConditions, condition],
+  };
+}
+
+function describeAssignment(a: AssignedVip | undefined): string {
+  const parts = [a?.v4ip, a?.v6ip].filter(Boolean).join(', ');
+  return `reserved ${parts} in subnet ${a?.subnet ?? ''}`;
+}
+
+/** Status equality that treats absent fields as empty, so a first write is not skipped wrongly. */
+export function statusEquals(a: VipStatus | undefined, b: VipStatus | undefined): boolean {
+  return JSON.stringify(normalise(a)) === JSON.stringify(normalise(b));
+}
+
+function normalise(s: VipStatus | undefined): unknown {
+  return {
+    ready: s?.ready ?? false,
+    v4ip: s?.v4ip ?? '',
+    v6ip: s?.v6ip ?? '',
+    mac: s?.mac ?? '',
+    pv4ip: s?.pv4ip ?? '',
+    pv6ip: s?.pv6ip ?? '',
+    pmac: s?.pmac ?? '',
+    holder: s?.holder ?? '',
+    type: s?.type ?? '',
+    selector: s?.selector ?? [],
+    conditions: (s?.conditions ?? []).map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      lastTransitionTime: c.lastTransitionTime,
+      observedGeneration: c.observedGeneration ?? null,
+    })),
+  };
+}
+
+/**
+ * The labels the system owns on a Vip: the assigned subnet, and the pod port holding the Vip
+ * through `ovn.kubernetes.io/vip` ('' while free). Only these two keys; others are left alone.
+ */
+export function vipLabels(subnet: string, reservedBy: string | undefined): Record<string, string> {
+  return { [SUBNET_LABEL]: subnet, [IP_RESERVED_LABEL]: reservedBy ?? '' };
+}
+
+/**
+ * What the Vip was assigned, rebuilt from the object itself (subnet label + status), for
+ * `checkImmutable`. Undefined when nothing was assigned yet.
+ */
+export function assignedFromVip(vip: Pick<Vip, 'metadata' | 'status'>): AssignedVip | undefined {
+  const subnet = vip.metadata.labels?.[SUBNET_LABEL];
+  const s = vip.status;
+  if (!subnet || !(s?.v4ip || s?.v6ip)) return undefined;
+  const a: AssignedVip = { subnet, type: s.type ?? '' };
+  const v4 = s.v4ip ? (canonicalV4(s.v4ip) ?? s.v4ip) : undefined;
+  const v6 = s.v6ip ? (canonicalV6(s.v6ip) ?? s.v6ip) : undefined;
+  if (v4) a.v4ip = v4;
+  if (v6) a.v6ip = v6;
+  if (s.mac) a.mac = s.mac.toUpperCase();
+  return a;
+}
+
+export function hasFinalizer(vip: Pick<Vip, 'metadata'>): boolean {
+  return (vip.metadata.finalizers ?? []).includes(FINALIZER);
+}
+
+/** The finalizer list with ours added (idempotent). */
+export function withFinalizer(finalizers: readonly string[] | undefined): string[] {
+  const f = [...(finalizers ?? [])];
+  return f.includes(FINALIZER) ? f : [...f, FINALIZER];
+}
+
+/** The finalizer list with ours removed (idempotent). */
+export function withoutFinalizer(finalizers: readonly string[] | undefined): string[] {
+  return (finalizers ?? []).filter((f) => f !== FINALIZER);
+}
