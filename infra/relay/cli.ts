@@ -1,0 +1,84 @@
+// Command line and environment of the relay, parsed without side effects.
+import { parseArgs } from 'node:util';
+
+export interface RelayCliOptions {
+  kubeconfig?: string;
+  sinks: string[];
+  secret?: string;
+  token?: string;
+  resyncMs: number;
+  concurrency: number;
+  maxAttempts: number;
+  shutdownDeadlineMs: number;
+  logLevel: string;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `500ms`, `30s`, `5m`, `1h`, or a bare number of seconds; `0` turns a timer off. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: ${JSON.stringify(text)} (try 30s, 5m, 1h)`);
+  return Math.round(Number(m[1]) * (UNITS[m[2] ?? 's'] ?? 1000));
+}
+
+export const USAGE = `relay: lists and watches Subnet, Vip, SwitchLBRule, Pod, StatefulSet, VirtualMachine and posts each
+change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the functions.
+
+  --kubeconfig PATH     kubeconfig (env KUBECONFIG; default: in-cluster or ~/.kube/config)
+  --sink URL            function URL, repeatable (env RELAY_SINKS, comma-separated)
+  --secret TEXT         HMAC-SHA256 signing secret (env RELAY_SECRET)
+  --token TEXT          bearer token to send as well (env EVENTS_TOKEN)
+  --resync DURATION     relist and re-deliver every object this often, 0 = off (env RELAY_RESYNC; 5m)
+  --concurrency N       deliveries in flight at once (env RELAY_CONCURRENCY; 16)
+  --max-attempts N      tries per event before giving up until the next resync (env RELAY_MAX_ATTEMPTS; 8)
+  --shutdown-deadline D how long SIGTERM waits for queued deliveries (env RELAY_SHUTDOWN_DEADLINE; 10s)
+  --log-level LEVEL     pino level (env LOG_LEVEL; info)`;
+
+export function parseRelayArgs(argv: string[], env: Record<string, string | undefined>): RelayCliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: 'string' },
+      sink: { type: 'string', multiple: true },
+      secret: { type: 'string' },
+      token: { type: 'string' },
+      resync: { type: 'string' },
+      concurrency: { type: 'string' },
+      'max-attempts': { type: 'string' },
+      'shutdown-deadline': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) throw new Error(USAGE);
+  const sinks = values.sink?.length
+    ? values.sink
+    : (env.RELAY_SINKS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+  if (sinks.length === 0) throw new Error(`at least one --sink URL is needed\n\n${USAGE}`);
+  for (const s of sinks) new URL(s); // throws on a malformed URL
+  const secret = values.secret ?? env.RELAY_SECRET;
+  const token = values.token ?? env.EVENTS_TOKEN;
+  if (!secret && !token) throw new Error('a --secret (RELAY_SECRET) or --token (EVENTS_TOKEN) is needed');
+  const int = (text: string | undefined, fallback: number, name: string) => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
+    return n;
+  };
+  return {
+    kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
+    sinks,
+    secret,
+    token,
+    resyncMs: parseDuration(values.resync ?? env.RELAY_RESYNC ?? '5m'),
+    concurrency: int(values.concurrency ?? env.RELAY_CONCURRENCY, 16, '--concurrency'),
+    maxAttempts: int(values['max-attempts'] ?? env.RELAY_MAX_ATTEMPTS, 8, '--max-attempts'),
+    shutdownDeadlineMs: parseDuration(values['shutdown-deadline'] ?? env.RELAY_SHUTDOWN_DEADLINE ?? '10s'),
+    logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
+  };
+}

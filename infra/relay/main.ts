@@ -1,0 +1,45 @@
+// The relay process: `tsx infra/relay/main.ts --kubeconfig K --sink http://127.0.0.1:8080/events --secret S`.
+// SIGTERM/SIGINT stop the watches and give queued deliveries a deadline before exiting.
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { parseRelayArgs } from './cli.ts';
+import { startRelay } from './relay.ts';
+
+let cli: ReturnType<typeof parseRelayArgs>;
+try {
+  cli = parseRelayArgs(process.argv.slice(2), process.env);
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(2);
+}
+
+const log = pino({ name: 'relay', level: cli.logLevel });
+const kc = new KubeConfig();
+if (cli.kubeconfig) kc.loadFromFile(cli.kubeconfig);
+else kc.loadFromDefault();
+
+const relay = startRelay({
+  kubeConfig: kc,
+  sinks: cli.sinks,
+  secret: cli.secret,
+  token: cli.token,
+  resyncMs: cli.resyncMs,
+  concurrency: cli.concurrency,
+  maxAttempts: cli.maxAttempts,
+  logger: log,
+});
+
+relay.synced.then(() => log.info({ stats: relay.stats().resources }, 'initial lists delivered to the queue'));
+
+let shuttingDown = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down');
+    relay.stop({ deadlineMs: cli.shutdownDeadlineMs }).then(
+      (result) => process.exit(result.drained ? 0 : 1),
+      () => process.exit(1),
+    );
+  });
+}

@@ -1,0 +1,127 @@
+// The relay assembled: one ListWatch per resource type feeding one Delivery, which posts to the
+// function URLs. `startRelay` is what main.ts, the local stack and the tests call.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { HttpEncoding } from '../../shared/events/encode.ts';
+import type { BackoffPolicy, Delay } from './backoff.ts';
+import type { ChangeEvent } from './cache.ts';
+import { type CloseResult, Delivery, type DeliveryStats, type Send } from './delivery.ts';
+import { type KubeTransport, kubeTransport } from './kube-transport.ts';
+import { ListWatch, type ListWatchStats } from './list-watch.ts';
+import { type Logger, silentLogger } from './logger.ts';
+import { DEFAULT_RESOURCES, type ResourceType } from './resources.ts';
+import { createHttpSink } from './sink.ts';
+
+export interface RelayOptions {
+  /** Where to list and watch: a KubeConfig, or a ready transport. */
+  kubeConfig?: KubeConfig;
+  transport?: KubeTransport;
+  /** Function URLs (POST target, e.g. http://host:8080/events); keys are spread over them. */
+  sinks: string[];
+  secret?: string;
+  token?: string;
+  resources?: readonly ResourceType[];
+  /** Relist (and re-deliver every object) this often; 0 = never. Default 5 minutes. */
+  resyncMs?: number;
+  concurrency?: number;
+  maxAttempts?: number;
+  deliveryBackoff?: BackoffPolicy;
+  watchBackoff?: BackoffPolicy;
+  watchTimeoutSeconds?: number;
+  missingRetryMs?: number;
+  sendTimeoutMs?: number;
+  encoding?: HttpEncoding;
+  /** Replaces the HTTP sink (tests of the loop without HTTP). */
+  send?: Send;
+  delay?: Delay;
+  random?: () => number;
+  logger?: Logger;
+  onRouted?: (url: string, event: ChangeEvent) => void;
+}
+
+export interface RelayStats {
+  delivery: DeliveryStats;
+  resources: ListWatchStats[];
+  routed: Record<string, number>;
+}
+
+export interface Relay {
+  /** Resolves when every resource type has been listed once (or found missing). */
+  synced: Promise<void>;
+  stats(): RelayStats;
+  /** Stops the watches, then lets queued deliveries finish until the deadline (default 10 s). */
+  stop(opts?: { deadlineMs?: number }): Promise<CloseResult>;
+}
+
+export function startRelay(options: RelayOptions): Relay {
+  const log = options.logger ?? silentLogger;
+  const transport = options.transport ?? (options.kubeConfig ? kubeTransport(options.kubeConfig) : undefined);
+  if (!transport) throw new Error('startRelay needs a kubeConfig or a transport');
+  const resources = options.resources ?? DEFAULT_RESOURCES;
+  const routed: Record<string, number> = {};
+  const plurals = new Map(resources.map((r) => [r.kind, r.plural]));
+  const send =
+    options.send ??
+    createHttpSink({
+      urls: options.sinks,
+      source: transport.server,
+      secret: options.secret,
+      token: options.token,
+      plurals,
+      encoding: options.encoding,
+      timeoutMs: options.sendTimeoutMs,
+      onRouted: (url, ev) => {
+        routed[url] = (routed[url] ?? 0) + 1;
+        options.onRouted?.(url, ev);
+      },
+    });
+  const delivery = new Delivery({
+    send,
+    concurrency: options.concurrency,
+    maxAttempts: options.maxAttempts,
+    backoff: options.deliveryBackoff,
+    delay: options.delay,
+    random: options.random,
+    logger: log,
+  });
+  const watches = resources.map(
+    (resource) =>
+      new ListWatch({
+        transport,
+        resource,
+        onEvents: (events) => {
+          for (const ev of events) delivery.enqueue(ev);
+        },
+        resyncMs: options.resyncMs ?? 5 * 60_000,
+        watchTimeoutSeconds: options.watchTimeoutSeconds,
+        backoff: options.watchBackoff,
+        missingRetryMs: options.missingRetryMs,
+        delay: options.delay,
+        random: options.random,
+        logger: log,
+      }),
+  );
+  for (const w of watches) w.start();
+  log.info(
+    { server: transport.server, sinks: options.sinks, resources: resources.map((r) => r.kind) },
+    'relay started',
+  );
+
+  let stopping: Promise<CloseResult> | undefined;
+  return {
+    synced: Promise.all(watches.map((w) => w.synced)).then(() => undefined),
+    stats: () => ({
+      delivery: delivery.stats(),
+      resources: watches.map((w) => w.stats()),
+      routed: { ...routed },
+    }),
+    stop(opts = {}) {
+      stopping ??= (async () => {
+        await Promise.all(watches.map((w) => w.stop()));
+        const result = await delivery.close(opts.deadlineMs ?? 10_000);
+        log.info({ ...result, stats: delivery.stats() }, 'relay stopped');
+        return result;
+      })();
+      return stopping;
+    },
+  };
+}
