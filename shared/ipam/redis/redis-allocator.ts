@@ -1,0 +1,566 @@
+// The Allocator over Redis. Validation and address arithmetic happen here (pure helpers); every
+// decision is one Lua script. The process keeps only a cache of parsed subnet specs, validated by
+// the spec generation each script checks (a stale cache gets {'STALE'} and is reloaded).
+//
+// Both-or-neither for address + MAC: on a single Redis the allocate script also reserves the MAC
+// (one script, one round trip). On Redis Cluster the MAC keys live in another slot, so allocate
+// runs the MAC script first (idempotent by holder "<subnet>/<owner>"), then the address script,
+// and releases the MAC again if the address script refuses. A crash between the two leaves the
+// MAC held by that holder; the owner's retry gets the same MAC, and audit() reports it meanwhile.
+import { Buffer } from 'node:buffer';
+import type { Cluster, Redis } from 'ioredis';
+import { DomainError, Reason } from '../../errors.ts';
+import type {
+  AllocateRequest,
+  Allocation,
+  Allocator,
+  DeleteSubnetOptions,
+  ListOptions,
+  Reservation,
+  ReservationPage,
+  SubnetCounts,
+  SubnetInfo,
+  Violation,
+} from '../allocator.ts';
+import { auditSnapshot, type FamilySnapshot } from '../audit.ts';
+import { type Family, formatIp, parseIp } from '../ip.ts';
+import { canonicalMac } from '../mac.ts';
+import { addressOf, excludedRanges, pageBitsOf, pageShape, positionOf, valueAt } from '../positions.ts';
+import {
+  type FamilyRange,
+  familyOf,
+  formatUsingRange,
+  inBlock,
+  isUsable,
+  type SubnetRange,
+  type SubnetSpec,
+  subnetRange,
+} from '../subnet-range.ts';
+import { type IpamCommands, loadCommands, MAC_KEYS, subnetKeys } from './commands.ts';
+
+export interface RedisAllocatorOptions {
+  /** Force the two-step MAC protocol even on a single Redis (tests use it). Default: Cluster only. */
+  readonly splitMac?: boolean;
+}
+
+interface CachedSubnet {
+  readonly gen: string;
+  readonly range: SubnetRange;
+}
+
+type Reply = (string | number | null | Reply[])[];
+
+const MAX_RETRIES = 3;
+
+export function createRedisAllocator(redis: Redis | Cluster, opts: RedisAllocatorOptions = {}): Allocator {
+  return new RedisAllocator(redis, opts);
+}
+
+class RedisAllocator implements Allocator {
+  private readonly cmd: IpamCommands;
+  private readonly cache = new Map<string, CachedSubnet>();
+  private readonly splitMac: boolean;
+
+  constructor(
+    private readonly redis: Redis | Cluster,
+    opts: RedisAllocatorOptions,
+  ) {
+    this.cmd = loadCommands(redis);
+    this.splitMac = opts.splitMac ?? Boolean((redis as { isCluster?: boolean }).isCluster);
+  }
+
+  async registerSubnet(spec: SubnetSpec): Promise<SubnetInfo> {
+    const range = subnetRange(spec);
+    const k = subnetKeys(range.name);
+    const json = specJson(range);
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const oldJson = (await this.redis.hget(k.meta, 'spec')) ?? '';
+      const old = oldJson ? rangeFromJson(range.name, oldJson) : undefined;
+      const args: (string | number)[] = [
+        k.meta,
+        k.res,
+        k.idx,
+        k.a2o4,
+        k.a2o6,
+        '',
+        k.prefix,
+        json,
+        range.cidrBlock,
+        oldJson,
+      ];
+      for (const fr of range.families) {
+        const shape = pageShape(fr);
+        const oldFr = old && old.cidrBlock === range.cidrBlock ? familyOf(old, fr.family) : undefined;
+        const bits = pageBitsOf(fr, excludedRanges(fr));
+        const oldBits = oldFr ? pageBitsOf(oldFr, excludedRanges(oldFr)) : [];
+        args.push(
+          String(fr.family),
+          shape.pages.toString(),
+          shape.lastPageBits,
+          positionOf(fr, fr.gateway),
+          positionOf(fr, fr.firstUsable),
+          fr.firstUsable > fr.cidr.network ? '1' : '0',
+          bits.length,
+          ...bits.flatMap((b) => [b.page.toString(), b.fromBit, b.toBit]),
+          oldBits.length,
+          ...oldBits.flatMap((b) => [b.page.toString(), b.fromBit, b.toBit]),
+        );
+      }
+      const reply = (await this.cmd.register(...args)) as Reply;
+      if (reply[0] === 'STALE') continue;
+      if (reply[0] === 'ERR') {
+        const [, reason, field, detail] = reply as string[];
+        if (reason === 'AddressConflict') {
+          throw new DomainError(
+            Reason.AddressConflict,
+            `the new gateway of subnet ${range.name} is held by ${detail}; release it or pick another gateway`,
+            { holder: String(detail), field: 'gateway' },
+          );
+        }
+        throw new DomainError(
+          Reason.InvalidSubnet,
+          `subnet ${range.name} holds ${detail} reservations, so its cidrBlock cannot change; release them first`,
+          { field: String(field) },
+        );
+      }
+      this.cache.set(range.name, { gen: String(reply[1]), range });
+      return infoOf(range);
+    }
+    throw new Error(`subnet ${range.name} kept changing while registering it; try again`);
+  }
+
+  async getSubnet(name: string): Promise<SubnetInfo | undefined> {
+    const s = await this.load(name);
+    return s ? infoOf(s.range) : undefined;
+  }
+
+  async deleteSubnet(name: string, opts: DeleteSubnetOptions = {}): Promise<boolean> {
+    const k = subnetKeys(name);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const reply = (await this.cmd.deleteSubnet(k.meta, k.res, k.idx, k.prefix)) as Reply;
+      if (reply[0] === 'OK') {
+        this.cache.delete(name);
+        return reply[1] === 1;
+      }
+      if (!opts.force) {
+        throw new DomainError(
+          Reason.InvalidSubnet,
+          `subnet ${name} still has ${reply[3]} reservations; release them first or delete with force`,
+          { reservations: String(reply[3]) },
+        );
+      }
+      // forced: release every owner (each MAC too), then try again
+      let cursor: string | undefined;
+      do {
+        const page = await this.list(name, { cursor, limit: 1000 });
+        for (const r of page.items) await this.release(name, r.owner);
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+    throw new Error(`subnet ${name} kept getting new reservations while being deleted`);
+  }
+
+  async allocate(req: AllocateRequest): Promise<Allocation> {
+    checkOwner(req.owner);
+    const fixedMac = req.mac !== undefined && req.mac !== '' ? canonicalMac(req.mac) : '';
+    const holder = `${req.subnet}/${req.owner}`;
+    let macCreated = false;
+    let reservedMac = '';
+    try {
+      for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+        const s = await this.require(req.subnet, attempt > 0);
+        const v4 = fixedPosition(s.range, 4, req.v4);
+        const v6 = fixedPosition(s.range, 6, req.v6);
+        const k = subnetKeys(req.subnet);
+        let reply: Reply;
+        if (this.splitMac) {
+          if (!reservedMac) {
+            const m = (await this.cmd.macReserve(...MAC_KEYS, holder, fixedMac)) as Reply;
+            if (m[0] === 'ERR') throw this.scriptError(s.range, req, m as string[]);
+            macCreated = m[1] === 1;
+            reservedMac = String(m[2]);
+          }
+          reply = (await this.cmd.allocate(
+            5,
+            k.meta,
+            k.res,
+            k.idx,
+            k.a2o4,
+            k.a2o6,
+            s.gen,
+            k.prefix,
+            req.owner,
+            v4,
+            v6,
+            reservedMac,
+          )) as Reply;
+        } else {
+          reply = (await this.cmd.allocate(
+            10,
+            k.meta,
+            k.res,
+            k.idx,
+            k.a2o4,
+            k.a2o6,
+            ...MAC_KEYS,
+            s.gen,
+            k.prefix,
+            req.owner,
+            v4,
+            v6,
+            fixedMac,
+            holder,
+          )) as Reply;
+        }
+        if (reply[0] === 'STALE' || reply[0] === 'NOSUBNET') {
+          this.cache.delete(req.subnet);
+          continue;
+        }
+        if (reply[0] === 'ERR') throw this.scriptError(s.range, req, reply as string[]);
+        macCreated = false; // kept
+        return {
+          ...reservationOf(
+            s.range,
+            req.owner,
+            String(reply[2] ?? ''),
+            String(reply[3] ?? ''),
+            String(reply[4]),
+          ),
+          created: reply[1] === 1,
+        };
+      }
+      throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
+    } finally {
+      if (macCreated) await this.cmd.macRelease(...MAC_KEYS, holder);
+    }
+  }
+
+  async get(subnet: string, owner: string): Promise<Reservation | undefined> {
+    const s = await this.require(subnet);
+    const k = subnetKeys(subnet);
+    const res = await this.redis.multi().hget(k.meta, 'gen').hget(k.res, owner).exec();
+    const gen = res?.[0]?.[1] as string | null;
+    const rec = res?.[1]?.[1] as string | null;
+    if (gen === null) {
+      this.cache.delete(subnet);
+      throw notFound(subnet);
+    }
+    const range = gen === s.gen ? s.range : (await this.require(subnet, true)).range;
+    if (!rec) return undefined;
+    return fromRecord(range, owner, rec);
+  }
+
+  async list(subnet: string, opts: ListOptions = {}): Promise<ReservationPage> {
+    const s = await this.require(subnet);
+    const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
+    const after = opts.cursor ? decodeCursor(opts.cursor) : '';
+    const k = subnetKeys(subnet);
+    const reply = (await this.cmd.list(k.meta, k.res, k.idx, after, limit)) as string[] & number[];
+    if (reply[0] === 0) {
+      this.cache.delete(subnet);
+      throw notFound(subnet);
+    }
+    const items: Reservation[] = [];
+    for (let i = 1; i + 1 < reply.length && items.length < limit; i += 2) {
+      items.push(fromRecord(s.range, String(reply[i]), String(reply[i + 1])));
+    }
+    const more = (reply.length - 1) / 2 > limit;
+    const last = items[items.length - 1];
+    return more && last ? { items, nextCursor: encodeCursor(last.owner) } : { items };
+  }
+
+  async release(subnet: string, owner: string): Promise<boolean> {
+    checkOwner(owner);
+    const k = subnetKeys(subnet);
+    const holder = `${subnet}/${owner}`;
+    if (this.splitMac) {
+      const r = (await this.cmd.release(
+        5,
+        k.meta,
+        k.res,
+        k.idx,
+        k.a2o4,
+        k.a2o6,
+        '',
+        k.prefix,
+        owner,
+        holder,
+      )) as Reply;
+      const mac = await this.cmd.macRelease(...MAC_KEYS, holder);
+      return r[0] === 1 || Boolean(mac);
+    }
+    const r = (await this.cmd.release(
+      10,
+      k.meta,
+      k.res,
+      k.idx,
+      k.a2o4,
+      k.a2o6,
+      ...MAC_KEYS,
+      '',
+      k.prefix,
+      owner,
+      holder,
+    )) as Reply;
+    return r[0] === 1 || Boolean(r[1]);
+  }
+
+  async counts(subnet: string): Promise<SubnetCounts> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const s = await this.require(subnet, attempt > 0);
+      const k = subnetKeys(subnet);
+      const r = (await this.cmd.counts(k.meta, k.a2o4, k.a2o6)) as [
+        string | null,
+        string,
+        string,
+        string[],
+        string[],
+      ];
+      if (r[0] === null) {
+        this.cache.delete(subnet);
+        throw notFound(subnet);
+      }
+      if (r[0] !== s.gen) continue;
+      const fam = (fr: FamilyRange | undefined, ox: string, positions: string[]) => {
+        if (!fr) return { available: 0n, using: 0, range: '' };
+        const values = positions.map((p) => valueAt(fr, p)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        const using = BigInt(values.length);
+        const available = fr.usableCount - fr.excludedCount - (using - BigInt(ox));
+        return { available, using: values.length, range: formatUsingRange(fr.family, values) };
+      };
+      const c4 = fam(s.range.v4, r[1], r[3]);
+      const c6 = fam(s.range.v6, r[2], r[4]);
+      return {
+        v4AvailableIPs: Number(c4.available),
+        v4UsingIPs: c4.using,
+        v4UsingIPRange: c4.range,
+        v6AvailableIPs: Number(c6.available),
+        v6UsingIPs: c6.using,
+        v6UsingIPRange: c6.range,
+        v4AvailableIPsExact: c4.available.toString(),
+        v6AvailableIPsExact: c6.available.toString(),
+      };
+    }
+    throw new DomainError(Reason.SubnetNotReady, `subnet ${subnet} is being changed; try again`);
+  }
+
+  async audit(subnet: string): Promise<Violation[]> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const s = await this.require(subnet, attempt > 0);
+      const k = subnetKeys(subnet);
+      const r = (await this.cmd.dump(k.meta, k.res, k.prefix)) as [
+        Buffer | null,
+        Buffer[],
+        ...[Buffer, Buffer[], Buffer[]][],
+      ];
+      if (r[0] === null) throw notFound(subnet);
+      if (r[0].toString() !== s.gen) continue;
+      const records = pairs(r[1]);
+      const families = new Map<Family, FamilySnapshot>();
+      ([4, 6] as const).forEach((f, i) => {
+        const [ox, a2o, pages] = r[2 + i] as [Buffer, Buffer[], Buffer[]];
+        const pageMap = new Map<string, { used: Uint8Array; ever: Uint8Array; excluded: Uint8Array }>();
+        for (let j = 0; j + 3 < pages.length; j += 4) {
+          pageMap.set(String(pages[j]), {
+            used: pages[j + 1] as Buffer,
+            ever: pages[j + 2] as Buffer,
+            excluded: pages[j + 3] as Buffer,
+          });
+        }
+        families.set(f, { ownedExcluded: Number(ox.toString()), a2o: pairs(a2o), pages: pageMap });
+      });
+      const violations = auditSnapshot(s.range, { records, families });
+      // MACs live in another slot: checked by a second read (not atomic with the snapshot)
+      const holders = [...records.keys()].map((o) => `${subnet}/${o}`);
+      if (holders.length > 0) {
+        const macs = await this.redis.hmget(MAC_KEYS[2], ...holders);
+        const back = await this.redis.hmget(MAC_KEYS[1], ...macs.map((m) => m ?? ''));
+        holders.forEach((h, i) => {
+          const rec = records.get(h.slice(subnet.length + 1)) ?? '';
+          const mac = rec.split('|')[2] ?? '';
+          if (macs[i] !== mac || back[i] !== h) {
+            violations.push({
+              kind: 'mac',
+              message: `${h} records MAC ${mac} but the MAC registry says ${macs[i] ?? 'none'} (held by ${back[i] ?? 'nobody'})`,
+            });
+          }
+        });
+      }
+      return violations;
+    }
+    throw new DomainError(Reason.SubnetNotReady, `subnet ${subnet} is being changed; try again`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async load(name: string, fresh = false): Promise<CachedSubnet | undefined> {
+    const cached = this.cache.get(name);
+    if (cached && !fresh) return cached;
+    const [gen, json] = await this.redis.hmget(subnetKeys(name).meta, 'gen', 'spec');
+    if (!gen || !json) {
+      this.cache.delete(name);
+      return undefined;
+    }
+    const s = { gen, range: rangeFromJson(name, json) };
+    this.cache.set(name, s);
+    return s;
+  }
+
+  private async require(name: string, fresh = false): Promise<CachedSubnet> {
+    const s = await this.load(name, fresh);
+    if (!s) throw notFound(name);
+    return s;
+  }
+
+  private scriptError(range: SubnetRange, req: AllocateRequest, reply: string[]): DomainError {
+    const [, reason, field, detail] = reply.map(String) as [string, string, string, string];
+    const fr = field === 'v4' ? range.v4 : field === 'v6' ? range.v6 : undefined;
+    const asked = field === 'v4' ? req.v4 : field === 'v6' ? req.v6 : req.mac;
+    switch (reason) {
+      case 'ImmutableField': {
+        const held = fr ? (detail ? addressOf(fr, detail) : 'none') : detail;
+        return new DomainError(
+          Reason.ImmutableField,
+          `owner ${req.owner} already holds ${field} ${held} in subnet ${range.name}; a reservation cannot change, release it first`,
+          { field, held },
+        );
+      }
+      case 'AddressConflict':
+        return new DomainError(
+          Reason.AddressConflict,
+          detail === 'gateway'
+            ? `${asked} is the gateway of subnet ${range.name}; choose another address`
+            : `${asked} is already held by ${detail} in subnet ${range.name}`,
+          { holder: detail, field },
+        );
+      case 'MACConflict':
+        return new DomainError(
+          Reason.MACConflict,
+          `MAC ${canonicalMac(req.mac ?? '')} is already held by ${detail}`,
+          {
+            holder: detail,
+            field: 'mac',
+          },
+        );
+      case 'SubnetFull':
+        return new DomainError(
+          Reason.SubnetFull,
+          field === 'mac'
+            ? 'no free MAC address is left in 00:00:00:00:00:01-00:00:00:FF:FF:FF; release some reservations'
+            : `subnet ${range.name} has no free IPv${field.slice(1)} address; release some or widen the subnet`,
+          { field },
+        );
+      case 'AddressOutOfRange':
+        return new DomainError(
+          Reason.AddressOutOfRange,
+          `subnet ${range.name} (${range.cidrBlock}) has no ${field} block`,
+          {
+            field,
+          },
+        );
+      default:
+        return new DomainError(Reason.InvalidSpec, `allocation refused: ${reply.join(' ')}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// pure helpers
+
+function checkOwner(owner: string) {
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 512) {
+    throw new DomainError(Reason.InvalidSpec, 'owner must be a non-empty string of at most 512 characters', {
+      field: 'owner',
+    });
+  }
+}
+
+const notFound = (subnet: string) =>
+  new DomainError(Reason.SubnetNotFound, `subnet ${subnet} is not registered; register it first`, { subnet });
+
+function specJson(range: SubnetRange): string {
+  return JSON.stringify({ cidrBlock: range.cidrBlock, gateway: range.gateway, excludeIps: range.excludeIps });
+}
+
+function rangeFromJson(name: string, json: string): SubnetRange {
+  const spec = JSON.parse(json) as { cidrBlock: string; gateway: string; excludeIps: string[] };
+  return subnetRange({ name, ...spec });
+}
+
+const infoOf = (r: SubnetRange): SubnetInfo => ({
+  name: r.name,
+  cidrBlock: r.cidrBlock,
+  gateway: r.gateway,
+  excludeIps: r.excludeIps,
+  protocol: r.protocol,
+});
+
+/** The position of a fixed address, or '' when none was asked; throws the reason when unusable. */
+function fixedPosition(range: SubnetRange, family: Family, text: string | undefined): string {
+  if (text === undefined || text === '') return '';
+  const field = `v${family}`;
+  const ip = parseIp(text);
+  if (!ip) {
+    throw new DomainError(Reason.InvalidAddress, `${field} "${text}" is not an IPv${family} address`, {
+      field,
+    });
+  }
+  if (ip.family !== family) {
+    throw new DomainError(
+      Reason.InvalidAddress,
+      `${field} "${text}" is an IPv${ip.family} address; put it in v${ip.family}`,
+      {
+        field,
+      },
+    );
+  }
+  const fr = familyOf(range, family);
+  if (!fr) {
+    throw new DomainError(
+      Reason.AddressOutOfRange,
+      `subnet ${range.name} (${range.cidrBlock}) has no IPv${family} block for ${formatIp(ip)}`,
+      { field },
+    );
+  }
+  if (!inBlock(fr, ip.value) || !isUsable(fr, ip.value)) {
+    const why = inBlock(fr, ip.value) ? 'is the network or broadcast address of' : 'is outside';
+    throw new DomainError(
+      Reason.AddressOutOfRange,
+      `${formatIp(ip)} ${why} subnet ${range.name} (${range.cidrBlock})`,
+      {
+        field,
+      },
+    );
+  }
+  return positionOf(fr, ip.value);
+}
+
+function reservationOf(
+  range: SubnetRange,
+  owner: string,
+  v4pos: string,
+  v6pos: string,
+  mac: string,
+): Reservation {
+  return {
+    subnet: range.name,
+    owner,
+    ...(v4pos && range.v4 ? { v4: addressOf(range.v4, v4pos) } : {}),
+    ...(v6pos && range.v6 ? { v6: addressOf(range.v6, v6pos) } : {}),
+    mac,
+  };
+}
+
+function fromRecord(range: SubnetRange, owner: string, rec: string): Reservation {
+  const [v4, v6, mac] = rec.split('|');
+  return reservationOf(range, owner, v4 ?? '', v6 ?? '', mac ?? '');
+}
+
+function pairs(flat: (Buffer | string)[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), String(flat[i + 1]));
+  return m;
+}
+
+const encodeCursor = (owner: string) => Buffer.from(owner, 'utf8').toString('base64url');
+const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
