@@ -23,6 +23,10 @@ export const Reason = {
   VipInUse: 'VipInUse',
   /** A SwitchLBRule whose vip is not the address of a switch_lb_vip Vip, or whose ports are invalid. */
   InvalidRule: 'InvalidRule',
+  /** A pod names a Vip (`ovn.kubernetes.io/vip`) that does not exist (yet). */
+  VipNotFound: 'VipNotFound',
+  /** A pod names a Vip that has no address yet, or is being deleted. */
+  VipNotReady: 'VipNotReady',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -6,6 +6,7 @@ import { readPodAnnotations } from './pod-annotations.ts';
 import { nicOnSubnet, podNics, type SubnetPlacement } from './pod-network.ts';
 import { type LabelRequirement, matchesSelector } from './selector.ts';
 import type { Pod } from './types.ts';
+import type { PortNamingOptions } from './workload.ts';
 
 /** `ovn.kubernetes.io/aaps`: trimmed, empty items dropped, duplicates removed, first order kept. */
 export function parseAaps(value: string | undefined): string[] {
@@ -49,6 +50,7 @@ export function virtualParents(
   vip: AapVip,
   pods: readonly Pod[],
   subnets: readonly SubnetPlacement[],
+  opts: PortNamingOptions = {},
 ): VirtualParent[] {
   if (!vip.namespace) return [];
   const parents = new Map<string, VirtualParent>();
@@ -58,7 +60,7 @@ export function virtualParents(
     if (m.deletionTimestamp) continue;
     if (!podAaps(pod).includes(vip.name)) continue;
     if (!matchesSelector(vip.selector, m.labels)) continue;
-    const nics = podNics(pod, subnets);
+    const nics = podNics(pod, subnets, opts);
     if (!nics.ok) continue;
     const nic = nicOnSubnet(nics.value, vip.subnet);
     if (!nic) continue;

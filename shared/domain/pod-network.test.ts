@@ -112,3 +112,26 @@ describe('podNics', () => {
     });
   });
 });
+
+describe('VM pods', () => {
+  const vmPod: Pod = {
+    metadata: {
+      name: 'virt-launcher-vm1-abcde',
+      namespace: 'default',
+      ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', name: 'vm1' }],
+    },
+  };
+  it('names ports after the VM with keepVmIp (default), after the pod without', () => {
+    const on = podNics(vmPod, subnets);
+    expect(on.ok && on.value[0]?.portName).toBe('vm1.default');
+    const off = podNics(vmPod, subnets, { keepVmIp: false });
+    expect(off.ok && off.value[0]?.portName).toBe('virt-launcher-vm1-abcde.default');
+    const byLabel = podNics(
+      {
+        metadata: { name: 'virt-launcher-x', namespace: 'default', labels: { 'vm.kubevirt.io/name': 'vm2' } },
+      },
+      subnets,
+    );
+    expect(byLabel.ok && byLabel.value[0]?.portName).toBe('vm2.default');
+  });
+});

@@ -10,6 +10,7 @@ import {
 } from './annotations.ts';
 import { isDnsLabel, isDnsSubdomain } from './labels.ts';
 import type { Pod } from './types.ts';
+import { type PortNamingOptions, portBaseName } from './workload.ts';
 
 /** The Subnet facts NIC placement needs. */
 export interface SubnetPlacement {
@@ -163,10 +164,15 @@ export function primarySubnet(pod: Pod, subnets: readonly SubnetPlacement[]): Pa
  * All NICs of a pod, primary first, then attachments in annotation order. An attachment's subnet
  * is `<provider>.kubernetes.io/logical_switch`, else the one Subnet whose provider is the
  * attachment's. Host-network pods have no NICs. The first problem found is returned as an error.
+ * Port names use the VM's name instead of the pod's for KubeVirt VM pods (keepVmIp, default on).
  */
-export function podNics(pod: Pod, subnets: readonly SubnetPlacement[]): Parsed<PodNic[]> {
+export function podNics(
+  pod: Pod,
+  subnets: readonly SubnetPlacement[],
+  opts: PortNamingOptions = {},
+): Parsed<PodNic[]> {
   if (pod.spec?.hostNetwork) return { ok: true, value: [] };
-  const name = pod.metadata.name;
+  const name = portBaseName(pod, opts);
   const ns = pod.metadata.namespace ?? 'default';
   const primary = primarySubnet(pod, subnets);
   if (!primary.ok) return primary;
@@ -199,11 +205,13 @@ export function podNics(pod: Pod, subnets: readonly SubnetPlacement[]): Parsed<P
             reason: Reason.SubnetNotFound,
             message:
               matches.length === 0
-                ? `no Subnet for attachment ${a.namespace}/${a.name} of pod ${ns}/${name}: set ${nicAnnotation(provider, 'logicalSwitch')} or create a Subnet with provider ${provider}`
+                ? `no Subnet for attachment ${a.namespace}/${a.name} of pod ${ns}/${pod.metadata.name}: set ${nicAnnotation(provider, 'logicalSwitch')} or create a Subnet with provider ${provider}`
                 : `several Subnets have provider ${provider} (${matches
                     .map((m) => m.name)
                     .sort()
-                    .join(', ')}); set ${nicAnnotation(provider, 'logicalSwitch')} on pod ${ns}/${name}`,
+                    .join(
+                      ', ',
+                    )}); set ${nicAnnotation(provider, 'logicalSwitch')} on pod ${ns}/${pod.metadata.name}`,
           },
         };
       }
