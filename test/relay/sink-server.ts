@@ -1,0 +1,81 @@
+// A small real HTTP server standing in for a function replica: it checks the signature, decodes the
+// CloudEvent with the shared decoder, records it, and answers whatever status the test asks for.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { decodeEvent } from '../../shared/events/decode.ts';
+import { verifyRequest } from '../../shared/events/signature.ts';
+import type { ResourceEvent } from '../../shared/events/types.ts';
+
+export interface SinkAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+export interface Received {
+  event: ResourceEvent;
+  key: string;
+  rv: string;
+  status: number;
+  at: number;
+}
+
+export interface TestSink {
+  url: string;
+  received: Received[];
+  /** Every request that arrived, answered or not (a hung one is counted too). */
+  attempts: Map<string, number>;
+  answer: (event: ResourceEvent, attempt: number) => SinkAnswer;
+  stop(): Promise<void>;
+}
+
+const keyOf = (e: ResourceEvent) =>
+  `${e.ref.kind}:${e.ref.namespace ? `${e.ref.namespace}/` : ''}${e.ref.name}`;
+
+export async function startSink(secret: string): Promise<TestSink> {
+  const sink: TestSink = {
+    url: '',
+    received: [],
+    attempts: new Map(),
+    answer: () => ({ status: 200 }),
+    stop: async () => {},
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const headers = req.headers as Record<string, string>;
+      const auth = await verifyRequest(headers, body, { secret });
+      if (!auth.ok) {
+        res.writeHead(401).end(auth.message);
+        return;
+      }
+      let event: ResourceEvent;
+      try {
+        event = decodeEvent(headers, body);
+      } catch (err) {
+        res.writeHead(400).end((err as Error).message);
+        return;
+      }
+      const key = keyOf(event);
+      const attempt = (sink.attempts.get(key) ?? 0) + 1;
+      sink.attempts.set(key, attempt);
+      const answer = sink.answer(event, attempt);
+      if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+      if (answer.status >= 200 && answer.status < 300) {
+        const rv = (event.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+        sink.received.push({ event, key, rv, status: answer.status, at: Date.now() });
+      }
+      if (!res.destroyed) res.writeHead(answer.status, answer.headers ?? {}).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+  sink.stop = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return sink;
+}
