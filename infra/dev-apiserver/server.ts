@@ -1,0 +1,569 @@
+// The HTTP layer: routes Kubernetes API paths to the store, speaks JSON, Status errors, Table
+// and watch streams. Decisions live in store.ts, patch.ts, table.ts, schema.ts and admission.ts.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { parse as parseYaml } from 'yaml';
+import { type AdmissionWebhook, admit } from './admission.ts';
+import { ApiError, badRequest, invalid } from './errors.ts';
+import { openApiDocument, openApiRoot } from './openapi.ts';
+import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
+import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
+import { type Schema, validateCustomResource } from './schema.ts';
+import { type KubeObject, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
+import { Store, type WatchEvent } from './store.ts';
+import { type IncludeObject, toTable } from './table.ts';
+
+export interface ApiServerOptions {
+  token: string;
+  admissionWebhooks?: AdmissionWebhook[];
+  historyLimit?: number;
+  /** how often a watch that asked for bookmarks gets one */
+  bookmarkIntervalMs?: number;
+}
+
+interface Route {
+  info: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+export class ApiServer {
+  readonly store: Store;
+  readonly webhooks: AdmissionWebhook[];
+  private readonly watches = new Set<ServerResponse>();
+  private readonly token: string;
+  private readonly bookmarkIntervalMs: number;
+
+  constructor(opts: ApiServerOptions) {
+    this.token = opts.token;
+    this.webhooks = [...(opts.admissionWebhooks ?? [])];
+    this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 5_000;
+    this.store = new Store({ historyLimit: opts.historyLimit });
+    for (const r of BUILTIN_RESOURCES) this.store.register(r);
+    this.store.onCrdDeleted = (crd) => this.store.unregister(resourceFromCrd(crd));
+    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+      this.store.create(this.resource('', 'namespaces'), {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ns },
+        status: { phase: 'Active' },
+      });
+    }
+  }
+
+  resource(group: string, resource: string): ResourceInfo {
+    const info = this.store.find(group, resource);
+    if (!info)
+      throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${resource})`);
+    return info;
+  }
+
+  /** Creates or replaces an object outside HTTP (CRDs at start-up, seed objects). */
+  async apply(obj: KubeObject): Promise<KubeObject> {
+    const [group, version] = obj.apiVersion?.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+    const info = this.store
+      .resources()
+      .find((r) => r.group === group && r.version === version && r.kind === obj.kind);
+    if (!info) throw new Error(`no resource for ${obj.apiVersion} ${obj.kind}`);
+    try {
+      const current = this.store.get(info, obj.metadata.namespace, obj.metadata.name ?? '');
+      return this.writeUpdate(
+        { info, namespace: obj.metadata.namespace, name: obj.metadata.name },
+        { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } },
+      );
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404)
+        return this.writeCreate({ info, namespace: obj.metadata.namespace }, obj);
+      throw err;
+    }
+  }
+
+  /** Closes every open watch connection abruptly, as a network drop would. */
+  dropWatches(): number {
+    const n = this.watches.size;
+    for (const res of this.watches) res.socket?.destroy();
+    this.watches.clear();
+    return n;
+  }
+
+  closeWatches(): void {
+    for (const res of this.watches) res.end();
+    this.watches.clear();
+  }
+
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.dispatch(req, res).catch((err: unknown) => {
+      const apiErr =
+        err instanceof ApiError
+          ? err
+          : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`);
+      if (!res.headersSent) sendJson(res, apiErr.code, apiErr.toStatus());
+      else res.end();
+    });
+  };
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (path === '/healthz' || path === '/readyz' || path === '/livez') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    const certOk = (req.socket as TLSSocket).authorized === true;
+    if (!certOk && req.headers.authorization !== `Bearer ${this.token}`)
+      throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    if (path === '/version') return sendJson(res, 200, VERSION);
+    if (path === '/openapi/v3') return sendJson(res, 200, openApiRoot(this.store.resources()));
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openApiDocument(this.store.resources(), path.slice('/openapi/v3/'.length));
+      if (!doc) throw notFoundPath();
+      return sendJson(res, 200, doc);
+    }
+    if (path === '/api')
+      return sendJson(res, 200, {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: req.headers.host ?? '' }],
+      });
+    if (path === '/apis')
+      return sendJson(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: this.groups() });
+    const segs = path.split('/').filter(Boolean);
+    let group: string;
+    let version: string | undefined;
+    let rest: string[];
+    if (segs[0] === 'api') {
+      group = '';
+      version = segs[1];
+      rest = segs.slice(2);
+    } else if (segs[0] === 'apis' && segs[1]) {
+      group = segs[1];
+      version = segs[2];
+      rest = segs.slice(3);
+      if (!version) {
+        const g = this.groups().find((x) => x.name === group);
+        if (!g) throw notFoundPath();
+        return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g });
+      }
+    } else throw notFoundPath();
+    const inGroup = this.store.resources().filter((r) => r.group === group && r.version === version);
+    if (inGroup.length === 0) throw notFoundPath();
+    if (rest.length === 0) return sendJson(res, 200, resourceList(group, version as string, inGroup));
+    const route = parseRoute(rest, inGroup);
+    await this.serveResource(req, res, url, route);
+  }
+
+  private groups() {
+    const byName = new Map<string, Set<string>>();
+    for (const r of this.store.resources()) {
+      if (!r.group) continue;
+      byName.set(r.group, (byName.get(r.group) ?? new Set()).add(r.version));
+    }
+    return [...byName].map(([name, versions]) => {
+      const vs = [...versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
+      return { name, versions: vs, preferredVersion: vs[0] };
+    });
+  }
+
+  private async serveResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    route: Route,
+  ): Promise<void> {
+    const q = url.searchParams;
+    const { info } = route;
+    const asTable = /as=Table/.test(req.headers.accept ?? '');
+    const includeObject = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
+    const method = req.method ?? 'GET';
+    if (route.subresource && route.subresource !== 'status') throw notFoundPath();
+    if (route.subresource === 'status' && !info.hasStatus) throw notFoundPath();
+    if (method === 'GET' && route.name && q.get('watch') !== 'true' && q.get('watch') !== '1') {
+      const obj = this.store.get(info, route.namespace, route.name);
+      return sendJson(
+        res,
+        200,
+        asTable
+          ? toTable(info, [obj], { resourceVersion: obj.metadata.resourceVersion, includeObject })
+          : obj,
+      );
+    }
+    if (method === 'GET') {
+      let matcher: ReturnType<typeof combine>;
+      try {
+        const name = route.name;
+        matcher = combine(
+          parseLabelSelector(q.get('labelSelector') ?? undefined),
+          parseFieldSelector(q.get('fieldSelector') ?? undefined),
+          name ? (o) => o.metadata.name === name : () => true,
+        );
+      } catch (err) {
+        if (err instanceof SelectorError) throw badRequest(err.message);
+        throw err;
+      }
+      if (q.get('watch') === 'true' || q.get('watch') === '1')
+        return this.serveWatch(req, res, route, q, matcher, asTable, includeObject);
+      const { items, resourceVersion } = this.store.list(info, { namespace: route.namespace, matcher });
+      if (asTable) return sendJson(res, 200, toTable(info, items, { resourceVersion, includeObject }));
+      return sendJson(res, 200, {
+        kind: info.listKind,
+        apiVersion: groupVersion(info),
+        metadata: { resourceVersion },
+        items: items.map((o) => ({ ...o, apiVersion: groupVersion(info), kind: info.kind })),
+      });
+    }
+    if (method === 'POST' && !route.name) {
+      const body = (await readBody(req)) as KubeObject;
+      const created = await this.writeCreate(route, body, res);
+      return sendJson(res, 201, created);
+    }
+    if (method === 'PUT' && route.name) {
+      const body = (await readBody(req)) as KubeObject;
+      if (body?.metadata?.name && body.metadata.name !== route.name) {
+        throw badRequest(
+          `the name of the object (${body.metadata.name}) does not match the name on the URL (${route.name})`,
+        );
+      }
+      const updated = await this.writeUpdate(
+        route,
+        { ...body, metadata: { ...body.metadata, name: route.name, namespace: route.namespace } },
+        res,
+      );
+      return sendJson(res, 200, updated);
+    }
+    if (method === 'PATCH' && route.name) {
+      const patched = await this.patch(req, res, route);
+      return sendJson(res, 200, patched);
+    }
+    if (method === 'DELETE' && route.name) {
+      const body = ((await readBody(req, true)) ?? {}) as {
+        preconditions?: { uid?: string; resourceVersion?: string };
+        propagationPolicy?: 'Orphan';
+      };
+      const propagationPolicy = (q.get('propagationPolicy') as 'Orphan' | null) ?? body.propagationPolicy;
+      const { object } = this.store.delete(info, route.namespace, route.name, {
+        preconditions: body.preconditions,
+        propagationPolicy,
+      });
+      return sendJson(res, 200, object);
+    }
+    if (method === 'DELETE') {
+      const matcher = combine(
+        parseLabelSelector(q.get('labelSelector') ?? undefined),
+        parseFieldSelector(q.get('fieldSelector') ?? undefined),
+        () => true,
+      );
+      const { items } = this.store.list(info, { namespace: route.namespace, matcher });
+      for (const o of items) this.store.delete(info, o.metadata.namespace, o.metadata.name ?? '');
+      return sendJson(res, 200, {
+        kind: info.listKind,
+        apiVersion: groupVersion(info),
+        metadata: { resourceVersion: this.store.resourceVersion },
+        items,
+      });
+    }
+    throw new ApiError(
+      405,
+      'MethodNotAllowed',
+      `the server does not allow this method on the requested resource`,
+    );
+  }
+
+  private async patch(req: IncomingMessage, res: ServerResponse, route: Route): Promise<KubeObject> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
+    const raw = await readBody(req);
+    const isCustom = route.info.requireResourceVersion;
+    // A concurrent write during admission makes the final write conflict; real servers retry a patch.
+    for (let attempt = 0; ; attempt++) {
+      const current = this.store.get(route.info, route.namespace, route.name ?? '');
+      let next: unknown;
+      try {
+        if (type === 'application/merge-patch+json') next = mergePatch(current, raw);
+        else if (type === 'application/json-patch+json') next = jsonPatch(current, raw);
+        else if (type === 'application/strategic-merge-patch+json') {
+          if (isCustom)
+            throw new ApiError(
+              415,
+              'UnsupportedMediaType',
+              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+            );
+          next = strategicMergePatch(current, raw);
+        } else
+          throw new ApiError(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${isCustom ? '' : ', application/strategic-merge-patch+json'}`,
+          );
+      } catch (err) {
+        if (err instanceof PatchError) {
+          throw err.kind === 'test-failed'
+            ? new ApiError(422, 'Invalid', err.message)
+            : new ApiError(
+                422,
+                'Invalid',
+                `the server rejected our request due to an error in our request: ${err.message}`,
+              );
+        }
+        throw err;
+      }
+      const obj = next as KubeObject;
+      if (!obj?.metadata) throw badRequest('the patch removed metadata');
+      obj.metadata.name = current.metadata.name;
+      obj.metadata.namespace = current.metadata.namespace;
+      const rvFromPatch = obj.metadata.resourceVersion !== current.metadata.resourceVersion;
+      try {
+        return await this.writeUpdate(route, obj, res);
+      } catch (err) {
+        if (err instanceof ApiError && err.reason === 'Conflict' && !rvFromPatch && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  private prepare(info: ResourceInfo, obj: KubeObject): void {
+    if (info.schema) {
+      const causes = validateCustomResource(info.schema as Schema, obj as Record<string, unknown>);
+      if (causes.length > 0) throw invalid(info.group, info.kind, obj.metadata?.name ?? '', causes);
+    }
+  }
+
+  async writeCreate(route: Route, body: KubeObject, res?: ServerResponse): Promise<KubeObject> {
+    const { info } = route;
+    if (!body || typeof body !== 'object') throw badRequest('the request body must be an object');
+    const obj: KubeObject = structuredClone(body);
+    obj.metadata = obj.metadata ?? {};
+    if (info.namespaced) {
+      if (route.namespace && obj.metadata.namespace && obj.metadata.namespace !== route.namespace) {
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      obj.metadata.namespace = route.namespace ?? obj.metadata.namespace;
+    }
+    if (info.group === '' && info.resource === 'pods')
+      obj.status = { phase: 'Pending', ...(obj.status as object) };
+    if (info.group === '' && info.resource === 'namespaces') obj.status = { phase: 'Active' };
+    if (!obj.metadata.name && obj.metadata.generateName)
+      obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
+    this.prepare(info, obj);
+    const outcome = await admit(this.webhooks, {
+      info,
+      operation: 'CREATE',
+      name: obj.metadata.name ?? '',
+      namespace: obj.metadata.namespace,
+      object: obj,
+      oldObject: null,
+    });
+    if (res) setWarnings(res, outcome.warnings);
+    const created = this.store.create(info, obj);
+    if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions')
+      return this.establish(created);
+    return created;
+  }
+
+  async writeUpdate(route: Route, obj: KubeObject, res?: ServerResponse): Promise<KubeObject> {
+    const { info } = route;
+    const current = this.store.get(info, route.namespace, route.name ?? '');
+    const candidate = structuredClone(obj);
+    this.prepare(info, candidate);
+    const subresource = route.subresource === 'status' ? 'status' : undefined;
+    const outcome = await admit(this.webhooks, {
+      info,
+      operation: 'UPDATE',
+      subresource,
+      name: route.name ?? '',
+      namespace: route.namespace,
+      object: candidate,
+      oldObject: current,
+    });
+    if (res) setWarnings(res, outcome.warnings);
+    const updated = this.store.update(info, candidate, { subresource });
+    if (
+      info.group === 'apiextensions.k8s.io' &&
+      info.resource === 'customresourcedefinitions' &&
+      !subresource
+    )
+      return this.establish(updated);
+    return updated;
+  }
+
+  /** Serves a new or changed CRD's resource and marks it Established, as the CRD controller would. */
+  private establish(crd: KubeObject): KubeObject {
+    const info = resourceFromCrd(crd);
+    this.store.register(info);
+    const spec = crd.spec as { names: Record<string, unknown>; versions: { name: string }[] };
+    const now = `${new Date().toISOString().slice(0, 19)}Z`;
+    const condition = (type: string, reason: string, message: string) => ({
+      type,
+      status: 'True',
+      lastTransitionTime: now,
+      reason,
+      message,
+    });
+    return this.store.update(
+      this.resource('apiextensions.k8s.io', 'customresourcedefinitions'),
+      {
+        ...crd,
+        status: {
+          conditions: [
+            condition('NamesAccepted', 'NoConflicts', 'no conflicts found'),
+            condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted'),
+          ],
+          acceptedNames: { listKind: info.listKind, singular: info.singular, ...spec.names },
+          storedVersions: [info.version],
+        },
+      },
+      { subresource: 'status' },
+    );
+  }
+
+  private serveWatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    q: URLSearchParams,
+    matcher: (o: KubeObject) => boolean,
+    asTable: boolean,
+    includeObject: IncludeObject,
+  ): void {
+    const { info } = route;
+    const render = (ev: WatchEvent) => ({
+      type: ev.type,
+      object: asTable ? toTable(info, [ev.object], { includeObject }) : ev.object,
+    });
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'cache-control': 'no-cache, private',
+      'transfer-encoding': 'chunked',
+    });
+    res.flushHeaders();
+    const send = (line: unknown) => {
+      if (!res.writableEnded) res.write(`${JSON.stringify(line)}\n`);
+    };
+    const bookmark = (annotations?: Record<string, string>) =>
+      send({
+        type: 'BOOKMARK',
+        object: {
+          kind: info.kind,
+          apiVersion: groupVersion(info),
+          metadata: { resourceVersion: this.store.resourceVersion, ...(annotations ? { annotations } : {}) },
+        },
+      });
+    let stop: () => void;
+    try {
+      const rv = q.get('resourceVersion') ?? undefined;
+      stop = this.store.watch(info, { namespace: route.namespace, matcher, resourceVersion: rv }, (ev) =>
+        send(render(ev)),
+      );
+    } catch (err) {
+      // kube-apiserver answers a too-old watch with 200 and a single ERROR event, then closes.
+      const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message);
+      send({ type: 'ERROR', object: e.toStatus() });
+      res.end();
+      return;
+    }
+    const bookmarks = q.get('allowWatchBookmarks') === 'true';
+    if (bookmarks && q.get('sendInitialEvents') === 'true') bookmark({ 'k8s.io/initial-events-end': 'true' });
+    const timers: NodeJS.Timeout[] = [];
+    if (bookmarks) timers.push(setInterval(() => bookmark(), this.bookmarkIntervalMs));
+    const timeout = Number(q.get('timeoutSeconds') ?? 0);
+    if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
+    this.watches.add(res);
+    const cleanup = () => {
+      stop();
+      for (const t of timers) clearTimeout(t);
+      this.watches.delete(res);
+    };
+    res.on('close', cleanup);
+    req.on('close', cleanup);
+  }
+}
+
+const VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-vipres-dev',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: 'go1.23',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+const notFoundPath = () => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+
+function combine(...ms: ((o: KubeObject) => boolean)[]) {
+  return (o: KubeObject) => ms.every((m) => m(o));
+}
+
+function parseRoute(rest: string[], inGroup: ResourceInfo[]): Route {
+  const find = (name: string | undefined) => inGroup.find((r) => r.resource === name);
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const info = find(rest[2]);
+    if (info?.namespaced) return { info, namespace: rest[1], name: rest[3], subresource: rest[4] };
+  }
+  const info = find(rest[0]);
+  if (!info) throw notFoundPath();
+  return { info, name: rest[1], subresource: rest[2] };
+}
+
+function resourceList(group: string, version: string, infos: ResourceInfo[]) {
+  const resources = infos.flatMap((r) => {
+    const main = {
+      name: r.resource,
+      singularName: r.singular,
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: VERBS,
+      shortNames: r.shortNames,
+      categories: r.categories,
+    };
+    const status = {
+      name: `${r.resource}/status`,
+      singularName: '',
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: ['get', 'patch', 'update'],
+    };
+    return r.hasStatus ? [main, status] : [main];
+  });
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function setWarnings(res: ServerResponse, warnings: string[]): void {
+  if (warnings.length > 0 && !res.headersSent)
+    res.setHeader(
+      'Warning',
+      warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+    );
+}
+
+async function readBody(req: IncomingMessage, optional = false): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') {
+    if (optional) return undefined;
+    throw badRequest('the request body is empty');
+  }
+  const type = req.headers['content-type'] ?? '';
+  try {
+    return /yaml/.test(type) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw badRequest(`the request body could not be decoded: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,412 @@
+// Objects by resource + namespace + name, one global resourceVersion counter (like etcd's revision),
+// and a bounded event history per resource so a watch can resume from a resourceVersion, or get
+// 410 Gone once that version has fallen out of the window. Pure: no timers, no I/O.
+import { randomUUID } from 'node:crypto';
+import { ApiError, alreadyExists, conflict, expired, invalid, notFound } from './errors.ts';
+import { type ResourceInfo, resourceKey } from './resources.ts';
+import type { KubeObject, Matcher } from './selectors.ts';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchEvent {
+  type: EventType;
+  object: KubeObject;
+}
+
+interface HistoryEntry {
+  rv: number;
+  type: EventType;
+  object: KubeObject;
+  /** state before the change; selectors compare both to turn a change of match into ADDED/DELETED */
+  prev?: KubeObject;
+}
+
+interface Subscriber {
+  namespace?: string;
+  matcher: Matcher;
+  listener: (ev: WatchEvent) => void;
+}
+
+interface Bucket {
+  info: ResourceInfo;
+  objects: Map<string, KubeObject>;
+  history: HistoryEntry[];
+  /** every change with rv > floor is in history; a watch from below it gets 410 */
+  floor: number;
+  subscribers: Set<Subscriber>;
+}
+
+export interface StoreOptions {
+  /** events kept per resource for watch resume (kube-apiserver's watch cache holds about this many) */
+  historyLimit?: number;
+  now?: () => Date;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  matcher?: Matcher;
+}
+
+export interface DeleteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+const objKey = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+const timestamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+
+/** The parts of an object that `metadata.generation` tracks: everything but metadata and status. */
+function specOf(obj: KubeObject): string {
+  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
+function sameIgnoringVersion(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
+export class Store {
+  private rv = 0;
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly historyLimit: number;
+  private readonly now: () => Date;
+
+  constructor(opts: StoreOptions = {}) {
+    this.historyLimit = opts.historyLimit ?? 1000;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  register(info: ResourceInfo): void {
+    const key = resourceKey(info);
+    const existing = this.buckets.get(key);
+    if (existing) {
+      existing.info = info;
+      return;
+    }
+    this.buckets.set(key, { info, objects: new Map(), history: [], floor: this.rv, subscribers: new Set() });
+  }
+
+  unregister(info: { group: string; resource: string }): void {
+    const bucket = this.buckets.get(resourceKey(info));
+    if (!bucket) return;
+    this.buckets.delete(resourceKey(info));
+  }
+
+  resources(): ResourceInfo[] {
+    return [...this.buckets.values()].map((b) => b.info);
+  }
+
+  find(group: string, resource: string): ResourceInfo | undefined {
+    return this.buckets.get(resourceKey({ group, resource }))?.info;
+  }
+
+  private bucket(info: { group: string; resource: string }): Bucket {
+    const b = this.buckets.get(resourceKey(info));
+    if (!b)
+      throw new ApiError(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${info.resource})`,
+      );
+    return b;
+  }
+
+  get(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
+    const obj = this.bucket(info).objects.get(objKey(info.namespaced ? namespace : undefined, name));
+    if (!obj) throw notFound(info.group, info.resource, name);
+    return clone(obj);
+  }
+
+  list(info: ResourceInfo, opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
+    const b = this.bucket(info);
+    const items = [...b.objects.values()]
+      .filter((o) => opts.namespace === undefined || o.metadata.namespace === opts.namespace)
+      .filter((o) => !opts.matcher || opts.matcher(o))
+      .sort((x, y) =>
+        objKey(x.metadata.namespace, x.metadata.name ?? '').localeCompare(
+          objKey(y.metadata.namespace, y.metadata.name ?? ''),
+        ),
+      )
+      .map(clone);
+    return { items, resourceVersion: this.resourceVersion };
+  }
+
+  create(info: ResourceInfo, input: KubeObject): KubeObject {
+    const b = this.bucket(info);
+    const obj = clone(input);
+    obj.metadata = obj.metadata ?? {};
+    const meta = obj.metadata;
+    if (!meta.name && meta.generateName)
+      meta.name = meta.generateName + randomUUID().replace(/-/g, '').slice(0, 5);
+    if (!meta.name)
+      throw invalid(info.group, info.kind, '', [
+        { field: 'metadata.name', message: 'Required value: name or generateName is required' },
+      ]);
+    if (info.namespaced) {
+      if (!meta.namespace)
+        throw invalid(info.group, info.kind, meta.name, [
+          { field: 'metadata.namespace', message: 'Required value' },
+        ]);
+      const nsInfo = this.find('', 'namespaces');
+      if (nsInfo && !this.bucket(nsInfo).objects.has(objKey(undefined, meta.namespace)))
+        throw notFound('', 'namespaces', meta.namespace);
+    } else delete meta.namespace;
+    const key = objKey(meta.namespace, meta.name);
+    if (b.objects.has(key)) throw alreadyExists(info.group, info.resource, meta.name);
+    obj.apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
+    obj.kind = info.kind;
+    // A custom resource's status is written only through /status, as kube-apiserver does.
+    if (info.hasStatus && info.requireResourceVersion) delete obj.status;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = timestamp(this.now());
+    meta.generation = 1;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    meta.resourceVersion = String(++this.rv);
+    b.objects.set(key, obj);
+    this.record(b, { rv: this.rv, type: 'ADDED', object: obj });
+    return clone(obj);
+  }
+
+  /**
+   * Replaces an object. `metadata.resourceVersion`, when given, must be the current one (409
+   * otherwise). With `subresource: 'status'` only `.status` changes; on the main resource `.status`
+   * is kept as it was when the resource has a status subresource.
+   */
+  update(info: ResourceInfo, input: KubeObject, opts: { subresource?: 'status' } = {}): KubeObject {
+    const b = this.bucket(info);
+    const name = input.metadata?.name ?? '';
+    const ns = info.namespaced ? input.metadata?.namespace : undefined;
+    const key = objKey(ns, name);
+    const current = b.objects.get(key);
+    if (!current) throw notFound(info.group, info.resource, name);
+    const wantRv = input.metadata?.resourceVersion;
+    if (wantRv && wantRv !== current.metadata.resourceVersion) {
+      throw conflict(
+        info.group,
+        info.resource,
+        name,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
+    }
+    if (!wantRv && info.requireResourceVersion) {
+      throw invalid(info.group, info.kind, name, [
+        { field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
+      ]);
+    }
+    let next: KubeObject;
+    if (opts.subresource === 'status') {
+      next = clone(current);
+      if (input.status === undefined) delete next.status;
+      else next.status = clone(input.status);
+    } else {
+      next = clone(input);
+      if (info.hasStatus) {
+        if (current.status === undefined) delete next.status;
+        else next.status = clone(current.status);
+      }
+      const m = next.metadata;
+      const c = current.metadata;
+      m.name = c.name;
+      m.uid = c.uid;
+      m.creationTimestamp = c.creationTimestamp;
+      m.generation = c.generation;
+      if (info.namespaced) m.namespace = c.namespace;
+      else delete m.namespace;
+      if (c.deletionTimestamp) {
+        m.deletionTimestamp = c.deletionTimestamp;
+        m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
+        const added = (m.finalizers ?? []).filter((f) => !(c.finalizers ?? []).includes(f));
+        if (added.length > 0) {
+          throw invalid(info.group, info.kind, name, [
+            {
+              field: 'metadata.finalizers',
+              message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+            },
+          ]);
+        }
+      } else {
+        delete m.deletionTimestamp;
+        delete m.deletionGracePeriodSeconds;
+      }
+      if (m.finalizers?.length === 0) delete m.finalizers;
+      if (specOf(next) !== specOf(current)) m.generation = (c.generation ?? 1) + 1;
+    }
+    next.apiVersion = current.apiVersion;
+    next.kind = current.kind;
+    next.metadata.resourceVersion = current.metadata.resourceVersion;
+    // A no-op write changes nothing, not even the resourceVersion (as kube-apiserver).
+    if (sameIgnoringVersion(next, current)) return clone(current);
+    if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
+      return this.remove(b, key, next, current);
+    }
+    next.metadata.resourceVersion = String(++this.rv);
+    b.objects.set(key, next);
+    this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
+    return clone(next);
+  }
+
+  /**
+   * Deletes at once when no finalizers remain; otherwise sets deletionTimestamp and waits for the
+   * finalizers to be removed. Pods go at once too: there is no kubelet, so no grace period.
+   * Dependents (ownerReferences naming the deleted uid) are deleted after it unless orphaned.
+   */
+  delete(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): { object: KubeObject; deleted: boolean } {
+    const b = this.bucket(info);
+    const key = objKey(info.namespaced ? namespace : undefined, name);
+    const current = b.objects.get(key);
+    if (!current) throw notFound(info.group, info.resource, name);
+    const pre = opts.preconditions;
+    if (pre?.uid && pre.uid !== current.metadata.uid) {
+      throw conflict(
+        info.group,
+        info.resource,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
+      );
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+      throw conflict(
+        info.group,
+        info.resource,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+      );
+    }
+    if (current.metadata.finalizers?.length) {
+      if (current.metadata.deletionTimestamp) return { object: clone(current), deleted: false };
+      const next = clone(current);
+      next.metadata.deletionTimestamp = timestamp(this.now());
+      next.metadata.deletionGracePeriodSeconds = 0;
+      next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+      next.metadata.resourceVersion = String(++this.rv);
+      b.objects.set(key, next);
+      this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
+      return { object: clone(next), deleted: false };
+    }
+    const gone = this.remove(b, key, clone(current), current);
+    if (opts.propagationPolicy !== 'Orphan') this.deleteDependents(current);
+    return { object: gone, deleted: true };
+  }
+
+  private remove(b: Bucket, key: string, last: KubeObject, prev: KubeObject): KubeObject {
+    b.objects.delete(key);
+    last.metadata.resourceVersion = String(++this.rv);
+    this.record(b, { rv: this.rv, type: 'DELETED', object: last, prev });
+    if (b.info.group === '' && b.info.resource === 'namespaces')
+      this.deleteNamespaceContents(last.metadata.name ?? '');
+    if (b.info.group === 'apiextensions.k8s.io' && b.info.resource === 'customresourcedefinitions')
+      this.onCrdDeleted?.(last);
+    return clone(last);
+  }
+
+  /** Set by the server to drop a custom resource's objects and discovery entry. */
+  onCrdDeleted?: (crd: KubeObject) => void;
+
+  private deleteDependents(owner: KubeObject): void {
+    const uid = owner.metadata.uid;
+    for (const b of [...this.buckets.values()]) {
+      for (const obj of [...b.objects.values()]) {
+        if (obj.metadata.ownerReferences?.some((r) => r.uid === uid)) {
+          try {
+            this.delete(b.info, obj.metadata.namespace, obj.metadata.name ?? '');
+          } catch {
+            // already gone
+          }
+        }
+      }
+    }
+  }
+
+  private deleteNamespaceContents(ns: string): void {
+    for (const b of [...this.buckets.values()]) {
+      if (!b.info.namespaced) continue;
+      for (const obj of [...b.objects.values()]) {
+        if (obj.metadata.namespace === ns) this.delete(b.info, ns, obj.metadata.name ?? '');
+      }
+    }
+  }
+
+  private record(b: Bucket, entry: HistoryEntry): void {
+    b.history.push(entry);
+    while (b.history.length > this.historyLimit) {
+      const dropped = b.history.shift();
+      if (dropped) b.floor = dropped.rv;
+    }
+    for (const sub of [...b.subscribers]) {
+      const ev = filterEvent(entry, sub);
+      if (ev) sub.listener(ev);
+    }
+  }
+
+  /**
+   * Starts a watch. From a resourceVersion: replays what happened after it (410 Gone when that is
+   * older than the history window). Without one ('' or '0'): an ADDED for every current object first.
+   * Returns the function that stops the watch.
+   */
+  watch(
+    info: ResourceInfo,
+    opts: { namespace?: string; matcher?: Matcher; resourceVersion?: string },
+    listener: (ev: WatchEvent) => void,
+  ): () => void {
+    const b = this.bucket(info);
+    const sub: Subscriber = { namespace: opts.namespace, matcher: opts.matcher ?? (() => true), listener };
+    const from = opts.resourceVersion;
+    if (from && from !== '0') {
+      const n = Number(from);
+      if (!Number.isInteger(n) || n < 0)
+        throw new ApiError(400, 'BadRequest', `invalid resource version: ${from}`);
+      if (n < b.floor) throw expired(n, b.floor + 1);
+      for (const entry of b.history) {
+        if (entry.rv <= n) continue;
+        const ev = filterEvent(entry, sub);
+        if (ev) listener(ev);
+      }
+    } else {
+      for (const obj of this.list(info, { namespace: opts.namespace, matcher: sub.matcher }).items) {
+        listener({ type: 'ADDED', object: obj });
+      }
+    }
+    b.subscribers.add(sub);
+    return () => {
+      b.subscribers.delete(sub);
+    };
+  }
+
+  /**
+   * Forgets all history, as an etcd compaction would, and moves the revision on by one so that
+   * every resourceVersion a client holds is now too old (410) while a fresh list works again.
+   */
+  compact(): void {
+    this.rv++;
+    for (const b of this.buckets.values()) {
+      b.history = [];
+      b.floor = this.rv;
+    }
+  }
+}
+
+function filterEvent(entry: HistoryEntry, sub: Subscriber): WatchEvent | undefined {
+  const matches = (o: KubeObject | undefined) =>
+    o !== undefined &&
+    (sub.namespace === undefined || o.metadata.namespace === sub.namespace) &&
+    sub.matcher(o);
+  const now = entry.type !== 'DELETED' && matches(entry.object);
+  const before = entry.type === 'ADDED' ? false : matches(entry.prev);
+  if (entry.type === 'DELETED') return before ? { type: 'DELETED', object: clone(entry.object) } : undefined;
+  if (now && before) return { type: 'MODIFIED', object: clone(entry.object) };
+  if (now) return { type: 'ADDED', object: clone(entry.object) };
+  if (before) return { type: 'DELETED', object: clone(entry.object) };
+  return undefined;
+}
