@@ -1,0 +1,6 @@
+// OVN Northbound: typed rows, pure operations, and the writer that sends them.
+export * from './model.ts';
+export * from './ops/load-balancer.ts';
+export * from './ops/logical-switch.ts';
+export * from './ops/logical-switch-port.ts';
+export * from './writer.ts';

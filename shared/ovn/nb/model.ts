@@ -1,0 +1,116 @@
+// Typed rows of the OVN Northbound tables this system writes (schema 7.0.0, OVN 23.03), decoded
+// from the generic OVSDB notation. Only the columns we read or write are modelled.
+import {
+  type Atom,
+  atomString,
+  mapRecord,
+  optional,
+  type Row,
+  setValues,
+  uuidString,
+} from '../../ovsdb/protocol.ts';
+
+export const NB_DATABASE = 'OVN_Northbound';
+
+export const Table = {
+  LogicalSwitch: 'Logical_Switch',
+  LogicalSwitchPort: 'Logical_Switch_Port',
+  LoadBalancer: 'Load_Balancer',
+} as const;
+
+/** The `vendor` external id kube-ovn puts on what it owns. */
+export const VENDOR = 'kube-ovn';
+
+export interface LogicalSwitch {
+  uuid: string;
+  name: string;
+  /** other_config: subnet, exclude_ips, gateway (as kube-ovn sets them). */
+  otherConfig: Record<string, string>;
+  externalIds: Record<string, string>;
+  /** Only filled when the `ports` column was read (it can be large). */
+  ports?: string[];
+  loadBalancers: string[];
+}
+
+export const LogicalSwitchColumns = [
+  '_uuid',
+  'name',
+  'other_config',
+  'external_ids',
+  'load_balancer',
+] as const;
+
+export type PortType = '' | 'virtual' | 'router' | 'localnet' | 'localport' | 'external' | string;
+
+export interface LogicalSwitchPort {
+  uuid: string;
+  name: string;
+  type: PortType;
+  addresses: string[];
+  options: Record<string, string>;
+  externalIds: Record<string, string>;
+  up?: boolean;
+}
+
+export const LogicalSwitchPortColumns = [
+  '_uuid',
+  'name',
+  'type',
+  'addresses',
+  'options',
+  'external_ids',
+  'up',
+] as const;
+
+export type LbProtocol = 'tcp' | 'udp' | 'sctp';
+
+export interface LoadBalancer {
+  uuid: string;
+  name: string;
+  /** Front end `ip:port` (IPv6 `[ip]:port`) to back ends `ip:port,ip:port`. */
+  vips: Record<string, string>;
+  protocol?: LbProtocol;
+  options: Record<string, string>;
+  externalIds: Record<string, string>;
+}
+
+export const LoadBalancerColumns = ['_uuid', 'name', 'vips', 'protocol', 'options', 'external_ids'] as const;
+
+const str = (a: Atom | undefined) => (a === undefined ? '' : atomString(a));
+
+export function logicalSwitchFromRow(row: Row): LogicalSwitch {
+  const ls: LogicalSwitch = {
+    uuid: uuidString(row._uuid),
+    name: str(optional(row.name)),
+    otherConfig: mapRecord(row.other_config),
+    externalIds: mapRecord(row.external_ids),
+    loadBalancers: setValues(row.load_balancer).map(atomString),
+  };
+  if (row.ports !== undefined) ls.ports = setValues(row.ports).map(atomString);
+  return ls;
+}
+
+export function logicalSwitchPortFromRow(row: Row): LogicalSwitchPort {
+  const up = optional(row.up);
+  return {
+    uuid: uuidString(row._uuid),
+    name: str(optional(row.name)),
+    type: str(optional(row.type)),
+    addresses: setValues(row.addresses).map(atomString),
+    options: mapRecord(row.options),
+    externalIds: mapRecord(row.external_ids),
+    ...(typeof up === 'boolean' && { up }),
+  };
+}
+
+export function loadBalancerFromRow(row: Row): LoadBalancer {
+  const protocol = optional(row.protocol);
+  return {
+    uuid: uuidString(row._uuid),
+    name: str(optional(row.name)),
+    vips: mapRecord(row.vips),
+    ...(protocol !== undefined && { protocol: atomString(protocol) as LbProtocol }),
+    options: mapRecord(row.options),
+    externalIds: mapRecord(row.external_ids),
+  };
+}

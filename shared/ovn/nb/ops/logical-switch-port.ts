@@ -1,0 +1,186 @@
+// Operations on Logical_Switch_Port: a pod's port, a Vip's virtual port(s), their parents, and
+// deletion. Pure: callers send what these return as one transaction. A new port is inserted and
+// added to its switch in the same transaction (NB garbage-collects unreferenced ports), guarded by
+// a wait on its name so two creators cannot both insert.
+import { map, namedUuid, type Operation, op, set, uuid, where, whereUuid } from '../../../ovsdb/protocol.ts';
+import { type LogicalSwitchPort, LogicalSwitchPortColumns, Table, VENDOR } from '../model.ts';
+import { addPortToSwitch, removePortFromSwitches, sameRecord } from './logical-switch.ts';
+
+/** What a port should look like; `name` is its unique index. */
+export interface PortSpec {
+  name: string;
+  switchName: string;
+  type: string;
+  addresses: string[];
+  options: Record<string, string>;
+  externalIds: Record<string, string>;
+}
+
+export interface PodPortInput {
+  switchName: string;
+  /** `<pod>.<namespace>` (or `<pod>.<namespace>.<provider>` for an extra NIC). */
+  name: string;
+  mac: string;
+  /** One address per family: `[v4]`, `[v6]` or `[v4, v6]`. */
+  ips: string[];
+  pod: string;
+  namespace: string;
+  externalIds?: Record<string, string>;
+}
+
+export function podPortSpec(p: PodPortInput): PortSpec {
+  return {
+    name: p.name,
+    switchName: p.switchName,
+    type: '',
+    addresses: [[p.mac, ...p.ips].join(' ')],
+    options: {},
+    externalIds: { ls: p.switchName, vendor: VENDOR, pod: `${p.namespace}/${p.pod}`, ...p.externalIds },
+  };
+}
+
+export const VIRTUAL_IP = 'virtual-ip';
+export const VIRTUAL_PARENTS = 'virtual-parents';
+
+/** Parents as OVN and the seed show them: deduplicated, sorted, comma-joined; the key is absent when none. */
+export function withParents(
+  options: Record<string, string>,
+  parents: readonly string[],
+): Record<string, string> {
+  const out = { ...options };
+  const list = [...new Set(parents.map((p) => p.trim()).filter(Boolean))].sort();
+  if (list.length > 0) out[VIRTUAL_PARENTS] = list.join(',');
+  else delete out[VIRTUAL_PARENTS];
+  return out;
+}
+
+export const parentsOf = (port: Pick<LogicalSwitchPort, 'options'>): string[] =>
+  (port.options[VIRTUAL_PARENTS] ?? '').split(',').filter(Boolean);
+
+export interface VirtualPortInput {
+  switchName: string;
+  name: string;
+  virtualIp: string;
+  /** The full parent list; omitted = keep whatever parents the port has (none when created). */
+  parents?: readonly string[];
+}
+
+/**
+ * A Vip's port exactly as the seed shows it: type virtual, no addresses, external_ids ls + vendor.
+ * `current` supplies the parents to keep when the input leaves them out.
+ */
+export function virtualPortSpec(v: VirtualPortInput, current?: LogicalSwitchPort): PortSpec {
+  const parents = v.parents ?? (current ? parentsOf(current) : []);
+  return {
+    name: v.name,
+    switchName: v.switchName,
+    type: 'virtual',
+    addresses: [],
+    options: withParents({ [VIRTUAL_IP]: v.virtualIp }, parents),
+    externalIds: { ls: v.switchName, vendor: VENDOR },
+  };
+}
+
+/**
+ * Suffix of the IPv6 virtual port of a dual-stack Vip. OVN 23.03's `virtual-ip` holds one address
+ * (with two, ovn-northd installs no bind_vport flow at all), so a dual-stack Vip needs one virtual
+ * port per family. The IPv4 port keeps the Vip's own name (as for a single-stack Vip, and as the
+ * seed shows); the IPv6 one is `<vip>_v6`. `_` is not allowed in Kubernetes names, so this name can
+ * never collide with another Vip's port or a pod's `<pod>.<namespace>` port.
+ */
+export const V6_PORT_SUFFIX = '_v6';
+
+export interface VipPortsInput {
+  switchName: string;
+  vipName: string;
+  v4ip?: string;
+  v6ip?: string;
+  /** Omitted = keep the parents the ports have. */
+  parents?: readonly string[];
+}
+
+/** The virtual port(s) of one Vip: one per family, named as explained at V6_PORT_SUFFIX. */
+export function vipVirtualPortInputs(v: VipPortsInput): VirtualPortInput[] {
+  const out: VirtualPortInput[] = [];
+  const base = { switchName: v.switchName, ...(v.parents && { parents: v.parents }) };
+  if (v.v4ip) out.push({ ...base, name: v.vipName, virtualIp: v.v4ip });
+  if (v.v6ip)
+    out.push({ ...base, name: v.v4ip ? `${v.vipName}${V6_PORT_SUFFIX}` : v.vipName, virtualIp: v.v6ip });
+  return out;
+}
+
+export const vipPortNames = (vipName: string): string[] => [vipName, `${vipName}${V6_PORT_SUFFIX}`];
+
+export const selectPortByName = (name: string): Operation =>
+  op.select(Table.LogicalSwitchPort, [where('name', '==', name)], LogicalSwitchPortColumns);
+
+const portRow = (s: Pick<PortSpec, 'type' | 'addresses' | 'options' | 'externalIds'>) => ({
+  type: s.type,
+  addresses: set(s.addresses),
+  options: map(s.options),
+  external_ids: map(s.externalIds),
+});
+
+/**
+ * Inserts the port and adds it to its switch by name. The wait makes a concurrent or repeated
+ * create fail cleanly (WaitFailed) instead of inserting a second row.
+ */
+export function createPortOps(spec: PortSpec, tag = 'new_port'): Operation[] {
+  return [
+    op.wait(Table.LogicalSwitchPort, [where('name', '==', spec.name)], ['name'], []),
+    op.insert(Table.LogicalSwitchPort, { name: spec.name, ...portRow(spec) }, tag),
+    addPortToSwitch({ name: spec.switchName }, namedUuid(tag)),
+  ];
+}
+
+export function samePort(current: LogicalSwitchPort, spec: PortSpec): boolean {
+  return (
+    current.type === spec.type &&
+    current.addresses.length === spec.addresses.length &&
+    [...current.addresses].sort().every((a, i) => a === [...spec.addresses].sort()[i]) &&
+    sameRecord(current.options, spec.options) &&
+    sameRecord(current.externalIds, spec.externalIds)
+  );
+}
+
+/** Fails the transaction unless the port still has the values it was read with. */
+export const guardPort = (current: LogicalSwitchPort): Operation =>
+  op.wait(
+    Table.LogicalSwitchPort,
+    [whereUuid(current.uuid)],
+    ['type', 'addresses', 'options', 'external_ids'],
+    [portRow(current)],
+  );
+
+/**
+ * Brings an existing port to the spec, guarded by the values read; if it sits in another switch
+ * (its `ls` external id differs) it is moved in the same transaction. [] if nothing changes.
+ */
+export function updatePortOps(current: LogicalSwitchPort, spec: PortSpec): Operation[] {
+  if (samePort(current, spec)) return [];
+  const ops = [
+    guardPort(current),
+    op.update(Table.LogicalSwitchPort, [whereUuid(current.uuid)], portRow(spec)),
+  ];
+  if (current.externalIds.ls !== spec.switchName) {
+    ops.push(
+      removePortFromSwitches(current.uuid),
+      addPortToSwitch({ name: spec.switchName }, uuid(current.uuid)),
+    );
+  }
+  return ops;
+}
+
+/** Detaches the port from its switch and deletes it; a no-op if another deleter was first. */
+export function deletePortOps(portUuid: string): Operation[] {
+  return [removePortFromSwitches(portUuid), op.delete(Table.LogicalSwitchPort, [whereUuid(portUuid)])];
+}
+
+/** Sets a port's options, guarded by everything read with it; [] if they are already so. */
+export function setPortOptionsOps(current: LogicalSwitchPort, options: Record<string, string>): Operation[] {
+  if (sameRecord(current.options, options)) return [];
+  return [
+    guardPort(current),
+    op.update(Table.LogicalSwitchPort, [whereUuid(current.uuid)], { options: map(options) }),
+  ];
+}

@@ -1,0 +1,317 @@
+// The thin I/O layer over the pure ops: read, compare, write one guarded transaction, and retry
+// when a guard fails because someone else wrote first. Every method is idempotent: calling it
+// again (or from eight replicas at once) converges on the same single row.
+import { DomainError, isDomainError, Reason } from '../../errors.ts';
+import type { OvsdbClient } from '../../ovsdb/client.ts';
+import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
+import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
+import {
+  type LoadBalancer,
+  type LogicalSwitch,
+  type LogicalSwitchPort,
+  LogicalSwitchPortColumns,
+  loadBalancerFromRow,
+  logicalSwitchFromRow,
+  logicalSwitchPortFromRow,
+  Table,
+} from './model.ts';
+import {
+  createLoadBalancerOps,
+  deleteLoadBalancerOps,
+  type LoadBalancerSpec,
+  selectAllLoadBalancers,
+  selectLoadBalancerByName,
+  updateLoadBalancerOps,
+} from './ops/load-balancer.ts';
+import {
+  createSwitchOps,
+  type LogicalSwitchSpec,
+  requireSwitch,
+  selectSwitchByName,
+  updateSwitchOps,
+} from './ops/logical-switch.ts';
+import {
+  createPortOps,
+  deletePortOps,
+  type PodPortInput,
+  type PortSpec,
+  parentsOf,
+  podPortSpec,
+  selectPortByName,
+  setPortOptionsOps,
+  updatePortOps,
+  type VipPortsInput,
+  type VirtualPortInput,
+  vipPortNames,
+  vipVirtualPortInputs,
+  virtualPortSpec,
+  withParents,
+} from './ops/logical-switch-port.ts';
+
+/** What the writer needs from a client: one transaction at a time. */
+export type Transactor = Pick<OvsdbClient, 'transact'>;
+
+export interface WriterOptions {
+  /** Attempts per operation when a guard fails or the connection drops. */
+  maxAttempts?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A guard lost to a concurrent writer, or a connection that dropped: re-read and try again. */
+const shouldRetry = (err: unknown) =>
+  err instanceof WaitFailed || err instanceof ConstraintViolation || isRetryable(err);
+
+export class NorthboundWriter {
+  private readonly maxAttempts: number;
+  constructor(
+    private readonly client: Transactor,
+    opts: WriterOptions = {},
+  ) {
+    this.maxAttempts = opts.maxAttempts ?? 30;
+  }
+
+  private async retry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!shouldRetry(err) || i >= this.maxAttempts) {
+          if (err instanceof Error && !isDomainError(err))
+            err.message = `${what} (attempt ${i}): ${err.message}`;
+          throw err;
+        }
+        // Jitter breaks lock-step between racing writers.
+        await sleep(Math.random() * Math.min(100, 2 ** i));
+      }
+    }
+  }
+
+  private read(ops: Operation[]): Promise<OperationResult[]> {
+    return this.client.transact(ops);
+  }
+
+  // ----------------------------------------------------------------------------- readers
+
+  async getLogicalSwitch(name: string): Promise<LogicalSwitch | undefined> {
+    const [r] = await this.read([selectSwitchByName(name)]);
+    const row = r?.rows?.[0];
+    return row ? logicalSwitchFromRow(row) : undefined;
+  }
+
+  async getPort(name: string): Promise<LogicalSwitchPort | undefined> {
+    const [r] = await this.read([selectPortByName(name)]);
+    const row = r?.rows?.[0];
+    return row ? logicalSwitchPortFromRow(row) : undefined;
+  }
+
+  /** Ports of one switch (by its `ports` references, one consistent snapshot), or of all switches. */
+  async listPorts(filter: { switchName?: string } = {}): Promise<LogicalSwitchPort[]> {
+    if (!filter.switchName) {
+      const [r] = await this.read([op.select(Table.LogicalSwitchPort, [], LogicalSwitchPortColumns)]);
+      return (r?.rows ?? []).map(logicalSwitchPortFromRow);
+    }
+    const [sw, ports] = await this.read([
+      selectSwitchByName(filter.switchName, ['_uuid', 'ports']),
+      op.select(Table.LogicalSwitchPort, [], LogicalSwitchPortColumns),
+    ]);
+    const swRow = sw?.rows?.[0];
+    if (!swRow) return [];
+    const members = new Set(logicalSwitchFromRow({ ...swRow, name: filter.switchName }).ports);
+    return (ports?.rows ?? []).map(logicalSwitchPortFromRow).filter((p) => members.has(p.uuid));
+  }
+
+  async listLoadBalancers(): Promise<LoadBalancer[]> {
+    const [r] = await this.read([selectAllLoadBalancers()]);
+    return (r?.rows ?? []).map(loadBalancerFromRow);
+  }
+
+  // ----------------------------------------------------------------------------- switches
+
+  /** The subnet's switch with other_config subnet / exclude_ips / gateway; created if missing. */
+  ensureLogicalSwitch(spec: LogicalSwitchSpec): Promise<LogicalSwitch> {
+    return this.retry(`ensureLogicalSwitch ${spec.name}`, async () => {
+      const current = await this.getLogicalSwitch(spec.name);
+      if (!current) await this.client.transact(createSwitchOps(spec));
+      else {
+        const ops = updateSwitchOps(current, spec);
+        if (ops.length === 0) return current;
+        await this.client.transact(ops);
+      }
+      return (await this.getLogicalSwitch(spec.name))!;
+    });
+  }
+
+  // ----------------------------------------------------------------------------- ports
+
+  /**
+   * Makes each port match its spec in one transaction. First try: create them all (one round
+   * trip); if any exists, read them and write guarded updates instead.
+   */
+  private ensurePorts(
+    switchName: string,
+    names: string[],
+    specOf: (name: string, current: LogicalSwitchPort | undefined) => PortSpec,
+  ): Promise<LogicalSwitchPort[]> {
+    return this.retry(`ensurePorts ${names.join(',')}`, async () => {
+      const current = await this.readPorts(names);
+      const specs = names.map((n) => specOf(n, current.get(n)));
+      const ops: Operation[] = [];
+      specs.forEach((spec, i) => {
+        const cur = current.get(spec.name);
+        ops.push(...(cur ? updatePortOps(cur, spec) : createPortOps(spec, `port${i}`)));
+      });
+      if (ops.length === 0) return specs.map((s) => current.get(s.name)!);
+      // The switch must exist, or the inserted port would be garbage-collected unreferenced.
+      await this.transactRequiringSwitch(switchName, ops);
+      const after = await this.readPorts(specs.map((s) => s.name));
+      return specs.map((s) => after.get(s.name)!);
+    });
+  }
+
+  private async transactRequiringSwitch(switchName: string, ops: Operation[]) {
+    try {
+      await this.client.transact([requireSwitch(switchName), ...ops]);
+    } catch (err) {
+      if (err instanceof WaitFailed && err.index === 0) {
+        throw new DomainError(
+          Reason.SubnetNotReady,
+          `logical switch ${switchName} does not exist in OVN NB`,
+          {
+            logicalSwitch: switchName,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+
+  private async readPorts(names: string[]): Promise<Map<string, LogicalSwitchPort>> {
+    const results = await this.read(names.map(selectPortByName));
+    const out = new Map<string, LogicalSwitchPort>();
+    for (const r of results) {
+      const row = r.rows?.[0];
+      if (row) {
+        const p = logicalSwitchPortFromRow(row);
+        out.set(p.name, p);
+      }
+    }
+    return out;
+  }
+
+  /** A pod's port: addresses "<mac> <ip>[ <ip6>]", external_ids ls, vendor, pod. */
+  async ensurePort(input: PodPortInput): Promise<LogicalSwitchPort> {
+    const [p] = await this.ensurePorts(input.switchName, [input.name], () => podPortSpec(input));
+    return p!;
+  }
+
+  /** One virtual port (one address), exactly as the seed's AAP Vip shows it. */
+  async ensureVirtualPort(input: VirtualPortInput): Promise<LogicalSwitchPort> {
+    const [p] = await this.ensurePorts(input.switchName, [input.name], (_, cur) =>
+      virtualPortSpec(input, cur),
+    );
+    return p!;
+  }
+
+  /** A Vip's virtual port(s): one per family (see V6_PORT_SUFFIX), written in one transaction. */
+  ensureVipPorts(input: VipPortsInput): Promise<LogicalSwitchPort[]> {
+    const inputs = vipVirtualPortInputs(input);
+    if (inputs.length === 0)
+      throw new DomainError(Reason.InvalidAddress, `Vip ${input.vipName} has no address`);
+    return this.ensurePorts(
+      input.switchName,
+      inputs.map((i) => i.name),
+      (name, cur) => virtualPortSpec(inputs.find((i) => i.name === name)!, cur),
+    );
+  }
+
+  /**
+   * Rewrites the parents of the named virtual port(s) in one transaction, guarded by the options
+   * read. With no parents the `virtual-parents` key is removed. Returns the ports as written.
+   */
+  setVirtualParents(input: { names: string[]; parents: readonly string[] }): Promise<LogicalSwitchPort[]> {
+    return this.changeParents(input.names, () => input.parents);
+  }
+
+  /** Adds one parent without losing a concurrent writer's change (read, guard, retry). */
+  addVirtualParent(input: { names: string[]; parent: string }): Promise<LogicalSwitchPort[]> {
+    return this.changeParents(input.names, (cur) => [...cur, input.parent]);
+  }
+
+  removeVirtualParent(input: { names: string[]; parent: string }): Promise<LogicalSwitchPort[]> {
+    return this.changeParents(input.names, (cur) => cur.filter((p) => p !== input.parent));
+  }
+
+  private changeParents(names: string[], next: (current: string[]) => readonly string[]) {
+    return this.retry(`parents of ${names.join(',')}`, async () => {
+      const current = await this.readPorts(names);
+      const ops: Operation[] = [];
+      const result: LogicalSwitchPort[] = [];
+      for (const port of current.values()) {
+        const options = withParents(port.options, next(parentsOf(port)));
+        result.push({ ...port, options });
+        ops.push(...setPortOptionsOps(port, options));
+      }
+      if (ops.length > 0) await this.client.transact(ops);
+      return result;
+    });
+  }
+
+  /** Deletes the port (and detaches it from its switch). Returns false if it did not exist. */
+  deletePort(name: string): Promise<boolean> {
+    return this.retry(`deletePort ${name}`, async () => {
+      const port = await this.getPort(name);
+      if (!port) return false;
+      await this.client.transact(deletePortOps(port.uuid));
+      return true;
+    });
+  }
+
+  /** Deletes every virtual port of a Vip (both families). Returns how many existed. */
+  async deleteVipPorts(vipName: string): Promise<number> {
+    let n = 0;
+    for (const name of vipPortNames(vipName)) if (await this.deletePort(name)) n++;
+    return n;
+  }
+
+  // ----------------------------------------------------------------------------- load balancers
+
+  /** The balancer of a SwitchLBRule, attached to its switch; created or brought to the spec. */
+  ensureLoadBalancer(spec: LoadBalancerSpec): Promise<LoadBalancer> {
+    return this.retry(`ensureLoadBalancer ${spec.name}`, async () => {
+      const [lbR, swR] = await this.read([
+        selectLoadBalancerByName(spec.name),
+        selectSwitchByName(spec.switchName, ['_uuid', 'load_balancer']),
+      ]);
+      const swRow = swR?.rows?.[0];
+      if (!swRow) {
+        throw new DomainError(
+          Reason.SubnetNotReady,
+          `logical switch ${spec.switchName} does not exist in OVN NB`,
+          {
+            logicalSwitch: spec.switchName,
+          },
+        );
+      }
+      const sw = logicalSwitchFromRow({ ...swRow, name: spec.switchName });
+      const lbRow = lbR?.rows?.[0];
+      const current = lbRow ? loadBalancerFromRow(lbRow) : undefined;
+      const ops = current
+        ? updateLoadBalancerOps(current, spec, { attached: sw.loadBalancers.includes(current.uuid) })
+        : createLoadBalancerOps(spec);
+      if (ops.length > 0) await this.transactRequiringSwitch(spec.switchName, ops);
+      const [after] = await this.read([selectLoadBalancerByName(spec.name)]);
+      return loadBalancerFromRow(after!.rows![0]!);
+    });
+  }
+
+  deleteLoadBalancer(name: string): Promise<boolean> {
+    return this.retry(`deleteLoadBalancer ${name}`, async () => {
+      const [r] = await this.read([selectLoadBalancerByName(name)]);
+      const rows = r?.rows ?? [];
+      if (rows.length === 0) return false;
+      await this.client.transact(rows.flatMap((row) => deleteLoadBalancerOps(loadBalancerFromRow(row).uuid)));
+      return true;
+    });
+  }
+}

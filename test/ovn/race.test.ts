@@ -1,0 +1,117 @@
+// Eight writers (eight connections, like eight function replicas) racing on the same rows: the
+// wait guards must leave exactly one row and lose no update.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { nbctl } from '../../infra/local/services.ts';
+import { NorthboundWriter, parentsOf } from '../../shared/ovn/nb/index.ts';
+import { applyModify, mapRecord, OvsdbClient, type Row, where } from '../../shared/ovsdb/index.ts';
+
+const remote = inject('nbRemote');
+const unique = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
+const WRITERS = 8;
+
+describe('eight racing writers', () => {
+  const clients: OvsdbClient[] = [];
+  const writers: NorthboundWriter[] = [];
+  beforeAll(async () => {
+    for (let i = 0; i < WRITERS; i++) {
+      const c = await OvsdbClient.connect({ remotes: [remote], database: 'OVN_Northbound' });
+      clients.push(c);
+      writers.push(new NorthboundWriter(c, { maxAttempts: 100 }));
+    }
+  });
+  afterAll(() => {
+    for (const c of clients) c.close();
+  });
+
+  const countRows = async (table: string, name: string) =>
+    (await nbctl(remote, '--bare', '--columns=_uuid', 'find', table, `name=${name}`))
+      .split('\n')
+      .filter(Boolean).length;
+
+  it('create the same switch (a table without a name index) exactly once', async () => {
+    const ls = unique('ls');
+    const made = await Promise.all(
+      writers.map((w) => w.ensureLogicalSwitch({ name: ls, cidrBlock: '10.30.0.0/16' })),
+    );
+    expect(new Set(made.map((s) => s.uuid)).size).toBe(1);
+    expect(await countRows('Logical_Switch', ls)).toBe(1);
+  });
+
+  it("create the same Vip's virtual port and each add its own parent: one row, all eight parents", async () => {
+    const ls = unique('ls');
+    await writers[0]!.ensureLogicalSwitch({ name: ls, cidrBlock: '10.31.0.0/16' });
+    const vip = unique('vip');
+    const parents = writers.map((_, i) => `pod${i}.default`);
+    await Promise.all(
+      writers.map(async (w, i) => {
+        await w.ensureVirtualPort({ switchName: ls, name: vip, virtualIp: '10.31.0.100' });
+        await w.addVirtualParent({ names: [vip], parent: parents[i]! });
+      }),
+    );
+    expect(await countRows('Logical_Switch_Port', vip)).toBe(1);
+    expect((await nbctl(remote, 'lsp-list', ls)).trim().split('\n')).toHaveLength(1);
+    const port = await writers[0]!.getPort(vip);
+    expect(parentsOf(port!)).toEqual([...parents].sort());
+    expect(port?.options['virtual-ip']).toBe('10.31.0.100');
+  });
+
+  it('rewrite the parents concurrently: every write commits once, in some order, and the last one stays', async () => {
+    const ls = unique('ls');
+    await writers[0]!.ensureLogicalSwitch({ name: ls, cidrBlock: '10.32.0.0/16' });
+    const vip = unique('vip');
+    await writers[0]!.ensureVirtualPort({
+      switchName: ls,
+      name: vip,
+      virtualIp: '10.32.0.100',
+      parents: ['start.ns'],
+    });
+    // The monitor sees every committed value, in commit order.
+    let row: Row = {};
+    const committed: string[] = [];
+    const mon = await clients[0]!.monitor({
+      tables: { Logical_Switch_Port: { columns: ['options'], where: [where('name', '==', vip)] } },
+      onUpdate(u) {
+        for (const ch of Object.values(u.Logical_Switch_Port ?? {})) {
+          if ('initial' in ch) row = ch.initial;
+          if ('modify' in ch) {
+            row = applyModify(row, ch.modify, { options: 'map' });
+            committed.push(mapRecord(row.options)['virtual-parents'] ?? '');
+          }
+        }
+      },
+    });
+    const intents = writers.map((_, i) => [`b${i}.ns`, `a${i}.ns`]);
+    const expected = intents.map((p) => [...p].sort().join(','));
+    await Promise.all(writers.map((w, i) => w.setVirtualParents({ names: [vip], parents: intents[i]! })));
+    // Every intent committed exactly once (none lost, none applied twice), whole, and the last stays.
+    await expect.poll(() => committed.length, { timeout: 3000 }).toBe(WRITERS);
+    expect([...committed].sort()).toEqual([...expected].sort());
+    const final = await writers[0]!.getPort(vip);
+    expect(final?.options['virtual-parents']).toBe(committed.at(-1));
+    const shown = await nbctl(remote, 'get', 'Logical_Switch_Port', vip, 'options:virtual-parents');
+    expect(shown.trim().replace(/"/g, '')).toBe(committed.at(-1));
+    expect(await countRows('Logical_Switch_Port', vip)).toBe(1);
+    await mon.cancel();
+  });
+
+  it('create the same load balancer (no name index) exactly once, attached once', async () => {
+    const ls = unique('ls');
+    await writers[0]!.ensureLogicalSwitch({ name: ls, cidrBlock: '10.33.0.0/16' });
+    const name = unique('lb');
+    const made = await Promise.all(
+      writers.map((w) =>
+        w.ensureLoadBalancer({
+          name,
+          switchName: ls,
+          protocol: 'tcp',
+          vips: { '10.33.0.10:80': ['10.33.0.20:80'] },
+        }),
+      ),
+    );
+    expect(new Set(made.map((l) => l.uuid)).size).toBe(1);
+    expect(await countRows('Load_Balancer', name)).toBe(1);
+    const lines = (await nbctl(remote, 'ls-lb-list', ls)).split('\n');
+    expect(lines.filter((l) => l.includes(name))).toHaveLength(1);
+  });
+});
