@@ -3,8 +3,9 @@
 // with a plain deep-equal and handlers can skip writes that change nothing.
 import type { Reason } from '../errors.ts';
 import { FINALIZER, IP_RESERVED_LABEL, SUBNET_LABEL } from './annotations.ts';
+import { setCondition } from './conditions.ts';
 import { canonicalV4, canonicalV6 } from './ip.ts';
-import type { Condition, Vip, VipStatus } from './types.ts';
+import type { Vip, VipStatus } from './types.ts';
 import type { AssignedVip, VipSpec } from './vip-spec.ts';
 import { selectorStrings } from './vip-spec.ts';
 
@@ -37,20 +38,17 @@ export function computeVipStatus(input: VipStatusInput): Required<VipStatus> {
   const prev = vip.status;
   const hasAddress = !!(assigned?.v4ip || assigned?.v6ip);
   const ready = !failure && hasAddress;
-  const condition: Condition = {
-    type: READY,
-    status: ready ? 'True' : 'False',
-    reason: failure ? failure.reason : ready ? REASON_RESERVED : 'Pending',
-    message: failure ? failure.message : ready ? describeAssignment(assigned) : 'waiting for an address',
-    lastTransitionTime: input.now,
-  };
-  if (vip.metadata.generation !== undefined) condition.observedGeneration = vip.metadata.generation;
-  const prevReady = prev?.conditions?.find((c) => c.type === READY);
-  // Kubernetes convention: the transition time moves only when the condition's status flips.
-  if (prevReady && prevReady.status === condition.status && prevReady.lastTransitionTime) {
-    condition.lastTransitionTime = prevReady.lastTransitionTime;
-  }
-  const otherConditions = (prev?.conditions ?? []).filter((c) => c.type !== READY);
+  const conditions = setCondition(
+    prev?.conditions,
+    {
+      type: READY,
+      status: ready ? 'True' : 'False',
+      reason: failure ? failure.reason : ready ? REASON_RESERVED : 'Pending',
+      message: failure ? failure.message : ready ? describeAssignment(assigned) : 'waiting for an address',
+      observedGeneration: vip.metadata.generation,
+    },
+    input.now,
+  );
   return {
     ready,
     v4ip: assigned?.v4ip ?? '',
@@ -62,7 +60,7 @@ export function computeVipStatus(input: VipStatusInput): Required<VipStatus> {
     holder: input.holder ?? '',
     type: assigned?.type ?? spec?.type ?? '',
     selector: spec ? selectorStrings(spec) : (prev?.selector ?? []),
-    conditions: [...otherConditions, condition],
+    conditions,
   };
 }
 
