@@ -87,10 +87,21 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function spawnDaemon(name: string, cmd: string, args: string[], dir: string): Daemon {
+export function spawnDaemon(
+  name: string,
+  cmd: string,
+  args: string[],
+  dir: string,
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Daemon {
+  stopAllOnExit();
   const logFile = join(dir, `${name}.out`);
   const out = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(cmd, args, { cwd: dir, stdio: ['ignore', out, out] });
+  const child: ChildProcess = spawn(cmd, args, {
+    cwd: opts.cwd ?? dir,
+    stdio: ['ignore', out, out],
+    env: opts.env ?? process.env,
+  });
   if (!child.pid) throw new Error(`could not start ${cmd}`);
   const pid = child.pid;
   child.unref();

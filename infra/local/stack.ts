@@ -1,0 +1,207 @@
+// The whole local system on loopback: Redis (or a 3-master Redis Cluster), OVN NB (or a 3-member
+// Raft cluster), the development API server with the CRDs and `ovn-default`, N function replicas
+// and the relay. Used by `npm start`, the end-to-end tests, the chaos test and the scaling demo.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type DevApiServer, startDevApiServer } from '../dev-apiserver/index.ts';
+import {
+  type Daemon,
+  freePort,
+  makeTempDir,
+  type NbRaftCluster,
+  type OvsdbServer,
+  type RedisClusterHandle,
+  type RedisServer,
+  spawnDaemon,
+  startNbRaft,
+  startNbServer,
+  startRedis,
+  startRedisCluster,
+  waitFor,
+} from './services.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const CRD_DIR = join(ROOT, 'infra/manifests/crds');
+const TSX = ['--import', 'tsx'];
+
+export interface StackOptions {
+  /** Where logs, the kubeconfig and data go (default: a new temp dir). */
+  dir?: string;
+  replicas?: number;
+  redis?: 'standalone' | 'cluster';
+  nb?: 'standalone' | 'raft';
+  /** Start the relay (default true). */
+  relay?: boolean;
+  /** Relay resync period, e.g. `30s` (default 5m). */
+  resync?: string;
+  /** Extra environment for the function replicas (e.g. LOG_LEVEL). */
+  functionEnv?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface FunctionReplica extends Daemon {
+  readonly url: string;
+  readonly port: number;
+}
+
+export interface Stack {
+  readonly dir: string;
+  readonly redisUrl?: string;
+  readonly redisClusterNodes?: string;
+  readonly nbRemote: string;
+  readonly apiServer: DevApiServer;
+  readonly kubeconfig: string;
+  readonly apiToken: string;
+  readonly relaySecret: string;
+  readonly functions: FunctionReplica[];
+  readonly redis?: RedisServer;
+  readonly redisCluster?: RedisClusterHandle;
+  readonly nb?: OvsdbServer;
+  readonly nbRaft?: NbRaftCluster;
+  relay?: Daemon;
+  /** The env a function replica (or any tool of ours) needs to reach this stack. */
+  functionEnvironment(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  startReplica(index: number): Promise<FunctionReplica>;
+  startRelay(): Promise<Daemon>;
+  /** `.local/stack.json`-style description. */
+  describe(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const log = opts.log ?? (() => {});
+  const dir = resolve(opts.dir ?? makeTempDir('vipres-stack-'));
+  mkdirSync(dir, { recursive: true });
+  const apiToken = randomBytes(16).toString('hex');
+  const relaySecret = randomBytes(16).toString('hex');
+
+  log(`starting Redis (${opts.redis ?? 'standalone'}) and OVN NB (${opts.nb ?? 'standalone'})`);
+  const [redisPart, nbPart] = await Promise.all([
+    opts.redis === 'cluster'
+      ? startRedisCluster().then((redisCluster) => ({ redisCluster }))
+      : startRedis({ appendonly: true, dir: join(dir, 'redis') }).then((redis) => ({ redis })),
+    opts.nb === 'raft'
+      ? startNbRaft().then((nbRaft) => ({ nbRaft }))
+      : startNbServer({ dir: join(dir, 'nb') }).then((nb) => ({ nb })),
+  ]);
+  const redis = 'redis' in redisPart ? redisPart.redis : undefined;
+  const redisCluster = 'redisCluster' in redisPart ? redisPart.redisCluster : undefined;
+  const nb = 'nb' in nbPart ? nbPart.nb : undefined;
+  const nbRaft = 'nbRaft' in nbPart ? nbPart.nbRaft : undefined;
+  const nbRemote = nb ? nb.remote : nbRaft!.remotes;
+  const redisClusterNodes = redisCluster?.startupNodes.map((n) => `${n.host}:${n.port}`).join(',');
+
+  log('starting the development API server');
+  const apiServer = await startDevApiServer({
+    dir: join(dir, 'apiserver'),
+    token: randomBytes(16).toString('hex'),
+    crdFiles: ['subnets.kubeovn.io.yaml', 'vips.kubeovn.io.yaml', 'switch-lb-rules.kubeovn.io.yaml'].map((f) => join(CRD_DIR, f)),
+    applyFiles: [join(ROOT, 'infra/local/ovn-default.yaml')],
+  });
+
+  const functions: FunctionReplica[] = [];
+  const functionEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    ...process.env,
+    ...(redis ? { REDIS_URL: redis.url } : { REDIS_CLUSTER_NODES: redisClusterNodes }),
+    OVN_NB_REMOTES: nbRemote,
+    KUBECONFIG: apiServer.kubeconfigPath,
+    API_TOKEN: apiToken,
+    RELAY_SECRET: relaySecret,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ...opts.functionEnv,
+    ...extra,
+  });
+
+  const startReplica = async (index: number): Promise<FunctionReplica> => {
+    const port = functions[index]?.port ?? (await freePort());
+    const d = spawnDaemon(
+      `function-${index}`,
+      process.execPath,
+      [...TSX, join(ROOT, 'functions/serve/node.ts')],
+      dir,
+      { env: functionEnvironment({ PORT: String(port) }), cwd: ROOT },
+    );
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(`function replica ${index} on ${port}`, async () => (await fetch(`${url}/healthz`)).ok, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    const replica: FunctionReplica = { ...d, url, port };
+    functions[index] = replica;
+    return replica;
+  };
+
+  const replicas = opts.replicas ?? 1;
+  log(`starting ${replicas} function replica(s)`);
+  await Promise.all(Array.from({ length: replicas }, (_, i) => startReplica(i)));
+
+  const stack: Stack = {
+    dir,
+    ...(redis ? { redis, redisUrl: redis.url } : {}),
+    ...(redisCluster ? { redisCluster, redisClusterNodes } : {}),
+    ...(nb ? { nb } : {}),
+    ...(nbRaft ? { nbRaft } : {}),
+    nbRemote,
+    apiServer,
+    kubeconfig: apiServer.kubeconfigPath,
+    apiToken,
+    relaySecret,
+    functions,
+    functionEnvironment,
+    startReplica,
+    async startRelay() {
+      const sinks = functions.flatMap((f) => ['--sink', `${f.url}/events`]);
+      const relay = spawnDaemon(
+        `relay-${Date.now()}`,
+        process.execPath,
+        [
+          ...TSX,
+          join(ROOT, 'infra/relay/main.ts'),
+          '--kubeconfig',
+          apiServer.kubeconfigPath,
+          ...sinks,
+          '--secret',
+          relaySecret,
+          '--resync',
+          opts.resync ?? '5m',
+        ],
+        dir,
+        { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }, cwd: ROOT },
+      );
+      stack.relay = relay;
+      return relay;
+    },
+    describe() {
+      return {
+        dir,
+        kubeconfig: apiServer.kubeconfigPath,
+        apiServer: apiServer.url,
+        nbRemote,
+        ...(redis ? { redisUrl: redis.url } : { redisClusterNodes }),
+        functionsUrl: functions[0]?.url,
+        functionUrls: functions.map((f) => f.url),
+        apiToken,
+        relayPid: stack.relay?.pid,
+      };
+    },
+    async stop() {
+      await stack.relay?.stop();
+      await Promise.all(functions.map((f) => f.stop()));
+      await apiServer.stop();
+      await Promise.all([redis?.stop(), redisCluster?.stop(), nb?.stop(), nbRaft?.stop()]);
+    },
+  };
+  if (opts.relay ?? true) {
+    log('starting the relay');
+    await stack.startRelay();
+  }
+  return stack;
+}
+
+/** Writes the machine-readable description other tools read (`.local/stack.json`). */
+export function writeStackFile(stack: Stack, file = join(ROOT, '.local/stack.json')): string {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(stack.describe(), null, 2)}\n`, { mode: 0o600 });
+  return file;
+}

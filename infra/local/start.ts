@@ -1,0 +1,61 @@
+// `npm start`: the whole local stack in the foreground until Ctrl-C, then everything it started
+// is stopped. Flags: --replicas N, --redis-cluster, --nb-raft, --resync 30s.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, startStack, writeStackFile } from './stack.ts';
+
+const { values } = parseArgs({
+  options: {
+    replicas: { type: 'string', default: '1' },
+    'redis-cluster': { type: 'boolean', default: false },
+    'nb-raft': { type: 'boolean', default: false },
+    resync: { type: 'string', default: '5m' },
+  },
+});
+
+const say = (line: string) => console.log(`[stack] ${line}`);
+// Each run starts clean: the development API server keeps its objects in memory, so data left in
+// Redis or NB by an earlier run would describe objects that no longer exist.
+rmSync(join(ROOT, '.local/run'), { recursive: true, force: true });
+const stack = await startStack({
+  dir: join(ROOT, '.local/run'),
+  replicas: Number(values.replicas),
+  redis: values['redis-cluster'] ? 'cluster' : 'standalone',
+  nb: values['nb-raft'] ? 'raft' : 'standalone',
+  resync: values.resync,
+  log: say,
+});
+const file = writeStackFile(stack);
+const info = stack.describe();
+
+console.log(`
+The local stack is up. Everything listens on 127.0.0.1; details are in ${file}.
+
+  Kubernetes API    ${stack.apiServer.url}
+  kubeconfig        export KUBECONFIG=${stack.kubeconfig}
+  functions         ${stack.functions.map((f) => f.url).join(', ')}   (Bearer ${stack.apiToken})
+  OVN Northbound    ${stack.nbRemote}
+  Redis             ${String(info.redisUrl ?? info.redisClusterNodes)}
+  logs              ${stack.dir}
+
+Try it:
+  export KUBECONFIG=${stack.kubeconfig}
+  kubectl apply -f examples/vip-dynamic-01.yaml -f examples/static-vip01.yaml
+  kubectl get vip
+  ovn-nbctl --db=${stack.nbRemote.split(',')[0]} show ovn-default
+  curl -s -H 'Authorization: Bearer ${stack.apiToken}' ${stack.functions[0]?.url}/v1/subnets/ovn-default
+
+Ctrl-C stops everything.`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  say(`${signal}: stopping`);
+  await stack.stop();
+  rmSync(file, { force: true });
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,171 @@
+// Reconciles one pod (SPEC §2, §3.1, §3.3): an address and MAC per NIC from the same allocator as
+// the Vips, its logical switch port, the kube-ovn annotations, a Vip binding through
+// `ovn.kubernetes.io/vip`, and the parents of the AAP Vips it asks for.
+import { isDomainError } from '../errors.ts';
+import { podAaps } from '../domain/aap.ts';
+import { IP_RESERVED_LABEL } from '../domain/annotations.ts';
+import { annotationsPatch, desiredNicAnnotations, lspAddresses, readPodAnnotations } from '../domain/pod-annotations.ts';
+import { type PodNic, podNics } from '../domain/pod-network.ts';
+import type { Pod } from '../domain/types.ts';
+import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
+import { KUBE_OVN_VENDOR, V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
+import type { Outcome } from '../events/outcome.ts';
+import type { ReconcileDeps } from './ports.ts';
+import { podOwner } from './ports.ts';
+import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
+import { reconcileVip } from './vip.ts';
+
+const done: Outcome = { status: 'done' };
+
+export async function reconcilePod(
+  deps: ReconcileDeps,
+  namespace: string,
+  name: string,
+  lastKnown?: Pod,
+): Promise<Outcome> {
+  const pod = await deps.kube.getPod(namespace, name);
+  if (!pod) {
+    await podGone(deps, namespace, name, lastKnown);
+    return done;
+  }
+  const placements = await subnetPlacements(deps);
+  const nics = podNics(pod, placements, { keepVmIp: deps.keepVmIp ?? true });
+  if (!nics.ok) return { status: 'rejected', reason: nics.error.reason, message: nics.error.message };
+
+  const annotations: Record<string, string> = {};
+  for (const nic of nics.value) {
+    const outcome = await reconcileNic(deps, pod, nic, annotations);
+    if (outcome.status !== 'done') return outcome;
+  }
+  const patch = annotationsPatch(pod.metadata.annotations, annotations);
+  if (patch) await deps.kube.patchMetadata('Pod', { namespace, name }, { annotations: patch });
+
+  const ports = nics.value.map((n) => n.portName);
+  await refreshParentsOf(deps, ports, [...podAaps(pod), ...podAaps(lastKnown)]);
+  return done;
+}
+
+async function reconcileNic(
+  deps: ReconcileDeps,
+  pod: Pod,
+  nic: PodNic,
+  annotations: Record<string, string>,
+): Promise<Outcome> {
+  const ns = pod.metadata.namespace ?? 'default';
+  const subnet = await ensureSubnetRegistered(deps, nic.subnet);
+  if (subnet.status !== 'ready') {
+    return subnet.status === 'retry'
+      ? { status: 'retry', reason: subnet.failure.reason }
+      : { status: 'rejected', ...subnet.failure };
+  }
+
+  let addr: { v4?: string; v6?: string; mac: string };
+  const vipName = nic.primary ? podVipName(pod) : undefined;
+  if (vipName) {
+    const vip = await deps.kube.getVip(vipName);
+    const d = decideVipBinding({ podPort: nic.portName, vipName, vip, podSubnet: nic.subnet });
+    if (d.action === 'wait') return { status: 'retry', reason: d.reason };
+    if (d.action !== 'bind') return { status: 'rejected', reason: d.reason, message: d.message };
+    const holder = vip!.metadata.labels?.[IP_RESERVED_LABEL] ?? '';
+    if (holder !== nic.portName && !(await deps.kube.claimVip(vipName, holder, nic.portName))) {
+      // Someone else took it between our read and our write: decide again on fresh state.
+      return { status: 'retry', reason: 'VipClaimRace' };
+    }
+    // The address never leaves the Vip's reservation (SPEC §3.3): the pod only borrows it.
+    addr = { ...(d.v4 ? { v4: d.v4 } : {}), ...(d.v6 ? { v6: d.v6 } : {}), mac: d.mac ?? '' };
+  } else {
+    // kube-ovn lets a user fix a pod's address by annotating it before it is allocated.
+    const asked = readPodAnnotations(pod, nic.provider);
+    const fixed = asked.allocated ? {} : { v4: asked.v4, v6: asked.v6, mac: asked.mac };
+    try {
+      const a = await deps.allocator.allocate({ subnet: nic.subnet, owner: podOwner(nic.portName), ...fixed });
+      if (a.created) deps.subnetChanged?.(nic.subnet);
+      addr = a;
+    } catch (err) {
+      if (!isDomainError(err)) throw err;
+      const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
+      return { status: 'rejected', reason: err.reason, message: `pod ${ns}/${pod.metadata.name}: ${err.message}${holder}` };
+    }
+  }
+
+  await deps.nb.ensurePodPort({
+    switchName: nic.subnet,
+    name: nic.portName,
+    addresses: lspAddresses(addr.mac, addr.v4, addr.v6),
+    externalIds: { pod: `${ns}/${pod.metadata.name}`, ls: nic.subnet, vendor: KUBE_OVN_VENDOR },
+  });
+  Object.assign(
+    annotations,
+    desiredNicAnnotations(nic.provider, {
+      subnet: nic.subnet,
+      mac: addr.mac,
+      cidrBlock: subnet.info.cidrBlock,
+      gateway: subnet.info.gateway,
+      ...(addr.v4 ? { v4: addr.v4 } : {}),
+      ...(addr.v6 ? { v6: addr.v6 } : {}),
+    }),
+  );
+  return done;
+}
+
+/**
+ * A pod is gone: release what each of its ports held and delete the ports. A Vip binding survives
+ * for a StatefulSet or VM that will bring the same port back (SPEC §3.3). The ports are found in
+ * NB by the pod's external_ids, so a reference-mode delete (no last state) works too.
+ */
+async function podGone(deps: ReconcileDeps, namespace: string, name: string, lastKnown?: Pod): Promise<void> {
+  const ports = new Map<string, string | undefined>();
+  for (const p of await deps.nb.findPorts({ pod: `${namespace}/${name}` })) ports.set(p.name, p.switchName);
+  if (lastKnown) {
+    const nics = podNics(lastKnown, await subnetPlacements(deps), { keepVmIp: deps.keepVmIp ?? true });
+    if (nics.ok) for (const n of nics.value) ports.set(n.portName, n.subnet);
+  }
+  for (const [port, subnet] of ports) {
+    await releaseBinding(deps, port);
+    if (subnet) {
+      try {
+        if (await deps.allocator.release(subnet, podOwner(port))) deps.subnetChanged?.(subnet);
+      } catch (err) {
+        if (!isDomainError(err)) throw err;
+      }
+    }
+    await deps.nb.deletePort(port);
+  }
+  await refreshParentsOf(deps, [...ports.keys()], podAaps(lastKnown));
+}
+
+/** Frees the Vip a gone port was bound to, unless its StatefulSet or VM will bring it back. */
+export async function releaseBinding(deps: ReconcileDeps, port: string): Promise<void> {
+  const bound = await deps.kube.listVips({ labelSelector: `${IP_RESERVED_LABEL}=${port}` });
+  if (bound.length === 0) return;
+  const hint = portOwnerHint(port);
+  const owners = hint
+    ? {
+        statefulSet: hint.statefulSet
+          ? await deps.kube.getStatefulSet(hint.namespace, hint.statefulSet.name)
+          : undefined,
+        vm: await deps.kube.getVirtualMachine(hint.namespace, hint.vmName),
+      }
+    : {};
+  if (keepOrphanBinding(port, stripUndefined(owners), { keepVmIp: deps.keepVmIp ?? true })) return;
+  for (const vip of bound) await deps.kube.claimVip(vip.metadata.name, port, '');
+}
+
+/** Recomputes the AAP Vips a pod's ports may be (or may have been) a parent of. */
+async function refreshParentsOf(deps: ReconcileDeps, ports: string[], asked: string[]): Promise<void> {
+  const names = new Set(asked);
+  for (const port of ports) {
+    for (const vport of await deps.nb.virtualPortsWithParent(port)) {
+      names.add(vport.endsWith(V6_PORT_SUFFIX) ? vport.slice(0, -V6_PORT_SUFFIX.length) : vport);
+    }
+  }
+  for (const vip of [...names].sort()) {
+    const outcome = await reconcileVip(deps, vip, undefined, { onlyIfExists: true });
+    if (outcome.status === 'retry') deps.log?.warn({ vip, reason: outcome.reason }, 'parent refresh deferred');
+  }
+}
+
+function stripUndefined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
+}
+

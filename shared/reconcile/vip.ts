@@ -1,0 +1,220 @@
+// Reconciles one Vip (SPEC §3, §4): reservation, AAP virtual ports and parents, status, labels,
+// finalizer, ordered deletion. Level-triggered: it reads the Vip as it is now and makes Redis,
+// OVN NB and the Vip agree with it, so repeated, reordered or missed events converge.
+import { Reason, isDomainError } from '../errors.ts';
+import { type VirtualParent, parentAddresses, virtualParents } from '../domain/aap.ts';
+import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
+import type { Vip } from '../domain/types.ts';
+import {
+  type AssignedVip,
+  type FieldError,
+  type VipSpec,
+  checkAddressesInSubnet,
+  checkImmutable,
+  parseVipSpec,
+  vipUsage,
+} from '../domain/vip-spec.ts';
+import {
+  FINALIZER,
+  assignedFromVip,
+  computeVipStatus,
+  hasFinalizer,
+  statusEquals,
+} from '../domain/vip-status.ts';
+import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
+import type { Outcome } from '../events/outcome.ts';
+import type { Reservation } from '../ipam/index.ts';
+import type { ReconcileDeps } from './ports.ts';
+import { vipOwner } from './ports.ts';
+import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
+
+type Failure = { reason: string; message: string };
+
+const firstError = (errors: FieldError[]): Failure => ({
+  reason: errors[0]!.reason,
+  message: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+});
+
+/**
+ * `lastKnown` is the event's copy of the object, used only when the Vip is already gone.
+ * `onlyIfExists` is for callers that derived the name (a pod's parents) and must not clean up
+ * resources of a Vip that never existed under that name.
+ */
+export async function reconcileVip(
+  deps: ReconcileDeps,
+  name: string,
+  lastKnown?: Vip,
+  opts: { onlyIfExists?: boolean } = {},
+): Promise<Outcome> {
+  const vip = await deps.kube.getVip(name);
+  if (!vip) {
+    if (opts.onlyIfExists) return { status: 'done' };
+    await cleanUpVip(deps, name, lastKnown);
+    return { status: 'done' };
+  }
+  if (vip.metadata.deletionTimestamp) {
+    if (!hasFinalizer(vip)) return { status: 'done' };
+    await cleanUpVip(deps, name, vip);
+    await deps.kube.removeFinalizer('Vip', name, FINALIZER);
+    return { status: 'done' };
+  }
+
+  const parsed = parseVipSpec(vip.spec);
+  if (!parsed.ok) {
+    await writeStatus(deps, vip, { spec: undefined, assigned: assignedFromVip(vip), failure: firstError(parsed.errors) });
+    return { status: 'done' };
+  }
+  const spec = parsed.spec;
+  const assigned = assignedFromVip(vip);
+
+  // Claim the object before any resource exists, so a delete always goes through cleanup.
+  await ensureClaimed(deps, vip, assigned?.subnet ?? spec.subnet);
+
+  if (assigned) {
+    const immutable = checkImmutable(assigned, spec);
+    if (immutable.length > 0) {
+      // The assignment stays exactly as it was; only the condition reports the refusal.
+      await writeStatus(deps, vip, { spec, assigned, failure: firstError(immutable) });
+      return { status: 'done' };
+    }
+  }
+
+  const subnet = await ensureSubnetRegistered(deps, spec.subnet);
+  if (subnet.status !== 'ready') {
+    await writeStatus(deps, vip, { spec, assigned, failure: subnet.failure });
+    // A missing Subnet may appear later: its own reconcile re-queues the Vips waiting for it.
+    return subnet.status === 'retry' ? { status: 'retry', reason: subnet.failure.reason } : { status: 'done' };
+  }
+  const addressErrors = checkAddressesInSubnet(spec, subnet.info);
+  if (addressErrors.length > 0) {
+    await writeStatus(deps, vip, { spec, assigned, failure: firstError(addressErrors) });
+    return { status: 'done' };
+  }
+
+  let reservation: Reservation;
+  try {
+    const allocation = await deps.allocator.allocate({
+      subnet: spec.subnet,
+      owner: vipOwner(name),
+      v4: spec.v4ip ?? assigned?.v4ip,
+      v6: spec.v6ip ?? assigned?.v6ip,
+      mac: spec.macAddress ?? assigned?.mac,
+    });
+    if (allocation.created) deps.subnetChanged?.(spec.subnet);
+    reservation = allocation;
+  } catch (err) {
+    if (!isDomainError(err)) throw err;
+    const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
+    await writeStatus(deps, vip, { spec, assigned, failure: { reason: err.reason, message: err.message + holder } });
+    return { status: 'done' };
+  }
+  const nowAssigned: AssignedVip = {
+    subnet: spec.subnet,
+    type: spec.type,
+    ...(reservation.v4 ? { v4ip: reservation.v4 } : {}),
+    ...(reservation.v6 ? { v6ip: reservation.v6 } : {}),
+    mac: reservation.mac,
+  };
+
+  const parents = await syncVirtualPorts(deps, name, spec, reservation);
+  await writeStatus(deps, vip, { spec, assigned: nowAssigned, parents: parentAddresses(parents) });
+  return { status: 'done' };
+}
+
+/** Makes the Vip's virtual ports (AAP) match its parents; removes them for other uses. */
+async function syncVirtualPorts(
+  deps: ReconcileDeps,
+  name: string,
+  spec: VipSpec,
+  reservation: Reservation,
+): Promise<VirtualParent[]> {
+  let parents: VirtualParent[] = [];
+  if (vipUsage(spec) === 'aap') {
+    const [pods, placements] = await Promise.all([
+      deps.kube.listPods({ namespace: spec.namespace! }),
+      subnetPlacements(deps),
+    ]);
+    parents = virtualParents(
+      { name, subnet: spec.subnet, namespace: spec.namespace!, selector: spec.selector },
+      pods,
+      placements,
+      { keepVmIp: deps.keepVmIp ?? true },
+    );
+  }
+  const rows = desiredVirtualPorts(
+    {
+      name,
+      subnet: spec.subnet,
+      type: spec.type,
+      ...(spec.namespace ? { namespace: spec.namespace } : {}),
+      ...(reservation.v4 ? { v4: reservation.v4 } : {}),
+      ...(reservation.v6 ? { v6: reservation.v6 } : {}),
+    },
+    parents.map((p) => p.portName),
+  );
+  for (const row of rows) await deps.nb.ensureVirtualPort(row);
+  if (vipUsage(spec) === 'aap') {
+    const wanted = new Set(rows.map((r) => r.name));
+    for (const port of virtualPortNames(name)) if (!wanted.has(port)) await deps.nb.deletePort(port);
+  }
+  return parents;
+}
+
+/** Finalizer and the subnet label; written only when missing, so a steady Vip costs no write. */
+async function ensureClaimed(deps: ReconcileDeps, vip: Vip, subnet: string): Promise<void> {
+  const labels = vip.metadata.labels ?? {};
+  const patch: Record<string, string> = {};
+  if (labels[SUBNET_LABEL] !== subnet) patch[SUBNET_LABEL] = subnet;
+  if (labels[IP_RESERVED_LABEL] === undefined) patch[IP_RESERVED_LABEL] = '';
+  if (Object.keys(patch).length > 0) await deps.kube.patchMetadata('Vip', { name: vip.metadata.name }, { labels: patch });
+  if (!hasFinalizer(vip)) await deps.kube.addFinalizer('Vip', vip.metadata.name, FINALIZER);
+}
+
+/** Deletion in order (SPEC §4): OVN rows, then the address and MAC. The caller drops the finalizer. */
+async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefined): Promise<void> {
+  for (const port of virtualPortNames(name)) await deps.nb.deletePort(port);
+  const subnets = new Set<string>();
+  const fromLabel = known?.metadata.labels?.[SUBNET_LABEL];
+  if (fromLabel) subnets.add(fromLabel);
+  if (known?.spec.subnet) subnets.add(known.spec.subnet);
+  if (subnets.size === 0) {
+    // Nothing tells where it lived (a reference-mode delete): look in every subnet.
+    for (const s of await deps.kube.listSubnets()) subnets.add(s.metadata.name);
+  }
+  for (const subnet of subnets) {
+    try {
+      if (await deps.allocator.release(subnet, vipOwner(name))) deps.subnetChanged?.(subnet);
+    } catch (err) {
+      if (!(isDomainError(err) && err.reason === Reason.SubnetNotFound)) throw err;
+    }
+  }
+}
+
+async function writeStatus(
+  deps: ReconcileDeps,
+  vip: Vip,
+  input: {
+    spec: VipSpec | undefined;
+    assigned: AssignedVip | undefined;
+    parents?: { pv4ip: string; pv6ip: string; pmac: string };
+    failure?: Failure;
+  },
+): Promise<void> {
+  const status = computeVipStatus({
+    vip,
+    ...(input.spec ? { spec: input.spec } : {}),
+    ...(input.assigned ? { assigned: input.assigned } : {}),
+    ...(input.parents ? { parents: input.parents } : {}),
+    ...(input.failure ? { failure: input.failure } : {}),
+    // The holder comes from the southbound database, maintained elsewhere; keep what is there.
+    holder: vip.status?.holder ?? '',
+    now: (deps.now?.() ?? new Date()).toISOString(),
+  });
+  // Keep the parents shown before when this pass did not compute them (failure paths).
+  if (!input.parents && vip.status) {
+    status.pv4ip = vip.status.pv4ip ?? '';
+    status.pv6ip = vip.status.pv6ip ?? '';
+    status.pmac = vip.status.pmac ?? '';
+  }
+  if (!statusEquals(vip.status, status)) await deps.kube.patchStatus('Vip', vip.metadata.name, status);
+}
