@@ -10,8 +10,20 @@ export const DEFAULT_REPLAY_WINDOW_MS = 5 * 60_000;
 
 const encoder = new TextEncoder();
 
-const hmacKey = (secret: string, usage: 'sign' | 'verify') =>
-  crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
+// Importing a key costs more than one HMAC; a process holds one or two secrets, so keep them.
+const keys = new Map<string, ReturnType<typeof crypto.subtle.importKey>>();
+function hmacKey(secret: string, usage: 'sign' | 'verify'): ReturnType<typeof crypto.subtle.importKey> {
+  const id = `${usage}:${secret}`;
+  let key = keys.get(id);
+  if (!key) {
+    if (keys.size > 16) keys.clear();
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      usage,
+    ]);
+    keys.set(id, key);
+  }
+  return key;
+}
 
 const toHex = (buf: ArrayBuffer) =>
   [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, '0')).join('');

@@ -23,7 +23,12 @@ export class FakeKube implements KubeTransport {
   /** When set, a too-old watch gets an HTTP 410 instead of an ERROR event. */
   goneAsHttp = false;
 
-  put(path: string, obj: Omit<KubeObject, 'metadata'> & { metadata: { name: string; namespace?: string } }) {
+  put(
+    path: string,
+    obj: Omit<KubeObject, 'metadata'> & {
+      metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+    },
+  ) {
     const objects = this.objects(path);
     const key = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
     const type = objects.has(key) ? 'MODIFIED' : 'ADDED';

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseDuration, parseRelayArgs } from '../../infra/relay/cli.ts';
+
+describe('relay CLI parsing', () => {
+  it('durations', () => {
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('0')).toBe(0);
+    expect(() => parseDuration('soon')).toThrow(/not a duration/);
+  });
+
+  it('flags win over the environment; sinks repeat; defaults apply', () => {
+    const opts = parseRelayArgs(
+      ['--sink', 'http://a:1/events', '--sink', 'http://b:2/events', '--resync', '90s', '--secret', 'flag'],
+      { RELAY_SECRET: 'env', KUBECONFIG: '/k' },
+    );
+    expect(opts).toMatchObject({
+      sinks: ['http://a:1/events', 'http://b:2/events'],
+      secret: 'flag',
+      kubeconfig: '/k',
+      resyncMs: 90_000,
+      concurrency: 16,
+      maxAttempts: 8,
+      shutdownDeadlineMs: 10_000,
+    });
+    expect(parseRelayArgs([], { RELAY_SINKS: 'http://x/e, http://y/e', EVENTS_TOKEN: 't' })).toMatchObject({
+      sinks: ['http://x/e', 'http://y/e'],
+      token: 't',
+      resyncMs: 300_000,
+    });
+  });
+
+  it('refuses missing sinks, missing credentials, bad URLs and unknown flags', () => {
+    expect(() => parseRelayArgs([], { RELAY_SECRET: 's' })).toThrow(/--sink/);
+    expect(() => parseRelayArgs(['--sink', 'http://a/e'], {})).toThrow(/secret/);
+    expect(() => parseRelayArgs(['--sink', 'not a url'], { RELAY_SECRET: 's' })).toThrow();
+    expect(() => parseRelayArgs(['--sink', 'http://a/e', '--bogus'], { RELAY_SECRET: 's' })).toThrow();
+    expect(() =>
+      parseRelayArgs(['--sink', 'http://a/e', '--concurrency', '0'], { RELAY_SECRET: 's' }),
+    ).toThrow(/positive/);
+  });
+});
