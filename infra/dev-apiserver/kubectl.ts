@@ -1,0 +1,74 @@
+// Finds a kubectl for tests and the README: the one on PATH, else Debian's `kubernetes-client`
+// unpacked (apt-get download + dpkg -x, no install, no root needed for the unpack) into
+// .cache/kubectl/. Also runs kubectl with a kubeconfig and a timeout, killing only what it spawned.
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { delimiter, join, resolve } from 'node:path';
+
+const CACHE = resolve(new URL('../../.cache/kubectl', import.meta.url).pathname);
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** Unpacks Debian's kubectl into the cache folder (once) and returns its path. */
+export function unpackDebianKubectl(cacheDir = CACHE): string {
+  const bin = join(cacheDir, 'root', 'usr', 'bin', 'kubectl');
+  if (existsSync(bin)) return bin;
+  mkdirSync(cacheDir, { recursive: true });
+  if (!readdirSync(cacheDir).some((f) => f.endsWith('.deb'))) {
+    execFileSync('apt-get', ['download', 'kubernetes-client'], { cwd: cacheDir, stdio: 'pipe' });
+  }
+  const deb = readdirSync(cacheDir).find((f) => f.startsWith('kubernetes-client') && f.endsWith('.deb'));
+  if (!deb) throw new Error(`apt-get download kubernetes-client left no .deb in ${cacheDir}`);
+  execFileSync('dpkg', ['-x', join(cacheDir, deb), join(cacheDir, 'root')], { stdio: 'pipe' });
+  if (!existsSync(bin)) throw new Error(`no kubectl inside ${deb}`);
+  return bin;
+}
+
+/** kubectl on PATH (or $KUBECTL), else the Debian one unpacked into .cache/kubectl/. */
+export function findKubectl(): string {
+  const fromEnv = process.env.KUBECTL;
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  return onPath('kubectl') ?? unpackDebianKubectl();
+}
+
+export interface KubectlResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one kubectl command to completion (bounded by timeoutMs); never throws on exit codes. */
+export function runKubectl(
+  kubeconfig: string,
+  args: string[],
+  opts: { timeoutMs?: number; input?: string; kubectl?: string } = {},
+): Promise<KubectlResult> {
+  return new Promise((resolvePromise) => {
+    const child = execFile(
+      opts.kubectl ?? findKubectl(),
+      ['--kubeconfig', kubeconfig, ...args],
+      { timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolvePromise({ code, stdout, stderr });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Starts a long-running kubectl (e.g. `get -w`); the caller stops it with `child.kill()`. */
+export function spawnKubectl(kubeconfig: string, args: string[], kubectl = findKubectl()): ChildProcess {
+  return spawn(kubectl, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
