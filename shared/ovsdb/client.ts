@@ -31,7 +31,7 @@ import { openStream } from './transport.ts';
 export interface ReconnectOptions {
   /** Default true. Without it the first drop leaves the client disconnected for good. */
   enabled?: boolean;
-  /** Delay before attempt `n` (0-based, reset after each successful connection). */
+  /** Delay before round `n` over the remotes (0-based, reset after each successful connection). */
   backoff?: (attempt: number) => number;
 }
 
@@ -178,9 +178,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         this.failWaiters();
         break;
       }
-      // Rotate, so a dead, stuck or follower server is left for the next one.
+      // Rotate, so a dead, stuck or follower server is left for the next one. The backoff grows
+      // per round over all remotes: the next remote of a round is tried at once.
       this.remoteIndex++;
-      const delay = this.o.reconnect.backoff(attempt++);
+      const endOfRound = this.remoteIndex % this.o.remotes.length === 0;
+      const delay = endOfRound || closedPromise ? this.o.reconnect.backoff(attempt++) : 0;
       await new Promise<void>((r) => {
         this.wake = r;
         setTimeout(r, delay);
