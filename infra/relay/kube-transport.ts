@@ -34,6 +34,8 @@ export interface KubeTransport {
   ): Promise<WatchEnd>;
 }
 
+const LIST_TIMEOUT_MS = 60_000;
+
 export function kubeTransport(kc: KubeConfig): KubeTransport {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
@@ -64,7 +66,8 @@ export function kubeTransport(kc: KubeConfig): KubeTransport {
   return {
     server,
     async list(path, signal) {
-      const res = await request(path, signal);
+      // A list that hangs must not stall the loop forever.
+      const res = await request(path, AbortSignal.any([signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]));
       const text = await readAll(res);
       let body: unknown = text;
       try {

@@ -199,6 +199,10 @@ export class ListWatch {
           }
         });
       }
+      // The server ends a watch after timeoutSeconds; one that outlives that by far is on a dead
+      // connection that sent no FIN, so cut it and watch again.
+      const timeoutSeconds = this.opts.watchTimeoutSeconds ?? 300;
+      const deadConnection = setTimeout(() => watchAbort.abort(), (timeoutSeconds + 30) * 1000);
       let gone = false;
       let sawEvent = false;
       const started = Date.now();
@@ -206,7 +210,7 @@ export class ListWatch {
       const query: Record<string, string> = {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: 'true',
-        timeoutSeconds: String(this.opts.watchTimeoutSeconds ?? 300),
+        timeoutSeconds: String(timeoutSeconds),
       };
       const end: WatchEnd = await transport.watch(
         path,
@@ -233,6 +237,7 @@ export class ListWatch {
         watchAbort.signal,
       );
       timerAbort.abort();
+      clearTimeout(deadConnection);
       signal.removeEventListener('abort', onStop);
       if (signal.aborted) return 'stopped';
       if (gone || (end.kind === 'http-error' && end.status === 410)) {
