@@ -1,0 +1,254 @@
+// SwitchLBRule -> the OVN Load_Balancer rows of the rule's subnet (SPEC §1, §3.2): one row per
+// protocol, front end the switch_lb_vip address, back ends the selected pods on the same subnet.
+import { Reason } from '../errors.ts';
+import { canonicalV4, canonicalV6, type Family, familyOf, toBigInt } from './ip.ts';
+import { isDnsLabel } from './labels.ts';
+import { readPodAnnotations } from './pod-annotations.ts';
+import { nicOnSubnet, podNics, type SubnetPlacement } from './pod-network.ts';
+import { type LabelRequirement, matchesSelector, parseSelector } from './selector.ts';
+import type { Pod, SwitchLBRule, Vip } from './types.ts';
+import type { FieldError } from './vip-spec.ts';
+import type { PortNamingOptions } from './workload.ts';
+
+export type LbProtocol = 'tcp' | 'udp' | 'sctp';
+export const LB_PROTOCOLS: readonly LbProtocol[] = ['tcp', 'udp', 'sctp'];
+/** Kubernetes' default ClientIP affinity (3 h); OVN accepts at most 65535 s. */
+export const CLIENT_IP_AFFINITY_TIMEOUT = '10800';
+
+export interface LbPort {
+  name?: string;
+  port: number;
+  targetPort: number;
+  protocol: LbProtocol;
+}
+
+export interface ParsedRule {
+  name: string;
+  vip: string;
+  family: Family;
+  namespace: string;
+  selector: LabelRequirement[];
+  ports: LbPort[];
+  sessionAffinity: 'None' | 'ClientIP';
+}
+
+export type RuleParse = { ok: true; rule: ParsedRule } | { ok: false; errors: FieldError[] };
+
+/** Validates a SwitchLBRule's spec on its own (the Vip check needs the Vips: `ruleVip`). */
+export function parseSwitchLbRule(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>): RuleParse {
+  const errors: FieldError[] = [];
+  const err = (field: string, reason: Reason, message: string) => errors.push({ field, reason, message });
+  const s = rule.spec ?? {};
+  const rawVip = typeof s.vip === 'string' ? s.vip.trim() : '';
+  const vip = canonicalV4(rawVip) ?? canonicalV6(rawVip);
+  if (!rawVip) err('spec.vip', Reason.InvalidRule, 'spec.vip is required');
+  else if (!vip) err('spec.vip', Reason.InvalidAddress, `"${s.vip}" is not an IP address`);
+  const namespace = typeof s.namespace === 'string' ? s.namespace.trim() : '';
+  if (!isDnsLabel(namespace))
+    err('spec.namespace', Reason.InvalidRule, `namespace "${s.namespace ?? ''}" is not a namespace name`);
+  let selector: LabelRequirement[] = [];
+  const rawSel: unknown[] = Array.isArray(s.selector) ? s.selector : [];
+  const sel = parseSelector(rawSel.map((x) => (typeof x === 'string' ? x : (JSON.stringify(x) ?? ''))));
+  if (sel.ok) selector = sel.requirements;
+  else for (const e of sel.errors) err(`spec.selector[${e.index}]`, Reason.InvalidSelector, e.message);
+
+  const ports: LbPort[] = [];
+  const rawPorts = Array.isArray(s.ports) ? s.ports : [];
+  if (rawPorts.length === 0) err('spec.ports', Reason.InvalidRule, 'at least one port is required');
+  const seen = new Set<string>();
+  for (const [i, p] of rawPorts.entries()) {
+    if (typeof p !== 'object' || p === null) {
+      err(`spec.ports[${i}]`, Reason.InvalidRule, 'a port must be an object');
+      continue;
+    }
+    const field = `spec.ports[${i}]`;
+    const protocol = String(p.protocol ?? 'TCP').toLowerCase() as LbProtocol;
+    const targetPort = p.targetPort === undefined || p.targetPort === 0 ? p.port : p.targetPort;
+    if (!isPort(p.port)) {
+      err(`${field}.port`, Reason.InvalidRule, `port ${p.port} is not in 1..65535`);
+      continue;
+    }
+    if (!isPort(targetPort)) {
+      err(`${field}.targetPort`, Reason.InvalidRule, `targetPort ${p.targetPort} is not in 1..65535`);
+      continue;
+    }
+    if (!LB_PROTOCOLS.includes(protocol)) {
+      err(`${field}.protocol`, Reason.InvalidRule, `protocol ${p.protocol} is not TCP, UDP or SCTP`);
+      continue;
+    }
+    const key = `${protocol}/${p.port}`;
+    if (seen.has(key)) {
+      err(field, Reason.InvalidRule, `port ${p.port}/${protocol.toUpperCase()} is listed twice`);
+      continue;
+    }
+    seen.add(key);
+    const lp: LbPort = { port: p.port, targetPort, protocol };
+    if (p.name) lp.name = p.name;
+    ports.push(lp);
+  }
+  const affinity =
+    typeof s.sessionAffinity === 'string' ? s.sessionAffinity : String(s.sessionAffinity ?? '');
+  if (affinity !== '' && affinity !== 'None' && affinity !== 'ClientIP') {
+    err('spec.sessionAffinity', Reason.InvalidRule, `sessionAffinity ${affinity} is not None or ClientIP`);
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    rule: {
+      name: rule.metadata.name,
+      vip: vip!,
+      family: familyOf(vip!)!,
+      namespace,
+      selector,
+      ports,
+      sessionAffinity: affinity === 'ClientIP' ? 'ClientIP' : 'None',
+    },
+  };
+}
+
+const isPort = (n: unknown): n is number =>
+  Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+
+/**
+ * The Vip whose reserved address is the rule's vip. It must be a `switch_lb_vip` Vip with that
+ * address assigned; otherwise the rule cannot be applied (yet): InvalidRule naming what is wrong.
+ */
+export function ruleVip(
+  vipAddress: string,
+  vips: readonly Pick<Vip, 'metadata' | 'spec' | 'status'>[],
+): { ok: true; vip: string; subnet: string } | { ok: false; error: FieldError } {
+  const holder = vips.find(
+    (v) => v.status?.v4ip === vipAddress || canonicalV6(v.status?.v6ip ?? '') === vipAddress,
+  );
+  if (!holder) {
+    return {
+      ok: false,
+      error: { field: 'spec.vip', reason: Reason.InvalidRule, message: `no Vip has reserved ${vipAddress}` },
+    };
+  }
+  const type = holder.status?.type || holder.spec.type || '';
+  if (type !== 'switch_lb_vip') {
+    return {
+      ok: false,
+      error: {
+        field: 'spec.vip',
+        reason: Reason.InvalidRule,
+        message: `${vipAddress} is reserved by Vip ${holder.metadata.name}, which is not of type switch_lb_vip`,
+      },
+    };
+  }
+  const subnet = holder.metadata.labels?.['ovn.kubernetes.io/subnet'] || holder.spec.subnet || '';
+  return { ok: true, vip: holder.metadata.name, subnet };
+}
+
+export interface LoadBalancerRow {
+  /** `slr-<rule>-<protocol>`. */
+  name: string;
+  protocol: LbProtocol;
+  /** `vip:port` (IPv6 `[addr]:port`) -> comma list of back ends, sorted; '' when none. */
+  vips: Record<string, string>;
+  selectionFields: string[];
+  options: Record<string, string>;
+  externalIds: { 'switch-lb-rule': string; vendor: 'kube-ovn' };
+  /** The logical switch (= subnet) the row is attached to. */
+  switchName: string;
+}
+
+/** Every Load_Balancer name a rule can own, for deletion. */
+export function switchLbNames(ruleName: string): string[] {
+  return LB_PROTOCOLS.map((p) => `slr-${ruleName}-${p}`);
+}
+
+export function endpoint(addr: string, port: number): string {
+  return familyOf(addr) === 'v6' ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/**
+ * The back-end addresses: pods of the rule's namespace, not being deleted and not finished,
+ * matching the selector (an empty selector selects none, as a Service without selector), with a
+ * NIC on the subnet carrying an address of the vip's family. Sorted numerically, deduplicated.
+ */
+export function backendAddresses(
+  rule: Pick<ParsedRule, 'namespace' | 'selector' | 'family'>,
+  subnet: string,
+  pods: readonly Pod[],
+  subnets: readonly SubnetPlacement[],
+  opts: PortNamingOptions = {},
+): string[] {
+  if (rule.selector.length === 0) return [];
+  const out = new Set<string>();
+  for (const pod of pods) {
+    if ((pod.metadata.namespace ?? 'default') !== rule.namespace || pod.metadata.deletionTimestamp) continue;
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
+    if (!matchesSelector(rule.selector, pod.metadata.labels)) continue;
+    const nics = podNics(pod, subnets, opts);
+    if (!nics.ok) continue;
+    const nic = nicOnSubnet(nics.value, subnet);
+    if (!nic) continue;
+    const ann = readPodAnnotations(pod, nic.provider);
+    const addr = rule.family === 'v4' ? ann.v4 : ann.v6;
+    if (addr) out.add(addr);
+  }
+  return [...out].sort((a, b) => {
+    const x = toBigInt(a);
+    const y = toBigInt(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
+/** The Load_Balancer rows for a parsed rule on `subnet`, one per protocol in use, sorted by name. */
+export function desiredSwitchLoadBalancers(
+  rule: ParsedRule,
+  subnet: string,
+  backends: readonly string[],
+): LoadBalancerRow[] {
+  const rows: LoadBalancerRow[] = [];
+  for (const protocol of LB_PROTOCOLS) {
+    const ports = rule.ports.filter((p) => p.protocol === protocol);
+    if (ports.length === 0) continue;
+    const vips: Record<string, string> = {};
+    for (const p of [...ports].sort((a, b) => a.port - b.port)) {
+      vips[endpoint(rule.vip, p.port)] = backends.map((b) => endpoint(b, p.targetPort)).join(',');
+    }
+    const row: LoadBalancerRow = {
+      name: `slr-${rule.name}-${protocol}`,
+      protocol,
+      vips,
+      selectionFields: [],
+      options: {},
+      externalIds: { 'switch-lb-rule': rule.name, vendor: 'kube-ovn' },
+      switchName: subnet,
+    };
+    // ClientIP: OVN's own affinity (same client -> same back end for the timeout) is what
+    // Kubernetes means; selection_fields would only hash, and re-shuffle when back ends change.
+    if (rule.sessionAffinity === 'ClientIP') row.options.affinity_timeout = CLIENT_IP_AFFINITY_TIMEOUT;
+    rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * The rules a pod change can affect: those in the pod's namespace whose selector matches the old
+ * or the new labels. Unparseable rules are skipped (their own handler reports them).
+ */
+export function rulesAffectedByPod(
+  rules: readonly Pick<SwitchLBRule, 'metadata' | 'spec'>[],
+  oldPod?: Pod,
+  newPod?: Pod,
+): string[] {
+  const out = new Set<string>();
+  for (const r of rules) {
+    const p = parseSwitchLbRule(r);
+    if (!p.ok || p.rule.selector.length === 0) continue;
+    for (const pod of [oldPod, newPod]) {
+      if (
+        pod &&
+        (pod.metadata.namespace ?? 'default') === p.rule.namespace &&
+        matchesSelector(p.rule.selector, pod.metadata.labels)
+      ) {
+        out.add(p.rule.name);
+      }
+    }
+  }
+  return [...out].sort();
+}
