@@ -157,3 +157,53 @@ describe('vipsAffectedByPod', () => {
     expect(vipsAffectedByPod(pod('q'), pod('q', { labels: { z: '1' } }))).toEqual([]);
   });
 });
+
+describe('virtualParents properties', () => {
+  const arbPod = fc.record({
+    name: fc.stringMatching(/^[a-z]{1,4}$/),
+    ns: fc.constantFrom('default', 'other'),
+    app: fc.constantFrom('aap1', 'x', undefined),
+    aaps: fc.subarray(['vip-aap', 'vip-b', ' vip-aap ']),
+    deleting: fc.boolean(),
+  });
+  it('property: returns exactly the asking, matching, live pods of the namespace, sorted and unique', () => {
+    fc.assert(
+      fc.property(fc.array(arbPod, { maxLength: 12 }), fc.boolean(), (specs, emptySelector) => {
+        const pods = specs.map((s) =>
+          pod(s.name, {
+            ns: s.ns,
+            labels: s.app ? { app: s.app } : {},
+            ann: { 'ovn.kubernetes.io/aaps': s.aaps.join(',') },
+            deleting: s.deleting,
+          }),
+        );
+        const v = emptySelector ? { ...vip, selector: [] } : vip;
+        const got = virtualParents(v, pods, subnets).map((p) => p.portName);
+        const want = [
+          ...new Set(
+            specs
+              .filter(
+                (s) =>
+                  s.ns === 'default' &&
+                  !s.deleting &&
+                  s.aaps.some((a) => a.trim() === 'vip-aap') &&
+                  (emptySelector || s.app === 'aap1'),
+              )
+              .map((s) => `${s.name}.default`),
+          ),
+        ].sort();
+        expect(got).toEqual(want);
+      }),
+    );
+  });
+  it('property: vipsAffectedByPod is symmetric in old/new', () => {
+    const arb = fc.record({ aaps: fc.subarray(['a', 'b', 'c']), app: fc.constantFrom('x', 'y') });
+    fc.assert(
+      fc.property(arb, arb, (x, y) => {
+        const px = pod('p', { labels: { app: x.app }, ann: { 'ovn.kubernetes.io/aaps': x.aaps.join(',') } });
+        const py = pod('p', { labels: { app: y.app }, ann: { 'ovn.kubernetes.io/aaps': y.aaps.join(',') } });
+        expect(vipsAffectedByPod(px, py)).toEqual(vipsAffectedByPod(py, px));
+      }),
+    );
+  });
+});

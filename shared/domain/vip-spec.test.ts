@@ -262,3 +262,23 @@ describe('checkImmutable', () => {
     expect(e[2]?.message).toContain('10.16.0.12');
   });
 });
+
+describe('checkImmutable properties', () => {
+  it('property: re-stating the assignment is always allowed; changing one address is refused by name', () => {
+    fc.assert(
+      fc.property(
+        fc.ipV4(),
+        fc.ipV4(),
+        fc.ipV6(),
+        fc.constantFrom('', 'switch_lb_vip'),
+        (v4, other, v6, type) => {
+          const spec = ok({ subnet: 'net', type, v4ip: v4, v6ip: v6 });
+          const assigned = { subnet: 'net', type, v4ip: spec.v4ip, v6ip: v6.toUpperCase() };
+          expect(checkImmutable(assigned, spec)).toEqual([]);
+          const moved = checkImmutable(assigned, { ...spec, v4ip: other });
+          expect(moved.map((e) => e.field)).toEqual(other === v4 ? [] : ['spec.v4ip']);
+        },
+      ),
+    );
+  });
+});
