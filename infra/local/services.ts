@@ -324,7 +324,14 @@ export async function startNbRaft(size = 3): Promise<NbRaftCluster> {
     const dbFile = join(dir, 'nb.db');
     const self = `tcp:127.0.0.1:${raftPorts[i]}`;
     if (i === 0) await run('ovsdb-tool', ['create-cluster', dbFile, NB_SCHEMA, self]);
-    else await run('ovsdb-tool', ['join-cluster', dbFile, 'OVN_Northbound', self, `tcp:127.0.0.1:${raftPorts[0]}`]);
+    else
+      await run('ovsdb-tool', [
+        'join-cluster',
+        dbFile,
+        'OVN_Northbound',
+        self,
+        `tcp:127.0.0.1:${raftPorts[0]}`,
+      ]);
     const server = await startOvsdbServer({ dir, name: 'nb' });
     members.push({ ...server, raftPort: raftPorts[i]! });
   }

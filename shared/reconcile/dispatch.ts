@@ -18,7 +18,10 @@ export function createDispatch(deps: ReconcileDeps): Dispatch {
     } catch (err) {
       // Redis, OVSDB or the API server failed or timed out: nothing was half-decided (each write
       // is idempotent), so the whole event can simply run again.
-      deps.log?.warn({ err: String(err), kind: event.ref.kind, name: event.ref.name }, 'reconcile failed; will retry');
+      deps.log?.warn(
+        { err: String(err), kind: event.ref.kind, name: event.ref.name },
+        'reconcile failed; will retry',
+      );
       return { status: 'retry', reason: 'DependencyUnavailable' };
     }
   };

@@ -1,18 +1,25 @@
 // Reconciles one pod (SPEC §2, §3.1, §3.3): an address and MAC per NIC from the same allocator as
 // the Vips, its logical switch port, the kube-ovn annotations, a Vip binding through
 // `ovn.kubernetes.io/vip`, and the parents of the AAP Vips it asks for.
-import { isDomainError } from '../errors.ts';
+
 import { podAaps } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL } from '../domain/annotations.ts';
-import { annotationsPatch, desiredNicAnnotations, lspAddresses, readPodAnnotations } from '../domain/pod-annotations.ts';
+import {
+  annotationsPatch,
+  desiredNicAnnotations,
+  lspAddresses,
+  readPodAnnotations,
+} from '../domain/pod-annotations.ts';
 import { type PodNic, podNics } from '../domain/pod-network.ts';
 import type { Pod } from '../domain/types.ts';
 import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
 import { KUBE_OVN_VENDOR, V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
+import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
+import { refreshRulesForPod } from './switch-lb-rule.ts';
 import { reconcileVip } from './vip.ts';
 
 const done: Outcome = { status: 'done' };
@@ -42,6 +49,7 @@ export async function reconcilePod(
 
   const ports = nics.value.map((n) => n.portName);
   await refreshParentsOf(deps, ports, [...podAaps(pod), ...podAaps(lastKnown)]);
+  await refreshRulesForPod(deps, namespace, pod, lastKnown);
   return done;
 }
 
@@ -78,13 +86,21 @@ async function reconcileNic(
     const asked = readPodAnnotations(pod, nic.provider);
     const fixed = asked.allocated ? {} : { v4: asked.v4, v6: asked.v6, mac: asked.mac };
     try {
-      const a = await deps.allocator.allocate({ subnet: nic.subnet, owner: podOwner(nic.portName), ...fixed });
+      const a = await deps.allocator.allocate({
+        subnet: nic.subnet,
+        owner: podOwner(nic.portName),
+        ...fixed,
+      });
       if (a.created) deps.subnetChanged?.(nic.subnet);
       addr = a;
     } catch (err) {
       if (!isDomainError(err)) throw err;
       const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
-      return { status: 'rejected', reason: err.reason, message: `pod ${ns}/${pod.metadata.name}: ${err.message}${holder}` };
+      return {
+        status: 'rejected',
+        reason: err.reason,
+        message: `pod ${ns}/${pod.metadata.name}: ${err.message}${holder}`,
+      };
     }
   }
 
@@ -132,6 +148,7 @@ async function podGone(deps: ReconcileDeps, namespace: string, name: string, las
     await deps.nb.deletePort(port);
   }
   await refreshParentsOf(deps, [...ports.keys()], podAaps(lastKnown));
+  await refreshRulesForPod(deps, namespace, undefined, lastKnown);
 }
 
 /** Frees the Vip a gone port was bound to, unless its StatefulSet or VM will bring it back. */
@@ -161,11 +178,11 @@ async function refreshParentsOf(deps: ReconcileDeps, ports: string[], asked: str
   }
   for (const vip of [...names].sort()) {
     const outcome = await reconcileVip(deps, vip, undefined, { onlyIfExists: true });
-    if (outcome.status === 'retry') deps.log?.warn({ vip, reason: outcome.reason }, 'parent refresh deferred');
+    if (outcome.status === 'retry')
+      deps.log?.warn({ vip, reason: outcome.reason }, 'parent refresh deferred');
   }
 }
 
 function stripUndefined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as never;
 }
-

@@ -1,9 +1,11 @@
 // What the reconcilers need from the outside world, from their point of view. Implementations
 // live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); shared/ports.ts
 // wires them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
-import type { Allocator } from '../ipam/index.ts';
+
+import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type { Pod, StatefulSet, SubnetResource, SwitchLBRule, Vip, VirtualMachine } from '../domain/types.ts';
 import type { VirtualPortRow } from '../domain/virtual-port.ts';
+import type { Allocator } from '../ipam/index.ts';
 
 export interface LogicalSwitchSpec {
   name: string;
@@ -22,16 +24,6 @@ export interface PodPortSpec {
   externalIds: Record<string, string>;
 }
 
-export interface LoadBalancerSpec {
-  name: string;
-  switchName: string;
-  protocol: 'tcp' | 'udp' | 'sctp';
-  /** front end `ip:port` -> back ends `ip:port`. */
-  vips: Record<string, string[]>;
-  selectionFields?: string[];
-  externalIds: Record<string, string>;
-}
-
 export interface NorthboundPort {
   ensureLogicalSwitch(spec: LogicalSwitchSpec): Promise<void>;
   deleteLogicalSwitch(name: string): Promise<void>;
@@ -43,7 +35,7 @@ export interface NorthboundPort {
   findPorts(externalIds: Record<string, string>): Promise<{ name: string; switchName?: string }[]>;
   /** Names of virtual ports that list `parentPort` in their virtual-parents. */
   virtualPortsWithParent(parentPort: string): Promise<string[]>;
-  ensureLoadBalancer(spec: LoadBalancerSpec): Promise<void>;
+  ensureLoadBalancer(row: LoadBalancerRow): Promise<void>;
   /** Idempotent; detaches from switches first. */
   deleteLoadBalancer(name: string): Promise<void>;
   /** Names of load balancers whose external_ids hold every given pair. */

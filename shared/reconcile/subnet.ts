@@ -1,9 +1,10 @@
 // Reconciles one Subnet: its range in the allocator, its logical switch, and exact status counts.
 // Vips and pods call `ensureSubnetRegistered` inline, so they never wait on event order.
-import { Reason, isDomainError } from '../errors.ts';
+
 import type { SubnetPlacement } from '../domain/pod-network.ts';
 import { computeSubnetStatus, parseSubnet, subnetStatusEquals } from '../domain/subnet-status.ts';
 import type { SubnetResource } from '../domain/types.ts';
+import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
 import type { ReconcileDeps } from './ports.ts';
@@ -36,11 +37,22 @@ async function register(deps: ReconcileDeps, cr: SubnetResource): Promise<Subnet
   const parsed = parseSubnet(cr);
   if (!parsed.ok) {
     const message = parsed.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
-    return { status: 'missing', failure: { reason: Reason.SubnetNotReady, message: `Subnet ${cr.metadata.name} is invalid: ${message}` } };
+    return {
+      status: 'missing',
+      failure: {
+        reason: Reason.SubnetNotReady,
+        message: `Subnet ${cr.metadata.name} is invalid: ${message}`,
+      },
+    };
   }
   const s = parsed.subnet;
   // The switch first: a reservation must never exist for a subnet OVN does not have.
-  await deps.nb.ensureLogicalSwitch({ name: s.name, cidrBlock: s.cidrBlock, gateway: s.gateway, excludeIps: s.excludeIps });
+  await deps.nb.ensureLogicalSwitch({
+    name: s.name,
+    cidrBlock: s.cidrBlock,
+    gateway: s.gateway,
+    excludeIps: s.excludeIps,
+  });
   try {
     const info = await deps.allocator.registerSubnet({
       name: s.name,
@@ -102,6 +114,7 @@ async function requeueWaitingVips(deps: ReconcileDeps, subnet: string): Promise<
   for (const vip of vips) {
     if (vip.spec.subnet !== subnet || vip.status?.ready) continue;
     const reason = vip.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
-    if (reason === Reason.SubnetNotFound || reason === Reason.SubnetNotReady) await reconcileVip(deps, vip.metadata.name);
+    if (reason === Reason.SubnetNotFound || reason === Reason.SubnetNotReady)
+      await reconcileVip(deps, vip.metadata.name);
   }
 }

@@ -1,27 +1,28 @@
 // Reconciles one Vip (SPEC §3, §4): reservation, AAP virtual ports and parents, status, labels,
 // finalizer, ordered deletion. Level-triggered: it reads the Vip as it is now and makes Redis,
 // OVN NB and the Vip agree with it, so repeated, reordered or missed events converge.
-import { Reason, isDomainError } from '../errors.ts';
-import { type VirtualParent, parentAddresses, virtualParents } from '../domain/aap.ts';
+
+import { parentAddresses, type VirtualParent, virtualParents } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
 import type { Vip } from '../domain/types.ts';
 import {
   type AssignedVip,
-  type FieldError,
-  type VipSpec,
   checkAddressesInSubnet,
   checkImmutable,
+  type FieldError,
   parseVipSpec,
+  type VipSpec,
   vipUsage,
 } from '../domain/vip-spec.ts';
 import {
-  FINALIZER,
   assignedFromVip,
   computeVipStatus,
+  FINALIZER,
   hasFinalizer,
   statusEquals,
 } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
+import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import type { ReconcileDeps } from './ports.ts';
@@ -61,7 +62,11 @@ export async function reconcileVip(
 
   const parsed = parseVipSpec(vip.spec);
   if (!parsed.ok) {
-    await writeStatus(deps, vip, { spec: undefined, assigned: assignedFromVip(vip), failure: firstError(parsed.errors) });
+    await writeStatus(deps, vip, {
+      spec: undefined,
+      assigned: assignedFromVip(vip),
+      failure: firstError(parsed.errors),
+    });
     return { status: 'done' };
   }
   const spec = parsed.spec;
@@ -83,7 +88,9 @@ export async function reconcileVip(
   if (subnet.status !== 'ready') {
     await writeStatus(deps, vip, { spec, assigned, failure: subnet.failure });
     // A missing Subnet may appear later: its own reconcile re-queues the Vips waiting for it.
-    return subnet.status === 'retry' ? { status: 'retry', reason: subnet.failure.reason } : { status: 'done' };
+    return subnet.status === 'retry'
+      ? { status: 'retry', reason: subnet.failure.reason }
+      : { status: 'done' };
   }
   const addressErrors = checkAddressesInSubnet(spec, subnet.info);
   if (addressErrors.length > 0) {
@@ -105,7 +112,11 @@ export async function reconcileVip(
   } catch (err) {
     if (!isDomainError(err)) throw err;
     const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
-    await writeStatus(deps, vip, { spec, assigned, failure: { reason: err.reason, message: err.message + holder } });
+    await writeStatus(deps, vip, {
+      spec,
+      assigned,
+      failure: { reason: err.reason, message: err.message + holder },
+    });
     return { status: 'done' };
   }
   const nowAssigned: AssignedVip = {
@@ -166,7 +177,8 @@ async function ensureClaimed(deps: ReconcileDeps, vip: Vip, subnet: string): Pro
   const patch: Record<string, string> = {};
   if (labels[SUBNET_LABEL] !== subnet) patch[SUBNET_LABEL] = subnet;
   if (labels[IP_RESERVED_LABEL] === undefined) patch[IP_RESERVED_LABEL] = '';
-  if (Object.keys(patch).length > 0) await deps.kube.patchMetadata('Vip', { name: vip.metadata.name }, { labels: patch });
+  if (Object.keys(patch).length > 0)
+    await deps.kube.patchMetadata('Vip', { name: vip.metadata.name }, { labels: patch });
   if (!hasFinalizer(vip)) await deps.kube.addFinalizer('Vip', vip.metadata.name, FINALIZER);
 }
 

@@ -12,7 +12,11 @@ async function boundPorts(deps: ReconcileDeps): Promise<string[]> {
   return vips.map((v) => v.metadata.labels?.[IP_RESERVED_LABEL] ?? '').filter((p) => p !== '');
 }
 
-export async function reconcileStatefulSet(deps: ReconcileDeps, namespace: string, name: string): Promise<Outcome> {
+export async function reconcileStatefulSet(
+  deps: ReconcileDeps,
+  namespace: string,
+  name: string,
+): Promise<Outcome> {
   const sts = await deps.kube.getStatefulSet(namespace, name);
   for (const port of statefulSetReleases(name, namespace, sts, await boundPorts(deps))) {
     const podName = port.slice(0, port.lastIndexOf('.'));
@@ -22,7 +26,11 @@ export async function reconcileStatefulSet(deps: ReconcileDeps, namespace: strin
   return { status: 'done' };
 }
 
-export async function reconcileVirtualMachine(deps: ReconcileDeps, namespace: string, name: string): Promise<Outcome> {
+export async function reconcileVirtualMachine(
+  deps: ReconcileDeps,
+  namespace: string,
+  name: string,
+): Promise<Outcome> {
   const vm = await deps.kube.getVirtualMachine(namespace, name);
   if (vm && !vm.metadata.deletionTimestamp) return { status: 'done' };
   // A VM pod's port is named after the VM: `<vm>.<namespace>`.

@@ -1,0 +1,100 @@
+// Reconciles one SwitchLBRule (SPEC §1, §3.2): OVN load balancers on the Vip's subnet switch whose
+// back ends follow the selected pods. Pod events call `refreshRulesForPod`.
+import { setCondition } from '../domain/conditions.ts';
+import {
+  backendAddresses,
+  desiredSwitchLoadBalancers,
+  parseSwitchLbRule,
+  rulesAffectedByPod,
+  ruleVip,
+  switchLbNames,
+} from '../domain/switch-lb.ts';
+import type { Pod, SwitchLBRule } from '../domain/types.ts';
+import type { Outcome } from '../events/outcome.ts';
+import type { ReconcileDeps } from './ports.ts';
+import { subnetPlacements } from './subnet.ts';
+
+export async function reconcileSwitchLBRule(
+  deps: ReconcileDeps,
+  name: string,
+  _lastKnown?: SwitchLBRule,
+): Promise<Outcome> {
+  const rule = await deps.kube.getSwitchLBRule(name);
+  if (!rule) {
+    for (const lb of switchLbNames(name)) await deps.nb.deleteLoadBalancer(lb);
+    return { status: 'done' };
+  }
+  const parsed = parseSwitchLbRule(rule);
+  if (!parsed.ok) {
+    const e = parsed.errors;
+    await writeRuleStatus(deps, rule, {
+      reason: e[0]!.reason,
+      message: e.map((x) => `${x.field}: ${x.message}`).join('; '),
+    });
+    return { status: 'done' };
+  }
+  const vip = ruleVip(parsed.rule.vip, await deps.kube.listVips());
+  if (!vip.ok) {
+    // No load balancer may point at an address that is not reserved as a switch_lb_vip.
+    for (const lb of switchLbNames(name)) await deps.nb.deleteLoadBalancer(lb);
+    await writeRuleStatus(deps, rule, { reason: vip.error.reason, message: vip.error.message });
+    return { status: 'done' };
+  }
+  const [pods, placements] = await Promise.all([
+    deps.kube.listPods({ namespace: parsed.rule.namespace }),
+    subnetPlacements(deps),
+  ]);
+  const backends = backendAddresses(parsed.rule, vip.subnet, pods, placements, {
+    keepVmIp: deps.keepVmIp ?? true,
+  });
+  const rows = desiredSwitchLoadBalancers(parsed.rule, vip.subnet, backends);
+  for (const row of rows) await deps.nb.ensureLoadBalancer(row);
+  const wanted = new Set(rows.map((r) => r.name));
+  for (const lb of switchLbNames(name)) if (!wanted.has(lb)) await deps.nb.deleteLoadBalancer(lb);
+  await writeRuleStatus(deps, rule, undefined, backends.length);
+  return { status: 'done' };
+}
+
+/**
+ * Pods come and go: recompute the rules whose selector matches the pod (before or after). A pod
+ * gone without a last known state (reference mode) may have been a back end of any rule of its
+ * namespace, so those are all recomputed.
+ */
+export async function refreshRulesForPod(
+  deps: ReconcileDeps,
+  namespace: string,
+  pod?: Pod,
+  lastKnown?: Pod,
+): Promise<void> {
+  const rules = await deps.kube.listSwitchLBRules();
+  if (rules.length === 0) return;
+  const names =
+    pod || lastKnown
+      ? rulesAffectedByPod(rules, lastKnown, pod)
+      : rules.filter((r) => r.spec.namespace === namespace).map((r) => r.metadata.name);
+  for (const name of names) await reconcileSwitchLBRule(deps, name);
+}
+
+async function writeRuleStatus(
+  deps: ReconcileDeps,
+  rule: SwitchLBRule,
+  failure: { reason: string; message: string } | undefined,
+  backends = 0,
+): Promise<void> {
+  const prev = (rule as { status?: { conditions?: never[]; backends?: number } }).status;
+  const conditions = setCondition(
+    prev?.conditions,
+    {
+      type: 'Ready',
+      status: failure ? 'False' : 'True',
+      reason: failure?.reason ?? 'LoadBalancerReady',
+      message: failure?.message ?? `${backends} back end(s)`,
+      ...(rule.metadata.generation !== undefined ? { observedGeneration: rule.metadata.generation } : {}),
+    },
+    (deps.now?.() ?? new Date()).toISOString(),
+  );
+  const status = { conditions, backends };
+  if (JSON.stringify(prev ?? {}) !== JSON.stringify(status)) {
+    await deps.kube.patchStatus('SwitchLBRule', rule.metadata.name, status);
+  }
+}
