@@ -9,6 +9,7 @@ import type { FamilyRange, SubnetRange } from './subnet-range.ts';
 
 export interface FamilySnapshot {
   readonly ownedExcluded: number;
+  readonly ownedCount: number;
   /** position -> owner */
   readonly a2o: ReadonlyMap<string, string>;
   /** page -> bitmaps (missing keys are empty) */
@@ -18,6 +19,8 @@ export interface FamilySnapshot {
 export interface SubnetSnapshot {
   /** owner -> "v4pos|v6pos|mac" */
   readonly records: ReadonlyMap<string, string>;
+  /** owners in the list index */
+  readonly indexed: ReadonlySet<string>;
   readonly families: ReadonlyMap<Family, FamilySnapshot>;
 }
 
@@ -39,6 +42,14 @@ export function auditSnapshot(range: SubnetRange, snap: SubnetSnapshot): Violati
       const k = `${family}|${pos}`;
       heldBy.set(k, [...(heldBy.get(k) ?? []), owner]);
     }
+  }
+  for (const owner of snap.records.keys()) {
+    if (!snap.indexed.has(owner))
+      out.push({ kind: 'record-mismatch', message: `${owner} is missing from the list index` });
+  }
+  for (const owner of snap.indexed) {
+    if (!snap.records.has(owner))
+      out.push({ kind: 'record-mismatch', message: `${owner} is listed but holds nothing` });
   }
   for (const fr of range.families) {
     const fs = snap.families.get(fr.family);
@@ -104,6 +115,13 @@ function auditFamily(
       });
     }
     if (isExcludedValue(valueAt(fr, pos))) ownedExcluded++;
+  }
+  if (fs.a2o.size !== fs.ownedCount) {
+    out.push({
+      kind: 'counter',
+      family,
+      message: `owned counter is ${fs.ownedCount}, the address map has ${fs.a2o.size}`,
+    });
   }
   if (ownedExcluded !== fs.ownedExcluded) {
     out.push({

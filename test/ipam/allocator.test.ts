@@ -174,7 +174,7 @@ describe.each([
     expect(await ipam.getSubnet(s)).toBeUndefined();
     expect(await ipam.deleteSubnet(s)).toBe(false);
     // the MAC went back with the forced release
-    expect(await redis.hget('{ipam-mac}:h2m', `${s}/a`)).toBeNull();
+    expect(await redis.hget('{ipam-mac}:map', `h:${s}/a`)).toBeNull();
     // free to change now
     await ipam.registerSubnet({ name: s, cidrBlock: '10.11.0.0/24' });
     expect((await ipam.allocate({ subnet: s, owner: 'a' })).v4).toBe('10.11.0.2');
@@ -210,8 +210,8 @@ describe('audit finds broken invariants', () => {
     expect(await ipam.audit(s)).toEqual([]);
     await redis.setbit(`{ipam:${s}}:4:u:0`, 100, 1); // orphan
     await redis.setbit(`{ipam:${s}}:4:u:0`, 3, 0); // b's bit cleared
-    const recA = (await redis.hget(`{ipam:${s}}:res`, 'a')) ?? '';
-    await redis.hset(`{ipam:${s}}:res`, 'c', recA); // c claims a's address
+    const recA = (await redis.hget(`{ipam:${s}}:state`, 'o:a')) ?? '';
+    await redis.hset(`{ipam:${s}}:state`, 'o:c', recA); // c claims a's address
     const kinds = (await ipam.audit(s)).map((v) => v.kind).sort();
     expect(kinds).toContain('bit-without-owner');
     expect(kinds).toContain('owner-without-bit');

@@ -1,11 +1,12 @@
 // Loads the Lua scripts into an ioredis client (defineCommand: EVALSHA, falling back to EVAL once
-// per connection when the script cache is empty, e.g. after a restart). Nothing else talks to Redis.
+// per connection when the server lacks the script, e.g. after a restart). Nothing else talks to Redis.
 import type { Cluster, Redis } from 'ioredis';
 import {
   ALLOCATE,
   COUNTS,
   DELETE_SUBNET,
   DUMP,
+  GET,
   LIST,
   MAC_RELEASE,
   MAC_RESERVE,
@@ -17,29 +18,35 @@ type Arg = string | number;
 type Reply = unknown;
 
 export interface IpamCommands {
-  /** numkeys first, then keys, then args (the key count varies with the MAC mode). */
-  allocate(numKeys: number, ...args: Arg[]): Promise<Reply>;
-  release(numKeys: number, ...args: Arg[]): Promise<Reply>;
+  /** KEYS: state [, MAC map] — the "WithMac" variants also reserve/release the MAC. */
+  allocate(...args: Arg[]): Promise<Reply>;
+  allocateWithMac(...args: Arg[]): Promise<Reply>;
+  release(...args: Arg[]): Promise<Reply>;
+  releaseWithMac(...args: Arg[]): Promise<Reply>;
   macReserve(...args: Arg[]): Promise<Reply>;
   macRelease(...args: Arg[]): Promise<Reply>;
   register(...args: Arg[]): Promise<Reply>;
   deleteSubnet(...args: Arg[]): Promise<Reply>;
+  get(...args: Arg[]): Promise<Reply>;
   list(...args: Arg[]): Promise<Reply>;
   counts(...args: Arg[]): Promise<Reply>;
   /** Binary-safe reply (bitmaps as Buffers). */
   dump(...args: Arg[]): Promise<Reply>;
 }
 
-const DEFS: Record<string, { lua: string; numberOfKeys?: number }> = {
-  ipamAllocate: { lua: ALLOCATE },
-  ipamRelease: { lua: RELEASE },
-  ipamMacReserve: { lua: MAC_RESERVE, numberOfKeys: 5 },
-  ipamMacRelease: { lua: MAC_RELEASE, numberOfKeys: 5 },
-  ipamRegister: { lua: REGISTER, numberOfKeys: 5 },
-  ipamDeleteSubnet: { lua: DELETE_SUBNET, numberOfKeys: 3 },
-  ipamList: { lua: LIST, numberOfKeys: 3 },
-  ipamCounts: { lua: COUNTS, numberOfKeys: 3 },
-  ipamDump: { lua: DUMP, numberOfKeys: 2 },
+const DEFS: Record<string, { lua: string; numberOfKeys: number }> = {
+  ipamAllocate: { lua: ALLOCATE, numberOfKeys: 1 },
+  ipamAllocateWithMac: { lua: ALLOCATE, numberOfKeys: 2 },
+  ipamRelease: { lua: RELEASE, numberOfKeys: 1 },
+  ipamReleaseWithMac: { lua: RELEASE, numberOfKeys: 2 },
+  ipamMacReserve: { lua: MAC_RESERVE, numberOfKeys: 1 },
+  ipamMacRelease: { lua: MAC_RELEASE, numberOfKeys: 1 },
+  ipamRegister: { lua: REGISTER, numberOfKeys: 1 },
+  ipamDeleteSubnet: { lua: DELETE_SUBNET, numberOfKeys: 1 },
+  ipamGet: { lua: GET, numberOfKeys: 1 },
+  ipamList: { lua: LIST, numberOfKeys: 1 },
+  ipamCounts: { lua: COUNTS, numberOfKeys: 1 },
+  ipamDump: { lua: DUMP, numberOfKeys: 1 },
 };
 
 export function loadCommands(redis: Redis | Cluster): IpamCommands {
@@ -47,41 +54,25 @@ export function loadCommands(redis: Redis | Cluster): IpamCommands {
   for (const [name, def] of Object.entries(DEFS)) {
     if (typeof client[name] !== 'function') redis.defineCommand(name, def);
   }
-  const call =
-    (name: string) =>
-    (...a: Arg[]) =>
-      (client[name] as (...x: Arg[]) => Promise<Reply>).apply(redis, a);
+  const bind = (name: string) => (client[name] as (...x: Arg[]) => Promise<Reply>).bind(redis);
   return {
-    allocate: call('ipamAllocate'),
-    release: call('ipamRelease'),
-    macReserve: call('ipamMacReserve'),
-    macRelease: call('ipamMacRelease'),
-    register: call('ipamRegister'),
-    deleteSubnet: call('ipamDeleteSubnet'),
-    list: call('ipamList'),
-    counts: call('ipamCounts'),
-    dump: call('ipamDumpBuffer'),
+    allocate: bind('ipamAllocate'),
+    allocateWithMac: bind('ipamAllocateWithMac'),
+    release: bind('ipamRelease'),
+    releaseWithMac: bind('ipamReleaseWithMac'),
+    macReserve: bind('ipamMacReserve'),
+    macRelease: bind('ipamMacRelease'),
+    register: bind('ipamRegister'),
+    deleteSubnet: bind('ipamDeleteSubnet'),
+    get: bind('ipamGet'),
+    list: bind('ipamList'),
+    counts: bind('ipamCounts'),
+    dump: bind('ipamDumpBuffer'),
   };
 }
 
-/** Keys of one subnet: all share the hash tag {ipam:<subnet>}. */
-export function subnetKeys(subnet: string) {
-  const t = `{ipam:${subnet}}:`;
-  return {
-    prefix: t,
-    meta: `${t}meta`,
-    res: `${t}res`,
-    idx: `${t}idx`,
-    a2o4: `${t}4:a2o`,
-    a2o6: `${t}6:a2o`,
-  };
-}
+/** The state hash of a subnet; every other key of the subnet shares its {ipam:<subnet>} tag. */
+export const stateKey = (subnet: string) => `{ipam:${subnet}}:state`;
 
-/** Cluster-wide MAC keys, under their own hash tag. */
-export const MAC_KEYS = [
-  '{ipam-mac}:meta',
-  '{ipam-mac}:m2h',
-  '{ipam-mac}:h2m',
-  '{ipam-mac}:u',
-  '{ipam-mac}:e',
-] as const;
+/** The cluster-wide MAC registry, under its own hash tag. */
+export const MAC_MAP = '{ipam-mac}:map';

@@ -36,7 +36,7 @@ import {
   type SubnetSpec,
   subnetRange,
 } from '../subnet-range.ts';
-import { type IpamCommands, loadCommands, MAC_KEYS, subnetKeys } from './commands.ts';
+import { type IpamCommands, loadCommands, MAC_MAP, stateKey } from './commands.ts';
 
 export interface RedisAllocatorOptions {
   /** Force the two-step MAC protocol even on a single Redis (tests use it). Default: Cluster only. */
@@ -71,23 +71,12 @@ class RedisAllocator implements Allocator {
 
   async registerSubnet(spec: SubnetSpec): Promise<SubnetInfo> {
     const range = subnetRange(spec);
-    const k = subnetKeys(range.name);
+    const key = stateKey(range.name);
     const json = specJson(range);
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-      const oldJson = (await this.redis.hget(k.meta, 'spec')) ?? '';
+      const oldJson = (await this.redis.hget(key, 'spec')) ?? '';
       const old = oldJson ? rangeFromJson(range.name, oldJson) : undefined;
-      const args: (string | number)[] = [
-        k.meta,
-        k.res,
-        k.idx,
-        k.a2o4,
-        k.a2o6,
-        '',
-        k.prefix,
-        json,
-        range.cidrBlock,
-        oldJson,
-      ];
+      const args: (string | number)[] = [key, json, range.cidrBlock, oldJson];
       for (const fr of range.families) {
         const shape = pageShape(fr);
         const oldFr = old && old.cidrBlock === range.cidrBlock ? familyOf(old, fr.family) : undefined;
@@ -135,9 +124,8 @@ class RedisAllocator implements Allocator {
   }
 
   async deleteSubnet(name: string, opts: DeleteSubnetOptions = {}): Promise<boolean> {
-    const k = subnetKeys(name);
     for (let attempt = 0; attempt < 100; attempt++) {
-      const reply = (await this.cmd.deleteSubnet(k.meta, k.res, k.idx, k.prefix)) as Reply;
+      const reply = (await this.cmd.deleteSubnet(stateKey(name))) as Reply;
       if (reply[0] === 'OK') {
         this.cache.delete(name);
         return reply[1] === 1;
@@ -171,40 +159,21 @@ class RedisAllocator implements Allocator {
         const s = await this.require(req.subnet, attempt > 0);
         const v4 = fixedPosition(s.range, 4, req.v4);
         const v6 = fixedPosition(s.range, 6, req.v6);
-        const k = subnetKeys(req.subnet);
+        const key = stateKey(req.subnet);
         let reply: Reply;
         if (this.splitMac) {
           if (!reservedMac) {
-            const m = (await this.cmd.macReserve(...MAC_KEYS, holder, fixedMac)) as Reply;
+            const m = (await this.cmd.macReserve(MAC_MAP, holder, fixedMac)) as Reply;
             if (m[0] === 'ERR') throw this.scriptError(s.range, req, m as string[]);
             macCreated = m[1] === 1;
             reservedMac = String(m[2]);
           }
-          reply = (await this.cmd.allocate(
-            5,
-            k.meta,
-            k.res,
-            k.idx,
-            k.a2o4,
-            k.a2o6,
-            s.gen,
-            k.prefix,
-            req.owner,
-            v4,
-            v6,
-            reservedMac,
-          )) as Reply;
+          reply = (await this.cmd.allocate(key, s.gen, req.owner, v4, v6, reservedMac)) as Reply;
         } else {
-          reply = (await this.cmd.allocate(
-            10,
-            k.meta,
-            k.res,
-            k.idx,
-            k.a2o4,
-            k.a2o6,
-            ...MAC_KEYS,
+          reply = (await this.cmd.allocateWithMac(
+            key,
+            MAC_MAP,
             s.gen,
-            k.prefix,
             req.owner,
             v4,
             v6,
@@ -231,16 +200,13 @@ class RedisAllocator implements Allocator {
       }
       throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
     } finally {
-      if (macCreated) await this.cmd.macRelease(...MAC_KEYS, holder);
+      if (macCreated) await this.cmd.macRelease(MAC_MAP, holder);
     }
   }
 
   async get(subnet: string, owner: string): Promise<Reservation | undefined> {
     const s = await this.require(subnet);
-    const k = subnetKeys(subnet);
-    const res = await this.redis.multi().hget(k.meta, 'gen').hget(k.res, owner).exec();
-    const gen = res?.[0]?.[1] as string | null;
-    const rec = res?.[1]?.[1] as string | null;
+    const [gen, rec] = (await this.cmd.get(stateKey(subnet), owner)) as [string | null, string | null];
     if (gen === null) {
       this.cache.delete(subnet);
       throw notFound(subnet);
@@ -254,9 +220,8 @@ class RedisAllocator implements Allocator {
     const s = await this.require(subnet);
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : '';
-    const k = subnetKeys(subnet);
-    const reply = (await this.cmd.list(k.meta, k.res, k.idx, after, limit)) as string[] & number[];
-    if (reply[0] === 0) {
+    const reply = (await this.cmd.list(stateKey(subnet), after, limit)) as (string | null)[];
+    if (reply[0] === null) {
       this.cache.delete(subnet);
       throw notFound(subnet);
     }
@@ -271,45 +236,20 @@ class RedisAllocator implements Allocator {
 
   async release(subnet: string, owner: string): Promise<boolean> {
     checkOwner(owner);
-    const k = subnetKeys(subnet);
     const holder = `${subnet}/${owner}`;
     if (this.splitMac) {
-      const r = (await this.cmd.release(
-        5,
-        k.meta,
-        k.res,
-        k.idx,
-        k.a2o4,
-        k.a2o6,
-        '',
-        k.prefix,
-        owner,
-        holder,
-      )) as Reply;
-      const mac = await this.cmd.macRelease(...MAC_KEYS, holder);
+      const r = (await this.cmd.release(stateKey(subnet), owner, holder)) as Reply;
+      const mac = await this.cmd.macRelease(MAC_MAP, holder);
       return r[0] === 1 || Boolean(mac);
     }
-    const r = (await this.cmd.release(
-      10,
-      k.meta,
-      k.res,
-      k.idx,
-      k.a2o4,
-      k.a2o6,
-      ...MAC_KEYS,
-      '',
-      k.prefix,
-      owner,
-      holder,
-    )) as Reply;
+    const r = (await this.cmd.releaseWithMac(stateKey(subnet), MAC_MAP, owner, holder)) as Reply;
     return r[0] === 1 || Boolean(r[1]);
   }
 
   async counts(subnet: string): Promise<SubnetCounts> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const s = await this.require(subnet, attempt > 0);
-      const k = subnetKeys(subnet);
-      const r = (await this.cmd.counts(k.meta, k.a2o4, k.a2o6)) as [
+      const r = (await this.cmd.counts(stateKey(subnet))) as [
         string | null,
         string,
         string,
@@ -347,18 +287,28 @@ class RedisAllocator implements Allocator {
   async audit(subnet: string): Promise<Violation[]> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const s = await this.require(subnet, attempt > 0);
-      const k = subnetKeys(subnet);
-      const r = (await this.cmd.dump(k.meta, k.res, k.prefix)) as [
+      const r = (await this.cmd.dump(stateKey(subnet))) as [
         Buffer | null,
         Buffer[],
-        ...[Buffer, Buffer[], Buffer[]][],
+        Buffer[],
+        Buffer[],
+        Buffer[],
       ];
       if (r[0] === null) throw notFound(subnet);
       if (r[0].toString() !== s.gen) continue;
-      const records = pairs(r[1]);
+      const state = pairs(r[1]);
+      const records = new Map<string, string>();
+      const a2o = new Map<Family, Map<string, string>>([
+        [4, new Map()],
+        [6, new Map()],
+      ]);
+      for (const [field, value] of state) {
+        if (field.startsWith('o:')) records.set(field.slice(2), value);
+        else if (field[1] === '@') a2o.get(Number(field[0]) as Family)?.set(field.slice(2), value);
+      }
       const families = new Map<Family, FamilySnapshot>();
       ([4, 6] as const).forEach((f, i) => {
-        const [ox, a2o, pages] = r[2 + i] as [Buffer, Buffer[], Buffer[]];
+        const pages = r[3 + i] as Buffer[];
         const pageMap = new Map<string, { used: Uint8Array; ever: Uint8Array; excluded: Uint8Array }>();
         for (let j = 0; j + 3 < pages.length; j += 4) {
           pageMap.set(String(pages[j]), {
@@ -367,14 +317,20 @@ class RedisAllocator implements Allocator {
             excluded: pages[j + 3] as Buffer,
           });
         }
-        families.set(f, { ownedExcluded: Number(ox.toString()), a2o: pairs(a2o), pages: pageMap });
+        families.set(f, {
+          ownedExcluded: Number(state.get(`${f}:ox`) ?? '0'),
+          ownedCount: Number(state.get(`${f}:n`) ?? '0'),
+          a2o: a2o.get(f) ?? new Map(),
+          pages: pageMap,
+        });
       });
-      const violations = auditSnapshot(s.range, { records, families });
+      const indexed = new Set(r[2].map(String));
+      const violations = auditSnapshot(s.range, { records, indexed, families });
       // MACs live in another slot: checked by a second read (not atomic with the snapshot)
       const holders = [...records.keys()].map((o) => `${subnet}/${o}`);
       if (holders.length > 0) {
-        const macs = await this.redis.hmget(MAC_KEYS[2], ...holders);
-        const back = await this.redis.hmget(MAC_KEYS[1], ...macs.map((m) => m ?? ''));
+        const macs = await this.redis.hmget(MAC_MAP, ...holders.map((h) => `h:${h}`));
+        const back = await this.redis.hmget(MAC_MAP, ...macs.map((m) => `m:${m ?? ''}`));
         holders.forEach((h, i) => {
           const rec = records.get(h.slice(subnet.length + 1)) ?? '';
           const mac = rec.split('|')[2] ?? '';
@@ -396,7 +352,7 @@ class RedisAllocator implements Allocator {
   private async load(name: string, fresh = false): Promise<CachedSubnet | undefined> {
     const cached = this.cache.get(name);
     if (cached && !fresh) return cached;
-    const [gen, json] = await this.redis.hmget(subnetKeys(name).meta, 'gen', 'spec');
+    const [gen, json] = await this.redis.hmget(stateKey(name), 'gen', 'spec');
     if (!gen || !json) {
       this.cache.delete(name);
       return undefined;
