@@ -1,0 +1,366 @@
+// The Kubernetes client port: a thin wrapper over @kubernetes/client-node that returns plain JSON
+// objects (RFC 3339 strings, as on the wire) and typed NotFound/Conflict errors. Every write that
+// could race (finalizers, the ip_reserved claim) carries a resourceVersion precondition and is
+// retried on conflict, so concurrent writers never clobber each other.
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import type { Pod, StatefulSet, SubnetResource, SwitchLBRule, Vip, VirtualMachine } from '../domain/types.ts';
+import { isConflict, isNotFound, KubeConflictError, toKubeError } from './errors.ts';
+import { type ClusterKind, type CustomKind, KINDS, type KindName } from './kinds.ts';
+
+export type KubeOptions =
+  | { kubeconfigPath: string; context?: string }
+  | { server: string; token: string; caData?: string; skipTLSVerify?: boolean }
+  | { kubeConfig: KubeConfig };
+
+/** Any object as the API returns it. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface MetadataPatch {
+  labels?: Record<string, string | null>;
+  annotations?: Record<string, string | null>;
+}
+
+/** The label a pod's port claims a Vip with (SPEC §3.3). */
+export const IP_RESERVED_LABEL = 'ovn.kubernetes.io/ip_reserved';
+const MAX_ATTEMPTS = 10;
+
+export function loadKubeConfig(opts: KubeOptions): KubeConfig {
+  if ('kubeConfig' in opts) return opts.kubeConfig;
+  const kc = new KubeConfig();
+  if ('kubeconfigPath' in opts) {
+    kc.loadFromFile(opts.kubeconfigPath);
+    if (opts.context) kc.setCurrentContext(opts.context);
+    return kc;
+  }
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: 'cluster',
+        server: opts.server,
+        caData: opts.caData,
+        skipTLSVerify: opts.skipTLSVerify ?? false,
+      },
+    ],
+    users: [{ name: 'user', token: opts.token }],
+    contexts: [{ name: 'ctx', cluster: 'cluster', user: 'user' }],
+    currentContext: 'ctx',
+  });
+  return kc;
+}
+
+/** Typed client models carry Date objects; the domain reads what the wire says (`...T12:00:00Z`). */
+function plain<T>(v: unknown): T {
+  const walk = (x: unknown): unknown => {
+    if (x instanceof Date) return `${x.toISOString().slice(0, 19)}Z`;
+    if (Array.isArray(x)) return x.map(walk);
+    if (x && typeof x === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, val] of Object.entries(x)) if (val !== undefined) out[k] = walk(val);
+      return out;
+    }
+    return x;
+  };
+  return walk(v) as T;
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toKubeError(err);
+  }
+}
+
+async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export function createKube(opts: KubeOptions) {
+  const kubeConfig = loadKubeConfig(opts);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const asMerge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const asJsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+  const cr = (kind: CustomKind) => KINDS[kind];
+  const ns = (namespace: string | undefined) => namespace ?? 'default';
+
+  async function get(kind: KindName, ref: { name: string; namespace?: string }): Promise<KubeObject> {
+    const { name } = ref;
+    if (kind === 'Pod')
+      return plain(await call(() => core.readNamespacedPod({ name, namespace: ns(ref.namespace) })));
+    if (kind === 'StatefulSet')
+      return plain(await call(() => apps.readNamespacedStatefulSet({ name, namespace: ns(ref.namespace) })));
+    const k = cr(kind);
+    return plain(
+      await call(() =>
+        k.namespaced
+          ? custom.getNamespacedCustomObject({
+              group: k.group,
+              version: k.version,
+              plural: k.plural,
+              namespace: ns(ref.namespace),
+              name,
+            })
+          : custom.getClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, name }),
+      ),
+    );
+  }
+
+  async function list(
+    kind: KindName,
+    o: ListOptions = {},
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+    const sel = { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector };
+    let res: { items?: unknown[]; metadata?: { resourceVersion?: string } };
+    if (kind === 'Pod') {
+      res = await call(() =>
+        o.namespace
+          ? core.listNamespacedPod({ namespace: o.namespace, ...sel })
+          : core.listPodForAllNamespaces(sel),
+      );
+    } else if (kind === 'StatefulSet') {
+      res = await call(() =>
+        o.namespace
+          ? apps.listNamespacedStatefulSet({ namespace: o.namespace, ...sel })
+          : apps.listStatefulSetForAllNamespaces(sel),
+      );
+    } else {
+      const k = cr(kind);
+      const base = { group: k.group, version: k.version, plural: k.plural, ...sel };
+      res = await call(() =>
+        k.namespaced && o.namespace
+          ? custom.listNamespacedCustomObject({ ...base, namespace: o.namespace })
+          : custom.listClusterCustomObject(base),
+      );
+    }
+    return {
+      items: plain<KubeObject[]>(res.items ?? []),
+      resourceVersion: res.metadata?.resourceVersion ?? '',
+    };
+  }
+
+  async function patch(
+    kind: KindName,
+    ref: { name: string; namespace?: string },
+    body: unknown,
+    o: { subresource?: 'status'; type?: 'merge' | 'json' } = {},
+  ): Promise<KubeObject> {
+    const options = o.type === 'json' ? asJsonPatch : asMerge;
+    const { name } = ref;
+    const status = o.subresource === 'status';
+    if (kind === 'Pod') {
+      const p = { name, namespace: ns(ref.namespace), body };
+      return plain(
+        await call(() =>
+          status ? core.patchNamespacedPodStatus(p, options) : core.patchNamespacedPod(p, options),
+        ),
+      );
+    }
+    if (kind === 'StatefulSet') {
+      const p = { name, namespace: ns(ref.namespace), body };
+      return plain(
+        await call(() =>
+          status
+            ? apps.patchNamespacedStatefulSetStatus(p, options)
+            : apps.patchNamespacedStatefulSet(p, options),
+        ),
+      );
+    }
+    const k = cr(kind);
+    const base = { group: k.group, version: k.version, plural: k.plural, name, body };
+    return plain(
+      await call(() => {
+        if (k.namespaced) {
+          const p = { ...base, namespace: ns(ref.namespace) };
+          return status
+            ? custom.patchNamespacedCustomObjectStatus(p, options)
+            : custom.patchNamespacedCustomObject(p, options);
+        }
+        return status
+          ? custom.patchClusterCustomObjectStatus(base, options)
+          : custom.patchClusterCustomObject(base, options);
+      }),
+    );
+  }
+
+  async function create(kind: KindName, obj: KubeObject): Promise<KubeObject> {
+    const namespace = ns(obj.metadata.namespace);
+    if (kind === 'Pod')
+      return plain(await call(() => core.createNamespacedPod({ namespace, body: obj as never })));
+    if (kind === 'StatefulSet')
+      return plain(await call(() => apps.createNamespacedStatefulSet({ namespace, body: obj as never })));
+    const k = cr(kind);
+    const base = { group: k.group, version: k.version, plural: k.plural, body: obj };
+    return plain(
+      await call(() =>
+        k.namespaced
+          ? custom.createNamespacedCustomObject({ ...base, namespace })
+          : custom.createClusterCustomObject(base),
+      ),
+    );
+  }
+
+  async function remove(kind: KindName, ref: { name: string; namespace?: string }): Promise<void> {
+    const { name } = ref;
+    const namespace = ns(ref.namespace);
+    if (kind === 'Pod') await call(() => core.deleteNamespacedPod({ name, namespace }));
+    else if (kind === 'StatefulSet') await call(() => apps.deleteNamespacedStatefulSet({ name, namespace }));
+    else {
+      const k = cr(kind);
+      const base = { group: k.group, version: k.version, plural: k.plural, name };
+      await call(() =>
+        k.namespaced
+          ? custom.deleteNamespacedCustomObject({ ...base, namespace })
+          : custom.deleteClusterCustomObject(base),
+      );
+    }
+  }
+
+  /**
+   * Read-modify-write of one object guarded by its resourceVersion: `change` returns the merge
+   * patch to send (without resourceVersion), or undefined when nothing needs to change.
+   */
+  async function guarded(
+    kind: KindName,
+    ref: { name: string; namespace?: string },
+    change: (obj: KubeObject) => Record<string, unknown> | undefined,
+  ): Promise<KubeObject | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const obj = await get(kind, ref);
+      const body = change(obj);
+      if (!body) return obj;
+      const metadata = {
+        ...((body.metadata as object) ?? {}),
+        resourceVersion: obj.metadata.resourceVersion,
+      };
+      try {
+        return await patch(kind, ref, { ...body, metadata });
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        // Spread the retries of writers that collided, so they do not collide again in lockstep.
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
+      }
+    }
+    throw new KubeConflictError(
+      409,
+      'Conflict',
+      `gave up on ${kind} ${ref.name} after ${MAX_ATTEMPTS} conflicting writes`,
+    );
+  }
+
+  return {
+    kubeConfig,
+    get,
+    list,
+    patch,
+    create,
+    delete: remove,
+
+    getVip: (name: string) => orUndefined(get('Vip', { name }) as Promise<unknown> as Promise<Vip>),
+    listVips: async (o: { labelSelector?: string } = {}) => (await list('Vip', o)).items as unknown as Vip[],
+    getSubnet: (name: string) =>
+      orUndefined(get('Subnet', { name }) as Promise<unknown> as Promise<SubnetResource>),
+    listSubnets: async () => (await list('Subnet')).items as unknown as SubnetResource[],
+    getSwitchLBRule: (name: string) =>
+      orUndefined(get('SwitchLBRule', { name }) as Promise<unknown> as Promise<SwitchLBRule>),
+    listSwitchLBRules: async () => (await list('SwitchLBRule')).items as unknown as SwitchLBRule[],
+    getPod: (namespace: string, name: string) =>
+      orUndefined(get('Pod', { namespace, name }) as Promise<unknown> as Promise<Pod>),
+    listPods: async (o: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}) =>
+      (await list('Pod', o)).items as unknown as Pod[],
+    getStatefulSet: (namespace: string, name: string) =>
+      orUndefined(get('StatefulSet', { namespace, name }) as Promise<unknown> as Promise<StatefulSet>),
+    getVirtualMachine: (namespace: string, name: string) =>
+      orUndefined(get('VirtualMachine', { namespace, name }) as Promise<unknown> as Promise<VirtualMachine>),
+
+    /** Merge-patches the status subresource of a cluster-scoped custom resource. */
+    async patchStatus(kind: ClusterKind, name: string, status: object): Promise<void> {
+      await patch(kind, { name }, { status }, { subresource: 'status' });
+    },
+
+    /** Merge-patches labels/annotations; a null value deletes the key. */
+    async patchMetadata(
+      kind: ClusterKind | 'Pod' | 'StatefulSet' | 'VirtualMachine',
+      ref: { name: string; namespace?: string },
+      p: MetadataPatch,
+    ): Promise<void> {
+      const metadata: Record<string, unknown> = {};
+      if (p.labels) metadata.labels = p.labels;
+      if (p.annotations) metadata.annotations = p.annotations;
+      await patch(kind, ref, { metadata });
+    },
+
+    /** Adds the finalizer unless present. */
+    async addFinalizer(kind: ClusterKind, name: string, finalizer: string): Promise<void> {
+      await guarded(kind, { name }, (obj) => {
+        const current = obj.metadata.finalizers ?? [];
+        return current.includes(finalizer)
+          ? undefined
+          : { metadata: { finalizers: [...current, finalizer] } };
+      });
+    },
+
+    /** Removes the finalizer if present; an absent object is fine (it is gone already). */
+    async removeFinalizer(kind: ClusterKind, name: string, finalizer: string): Promise<void> {
+      try {
+        await guarded(kind, { name }, (obj) => {
+          const current = obj.metadata.finalizers ?? [];
+          return current.includes(finalizer)
+            ? { metadata: { finalizers: current.filter((f) => f !== finalizer) } }
+            : undefined;
+        });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    },
+
+    /**
+     * Moves a Vip's ip_reserved label from `expected` ('' = free or absent) to `next`. False when
+     * the label holds something else (another pod won); true when it already holds `next`.
+     */
+    async claimVip(name: string, expected: string, next: string): Promise<boolean> {
+      let won = false;
+      await guarded('Vip', { name }, (obj) => {
+        const current = obj.metadata.labels?.[IP_RESERVED_LABEL] ?? '';
+        won = current === next || current === expected;
+        if (current === next || current !== expected) return undefined;
+        return { metadata: { labels: { [IP_RESERVED_LABEL]: next } } };
+      });
+      return won;
+    },
+  };
+}
+
+export type Kube = ReturnType<typeof createKube>;

@@ -1,0 +1,26 @@
+export {
+  createKube,
+  IP_RESERVED_LABEL,
+  type Kube,
+  type KubeObject,
+  type KubeOptions,
+  type ListOptions,
+  loadKubeConfig,
+  type MetadataPatch,
+} from './client.ts';
+export {
+  isConflict,
+  isNotFound,
+  KubeApiError,
+  KubeConflictError,
+  KubeNotFoundError,
+  toKubeError,
+} from './errors.ts';
+export {
+  type ClusterKind,
+  type CustomKind,
+  collectionPath,
+  KINDS,
+  type KindInfo,
+  type KindName,
+} from './kinds.ts';
