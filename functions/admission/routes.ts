@@ -1,0 +1,68 @@
+// POST /admission/vips: the validating admission webhook for Vips (AdmissionReview v1 in, out).
+// kube-apiserver, or the development API server, calls it on every CREATE and UPDATE of a Vip
+// (infra/manifests/webhook.yaml). The decision is shared/admission's; this only parses and maps.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import {
+  type AdmissionRequest,
+  reviewResponse,
+  reviewVip,
+  type SubnetLookup,
+} from '../../shared/admission/index.ts';
+
+export interface AdmissionRoutesDeps {
+  /** Reads a Subnet by name (e.g. `(name) => kube.getSubnet(name)` from shared/kube). */
+  lookupSubnet: SubnetLookup;
+  /** When set, callers must send `Authorization: Bearer <token>` (a real API server relies on TLS instead). */
+  token?: string;
+}
+
+const AdmissionReviewBody = z.object({
+  apiVersion: z.literal('admission.k8s.io/v1'),
+  kind: z.literal('AdmissionReview'),
+  request: z.looseObject({
+    uid: z.string().min(1),
+    kind: z.object({ group: z.string(), version: z.string(), kind: z.string() }),
+    operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+    name: z.string().optional(),
+    namespace: z.string().optional(),
+    subResource: z.string().optional(),
+    object: z.unknown().optional(),
+    oldObject: z.unknown().optional(),
+  }),
+});
+
+export function createAdmissionRoutes(deps: AdmissionRoutesDeps) {
+  const app = new Hono();
+
+  app.post('/vips', async (c) => {
+    if (deps.token && c.req.header('authorization') !== `Bearer ${deps.token}`) {
+      return c.json({ reason: 'Unauthenticated', message: 'a bearer token is required' }, 401);
+    }
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      return c.json({ reason: 'BadRequest', message: 'the body is not JSON' }, 400);
+    }
+    const parsed = AdmissionReviewBody.safeParse(raw);
+    if (!parsed.success) {
+      return c.json(
+        {
+          reason: 'BadRequest',
+          message: `not an AdmissionReview v1 request: ${z.prettifyError(parsed.error)}`,
+        },
+        400,
+      );
+    }
+    try {
+      const response = await reviewVip(parsed.data.request as AdmissionRequest, deps.lookupSubnet);
+      return c.json(reviewResponse(response), 200);
+    } catch (err) {
+      // The Subnet could not be read: the API server applies the webhook's failurePolicy.
+      return c.json({ reason: 'LookupFailed', message: (err as Error).message ?? String(err) }, 503);
+    }
+  });
+
+  return app;
+}
