@@ -33,7 +33,9 @@ describe('POST /vips (admission)', () => {
       kind: 'AdmissionReview',
       response: { uid: 'abc', allowed: true },
     });
-    const no = await (await post(review({ subnet: 'ovn-default', v4ip: '10.99.0.1' }))).json();
+    const no = (await (await post(review({ subnet: 'ovn-default', v4ip: '10.99.0.1' }))).json()) as {
+      response: unknown;
+    };
     expect(no.response).toMatchObject({
       uid: 'abc',
       allowed: false,
