@@ -17,6 +17,8 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   ImmutableField: 'ImmutableField',
   ReservationNotFound: 'ReservationNotFound',
+  /** A subnet change or delete refused while reservations exist. */
+  SubnetInUse: 'SubnetInUse',
   /** A kube-ovn or Multus annotation on a pod that cannot be parsed. */
   InvalidAnnotation: 'InvalidAnnotation',
   /** A pod asks for a Vip (`ovn.kubernetes.io/vip`) that another pod holds. */

@@ -82,10 +82,10 @@ export interface DeleteSubnetOptions {
 }
 
 export interface Allocator {
-  /** Idempotent. New excludeIps/gateway are applied; a changed cidrBlock is refused while held. */
+  /** Idempotent. New excludeIps/gateway are applied; a changed cidrBlock is refused (SubnetInUse) while held. */
   registerSubnet(spec: SubnetSpec): Promise<SubnetInfo>;
   getSubnet(name: string): Promise<SubnetInfo | undefined>;
-  /** false when there was no such subnet; InvalidSubnet while reservations exist (unless forced). */
+  /** false when there was no such subnet; SubnetInUse while reservations exist (unless forced). */
   deleteSubnet(name: string, opts?: DeleteSubnetOptions): Promise<boolean>;
   /** Idempotent by owner; both families (dual stack) and the MAC, or nothing. */
   allocate(req: AllocateRequest): Promise<Allocation>;

@@ -165,11 +165,11 @@ describe.each([
       '10.10.0.0/24',
     );
     const a = await ipam.allocate({ subnet: s, owner: 'a' });
-    expect(await reasonOf(ipam.registerSubnet({ name: s, cidrBlock: '10.11.0.0/24' }))).toBe('InvalidSubnet');
+    expect(await reasonOf(ipam.registerSubnet({ name: s, cidrBlock: '10.11.0.0/24' }))).toBe('SubnetInUse');
     expect(await reasonOf(ipam.registerSubnet({ name: s, cidrBlock: '10.10.0.0/24', gateway: a.v4 }))).toBe(
       'AddressConflict',
     );
-    expect(await reasonOf(ipam.deleteSubnet(s))).toBe('InvalidSubnet');
+    expect(await reasonOf(ipam.deleteSubnet(s))).toBe('SubnetInUse');
     expect(await ipam.deleteSubnet(s, { force: true })).toBe(true);
     expect(await ipam.getSubnet(s)).toBeUndefined();
     expect(await ipam.deleteSubnet(s)).toBe(false);

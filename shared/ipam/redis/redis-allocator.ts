@@ -107,7 +107,7 @@ class RedisAllocator implements Allocator {
           );
         }
         throw new DomainError(
-          Reason.InvalidSubnet,
+          Reason.SubnetInUse,
           `subnet ${range.name} holds ${detail} reservations, so its cidrBlock cannot change; release them first`,
           { field: String(field) },
         );
@@ -132,7 +132,7 @@ class RedisAllocator implements Allocator {
       }
       if (!opts.force) {
         throw new DomainError(
-          Reason.InvalidSubnet,
+          Reason.SubnetInUse,
           `subnet ${name} still has ${reply[3]} reservations; release them first or delete with force`,
           { reservations: String(reply[3]) },
         );

@@ -1,0 +1,118 @@
+// Builds the HTTP app from its ports. No runtime code here: serve/node.ts, serve/deno.ts and
+// serve/worker.ts wrap app.fetch for their runtime.
+//
+//   GET  /healthz          liveness, no auth
+//   GET  /openapi.json     the OpenAPI 3.1 document, no auth
+//   /v1/...                the reservation API (bearer token API_TOKEN)
+//   <mounts>               other route groups (the lead mounts /events and /admission here);
+//                          each brings its own authentication
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { isDomainError } from '../shared/errors.ts';
+import { type ErrorPayload, statusOf } from './reservation/errors.ts';
+import { createReservationRoutes, type ReservationPorts } from './reservation/routes.ts';
+
+export interface AppPorts extends ReservationPorts {}
+
+export interface AppOptions {
+  /** API_TOKEN: required by every /v1 route. */
+  readonly apiToken: string;
+  /** Route groups mounted at a path, e.g. `{ path: '/events', app: createEventRoutes(...) }`. */
+  // biome-ignore lint/suspicious/noExplicitAny: any Hono app can be mounted
+  readonly mounts?: readonly { readonly path: string; readonly app: Hono<any, any, any> }[];
+}
+
+// zod failures become 400 InvalidRequest with a message naming the field.
+const zodHook: ConstructorParameters<typeof OpenAPIHono>[0] = {
+  defaultHook: (result, c) => {
+    if (result.success) return;
+    const issues = result.error.issues.map((i) => {
+      const field = i.path.length > 0 ? i.path.join('.') : result.target;
+      return `${field}: ${i.message}`;
+    });
+    const field = result.error.issues[0]?.path.join('.') || result.target;
+    return c.json<ErrorPayload>(
+      {
+        reason: 'InvalidRequest',
+        message: `invalid ${result.target}: ${issues.join('; ')}`,
+        details: { field },
+      },
+      400,
+    );
+  },
+};
+
+export function createApp(ports: AppPorts, opts: AppOptions) {
+  if (!opts.apiToken) throw new Error('createApp needs an API token (set API_TOKEN)');
+  const app = new OpenAPIHono(zodHook);
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+
+  app.use('/v1/*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const token = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
+    if (!token || !timingSafeEqual(token, opts.apiToken)) {
+      return c.json<ErrorPayload>(
+        {
+          reason: 'Unauthorized',
+          message: token
+            ? 'the bearer token is not valid for this API'
+            : 'send the API token as "Authorization: Bearer <API_TOKEN>"',
+        },
+        401,
+        { 'WWW-Authenticate': 'Bearer' },
+      );
+    }
+    await next();
+  });
+
+  app.route('/', createReservationRoutes(ports, zodHook));
+  for (const m of opts.mounts ?? []) app.route(m.path, m.app);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'VIP reservation API',
+      version: '1.0.0',
+      description:
+        'Manual address and MAC reservations (kube-ovn Vip semantics) without Kubernetes. Every error body is ' +
+        '{ reason, message, details? } with a stable reason.',
+    },
+  });
+
+  app.notFound((c) =>
+    c.json<ErrorPayload>({ reason: 'NotFound', message: `no route for ${c.req.method} ${c.req.path}` }, 404),
+  );
+
+  app.onError((err, c) => {
+    if (isDomainError(err)) {
+      const body: ErrorPayload = { reason: err.reason, message: err.message };
+      if (Object.keys(err.details).length > 0) body.details = err.details;
+      return c.json(body, statusOf(err.reason));
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      // e.g. a body that is not JSON
+      return c.json<ErrorPayload>({ reason: 'InvalidRequest', message: err.message }, 400);
+    }
+    // Redis unreachable and other outages: retryable, and nothing was changed by this request.
+    return c.json<ErrorPayload>(
+      {
+        reason: 'Unavailable',
+        message: `the reservation store is not reachable right now, retry: ${err.message}`,
+      },
+      503,
+    );
+  });
+
+  return app;
+}
+
+/** Constant-time comparison (no runtime-specific crypto needed). */
+function timingSafeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++)
+    diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  return diff === 0;
+}
