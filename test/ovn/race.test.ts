@@ -3,21 +3,23 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nbctl } from '../../infra/local/services.ts';
-import { NorthboundWriter, parentsOf } from '../../shared/ovn/nb/index.ts';
+import { NorthboundWriter, PortCache, parentsOf } from '../../shared/ovn/nb/index.ts';
 import { applyModify, mapRecord, OvsdbClient, type Row, where } from '../../shared/ovsdb/index.ts';
 
 const remote = inject('nbRemote');
 const unique = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
 const WRITERS = 8;
 
-describe('eight racing writers', () => {
+// Each writer reads either from the server or from its own monitor-fed PortCache (which can lag).
+describe.each(['server reads', 'port cache'])('eight racing writers (%s)', (mode) => {
   const clients: OvsdbClient[] = [];
   const writers: NorthboundWriter[] = [];
   beforeAll(async () => {
     for (let i = 0; i < WRITERS; i++) {
       const c = await OvsdbClient.connect({ remotes: [remote], database: 'OVN_Northbound' });
       clients.push(c);
-      writers.push(new NorthboundWriter(c, { maxAttempts: 100 }));
+      const portCache = mode === 'port cache' ? await PortCache.start(c) : undefined;
+      writers.push(new NorthboundWriter(c, { maxAttempts: 100, ...(portCache && { portCache }) }));
     }
   });
   afterAll(() => {

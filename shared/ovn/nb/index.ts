@@ -3,4 +3,5 @@ export * from './model.ts';
 export * from './ops/load-balancer.ts';
 export * from './ops/logical-switch.ts';
 export * from './ops/logical-switch-port.ts';
+export * from './port-cache.ts';
 export * from './writer.ts';

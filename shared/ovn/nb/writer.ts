@@ -47,6 +47,7 @@ import {
   virtualPortSpec,
   withParents,
 } from './ops/logical-switch-port.ts';
+import type { PortCache } from './port-cache.ts';
 
 /** What the writer needs from a client: one transaction at a time. */
 export type Transactor = Pick<OvsdbClient, 'transact'>;
@@ -54,6 +55,11 @@ export type Transactor = Pick<OvsdbClient, 'transact'>;
 export interface WriterOptions {
   /** Attempts per operation when a guard fails or the connection drops. */
   maxAttempts?: number;
+  /**
+   * Look ports up here instead of on the server (a long-lived process keeps one; a short-lived
+   * one reads from the server). Writes stay guarded either way.
+   */
+  portCache?: PortCache;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -64,11 +70,13 @@ const shouldRetry = (err: unknown) =>
 
 export class NorthboundWriter {
   private readonly maxAttempts: number;
+  private readonly cache: PortCache | undefined;
   constructor(
     private readonly client: Transactor,
     opts: WriterOptions = {},
   ) {
     this.maxAttempts = opts.maxAttempts ?? 30;
+    this.cache = opts.portCache;
   }
 
   private async retry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
@@ -100,6 +108,7 @@ export class NorthboundWriter {
   }
 
   async getPort(name: string): Promise<LogicalSwitchPort | undefined> {
+    if (this.cache) return this.cache.get(name);
     const [r] = await this.read([selectPortByName(name)]);
     const row = r?.rows?.[0];
     return row ? logicalSwitchPortFromRow(row) : undefined;
@@ -157,21 +166,31 @@ export class NorthboundWriter {
       const current = await this.readPorts(names);
       const specs = names.map((n) => specOf(n, current.get(n)));
       const ops: Operation[] = [];
+      const insertAt = new Map<string, number>();
       specs.forEach((spec, i) => {
         const cur = current.get(spec.name);
-        ops.push(...(cur ? updatePortOps(cur, spec) : createPortOps(spec, `port${i}`)));
+        if (cur) ops.push(...updatePortOps(cur, spec));
+        else {
+          insertAt.set(spec.name, ops.length + 1); // +1: requireSwitch goes first
+          ops.push(...createPortOps(spec, `port${i}`));
+        }
       });
       if (ops.length === 0) return specs.map((s) => current.get(s.name)!);
       // The switch must exist, or the inserted port would be garbage-collected unreferenced.
-      await this.transactRequiringSwitch(switchName, ops);
-      const after = await this.readPorts(specs.map((s) => s.name));
-      return specs.map((s) => after.get(s.name)!);
+      const results = await this.transactRequiringSwitch(switchName, ops);
+      // What was committed is exactly the spec (guards held), so no read-back is needed.
+      return specs.map((spec) => {
+        const at = insertAt.get(spec.name);
+        const uuid = at === undefined ? current.get(spec.name)!.uuid : results[at]!.uuid!;
+        const { switchName: _, ...fields } = spec;
+        return { ...fields, uuid };
+      });
     });
   }
 
-  private async transactRequiringSwitch(switchName: string, ops: Operation[]) {
+  private async transactRequiringSwitch(switchName: string, ops: Operation[]): Promise<OperationResult[]> {
     try {
-      await this.client.transact([requireSwitch(switchName), ...ops]);
+      return await this.client.transact([requireSwitch(switchName), ...ops]);
     } catch (err) {
       if (err instanceof WaitFailed && err.index === 0) {
         throw new DomainError(
@@ -187,6 +206,14 @@ export class NorthboundWriter {
   }
 
   private async readPorts(names: string[]): Promise<Map<string, LogicalSwitchPort>> {
+    if (this.cache) {
+      const out = new Map<string, LogicalSwitchPort>();
+      for (const n of names) {
+        const p = this.cache.get(n);
+        if (p) out.set(n, p);
+      }
+      return out;
+    }
     const results = await this.read(names.map(selectPortByName));
     const out = new Map<string, LogicalSwitchPort>();
     for (const r of results) {

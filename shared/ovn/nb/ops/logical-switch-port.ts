@@ -122,12 +122,12 @@ const portRow = (s: Pick<PortSpec, 'type' | 'addresses' | 'options' | 'externalI
 });
 
 /**
- * Inserts the port and adds it to its switch by name. The wait makes a concurrent or repeated
- * create fail cleanly (WaitFailed) instead of inserting a second row.
+ * Inserts the port and adds it to its switch by name. No wait is needed: `name` is the table's
+ * unique index, so a concurrent or repeated create fails with ConstraintViolation instead of
+ * inserting a second row (and a wait on the name would cost the server a scan of every port).
  */
 export function createPortOps(spec: PortSpec, tag = 'new_port'): Operation[] {
   return [
-    op.wait(Table.LogicalSwitchPort, [where('name', '==', spec.name)], ['name'], []),
     op.insert(Table.LogicalSwitchPort, { name: spec.name, ...portRow(spec) }, tag),
     addPortToSwitch({ name: spec.switchName }, namedUuid(tag)),
   ];

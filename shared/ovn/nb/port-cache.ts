@@ -1,0 +1,75 @@
+// A local copy of Logical_Switch_Port kept by a monitor, so the writer can find a port by name
+// without asking the server (OVSDB has no index lookup in queries: a select by name scans every
+// port, which made reads the cost that grew with the database). It may lag the server by a
+// moment; that is safe because every write is still guarded on the server (unique name index,
+// waits on _uuid + values read), and a guard that fails makes the writer look again.
+import type { Monitor, OvsdbClient } from '../../ovsdb/client.ts';
+import { applyModify, type ColumnKinds, type Row, Uuid } from '../../ovsdb/protocol.ts';
+import {
+  type LogicalSwitchPort,
+  LogicalSwitchPortColumns,
+  logicalSwitchPortFromRow,
+  Table,
+} from './model.ts';
+
+const KINDS: ColumnKinds = {
+  name: 'atom',
+  type: 'atom',
+  addresses: 'set',
+  options: 'map',
+  external_ids: 'map',
+  up: 'set',
+};
+
+export class PortCache {
+  private readonly rows = new Map<string, Row>();
+  private readonly byName = new Map<string, string>();
+  private monitor: Monitor | undefined;
+
+  private constructor() {}
+
+  /** Starts the monitor and resolves once the current ports are loaded. */
+  static async start(client: Pick<OvsdbClient, 'monitor'>): Promise<PortCache> {
+    const cache = new PortCache();
+    cache.monitor = await client.monitor({
+      tables: {
+        [Table.LogicalSwitchPort]: { columns: LogicalSwitchPortColumns.filter((c) => c !== '_uuid') },
+      },
+      onUpdate: (updates, { reset }) => {
+        if (reset) {
+          cache.rows.clear();
+          cache.byName.clear();
+        }
+        for (const [id, change] of Object.entries(updates[Table.LogicalSwitchPort] ?? {})) {
+          const old = cache.rows.get(id);
+          if (old) cache.byName.delete(String(old.name));
+          if ('delete' in change) {
+            cache.rows.delete(id);
+            continue;
+          }
+          const row =
+            'modify' in change
+              ? applyModify(old ?? {}, change.modify, KINDS)
+              : { ...('initial' in change ? change.initial : change.insert) };
+          cache.rows.set(id, row);
+          cache.byName.set(String(row.name), id);
+        }
+      },
+    });
+    return cache;
+  }
+
+  get size() {
+    return this.rows.size;
+  }
+
+  get(name: string): LogicalSwitchPort | undefined {
+    const id = this.byName.get(name);
+    const row = id ? this.rows.get(id) : undefined;
+    return row && id ? logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) }) : undefined;
+  }
+
+  async close() {
+    await this.monitor?.cancel();
+  }
+}
