@@ -29,7 +29,12 @@ export interface Cause {
 const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 /** Validates and prunes `value` in place; returns the problems found (empty when valid). */
-export function validateAndPrune(schema: Schema, value: unknown, path: string): Cause[] {
+export function validateAndPrune(
+  schema: Schema,
+  value: unknown,
+  path: string,
+  pruned: string[] = [],
+): Cause[] {
   const causes: Cause[] = [];
   const t = typeOf(value);
   if (schema['x-kubernetes-int-or-string']) {
@@ -101,7 +106,7 @@ export function validateAndPrune(schema: Schema, value: unknown, path: string): 
       });
     if (schema.items) {
       for (const [i, item] of value.entries())
-        causes.push(...validateAndPrune(schema.items as Schema, item, `${path}[${i}]`));
+        causes.push(...validateAndPrune(schema.items as Schema, item, `${path}[${i}]`, pruned));
     }
   }
   if (t === 'object') {
@@ -113,26 +118,38 @@ export function validateAndPrune(schema: Schema, value: unknown, path: string): 
       const sub =
         schema.properties?.[k] ??
         (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
-      if (sub) causes.push(...validateAndPrune(sub, v, `${path}.${k}`));
+      if (sub) causes.push(...validateAndPrune(sub, v, `${path}.${k}`, pruned));
       else if (
         !schema['x-kubernetes-preserve-unknown-fields'] &&
         schema.additionalProperties !== true &&
         (schema.properties || schema.type === 'object')
-      )
+      ) {
+        pruned.push(`${path}.${k}`);
         delete obj[k];
+      }
     }
   }
   return causes;
 }
 
-/** Checks a whole custom resource: metadata, apiVersion and kind are the server's, not the schema's. */
-export function validateCustomResource(schema: Schema, obj: Record<string, unknown>): Cause[] {
+/**
+ * Checks a whole custom resource: metadata, apiVersion and kind are the server's, not the schema's.
+ * Paths of pruned unknown fields go to `pruned` (for fieldValidation=Strict/Warn).
+ */
+export function validateCustomResource(
+  schema: Schema,
+  obj: Record<string, unknown>,
+  pruned: string[] = [],
+): Cause[] {
   const causes: Cause[] = [];
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'metadata' || k === 'apiVersion' || k === 'kind') continue;
     const sub = schema.properties?.[k];
-    if (sub) causes.push(...validateAndPrune(sub, v, k));
-    else if (!schema['x-kubernetes-preserve-unknown-fields']) delete obj[k];
+    if (sub) causes.push(...validateAndPrune(sub, v, k, pruned));
+    else if (!schema['x-kubernetes-preserve-unknown-fields']) {
+      pruned.push(k);
+      delete obj[k];
+    }
   }
   for (const r of schema.required ?? [])
     if (obj[r] === undefined) causes.push({ field: r, message: 'Required value' });

@@ -26,6 +26,8 @@ interface Route {
   namespace?: string;
   name?: string;
   subresource?: string;
+  /** `Strict` refuses unknown fields, `Warn` reports them; otherwise they are dropped silently. */
+  fieldValidation?: string;
 }
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -151,7 +153,10 @@ export class ApiServer {
     const inGroup = this.store.resources().filter((r) => r.group === group && r.version === version);
     if (inGroup.length === 0) throw notFoundPath();
     if (rest.length === 0) return sendJson(res, 200, resourceList(group, version as string, inGroup));
-    const route = parseRoute(rest, inGroup);
+    const route = {
+      ...parseRoute(rest, inGroup),
+      fieldValidation: url.searchParams.get('fieldValidation') ?? undefined,
+    };
     await this.serveResource(req, res, url, route);
   }
 
@@ -322,11 +327,24 @@ export class ApiServer {
     }
   }
 
-  private prepare(info: ResourceInfo, obj: KubeObject): void {
-    if (info.schema) {
-      const causes = validateCustomResource(info.schema as Schema, obj as Record<string, unknown>);
-      if (causes.length > 0) throw invalid(info.group, info.kind, obj.metadata?.name ?? '', causes);
+  private prepare(route: Route, obj: KubeObject, res?: ServerResponse): void {
+    const { info } = route;
+    if (!info.schema) return;
+    const pruned: string[] = [];
+    const causes = validateCustomResource(info.schema as Schema, obj as Record<string, unknown>, pruned);
+    if (pruned.length > 0 && route.fieldValidation === 'Strict') {
+      const list = pruned.map((p) => `unknown field "${p}"`).join(', ');
+      throw badRequest(
+        `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`,
+      );
     }
+    if (pruned.length > 0 && route.fieldValidation === 'Warn' && res) {
+      setWarnings(
+        res,
+        pruned.map((p) => `unknown field "${p}"`),
+      );
+    }
+    if (causes.length > 0) throw invalid(info.group, info.kind, obj.metadata?.name ?? '', causes);
   }
 
   async writeCreate(route: Route, body: KubeObject, res?: ServerResponse): Promise<KubeObject> {
@@ -347,7 +365,7 @@ export class ApiServer {
     if (info.group === '' && info.resource === 'namespaces') obj.status = { phase: 'Active' };
     if (!obj.metadata.name && obj.metadata.generateName)
       obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
-    this.prepare(info, obj);
+    this.prepare(route, obj, res);
     const outcome = await admit(this.webhooks, {
       info,
       operation: 'CREATE',
@@ -367,7 +385,7 @@ export class ApiServer {
     const { info } = route;
     const current = this.store.get(info, route.namespace, route.name ?? '');
     const candidate = structuredClone(obj);
-    this.prepare(info, candidate);
+    this.prepare(route, candidate, res);
     const subresource = route.subresource === 'status' ? 'status' : undefined;
     const outcome = await admit(this.webhooks, {
       info,
@@ -545,11 +563,10 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
 }
 
 function setWarnings(res: ServerResponse, warnings: string[]): void {
-  if (warnings.length > 0 && !res.headersSent)
-    res.setHeader(
-      'Warning',
-      warnings.map((w) => `299 - ${JSON.stringify(w)}`),
-    );
+  if (warnings.length === 0 || res.headersSent) return;
+  const before = res.getHeader('Warning');
+  const prior = Array.isArray(before) ? before : before === undefined ? [] : [String(before)];
+  res.setHeader('Warning', [...prior, ...warnings.map((w) => `299 - ${JSON.stringify(w)}`)]);
 }
 
 async function readBody(req: IncomingMessage, optional = false): Promise<unknown> {

@@ -162,6 +162,27 @@ describe('kubectl against the development API server', () => {
     expect(stale.stderr).toMatch(/Conflict|the object has been modified/);
   });
 
+  it('refuses unknown fields when kubectl asks for strict validation, prunes them otherwise', async () => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(
+      file,
+      'apiVersion: kubeovn.io/v1\nkind: Vip\nmetadata:\n  name: typo\nspec:\n  subnet: ovn-default\n  v4Ip: "10.16.0.9"\n',
+    );
+    const r = await k('apply', ...validateFlag, '-f', file);
+    if (validateFlag.length === 0) {
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('strict decoding error: unknown field "spec.v4Ip"');
+    } else {
+      expect(r.code).toBe(0);
+      expect(server.api.store.get(vipsInfo(), undefined, 'typo').spec).toEqual({ subnet: 'ovn-default' });
+      await ok('delete', 'vip', 'typo');
+    }
+    const lax = await k('apply', '--validate=false', '-f', file);
+    expect(lax.code).toBe(0);
+    expect(server.api.store.get(vipsInfo(), undefined, 'typo').spec).toEqual({ subnet: 'ovn-default' });
+    await ok('delete', 'vip', 'typo');
+  });
+
   it('re-applies a changed pod with a strategic merge patch', async () => {
     const changed = join(dir, 'busybox-changed.yaml');
     const yaml = (await import('node:fs'))
