@@ -68,7 +68,9 @@ describe('shared/kube', () => {
     await kube.create('Vip', vip('k-b'));
     const a = await kube.getVip('k-a');
     expect(a?.spec).toEqual({ subnet: 'ovn-default', type: '' });
-    expect(typeof (a?.metadata as { creationTimestamp?: unknown }).creationTimestamp).toBe('string');
+    expect(typeof (a?.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp).toBe(
+      'string',
+    );
     expect(await kube.getVip('nope')).toBeUndefined();
     await expect(kube.get('Vip', { name: 'nope' })).rejects.toBeInstanceOf(KubeNotFoundError);
     expect((await kube.listVips({ labelSelector: 'team=x' })).map((v) => v.metadata.name)).toEqual(['k-a']);
