@@ -92,6 +92,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   private conn: JsonRpcConnection | undefined;
   private usable = false;
   private closed = false;
+  /** Reconnect is off and the one connection attempt failed or ended. */
+  private gaveUp = false;
   private remoteIndex = 0;
   private currentRemoteName: string | undefined;
   private waiters = new Set<() => void>();
@@ -175,6 +177,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       }
       if (this.closed) break;
       if (!this.o.reconnect.enabled) {
+        this.gaveUp = true;
         this.failWaiters();
         break;
       }
@@ -372,7 +375,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       if (this.closed) throw new ClientClosed('client is closed');
       if (this.usable && this.conn && !this.conn.isClosed) return this.conn;
       const left = deadline - Date.now();
-      if (left <= 0 || (!this.o.reconnect.enabled && this.loop && !this.usable && this.conn?.isClosed)) {
+      if (left <= 0 || this.gaveUp) {
         throw new NotConnected(`not connected to ${this.o.database} at ${this.o.remotes.join(',')}`);
       }
       this.start();

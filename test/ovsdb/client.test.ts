@@ -172,6 +172,25 @@ describe('OvsdbClient connections', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
+  it('without reconnect, fails at once once the connection is gone', async () => {
+    const own = await startNbServer();
+    const c = await OvsdbClient.connect({
+      remotes: [own.remote],
+      database: 'OVN_Northbound',
+      reconnect: { enabled: false },
+      requestTimeoutMs: 5000,
+    });
+    try {
+      await own.stop();
+      await waitFor('drop seen', async () => !c.isConnected);
+      const t0 = Date.now();
+      await expect(c.transact([op.select('NB_Global', [])])).rejects.toBeInstanceOf(NotConnected);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses a server that does not serve the database', async () => {
     const err = await OvsdbClient.connect({
       remotes: [server.remote],

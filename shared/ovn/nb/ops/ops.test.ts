@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { operationToJson } from '../../../ovsdb/protocol.ts';
+import type { LogicalSwitchPort } from '../model.ts';
+import { createLoadBalancerOps, lbVips, updateLoadBalancerOps } from './load-balancer.ts';
+import { switchOtherConfig, updateSwitchOps } from './logical-switch.ts';
+import {
+  createPortOps,
+  deletePortOps,
+  parentsOf,
+  podPortSpec,
+  updatePortOps,
+  vipVirtualPortInputs,
+  virtualPortSpec,
+  withParents,
+} from './logical-switch-port.ts';
+
+const json = (ops: ReturnType<typeof createPortOps>) => ops.map(operationToJson);
+
+describe('NB operations (pure)', () => {
+  it('writes kube-ovn switch other_config per family', () => {
+    expect(
+      switchOtherConfig({
+        name: 's',
+        cidrBlock: '10.16.0.0/16',
+        excludeIps: ['10.16.0.1'],
+        gateway: '10.16.0.1',
+      }),
+    ).toEqual({
+      subnet: '10.16.0.0/16',
+      exclude_ips: '10.16.0.1',
+      gateway: '10.16.0.1',
+    });
+    expect(switchOtherConfig({ name: 's', cidrBlock: 'fd00::/64', excludeIps: ['fd00::1'] })).toEqual({
+      ipv6_prefix: 'fd00::',
+    });
+  });
+
+  it('keeps keys others set on a switch and guards the update with the values read', () => {
+    const current = {
+      uuid: 'u',
+      name: 's',
+      otherConfig: { mcast_snoop: 'true' },
+      externalIds: { vendor: 'kube-ovn' },
+      loadBalancers: [],
+    };
+    const ops = json(updateSwitchOps(current, { name: 's', cidrBlock: '10.1.0.0/16' }));
+    expect(ops[0]).toMatchObject({
+      op: 'wait',
+      until: '==',
+      rows: [{ other_config: ['map', [['mcast_snoop', 'true']]] }],
+    });
+    expect(ops[1]).toMatchObject({
+      op: 'update',
+      row: {
+        other_config: [
+          'map',
+          [
+            ['mcast_snoop', 'true'],
+            ['subnet', '10.1.0.0/16'],
+          ],
+        ],
+      },
+    });
+    expect(
+      updateSwitchOps(
+        { ...current, otherConfig: { mcast_snoop: 'true', subnet: '10.1.0.0/16' } },
+        { name: 's', cidrBlock: '10.1.0.0/16' },
+      ),
+    ).toEqual([]);
+  });
+
+  it('builds a pod port and inserts it referenced from its switch in the same transaction', () => {
+    const spec = podPortSpec({
+      switchName: 'ovn-default',
+      name: 'web.ns',
+      mac: '00:00:00:00:00:01',
+      ips: ['10.16.0.5', 'fd00::5'],
+      pod: 'web',
+      namespace: 'ns',
+    });
+    expect(spec.addresses).toEqual(['00:00:00:00:00:01 10.16.0.5 fd00::5']);
+    const ops = json(createPortOps(spec, 'p'));
+    expect(ops.map((o) => o.op)).toEqual(['insert', 'mutate']);
+    expect(ops[0]).toMatchObject({ 'uuid-name': 'p', row: { name: 'web.ns' } });
+    expect(ops[1]).toMatchObject({
+      table: 'Logical_Switch',
+      where: [['name', '==', 'ovn-default']],
+      mutations: [['ports', 'insert', ['set', [['named-uuid', 'p']]]]],
+    });
+  });
+
+  it('writes parents sorted and deduplicated, and drops the key when there are none', () => {
+    expect(withParents({ 'virtual-ip': '1.1.1.1' }, ['b', ' a', 'b', ''])).toEqual({
+      'virtual-ip': '1.1.1.1',
+      'virtual-parents': 'a,b',
+    });
+    expect(withParents({ 'virtual-ip': '1.1.1.1', 'virtual-parents': 'a' }, [])).toEqual({
+      'virtual-ip': '1.1.1.1',
+    });
+    const port = virtualPortSpec({ switchName: 's', name: 'v', virtualIp: '1.1.1.1', parents: ['x.ns'] });
+    expect(port).toMatchObject({
+      type: 'virtual',
+      addresses: [],
+      externalIds: { ls: 's', vendor: 'kube-ovn' },
+    });
+    // Without parents in the input, the current port's parents are kept.
+    const current = { ...port, uuid: 'u' } as LogicalSwitchPort;
+    expect(parentsOf(virtualPortSpec({ switchName: 's', name: 'v', virtualIp: '1.1.1.1' }, current))).toEqual(
+      ['x.ns'],
+    );
+  });
+
+  it('names one virtual port per family: the Vip for v4 (or a lone v6), <vip>_v6 beside a v4', () => {
+    const names = (v4?: string, v6?: string) =>
+      vipVirtualPortInputs({
+        switchName: 's',
+        vipName: 'vip',
+        ...(v4 && { v4ip: v4 }),
+        ...(v6 && { v6ip: v6 }),
+      }).map((p) => [p.name, p.virtualIp]);
+    expect(names('10.0.0.1')).toEqual([['vip', '10.0.0.1']]);
+    expect(names(undefined, 'fd00::1')).toEqual([['vip', 'fd00::1']]);
+    expect(names('10.0.0.1', 'fd00::1')).toEqual([
+      ['vip', '10.0.0.1'],
+      ['vip_v6', 'fd00::1'],
+    ]);
+  });
+
+  it('updates a port only when it differs, guarded by what was read, moving it between switches', () => {
+    const spec = virtualPortSpec({ switchName: 'b', name: 'v', virtualIp: '1.1.1.1', parents: [] });
+    const same = { ...spec, uuid: 'u', externalIds: { ...spec.externalIds } } as LogicalSwitchPort;
+    expect(updatePortOps({ ...same, switchName: 'b' } as never, spec)).toEqual([]);
+    const moved = json(updatePortOps({ ...same, externalIds: { ls: 'a', vendor: 'kube-ovn' } }, spec));
+    expect(moved.map((o) => o.op)).toEqual(['wait', 'update', 'mutate', 'mutate']);
+    expect(moved[2]).toMatchObject({
+      where: [['ports', 'includes', ['set', [['uuid', 'u']]]]],
+      mutations: [['ports', 'delete', ['set', [['uuid', 'u']]]]],
+    });
+    expect(json(deletePortOps('u')).map((o) => o.op)).toEqual(['mutate', 'delete']);
+  });
+
+  it('builds load balancer vips and attaches a new balancer to its switch', () => {
+    expect(lbVips({ '10.0.0.1:80': ['10.0.0.2:8080', '10.0.0.3:8080'] })).toEqual({
+      '10.0.0.1:80': '10.0.0.2:8080,10.0.0.3:8080',
+    });
+    const spec = {
+      name: 'lb',
+      switchName: 's',
+      protocol: 'tcp' as const,
+      vips: { '10.0.0.1:80': ['10.0.0.2:8080'] },
+    };
+    expect(json(createLoadBalancerOps(spec)).map((o) => o.op)).toEqual(['wait', 'insert', 'mutate']);
+    const current = {
+      uuid: 'u',
+      name: 'lb',
+      vips: lbVips(spec.vips),
+      protocol: 'tcp' as const,
+      options: {},
+      externalIds: { vendor: 'kube-ovn', ls: 's' },
+    };
+    expect(updateLoadBalancerOps(current, spec, { attached: true })).toEqual([]);
+    expect(json(updateLoadBalancerOps(current, spec, { attached: false })).map((o) => o.op)).toEqual([
+      'mutate',
+    ]);
+  });
+});
