@@ -1,0 +1,75 @@
+// The same app under Deno (the `deno` npm package), against the run's real Redis: it starts,
+// reserves an address over HTTP, and stops on SIGTERM.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { freePort, stopPid, waitFor } from '../../infra/local/services.ts';
+import { createRedisAllocator } from '../../shared/ipam/index.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+let child: ChildProcess | undefined;
+afterAll(async () => {
+  if (child?.pid) await stopPid(child.pid, 'SIGKILL');
+});
+
+describe('reservation API on Deno', () => {
+  it('serves, reserves an address in Redis, and shuts down on SIGTERM', { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const denoDir = resolve(root, '.cache/deno');
+    mkdirSync(denoDir, { recursive: true });
+    let out = '';
+    child = spawn(resolve(root, 'node_modules/.bin/deno'), ['run', '-A', 'functions/serve/deno.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DENO_DIR: denoDir,
+        REDIS_URL: inject('redisUrl'),
+        API_TOKEN: 'deno-token',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    child.stderr?.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child?.on('exit', (code) => r(code)));
+    await waitFor('deno to listen', async () => out.includes('listening'), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    }).catch((e) => {
+      throw new Error(`${e}\n${out}`);
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const headers = { authorization: 'Bearer deno-token', 'content-type': 'application/json' };
+    const subnet = `deno-${process.pid}-${Date.now().toString(36)}`;
+    const reg = await fetch(`${base}/v1/subnets`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: subnet, cidrBlock: '10.61.0.0/24' }),
+    });
+    expect(reg.status).toBe(200);
+    const res = await fetch(`${base}/v1/subnets/${subnet}/reservations`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ owner: 'vip/deno' }),
+    });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ subnet, owner: 'vip/deno', v4ip: '10.61.0.2' });
+    expect((await fetch(`${base}/v1/subnets/${subnet}`)).status).toBe(401);
+    // the address really is in Redis, seen by a Node allocator
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      expect((await createRedisAllocator(redis).get(subnet, 'vip/deno'))?.v4).toBe('10.61.0.2');
+    } finally {
+      redis.disconnect();
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
