@@ -32,7 +32,11 @@ describe('Raft leader killed during a stream of writes', () => {
       inactivityProbeMs: 1000,
       requestTimeoutMs: 15_000,
     });
-    const nb = new NorthboundWriter(client, { maxAttempts: 50 });
+    const retriedOn: string[] = [];
+    const nb = new NorthboundWriter(client, {
+      maxAttempts: 50,
+      onRetry: (_what, err) => retriedOn.push((err as Error).name),
+    });
     const leader = (await cluster.leader())!;
     expect(client.remote).toBe(leader.remote);
 
@@ -62,19 +66,23 @@ describe('Raft leader killed during a stream of writes', () => {
       }
     });
 
-    // One writer streaming switch creations (Logical_Switch has no name index: only the wait
-    // guard prevents a retried insert from creating a second row).
+    // Four writers streaming switch creations over the one connection, so some are in flight when
+    // the leader dies (Logical_Switch has no name index: only the writer's wait guard keeps a
+    // retried insert from creating a second row).
     const names: string[] = [];
     let stop = false;
     let writesBeforeKill = 0;
-    const stream = (async () => {
-      for (let i = 0; !stop; i++) {
-        const name = `raft-w${i}`;
-        names.push(name);
-        await nb.ensureLogicalSwitch({ name, cidrBlock: '10.40.0.0/16' });
-        if (!killedAt) writesBeforeKill++;
-      }
-    })();
+    let next = 0;
+    const stream = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (!stop) {
+          const name = `raft-w${next++}`;
+          names.push(name);
+          await nb.ensureLogicalSwitch({ name, cidrBlock: '10.40.0.0/16' });
+          if (!killedAt) writesBeforeKill++;
+        }
+      }),
+    );
     await waitFor('some writes', async () => writesBeforeKill >= 20);
     killedAt = Date.now();
     await leader.stop('SIGKILL');
@@ -93,6 +101,8 @@ describe('Raft leader killed during a stream of writes', () => {
     await stream;
 
     expect(resumedOn).toBe(newLeader.remote);
+    // Four streams always have a request in flight: the kill cut some, and they were retried.
+    expect(retriedOn).toContain('Disconnected');
     expect(resumedAt - killedAt).toBeLessThan(electedAt - killedAt + 2000);
 
     const [r] = await client.transact([op.select('Logical_Switch', [where('name', '!=', '')], ['name'])]);
@@ -107,7 +117,7 @@ describe('Raft leader killed during a stream of writes', () => {
     expect([...seen.values()].sort()).toEqual([...names].sort());
     client.close();
     console.log(
-      `raft: ${writesBeforeKill} writes before kill, new leader after ${electedAt - killedAt} ms, client resumed after ${resumedAt - killedAt} ms, ${names.length} writes in all`,
+      `raft: ${writesBeforeKill} writes before kill, new leader after ${electedAt - killedAt} ms, client resumed after ${resumedAt - killedAt} ms, ${names.length} writes in all, retries after: ${retriedOn.join(',') || 'none'}`,
     );
   }, 40_000);
 });

@@ -60,6 +60,8 @@ export interface WriterOptions {
    * one reads from the server). Writes stay guarded either way.
    */
   portCache?: PortCache;
+  /** Called before each retry (for logs and metrics): a lost guard or a dropped connection. */
+  onRetry?: (what: string, err: unknown, attempt: number) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -71,12 +73,14 @@ const shouldRetry = (err: unknown) =>
 export class NorthboundWriter {
   private readonly maxAttempts: number;
   private readonly cache: PortCache | undefined;
+  private readonly onRetry: WriterOptions['onRetry'];
   constructor(
     private readonly client: Transactor,
     opts: WriterOptions = {},
   ) {
     this.maxAttempts = opts.maxAttempts ?? 30;
     this.cache = opts.portCache;
+    this.onRetry = opts.onRetry;
   }
 
   private async retry<T>(what: string, attempt: () => Promise<T>): Promise<T> {
@@ -89,6 +93,7 @@ export class NorthboundWriter {
             err.message = `${what} (attempt ${i}): ${err.message}`;
           throw err;
         }
+        this.onRetry?.(what, err, i);
         // Jitter breaks lock-step between racing writers.
         await sleep(Math.random() * Math.min(100, 2 ** i));
       }
