@@ -27,6 +27,18 @@ const yamlFiles = (p: string) =>
         .map((f) => join(p, f))
     : [p];
 
+// Handlers first: a signal that arrives while starting (or right after the line is printed) must
+// still stop the server cleanly rather than kill the process by default action.
+let stopServer: (() => Promise<void>) | undefined;
+let stopping = false;
+const shutdown = () => {
+  if (stopping) return;
+  stopping = true;
+  void (stopServer?.() ?? Promise.resolve()).then(() => process.exit(0));
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
+
 const token = values.token ?? process.env.DEV_APISERVER_TOKEN ?? randomBytes(16).toString('hex');
 const server = await startDevApiServer({
   dir: values.dir as string,
@@ -44,7 +56,6 @@ const server = await startDevApiServer({
     };
   }),
 });
+stopServer = () => server.stop();
+if (stopping) await server.stop().then(() => process.exit(0));
 console.log(JSON.stringify({ url: server.url, token: server.token, kubeconfigPath: server.kubeconfigPath }));
-const shutdown = () => void server.stop().then(() => process.exit(0));
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
