@@ -14,6 +14,7 @@ import {
   waitFor,
 } from '../../infra/local/services.ts';
 import { NorthboundWriter } from '../../shared/ovn/nb/index.ts';
+import { vipHolder } from '../../shared/ovn/sb/virtual-parent.ts';
 import { OvsdbClient } from '../../shared/ovsdb/index.ts';
 
 const run = promisify(execFile);
@@ -95,6 +96,21 @@ describe('NB rows as OVN tools and ovn-northd see them', () => {
     expect(flows.join('\n')).toContain('inport == "busybox.default"');
     expect(flows.join('\n')).toContain('bind_vport("vip-aap", inport)');
     expect(flows.join('\n')).toContain('arp.spa == 10.16.0.100');
+
+    // status.holder comes from SB Port_Binding.virtual_parent, which ovn-controller sets when a
+    // parent claims the address; without a dataplane here we set it as ovn-controller would.
+    const sb = await OvsdbClient.connect({ remotes: [sbServer.remote], database: 'OVN_Southbound' });
+    try {
+      await waitFor(
+        'port binding',
+        async () => (await sbctl(sbServer, 'find', 'Port_Binding', 'logical_port=vip-aap')).length > 0,
+      );
+      expect(await vipHolder(sb, 'vip-aap')).toBe('');
+      await sbctl(sbServer, 'set', 'Port_Binding', 'vip-aap', 'virtual_parent=busybox.default');
+      expect(await vipHolder(sb, 'vip-aap')).toBe('busybox.default');
+    } finally {
+      sb.close();
+    }
   });
 
   it('a dual-stack Vip: one virtual port per family gets ARP and ND bind_vport flows; one port with both gets none', async () => {
