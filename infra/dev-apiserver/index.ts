@@ -46,6 +46,8 @@ export interface DevApiServer {
   expireHistory(): void;
   /** Cuts every open watch connection; returns how many were open. */
   dropWatches(): number;
+  /** Adds a validating webhook after start (e.g. once the functions listen). */
+  addAdmissionWebhook(hook: AdmissionWebhook): void;
 }
 
 export function readYamlObjects(file: string): KubeObject[] {
@@ -131,5 +133,8 @@ export async function startDevApiServer(opts: DevApiServerOptions): Promise<DevA
     forceCompaction: () => api.store.compact(),
     expireHistory: () => api.store.compact(),
     dropWatches: () => api.dropWatches(),
+    addAdmissionWebhook: (hook) => {
+      api.webhooks.push(hook);
+    },
   };
 }
