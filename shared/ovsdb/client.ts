@@ -380,11 +380,12 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       }
       this.start();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, left);
-        function done() {
+        const done = () => {
           clearTimeout(timer);
+          this.waiters.delete(done);
           resolve();
-        }
+        };
+        const timer = setTimeout(done, left);
         this.waiters.add(done);
       });
     }

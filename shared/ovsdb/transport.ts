@@ -20,6 +20,13 @@ export function parseRemote(remote: string): Remote {
   throw new TypeError(`bad OVSDB remote "${remote}": expected tcp:HOST:PORT, ssl:HOST:PORT or unix:PATH`);
 }
 
+/** Splits a comma-separated list of remotes, as `ovn-nbctl --db=` and OVN's env variables take it. */
+export const parseRemotes = (list: string): string[] =>
+  list
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+
 /** Resolves with a connected socket, or rejects after `timeoutMs`. */
 export function openStream(remote: string, timeoutMs: number, tls: ConnectionOptions = {}): Promise<Socket> {
   const r = parseRemote(remote);

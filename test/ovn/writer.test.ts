@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nbctl } from '../../infra/local/services.ts';
 import { isDomainError } from '../../shared/errors.ts';
-import { NorthboundWriter } from '../../shared/ovn/nb/index.ts';
+import { connectNorthbound, NorthboundWriter } from '../../shared/ovn/nb/index.ts';
 import { OvsdbClient } from '../../shared/ovsdb/index.ts';
 
 const remote = inject('nbRemote');
@@ -145,6 +145,42 @@ describe('NorthboundWriter', () => {
     expect(again.map((p) => p.uuid)).toEqual(ports.map((p) => p.uuid));
     expect(await nb.deleteVipPorts(vip)).toBe(2);
     expect(await nbctl(remote, 'lsp-list', ls)).toBe('');
+  });
+
+  it('connectNorthbound gives a writer with a port cache that sees what others write', async () => {
+    const north = await connectNorthbound({ remotes: `${remote}`, leaderOnly: true });
+    try {
+      const ls = unique('ls');
+      await north.writer.ensureLogicalSwitch({ name: ls, cidrBlock: '10.26.0.0/16' });
+      const name = unique('p');
+      await nbctl(
+        remote,
+        'lsp-add',
+        ls,
+        name,
+        '--',
+        'lsp-set-addresses',
+        name,
+        '00:00:00:00:00:26 10.26.0.6',
+      );
+      // The cache learns the port from its monitor; ensurePort then updates that row in place.
+      await expect
+        .poll(async () => (await north.writer.getPort(name))?.addresses)
+        .toEqual(['00:00:00:00:00:26 10.26.0.6']);
+      const before = (await north.writer.getPort(name))!.uuid;
+      const after = await north.writer.ensurePort({
+        switchName: ls,
+        name,
+        mac: '00:00:00:00:00:26',
+        ips: ['10.26.0.7'],
+        pod: 'p',
+        namespace: 'n',
+      });
+      expect(after.uuid).toBe(before);
+      expect((await nbctl(remote, 'lsp-get-addresses', name)).trim()).toBe('00:00:00:00:00:26 10.26.0.7');
+    } finally {
+      await north.close();
+    }
   });
 
   it('creates a load balancer attached to its switch, updates back ends in place, deletes it', async () => {

@@ -1,4 +1,5 @@
 // OVN Northbound: typed rows, pure operations, and the writer that sends them.
+export * from './connect.ts';
 export * from './model.ts';
 export * from './ops/load-balancer.ts';
 export * from './ops/logical-switch.ts';

@@ -1,0 +1,46 @@
+// One call to get a ready Northbound writer for a long-lived process: a leader-only client over
+// the given remotes and, by default, a PortCache so port lookups cost no server scan.
+import { OvsdbClient, type OvsdbClientOptions } from '../../ovsdb/client.ts';
+import { parseRemotes } from '../../ovsdb/transport.ts';
+import { NB_DATABASE } from './model.ts';
+import { PortCache } from './port-cache.ts';
+import { NorthboundWriter, type WriterOptions } from './writer.ts';
+
+export interface NorthboundOptions extends Omit<OvsdbClientOptions, 'remotes' | 'database'> {
+  /** A list, or one comma-separated string as `ovn-nbctl --db=` takes it. */
+  remotes: string[] | string;
+  /** Keep a monitor-fed copy of Logical_Switch_Port (default true). */
+  portCache?: boolean;
+  writer?: Omit<WriterOptions, 'portCache'>;
+}
+
+export interface Northbound {
+  client: OvsdbClient;
+  writer: NorthboundWriter;
+  close(): Promise<void>;
+}
+
+export async function connectNorthbound(opts: NorthboundOptions): Promise<Northbound> {
+  const { remotes, portCache = true, writer: writerOpts, ...clientOpts } = opts;
+  const client = await OvsdbClient.connect({
+    leaderOnly: true,
+    ...clientOpts,
+    remotes: typeof remotes === 'string' ? parseRemotes(remotes) : remotes,
+    database: NB_DATABASE,
+  });
+  try {
+    const cache = portCache ? await PortCache.start(client) : undefined;
+    const writer = new NorthboundWriter(client, { ...writerOpts, ...(cache && { portCache: cache }) });
+    return {
+      client,
+      writer,
+      async close() {
+        await cache?.close();
+        client.close();
+      },
+    };
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+}
