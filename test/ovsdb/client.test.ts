@@ -228,6 +228,49 @@ describe('OvsdbClient connections', () => {
     }
   });
 
+  it('re-sends a monitor after a reconnect: a server that cannot resume sends the whole state again', async () => {
+    const own = await startNbServer();
+    const c = await OvsdbClient.connect({
+      remotes: [own.remote],
+      database: 'OVN_Northbound',
+      reconnect: { backoff: () => 50 },
+    });
+    const names = new Map<string, string>();
+    const resets: boolean[] = [];
+    try {
+      await c.monitor({
+        tables: { Logical_Switch: { columns: ['name'] } },
+        onUpdate(u, { reset }) {
+          resets.push(reset);
+          if (reset) names.clear();
+          for (const [id, ch] of Object.entries(u.Logical_Switch ?? {})) {
+            if ('delete' in ch) names.delete(id);
+            else if ('initial' in ch) names.set(id, String(ch.initial.name));
+            else if ('insert' in ch) names.set(id, String(ch.insert.name));
+          }
+        },
+      });
+      await nbctl(own.remote, 'ls-add', 'before');
+      await waitFor('before seen', async () => [...names.values()].includes('before'));
+      await own.stop();
+      const again = await startNbServer({ dir: own.dir, port: own.port });
+      try {
+        await nbctl(again.remote, 'ls-add', 'while-away');
+        await waitFor(
+          'state after reconnect',
+          async () => [...names.values()].sort().join() === 'before,while-away',
+        );
+        // The restarted server cannot resume from our last txn id, so the resend was a full reset.
+        expect(resets[0]).toBe(true);
+        expect(resets.slice(1)).toContain(true);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      c.close();
+    }
+  });
+
   it('times out a request to a server that stopped answering', async () => {
     const own = await startNbServer();
     const c = await OvsdbClient.connect({

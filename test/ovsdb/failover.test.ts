@@ -120,6 +120,38 @@ describe('Raft leader killed during a stream of writes', () => {
       `raft: ${writesBeforeKill} writes before kill, new leader after ${electedAt - killedAt} ms, client resumed after ${resumedAt - killedAt} ms, ${names.length} writes in all, retries after: ${retriedOn.join(',') || 'none'}`,
     );
   }, 40_000);
+
+  it('leader-only skips a follower listed first; without it, a follower takes writes (forwarded)', async () => {
+    const leader = (await waitFor('leader', () => cluster.leader(), { timeoutMs: 10_000 }))!;
+    const alive = cluster.members.filter((m) => m.pid !== leader.pid && m.remote !== leader.remote);
+    const follower = await waitFor('a live follower', async () => {
+      for (const m of alive) {
+        const probe = await OvsdbClient.connect({
+          remotes: [m.remote],
+          database: 'OVN_Northbound',
+          requestTimeoutMs: 500,
+        }).catch(() => undefined);
+        probe?.close();
+        if (probe) return m;
+      }
+      return undefined;
+    });
+    const remotes = [follower.remote, leader.remote];
+    const onLeader = await OvsdbClient.connect({ remotes, database: 'OVN_Northbound', leaderOnly: true });
+    const anyMember = await OvsdbClient.connect({ remotes, database: 'OVN_Northbound', leaderOnly: false });
+    try {
+      expect(onLeader.remote).toBe(leader.remote);
+      expect(anyMember.remote).toBe(follower.remote);
+      await anyMember.transact([op.insert('Logical_Switch', { name: 'via-follower' })]);
+      const [r] = await onLeader.transact([
+        op.select('Logical_Switch', [where('name', '==', 'via-follower')]),
+      ]);
+      expect(r?.rows).toHaveLength(1);
+    } finally {
+      onLeader.close();
+      anyMember.close();
+    }
+  }, 30_000);
 });
 
 describe('a server that stops answering', () => {
