@@ -46,6 +46,8 @@ export interface DevApiServer {
   expireHistory(): void;
   /** Cuts every open watch connection; returns how many were open. */
   dropWatches(): number;
+  /** TLS connections accepted so far (tests use it to see that clients keep connections alive). */
+  connectionCount(): number;
   /** Adds a validating webhook after start (e.g. once the functions listen). */
   addAdmissionWebhook(hook: AdmissionWebhook): void;
 }
@@ -108,6 +110,10 @@ export async function startDevApiServer(opts: DevApiServerOptions): Promise<DevA
     api.handle,
   );
   server.keepAliveTimeout = 30_000;
+  let connections = 0;
+  server.on('secureConnection', () => {
+    connections++;
+  });
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -133,6 +139,7 @@ export async function startDevApiServer(opts: DevApiServerOptions): Promise<DevA
     forceCompaction: () => api.store.compact(),
     expireHistory: () => api.store.compact(),
     dropWatches: () => api.dropWatches(),
+    connectionCount: () => connections,
     addAdmissionWebhook: (hook) => {
       api.webhooks.push(hook);
     },

@@ -63,6 +63,13 @@ describe('shared/kube', () => {
     await expect(wrong.listVips()).rejects.toMatchObject({ code: 401 });
   });
 
+  it('keeps connections alive between calls', async () => {
+    await kube.listVips();
+    const before = server.connectionCount();
+    for (let i = 0; i < 20; i++) await kube.getSubnet('ovn-default');
+    expect(server.connectionCount() - before).toBeLessThanOrEqual(1);
+  });
+
   it('gets and lists as plain JSON; absent objects are undefined or NotFound', async () => {
     await kube.create('Vip', vip('k-a', { team: 'x' }));
     await kube.create('Vip', vip('k-b'));
