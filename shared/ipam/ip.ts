@@ -25,10 +25,40 @@ export function parseIp(text: string): Ip | undefined {
   return undefined;
 }
 
+/** Dotted quad for IPv4; RFC 5952 for IPv6 (lower case, longest zero run of 2+ groups as "::"). */
 export function formatIp(ip: Ip): string {
-  const bytes = bigintToBytes(ip.value, ip.family === 4 ? 4 : 16);
-  const addr = ipaddr.fromByteArray(bytes);
-  return addr.kind() === 'ipv6' ? (addr as ipaddr.IPv6).toRFC5952String() : addr.toString();
+  if (ip.family === 4) {
+    const v = Number(ip.value);
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
+  const groups = new Array<number>(8);
+  let v = ip.value;
+  for (let i = 7; i >= 0; i--) {
+    groups[i] = Number(v & 0xffffn);
+    v >>= 16n;
+  }
+  let bestStart = -1;
+  let bestLen = 1; // a single zero group is not compressed
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number) =>
+    groups
+      .slice(from, to)
+      .map((g) => g.toString(16))
+      .join(':');
+  if (bestStart < 0) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
 }
 
 /** The canonical text of an address (IPv6 lower-cased and shortened); undefined if invalid. */
@@ -44,16 +74,6 @@ function bytesToBigint(bytes: number[]): bigint {
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
   return v;
-}
-
-function bigintToBytes(value: bigint, length: number): number[] {
-  const out = new Array<number>(length);
-  let v = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
 }
 
 export interface Cidr {

@@ -85,3 +85,22 @@ describe('values', () => {
     expect(formatUsingRange(4, vals)).toBe('10.16.0.2-10.16.0.5,10.16.0.9');
   });
 });
+
+describe('formatIp agrees with ipaddr.js RFC 5952 on random addresses', () => {
+  it('formats like the reference', async () => {
+    const ipaddr = (await import('ipaddr.js')).default;
+    const { formatIp } = await import('../../shared/ipam/index.ts');
+    for (let n = 0; n < 2000; n++) {
+      const bytes = Array.from({ length: 16 }, () =>
+        Math.random() < 0.5 ? 0 : Math.floor(Math.random() * 256),
+      );
+      let value = 0n;
+      for (const b of bytes) value = (value << 8n) | BigInt(b);
+      const ref = (ipaddr.fromByteArray(bytes) as ReturnType<typeof ipaddr.IPv6.parse>).toRFC5952String();
+      expect(formatIp({ family: 6, value })).toBe(ref);
+    }
+    expect(formatIp({ family: 4, value: 0xffffffffn })).toBe('255.255.255.255');
+    expect(formatIp({ family: 6, value: 1n })).toBe('::1');
+    expect(formatIp({ family: 6, value: 0n })).toBe('::');
+  });
+});

@@ -21,9 +21,9 @@
 // separate keys created on first write: an IPv6 /64 costs memory in proportion to what is allocated.
 //
 // MACs are cluster-wide under their own tag: {ipam-mac}:map (hash: h:<holder> -> MAC,
-// m:<MAC> -> holder, #eb/#ub byte cursors), {ipam-mac}:u and {ipam-mac}:e (bitmaps of
-// 00:00:00:XX:XX:XX; bit i is MAC value i+1, so 00:00:00:00:00:00 is never handed out). A holder
-// is "<subnet>/<owner>".
+// m:<MAC> -> holder, #next = the dynamic cursor) and {ipam-mac}:u (bitmap of 00:00:00:XX:XX:XX in
+// use; bit i is MAC value i+1, so 00:00:00:00:00:00 is never handed out). A holder is
+// "<subnet>/<owner>".
 //
 // Replies: {'OK', ...} | {'ERR', reason, field, holder-or-held} | {'STALE'} (the caller's spec
 // generation is old: reload, retry) | {'NOSUBNET'}.
@@ -53,7 +53,7 @@ end
 `;
 
 const MAC_LIB = `
-local MAP, MU, ME = '{ipam-mac}:map', '{ipam-mac}:u', '{ipam-mac}:e'
+local MAP, MU = '{ipam-mac}:map', '{ipam-mac}:u'
 local MAC_BITS = 16777215
 local function macBit(mac)
   if string.sub(mac, 1, 9) ~= '00:00:00:' then return nil end
@@ -65,9 +65,12 @@ local function macFormat(bit)
   local v = bit + 1
   return string.format('00:00:00:%02X:%02X:%02X', math.floor(v / 65536), math.floor(v / 256) % 256, v % 256)
 end
--- returns mac, plan (nil when the holder already has it) or nil, err
+-- Returns mac, plan (nil when the holder already has it) or nil, err. Must be the last check of a
+-- script: a dynamic MAC is claimed here (SETBIT answers whether it was free), so nothing may fail
+-- after it. Dynamic MACs come from a cursor that goes round the whole space, so a released MAC
+-- is handed out again only after every other one has been.
 local function macPlan(holder, fixed)
-  local m = redis.call('HMGET', MAP, 'h:' .. holder, '#eb', '#ub')
+  local m = redis.call('HMGET', MAP, 'h:' .. holder, '#next')
   local cur = m[1]
   if cur then
     if fixed ~= '' and fixed ~= cur then return nil, {'ERR', 'ImmutableField', 'mac', cur} end
@@ -78,42 +81,36 @@ local function macPlan(holder, fixed)
     if h then return nil, {'ERR', 'MACConflict', 'mac', h} end
     return fixed, {mac = fixed, bit = macBit(fixed)}
   end
-  local eb = tonumber(m[2] or '0')
-  local bit = clearBit(ME, eb)
-  local cursor = '#eb'
-  if bit >= MAC_BITS then
-    eb = tonumber(m[3] or '0')
-    bit = clearBit(MU, eb)
-    cursor = '#ub'
-    if bit >= MAC_BITS then return nil, {'ERR', 'SubnetFull', 'mac', ''} end
+  local nxt = tonumber(m[2] or '0')
+  for _ = 1, 64 do
+    local bit = nxt % MAC_BITS
+    nxt = bit + 1
+    if redis.call('SETBIT', MU, bit, '1') == 0 then
+      local mac = macFormat(bit)
+      return mac, {mac = mac, claimed = true, next = nxt % MAC_BITS}
+    end
   end
-  local mac = macFormat(bit)
-  local plan = {mac = mac, bit = bit}
-  if math.floor(bit / 8) ~= eb then plan.cursor = cursor; plan.cursorValue = math.floor(bit / 8) end
-  return mac, plan
+  -- a crowded stretch: take the lowest free one
+  local bit = clearBit(MU, 0)
+  if bit >= MAC_BITS then return nil, {'ERR', 'SubnetFull', 'mac', ''} end
+  redis.call('SETBIT', MU, bit, 1)
+  return macFormat(bit), {mac = macFormat(bit), claimed = true, next = (bit + 1) % MAC_BITS}
 end
 local function macApply(holder, plan)
-  if plan.cursor then
-    redis.call('HSET', MAP, 'm:' .. plan.mac, holder, 'h:' .. holder, plan.mac, plan.cursor, plan.cursorValue)
+  if plan.claimed then
+    redis.call('HSET', MAP, 'm:' .. plan.mac, holder, 'h:' .. holder, plan.mac, '#next', plan.next)
   else
     redis.call('HSET', MAP, 'm:' .. plan.mac, holder, 'h:' .. holder, plan.mac)
-  end
-  if plan.bit then
-    redis.call('SETBIT', MU, plan.bit, 1)
-    redis.call('SETBIT', ME, plan.bit, 1)
+    if plan.bit then redis.call('SETBIT', MU, plan.bit, 1) end
   end
 end
 local function macRelease(holder)
   local mac = redis.call('HGET', MAP, 'h:' .. holder)
   if not mac then return nil end
-  local m = redis.call('HMGET', MAP, 'm:' .. mac, '#ub')
-  if m[1] == holder then
+  if redis.call('HGET', MAP, 'm:' .. mac) == holder then
     redis.call('HDEL', MAP, 'h:' .. holder, 'm:' .. mac)
     local bit = macBit(mac)
-    if bit then
-      redis.call('SETBIT', MU, bit, 0)
-      if math.floor(bit / 8) < tonumber(m[2] or '0') then redis.call('HSET', MAP, '#ub', math.floor(bit / 8)) end
-    end
+    if bit then redis.call('SETBIT', MU, bit, 0) end
   else
     redis.call('HDEL', MAP, 'h:' .. holder)
   end
@@ -209,13 +206,14 @@ for _, f in ipairs({'4', '6'}) do
       if fixed[f] == F.gw then return {'ERR', 'AddressConflict', 'v' .. f, 'gateway'} end
       local holder = redis.call('HGET', S, f .. '@' .. fixed[f])
       if holder then return {'ERR', 'AddressConflict', 'v' .. f, holder} end
-      local p, b = parsePos(fixed[f])
-      plan[f] = {pos = fixed[f], p = p, b = b, fixed = true}
+      local p, b = string.match(fixed[f], '^(%d+):(%d+)$')
+      plan[f] = {pos = fixed[f], p = tonumber(p), b = b, fixed = true}
     else
       local p, b = findFree(F, 'e')
       if not p then p, b = findFree(F, 'u') end
       if not p then return {'ERR', 'SubnetFull', 'v' .. f, ''} end
-      plan[f] = {pos = fmt(p) .. ':' .. b, p = p, b = b}
+      local bs = tostring(b)
+      plan[f] = {pos = fmt(p) .. ':' .. bs, p = p, b = bs}
     end
   elseif fixed[f] ~= '' then
     return {'ERR', 'AddressOutOfRange', 'v' .. f, ''}
@@ -235,8 +233,8 @@ for _, f in ipairs({'4', '6'}) do
   if pl then
     local F = fam[f]
     local page = fmt(pl.p)
-    redis.call('SETBIT', T .. f .. ':u:' .. page, pl.b, 1)
-    redis.call('SETBIT', T .. f .. ':e:' .. page, pl.b, 1)
+    redis.call('SETBIT', T .. f .. ':u:' .. page, pl.b, '1')
+    redis.call('SETBIT', T .. f .. ':e:' .. page, pl.b, '1')
     if pl.fixed then
       redis.call('SADD', T .. f .. ':pg', page)
       if redis.call('GETBIT', T .. f .. ':x:' .. page, pl.b) == 1 then
@@ -257,7 +255,7 @@ end
 if macP then macApply(ARGV[6], macP) end
 hs[#hs + 1] = 'o:' .. owner; hs[#hs + 1] = out['4'] .. '|' .. out['6'] .. '|' .. mac
 redis.call('HSET', S, unpack(hs))
-redis.call('ZADD', T .. 'idx', 0, owner)
+redis.call('ZADD', T .. 'idx', '0', owner)
 return {'OK', 1, out['4'], out['6'], mac}
 `;
 

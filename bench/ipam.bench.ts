@@ -1,0 +1,197 @@
+// Allocation throughput and latency through shared/ipam against the bare BITPOS+SETBIT Lua script,
+// through the same ioredis client at the same concurrency, on a Redis this bench starts itself.
+// Scenarios: an empty /16, a 90%-full /16 (filled in order; and fragmented: filled, then 10% released
+// at random so only released addresses are left), and an IPv6 /64.
+import { Redis } from 'ioredis';
+import { startRedis } from '../infra/local/services.ts';
+import { type Allocator, createRedisAllocator } from '../shared/ipam/index.ts';
+
+const CONCURRENCY = 50;
+const BARE_LUA = `local p = redis.call('BITPOS', KEYS[1], 0)
+redis.call('SETBIT', KEYS[1], p, 1)
+return p`;
+
+interface Result {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function timed(
+  from: number,
+  to: number,
+  op: (i: number) => Promise<unknown>,
+  lat: number[],
+): Promise<number> {
+  let next = from;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < to) {
+        const i = next++;
+        const t = performance.now();
+        await op(i);
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
+  return performance.now() - start;
+}
+
+const summarize = (n: number, ms: number, lat: number[]): Result => {
+  lat.sort((a, b) => a - b);
+  return {
+    perSecond: n / (ms / 1000),
+    p50: lat[Math.floor(n * 0.5)] ?? 0,
+    p99: lat[Math.floor(n * 0.99)] ?? 0,
+  };
+};
+
+/** Runs both sides in alternating rounds, so a load change on this shared machine hits both alike. */
+async function compare(
+  n: number,
+  ipamOp: (i: number) => Promise<unknown>,
+  bareOp: (i: number) => Promise<unknown>,
+  rounds = 5,
+): Promise<{ ipam: Result; bare: Result }> {
+  const lat = { ipam: [] as number[], bare: [] as number[] };
+  const ms = { ipam: 0, bare: 0 };
+  const step = Math.ceil(n / rounds);
+  for (let from = 0; from < n; from += step) {
+    const to = Math.min(n, from + step);
+    ms.bare += await timed(from, to, bareOp, lat.bare);
+    ms.ipam += await timed(from, to, ipamOp, lat.ipam);
+  }
+  return { ipam: summarize(n, ms.ipam, lat.ipam), bare: summarize(n, ms.bare, lat.bare) };
+}
+
+/** Fills a /16 in order with `count` allocations (pipelined in batches, still one script each). */
+async function fill(ipam: Allocator, subnet: string, count: number) {
+  for (let i = 0; i < count; i += 1000) {
+    await Promise.all(
+      Array.from({ length: Math.min(1000, count - i) }, (_, j) =>
+        ipam.allocate({ subnet, owner: `fill-${i + j}` }),
+      ),
+    );
+  }
+}
+
+export async function run() {
+  const server = await startRedis();
+  const redis = new Redis(server.url);
+  redis.defineCommand('bareAlloc', { numberOfKeys: 1, lua: BARE_LUA });
+  const bareAlloc = (key: string) =>
+    (redis as unknown as { bareAlloc: (k: string) => Promise<number> }).bareAlloc(key);
+  const ipam = createRedisAllocator(redis);
+  const rows: { name: string; ipam: Result; bare: Result }[] = [];
+  try {
+    // warm up both paths (script load, JIT)
+    await ipam.registerSubnet({ name: 'warm', cidrBlock: '10.99.0.0/16' });
+    await compare(
+      4000,
+      (i) => ipam.allocate({ subnet: 'warm', owner: `w${i}` }),
+      () => bareAlloc('bare:warm'),
+    );
+
+    const N = 20_000;
+    // empty /16
+    await ipam.registerSubnet({ name: 'empty16', cidrBlock: '10.16.0.0/16' });
+    rows.push({
+      name: 'empty /16',
+      ...(await compare(
+        N,
+        (i) => ipam.allocate({ subnet: 'empty16', owner: `o${i}` }),
+        () => bareAlloc('bare:empty16'),
+      )),
+    });
+
+    // 90%-full /16, filled in order: never-used addresses remain above the fill
+    const usable = 65534 - 1; // minus the gateway
+    const ninety = Math.floor(65536 * 0.9);
+    const M = 5000;
+    await ipam.registerSubnet({ name: 'full16', cidrBlock: '10.17.0.0/16' });
+    await fill(ipam, 'full16', ninety);
+    // the bare bitmap gets the same fill: 90% of its bits set from the start
+    await redis.setrange('bare:full16', 0, Buffer.alloc(ninety / 8, 0xff));
+    rows.push({
+      name: '90%-full /16',
+      ...(await compare(
+        M,
+        (i) => ipam.allocate({ subnet: 'full16', owner: `o${i}` }),
+        () => bareAlloc('bare:full16'),
+      )),
+    });
+
+    // 90%-full /16, fragmented: every address used once, then a random 10% released (the free ones
+    // are all "released", so allocation takes the used-bitmap path)
+    await ipam.registerSubnet({ name: 'frag16', cidrBlock: '10.18.0.0/16' });
+    await fill(ipam, 'frag16', usable);
+    const owners = Array.from({ length: usable }, (_, i) => i);
+    for (let i = owners.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [owners[i], owners[j]] = [owners[j] as number, owners[i] as number];
+    }
+    const released = owners.slice(0, Math.floor(usable * 0.1));
+    for (let i = 0; i < released.length; i += 1000) {
+      await Promise.all(released.slice(i, i + 1000).map((o) => ipam.release('frag16', `fill-${o}`)));
+    }
+    await redis.set('bare:frag16', Buffer.alloc(8192, 0xff));
+    const pipe = redis.pipeline();
+    for (const o of released) pipe.setbit('bare:frag16', o + 2, 0);
+    await pipe.exec();
+    rows.push({
+      name: '90%-full /16, fragmented',
+      ...(await compare(
+        M,
+        (i) => ipam.allocate({ subnet: 'frag16', owner: `o${i}` }),
+        () => bareAlloc('bare:frag16'),
+      )),
+    });
+
+    // IPv6 /64
+    await ipam.registerSubnet({ name: 'v6', cidrBlock: 'fd00:10:16::/64' });
+    rows.push({
+      name: 'IPv6 /64',
+      ...(await compare(
+        N,
+        (i) => ipam.allocate({ subnet: 'v6', owner: `o${i}` }),
+        () => bareAlloc('bare:v6'),
+      )),
+    });
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+
+  const f = (n: number, d = 0) => n.toFixed(d);
+  const header = [
+    'scenario',
+    'ipam alloc/s',
+    'p50 ms',
+    'p99 ms',
+    'bare alloc/s',
+    'p50 ms',
+    'p99 ms',
+    'ipam/bare',
+  ];
+  const table = rows.map((r) => [
+    r.name,
+    f(r.ipam.perSecond),
+    f(r.ipam.p50, 2),
+    f(r.ipam.p99, 2),
+    f(r.bare.perSecond),
+    f(r.bare.p50, 2),
+    f(r.bare.p99, 2),
+    `${f(r.ipam.perSecond / r.bare.perSecond, 2)}x`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log(`concurrency ${CONCURRENCY}, one ioredis client, every ipam allocation includes its MAC`);
+  console.log(line(header));
+  for (const row of table) console.log(line(row));
+  const empty = rows[0]?.ipam.perSecond ?? 1;
+  console.log(
+    `ipam 90%-full / empty: ${f((rows[1]?.ipam.perSecond ?? 0) / empty, 2)}x (in order), ${f((rows[2]?.ipam.perSecond ?? 0) / empty, 2)}x (fragmented)`,
+  );
+}
