@@ -35,12 +35,12 @@ describe('virtual ports', () => {
     const rows = desiredVirtualPorts({ ...aap, v6: 'fd00::100' }, ['b.default', 'a.default', 'a.default']);
     expect(rows.map((r) => [r.name, r.virtualIp, r.parents.join(',')])).toEqual([
       ['aap-vip', '10.16.0.100', 'a.default,b.default'],
-      ['aap-vip.v6', 'fd00::100', 'a.default,b.default'],
+      ['aap-vip_v6', 'fd00::100', 'a.default,b.default'],
     ]);
     expect(desiredVirtualPorts({ ...aap, v4: undefined, v6: 'fd00::100' }, []).map((r) => r.name)).toEqual([
       'aap-vip',
     ]);
-    expect(virtualPortNames('aap-vip')).toEqual(['aap-vip', 'aap-vip.v6']);
+    expect(virtualPortNames('aap-vip')).toEqual(['aap-vip', 'aap-vip_v6']);
   });
   it('omits virtual-parents with no parents', () => {
     expect(virtualPortOptions(desiredVirtualPorts(aap, [])[0]!)).toEqual({ 'virtual-ip': '10.16.0.100' });

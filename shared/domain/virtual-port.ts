@@ -2,9 +2,10 @@
 // `virtual-ip` holds one address (ENV-NOTES), so a dual-stack Vip gets one port per family.
 import { type VipUsage, vipUsage } from './vip-spec.ts';
 
+import { V6_PORT_SUFFIX, vipPortNames } from '../ovn/nb/ops/logical-switch-port.ts';
+
+export { V6_PORT_SUFFIX };
 export const KUBE_OVN_VENDOR = 'kube-ovn';
-/** Suffix of the IPv6 port of a dual-stack Vip. */
-export const V6_PORT_SUFFIX = '.v6';
 
 export interface VirtualPortRow {
   name: string;
@@ -18,10 +19,11 @@ export interface VirtualPortRow {
 
 /**
  * Every port name a Vip can own, so deletion and cleanup can remove all of them: `<vip>` (the
- * IPv4 port, or the only port of a single-stack Vip) and `<vip>.v6` (the IPv6 port when dual stack).
+ * IPv4 port, or the only port of a single-stack Vip) and `<vip>_v6` (the IPv6 port when dual stack).
  */
 export function virtualPortNames(vipName: string): string[] {
-  return [vipName, `${vipName}${V6_PORT_SUFFIX}`];
+  // One naming rule for the whole system: the OVN model owns it (see V6_PORT_SUFFIX there).
+  return vipPortNames(vipName);
 }
 
 export interface VirtualPortInput {
