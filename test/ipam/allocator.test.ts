@@ -180,6 +180,24 @@ describe.each([
     expect((await ipam.allocate({ subnet: s, owner: 'a' })).v4).toBe('10.11.0.2');
   });
 
+  it('pages: excludes across a page boundary, dynamic allocation moving to the next page', async () => {
+    // a /15 is two 65,536-bit pages; the whole first page but its last address is excluded
+    const s = await subnet('10.82.0.0/15', {
+      excludeIps: ['10.82.0.2..10.82.255.254', '10.83.0.0..10.83.0.3'],
+    });
+    expect((await ipam.allocate({ subnet: s, owner: 'a' })).v4).toBe('10.82.255.255');
+    expect((await ipam.allocate({ subnet: s, owner: 'b' })).v4).toBe('10.83.0.4');
+    expect((await ipam.allocate({ subnet: s, owner: 'c', v4: '10.83.0.1' })).v4).toBe('10.83.0.1');
+    expect(await ipam.audit(s)).toEqual([]);
+    const c = await ipam.counts(s);
+    expect(c.v4AvailableIPs).toBe(131070 - (65533 + 4 + 1) - 2);
+    // shrink the excludes: the freed addresses are the lowest free again
+    await ipam.registerSubnet({ name: s, cidrBlock: '10.82.0.0/15', excludeIps: ['10.83.0.0..10.83.0.1'] });
+    expect((await ipam.allocate({ subnet: s, owner: 'd' })).v4).toBe('10.82.0.2');
+    expect(await ipam.audit(s)).toEqual([]);
+    expect((await ipam.counts(s)).v4AvailableIPs).toBe(131070 - 3 - 3);
+  });
+
   it('an IPv6 /64 uses memory in proportion to what is allocated', async () => {
     const s = await subnet('fd00:64::/64');
     for (let i = 0; i < 300; i++) await ipam.allocate({ subnet: s, owner: `o${i}` });
