@@ -31,13 +31,19 @@ describe('holder mapping', () => {
       false,
     );
     expect(bindingFromRow(rows.get('u1')!).virtualParent).toBe('busybox.default');
-    // a move is a diff that toggles the old parent out and the new one in
+    // a move carries the new value (the column holds at most one element), as ovsdb-server sends it
     rows = applyBindingUpdates(
       rows,
-      { Port_Binding: { u1: { modify: { virtual_parent: new OvsSet(['busybox.default', 'b2.default']) } } } },
+      { Port_Binding: { u1: { modify: { virtual_parent: 'b2.default' } } } },
       false,
     );
     expect(holdersByVip([...rows.values()].map(bindingFromRow)).get('vip-aap')).toBe('b2.default');
+    rows = applyBindingUpdates(
+      rows,
+      { Port_Binding: { u1: { modify: { virtual_parent: new OvsSet([]) } } } },
+      false,
+    );
+    expect(holdersByVip([...rows.values()].map(bindingFromRow)).get('vip-aap')).toBe('');
     rows = applyBindingUpdates(rows, { Port_Binding: { u1: { delete: null } } }, false);
     expect(rows.size).toBe(0);
   });

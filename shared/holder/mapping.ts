@@ -2,11 +2,14 @@
 // virtual port(s) (`virtual_parent`, set by ovn-controller when a parent sends a gratuitous ARP /
 // NA for the address). Pure: the sync loop feeds rows in and writes what this returns.
 import { V6_PORT_SUFFIX } from '../ovn/nb/ops/logical-switch-port.ts';
-import { applyModify, type ColumnKinds, type Row, setValues, type TableUpdates2 } from '../ovsdb/protocol.ts';
+import { type Row, setValues, type TableUpdates2 } from '../ovsdb/protocol.ts';
 
 export const PORT_BINDING = 'Port_Binding';
 export const BINDING_COLUMNS = ['logical_port', 'type', 'virtual_parent'] as const;
-const KINDS: ColumnKinds = { logical_port: 'atom', type: 'atom', virtual_parent: 'set' };
+// Each monitored column holds at most one element, so update2 sends its new value, not a set diff
+// (ovsdb-server 3.1 sends `{"modify":{"virtual_parent":"p2"}}` for p1 -> p2 and an empty set when
+// cleared). A generic set-toggling apply would turn p1 -> p2 into {p1, p2}: replace instead.
+const replaceColumns = (row: Row, diff: Row): Row => ({ ...row, ...diff });
 
 /** One virtual port's binding: the parent port OVN currently sends its address to ('' = none). */
 export interface VirtualBinding {
@@ -36,7 +39,7 @@ export function applyBindingUpdates(
   for (const [uuid, change] of Object.entries(updates[PORT_BINDING] ?? {})) {
     if ('initial' in change) next.set(uuid, change.initial);
     else if ('insert' in change) next.set(uuid, change.insert);
-    else if ('modify' in change) next.set(uuid, applyModify(next.get(uuid) ?? {}, change.modify, KINDS));
+    else if ('modify' in change) next.set(uuid, replaceColumns(next.get(uuid) ?? {}, change.modify));
     else next.delete(uuid);
   }
   return next;

@@ -1,0 +1,397 @@
+// The local node agent: one machine acting as a Kubernetes node on a real OVN dataplane. It runs
+// the southbound database, ovn-northd, Open vSwitch (userspace datapath) and ovn-controller, and
+// gives every pod that the handlers gave an address a network namespace plugged into br-int.
+// It writes down what it makes before making it; stop(), the exit hook and the next start remove
+// exactly that. Needs root.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import type { Pod } from '../../shared/domain/types.ts';
+import { type HolderSync, startHolderSync } from '../../shared/holder/index.ts';
+import { createKube, type KubeOptions, loadKubeConfig } from '../../shared/kube/index.ts';
+import { type Daemon, sleep } from '../local/services.ts';
+import { type Ovs, type Sb, startOvnController, startOvs, startSouthbound, tool } from './daemons.ts';
+import { ensureGateway, removeGateway } from './gateway.ts';
+import {
+  cmdlineOf,
+  createPodNetns,
+  deleteLinkSync,
+  linkExists,
+  type NicPlumbing,
+  netnsPids,
+  removeNetnsSync,
+  removePodNetns,
+} from './netns.ts';
+import { netnsName, type PodNic, planNamespaces, podNic } from './pod-nic.ts';
+import { type AgentState, readState, removeState, writeState } from './state.ts';
+
+/** The userspace datapath's own tap device: one per machine, so one agent per machine. */
+export const DATAPATH_TAP = 'ovs-netdev';
+export const LOCK_FILE = existsSync('/run')
+  ? '/run/vipres-node-agent.lock'
+  : join(tmpdir(), 'vipres-node-agent.lock');
+
+export interface NodeAgentOptions {
+  /** The agent's own directory: state file, databases, logs, sockets (kept short: unix socket paths). */
+  dir: string;
+  /** OVN Northbound remote(s), comma-separated as ovn-northd takes them. */
+  nbRemote: string;
+  kube: KubeOptions;
+  /** Short id in every name the agent makes (default: random 4 hex digits). */
+  instance?: string;
+  chassis?: string;
+  /** Keep Vips' status.holder current from the southbound database (default true). */
+  holder?: boolean;
+  /** How long to wait for another agent on this machine to finish (default 120 s). */
+  lockTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface NodeAgent {
+  readonly dir: string;
+  readonly instance: string;
+  readonly bridge: string;
+  readonly sbRemote: string;
+  /** The namespace a pod gets (whether or not it exists yet). */
+  netnsOf(namespace: string, pod: string): string;
+  /** Pods wired now: port name -> NIC. */
+  wired(): Map<string, PodNic>;
+  /** Resolves with the pod's namespace once it is wired (bounded). */
+  waitForPod(namespace: string, pod: string, timeoutMs?: number): Promise<string>;
+  /** Resolves once the pod's namespace is gone (bounded). */
+  waitForPodGone(namespace: string, pod: string, timeoutMs?: number): Promise<void>;
+  /** Runs a command in the pod's namespace, `ip netns exec` style; resolves with stdout. */
+  exec(namespace: string, pod: string, args: string[], timeoutMs?: number): Promise<string>;
+  /** Starts a long-running process in the pod (ended when the pod goes or the agent stops). */
+  spawnIn(namespace: string, pod: string, args: string[]): ChildProcess;
+  /** ovs-vsctl against this node's Open vSwitch database. */
+  vsctl(...args: string[]): Promise<string>;
+  readonly holderSync: HolderSync | undefined;
+  stop(): Promise<void>;
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** Why the agent cannot run here, or undefined when it can. */
+export function cannotRunReason(): string | undefined {
+  if (!isRoot()) return 'the node agent needs root (network namespaces, veths, Open vSwitch); skipped';
+  return undefined;
+}
+
+// ------------------------------------------------------------------------------------ lock
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readLock(): { pid: number; dir: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(LOCK_FILE, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function acquireLock(dir: string, timeoutMs: number, log: (l: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  for (;;) {
+    try {
+      const fd = openSync(LOCK_FILE, 'wx');
+      writeSync(fd, JSON.stringify({ pid: process.pid, dir }));
+      closeSync(fd);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = readLock();
+    if (!owner || !pidAlive(owner.pid)) {
+      // The previous agent died without cleaning up: remove what it recorded, then take over.
+      if (owner?.dir) cleanupRecorded(owner.dir, log);
+      rmSync(LOCK_FILE, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `another node agent (pid ${owner.pid}, ${owner.dir}) runs on this machine; the userspace datapath allows one`,
+      );
+    if (!said) log(`waiting for the node agent of pid ${owner.pid} to finish`);
+    said = true;
+    await sleep(200);
+  }
+}
+
+function releaseLock() {
+  const owner = readLock();
+  if (owner?.pid === process.pid) rmSync(LOCK_FILE, { force: true });
+}
+
+// ------------------------------------------------------------------------------------ cleanup
+
+/** Removes everything a state file records (a dead run's, or ours on exit). Synchronous. */
+function cleanupRecorded(dir: string, log: (l: string) => void) {
+  const s = readState(dir);
+  if (!s) return;
+  for (const pid of s.pids) {
+    // Only our own daemon: the pid must still run a command that names our directory.
+    if (pid !== process.pid && cmdlineOf(pid).includes(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+  }
+  for (const [ns, hostIf] of Object.entries(s.namespaces)) {
+    removeNetnsSync(ns, hostIf);
+    log(`removed namespace ${ns} left by an earlier run`);
+  }
+  // vswitchd killed hard leaves the userspace datapath's tap devices behind.
+  for (const tap of [s.bridge, ...(s.datapath ? [DATAPATH_TAP] : [])]) deleteLinkSync(tap);
+  removeState(dir);
+}
+
+// ------------------------------------------------------------------------------------ agent
+
+export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
+  const reason = cannotRunReason();
+  if (reason) throw new Error(reason);
+  const log = o.log ?? (() => {});
+  const dir = resolve(o.dir);
+  mkdirSync(dir, { recursive: true });
+
+  await acquireLock(dir, o.lockTimeoutMs ?? 120_000, log);
+  // An earlier run in this directory that was killed: remove what it made (pods are rebuilt below).
+  cleanupRecorded(dir, log);
+  if (linkExists(DATAPATH_TAP)) {
+    releaseLock();
+    throw new Error(`a ${DATAPATH_TAP} datapath made by another Open vSwitch exists; not touching it`);
+  }
+  for (const sub of ['ovs', 'sb']) rmSync(join(dir, sub), { recursive: true, force: true });
+
+  const instance = o.instance ?? randomBytes(2).toString('hex');
+  const bridge = `br-${instance}`;
+  const state: AgentState = { instance, bridge, datapath: true, pids: [], namespaces: {} };
+  writeState(dir, state);
+  const made = new Map<string, PodNic>();
+  const gatewaysMade = new Set<string>();
+  let stopped = false;
+
+  const onExit = () => {
+    if (stopped) return;
+    // Crash or exit without stop(): daemons first (they hold the taps), then what we made.
+    for (const pid of state.pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    cleanupRecorded(dir, () => {});
+    releaseLock();
+  };
+  process.on('exit', onExit);
+
+  let sb: Sb | undefined;
+  let ovs: Ovs | undefined;
+  let controller: Daemon | undefined;
+  let holderSync: HolderSync | undefined;
+  let informer: ReturnType<typeof makeInformer<V1Pod>> | undefined;
+
+  const record = (d: Daemon) => {
+    state.pids.push(d.pid);
+    writeState(dir, state);
+  };
+
+  const shutdown = async () => {
+    stopped = true;
+    await informer?.stop();
+    await holderSync?.stop();
+    await pass.catch(() => {});
+    const plumbing = ovs && { vsctl: ovs.vsctl, bridge, instance };
+    for (const nic of made.values()) await removePodNetns(nic.netns, nic.hostIf, plumbing);
+    made.clear();
+    for (const ls of gatewaysMade) await removeGateway(o.nbRemote, ls).catch(() => {});
+    await controller?.stop();
+    if (ovs) {
+      // `exit --cleanup` makes vswitchd delete its datapath and the bridge's tap device.
+      await ovs.vsctl('--if-exists', 'del-br', bridge).catch(() => {});
+      await tool(
+        join(dir, 'ovs'),
+        'ovs-appctl',
+        ['-t', join(dir, 'ovs', 'ovs-vswitchd.ctl'), 'exit', '--cleanup'],
+        5000,
+      ).catch(() => {});
+      await ovs.stop();
+    }
+    await sb?.stop();
+    for (const tap of [bridge, DATAPATH_TAP]) deleteLinkSync(tap);
+    removeState(dir);
+    process.off('exit', onExit);
+    releaseLock();
+  };
+
+  let pass: Promise<void> = Promise.resolve();
+  try {
+    sb = await startSouthbound(join(dir, 'sb'), o.nbRemote);
+    record(sb.server);
+    record(sb.northd);
+    ovs = await startOvs(join(dir, 'ovs'));
+    record(ovs.db);
+    record(ovs.vswitchd);
+    controller = await startOvnController({
+      dir: join(dir, 'ovs'),
+      ovs,
+      sbRemote: sb.server.remote,
+      chassis: o.chassis ?? `vipres-${instance}`,
+      bridge,
+    });
+    record(controller);
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+  const plumbing: NicPlumbing = { vsctl: ovs.vsctl, bridge, instance };
+  const sbRemote = sb.server.remote;
+
+  const kube = createKube(o.kube);
+  if (o.holder !== false) {
+    holderSync = await startHolderSync({ sbRemotes: [sbRemote], kube, log });
+  }
+
+  // ---------------------------------------------------------------------------- pods
+  const kc = loadKubeConfig(o.kube);
+  const core = kc.makeApiClient(CoreV1Api);
+  informer = makeInformer<V1Pod>(kc, '/api/v1/pods', () => core.listPodForAllNamespaces());
+
+  let pending = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const desired = (): Map<string, PodNic> => {
+    const out = new Map<string, PodNic>();
+    for (const p of informer?.list() ?? []) {
+      const nic = podNic(JSON.parse(JSON.stringify(p)) as Pod, instance);
+      if (nic) out.set(nic.port, nic);
+    }
+    return out;
+  };
+  const syncPods = async () => {
+    const plan = planNamespaces(desired(), made);
+    let failed = false;
+    for (const nic of plan.remove) {
+      await removePodNetns(nic.netns, nic.hostIf, plumbing);
+      made.delete(nic.port);
+      delete state.namespaces[nic.netns];
+      writeState(dir, state);
+      log(`pod ${nic.port}: namespace ${nic.netns} removed`);
+    }
+    for (const nic of plan.create) {
+      if (stopped) return;
+      try {
+        if (nic.logicalSwitch && !gatewaysMade.has(nic.logicalSwitch) && nic.gatewayNetworks.length > 0) {
+          if (
+            await ensureGateway(o.nbRemote, {
+              logicalSwitch: nic.logicalSwitch,
+              networks: nic.gatewayNetworks,
+            })
+          )
+            gatewaysMade.add(nic.logicalSwitch);
+        }
+        state.namespaces[nic.netns] = nic.hostIf;
+        writeState(dir, state);
+        await createPodNetns(nic, plumbing);
+        made.set(nic.port, nic);
+        log(`pod ${nic.port}: namespace ${nic.netns} (${nic.addresses.join(', ')})`);
+      } catch (err) {
+        failed = true;
+        log(`pod ${nic.port}: ${(err as Error).message}`);
+        removeNetnsSync(nic.netns, nic.hostIf);
+        delete state.namespaces[nic.netns];
+        writeState(dir, state);
+      }
+    }
+    if (failed && !stopped) {
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(schedule, 1000);
+      retryTimer.unref();
+    }
+  };
+  function schedule() {
+    if (pending || stopped) return;
+    pending = true;
+    pass = pass.then(async () => {
+      pending = false;
+      if (!stopped) await syncPods();
+    });
+  }
+  informer.on('add', schedule);
+  informer.on('update', schedule);
+  informer.on('delete', schedule);
+  informer.on('error', (err) => {
+    if (stopped) return;
+    log(`pod watch: ${(err as Error)?.message ?? err}; restarting`);
+    setTimeout(() => {
+      if (!stopped) void informer?.start().catch(() => {});
+    }, 500).unref();
+  });
+  try {
+    await informer.start();
+  } catch (err) {
+    await shutdown();
+    throw err;
+  }
+  schedule();
+
+  const netnsOf = (namespace: string, pod: string) => netnsName(instance, `${pod}.${namespace}`);
+  const agent: NodeAgent = {
+    dir,
+    instance,
+    bridge,
+    sbRemote,
+    holderSync,
+    netnsOf,
+    vsctl: plumbing.vsctl,
+    wired: () => new Map(made),
+    async waitForPod(namespace, pod, timeoutMs = 15_000) {
+      const port = `${pod}.${namespace}`;
+      const deadline = Date.now() + timeoutMs;
+      while (!made.has(port)) {
+        if (Date.now() > deadline) throw new Error(`pod ${port} was not wired within ${timeoutMs} ms`);
+        await sleep(25);
+      }
+      return made.get(port)!.netns;
+    },
+    async waitForPodGone(namespace, pod, timeoutMs = 15_000) {
+      const port = `${pod}.${namespace}`;
+      const deadline = Date.now() + timeoutMs;
+      while (made.has(port)) {
+        if (Date.now() > deadline) throw new Error(`pod ${port} was not removed within ${timeoutMs} ms`);
+        await sleep(25);
+      }
+    },
+    async exec(namespace, pod, args, timeoutMs = 10_000) {
+      return tool(dir, 'ip', ['netns', 'exec', netnsOf(namespace, pod), ...args], timeoutMs);
+    },
+    spawnIn(namespace, pod, args) {
+      const child = spawn('ip', ['netns', 'exec', netnsOf(namespace, pod), ...args], { stdio: 'ignore' });
+      child.unref();
+      return child;
+    },
+    async stop() {
+      if (stopped) return;
+      clearTimeout(retryTimer);
+      await shutdown();
+    },
+  };
+  return agent;
+}
+
+/** Pids running in any namespace this agent made (tests check that none outlive it). */
+export function agentNetnsPids(agent: NodeAgent): number[] {
+  return [...agent.wired().values()].flatMap((n) => netnsPids(n.netns));
+}

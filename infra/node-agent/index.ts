@@ -1,0 +1,12 @@
+// The local node agent: a real OVN dataplane on this machine, pods as network namespaces.
+export {
+  cannotRunReason,
+  DATAPATH_TAP,
+  isRoot,
+  LOCK_FILE,
+  type NodeAgent,
+  type NodeAgentOptions,
+  startNodeAgent,
+} from './agent.ts';
+export { ensureGateway, gatewayMac, ROUTER } from './gateway.ts';
+export { hostIfName, netnsName, type PodNic, planNamespaces, podNic } from './pod-nic.ts';

@@ -1,0 +1,201 @@
+// A dataplane assembled from the pieces that work on their own: a private OVN NB, the development
+// API server with the CRDs, the NB writer playing the handlers' part (switch, pod ports, Vip
+// virtual ports) and pods created with the annotations the handlers would set. Needs root.
+import { execFile } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
+import { makeTempDir, nbctl, type OvsdbServer, startNbServer } from '../../infra/local/services.ts';
+import { type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
+import { createKube, type Kube } from '../../shared/kube/index.ts';
+import { NorthboundWriter } from '../../shared/ovn/nb/index.ts';
+import { OvsdbClient } from '../../shared/ovsdb/index.ts';
+
+const run = promisify(execFile);
+const root = new URL('../../', import.meta.url).pathname;
+const crdDir = join(root, 'infra/manifests/crds');
+
+export const SUBNET = { name: 'ovn-default', cidr: '10.16.0.0/16', gateway: '10.16.0.1' };
+
+/** The dataplane tests need root, and say so instead of skipping (CI runs as root). */
+export function requireRoot() {
+  if (process.getuid?.() !== 0)
+    throw new Error('test/dataplane needs root (network namespaces, OVS): run as root');
+}
+
+export interface Assembled {
+  dir: string;
+  nb: OvsdbServer;
+  api: DevApiServer;
+  kube: Kube;
+  client: OvsdbClient;
+  writer: NorthboundWriter;
+  agent: NodeAgent;
+  /** Creates the pod's NB port and the pod, annotated as the handlers would. */
+  addPod(p: {
+    name: string;
+    namespace?: string;
+    ip: string;
+    mac: string;
+    labels?: Record<string, string>;
+  }): Promise<string>;
+  deletePod(name: string, namespace?: string): Promise<void>;
+  /** Port security as kube-ovn writes it: the port's own MAC and addresses, plus the VIPs it may claim. */
+  secure(port: string, mac: string, ips: string[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function assemble(opts: { log?: (l: string) => void } = {}): Promise<Assembled> {
+  requireRoot();
+  const dir = makeTempDir('vpdp-');
+  const nb = await startNbServer({ dir: join(dir, 'nb') });
+  const api = await startDevApiServer({
+    dir: join(dir, 'api'),
+    token: 'dataplane',
+    crdFiles: readdirSync(crdDir).map((f) => join(crdDir, f)),
+  });
+  const kube = createKube({ kubeconfigPath: api.kubeconfigPath });
+  const client = await OvsdbClient.connect({ remotes: [nb.remote], database: 'OVN_Northbound' });
+  const writer = new NorthboundWriter(client);
+  await writer.ensureLogicalSwitch({
+    name: SUBNET.name,
+    cidrBlock: SUBNET.cidr,
+    excludeIps: [SUBNET.gateway],
+    gateway: SUBNET.gateway,
+  });
+  const agent = await startNodeAgent({
+    dir: join(dir, 'agent'),
+    nbRemote: nb.remote,
+    kube: { kubeconfigPath: api.kubeconfigPath },
+    log: opts.log,
+  });
+  return {
+    dir,
+    nb,
+    api,
+    kube,
+    client,
+    writer,
+    agent,
+    async addPod({ name, namespace = 'default', ip, mac, labels }) {
+      if (namespace !== 'default')
+        await api.api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+      await writer.ensurePort({
+        switchName: SUBNET.name,
+        name: `${name}.${namespace}`,
+        mac,
+        ips: [ip],
+        pod: name,
+        namespace,
+      });
+      await kube.create('Pod', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          namespace,
+          labels: labels ?? {},
+          annotations: {
+            'ovn.kubernetes.io/allocated': 'true',
+            'ovn.kubernetes.io/ip_address': ip,
+            'ovn.kubernetes.io/mac_address': mac,
+            'ovn.kubernetes.io/cidr': SUBNET.cidr,
+            'ovn.kubernetes.io/gateway': SUBNET.gateway,
+            'ovn.kubernetes.io/logical_switch': SUBNET.name,
+          },
+        },
+        spec: { containers: [{ name: 'c', image: 'busybox' }] },
+      });
+      return agent.waitForPod(namespace, name);
+    },
+    async secure(port, mac, ips) {
+      await nbctl(nb.remote, 'lsp-set-port-security', port, [mac, ...ips].join(' '));
+    },
+    async deletePod(name, namespace = 'default') {
+      await kube.delete('Pod', { name, namespace });
+      await writer.deletePort(`${name}.${namespace}`);
+      await agent.waitForPodGone(namespace, name);
+    },
+    async stop() {
+      await agent.stop();
+      client.close();
+      await api.stop();
+      await nb.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True when one ping gets an answer within a second. */
+export async function pings(
+  agent: NodeAgent,
+  from: { namespace?: string; pod: string },
+  ip: string,
+  waitS = 1,
+) {
+  try {
+    await agent.exec(
+      from.namespace ?? 'default',
+      from.pod,
+      ['ping', '-c1', '-W', String(waitS), ip],
+      (waitS + 2) * 1000,
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How long until a ping from `from` to `ip` is answered (bounded); rejects on timeout. */
+export async function msUntilPing(
+  agent: NodeAgent,
+  from: { namespace?: string; pod: string },
+  ip: string,
+  timeoutMs: number,
+) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    // -W in whole seconds is too coarse here: -c1 with a short -i/-w deadline instead.
+    try {
+      await agent.exec(
+        from.namespace ?? 'default',
+        from.pod,
+        ['ping', '-c1', '-w', '1', '-W', '0.2', ip],
+        3000,
+      );
+      return Date.now() - t0;
+    } catch {}
+  }
+  throw new Error(`no ping answer from ${ip} within ${timeoutMs} ms`);
+}
+
+export async function sbctl(remote: string, ...args: string[]) {
+  return (await run('ovn-sbctl', [`--db=${remote}`, '--timeout=10', ...args])).stdout;
+}
+
+/** `Port_Binding.virtual_parent` of one port ('' when unset). */
+export async function virtualParent(sbRemote: string, port: string): Promise<string> {
+  const out = await sbctl(
+    sbRemote,
+    '--bare',
+    '--columns=virtual_parent',
+    'find',
+    'port_binding',
+    `logical_port=${port}`,
+  );
+  return out.trim();
+}
+
+/** Links, namespaces and processes this machine has whose names carry the agent's instance id. */
+export async function leftovers(instance: string, bridge: string): Promise<string[]> {
+  const links = (await run('ip', ['-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
+    .filter((n) => n === bridge || n === 'ovs-netdev' || n.startsWith(`vh${instance}`));
+  const ns = (await run('ip', ['netns', 'list'])).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`vp-${instance}-`));
+  return [...links.map((l) => `link ${l}`), ...ns.map((n) => `netns ${n}`)];
+}
