@@ -72,3 +72,19 @@ export function runKubectl(
 export function spawnKubectl(kubeconfig: string, args: string[], kubectl = findKubectl()): ChildProcess {
   return spawn(kubectl, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** The client's minor version (32 for v1.32). */
+export function kubectlMinor(kubectl = findKubectl()): number {
+  const out = execFileSync(kubectl, ['version', '--client', '-o', 'json'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).toString();
+  return Number.parseInt((JSON.parse(out) as { clientVersion: { minor: string } }).clientVersion.minor, 10);
+}
+
+/**
+ * Flags `kubectl apply` needs here: kubectl before 1.26 validates on the client with an OpenAPI
+ * v2 document, which this server does not serve; newer ones let the server validate.
+ */
+export function applyFlags(kubectl = findKubectl()): string[] {
+  return kubectlMinor(kubectl) < 26 ? ['--validate=false'] : [];
+}

@@ -19,13 +19,15 @@ const { values } = parseArgs({
   },
 });
 
-const yamlFiles = (p: string) =>
-  statSync(p).isDirectory()
-    ? readdirSync(p)
-        .filter((f) => /\.ya?ml$/.test(f))
-        .sort()
-        .map((f) => join(p, f))
-    : [p];
+const yamlFiles = (p: string): string[] =>
+  p === ''
+    ? [] // `--crds ''` starts without CRDs
+    : statSync(p).isDirectory()
+      ? readdirSync(p)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(p, f))
+      : [p];
 
 // Handlers first: a signal that arrives while starting (or right after the line is printed) must
 // still stop the server cleanly rather than kill the process by default action.

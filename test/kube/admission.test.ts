@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdmissionRoutes } from '../../functions/admission/routes.ts';
 import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
-import { findKubectl, runKubectl } from '../../infra/dev-apiserver/kubectl.ts';
+import { applyFlags, findKubectl, runKubectl } from '../../infra/dev-apiserver/kubectl.ts';
 import { makeTempDir } from '../../infra/local/services.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
 
@@ -65,17 +65,17 @@ afterAll(async () => {
 const apply = (name: string, yaml: string) => {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
-  return runKubectl(server.kubeconfigPath, ['apply', '-f', file], { kubectl });
+  return runKubectl(server.kubeconfigPath, ['apply', ...applyFlags(kubectl), '-f', file], { kubectl });
 };
 
 describe('validating admission through the development API server', () => {
   it("accepts the seed's Vip and calls the webhook for it", async () => {
     const r = await runKubectl(
       server.kubeconfigPath,
-      ['apply', '-f', join(root, 'examples/static-vip01.yaml')],
+      ['apply', ...applyFlags(kubectl), '-f', join(root, 'examples/static-vip01.yaml')],
       { kubectl },
     );
-    expect(r.stdout.trim()).toBe('vip.kubeovn.io/static-vip01 created');
+    expect(r.stdout.trim(), r.stderr).toBe('vip.kubeovn.io/static-vip01 created');
     expect(calls).toBeGreaterThan(0);
   });
 

@@ -1,12 +1,17 @@
 // The development API server checked with the real kubectl: the seed's YAML, the seed's table,
 // -o yaml, patch, delete waiting on a finalizer, get -w, and strategic merge patch from apply.
-import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
-import { findKubectl, runKubectl, spawnKubectl } from '../../infra/dev-apiserver/kubectl.ts';
+import {
+  applyFlags,
+  findKubectl,
+  kubectlMinor,
+  runKubectl,
+  spawnKubectl,
+} from '../../infra/dev-apiserver/kubectl.ts';
 import { makeTempDir, waitFor } from '../../infra/local/services.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -32,11 +37,8 @@ const vipsInfo = () => server.api.resource('kubeovn.io', 'vips');
 
 beforeAll(async () => {
   kubectl = findKubectl();
-  const version = JSON.parse(execFileSync(kubectl, ['version', '--client', '-o', 'json']).toString()) as {
-    clientVersion: { minor: string };
-  };
-  const minor = Number.parseInt(version.clientVersion.minor, 10);
-  if (minor < 26) validateFlag = ['--validate=false'];
+  const minor = kubectlMinor(kubectl);
+  validateFlag = applyFlags(kubectl);
   hasSubresourceFlag = minor >= 24;
   dir = makeTempDir('vipres-kubectl-');
   server = await startDevApiServer({
