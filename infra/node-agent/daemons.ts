@@ -77,7 +77,10 @@ export async function startOvs(dir: string): Promise<Ovs> {
   // vswitchd is up once it acknowledges a change (ovs-vsctl without --no-wait waits for that).
   await waitFor(
     'ovs-vswitchd',
-    async () => (await vsctl('--timeout=2', 'set', 'open_vswitch', '.', 'external_ids:vipres=1'), true),
+    async () => {
+      await vsctl('--timeout=2', 'set', 'open_vswitch', '.', 'external_ids:vipres=1');
+      return true;
+    },
     { timeoutMs: 10_000, intervalMs: 100 },
   );
   return {

@@ -4,6 +4,8 @@ const require = createRequire(import.meta.url);
 
 // The seed's connectivity claims on real OVS + OVN, with pods as network namespaces made by the
 // node agent. NB rows and pod annotations are written here the way the handlers write them.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
 import { type Assembled, assemble, leftovers, msUntilPing, pings, SUBNET, virtualParent } from './helpers.ts';
@@ -72,7 +74,7 @@ describe('node agent', () => {
     const nic = s.agent.wired().get('busybox.default')!;
     expect(await s.agent.vsctl('port-to-br', nic.hostIf)).toBe(`${s.agent.bridge}\n`);
     expect(await s.agent.vsctl('get', 'interface', nic.hostIf, 'external_ids:iface-id')).toBe(
-      '"busybox.default"\n',
+      'busybox.default\n',
     );
     // pods reach each other and the subnet gateway
     expect(await msUntilPing(s.agent, { pod: 'client' }, '10.16.0.11', 5000)).toBeLessThan(5000);
@@ -135,5 +137,70 @@ describe("the seed's vip-aap, for real", () => {
     expect(await pings(s.agent, { pod: 'client' }, VIP)).toBe(true);
     const neigh = await inPod('client', 'ip', 'neigh', 'show', VIP);
     expect(neigh).toContain('00:00:00:00:10:12');
+  });
+});
+
+describe('SwitchLBRule traffic', () => {
+  const LB_VIP = '10.16.0.200';
+  const backend = async (name: string, ip: string, mac: string) => {
+    await s.addPod({ name, ip, mac, labels: { app: 'web' } });
+    const www = join(s.dir, `www-${name}`);
+    mkdirSync(www, { recursive: true });
+    writeFileSync(join(www, 'index.html'), `${name}\n`);
+    s.agent.spawnIn('default', name, ['busybox', 'httpd', '-f', '-p', '8080', '-h', www]);
+  };
+  const ask = async (n: number) => {
+    const seen: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const body = await inPod('client', 'curl', '-s', '-m', '2', `http://${LB_VIP}:80/`).catch(
+        () => 'no answer',
+      );
+      const k = body.trim();
+      seen[k] = (seen[k] ?? 0) + 1;
+    }
+    return seen;
+  };
+
+  it('spreads requests to vip:port over both back ends, and only the remaining one after a pod is deleted', async () => {
+    await Promise.all([
+      backend('web1', '10.16.0.21', '00:00:00:00:10:21'),
+      backend('web2', '10.16.0.22', '00:00:00:00:10:22'),
+    ]);
+    // what the SwitchLBRule handler writes: front end vip:port, back ends the selected pods' ip:targetPort
+    await s.writer.ensureLoadBalancer({
+      name: 'slr-web',
+      switchName: SUBNET.name,
+      vips: { [`${LB_VIP}:80`]: ['10.16.0.21:8080', '10.16.0.22:8080'] },
+      protocol: 'tcp',
+    });
+    // A switch LB rewrites the destination address, not the MAC: the client sends vip traffic to
+    // the gateway's MAC, as a pod does for any off-link service address.
+    await inPod('client', 'ip', 'route', 'replace', `${LB_VIP}/32`, 'via', SUBNET.gateway);
+    await waitFor('both back ends serving', async () => {
+      const a = await inPod('client', 'curl', '-s', '-m', '1', 'http://10.16.0.21:8080/').catch(() => '');
+      const b = await inPod('client', 'curl', '-s', '-m', '1', 'http://10.16.0.22:8080/').catch(() => '');
+      return a.trim() === 'web1' && b.trim() === 'web2';
+    });
+    await waitFor('the front end answers', async () => (await ask(1)).web1 || (await ask(1)).web2, {
+      timeoutMs: 5000,
+    });
+    const before = await ask(30);
+    console.log('30 requests, both back ends:', JSON.stringify(before));
+    expect(Object.keys(before).sort()).toEqual(['web1', 'web2']);
+
+    await s.deletePod('web2');
+    await s.writer.ensureLoadBalancer({
+      name: 'slr-web',
+      switchName: SUBNET.name,
+      vips: { [`${LB_VIP}:80`]: ['10.16.0.21:8080'] },
+      protocol: 'tcp',
+    });
+    await waitFor('web2 gone from the answers', async () => {
+      const r = await ask(4);
+      return Object.keys(r).join() === 'web1';
+    });
+    const after = await ask(20);
+    console.log('20 requests after deleting web2:', JSON.stringify(after));
+    expect(after).toEqual({ web1: 20 });
   });
 });
