@@ -18,7 +18,7 @@ afterAll(() => {
 
 describe('concurrent allocation', () => {
   it(`${CLIENTS} clients x ${PER_CLIENT} allocations in one /16: 0 duplicates, clean audit`, {
-    timeout: 60_000,
+    timeout: 120_000,
   }, async () => {
     const allocators: Allocator[] = clients.map((c) => createRedisAllocator(c));
     const subnet = uniqueName('conc');
