@@ -8,6 +8,7 @@ import { ApiError, badRequest, invalid } from './errors.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
 import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
+import { applyScale, toScale } from './scale.ts';
 import { type Schema, validateCustomResource } from './schema.ts';
 import { type KubeObject, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
 import { Store, type WatchEvent } from './store.ts';
@@ -183,6 +184,14 @@ export class ApiServer {
     const asTable = /as=Table/.test(req.headers.accept ?? '');
     const includeObject = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
     const method = req.method ?? 'GET';
+    if (
+      route.subresource === 'scale' &&
+      info.group === 'apps' &&
+      info.resource === 'statefulsets' &&
+      route.name
+    ) {
+      return this.serveScale(req, res, route);
+    }
     if (route.subresource && route.subresource !== 'status') throw notFoundPath();
     if (route.subresource === 'status' && !info.hasStatus) throw notFoundPath();
     if (method === 'GET' && route.name && q.get('watch') !== 'true' && q.get('watch') !== '1') {
@@ -274,6 +283,44 @@ export class ApiServer {
       'MethodNotAllowed',
       `the server does not allow this method on the requested resource`,
     );
+  }
+
+  private async serveScale(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+    const target = { ...route, subresource: undefined };
+    const current = this.store.get(route.info, route.namespace, route.name ?? '');
+    const method = req.method ?? 'GET';
+    if (method === 'GET') return sendJson(res, 200, toScale(current));
+    let scale: unknown;
+    const body = await readBody(req);
+    if (method === 'PUT') scale = body;
+    else if (method === 'PATCH') {
+      const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
+      try {
+        scale =
+          type === 'application/json-patch+json'
+            ? jsonPatch(toScale(current), body)
+            : type === 'application/strategic-merge-patch+json'
+              ? strategicMergePatch(toScale(current), body)
+              : mergePatch(toScale(current), body);
+      } catch (err) {
+        throw new ApiError(422, 'Invalid', (err as Error).message);
+      }
+    } else
+      throw new ApiError(
+        405,
+        'MethodNotAllowed',
+        'the server does not allow this method on the requested resource',
+      );
+    let next: KubeObject;
+    try {
+      next = applyScale(current, scale as Parameters<typeof applyScale>[1]);
+    } catch (err) {
+      throw invalid('autoscaling', 'Scale', route.name ?? '', [
+        { field: 'spec.replicas', message: (err as Error).message },
+      ]);
+    }
+    const updated = await this.writeUpdate(target, next, res);
+    return sendJson(res, 200, toScale(updated));
   }
 
   private async patch(req: IncomingMessage, res: ServerResponse, route: Route): Promise<KubeObject> {
@@ -546,7 +593,17 @@ function resourceList(group: string, version: string, infos: ResourceInfo[]) {
       kind: r.kind,
       verbs: ['get', 'patch', 'update'],
     };
-    return r.hasStatus ? [main, status] : [main];
+    const scale = {
+      name: `${r.resource}/scale`,
+      singularName: '',
+      namespaced: r.namespaced,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    };
+    const isSts = r.group === 'apps' && r.resource === 'statefulsets';
+    return [main, ...(r.hasStatus ? [status] : []), ...(isSts ? [scale] : [])];
   });
   return {
     kind: 'APIResourceList',

@@ -265,6 +265,36 @@ describe('kubectl against the development API server', () => {
     }
   });
 
+  it('scales a StatefulSet, and deleting it deletes its pods (ownerReferences)', async () => {
+    const sts = join(dir, 'sts.yaml');
+    writeFileSync(
+      sts,
+      'apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\n  namespace: default\nspec:\n  replicas: 2\n  serviceName: web\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n        - name: nginx\n          image: nginx\n',
+    );
+    await ok('apply', ...validateFlag, '-f', sts);
+    const owner = server.api.store.get(server.api.resource('apps', 'statefulsets'), 'default', 'web');
+    const ownerReferences = [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        name: 'web',
+        uid: owner.metadata.uid as string,
+        controller: true,
+      },
+    ];
+    server.api.store.create(server.api.resource('', 'pods'), {
+      metadata: { name: 'web-0', namespace: 'default', labels: { app: 'web' }, ownerReferences },
+      spec: { containers: [{ name: 'nginx', image: 'nginx' }] },
+    });
+    expect((await ok('scale', 'statefulset', 'web', '--replicas=1')).trim()).toBe(
+      'statefulset.apps/web scaled',
+    );
+    expect(await ok('get', 'sts', 'web', '-o', 'jsonpath={.spec.replicas}')).toBe('1');
+    await ok('delete', 'sts', 'web');
+    const pods = await ok('get', 'pods', '-o', 'name');
+    expect(pods).not.toContain('pod/web-0');
+  });
+
   it('refuses a client without the token', async () => {
     const anon = join(dir, 'anon.kubeconfig');
     const cfg = (await import('node:fs'))
