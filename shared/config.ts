@@ -13,6 +13,18 @@ export interface Config {
   readonly port: number;
   /** Listen address (HOST, default 127.0.0.1). */
   readonly host: string;
+  /** OVN NB remotes, comma-separated as `ovn-nbctl --db=` takes them (OVN_NB_REMOTES). */
+  readonly nbRemotes?: string | undefined;
+  /** kubeconfig path (KUBECONFIG); absent inside a cluster = in-cluster service account. */
+  readonly kubeconfig?: string | undefined;
+  /** HMAC secret of the relay's signed events (RELAY_SECRET). */
+  readonly relaySecret?: string | undefined;
+  /** Bearer token accepted on /events, for senders that cannot sign, e.g. Knative (EVENTS_TOKEN). */
+  readonly eventsToken?: string | undefined;
+  /** kube-ovn's keep-vm-ip (KEEP_VM_IP, default true). */
+  readonly keepVmIp: boolean;
+  /** pino level (LOG_LEVEL, default info). */
+  readonly logLevel: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -34,5 +46,16 @@ export function readConfig(env: Env): Config {
   const port = Number(env.PORT ?? '8080');
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT "${env.PORT}" is not a port number`);
-  return { redis, apiToken: env.API_TOKEN || undefined, port, host: env.HOST?.trim() || '127.0.0.1' };
+  return {
+    redis,
+    apiToken: env.API_TOKEN || undefined,
+    port,
+    host: env.HOST?.trim() || '127.0.0.1',
+    nbRemotes: env.OVN_NB_REMOTES?.trim() || undefined,
+    kubeconfig: env.KUBECONFIG?.trim() || undefined,
+    relaySecret: env.RELAY_SECRET || undefined,
+    eventsToken: env.EVENTS_TOKEN || undefined,
+    keepVmIp: (env.KEEP_VM_IP ?? 'true').toLowerCase() !== 'false',
+    logLevel: env.LOG_LEVEL?.trim() || 'info',
+  };
 }

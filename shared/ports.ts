@@ -1,12 +1,28 @@
 // The outside world the handlers talk to, built from configuration. Entry points create the ports
-// once, hand them to createApp(), and close them on shutdown. (OVN and Kubernetes ports join here.)
+// once, hand them to createApp(), and close them on shutdown.
+// - createPorts: Redis only (the manual reservation API); enough for Deno and Workers.
+// - createControllerPorts: Redis + OVN NB + Kubernetes, for the event handlers and admission.
+import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
+import { pino } from 'pino';
 import type { Config } from './config.ts';
 import { type Allocator, createRedisAllocator } from './ipam/index.ts';
+import { createKube } from './kube/index.ts';
+import { connectNorthbound } from './ovn/nb/index.ts';
+import type { KubePort, NorthboundPort, ReconcileDeps } from './reconcile/ports.ts';
+import { createSubnetStatusRefresher } from './reconcile/subnet.ts';
+import { northboundPort } from './wiring/northbound.ts';
 
 export interface Ports {
   readonly allocator: Allocator;
   close(): Promise<void>;
+}
+
+export interface ControllerPorts extends Ports {
+  readonly nb: NorthboundPort;
+  readonly kube: KubePort;
+  /** Everything a reconciler needs, ready to hand to createDispatch(). */
+  readonly reconcile: ReconcileDeps;
 }
 
 export function createRedisClient(config: Config): Redis | Cluster {
@@ -26,4 +42,37 @@ export function createPorts(config: Config): Ports {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+export async function createControllerPorts(config: Config): Promise<ControllerPorts> {
+  if (!config.nbRemotes)
+    throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
+  const base = createPorts(config);
+  const northbound = await connectNorthbound({ remotes: config.nbRemotes });
+  const nb = northboundPort(northbound.writer, northbound.cache);
+  const kube = createKube(
+    config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
+  );
+  const log = pino({ level: config.logLevel });
+  const reconcile: ReconcileDeps = { allocator: base.allocator, nb, kube, log, keepVmIp: config.keepVmIp };
+  const refresher = createSubnetStatusRefresher(reconcile);
+  reconcile.subnetChanged = refresher.changed;
+  return {
+    allocator: base.allocator,
+    nb,
+    kube,
+    reconcile,
+    async close() {
+      await refresher.flush();
+      await northbound.close();
+      await base.close();
+    },
+  };
+}
+
+/** In a cluster: the service account; elsewhere ~/.kube/config. */
+function defaultKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
 }

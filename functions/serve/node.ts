@@ -1,15 +1,41 @@
-// Node entry: `node --import tsx functions/serve/node.ts` (env: REDIS_URL or REDIS_CLUSTER_NODES,
-// API_TOKEN, PORT, HOST). Closes the server and Redis on SIGTERM/SIGINT.
+// Node entry: `node --import tsx functions/serve/node.ts`.
+// env: REDIS_URL or REDIS_CLUSTER_NODES, API_TOKEN, PORT, HOST; with OVN_NB_REMOTES (+ KUBECONFIG,
+// RELAY_SECRET / EVENTS_TOKEN) it also serves /events and /admission. Closes everything on SIGTERM.
 import { serve } from '@hono/node-server';
 import { readConfig } from '../../shared/config.ts';
-import { createPorts } from '../../shared/ports.ts';
-import { createApp } from '../app.ts';
+import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
+import { createDispatch } from '../../shared/reconcile/dispatch.ts';
+import { createAdmissionRoutes } from '../admission/routes.ts';
+import { type AppOptions, createApp } from '../app.ts';
+import { createEventRoutes } from '../events/routes.ts';
 
 const config = readConfig(process.env);
-const ports = createPorts(config);
-const app = createApp(ports, { apiToken: config.apiToken ?? '' });
+let ports: Ports;
+let mounts: AppOptions['mounts'] = [];
+if (config.nbRemotes) {
+  const controller = await createControllerPorts(config);
+  ports = controller;
+  mounts = [
+    {
+      path: '/events',
+      app: createEventRoutes({
+        dispatch: createDispatch(controller.reconcile),
+        secret: config.relaySecret,
+        token: config.eventsToken,
+      }),
+    },
+    {
+      path: '/admission',
+      app: createAdmissionRoutes({ lookupSubnet: (name) => controller.kube.getSubnet(name) }),
+    },
+  ];
+} else {
+  ports = createPorts(config);
+}
+const app = createApp(ports, { apiToken: config.apiToken ?? '', mounts });
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-  console.log(`reservation API listening on http://${config.host}:${info.port}`);
+  const parts = config.nbRemotes ? 'reservation API, /events, /admission' : 'reservation API';
+  console.log(`functions (${parts}) listening on http://${config.host}:${info.port}`);
 });
 
 let closing = false;

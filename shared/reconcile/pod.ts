@@ -13,7 +13,7 @@ import {
 import { type PodNic, podNics } from '../domain/pod-network.ts';
 import type { Pod } from '../domain/types.ts';
 import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
-import { KUBE_OVN_VENDOR, V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
+import { V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
 import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { ReconcileDeps } from './ports.ts';
@@ -107,8 +107,10 @@ async function reconcileNic(
   await deps.nb.ensurePodPort({
     switchName: nic.subnet,
     name: nic.portName,
-    addresses: lspAddresses(addr.mac, addr.v4, addr.v6),
-    externalIds: { pod: `${ns}/${pod.metadata.name}`, ls: nic.subnet, vendor: KUBE_OVN_VENDOR },
+    mac: addr.mac,
+    ips: [addr.v4, addr.v6].filter((a): a is string => !!a),
+    pod: pod.metadata.name,
+    namespace: ns,
   });
   Object.assign(
     annotations,

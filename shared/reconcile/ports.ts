@@ -18,10 +18,13 @@ export interface LogicalSwitchSpec {
 
 export interface PodPortSpec {
   switchName: string;
+  /** `<pod>.<namespace>` (or `<pod>.<namespace>.<provider>` for an extra NIC). */
   name: string;
-  /** `"<mac> <v4> <v6>"` (families that exist). */
-  addresses: string;
-  externalIds: Record<string, string>;
+  mac: string;
+  /** One address per family present. */
+  ips: string[];
+  pod: string;
+  namespace: string;
 }
 
 export interface NorthboundPort {

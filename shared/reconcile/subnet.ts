@@ -118,3 +118,38 @@ async function requeueWaitingVips(deps: ReconcileDeps, subnet: string): Promise<
       await reconcileVip(deps, vip.metadata.name);
   }
 }
+
+/**
+ * Coalesces "a reservation changed in subnet X" into one status write per subnet per `delayMs`,
+ * so a burst of 1,000 Vips costs a handful of Subnet writes, not 1,000 conflicting ones. This is
+ * only a write-saver: the counts live in Redis, and a lost pending write is redone by the
+ * Subnet's next event or resync.
+ */
+export function createSubnetStatusRefresher(deps: ReconcileDeps, delayMs = 250) {
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  const running = new Set<Promise<void>>();
+  const run = (subnet: string) => {
+    pending.delete(subnet);
+    const p = refreshSubnetStatus(deps, subnet)
+      .catch((err) => deps.log?.warn({ subnet, err: String(err) }, 'subnet status refresh failed'))
+      .finally(() => running.delete(p));
+    running.add(p);
+  };
+  return {
+    changed(subnet: string) {
+      if (pending.has(subnet)) return;
+      pending.set(
+        subnet,
+        setTimeout(() => run(subnet), delayMs),
+      );
+    },
+    /** Runs what is pending now and waits for it (shutdown, tests). */
+    async flush() {
+      for (const [subnet, timer] of pending) {
+        clearTimeout(timer);
+        run(subnet);
+      }
+      await Promise.all(running);
+    },
+  };
+}

@@ -17,6 +17,7 @@ export interface NorthboundOptions extends Omit<OvsdbClientOptions, 'remotes' | 
 export interface Northbound {
   client: OvsdbClient;
   writer: NorthboundWriter;
+  cache?: PortCache;
   close(): Promise<void>;
 }
 
@@ -34,6 +35,7 @@ export async function connectNorthbound(opts: NorthboundOptions): Promise<Northb
     return {
       client,
       writer,
+      ...(cache && { cache }),
       async close() {
         await cache?.close();
         client.close();

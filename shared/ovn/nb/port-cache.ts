@@ -69,6 +69,11 @@ export class PortCache {
     return row && id ? logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) }) : undefined;
   }
 
+  /** Every cached port (a snapshot; callers filter, e.g. by external_ids or options). */
+  all(): LogicalSwitchPort[] {
+    return [...this.rows].map(([id, row]) => logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) }));
+  }
+
   async close() {
     await this.monitor?.cancel();
   }

@@ -11,6 +11,8 @@ export interface LoadBalancerSpec {
   vips: Record<string, readonly string[]>;
   protocol: LbProtocol;
   externalIds?: Record<string, string>;
+  /** e.g. `affinity_timeout` for ClientIP session affinity. */
+  options?: Record<string, string>;
 }
 
 export function lbVips(vips: LoadBalancerSpec['vips']): Record<string, string> {
@@ -22,6 +24,7 @@ export function lbVips(vips: LoadBalancerSpec['vips']): Record<string, string> {
 const lbRow = (spec: LoadBalancerSpec) => ({
   vips: map(lbVips(spec.vips)),
   protocol: set([spec.protocol]),
+  options: map(spec.options ?? {}),
   external_ids: map({ vendor: VENDOR, ls: spec.switchName, ...spec.externalIds }),
 });
 
@@ -43,6 +46,7 @@ export function sameLoadBalancer(current: LoadBalancer, spec: LoadBalancerSpec):
   return (
     current.protocol === spec.protocol &&
     sameRecord(current.vips, lbVips(spec.vips)) &&
+    sameRecord(current.options, spec.options ?? {}) &&
     sameRecord(current.externalIds, { vendor: VENDOR, ls: spec.switchName, ...spec.externalIds })
   );
 }
@@ -62,11 +66,12 @@ export function updateLoadBalancerOps(
       op.wait(
         Table.LoadBalancer,
         [whereUuid(current.uuid)],
-        ['vips', 'protocol', 'external_ids'],
+        ['vips', 'protocol', 'options', 'external_ids'],
         [
           {
             vips: map(current.vips),
             protocol: set(current.protocol ? [current.protocol] : []),
+            options: map(current.options),
             external_ids: map(current.externalIds),
           },
         ],

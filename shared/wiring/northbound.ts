@@ -1,0 +1,68 @@
+// Adapts the OVN Northbound writer (shared/ovn) to what the reconcilers ask of OVN
+// (shared/reconcile/ports.ts). Lookups that scan ports use the monitor-fed PortCache when the
+// process has one, so they cost no server round trip.
+import type { LoadBalancerRow } from '../domain/switch-lb.ts';
+import type { VirtualPortRow } from '../domain/virtual-port.ts';
+import { type LogicalSwitchPort, type NorthboundWriter, type PortCache, parentsOf } from '../ovn/nb/index.ts';
+import type { NorthboundPort } from '../reconcile/ports.ts';
+
+const holds = (have: Record<string, string>, want: Record<string, string>) =>
+  Object.entries(want).every(([k, v]) => have[k] === v);
+
+export function northboundPort(writer: NorthboundWriter, cache?: PortCache): NorthboundPort {
+  const allPorts = async (): Promise<LogicalSwitchPort[]> => cache?.all() ?? writer.listPorts();
+  return {
+    async ensureLogicalSwitch(spec) {
+      await writer.ensureLogicalSwitch({ ...spec, excludeIps: [...spec.excludeIps] });
+    },
+    async deleteLogicalSwitch(_name) {
+      // Subnets are not deleted by this system yet (see docs/decisions.md).
+    },
+    async ensurePodPort(spec) {
+      await writer.ensurePort(spec);
+    },
+    async ensureVirtualPort(row: VirtualPortRow) {
+      await writer.ensureVirtualPort({
+        switchName: row.switchName,
+        name: row.name,
+        virtualIp: row.virtualIp,
+        parents: row.parents,
+      });
+    },
+    async deletePort(name) {
+      // The cache answers "absent" without a round trip; a stale "absent" is healed by resync.
+      if (cache && !cache.get(name)) return;
+      await writer.deletePort(name);
+    },
+    async findPorts(externalIds) {
+      return (await allPorts())
+        .filter((p) => holds(p.externalIds, externalIds))
+        .map((p) => ({ name: p.name, ...(p.externalIds.ls ? { switchName: p.externalIds.ls } : {}) }));
+    },
+    async virtualPortsWithParent(parentPort) {
+      return (await allPorts())
+        .filter((p) => p.type === 'virtual' && parentsOf(p).includes(parentPort))
+        .map((p) => p.name);
+    },
+    async ensureLoadBalancer(row: LoadBalancerRow) {
+      const vips: Record<string, string[]> = {};
+      for (const [front, backs] of Object.entries(row.vips)) vips[front] = backs ? backs.split(',') : [];
+      await writer.ensureLoadBalancer({
+        name: row.name,
+        switchName: row.switchName,
+        protocol: row.protocol,
+        vips,
+        options: row.options,
+        externalIds: row.externalIds,
+      });
+    },
+    async deleteLoadBalancer(name) {
+      await writer.deleteLoadBalancer(name);
+    },
+    async findLoadBalancers(externalIds) {
+      return (await writer.listLoadBalancers())
+        .filter((lb) => holds(lb.externalIds, externalIds))
+        .map((lb) => lb.name);
+    },
+  };
+}
