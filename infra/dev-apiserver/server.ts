@@ -2,17 +2,19 @@
 // and watch streams. Decisions live in store.ts, patch.ts, table.ts, schema.ts and admission.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { parse as parseYaml } from 'yaml';
 import { type AdmissionWebhook, admit } from './admission.ts';
+import { apiGroups, resourceList, VERSION } from './discovery.ts';
 import { ApiError, badRequest, invalid } from './errors.ts';
+import { notFoundPath, readBody, sendJson, setWarnings } from './http.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
 import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
 import { applyScale, toScale } from './scale.ts';
 import { type Schema, validateCustomResource } from './schema.ts';
 import { type KubeObject, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
-import { Store, type WatchEvent } from './store.ts';
+import { Store } from './store.ts';
 import { type IncludeObject, toTable } from './table.ts';
+import { serveWatch, WatchRegistry } from './watch-stream.ts';
 
 export interface ApiServerOptions {
   token: string;
@@ -31,12 +33,10 @@ interface Route {
   fieldValidation?: string;
 }
 
-const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-
 export class ApiServer {
   readonly store: Store;
   readonly webhooks: AdmissionWebhook[];
-  private readonly watches = new Set<ServerResponse>();
+  private readonly watches = new WatchRegistry();
   private readonly token: string;
   private readonly bookmarkIntervalMs: number;
 
@@ -86,15 +86,11 @@ export class ApiServer {
 
   /** Closes every open watch connection abruptly, as a network drop would. */
   dropWatches(): number {
-    const n = this.watches.size;
-    for (const res of this.watches) res.socket?.destroy();
-    this.watches.clear();
-    return n;
+    return this.watches.drop();
   }
 
   closeWatches(): void {
-    for (const res of this.watches) res.end();
-    this.watches.clear();
+    this.watches.close();
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -132,7 +128,11 @@ export class ApiServer {
         serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: req.headers.host ?? '' }],
       });
     if (path === '/apis')
-      return sendJson(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: this.groups() });
+      return sendJson(res, 200, {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: apiGroups(this.store.resources()),
+      });
     const segs = path.split('/').filter(Boolean);
     let group: string;
     let version: string | undefined;
@@ -146,7 +146,7 @@ export class ApiServer {
       version = segs[2];
       rest = segs.slice(3);
       if (!version) {
-        const g = this.groups().find((x) => x.name === group);
+        const g = apiGroups(this.store.resources()).find((x) => x.name === group);
         if (!g) throw notFoundPath();
         return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g });
       }
@@ -159,18 +159,6 @@ export class ApiServer {
       fieldValidation: url.searchParams.get('fieldValidation') ?? undefined,
     };
     await this.serveResource(req, res, url, route);
-  }
-
-  private groups() {
-    const byName = new Map<string, Set<string>>();
-    for (const r of this.store.resources()) {
-      if (!r.group) continue;
-      byName.set(r.group, (byName.get(r.group) ?? new Set()).add(r.version));
-    }
-    return [...byName].map(([name, versions]) => {
-      const vs = [...versions].map((v) => ({ groupVersion: `${name}/${v}`, version: v }));
-      return { name, versions: vs, preferredVersion: vs[0] };
-    });
   }
 
   private async serveResource(
@@ -218,7 +206,24 @@ export class ApiServer {
         throw err;
       }
       if (q.get('watch') === 'true' || q.get('watch') === '1')
-        return this.serveWatch(req, res, route, q, matcher, asTable, includeObject);
+        return serveWatch(
+          this.store,
+          this.watches,
+          this.bookmarkIntervalMs,
+          {
+            info,
+            namespace: route.namespace,
+            matcher,
+            resourceVersion: q.get('resourceVersion') ?? undefined,
+            allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+            sendInitialEvents: q.get('sendInitialEvents') === 'true',
+            timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
+            asTable,
+            includeObject,
+          },
+          req,
+          res,
+        );
       const { items, resourceVersion } = this.store.list(info, { namespace: route.namespace, matcher });
       if (asTable) return sendJson(res, 200, toTable(info, items, { resourceVersion, includeObject }));
       return sendJson(res, 200, {
@@ -483,82 +488,7 @@ export class ApiServer {
       { subresource: 'status' },
     );
   }
-
-  private serveWatch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: Route,
-    q: URLSearchParams,
-    matcher: (o: KubeObject) => boolean,
-    asTable: boolean,
-    includeObject: IncludeObject,
-  ): void {
-    const { info } = route;
-    const render = (ev: WatchEvent) => ({
-      type: ev.type,
-      object: asTable ? toTable(info, [ev.object], { includeObject }) : ev.object,
-    });
-    res.writeHead(200, {
-      'content-type': 'application/json',
-      'cache-control': 'no-cache, private',
-      'transfer-encoding': 'chunked',
-    });
-    res.flushHeaders();
-    const send = (line: unknown) => {
-      if (!res.writableEnded) res.write(`${JSON.stringify(line)}\n`);
-    };
-    const bookmark = (annotations?: Record<string, string>) =>
-      send({
-        type: 'BOOKMARK',
-        object: {
-          kind: info.kind,
-          apiVersion: groupVersion(info),
-          metadata: { resourceVersion: this.store.resourceVersion, ...(annotations ? { annotations } : {}) },
-        },
-      });
-    let stop: () => void;
-    try {
-      const rv = q.get('resourceVersion') ?? undefined;
-      stop = this.store.watch(info, { namespace: route.namespace, matcher, resourceVersion: rv }, (ev) =>
-        send(render(ev)),
-      );
-    } catch (err) {
-      // kube-apiserver answers a too-old watch with 200 and a single ERROR event, then closes.
-      const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message);
-      send({ type: 'ERROR', object: e.toStatus() });
-      res.end();
-      return;
-    }
-    const bookmarks = q.get('allowWatchBookmarks') === 'true';
-    if (bookmarks && q.get('sendInitialEvents') === 'true') bookmark({ 'k8s.io/initial-events-end': 'true' });
-    const timers: NodeJS.Timeout[] = [];
-    if (bookmarks) timers.push(setInterval(() => bookmark(), this.bookmarkIntervalMs));
-    const timeout = Number(q.get('timeoutSeconds') ?? 0);
-    if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
-    this.watches.add(res);
-    const cleanup = () => {
-      stop();
-      for (const t of timers) clearTimeout(t);
-      this.watches.delete(res);
-    };
-    res.on('close', cleanup);
-    req.on('close', cleanup);
-  }
 }
-
-const VERSION = {
-  major: '1',
-  minor: '32',
-  gitVersion: 'v1.32.0-vipres-dev',
-  gitCommit: '0000000000000000000000000000000000000000',
-  gitTreeState: 'clean',
-  buildDate: '2026-01-01T00:00:00Z',
-  goVersion: 'go1.23',
-  compiler: 'gc',
-  platform: 'linux/amd64',
-};
-
-const notFoundPath = () => new ApiError(404, 'NotFound', 'the server could not find the requested resource');
 
 function combine(...ms: ((o: KubeObject) => boolean)[]) {
   return (o: KubeObject) => ms.every((m) => m(o));
@@ -573,71 +503,4 @@ function parseRoute(rest: string[], inGroup: ResourceInfo[]): Route {
   const info = find(rest[0]);
   if (!info) throw notFoundPath();
   return { info, name: rest[1], subresource: rest[2] };
-}
-
-function resourceList(group: string, version: string, infos: ResourceInfo[]) {
-  const resources = infos.flatMap((r) => {
-    const main = {
-      name: r.resource,
-      singularName: r.singular,
-      namespaced: r.namespaced,
-      kind: r.kind,
-      verbs: VERBS,
-      shortNames: r.shortNames,
-      categories: r.categories,
-    };
-    const status = {
-      name: `${r.resource}/status`,
-      singularName: '',
-      namespaced: r.namespaced,
-      kind: r.kind,
-      verbs: ['get', 'patch', 'update'],
-    };
-    const scale = {
-      name: `${r.resource}/scale`,
-      singularName: '',
-      namespaced: r.namespaced,
-      group: 'autoscaling',
-      version: 'v1',
-      kind: 'Scale',
-      verbs: ['get', 'patch', 'update'],
-    };
-    const isSts = r.group === 'apps' && r.resource === 'statefulsets';
-    return [main, ...(r.hasStatus ? [status] : []), ...(isSts ? [scale] : [])];
-  });
-  return {
-    kind: 'APIResourceList',
-    apiVersion: 'v1',
-    groupVersion: group ? `${group}/${version}` : version,
-    resources,
-  };
-}
-
-function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function setWarnings(res: ServerResponse, warnings: string[]): void {
-  if (warnings.length === 0 || res.headersSent) return;
-  const before = res.getHeader('Warning');
-  const prior = Array.isArray(before) ? before : before === undefined ? [] : [String(before)];
-  res.setHeader('Warning', [...prior, ...warnings.map((w) => `299 - ${JSON.stringify(w)}`)]);
-}
-
-async function readBody(req: IncomingMessage, optional = false): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') {
-    if (optional) return undefined;
-    throw badRequest('the request body is empty');
-  }
-  const type = req.headers['content-type'] ?? '';
-  try {
-    return /yaml/.test(type) ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    throw badRequest(`the request body could not be decoded: ${(err as Error).message}`);
-  }
 }
