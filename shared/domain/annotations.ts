@@ -11,6 +11,13 @@ export const POD_VIP_ANNOTATION = 'ovn.kubernetes.io/vip';
 /** Multus' list of extra networks. */
 export const MULTUS_NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 
+/**
+ * Why a pod could not get its address (e.g. the Vip it asks for is held by another pod), so the
+ * refusal is visible with `kubectl describe pod`; removed once the pod is allocated. Not a
+ * kube-ovn name: kube-ovn only emits an Event, which the relay's consumers may not see.
+ */
+export const ALLOCATION_ERROR_ANNOTATION = 'ovn.kubernetes.io/allocation_error';
+
 export const SUBNET_LABEL = 'ovn.kubernetes.io/subnet';
 export const IP_RESERVED_LABEL = 'ovn.kubernetes.io/ip_reserved';
 export const KUBEVIRT_VM_LABEL = 'vm.kubevirt.io/name';

@@ -3,7 +3,7 @@
 // `ovn.kubernetes.io/vip`, and the parents of the AAP Vips it asks for.
 
 import { podAaps } from '../domain/aap.ts';
-import { IP_RESERVED_LABEL } from '../domain/annotations.ts';
+import { ALLOCATION_ERROR_ANNOTATION, IP_RESERVED_LABEL } from '../domain/annotations.ts';
 import {
   annotationsPatch,
   desiredNicAnnotations,
@@ -42,15 +42,29 @@ export async function reconcilePod(
   const annotations: Record<string, string> = {};
   for (const nic of nics.value) {
     const outcome = await reconcileNic(deps, pod, nic, annotations);
+    if (outcome.status === 'rejected')
+      await showAllocationError(deps, pod, `${outcome.reason}: ${outcome.message}`);
     if (outcome.status !== 'done') return outcome;
   }
-  const patch = annotationsPatch(pod.metadata.annotations, annotations);
-  if (patch) await deps.kube.patchMetadata('Pod', { namespace, name }, { annotations: patch });
+  const patch: Record<string, string | null> = annotationsPatch(pod.metadata.annotations, annotations) ?? {};
+  if (pod.metadata.annotations?.[ALLOCATION_ERROR_ANNOTATION] !== undefined)
+    patch[ALLOCATION_ERROR_ANNOTATION] = null;
+  if (Object.keys(patch).length > 0)
+    await deps.kube.patchMetadata('Pod', { namespace, name }, { annotations: patch });
 
   const ports = nics.value.map((n) => n.portName);
   await refreshParentsOf(deps, ports, [...podAaps(pod), ...podAaps(lastKnown)]);
   await refreshRulesForPod(deps, namespace, pod, lastKnown);
   return done;
+}
+
+async function showAllocationError(deps: ReconcileDeps, pod: Pod, text: string): Promise<void> {
+  if (pod.metadata.annotations?.[ALLOCATION_ERROR_ANNOTATION] === text) return;
+  await deps.kube.patchMetadata(
+    'Pod',
+    { namespace: pod.metadata.namespace ?? 'default', name: pod.metadata.name },
+    { annotations: { [ALLOCATION_ERROR_ANNOTATION]: text } },
+  );
 }
 
 async function reconcileNic(
