@@ -76,6 +76,49 @@ describe('CRD manifests', () => {
   });
 });
 
+describe('RBAC manifest', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: manifests read as plain YAML
+  const docs = readYamlObjects(join(root, 'infra/manifests/rbac.yaml')) as any[];
+  const role = (name: string) => docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === name);
+  const allows = (
+    r: { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] },
+    group: string,
+    resource: string,
+    verb: string,
+  ) =>
+    r.rules.some(
+      (x) => x.apiGroups.includes(group) && x.resources.includes(resource) && x.verbs.includes(verb),
+    );
+
+  it('lets the functions do what shared/kube does, and the relay only read', () => {
+    const fn = role('kube-ovn-vip-functions');
+    for (const [g, r, v] of [
+      ['kubeovn.io', 'vips', 'patch'],
+      ['kubeovn.io', 'vips/status', 'patch'],
+      ['kubeovn.io', 'subnets/status', 'patch'],
+      ['kubeovn.io', 'switch-lb-rules/status', 'patch'],
+      ['', 'pods', 'patch'],
+      ['apps', 'statefulsets', 'get'],
+      ['kubevirt.io', 'virtualmachines', 'get'],
+    ] as const) {
+      expect(allows(fn, g, r, v), `${g}/${r} ${v}`).toBe(true);
+    }
+    const relay = role('kube-ovn-vip-relay');
+    expect(
+      relay.rules
+        .flatMap((x: { verbs: string[] }) => x.verbs)
+        .every((v: string) => ['get', 'list', 'watch'].includes(v)),
+    ).toBe(true);
+    const bindings = docs
+      .filter((d) => d.kind === 'ClusterRoleBinding')
+      .map((b) => `${b.roleRef.name}->${b.subjects[0].name}`);
+    expect(bindings.sort()).toEqual([
+      'kube-ovn-vip-functions->vip-functions',
+      'kube-ovn-vip-relay->vip-relay',
+    ]);
+  });
+});
+
 describe('kubectl apply of the CRDs to an empty API server', () => {
   let server: DevApiServer;
   let dir: string;
