@@ -2,7 +2,8 @@
 // replicas as processes, the relay as a process), and the helpers scenarios need to drive it
 // through the Kubernetes API and read the outcome from the API, Redis and OVN.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
@@ -22,6 +23,8 @@ export interface E2E {
   nbctl(...args: string[]): Promise<string>;
   kubectl(...args: string[]): Promise<string>;
   apply(obj: KubeObject): Promise<KubeObject>;
+  /** `kubectl apply` of one object (kubectl sends built-in kinds like Namespace as it likes). */
+  kubectlApply(obj: KubeObject): Promise<string>;
   applyExample(file: string): Promise<void>;
   vip(name: string): Promise<Vip | undefined>;
   pod(namespace: string, name: string): Promise<Pod | undefined>;
@@ -58,6 +61,11 @@ export async function startE2E(opts: StackOptions = {}): Promise<E2E> {
     async apply(obj) {
       const kind = obj.kind as Parameters<Kube['create']>[0];
       return kube.create(kind, obj);
+    },
+    async kubectlApply(obj) {
+      const file = join(stack.dir, `apply-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(file, JSON.stringify(obj));
+      return e2e.kubectl('apply', '-f', file);
     },
     async applyExample(file) {
       const docs = parseAllDocuments(readFileSync(`${ROOT}/examples/${file}`, 'utf8'));
