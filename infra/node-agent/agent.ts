@@ -5,7 +5,16 @@
 // exactly that. Needs root.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
@@ -159,6 +168,18 @@ function cleanupRecorded(dir: string, log: (l: string) => void) {
   removeState(dir);
 }
 
+/** Pids of every ovs-vswitchd on the machine. */
+function runningVswitchd(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'ovs-vswitchd') out.push(Number(entry));
+    } catch {}
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------ agent
 
 export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
@@ -172,8 +193,14 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
   // An earlier run in this directory that was killed: remove what it made (pods are rebuilt below).
   cleanupRecorded(dir, log);
   if (linkExists(DATAPATH_TAP)) {
-    releaseLock();
-    throw new Error(`a ${DATAPATH_TAP} datapath made by another Open vSwitch exists; not touching it`);
+    // With no ovs-vswitchd left on the machine the tap is a leftover (of a run whose state is
+    // gone); with one running, it belongs to an Open vSwitch that is not ours.
+    if (runningVswitchd().length > 0) {
+      releaseLock();
+      throw new Error(`a ${DATAPATH_TAP} datapath of another running ovs-vswitchd exists; not touching it`);
+    }
+    log(`removing a stale ${DATAPATH_TAP} tap (no ovs-vswitchd runs)`);
+    deleteLinkSync(DATAPATH_TAP);
   }
   for (const sub of ['ovs', 'sb']) rmSync(join(dir, sub), { recursive: true, force: true });
 
@@ -209,28 +236,42 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     writeState(dir, state);
   };
 
+  // Every step is guarded: a failing step must not keep the later ones from running.
+  const attempt = async (what: string, step: () => unknown) => {
+    try {
+      await step();
+    } catch (err) {
+      log(`stop: ${what}: ${(err as Error).message}`);
+    }
+  };
   const shutdown = async () => {
     stopped = true;
-    await informer?.stop();
-    await holderSync?.stop();
-    await pass.catch(() => {});
+    await attempt('pod watch', () => informer?.stop());
+    await attempt('holder sync', () => holderSync?.stop());
+    await attempt('pending pass', () => pass);
     const plumbing = ovs && { vsctl: ovs.vsctl, bridge, instance };
-    for (const nic of made.values()) await removePodNetns(nic.netns, nic.hostIf, plumbing);
+    for (const nic of made.values())
+      await attempt(`namespace ${nic.netns}`, () => removePodNetns(nic.netns, nic.hostIf, plumbing));
     made.clear();
-    for (const ls of gatewaysMade) await removeGateway(o.nbRemote, ls).catch(() => {});
-    await controller?.stop();
+    for (const ls of gatewaysMade) await attempt(`gateway of ${ls}`, () => removeGateway(o.nbRemote, ls));
+    await attempt('ovn-controller', () => controller?.stop());
     if (ovs) {
+      const o2 = ovs;
       // `exit --cleanup` makes vswitchd delete its datapath and the bridge's tap device.
-      await ovs.vsctl('--if-exists', 'del-br', bridge).catch(() => {});
-      await tool(
-        join(dir, 'ovs'),
-        'ovs-appctl',
-        ['-t', join(dir, 'ovs', 'ovs-vswitchd.ctl'), 'exit', '--cleanup'],
-        5000,
-      ).catch(() => {});
-      await ovs.stop();
+      await attempt('bridge', () => o2.vsctl('--if-exists', 'del-br', bridge));
+      await attempt('vswitchd exit', () =>
+        tool(
+          join(dir, 'ovs'),
+          'ovs-appctl',
+          ['-t', join(dir, 'ovs', 'ovs-vswitchd.ctl'), 'exit', '--cleanup'],
+          5000,
+        ),
+      );
+      await attempt('ovs', () => o2.stop());
     }
-    await sb?.stop();
+    await attempt('southbound', () => sb?.stop());
+    // Whatever is still recorded (a daemon that would not stop, a namespace) goes the hard way.
+    cleanupRecorded(dir, log);
     for (const tap of [bridge, DATAPATH_TAP]) deleteLinkSync(tap);
     removeState(dir);
     process.off('exit', onExit);

@@ -38,7 +38,7 @@ beforeAll(async () => {
     metadata: { name: 'vip-aap' },
     spec: { subnet: SUBNET.name, namespace: 'default', selector: ['app: busybox'] },
   });
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   if (!s) return;

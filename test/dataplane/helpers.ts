@@ -31,14 +31,17 @@ export interface Assembled {
   kube: Kube;
   client: OvsdbClient;
   writer: NorthboundWriter;
+  /** The in-process agent (absent with `agent: false` until startAgent). */
   agent: NodeAgent;
-  /** Creates the pod's NB port and the pod, annotated as the handlers would. */
+  startAgent(o?: { dir?: string }): Promise<NodeAgent>;
+  /** Creates the pod's NB port and the pod, annotated as the handlers would; waits for its namespace. */
   addPod(p: {
     name: string;
     namespace?: string;
     ip: string;
     mac: string;
     labels?: Record<string, string>;
+    wait?: boolean;
   }): Promise<string>;
   deletePod(name: string, namespace?: string): Promise<void>;
   /** Port security as kube-ovn writes it: the port's own MAC and addresses, plus the VIPs it may claim. */
@@ -46,7 +49,9 @@ export interface Assembled {
   stop(): Promise<void>;
 }
 
-export async function assemble(opts: { log?: (l: string) => void } = {}): Promise<Assembled> {
+export async function assemble(
+  opts: { log?: (l: string) => void; agent?: boolean } = {},
+): Promise<Assembled> {
   requireRoot();
   const dir = makeTempDir('vpdp-');
   const nb = await startNbServer({ dir: join(dir, 'nb') });
@@ -64,21 +69,26 @@ export async function assemble(opts: { log?: (l: string) => void } = {}): Promis
     excludeIps: [SUBNET.gateway],
     gateway: SUBNET.gateway,
   });
-  const agent = await startNodeAgent({
-    dir: join(dir, 'agent'),
-    nbRemote: nb.remote,
-    kube: { kubeconfigPath: api.kubeconfigPath },
-    log: opts.log,
-  });
-  return {
+  const startAgent = (o: { dir?: string } = {}) =>
+    startNodeAgent({
+      dir: o.dir ?? join(dir, 'agent'),
+      nbRemote: nb.remote,
+      kube: { kubeconfigPath: api.kubeconfigPath },
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  const self: Assembled = {
     dir,
     nb,
     api,
     kube,
     client,
     writer,
-    agent,
-    async addPod({ name, namespace = 'default', ip, mac, labels }) {
+    agent: opts.agent === false ? (undefined as unknown as NodeAgent) : await startAgent(),
+    async startAgent(o) {
+      self.agent = await startAgent(o);
+      return self.agent;
+    },
+    async addPod({ name, namespace = 'default', ip, mac, labels, wait = true }) {
       if (namespace !== 'default')
         await api.api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
       await writer.ensurePort({
@@ -107,7 +117,7 @@ export async function assemble(opts: { log?: (l: string) => void } = {}): Promis
         },
         spec: { containers: [{ name: 'c', image: 'busybox' }] },
       });
-      return agent.waitForPod(namespace, name);
+      return wait ? self.agent.waitForPod(namespace, name) : '';
     },
     async secure(port, mac, ips) {
       await nbctl(nb.remote, 'lsp-set-port-security', port, [mac, ...ips].join(' '));
@@ -115,16 +125,17 @@ export async function assemble(opts: { log?: (l: string) => void } = {}): Promis
     async deletePod(name, namespace = 'default') {
       await kube.delete('Pod', { name, namespace });
       await writer.deletePort(`${name}.${namespace}`);
-      await agent.waitForPodGone(namespace, name);
+      await self.agent?.waitForPodGone(namespace, name);
     },
     async stop() {
-      await agent.stop();
+      await self.agent?.stop();
       client.close();
       await api.stop();
       await nb.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return self;
 }
 
 /** True when one ping gets an answer within a second. */

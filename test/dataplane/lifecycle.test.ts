@@ -1,0 +1,109 @@
+// The node agent leaves nothing behind: not after stop(), and not after a kill -9 once the next
+// run in the same directory has started (it removes what the dead run recorded, then rebuilds
+// the pods' namespaces from the API).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../infra/local/services.ts';
+import { LOCK_FILE } from '../../infra/node-agent/index.ts';
+import { cmdlineOf, listNetns } from '../../infra/node-agent/netns.ts';
+import { readState } from '../../infra/node-agent/state.ts';
+import { type Assembled, assemble, leftovers, pings } from './helpers.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+let s: Assembled;
+
+beforeAll(async () => {
+  s = await assemble({ agent: false });
+}, 60_000);
+// (Agents wait for each other: the userspace datapath allows one per machine, hence the long timeouts.)
+afterAll(async () => {
+  await s?.stop();
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('node agent lifecycle', () => {
+  it('stop() removes every namespace, veth, OVS bridge/datapath tap, daemon and process it made', async () => {
+    const agent = await s.startAgent({ dir: join(s.dir, 'agent-a') });
+    await s.addPod({ name: 'tidy1', ip: '10.16.0.51', mac: '00:00:00:00:10:51' });
+    await s.addPod({ name: 'tidy2', ip: '10.16.0.52', mac: '00:00:00:00:10:52' });
+    expect(await pings(agent, { pod: 'tidy1' }, '10.16.0.52', 3)).toBe(true);
+    // Something a person started "in" the pod.
+    const sleeper = agent.spawnIn('default', 'tidy1', ['sleep', '300']);
+    await waitFor('sleeper in the pod', async () => alive(sleeper.pid!));
+    const state = readState(agent.dir)!;
+    expect(state.pids.length).toBe(5);
+    expect(Object.keys(state.namespaces).sort()).toEqual([
+      `vp-${agent.instance}-tidy1.default`,
+      `vp-${agent.instance}-tidy2.default`,
+    ]);
+    expect((await leftovers(agent.instance, agent.bridge)).length).toBeGreaterThan(0);
+
+    await agent.stop();
+    expect(await leftovers(agent.instance, agent.bridge)).toEqual([]);
+    await waitFor('sleeper ended', async () => !alive(sleeper.pid!));
+    for (const pid of state.pids) expect(alive(pid) && cmdlineOf(pid).includes(agent.dir)).toBe(false);
+    expect(existsSync(LOCK_FILE)).toBe(false);
+    expect(readState(agent.dir)).toBeUndefined();
+    for (const p of ['tidy1', 'tidy2']) await s.deletePod(p);
+  }, 150_000);
+
+  it('after kill -9, the next run in the same directory removes what the dead run made and rebuilds the pods', async () => {
+    const dir = join(s.dir, 'agent-b');
+    await s.addPod({ name: 'crash1', ip: '10.16.0.61', mac: '00:00:00:00:10:61', wait: false });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'infra/node-agent/main.ts'),
+        '--dir',
+        dir,
+        '--nb',
+        s.nb.remote,
+        '--kubeconfig',
+        s.api.kubeconfigPath,
+        '--quiet',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const ready = await new Promise<{ instance: string }>((resolve, reject) => {
+      const rl = createInterface({ input: child.stdout! });
+      rl.once('line', (l) => resolve(JSON.parse(l)));
+      child.once('exit', (code) => reject(new Error(`agent exited with ${code}`)));
+    });
+    const old = ready.instance;
+    const oldNs = `vp-${old}-crash1.default`;
+    await waitFor('the child wired crash1', async () => listNetns(oldNs).length === 1, { timeoutMs: 15_000 });
+    const oldState = readState(dir)!;
+    child.kill('SIGKILL');
+    await waitFor('child gone', async () => child.exitCode !== null || child.signalCode !== null);
+    // What a crash leaves: the namespace, the taps and the daemons (they outlive their parent).
+    expect(await leftovers(old, oldState.bridge)).toContain(`netns ${oldNs}`);
+    expect(oldState.pids.some((p) => alive(p))).toBe(true);
+
+    const agent = await s.startAgent({ dir });
+    expect(agent.instance).not.toBe(old);
+    // (ovs-netdev is the datapath tap again, now the new run's)
+    expect((await leftovers(old, oldState.bridge)).filter((l) => l !== 'link ovs-netdev')).toEqual([]);
+    for (const pid of oldState.pids) expect(alive(pid) && cmdlineOf(pid).includes(dir)).toBe(false);
+    await agent.waitForPod('default', 'crash1');
+    expect(listNetns(`vp-${agent.instance}-crash1.default`)).toHaveLength(1);
+    await s.addPod({ name: 'crash2', ip: '10.16.0.62', mac: '00:00:00:00:10:62' });
+    expect(await pings(agent, { pod: 'crash2' }, '10.16.0.61', 3)).toBe(true);
+
+    await agent.stop();
+    expect(await leftovers(agent.instance, agent.bridge)).toEqual([]);
+    expect(listNetns(`vp-${agent.instance}-`)).toEqual([]);
+  }, 150_000);
+});
