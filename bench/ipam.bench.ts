@@ -15,7 +15,12 @@ interface Result {
   perSecond: number;
   p50: number;
   p99: number;
+  /** CPU per allocation in µs: independent of other load on this shared machine. */
+  nodeCpu: number;
+  redisCpu: number;
 }
+
+let redisCpuNow: () => Promise<number> = async () => 0;
 
 async function timed(
   from: number,
@@ -38,12 +43,14 @@ async function timed(
   return performance.now() - start;
 }
 
-const summarize = (n: number, ms: number, lat: number[]): Result => {
+const summarize = (n: number, ms: number, lat: number[], cpu: { node: number; redis: number }): Result => {
   lat.sort((a, b) => a - b);
   return {
     perSecond: n / (ms / 1000),
     p50: lat[Math.floor(n * 0.5)] ?? 0,
     p99: lat[Math.floor(n * 0.99)] ?? 0,
+    nodeCpu: cpu.node / n,
+    redisCpu: cpu.redis / n,
   };
 };
 
@@ -56,13 +63,27 @@ async function compare(
 ): Promise<{ ipam: Result; bare: Result }> {
   const lat = { ipam: [] as number[], bare: [] as number[] };
   const ms = { ipam: 0, bare: 0 };
+  const cpu = { ipam: { node: 0, redis: 0 }, bare: { node: 0, redis: 0 } };
   const step = Math.ceil(n / rounds);
+  const side = async (
+    which: 'ipam' | 'bare',
+    from: number,
+    to: number,
+    op: (i: number) => Promise<unknown>,
+  ) => {
+    const r0 = await redisCpuNow();
+    const c0 = process.cpuUsage();
+    ms[which] += await timed(from, to, op, lat[which]);
+    const c = process.cpuUsage(c0);
+    cpu[which].node += c.user + c.system;
+    cpu[which].redis += (await redisCpuNow()) - r0;
+  };
   for (let from = 0; from < n; from += step) {
     const to = Math.min(n, from + step);
-    ms.bare += await timed(from, to, bareOp, lat.bare);
-    ms.ipam += await timed(from, to, ipamOp, lat.ipam);
+    await side('bare', from, to, bareOp);
+    await side('ipam', from, to, ipamOp);
   }
-  return { ipam: summarize(n, ms.ipam, lat.ipam), bare: summarize(n, ms.bare, lat.bare) };
+  return { ipam: summarize(n, ms.ipam, lat.ipam, cpu.ipam), bare: summarize(n, ms.bare, lat.bare, cpu.bare) };
 }
 
 /** Fills a /16 in order with `count` allocations (pipelined in batches, still one script each). */
@@ -79,6 +100,11 @@ async function fill(ipam: Allocator, subnet: string, count: number) {
 export async function run() {
   const server = await startRedis();
   const redis = new Redis(server.url);
+  redisCpuNow = async () => {
+    const info = await redis.info('cpu');
+    const num = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+    return (num('used_cpu_user') + num('used_cpu_sys')) * 1e6;
+  };
   redis.defineCommand('bareAlloc', { numberOfKeys: 1, lua: BARE_LUA });
   const bareAlloc = (key: string) =>
     (redis as unknown as { bareAlloc: (k: string) => Promise<number> }).bareAlloc(key);
@@ -173,6 +199,8 @@ export async function run() {
     'p50 ms',
     'p99 ms',
     'ipam/bare',
+    'CPU µs/op ipam node+redis',
+    'bare node+redis',
   ];
   const table = rows.map((r) => [
     r.name,
@@ -183,6 +211,8 @@ export async function run() {
     f(r.bare.p50, 2),
     f(r.bare.p99, 2),
     `${f(r.ipam.perSecond / r.bare.perSecond, 2)}x`,
+    `${f(r.ipam.nodeCpu, 1)}+${f(r.ipam.redisCpu, 1)}`,
+    `${f(r.bare.nodeCpu, 1)}+${f(r.bare.redisCpu, 1)}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>

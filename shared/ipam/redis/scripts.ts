@@ -165,7 +165,9 @@ local function findFree(F, kind)
     p = p + 1
     b = 0
   end
-  F.set[#F.set + 1] = {kind, F.pages, 0}
+  -- exhausted: park the cursor at the end (once; an exhausted ever-bitmap is the common case of a
+  -- subnet whose free addresses were all used before)
+  if p0 ~= F.pages or b0 ~= 0 then F.set[#F.set + 1] = {kind, F.pages, 0} end
   return nil
 end
 local function splitRecord(rec)
