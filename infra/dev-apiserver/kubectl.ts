@@ -2,7 +2,16 @@
 // unpacked (apt-get download + dpkg -x, no install, no root needed for the unpack) into
 // .cache/kubectl/. Also runs kubectl with a kubeconfig and a timeout, killing only what it spawned.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 
 const CACHE = resolve(new URL('../../.cache/kubectl', import.meta.url).pathname);
@@ -20,18 +29,30 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-/** Unpacks Debian's kubectl into the cache folder (once) and returns its path. */
+/**
+ * Unpacks Debian's kubectl into the cache folder (once) and returns its path. Each caller works in
+ * its own temporary folder and moves the result into place, so parallel test workers on a fresh
+ * machine do not trip over each other.
+ */
 export function unpackDebianKubectl(cacheDir = CACHE): string {
   const bin = join(cacheDir, 'root', 'usr', 'bin', 'kubectl');
   if (existsSync(bin)) return bin;
   mkdirSync(cacheDir, { recursive: true });
-  if (!readdirSync(cacheDir).some((f) => f.endsWith('.deb'))) {
-    execFileSync('apt-get', ['download', 'kubernetes-client'], { cwd: cacheDir, stdio: 'pipe' });
+  const work = mkdtempSync(join(cacheDir, 'unpack-'));
+  try {
+    execFileSync('apt-get', ['download', 'kubernetes-client'], { cwd: work, stdio: 'pipe' });
+    const deb = readdirSync(work).find((f) => f.startsWith('kubernetes-client') && f.endsWith('.deb'));
+    if (!deb) throw new Error(`apt-get download kubernetes-client left no .deb in ${work}`);
+    execFileSync('dpkg', ['-x', join(work, deb), join(work, 'root')], { stdio: 'pipe' });
+    try {
+      renameSync(join(work, 'root'), join(cacheDir, 'root'));
+    } catch (err) {
+      if (!existsSync(bin)) throw err; // another worker won the race: use its copy
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  const deb = readdirSync(cacheDir).find((f) => f.startsWith('kubernetes-client') && f.endsWith('.deb'));
-  if (!deb) throw new Error(`apt-get download kubernetes-client left no .deb in ${cacheDir}`);
-  execFileSync('dpkg', ['-x', join(cacheDir, deb), join(cacheDir, 'root')], { stdio: 'pipe' });
-  if (!existsSync(bin)) throw new Error(`no kubectl inside ${deb}`);
+  if (!existsSync(bin)) throw new Error(`no kubectl in Debian's kubernetes-client (looked for ${bin})`);
   return bin;
 }
 
