@@ -117,6 +117,21 @@ describe.each([
     expect((await ipam.allocate({ subnet: s1, owner: 'h', mac: own })).mac).toBe(own);
   });
 
+  it('an orphan MAC (crash between the MAC and address scripts) is reported, and the retry converges', async () => {
+    const s = await subnet('10.13.0.0/24');
+    const mac = randomMac();
+    // what the Cluster protocol leaves behind when the process dies after the MAC script
+    await redis.hset('{ipam-mac}:map', `h:${s}/ghost`, mac, `m:${mac}`, `${s}/ghost`);
+    const found = await ipam.audit(s);
+    expect(found.map((v) => v.kind)).toEqual(['mac']);
+    expect(found[0]?.message).toContain('orphan');
+    // the owner's retry takes the MAC it already holds (both MAC modes)
+    expect((await ipam.allocate({ subnet: s, owner: 'ghost' })).mac).toBe(mac);
+    expect(await ipam.audit(s)).toEqual([]);
+    expect(await ipam.release(s, 'ghost')).toBe(true);
+    expect(await redis.hget('{ipam-mac}:map', `m:${mac}`)).toBeNull();
+  });
+
   it('release is idempotent and frees address and MAC', async () => {
     const s = await subnet('10.7.0.0/24');
     const mac = randomMac();

@@ -342,6 +342,22 @@ class RedisAllocator implements Allocator {
           }
         });
       }
+      // MACs held for an owner of this subnet that holds no address (a crash between the two
+      // scripts on Cluster): the owner's retry takes that MAC, a release frees it
+      let cursor = '0';
+      do {
+        const [next, flat] = await this.redis.hscan(MAC_MAP, cursor, 'MATCH', `h:${subnet}/*`, 'COUNT', 1000);
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const owner = (flat[i] as string).slice(2 + subnet.length + 1);
+          if (!records.has(owner)) {
+            violations.push({
+              kind: 'mac',
+              message: `MAC ${flat[i + 1]} is held for ${subnet}/${owner}, which holds no address (orphan)`,
+            });
+          }
+        }
+        cursor = next;
+      } while (cursor !== '0');
       return violations;
     }
     throw new DomainError(Reason.SubnetNotReady, `subnet ${subnet} is being changed; try again`);
