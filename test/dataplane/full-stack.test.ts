@@ -1,0 +1,144 @@
+// The seed's claims end to end: the whole local stack (relay, function handlers, Redis, OVN NB,
+// development API server) allocates and writes NB; the node agent turns every pod the handlers
+// annotated into a network namespace on real OVS + OVN, and keeps status.holder current.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../infra/local/services.ts';
+import { type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
+import type { Pod } from '../../shared/domain/types.ts';
+import { type E2E, namespaceObject, podObject, startE2E, vipObject } from '../e2e/harness.ts';
+import { msUntilPing, pings, requireRoot, virtualParent } from './helpers.ts';
+
+let e: E2E;
+let agent: NodeAgent;
+
+beforeAll(async () => {
+  requireRoot();
+  e = await startE2E();
+  agent = await startNodeAgent({
+    dir: `${e.stack.dir}/node`,
+    nbRemote: e.stack.nbRemote,
+    kube: { kubeconfigPath: e.stack.kubeconfig },
+  });
+  await e.kubectlApply(namespaceObject('other'));
+}, 180_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  await e?.stop();
+});
+
+const ipOf = (p: Pod | undefined) => p?.metadata.annotations?.['ovn.kubernetes.io/ip_address'] ?? '';
+const inPod = (pod: string, ...cmd: string[]) => agent.exec('default', pod, cmd);
+const holderOf = async (vip: string) => (await e.vip(vip))?.status?.holder ?? '';
+/** The pod's address once the handlers gave it one and the agent wired its namespace. */
+async function running(namespace: string, name: string): Promise<string> {
+  const p = await e.waitPod(namespace, name, (x) => !!ipOf(x), 'an address');
+  await agent.waitForPod(namespace, name);
+  return ipOf(p);
+}
+
+describe("the seed's vip-aap through the handlers", () => {
+  let vip = '';
+  let busyboxIp = '';
+
+  it('busybox claims the VIP; the client pings both addresses; status.holder names busybox', async () => {
+    await e.applyExample('vip-aap.yaml');
+    await e.applyExample('busybox-pod.yaml');
+    const asks = { annotations: { 'ovn.kubernetes.io/aaps': 'vip-aap' }, labels: { app: 'aap1' } };
+    await e.apply(podObject('default', 'busybox2', asks));
+    await e.apply(podObject('default', 'client'));
+    vip = (await e.waitVip('vip-aap', (v) => v.status?.ready === true)).status!.v4ip!;
+    busyboxIp = await running('default', 'busybox');
+    await Promise.all([running('default', 'busybox2'), running('default', 'client')]);
+    await expect
+      .poll(async () => (await e.portOptions('vip-aap'))?.['virtual-parents'], { timeout: 15_000 })
+      .toBe('busybox.default,busybox2.default');
+
+    expect(await pings(agent, { pod: 'client' }, vip)).toBe(false);
+    await inPod('busybox', 'ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0');
+    await inPod('busybox', 'arping', '-U', '-c', '1', '-I', 'eth0', vip);
+    await msUntilPing(agent, { pod: 'client' }, vip, 5000);
+    expect(await pings(agent, { pod: 'client' }, busyboxIp)).toBe(true);
+    await waitFor('holder busybox', async () => (await holderOf('vip-aap')) === 'busybox.default', {
+      timeoutMs: 3000,
+    });
+    expect(await e.kubectl('get', 'vip', 'vip-aap', '-o', 'wide')).toMatch(/HOLDER[\s\S]*busybox\.default/);
+  });
+
+  it('fails over to busybox2: pings within 1 s, status.holder within 1 s', async () => {
+    const moved = Date.now();
+    await inPod('busybox', 'ip', 'addr', 'del', `${vip}/16`, 'dev', 'eth0');
+    await inPod('busybox2', 'ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0');
+    const garp = inPod('busybox2', 'arping', '-U', '-c', '1', '-I', 'eth0', vip);
+    await msUntilPing(agent, { pod: 'client' }, vip, 3000);
+    const pingMs = Date.now() - moved;
+    await waitFor('holder busybox2', async () => (await holderOf('vip-aap')) === 'busybox2.default', {
+      timeoutMs: 1500,
+      intervalMs: 20,
+    });
+    const holderMs = Date.now() - moved;
+    await garp;
+    console.log(`full stack failover: ping after ${pingMs} ms, status.holder after ${holderMs} ms`);
+    expect(pingMs).toBeLessThan(1000);
+    expect(holderMs).toBeLessThan(1000);
+  });
+
+  it('a pod of another namespace asking for the VIP and adding its address takes neither the binding nor the holder', async () => {
+    await e.apply(
+      podObject('other', 'intruder', {
+        labels: { app: 'aap1' },
+        annotations: { 'ovn.kubernetes.io/aaps': 'vip-aap' },
+      }),
+    );
+    await running('other', 'intruder');
+    await agent.exec('other', 'intruder', ['ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0']);
+    await agent.exec('other', 'intruder', ['arping', '-U', '-c', '2', '-I', 'eth0', vip]);
+    expect((await e.portOptions('vip-aap'))?.['virtual-parents']).toBe('busybox.default,busybox2.default');
+    expect(await virtualParent(agent.sbRemote, 'vip-aap')).toBe('busybox2.default');
+    expect(await holderOf('vip-aap')).toBe('busybox2.default');
+  });
+});
+
+describe('a fixed address through a Vip, for real', () => {
+  it('the pod bound by ovn.kubernetes.io/vip answers on the Vip address, and a recreated StatefulSet pod again', async () => {
+    await e.apply(vipObject('sts-vip', { subnet: 'ovn-default', type: '' }));
+    const vip = (await e.waitVip('sts-vip', (v) => v.status?.ready === true)).status!.v4ip!;
+    const sts = await e.apply({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: 'default' },
+      spec: {
+        replicas: 1,
+        serviceName: 'db',
+        selector: { matchLabels: { app: 'db' } },
+        template: {
+          metadata: { labels: { app: 'db' } },
+          spec: { containers: [{ name: 'c', image: 'busybox' }] },
+        },
+      },
+    });
+    const owner = [
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata.uid, controller: true },
+    ];
+    const makePod = () =>
+      e.apply(
+        podObject('default', 'db-0', {
+          labels: { app: 'db' },
+          annotations: { 'ovn.kubernetes.io/vip': 'sts-vip' },
+          ownerReferences: owner,
+        }),
+      );
+    await makePod();
+    expect(await running('default', 'db-0')).toBe(vip);
+    expect(await msUntilPing(agent, { pod: 'client' }, vip, 5000)).toBeLessThan(5000);
+    const firstNs = agent.wired().get('db-0.default')!;
+
+    await e.kube.delete('Pod', { namespace: 'default', name: 'db-0' });
+    await agent.waitForPodGone('default', 'db-0');
+    expect(await pings(agent, { pod: 'client' }, vip)).toBe(false);
+    await makePod();
+    expect(await running('default', 'db-0')).toBe(vip);
+    expect(agent.wired().get('db-0.default')!.fingerprint).not.toBe(firstNs.fingerprint);
+    expect(await msUntilPing(agent, { pod: 'client' }, vip, 5000)).toBeLessThan(5000);
+  });
+});
