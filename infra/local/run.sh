@@ -22,6 +22,9 @@ declare -A PKG_OF=(
   [redis-server]=redis-server [redis-cli]=redis-server
   [ovsdb-server]=openvswitch-common [ovsdb-tool]=openvswitch-common [ovs-appctl]=openvswitch-common
   [ovn-nbctl]=ovn-common [ovn-sbctl]=ovn-common [ovn-northd]=ovn-central
+  # the node agent's dataplane (infra/node-agent) and the tests that drive it
+  [ovs-vswitchd]=openvswitch-switch [ovs-vsctl]=openvswitch-switch [ovn-controller]=ovn-host
+  [ip]=iproute2 [ethtool]=ethtool [arping]=iputils-arping [ping]=iputils-ping [curl]=curl [busybox]=busybox
 )
 ensure_system() {
   local missing=() pkgs=()
