@@ -1,6 +1,7 @@
 // shared/kube against the development API server: typed results, NotFound/Conflict, status and
 // metadata patches, finalizers and the ip_reserved claim under concurrent writers.
 import { readdirSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
@@ -68,6 +69,25 @@ describe('shared/kube', () => {
     const before = server.connectionCount();
     for (let i = 0; i < 20; i++) await kube.getSubnet('ovn-default');
     expect(server.connectionCount() - before).toBeLessThanOrEqual(1);
+  });
+
+  it('bounds a call to an API server that never answers', async () => {
+    const silent = createServer(() => {}); // accepts connections, never speaks TLS
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const hung = createKube({
+        server: `https://127.0.0.1:${port}`,
+        token: 't',
+        skipTLSVerify: true,
+        requestTimeoutMs: 300,
+      });
+      const t0 = Date.now();
+      await expect(hung.listVips()).rejects.toThrow();
+      expect(Date.now() - t0).toBeLessThan(3_000);
+    } finally {
+      silent.close();
+    }
   });
 
   it('gets and lists as plain JSON; absent objects are undefined or NotFound', async () => {
