@@ -233,6 +233,33 @@ describe.each([
   });
 });
 
+describe('replicas share nothing but Redis', () => {
+  it("a replica's cached spec is refreshed by the generation check (re-register, delete, re-create)", async () => {
+    const a = createRedisAllocator(redis);
+    const b = createRedisAllocator(redis);
+    const s = uniqueName('replica');
+    await a.registerSubnet({ name: s, cidrBlock: '10.14.0.0/24' });
+    expect((await b.allocate({ subnet: s, owner: 'x' })).v4).toBe('10.14.0.2'); // b caches gen 1
+    await a.registerSubnet({ name: s, cidrBlock: '10.14.0.0/24', excludeIps: ['10.14.0.3..10.14.0.9'] });
+    expect((await b.allocate({ subnet: s, owner: 'y' })).v4).toBe('10.14.0.10'); // b reloads gen 2
+    expect((await b.counts(s)).v4AvailableIPs).toBe(254 - 8 - 2);
+    await a.deleteSubnet(s, { force: true });
+    expect(await reasonOf(b.allocate({ subnet: s, owner: 'z' }))).toBe('SubnetNotFound');
+    await a.registerSubnet({ name: s, cidrBlock: '10.15.0.0/24' });
+    expect((await b.allocate({ subnet: s, owner: 'z' })).v4).toBe('10.15.0.2');
+    expect(await b.get(s, 'z')).toMatchObject({ v4: '10.15.0.2' });
+    expect(await b.audit(s)).toEqual([]);
+    // a first incarnation cached, then deleted and created again with another block: the new
+    // generation must not look like the old one
+    const t = uniqueName('replica');
+    await a.registerSubnet({ name: t, cidrBlock: '10.16.0.0/24' });
+    expect((await b.allocate({ subnet: t, owner: 'p' })).v4).toBe('10.16.0.2');
+    await a.deleteSubnet(t, { force: true });
+    await a.registerSubnet({ name: t, cidrBlock: '10.17.0.0/24' });
+    expect((await b.allocate({ subnet: t, owner: 'q' })).v4).toBe('10.17.0.2');
+  });
+});
+
 describe('audit finds broken invariants', () => {
   it('reports an orphan bit, an owner without bit, and two owners', async () => {
     const ipam = createRedisAllocator(redis);

@@ -333,7 +333,11 @@ local T = string.sub(S, 1, -6)
 local cur = redis.call('HMGET', S, 'gen', 'spec', 'cidr')
 if cur[1] and cur[2] == ARGV[1] then return {'OK', cur[1], 0} end
 if (cur[2] or '') ~= ARGV[3] then return {'STALE'} end
-local gen = tonumber(cur[1] or '0') + 1
+-- The generation names this version of the spec; callers cache parsed specs by it. It carries the
+-- server time so that a subnet deleted and created again never reuses an old generation.
+local n = tonumber(string.match(cur[1] or '', '-(%d+)$') or '0') + 1
+local now = redis.call('TIME')
+local gen = now[1] .. string.format('%06d', tonumber(now[2])) .. '-' .. n
 local resetAll = (not cur[1]) or cur[3] ~= ARGV[2]
 if cur[1] and resetAll then
   local n = redis.call('ZCARD', T .. 'idx')
@@ -410,7 +414,7 @@ for _, blk in ipairs(blocks) do
     f .. ':ox', ox, f .. ':n', #owned[f])
 end
 redis.call('HSET', S, 'gen', gen, 'spec', ARGV[1], 'cidr', ARGV[2])
-return {'OK', tostring(gen), 1}
+return {'OK', gen, 1}
 `;
 
 /** deleteSubnet. KEYS: 1 T state. Reply {'OK', existed 0|1} or {'ERR', 'InvalidSubnet', 'reservations', n}. */
