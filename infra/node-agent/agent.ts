@@ -30,7 +30,6 @@ import {
   deleteLinkSync,
   linkExists,
   type NicPlumbing,
-  netnsPids,
   removeNetnsSync,
   removePodNetns,
 } from './netns.ts';
@@ -432,7 +431,14 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
   return agent;
 }
 
-/** Pids running in any namespace this agent made (tests check that none outlive it). */
-export function agentNetnsPids(agent: NodeAgent): number[] {
-  return [...agent.wired().values()].flatMap((n) => netnsPids(n.netns));
+/**
+ * For `npm start`: starts the agent when this process is root, otherwise says in one line why not
+ * (the rest of the stack runs either way).
+ */
+export async function maybeStartNodeAgent(
+  o: NodeAgentOptions,
+): Promise<{ agent: NodeAgent; skipped?: undefined } | { agent?: undefined; skipped: string }> {
+  const reason = cannotRunReason();
+  if (reason) return { skipped: reason };
+  return { agent: await startNodeAgent(o) };
 }

@@ -4,6 +4,7 @@ export {
   DATAPATH_TAP,
   isRoot,
   LOCK_FILE,
+  maybeStartNodeAgent,
   type NodeAgent,
   type NodeAgentOptions,
   startNodeAgent,
