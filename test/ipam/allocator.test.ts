@@ -257,6 +257,14 @@ describe('replicas share nothing but Redis', () => {
     await a.deleteSubnet(t, { force: true });
     await a.registerSubnet({ name: t, cidrBlock: '10.17.0.0/24' });
     expect((await b.allocate({ subnet: t, owner: 'q' })).v4).toBe('10.17.0.2');
+    // list and get convert positions with the spec of the generation they read
+    const u = uniqueName('replica');
+    await a.registerSubnet({ name: u, cidrBlock: '10.18.0.0/24' });
+    await b.allocate({ subnet: u, owner: 'r' });
+    await a.deleteSubnet(u, { force: true });
+    await a.registerSubnet({ name: u, cidrBlock: '10.19.0.0/24' });
+    await a.allocate({ subnet: u, owner: 'r' });
+    expect((await b.list(u)).items.map((r) => r.v4)).toEqual(['10.19.0.2']);
   });
 });
 

@@ -217,7 +217,7 @@ class RedisAllocator implements Allocator {
   }
 
   async list(subnet: string, opts: ListOptions = {}): Promise<ReservationPage> {
-    const s = await this.require(subnet);
+    let s = await this.require(subnet);
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : '';
     const reply = (await this.cmd.list(stateKey(subnet), after, limit)) as (string | null)[];
@@ -225,6 +225,8 @@ class RedisAllocator implements Allocator {
       this.cache.delete(subnet);
       throw notFound(subnet);
     }
+    // records hold positions; turn them into addresses with the spec of the same generation
+    if (reply[0] !== s.gen) s = await this.require(subnet, true);
     const items: Reservation[] = [];
     for (let i = 1; i + 1 < reply.length && items.length < limit; i += 2) {
       items.push(fromRecord(s.range, String(reply[i]), String(reply[i + 1])));
