@@ -1,8 +1,8 @@
 // `npm run bench`: runs every bench/*.bench.ts in name order. Each file exports `run()`, starts the
 // real servers it needs, and prints its own side-by-side table, so figures of one run compare.
 import { readdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);

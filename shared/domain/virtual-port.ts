@@ -1,8 +1,8 @@
 // The OVN Northbound rows an AAP Vip needs (SPEC §3.1): virtual logical switch ports. OVN 23.03's
 // `virtual-ip` holds one address (ENV-NOTES), so a dual-stack Vip gets one port per family.
-import { type VipUsage, vipUsage } from './vip-spec.ts';
 
 import { V6_PORT_SUFFIX, vipPortNames } from '../ovn/nb/ops/logical-switch-port.ts';
+import { type VipUsage, vipUsage } from './vip-spec.ts';
 
 export { V6_PORT_SUFFIX };
 export const KUBE_OVN_VENDOR = 'kube-ovn';
