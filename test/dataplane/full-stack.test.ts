@@ -1,6 +1,8 @@
 // The seed's claims end to end: the whole local stack (relay, function handlers, Redis, OVN NB,
 // development API server) allocates and writes NB; the node agent turns every pod the handlers
 // annotated into a network namespace on real OVS + OVN, and keeps status.holder current.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
 import { type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
@@ -140,5 +142,62 @@ describe('a fixed address through a Vip, for real', () => {
     expect(await running('default', 'db-0')).toBe(vip);
     expect(agent.wired().get('db-0.default')!.fingerprint).not.toBe(firstNs.fingerprint);
     expect(await msUntilPing(agent, { pod: 'client' }, vip, 5000)).toBeLessThan(5000);
+  });
+});
+
+describe('SwitchLBRule traffic through the handlers', () => {
+  it('requests to vip:port reach both back ends, and only the remaining one after a back end pod is deleted', async () => {
+    await e.apply(vipObject('slr-web', { subnet: 'ovn-default', type: 'switch_lb_vip' }));
+    const front = (await e.waitVip('slr-web', (v) => v.status?.ready === true)).status!.v4ip!;
+    for (const name of ['web-a', 'web-b']) {
+      await e.apply(podObject('default', name, { labels: { app: 'web' } }));
+      await running('default', name);
+      const www = join(agent.dir, `www-${name}`);
+      mkdirSync(www, { recursive: true });
+      writeFileSync(join(www, 'index.html'), `${name}\n`);
+      agent.spawnIn('default', name, ['busybox', 'httpd', '-f', '-p', '8080', '-h', www]);
+    }
+    await e.apply({
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'SwitchLBRule',
+      metadata: { name: 'web' },
+      spec: {
+        vip: front,
+        namespace: 'default',
+        selector: ['app: web'],
+        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+      },
+    });
+    // the gateway's MAC carries front-end traffic (see docs/parts/dataplane.md)
+    await inPod('client', 'ip', 'route', 'replace', `${front}/32`, 'via', '10.16.0.1');
+    const ask = async (n: number) => {
+      const seen: Record<string, number> = {};
+      for (let i = 0; i < n; i++) {
+        const body = (
+          await inPod('client', 'curl', '-s', '-m', '2', `http://${front}:80/`).catch(() => '')
+        ).trim();
+        seen[body || 'no answer'] = (seen[body || 'no answer'] ?? 0) + 1;
+      }
+      return seen;
+    };
+    await waitFor(
+      'both back ends behind the front end',
+      async () => {
+        const r = await ask(6);
+        return r['web-a'] && r['web-b'];
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    const before = await ask(30);
+    console.log('full stack, 30 requests:', JSON.stringify(before));
+    expect(Object.keys(before).sort()).toEqual(['web-a', 'web-b']);
+
+    await e.kube.delete('Pod', { namespace: 'default', name: 'web-a' });
+    await agent.waitForPodGone('default', 'web-a');
+    await waitFor('only web-b answers', async () => Object.keys(await ask(4)).join() === 'web-b', {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
+    expect(await ask(20)).toEqual({ 'web-b': 20 });
   });
 });
