@@ -87,7 +87,11 @@ export function parseSwitchLbRule(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>)
     ports.push(lp);
   }
   const affinity =
-    typeof s.sessionAffinity === 'string' ? s.sessionAffinity : String(s.sessionAffinity ?? '');
+    typeof s.sessionAffinity === 'string'
+      ? s.sessionAffinity
+      : s.sessionAffinity == null
+        ? ''
+        : JSON.stringify(s.sessionAffinity);
   if (affinity !== '' && affinity !== 'None' && affinity !== 'ClientIP') {
     err('spec.sessionAffinity', Reason.InvalidRule, `sessionAffinity ${affinity} is not None or ClientIP`);
   }
