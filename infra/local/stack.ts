@@ -35,6 +35,12 @@ export interface StackOptions {
   relay?: boolean;
   /** Relay resync period, e.g. `30s` (default 5m). */
   resync?: string;
+  /**
+   * Register the functions' validating admission webhook with the API server (default true), as a
+   * ValidatingWebhookConfiguration would. Tests of the handlers' own validation turn it off, since
+   * events may come from clusters without the webhook.
+   */
+  admission?: boolean;
   /** Extra environment for the function replicas (e.g. LOG_LEVEL). */
   functionEnv?: Record<string, string>;
   log?: (line: string) => void;
@@ -137,6 +143,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const replicas = opts.replicas ?? 1;
   log(`starting ${replicas} function replica(s)`);
   await Promise.all(Array.from({ length: replicas }, (_, i) => startReplica(i)));
+
+  if (opts.admission ?? true) {
+    apiServer.addAdmissionWebhook({
+      name: 'vip-validation.kubeovn.io',
+      url: `${functions[0]!.url}/admission/vips`,
+      resources: [{ group: 'kubeovn.io', resource: 'vips' }],
+      operations: ['CREATE', 'UPDATE'],
+      // One replica serves it here; a real cluster puts it behind a Service with Fail.
+      failurePolicy: 'Ignore',
+    });
+  }
 
   const stack: Stack = {
     dir,

@@ -40,7 +40,7 @@ export interface E2E {
 export const readyCondition = (v: Vip) => v.status?.conditions?.find((c) => c.type === 'Ready');
 
 export async function startE2E(opts: StackOptions = {}): Promise<E2E> {
-  const stack = await startStack({ resync: '20s', ...opts });
+  const stack = await startStack({ resync: '20s', admission: false, ...opts });
   const kube = createKube({ kubeconfigPath: stack.kubeconfig });
   const redis: Redis | Cluster = stack.redisUrl
     ? new Redis(stack.redisUrl)

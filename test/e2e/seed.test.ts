@@ -125,3 +125,25 @@ describe('the seed, applied with kubectl through the relay', () => {
     expect(await e.allocator.audit('ovn-default')).toEqual([]);
   });
 });
+
+describe('admission in the local stack', () => {
+  it('refuses a bad Vip at kubectl apply with the function message, and stores nothing', async () => {
+    const withAdmission = await startE2E({ admission: true, relay: false });
+    try {
+      const bad = {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Vip',
+        metadata: { name: 'bad' },
+        spec: { subnet: 'ovn-default', v4ip: '10.17.0.5' },
+      };
+      await expect(withAdmission.kubectlApply(bad)).rejects.toThrow(
+        /admission webhook "vip-validation.kubeovn.io" denied the request: .*10\.17\.0\.5 is outside 10\.16\.0\.0\/16/,
+      );
+      expect(await withAdmission.vip('bad')).toBeUndefined();
+      await withAdmission.kubectlApply({ ...bad, spec: { subnet: 'ovn-default', v4ip: '10.16.0.5' } });
+      expect(await withAdmission.vip('bad')).toBeDefined();
+    } finally {
+      await withAdmission.stop();
+    }
+  });
+});
