@@ -8,7 +8,7 @@ import { waitFor } from '../../infra/local/services.ts';
 import { type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
 import type { Pod } from '../../shared/domain/types.ts';
 import { type E2E, namespaceObject, podObject, startE2E, vipObject } from '../e2e/harness.ts';
-import { msUntilPing, pings, requireRoot, virtualParent } from './helpers.ts';
+import { leftovers, msUntilPing, pings, requireRoot, virtualParent } from './helpers.ts';
 
 let e: E2E;
 let agent: NodeAgent;
@@ -25,8 +25,10 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  const { instance, bridge } = agent ?? {};
   await agent?.stop();
   await e?.stop();
+  if (instance && bridge) expect(await leftovers(instance, bridge)).toEqual([]);
 });
 
 const ipOf = (p: Pod | undefined) => p?.metadata.annotations?.['ovn.kubernetes.io/ip_address'] ?? '';

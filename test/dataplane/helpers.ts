@@ -2,12 +2,12 @@
 // API server with the CRDs, the NB writer playing the handlers' part (switch, pod ports, Vip
 // virtual ports) and pods created with the annotations the handlers would set. Needs root.
 import { execFile } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
 import { makeTempDir, nbctl, type OvsdbServer, startNbServer } from '../../infra/local/services.ts';
-import { type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
+import { LOCK_FILE, type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
 import { NorthboundWriter } from '../../shared/ovn/nb/index.ts';
 import { OvsdbClient } from '../../shared/ovsdb/index.ts';
@@ -193,12 +193,27 @@ export async function virtualParent(sbRemote: string, port: string): Promise<str
   return out.trim();
 }
 
-/** Links, namespaces and processes this machine has whose names carry the agent's instance id. */
+/** The pid holding the machine's node-agent lock, if any. */
+export function lockOwner(): number | undefined {
+  try {
+    return JSON.parse(readFileSync(LOCK_FILE, 'utf8')).pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Links and namespaces this machine has whose names carry the agent's instance id, and the
+ * datapath tap unless another agent (of a test file running alongside) holds the lock now.
+ */
 export async function leftovers(instance: string, bridge: string): Promise<string[]> {
+  const datapathIsAnothers = lockOwner() !== undefined;
   const links = (await run('ip', ['-o', 'link', 'show'])).stdout
     .split('\n')
     .map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '')
-    .filter((n) => n === bridge || n === 'ovs-netdev' || n.startsWith(`vh${instance}`));
+    .filter(
+      (n) => n === bridge || (n === 'ovs-netdev' && !datapathIsAnothers) || n.startsWith(`vh${instance}`),
+    );
   const ns = (await run('ip', ['netns', 'list'])).stdout
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')

@@ -2,15 +2,13 @@
 // run in the same directory has started (it removes what the dead run recorded, then rebuilds
 // the pods' namespaces from the API).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
-import { LOCK_FILE } from '../../infra/node-agent/index.ts';
 import { cmdlineOf, listNetns } from '../../infra/node-agent/netns.ts';
 import { readState } from '../../infra/node-agent/state.ts';
-import { type Assembled, assemble, leftovers, pings } from './helpers.ts';
+import { type Assembled, assemble, leftovers, lockOwner, pings } from './helpers.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 let s: Assembled;
@@ -31,6 +29,32 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+/** The CLI as `npm start` would run it; resolves with its ready line. */
+async function startChild(dir: string): Promise<{ child: ChildProcess; instance: string }> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'infra/node-agent/main.ts'),
+      '--dir',
+      dir,
+      '--nb',
+      s.nb.remote,
+      '--kubeconfig',
+      s.api.kubeconfigPath,
+      '--quiet',
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const ready = await new Promise<{ instance: string }>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (l) => resolve(JSON.parse(l)));
+    child.once('exit', (code) => reject(new Error(`agent exited with ${code}`)));
+  });
+  return { child, instance: ready.instance };
+}
 
 describe('node agent lifecycle', () => {
   it('stop() removes every namespace, veth, OVS bridge/datapath tap, daemon and process it made', async () => {
@@ -53,7 +77,7 @@ describe('node agent lifecycle', () => {
     expect(await leftovers(agent.instance, agent.bridge)).toEqual([]);
     await waitFor('sleeper ended', async () => !alive(sleeper.pid!));
     for (const pid of state.pids) expect(alive(pid) && cmdlineOf(pid).includes(agent.dir)).toBe(false);
-    expect(existsSync(LOCK_FILE)).toBe(false);
+    expect(lockOwner()).not.toBe(process.pid);
     expect(readState(agent.dir)).toBeUndefined();
     for (const p of ['tidy1', 'tidy2']) await s.deletePod(p);
   }, 150_000);
@@ -61,28 +85,7 @@ describe('node agent lifecycle', () => {
   it('after kill -9, the next run in the same directory removes what the dead run made and rebuilds the pods', async () => {
     const dir = join(s.dir, 'agent-b');
     await s.addPod({ name: 'crash1', ip: '10.16.0.61', mac: '00:00:00:00:10:61', wait: false });
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'infra/node-agent/main.ts'),
-        '--dir',
-        dir,
-        '--nb',
-        s.nb.remote,
-        '--kubeconfig',
-        s.api.kubeconfigPath,
-        '--quiet',
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const ready = await new Promise<{ instance: string }>((resolve, reject) => {
-      const rl = createInterface({ input: child.stdout! });
-      rl.once('line', (l) => resolve(JSON.parse(l)));
-      child.once('exit', (code) => reject(new Error(`agent exited with ${code}`)));
-    });
-    const old = ready.instance;
+    const { child, instance: old } = await startChild(dir);
     const oldNs = `vp-${old}-crash1.default`;
     await waitFor('the child wired crash1', async () => listNetns(oldNs).length === 1, { timeoutMs: 15_000 });
     const oldState = readState(dir)!;
@@ -94,8 +97,8 @@ describe('node agent lifecycle', () => {
 
     const agent = await s.startAgent({ dir });
     expect(agent.instance).not.toBe(old);
-    // (ovs-netdev is the datapath tap again, now the new run's)
-    expect((await leftovers(old, oldState.bridge)).filter((l) => l !== 'link ovs-netdev')).toEqual([]);
+    // (the datapath tap is there again: the new run's, which holds the lock)
+    expect(await leftovers(old, oldState.bridge)).toEqual([]);
     for (const pid of oldState.pids) expect(alive(pid) && cmdlineOf(pid).includes(dir)).toBe(false);
     await agent.waitForPod('default', 'crash1');
     expect(listNetns(`vp-${agent.instance}-crash1.default`)).toHaveLength(1);
@@ -105,5 +108,21 @@ describe('node agent lifecycle', () => {
     await agent.stop();
     expect(await leftovers(agent.instance, agent.bridge)).toEqual([]);
     expect(listNetns(`vp-${agent.instance}-`)).toEqual([]);
+  }, 150_000);
+
+  it('the CLI on SIGTERM (Ctrl-C of npm start) removes everything and exits 0', async () => {
+    await s.addPod({ name: 'term1', ip: '10.16.0.71', mac: '00:00:00:00:10:71', wait: false });
+    const dir = join(s.dir, 'agent-c');
+    const { child, instance } = await startChild(dir);
+    await waitFor('the child wired term1', async () => listNetns(`vp-${instance}-term1`).length === 1, {
+      timeoutMs: 15_000,
+    });
+    const { bridge, pids } = readState(dir)!;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await leftovers(instance, bridge)).toEqual([]);
+    for (const pid of pids) expect(alive(pid) && cmdlineOf(pid).includes(dir)).toBe(false);
+    expect(lockOwner()).not.toBe(child.pid);
   }, 150_000);
 });
