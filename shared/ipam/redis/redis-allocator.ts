@@ -36,12 +36,21 @@ import {
   type SubnetSpec,
   subnetRange,
 } from '../subnet-range.ts';
+import { Batcher } from './batcher.ts';
 import { type IpamCommands, loadCommands, MAC_MAP, stateKey } from './commands.ts';
 
 export interface RedisAllocatorOptions {
   /** Force the two-step MAC protocol even on a single Redis (tests use it). Default: Cluster only. */
   readonly splitMac?: boolean;
+  /** Micro-batching: allocations of one subnet that arrive in the same tick go to Redis as one
+   *  script call (each still decided on its own). Default true; false sends each alone. */
+  readonly batching?: boolean;
+  /** Allocations per script call at most when batching (default 256). */
+  readonly maxBatch?: number;
 }
+
+/** One allocation as the batch script takes it: owner, fixed v4 position, fixed v6 position, MAC. */
+type BatchRequest = readonly [string, string, string, string];
 
 interface CachedSubnet {
   readonly gen: string;
@@ -60,6 +69,7 @@ class RedisAllocator implements Allocator {
   private readonly cmd: IpamCommands;
   private readonly cache = new Map<string, CachedSubnet>();
   private readonly splitMac: boolean;
+  private readonly batcher: Batcher<BatchRequest, string> | undefined;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -67,6 +77,28 @@ class RedisAllocator implements Allocator {
   ) {
     this.cmd = loadCommands(redis);
     this.splitMac = opts.splitMac ?? Boolean((redis as { isCluster?: boolean }).isCluster);
+    if (opts.batching ?? true) {
+      this.batcher = new Batcher({
+        maxBatch: Math.max(1, opts.maxBatch ?? 256),
+        send: (key, reqs) => {
+          const cut = key.lastIndexOf('\n');
+          return this.sendBatch(key.slice(0, cut), key.slice(cut + 1), reqs);
+        },
+      });
+    }
+  }
+
+  /** One allocate script call for requests of one subnet; one reply string per request
+   *  ('STALE'/'NOSUBNET' for all when the batch was not run). */
+  private async sendBatch(subnet: string, gen: string, reqs: readonly BatchRequest[]): Promise<string[]> {
+    const args = reqs.flat();
+    const reply = (
+      this.splitMac
+        ? await this.cmd.allocate(stateKey(subnet), gen, ...args)
+        : await this.cmd.allocateWithMac(stateKey(subnet), MAC_MAP, gen, ...args)
+    ) as string[];
+    if (reply[0] !== 'OK') return reqs.map(() => String(reply[0]));
+    return reply.slice(1);
   }
 
   async registerSubnet(spec: SubnetSpec): Promise<SubnetInfo> {
@@ -159,44 +191,25 @@ class RedisAllocator implements Allocator {
         const s = await this.require(req.subnet, attempt > 0);
         const v4 = fixedPosition(s.range, 4, req.v4);
         const v6 = fixedPosition(s.range, 6, req.v6);
-        const key = stateKey(req.subnet);
-        let reply: Reply;
-        if (this.splitMac) {
-          if (!reservedMac) {
-            const m = (await this.cmd.macReserve(MAC_MAP, holder, fixedMac)) as Reply;
-            if (m[0] === 'ERR') throw this.scriptError(s.range, req, m as string[]);
-            macCreated = m[1] === 1;
-            reservedMac = String(m[2]);
-          }
-          reply = (await this.cmd.allocate(key, s.gen, req.owner, v4, v6, reservedMac)) as Reply;
-        } else {
-          reply = (await this.cmd.allocateWithMac(
-            key,
-            MAC_MAP,
-            s.gen,
-            req.owner,
-            v4,
-            v6,
-            fixedMac,
-            holder,
-          )) as Reply;
+        if (this.splitMac && !reservedMac) {
+          const m = (await this.cmd.macReserve(MAC_MAP, holder, fixedMac)) as Reply;
+          if (m[0] === 'ERR') throw this.scriptError(s.range, req, m as string[]);
+          macCreated = m[1] === 1;
+          reservedMac = String(m[2]);
         }
-        if (reply[0] === 'STALE' || reply[0] === 'NOSUBNET') {
+        const one: BatchRequest = [req.owner, v4, v6, this.splitMac ? reservedMac : fixedMac];
+        const reply = this.batcher
+          ? await this.batcher.submit(`${req.subnet}\n${s.gen}`, one)
+          : ((await this.sendBatch(req.subnet, s.gen, [one]))[0] as string);
+        if (reply === 'STALE' || reply === 'NOSUBNET') {
           this.cache.delete(req.subnet);
           continue;
         }
-        if (reply[0] === 'ERR') throw this.scriptError(s.range, req, reply as string[]);
+        if (reply[0] === 'E')
+          throw this.scriptError(s.range, req, ['ERR', ...splitFields(reply.slice(1), 3)]);
+        const [created, v4pos = '', v6pos = '', mac = ''] = splitFields(reply.slice(1), 4);
         macCreated = false; // kept
-        return {
-          ...reservationOf(
-            s.range,
-            req.owner,
-            String(reply[2] ?? ''),
-            String(reply[3] ?? ''),
-            String(reply[4]),
-          ),
-          created: reply[1] === 1,
-        };
+        return { ...reservationOf(s.range, req.owner, v4pos, v6pos, mac), created: created === '1' };
       }
       throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
     } finally {
@@ -534,6 +547,20 @@ function pairs(flat: (Buffer | string)[]): Map<string, string> {
   const m = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), String(flat[i + 1]));
   return m;
+}
+
+/** The first count-1 fields split at '|', the last one whole (it may hold '|', e.g. an owner). */
+function splitFields(text: string, count: number): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (let i = 1; i < count; i++) {
+    const at = text.indexOf('|', from);
+    if (at < 0) break;
+    out.push(text.slice(from, at));
+    from = at + 1;
+  }
+  out.push(text.slice(from));
+  return out;
 }
 
 const encodeCursor = (owner: string) => Buffer.from(owner, 'utf8').toString('base64url');

@@ -147,29 +147,6 @@ local function readState(...)
   for i = 1, #extra do rest[i] = m[${FAMILY_FIELDS.length * 2 + 1} + i] end
   return m[1], fam, rest
 end
--- lowest clear bit of the ever ('e') or used ('u') bitmaps from the family's cursor; records the
--- moved cursor in F.set (written with the allocation) and new pages in F.newPages
-local function findFree(F, kind)
-  local p, b = F[kind .. 'p'], F[kind .. 'b']
-  local p0, b0 = p, b
-  while p < F.pages do
-    local limit = PAGE
-    if p == F.pages - 1 then limit = F.last end
-    local pos = clearBit(T .. F.f .. ':' .. kind .. ':' .. fmt(p), b)
-    if pos < limit then
-      local nb = math.floor(pos / 8)
-      if p ~= p0 or nb ~= b0 then F.set[#F.set + 1] = {kind, p, nb} end
-      if p ~= p0 then F.newPage = p end
-      return p, pos
-    end
-    p = p + 1
-    b = 0
-  end
-  -- exhausted: park the cursor at the end (once; an exhausted ever-bitmap is the common case of a
-  -- subnet whose free addresses were all used before)
-  if p0 ~= F.pages or b0 ~= 0 then F.set[#F.set + 1] = {kind, F.pages, 0} end
-  return nil
-end
 local function splitRecord(rec)
   local v4, v6, mac = string.match(rec, '^([^|]*)|([^|]*)|(.*)$')
   return {['4'] = v4, ['6'] = v6}, mac
@@ -177,88 +154,178 @@ end
 `;
 
 /**
- * allocate. KEYS: 1 T state; 2 {ipam-mac}:map when the MAC is reserved by this script too (one
- * Redis, not Cluster). ARGV: 1 gen, 2 owner, 3 fixed v4 position or '', 4 fixed v6 position or '',
- * 5 MAC: with KEYS[2] the fixed MAC or '', else the MAC already reserved for this owner,
- * 6 holder "<subnet>/<owner>" (with KEYS[2]).
- * Reply: {'OK', created 0|1, v4pos, v6pos, mac}.
+ * allocate, for a batch of requests of one subnet (micro-batching: the allocator sends the
+ * requests of one tick as one call). Each request is decided on its own, in order, exactly as if
+ * it ran alone after the ones before it: its own idempotency, its own checks before its own
+ * writes, so a refused request leaves no trace and does not affect the others. The state read
+ * (one HMGET for every owner) and the hash/index writes (one HSET, one ZADD) are shared.
+ * KEYS: 1 T state; 2 {ipam-mac}:map when the MAC is reserved by this script too (one Redis, not
+ * Cluster). ARGV: 1 gen, then 4 per request: owner, fixed v4 position or '', fixed v6 position or
+ * '', MAC: with KEYS[2] the fixed MAC or '', else the MAC already reserved for this owner.
+ * The MAC holder is "<subnet>/<owner>".
+ * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each
+ *   'O' created(0|1) '|' v4pos '|' v6pos '|' mac, or 'E' reason '|' field '|' holder-or-held.
  */
 export const ALLOCATE = `${COMMON}${SUBNET_LIB}${MAC_LIB}
 local inline = #KEYS > 1
-local owner = ARGV[2]
-local fixed = {['4'] = ARGV[3], ['6'] = ARGV[4]}
-local gen, fam, extra = readState('o:' .. owner)
+local n = (#ARGV - 1) / 4
+local subnet = string.sub(T, 7, -3)
+local fields = {}
+for i = 1, n do fields[i] = 'o:' .. ARGV[4 * i - 2] end
+local gen, fam, recList = readState(unpack(fields))
 if not gen then return {'NOSUBNET'} end
 if gen ~= ARGV[1] then return {'STALE'} end
-local rec = extra[1]
-if rec then
-  local held, mac = splitRecord(rec)
-  for _, f in ipairs({'4', '6'}) do
-    if fixed[f] ~= '' and fixed[f] ~= held[f] then return {'ERR', 'ImmutableField', 'v' .. f, held[f]} end
-  end
-  if inline and ARGV[5] ~= '' and ARGV[5] ~= mac then return {'ERR', 'ImmutableField', 'mac', mac} end
-  return {'OK', 0, held['4'], held['6'], mac}
+-- overlays: what this batch decided so far, read before Redis
+local recs = {}
+for i = 1, n do
+  if recList[i] then recs[ARGV[4 * i - 2]] = recList[i] end
 end
-local plan = {}
-for _, f in ipairs({'4', '6'}) do
-  local F = fam[f]
-  if F then
-    F.set = {}
-    if fixed[f] ~= '' then
-      if fixed[f] == F.gw then return {'ERR', 'AddressConflict', 'v' .. f, 'gateway'} end
-      local holder = redis.call('HGET', S, f .. '@' .. fixed[f])
-      if holder then return {'ERR', 'AddressConflict', 'v' .. f, holder} end
-      local p, b = string.match(fixed[f], '^(%d+):(%d+)$')
-      plan[f] = {pos = fixed[f], p = tonumber(p), b = b, fixed = true}
-    else
-      local p, b = findFree(F, 'e')
-      if not p then p, b = findFree(F, 'u') end
-      if not p then return {'ERR', 'SubnetFull', 'v' .. f, ''} end
-      local bs = tostring(b)
-      plan[f] = {pos = fmt(p) .. ':' .. bs, p = p, b = bs}
-    end
-  elseif fixed[f] ~= '' then
-    return {'ERR', 'AddressOutOfRange', 'v' .. f, ''}
-  end
-end
-local mac = ARGV[5]
-local macP = nil
+local taken = {}
+local hs, idx, pgs = {}, {}, {['4'] = {}, ['6'] = {}}
+for _, F in pairs(fam) do F.cur = {F.ep, F.eb, F.up, F.ub} end
+-- MACs (inline): every holder's current MAC and the dynamic cursor in one read
+local macOf, macTaken, macHs, macNext = {}, {}, {}, nil
 if inline then
-  mac, macP = macPlan(ARGV[6], ARGV[5])
-  if not mac then return macP end
-end
--- every check passed: write
-local out = {['4'] = '', ['6'] = ''}
-local hs = {}
-for _, f in ipairs({'4', '6'}) do
-  local pl = plan[f]
-  if pl then
-    local F = fam[f]
-    local page = fmt(pl.p)
-    redis.call('SETBIT', T .. f .. ':u:' .. page, pl.b, '1')
-    redis.call('SETBIT', T .. f .. ':e:' .. page, pl.b, '1')
-    if pl.fixed then
-      redis.call('SADD', T .. f .. ':pg', page)
-      if redis.call('GETBIT', T .. f .. ':x:' .. page, pl.b) == 1 then
-        hs[#hs + 1] = f .. ':ox'; hs[#hs + 1] = F.ox + 1
-      end
-    elseif F.newPage then
-      redis.call('SADD', T .. f .. ':pg', fmt(F.newPage))
-    end
-    for _, c in ipairs(F.set) do
-      hs[#hs + 1] = f .. ':' .. c[1] .. 'p'; hs[#hs + 1] = fmt(c[2])
-      hs[#hs + 1] = f .. ':' .. c[1] .. 'b'; hs[#hs + 1] = c[3]
-    end
-    hs[#hs + 1] = f .. '@' .. pl.pos; hs[#hs + 1] = owner
-    hs[#hs + 1] = f .. ':n'; hs[#hs + 1] = F.n + 1
-    out[f] = pl.pos
+  local mf = {'#next'}
+  for i = 1, n do mf[i + 1] = 'h:' .. subnet .. '/' .. ARGV[4 * i - 2] end
+  local m = redis.call('HMGET', MAP, unpack(mf))
+  macNext = tonumber(m[1] or '0')
+  for i = 1, n do
+    if m[i + 1] then macOf[subnet .. '/' .. ARGV[4 * i - 2]] = m[i + 1] end
   end
 end
-if macP then macApply(ARGV[6], macP) end
-hs[#hs + 1] = 'o:' .. owner; hs[#hs + 1] = out['4'] .. '|' .. out['6'] .. '|' .. mac
-redis.call('HSET', S, unpack(hs))
-redis.call('ZADD', T .. 'idx', '0', owner)
-return {'OK', 1, out['4'], out['6'], mac}
+-- the lowest clear bit of the ever ('e') or used ('u') bitmaps from the family's cursor, which
+-- moves with it (bits before it are set, so moving it is right even if the request then fails)
+local function nextFree(F, kind)
+  local pk, bk = kind .. 'p', kind .. 'b'
+  local p, b = F[pk], F[bk]
+  while p < F.pages do
+    local limit = PAGE
+    if p == F.pages - 1 then limit = F.last end
+    local pos = clearBit(T .. F.f .. ':' .. kind .. ':' .. fmt(p), b)
+    if pos < limit then
+      F[pk] = p; F[bk] = math.floor(pos / 8)
+      return p, pos
+    end
+    p = p + 1
+    b = 0
+  end
+  F[pk] = F.pages; F[bk] = 0
+  return nil
+end
+-- a dynamic MAC for holder, claimed here (SETBIT answers whether it was free): the last check
+local function macClaim()
+  for _ = 1, 64 do
+    local bit = macNext % MAC_BITS
+    macNext = (bit + 1) % MAC_BITS
+    if redis.call('SETBIT', MU, bit, '1') == 0 then return macFormat(bit) end
+  end
+  local bit = clearBit(MU, 0)
+  if bit >= MAC_BITS then return nil end
+  redis.call('SETBIT', MU, bit, 1)
+  macNext = (bit + 1) % MAC_BITS
+  return macFormat(bit)
+end
+local function one(owner, fixed, macArg)
+  local rec = recs[owner]
+  if rec then
+    local held, mac = splitRecord(rec)
+    for _, f in ipairs({'4', '6'}) do
+      if fixed[f] ~= '' and fixed[f] ~= held[f] then return 'EImmutableField|v' .. f .. '|' .. held[f] end
+    end
+    if inline and macArg ~= '' and macArg ~= mac then return 'EImmutableField|mac|' .. mac end
+    return 'O0|' .. held['4'] .. '|' .. held['6'] .. '|' .. mac
+  end
+  local plan = {}
+  for _, f in ipairs({'4', '6'}) do
+    local F = fam[f]
+    if F then
+      local pos = fixed[f]
+      if pos ~= '' then
+        if pos == F.gw then return 'EAddressConflict|v' .. f .. '|gateway' end
+        local holder = taken[f .. '@' .. pos] or redis.call('HGET', S, f .. '@' .. pos)
+        if holder then return 'EAddressConflict|v' .. f .. '|' .. holder end
+        local p, b = string.match(pos, '^(%d+):(%d+)$')
+        plan[f] = {pos = pos, page = p, b = b, fixed = true}
+      else
+        local p, b = nextFree(F, 'e')
+        if not p then p, b = nextFree(F, 'u') end
+        if not p then return 'ESubnetFull|v' .. f .. '|' end
+        local page, bs = fmt(p), tostring(b)
+        plan[f] = {pos = page .. ':' .. bs, page = page, b = bs}
+      end
+    elseif fixed[f] ~= '' then
+      return 'EAddressOutOfRange|v' .. f .. '|'
+    end
+  end
+  local mac = macArg
+  local holder = subnet .. '/' .. owner
+  if inline then
+    local cur = macOf[holder]
+    if cur then
+      if macArg ~= '' and macArg ~= cur then return 'EImmutableField|mac|' .. cur end
+      mac = cur
+    elseif macArg ~= '' then
+      local h = macTaken[macArg] or redis.call('HGET', MAP, 'm:' .. macArg)
+      if h then return 'EMACConflict|mac|' .. h end
+      local bit = macBit(macArg)
+      if bit then redis.call('SETBIT', MU, bit, 1) end
+    else
+      mac = macClaim()
+      if not mac then return 'ESubnetFull|mac|' end
+    end
+    if not cur then
+      macOf[holder] = mac; macTaken[mac] = holder
+      macHs[#macHs + 1] = 'm:' .. mac; macHs[#macHs + 1] = holder
+      macHs[#macHs + 1] = 'h:' .. holder; macHs[#macHs + 1] = mac
+    end
+  end
+  -- every check passed: write
+  local out = {['4'] = '', ['6'] = ''}
+  for _, f in ipairs({'4', '6'}) do
+    local pl = plan[f]
+    if pl then
+      local F = fam[f]
+      redis.call('SETBIT', T .. f .. ':u:' .. pl.page, pl.b, '1')
+      redis.call('SETBIT', T .. f .. ':e:' .. pl.page, pl.b, '1')
+      if pl.fixed and redis.call('GETBIT', T .. f .. ':x:' .. pl.page, pl.b) == 1 then F.ox = F.ox + 1 end
+      pgs[f][pl.page] = true
+      taken[f .. '@' .. pl.pos] = owner
+      hs[#hs + 1] = f .. '@' .. pl.pos; hs[#hs + 1] = owner
+      F.n = F.n + 1
+      out[f] = pl.pos
+    end
+  end
+  rec = out['4'] .. '|' .. out['6'] .. '|' .. mac
+  recs[owner] = rec
+  hs[#hs + 1] = 'o:' .. owner; hs[#hs + 1] = rec
+  idx[#idx + 1] = '0'; idx[#idx + 1] = owner
+  return 'O1|' .. rec
+end
+local replies = {'OK'}
+for i = 1, n do
+  local a = 4 * i - 2
+  replies[i + 1] = one(ARGV[a], {['4'] = ARGV[a + 1], ['6'] = ARGV[a + 2]}, ARGV[a + 3])
+end
+-- shared writes: counters, cursors, page sets, records, owner index, MAC registry
+for f, F in pairs(fam) do
+  local c = F.cur
+  if c[1] ~= F.ep or c[2] ~= F.eb or c[3] ~= F.up or c[4] ~= F.ub or #idx > 0 then
+    hs[#hs + 1] = f .. ':ep'; hs[#hs + 1] = fmt(F.ep); hs[#hs + 1] = f .. ':eb'; hs[#hs + 1] = F.eb
+    hs[#hs + 1] = f .. ':up'; hs[#hs + 1] = fmt(F.up); hs[#hs + 1] = f .. ':ub'; hs[#hs + 1] = F.ub
+    hs[#hs + 1] = f .. ':n'; hs[#hs + 1] = F.n; hs[#hs + 1] = f .. ':ox'; hs[#hs + 1] = F.ox
+  end
+  local pages = {}
+  for page in pairs(pgs[f]) do pages[#pages + 1] = page end
+  if #pages > 0 then redis.call('SADD', T .. f .. ':pg', unpack(pages)) end
+end
+if #hs > 0 then redis.call('HSET', S, unpack(hs)) end
+if #idx > 0 then redis.call('ZADD', T .. 'idx', unpack(idx)) end
+if #macHs > 0 then
+  macHs[#macHs + 1] = '#next'; macHs[#macHs + 1] = macNext
+  redis.call('HSET', MAP, unpack(macHs))
+end
+return replies
 `;
 
 /**

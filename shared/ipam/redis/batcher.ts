@@ -1,0 +1,72 @@
+// Micro-batching: requests for the same key that arrive in the same tick of the event loop are
+// sent as one call (the per-call cost, EVALSHA plus argument and reply framing, is paid once per
+// batch instead of once per request). The flush runs on setImmediate, so every request whose await
+// chain resumed from the same I/O event (e.g. one chunk of replies) joins the batch.
+
+export interface BatcherOptions<Req, Res> {
+  /** Sends one batch (same key, at most maxBatch requests); resolves with one result per request. */
+  readonly send: (key: string, requests: readonly Req[]) => Promise<readonly Res[]>;
+  /** Requests per call at most; a bigger tick is sent as several calls. */
+  readonly maxBatch: number;
+}
+
+interface Pending<Req, Res> {
+  readonly req: Req;
+  readonly resolve: (r: Res) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+export class Batcher<Req, Res> {
+  private queues = new Map<string, Pending<Req, Res>[]>();
+  private scheduled = false;
+
+  constructor(private readonly opts: BatcherOptions<Req, Res>) {}
+
+  submit(key: string, req: Req): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      let q = this.queues.get(key);
+      if (!q) {
+        q = [];
+        this.queues.set(key, q);
+      }
+      q.push({ req, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush() {
+    const queues = this.queues;
+    this.queues = new Map();
+    this.scheduled = false;
+    for (const [key, q] of queues) {
+      for (let i = 0; i < q.length; i += this.opts.maxBatch)
+        this.sendOne(key, q.slice(i, i + this.opts.maxBatch));
+    }
+  }
+
+  private sendOne(key: string, batch: Pending<Req, Res>[]) {
+    let sent: Promise<readonly Res[]>;
+    try {
+      sent = this.opts.send(
+        key,
+        batch.map((p) => p.req),
+      );
+    } catch (e) {
+      sent = Promise.reject(e);
+    }
+    sent.then(
+      (results) => {
+        batch.forEach((p, i) => {
+          if (i < results.length) p.resolve(results[i] as Res);
+          else p.reject(new Error(`batch reply has ${results.length} results for ${batch.length} requests`));
+        });
+      },
+      (e: unknown) => {
+        for (const p of batch) p.reject(e);
+      },
+    );
+  }
+}
