@@ -302,7 +302,12 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
 
   const kube = createKube(o.kube);
   if (o.holder !== false) {
-    holderSync = await startHolderSync({ sbRemotes: [sbRemote], kube, log });
+    try {
+      holderSync = await startHolderSync({ sbRemotes: [sbRemote], kube, log });
+    } catch (err) {
+      await shutdown();
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------------------------- pods
