@@ -1,0 +1,528 @@
+// The audit's decisions: given one snapshot of the API server, Redis and OVN NB, what disagrees
+// and what repair would do about it. Pure: the same functions the reconcilers use decide what
+// each object should own, so the audit cannot drift from the handlers' own idea of "correct".
+import { type VirtualParent, virtualParents } from '../domain/aap.ts';
+import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
+import { readPodAnnotations } from '../domain/pod-annotations.ts';
+import { type PodNic, podNics, type SubnetPlacement } from '../domain/pod-network.ts';
+import {
+  backendAddresses,
+  desiredSwitchLoadBalancers,
+  type LoadBalancerRow,
+  parseSwitchLbRule,
+  ruleVip,
+} from '../domain/switch-lb.ts';
+import type { Pod, SubnetResource, Vip } from '../domain/types.ts';
+import { keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
+import { type AssignedVip, parseVipSpec, vipUsage } from '../domain/vip-spec.ts';
+import { assignedFromVip } from '../domain/vip-status.ts';
+import { desiredVirtualPorts, V6_PORT_SUFFIX, type VirtualPortRow } from '../domain/virtual-port.ts';
+import type { Reservation } from '../ipam/index.ts';
+import { type LogicalSwitchPort, parentsOf, VENDOR, VIRTUAL_IP } from '../ovn/nb/index.ts';
+import { podOwner, vipOwner } from '../reconcile/ports.ts';
+import { type Drift, DriftKind, type ObservedState } from './types.ts';
+
+const VIP_PREFIX = 'vip/';
+const POD_PREFIX = 'pod/';
+
+export function placementsOf(subnets: readonly SubnetResource[]): SubnetPlacement[] {
+  return subnets.map((s) => ({
+    name: s.metadata.name,
+    namespaces: s.spec.namespaces ?? [],
+    default: s.spec.default === true,
+    ...(s.spec.provider ? { provider: s.spec.provider } : {}),
+  }));
+}
+
+interface LiveNic {
+  pod: Pod;
+  nic: PodNic;
+}
+
+/** Every port name the existing pods have (allocated or not), with its pod and NIC. */
+export function livePodPorts(
+  pods: readonly Pod[],
+  placements: readonly SubnetPlacement[],
+  keepVmIp: boolean,
+): Map<string, LiveNic> {
+  const out = new Map<string, LiveNic>();
+  for (const pod of pods) {
+    const nics = podNics(pod, placements, { keepVmIp });
+    if (!nics.ok) continue;
+    for (const nic of nics.value) out.set(nic.portName, { pod, nic });
+  }
+  return out;
+}
+
+/** Ports bound to Vips (ip_reserved labels) that no existing pod has: the workloads to look up. */
+export function orphanBindingPorts(state: Pick<ObservedState, 'vips' | 'pods' | 'subnets' | 'keepVmIp'>) {
+  const live = livePodPorts(state.pods, placementsOf(state.subnets), state.keepVmIp ?? true);
+  return state.vips
+    .map((v) => v.metadata.labels?.[IP_RESERVED_LABEL] ?? '')
+    .filter((p) => p !== '' && !live.has(p));
+}
+
+const vipSubnet = (v: Vip) => v.metadata.labels?.[SUBNET_LABEL] || v.spec.subnet || '';
+const podRef = (p: Pod) => `${p.metadata.namespace ?? 'default'}/${p.metadata.name}`;
+const addrText = (a: { v4?: string | undefined; v6?: string | undefined; mac?: string | undefined }) =>
+  [a.v4, a.v6, a.mac].filter(Boolean).join(' ') || 'nothing';
+const upper = (s: string | undefined) => s?.toUpperCase();
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function compareState(state: ObservedState): Drift[] {
+  const keepVmIp = state.keepVmIp ?? true;
+  const placements = placementsOf(state.subnets);
+  const live = livePodPorts(state.pods, placements, keepVmIp);
+  const vipsByName = new Map(state.vips.map((v) => [v.metadata.name, v]));
+  const portsByName = new Map(state.ports.map((p) => [p.name, p]));
+  const reservation = (subnet: string, owner: string): Reservation | undefined =>
+    state.reservations[subnet]?.find((r) => r.owner === owner);
+  const drifts: Drift[] = [];
+  const claims = new Map<string, string[]>(); // `<subnet>|<address>` -> claimants
+
+  const claim = (subnet: string, address: string | undefined, who: string) => {
+    if (!address) return;
+    const k = `${subnet}|${address}`;
+    claims.set(k, [...(claims.get(k) ?? []), who]);
+  };
+
+  // ---- Vips: reservation, status, virtual ports
+  const wantedVirtualPorts = new Set<string>();
+  for (const vip of state.vips) {
+    const name = vip.metadata.name;
+    const deleting = !!vip.metadata.deletionTimestamp;
+    const assigned = vip.status?.ready ? assignedFromVip(vip) : undefined;
+    if (!assigned || deleting) continue;
+    const subnet = assigned.subnet;
+    claim(subnet, assigned.v4ip, `Vip/${name}`);
+    claim(subnet, assigned.v6ip, `Vip/${name}`);
+    const res = reservation(subnet, vipOwner(name));
+    if (!res) {
+      drifts.push({
+        kind: DriftKind.MissingReservation,
+        object: `Vip/${name}`,
+        detail: `status shows ${addrText({ v4: assigned.v4ip, v6: assigned.v6ip, mac: assigned.mac })} but subnet ${subnet} holds nothing for ${vipOwner(name)}`,
+        repair: `re-run the Vip reconciler (reserves the status addresses again)`,
+        action: { type: 'reconcile', kind: 'Vip', name },
+      });
+    } else if (!sameAddresses(assigned, res)) {
+      drifts.push({
+        kind: DriftKind.StatusMismatch,
+        object: `Vip/${name}`,
+        detail: `status shows ${addrText({ v4: assigned.v4ip, v6: assigned.v6ip, mac: assigned.mac })}, reservation holds ${addrText(res)}`,
+        repair: `release the reservation and re-run the Vip reconciler (reserves the status addresses)`,
+        action: { type: 'reconcile', kind: 'Vip', name, releaseFirst: { subnet, owner: vipOwner(name) } },
+      });
+    }
+    const parsed = parseVipSpec(vip.spec);
+    if (!parsed.ok || vipUsage(parsed.spec) !== 'aap') continue;
+    const parents = virtualParents(
+      { name, subnet, namespace: parsed.spec.namespace!, selector: parsed.spec.selector },
+      state.pods,
+      placements,
+      { keepVmIp },
+    );
+    for (const row of desiredRowsOf(name, assigned, parsed.spec.namespace!, parents)) {
+      wantedVirtualPorts.add(row.name);
+      drifts.push(...compareVirtualPort(name, row, portsByName.get(row.name)));
+    }
+  }
+
+  // ---- Pods: reservation and port of each allocated NIC
+  for (const { pod, nic } of live.values()) {
+    const ann = readPodAnnotations(pod, nic.provider);
+    if (!ann.allocated) continue;
+    const ref = podRef(pod);
+    const boundVip = nic.primary ? podVipName(pod) : undefined;
+    if (!boundVip) {
+      claim(nic.subnet, ann.v4, `Pod/${ref}`);
+      claim(nic.subnet, ann.v6, `Pod/${ref}`);
+      const owner = podOwner(nic.portName);
+      const res = reservation(nic.subnet, owner);
+      const restore = {
+        type: 'restore-pod-reservation' as const,
+        subnet: nic.subnet,
+        owner,
+        ...(ann.v4 ? { v4: ann.v4 } : {}),
+        ...(ann.v6 ? { v6: ann.v6 } : {}),
+        ...(ann.mac ? { mac: ann.mac } : {}),
+        namespace: pod.metadata.namespace ?? 'default',
+        pod: pod.metadata.name,
+      };
+      if (!res) {
+        drifts.push({
+          kind: DriftKind.MissingReservation,
+          object: `Pod/${ref}`,
+          detail: `port ${nic.portName} is annotated ${addrText(ann)} but subnet ${nic.subnet} holds nothing for ${owner}`,
+          repair: `reserve the annotated addresses for ${owner}, then re-run the pod reconciler`,
+          action: restore,
+        });
+      } else if (!sameAddresses({ v4ip: ann.v4, v6ip: ann.v6, mac: upper(ann.mac) }, res)) {
+        drifts.push({
+          kind: DriftKind.StatusMismatch,
+          object: `Pod/${ref}`,
+          detail: `port ${nic.portName} is annotated ${addrText(ann)}, reservation holds ${addrText(res)}`,
+          repair: `replace the reservation with the annotated addresses, then re-run the pod reconciler`,
+          action: restore,
+        });
+      }
+    }
+    const port = portsByName.get(nic.portName);
+    const reconcilePod = {
+      type: 'reconcile' as const,
+      kind: 'Pod' as const,
+      name: pod.metadata.name,
+      namespace: pod.metadata.namespace ?? 'default',
+    };
+    if (!port) {
+      drifts.push({
+        kind: DriftKind.MissingPort,
+        object: `Pod/${ref}`,
+        detail: `allocated NIC has no logical switch port ${nic.portName} on ${nic.subnet}`,
+        repair: 're-run the pod reconciler (creates the port)',
+        action: reconcilePod,
+      });
+      continue;
+    }
+    const want = [ann.mac, ann.v4, ann.v6].filter((x): x is string => !!x).map((x) => x.toLowerCase());
+    const have = (port.addresses[0] ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((x) => x.toLowerCase());
+    const wrongSwitch = port.externalIds.ls !== undefined && port.externalIds.ls !== nic.subnet;
+    if (wrongSwitch || !sameSet(want, have)) {
+      drifts.push({
+        kind: DriftKind.StalePort,
+        object: `Port/${nic.portName}`,
+        detail: wrongSwitch
+          ? `port sits on ${port.externalIds.ls}, the pod's NIC is on ${nic.subnet}`
+          : `port addresses "${have.join(' ')}", pod annotated "${want.join(' ')}"`,
+        repair: `re-run the reconciler of pod ${ref} (rewrites the port)`,
+        action: reconcilePod,
+      });
+    }
+  }
+
+  // ---- Reservations: owners the API server no longer has
+  for (const [subnet, list] of Object.entries(state.reservations)) {
+    for (const res of list) {
+      const why = leakReason(subnet, res.owner, vipsByName, live);
+      if (!why) continue;
+      drifts.push({
+        kind: DriftKind.LeakedReservation,
+        object: `Reservation/${subnet}/${res.owner}`,
+        detail: `${addrText(res)} held, but ${why}`,
+        repair: `release ${res.owner} in ${subnet}`,
+        action: { type: 'release', subnet, owner: res.owner },
+      });
+    }
+  }
+
+  // ---- NB ports nothing in the API server owns
+  for (const port of state.ports) {
+    if (port.externalIds.vendor !== VENDOR) continue;
+    const why = orphanPortReason(port, vipsByName, live, wantedVirtualPorts);
+    if (!why) continue;
+    drifts.push({
+      kind: DriftKind.OrphanPort,
+      object: `Port/${port.name}`,
+      detail: why,
+      repair: `delete logical switch port ${port.name}`,
+      action: { type: 'delete-port', name: port.name },
+    });
+  }
+
+  drifts.push(...compareLoadBalancers(state, placements, keepVmIp));
+  drifts.push(...compareBindings(state, live, keepVmIp));
+
+  // ---- addresses shown by two objects
+  for (const [k, who] of claims) {
+    const owners = [...new Set(who)];
+    if (owners.length < 2) continue;
+    const [subnet, address] = k.split('|') as [string, string];
+    drifts.push({
+      kind: DriftKind.DuplicateAddress,
+      object: owners.sort(byText).join(' + '),
+      detail: `${address} in ${subnet} is shown by ${owners.length} objects`,
+      repair: `re-run the reconciler of each (the one not holding the reservation is refused or moved)`,
+      action: reconcileOf(owners[0]!),
+    });
+    for (const other of owners.slice(1)) {
+      drifts.push({
+        kind: DriftKind.DuplicateAddress,
+        object: other,
+        detail: `also shows ${address} in ${subnet}`,
+        repair: 're-run its reconciler',
+        action: reconcileOf(other),
+      });
+    }
+  }
+
+  // ---- Subnets without their logical switch
+  if (state.switches) {
+    const have = new Set(state.switches);
+    for (const s of state.subnets) {
+      if (have.has(s.metadata.name) || s.metadata.deletionTimestamp) continue;
+      drifts.push({
+        kind: DriftKind.MissingSwitch,
+        object: `Subnet/${s.metadata.name}`,
+        detail: 'no logical switch of that name in OVN NB',
+        repair: 're-run the Subnet reconciler (creates the switch)',
+        action: { type: 'reconcile', kind: 'Subnet', name: s.metadata.name },
+      });
+    }
+  }
+
+  // ---- allocator invariants
+  for (const [subnet, violations] of Object.entries(state.allocatorViolations)) {
+    for (const v of violations) {
+      drifts.push({
+        kind: DriftKind.AllocatorInvariant,
+        object: `Subnet/${subnet}`,
+        detail: `${v.kind}: ${v.message}`,
+        repair: 'none automatic: the stored bitmaps disagree with themselves; inspect the Redis keys',
+        action: { type: 'manual' },
+      });
+    }
+  }
+
+  return drifts.sort(
+    (a, b) => byText(a.kind, b.kind) || byText(a.object, b.object) || byText(a.detail, b.detail),
+  );
+}
+
+function sameAddresses(
+  a:
+    | Pick<AssignedVip, 'v4ip' | 'v6ip' | 'mac'>
+    | { v4ip?: string | undefined; v6ip?: string | undefined; mac?: string | undefined },
+  r: Reservation,
+): boolean {
+  return (
+    (a.v4ip ?? undefined) === (r.v4 ?? undefined) &&
+    (a.v6ip ?? undefined) === (r.v6 ?? undefined) &&
+    (!a.mac || a.mac.toUpperCase() === r.mac.toUpperCase())
+  );
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join(' ') === [...b].sort().join(' ');
+
+function desiredRowsOf(
+  name: string,
+  assigned: AssignedVip,
+  namespace: string,
+  parents: readonly VirtualParent[],
+): VirtualPortRow[] {
+  return desiredVirtualPorts(
+    {
+      name,
+      subnet: assigned.subnet,
+      type: '',
+      namespace,
+      ...(assigned.v4ip ? { v4: assigned.v4ip } : {}),
+      ...(assigned.v6ip ? { v6: assigned.v6ip } : {}),
+    },
+    parents.map((p) => p.portName),
+  );
+}
+
+function compareVirtualPort(vip: string, row: VirtualPortRow, port: LogicalSwitchPort | undefined): Drift[] {
+  const action = { type: 'reconcile' as const, kind: 'Vip' as const, name: vip };
+  if (!port) {
+    return [
+      {
+        kind: DriftKind.MissingPort,
+        object: `Vip/${vip}`,
+        detail: `AAP Vip has no virtual port ${row.name} (virtual-ip ${row.virtualIp}) on ${row.switchName}`,
+        repair: 're-run the Vip reconciler (creates the virtual port)',
+        action,
+      },
+    ];
+  }
+  const out: Drift[] = [];
+  if (port.type !== 'virtual' || port.options[VIRTUAL_IP] !== row.virtualIp) {
+    out.push({
+      kind: DriftKind.StalePort,
+      object: `Port/${row.name}`,
+      detail: `type "${port.type}" virtual-ip ${port.options[VIRTUAL_IP] ?? '(none)'}, want virtual ${row.virtualIp}`,
+      repair: `re-run the reconciler of Vip ${vip} (rewrites the port)`,
+      action,
+    });
+  }
+  const have = [...parentsOf(port)].sort();
+  if (have.join(',') !== row.parents.join(',')) {
+    out.push({
+      kind: DriftKind.WrongParents,
+      object: `Port/${row.name}`,
+      detail: `virtual-parents [${have.join(',')}], the selected pods give [${row.parents.join(',')}]`,
+      repair: `re-run the reconciler of Vip ${vip} (sets the parents)`,
+      action,
+    });
+  }
+  return out;
+}
+
+function leakReason(
+  subnet: string,
+  owner: string,
+  vips: ReadonlyMap<string, Vip>,
+  live: ReadonlyMap<string, LiveNic>,
+): string | undefined {
+  if (owner.startsWith(VIP_PREFIX)) {
+    const vip = vips.get(owner.slice(VIP_PREFIX.length));
+    if (!vip) return `Vip ${owner.slice(VIP_PREFIX.length)} does not exist`;
+    // A Vip being deleted keeps its reservation until its finalizer runs.
+    if (vip.metadata.deletionTimestamp) return undefined;
+    const where = vipSubnet(vip);
+    return where === subnet ? undefined : `Vip ${vip.metadata.name} belongs to subnet ${where}`;
+  }
+  if (owner.startsWith(POD_PREFIX)) {
+    const port = owner.slice(POD_PREFIX.length);
+    const nic = live.get(port);
+    if (!nic) return `no pod has port ${port}`;
+    return nic.nic.subnet === subnet ? undefined : `port ${port} is on subnet ${nic.nic.subnet}`;
+  }
+  // Owners of the manual reservation API are not objects of the API server: not ours to judge.
+  return undefined;
+}
+
+function orphanPortReason(
+  port: LogicalSwitchPort,
+  vips: ReadonlyMap<string, Vip>,
+  live: ReadonlyMap<string, LiveNic>,
+  wantedVirtual: ReadonlySet<string>,
+): string | undefined {
+  if (port.type === 'virtual') {
+    const vipName = port.name.endsWith(V6_PORT_SUFFIX)
+      ? port.name.slice(0, -V6_PORT_SUFFIX.length)
+      : port.name;
+    const vip = vips.get(vipName) ?? vips.get(port.name);
+    if (!vip) return `virtual port of Vip ${vipName}, which does not exist`;
+    if (vip.metadata.deletionTimestamp || wantedVirtual.has(port.name)) return undefined;
+    const parsed = parseVipSpec(vip.spec);
+    if (parsed.ok && vipUsage(parsed.spec) !== 'aap')
+      return `Vip ${vip.metadata.name} is not an allowed-address-pairs Vip`;
+    // An AAP Vip not (yet) Ready: its reconciler owns the port; only a Ready Vip says which it wants.
+    if (!vip.status?.ready) return undefined;
+    return `Vip ${vip.metadata.name} does not want port ${port.name}`;
+  }
+  if (port.type === '' && port.externalIds.pod !== undefined) {
+    if (live.has(port.name)) return undefined;
+    return `pod port of ${port.externalIds.pod}, which has no such NIC (pod gone)`;
+  }
+  return undefined;
+}
+
+function compareLoadBalancers(
+  state: ObservedState,
+  placements: readonly SubnetPlacement[],
+  keepVmIp: boolean,
+): Drift[] {
+  const out: Drift[] = [];
+  const rulesByName = new Map(state.rules.map((r) => [r.metadata.name, r]));
+  const lbsByName = new Map(state.loadBalancers.map((lb) => [lb.name, lb]));
+  const wanted = new Map<string, LoadBalancerRow>();
+  const unknown = new Set<string>(); // rules whose wanted rows cannot be told (invalid spec)
+  for (const rule of state.rules) {
+    const parsed = parseSwitchLbRule(rule);
+    if (!parsed.ok) {
+      unknown.add(rule.metadata.name);
+      continue;
+    }
+    const vip = ruleVip(parsed.rule.vip, state.vips);
+    if (!vip.ok) continue;
+    const backends = backendAddresses(parsed.rule, vip.subnet, state.pods, placements, { keepVmIp });
+    for (const row of desiredSwitchLoadBalancers(parsed.rule, vip.subnet, backends))
+      wanted.set(row.name, row);
+  }
+  for (const [name, row] of wanted) {
+    const rule = row.externalIds['switch-lb-rule'];
+    const action = { type: 'reconcile' as const, kind: 'SwitchLBRule' as const, name: rule };
+    const lb = lbsByName.get(name);
+    if (!lb) {
+      out.push({
+        kind: DriftKind.MissingLoadBalancer,
+        object: `SwitchLBRule/${rule}`,
+        detail: `no load balancer ${name}`,
+        repair: 're-run the SwitchLBRule reconciler (creates it)',
+        action,
+      });
+      continue;
+    }
+    const have = normaliseVips(lb.vips);
+    const want = normaliseVips(row.vips);
+    if (have !== want) {
+      out.push({
+        kind: DriftKind.StaleLoadBalancer,
+        object: `LoadBalancer/${name}`,
+        detail: `vips {${have}}, rule gives {${want}}`,
+        repair: `re-run the reconciler of SwitchLBRule ${rule} (rewrites the back ends)`,
+        action,
+      });
+    }
+  }
+  for (const lb of state.loadBalancers) {
+    const rule = lb.externalIds['switch-lb-rule'];
+    if (rule === undefined || wanted.has(lb.name) || unknown.has(rule)) continue;
+    out.push({
+      kind: DriftKind.OrphanLoadBalancer,
+      object: `LoadBalancer/${lb.name}`,
+      detail: rulesByName.has(rule)
+        ? `SwitchLBRule ${rule} does not want it (protocol unused or its Vip is not reserved)`
+        : `SwitchLBRule ${rule} does not exist`,
+      repair: `delete load balancer ${lb.name}`,
+      action: { type: 'delete-lb', name: lb.name },
+    });
+  }
+  return out;
+}
+
+function normaliseVips(vips: Readonly<Record<string, string>>): string {
+  return Object.entries(vips)
+    .map(([front, backs]) => `${front}=${backs.split(',').filter(Boolean).sort().join(',')}`)
+    .sort()
+    .join(' ');
+}
+
+function compareBindings(
+  state: ObservedState,
+  live: ReadonlyMap<string, LiveNic>,
+  keepVmIp: boolean,
+): Drift[] {
+  const out: Drift[] = [];
+  for (const vip of state.vips) {
+    const port = vip.metadata.labels?.[IP_RESERVED_LABEL] ?? '';
+    if (port === '' || live.has(port)) continue;
+    const hint = portOwnerHint(port);
+    const statefulSet = hint?.statefulSet
+      ? state.workloads?.statefulSets.find(
+          (s) =>
+            s.metadata.name === hint.statefulSet!.name &&
+            (s.metadata.namespace ?? hint.namespace) === hint.namespace,
+        )
+      : undefined;
+    const vm = hint
+      ? state.workloads?.vms.find(
+          (m) =>
+            m.metadata.name === hint.vmName && (m.metadata.namespace ?? hint.namespace) === hint.namespace,
+        )
+      : undefined;
+    const owners = { ...(statefulSet ? { statefulSet } : {}), ...(vm ? { vm } : {}) };
+    if (keepOrphanBinding(port, owners, { keepVmIp })) continue;
+    out.push({
+      kind: DriftKind.StaleBinding,
+      object: `Vip/${vip.metadata.name}`,
+      detail: `held for port ${port}: no pod has it and no StatefulSet or VM will bring it back`,
+      repair: `clear the ip_reserved label (the Vip keeps its address)`,
+      action: { type: 'release-binding', port },
+    });
+  }
+  return out;
+}
+
+function reconcileOf(object: string): Drift['action'] {
+  const [kind, ...rest] = object.split('/');
+  if (kind === 'Vip') return { type: 'reconcile', kind: 'Vip', name: rest.join('/') };
+  const [namespace, name] = rest as [string, string];
+  return { type: 'reconcile', kind: 'Pod', name, namespace };
+}
