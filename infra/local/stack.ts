@@ -43,6 +43,8 @@ export interface StackOptions {
   admission?: boolean;
   /** Extra environment for the function replicas (e.g. LOG_LEVEL). */
   functionEnv?: Record<string, string>;
+  /** Extra node flags for the function replicas (e.g. `--cpu-prof` to profile them). */
+  functionNodeArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -126,7 +128,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     const d = spawnDaemon(
       `function-${index}`,
       process.execPath,
-      [...TSX, join(ROOT, 'functions/serve/node.ts')],
+      [...(opts.functionNodeArgs ?? []), ...TSX, join(ROOT, 'functions/serve/node.ts')],
       dir,
       { env: functionEnvironment({ PORT: String(port) }), cwd: ROOT },
     );
@@ -184,6 +186,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           relaySecret,
           '--resync',
           opts.resync ?? '5m',
+          // Handlers are I/O-bound; many events in flight keep every replica busy.
+          '--concurrency',
+          String(32 * Math.max(1, functions.length)),
         ],
         dir,
         { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }, cwd: ROOT },

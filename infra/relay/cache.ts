@@ -60,7 +60,27 @@ export function applyWatchEvent(
     return [];
   }
   cache.set(key, obj);
+  // Status is the handlers' own output: an update that changed only status (our status writes
+  // echoing back) tells a handler nothing. Skipping it halves the events per reservation; the
+  // next real change or resync still carries the latest state, status included.
+  if (known && !changedBeyondStatus(known, obj)) return [];
   return [{ action: known ? 'update' : 'add', key, object: obj }];
+}
+
+/** Whether anything but status (and the bookkeeping that moves with every write) differs. */
+export function changedBeyondStatus(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => {
+    const { status: _s, ...rest } = o as KubeObject & { status?: unknown };
+    const {
+      resourceVersion: _rv,
+      managedFields: _mf,
+      ...meta
+    } = o.metadata as KubeObject['metadata'] & {
+      managedFields?: unknown;
+    };
+    return JSON.stringify({ ...rest, metadata: meta });
+  };
+  return strip(a) !== strip(b);
 }
 
 /**

@@ -136,3 +136,25 @@ export function withFinalizer(finalizers: readonly string[] | undefined): string
 export function withoutFinalizer(finalizers: readonly string[] | undefined): string[] {
   return (finalizers ?? []).filter((f) => f !== FINALIZER);
 }
+
+/**
+ * Whether an observed copy of a Vip shows it fully reconciled for its current spec: finalizer and
+ * labels in place, Ready for this generation, not being deleted, and not an AAP Vip (whose parents
+ * depend on pods, not on the Vip). Handlers use it to answer a repeated event without reading the
+ * API server; they still check the reservation itself, so a resync heals a lost one.
+ */
+export function isSettled(vip: Pick<Vip, 'metadata' | 'spec' | 'status'>): boolean {
+  const m = vip.metadata;
+  const ready = vip.status?.conditions?.find((c) => c.type === READY);
+  return (
+    !m.deletionTimestamp &&
+    hasFinalizer(vip) &&
+    vip.status?.ready === true &&
+    ready?.status === 'True' &&
+    m.generation !== undefined &&
+    ready.observedGeneration === m.generation &&
+    !!m.labels?.[SUBNET_LABEL] &&
+    m.labels?.[IP_RESERVED_LABEL] !== undefined &&
+    !vip.spec.namespace
+  );
+}

@@ -299,9 +299,11 @@ export function createKube(opts: KubeOptions) {
     kind: KindName,
     ref: { name: string; namespace?: string },
     change: (obj: KubeObject) => Record<string, unknown> | undefined,
+    /** The object as the caller just read it: the first attempt skips the GET. */
+    current?: KubeObject,
   ): Promise<KubeObject | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const obj = await get(kind, ref);
+      const obj = attempt === 0 && current ? current : await get(kind, ref);
       const body = change(obj);
       if (!body) return obj;
       const metadata = {
@@ -367,6 +369,34 @@ export function createKube(opts: KubeOptions) {
       if (p.labels) metadata.labels = p.labels;
       if (p.annotations) metadata.annotations = p.annotations;
       await patch(kind, ref, { metadata });
+    },
+
+    /**
+     * Sets labels and adds a finalizer in one write guarded by the resourceVersion of `current`
+     * (the object the caller just read), so claiming an object costs one request, not two.
+     */
+    async ensureClaimed(
+      kind: ClusterKind,
+      current: { metadata: { name: string; resourceVersion?: string } },
+      want: { labels: Record<string, string>; finalizer: string },
+    ): Promise<void> {
+      const name = current.metadata.name;
+      await guarded(
+        kind,
+        { name },
+        (obj) => {
+          const labels = obj.metadata.labels ?? {};
+          const missing = Object.fromEntries(Object.entries(want.labels).filter(([k, v]) => labels[k] !== v));
+          const finalizers = obj.metadata.finalizers ?? [];
+          const needFinalizer = !finalizers.includes(want.finalizer);
+          if (Object.keys(missing).length === 0 && !needFinalizer) return undefined;
+          const metadata: Record<string, unknown> = {};
+          if (Object.keys(missing).length > 0) metadata.labels = missing;
+          if (needFinalizer) metadata.finalizers = [...finalizers, want.finalizer];
+          return { metadata };
+        },
+        current as unknown as KubeObject,
+      );
     },
 
     /** Adds the finalizer unless present. */

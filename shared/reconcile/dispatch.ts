@@ -33,7 +33,9 @@ function route(deps: ReconcileDeps, event: ResourceEvent): Promise<Outcome> {
   const last = event.action === 'delete' ? event.object : undefined;
   switch (kind) {
     case 'Vip':
-      return reconcileVip(deps, name, last as Vip | undefined);
+      return reconcileVip(deps, name, last as Vip | undefined, {
+        ...(event.action !== 'delete' && event.object ? { observed: event.object as Vip } : {}),
+      });
     case 'Subnet':
       return reconcileSubnet(deps, name);
     case 'Pod':

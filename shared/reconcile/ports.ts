@@ -71,6 +71,15 @@ export interface KubePort {
    * when the label no longer holds `expected` (another pod won the race).
    */
   claimVip(name: string, expected: string, next: string): Promise<boolean>;
+  /**
+   * Sets the labels and adds the finalizer in one write guarded by `current`'s resourceVersion
+   * (re-read and retried on a conflict); no write when both are already there.
+   */
+  ensureClaimed(
+    kind: ClusterKind,
+    current: Vip,
+    want: { labels: Record<string, string>; finalizer: string },
+  ): Promise<void>;
   /** Adds the finalizer unless present (no-op then). */
   addFinalizer(kind: ClusterKind, name: string, finalizer: string): Promise<void>;
   /** Removes the finalizer if present (no-op otherwise); NotFound is not an error. */

@@ -19,6 +19,7 @@ import {
   computeVipStatus,
   FINALIZER,
   hasFinalizer,
+  isSettled,
   statusEquals,
 } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
@@ -45,8 +46,13 @@ export async function reconcileVip(
   deps: ReconcileDeps,
   name: string,
   lastKnown?: Vip,
-  opts: { onlyIfExists?: boolean } = {},
+  opts: { onlyIfExists?: boolean; observed?: Vip } = {},
 ): Promise<Outcome> {
+  // A repeated event of a settled Vip (the echo of our own status write, a resync) costs one Redis
+  // read instead of a reconcile: if the reservation still matches, there is nothing to do.
+  if (opts.observed && isSettled(opts.observed) && (await reservationMatches(deps, opts.observed))) {
+    return { status: 'done' };
+  }
   const vip = await deps.kube.getVip(name);
   if (!vip) {
     if (opts.onlyIfExists) return { status: 'done' };
@@ -171,15 +177,15 @@ async function syncVirtualPorts(
   return parents;
 }
 
-/** Finalizer and the subnet label; written only when missing, so a steady Vip costs no write. */
+/** Finalizer and the subnet label, in one write and only when missing: a steady Vip costs none. */
 async function ensureClaimed(deps: ReconcileDeps, vip: Vip, subnet: string): Promise<void> {
   const labels = vip.metadata.labels ?? {};
-  const patch: Record<string, string> = {};
-  if (labels[SUBNET_LABEL] !== subnet) patch[SUBNET_LABEL] = subnet;
-  if (labels[IP_RESERVED_LABEL] === undefined) patch[IP_RESERVED_LABEL] = '';
-  if (Object.keys(patch).length > 0)
-    await deps.kube.patchMetadata('Vip', { name: vip.metadata.name }, { labels: patch });
-  if (!hasFinalizer(vip)) await deps.kube.addFinalizer('Vip', vip.metadata.name, FINALIZER);
+  const want: Record<string, string> = { [SUBNET_LABEL]: subnet };
+  // ip_reserved is owned by the pod binding; only give it its "free" value when it is absent.
+  if (labels[IP_RESERVED_LABEL] === undefined) want[IP_RESERVED_LABEL] = '';
+  const labelsMissing = Object.entries(want).some(([k, v]) => labels[k] !== v);
+  if (!labelsMissing && hasFinalizer(vip)) return;
+  await deps.kube.ensureClaimed('Vip', vip, { labels: want, finalizer: FINALIZER });
 }
 
 /** Deletion in order (SPEC §4): OVN rows, then the address and MAC. The caller drops the finalizer. */
@@ -200,6 +206,14 @@ async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefi
       if (!(isDomainError(err) && err.reason === Reason.SubnetNotFound)) throw err;
     }
   }
+}
+
+async function reservationMatches(deps: ReconcileDeps, vip: Vip): Promise<boolean> {
+  const subnet = vip.metadata.labels?.[SUBNET_LABEL];
+  if (!subnet) return false;
+  const r = await deps.allocator.get(subnet, vipOwner(vip.metadata.name));
+  const s = vip.status;
+  return !!r && (r.v4 ?? '') === (s?.v4ip ?? '') && (r.v6 ?? '') === (s?.v6ip ?? '') && r.mac === s?.mac;
 }
 
 async function writeStatus(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyList,
   applyWatchEvent,
+  changedBeyondStatus,
   type KubeObject,
   type ObjectCache,
   withTypeMeta,
@@ -44,9 +45,10 @@ describe('cache: watch', () => {
     expect(applyWatchEvent(cache, 'Vip', 'ADDED', vip('a', '1'))).toMatchObject([
       { action: 'add', key: 'Vip:a' },
     ]);
-    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', vip('a', '2'))).toMatchObject([{ action: 'update' }]);
-    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', vip('a', '2'))).toEqual([]);
-    expect(applyWatchEvent(cache, 'Vip', 'ADDED', vip('a', '2'))).toEqual([]);
+    const changed = { ...vip('a', '2'), spec: { subnet: 'other' } };
+    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', changed)).toMatchObject([{ action: 'update' }]);
+    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', changed)).toEqual([]);
+    expect(applyWatchEvent(cache, 'Vip', 'ADDED', changed)).toEqual([]);
     const del = applyWatchEvent(cache, 'Vip', 'DELETED', vip('a', '3'));
     expect(del).toMatchObject([
       { action: 'delete', key: 'Vip:a', object: { metadata: { resourceVersion: '3' } } },
@@ -67,5 +69,25 @@ describe('cache: watch', () => {
     const pod = withTypeMeta({ metadata: { name: 'p', namespace: 'ns', resourceVersion: '1' } }, 'v1', 'Pod');
     expect(pod).toMatchObject({ apiVersion: 'v1', kind: 'Pod' });
     expect(applyWatchEvent(cache, 'Pod', 'ADDED', pod)).toMatchObject([{ key: 'Pod:ns/p' }]);
+  });
+});
+
+describe('status-only updates', () => {
+  it('are not emitted, while any other change is, carrying the latest status', () => {
+    const cache = new Map();
+    const base = {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'Vip',
+      metadata: { name: 'v', resourceVersion: '1' },
+      spec: { subnet: 's' },
+    };
+    expect(applyWatchEvent(cache, 'Vip', 'ADDED', base)).toHaveLength(1);
+    const statusOnly = { ...base, metadata: { name: 'v', resourceVersion: '2' }, status: { ready: true } };
+    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', statusOnly)).toEqual([]);
+    const labelled = { ...statusOnly, metadata: { name: 'v', resourceVersion: '3', labels: { a: 'b' } } };
+    const [ev] = applyWatchEvent(cache, 'Vip', 'MODIFIED', labelled);
+    expect(ev?.action).toBe('update');
+    expect((ev?.object as { status?: unknown }).status).toEqual({ ready: true });
+    expect(changedBeyondStatus(labelled, { ...labelled, spec: { subnet: 't' } })).toBe(true);
   });
 });

@@ -1,0 +1,167 @@
+// One scaling run: a stack with R function replicas, N Vips created through the API server (one in
+// `aapEvery` an AAP Vip with a pod asking for it), and the time from each create to the Vip being
+// Ready as seen by a watch. Shared by `npm run demo:scale` and the end-to-end bench.
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
+import { type StackOptions, startStack } from '../infra/local/stack.ts';
+import { createRedisAllocator } from '../shared/ipam/index.ts';
+import { createKube } from '../shared/kube/index.ts';
+
+export interface ScaleOptions {
+  replicas: number;
+  vips: number;
+  /** One AAP Vip (with a parent pod) in this many; 0 = none. */
+  aapEvery?: number;
+  /** Creates in flight at once (the offered load is as fast as the API server takes them). */
+  concurrency?: number;
+  /** Instead of as fast as possible: this many creates per second. */
+  ratePerSecond?: number;
+  stack?: StackOptions;
+  progress?: (line: string) => void;
+}
+
+export interface ScaleResult {
+  replicas: number;
+  vips: number;
+  seconds: number;
+  vipsPerSecond: number;
+  p50: number;
+  p99: number;
+  duplicates: number;
+  leaked: number;
+  orphanRows: number;
+  violations: number;
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+
+export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
+  const say = opts.progress ?? (() => {});
+  const stack = await startStack({ replicas: opts.replicas, admission: false, resync: '5m', ...opts.stack });
+  const kube = createKube({ kubeconfigPath: stack.kubeconfig });
+  const redis = new Redis(stack.redisUrl!);
+  try {
+    const created = new Map<string, number>();
+    const ready = new Map<string, number>();
+    let resolveAll!: () => void;
+    const allReady = new Promise<void>((r) => {
+      resolveAll = r;
+    });
+    const kc = new KubeConfig();
+    kc.loadFromFile(stack.kubeconfig);
+    const watch = await new Watch(kc).watch(
+      '/apis/kubeovn.io/v1/vips',
+      { allowWatchBookmarks: true },
+      (_type, obj: { metadata: { name: string }; status?: { ready?: boolean } }) => {
+        const name = obj.metadata.name;
+        if (obj.status?.ready && !ready.has(name)) {
+          ready.set(name, performance.now());
+          if (ready.size === opts.vips) resolveAll();
+        }
+      },
+      () => {},
+    );
+
+    const aapEvery = opts.aapEvery ?? 10;
+    const names = Array.from({ length: opts.vips }, (_, i) => `scale-${String(i).padStart(5, '0')}`);
+    const start = performance.now();
+    let next = 0;
+    const interval = opts.ratePerSecond ? 1000 / opts.ratePerSecond : 0;
+    const createOne = async (i: number) => {
+      const name = names[i]!;
+      const aap = aapEvery > 0 && i % aapEvery === 0;
+      if (interval) {
+        const due = start + i * interval;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      created.set(name, performance.now());
+      await kube.create('Vip', {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Vip',
+        metadata: { name },
+        spec: aap
+          ? { subnet: 'ovn-default', namespace: 'default', selector: [`vip: ${name}`] }
+          : { subnet: 'ovn-default' },
+      });
+      if (aap) {
+        await kube.create('Pod', {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: `parent-${name}`,
+            namespace: 'default',
+            labels: { vip: name },
+            annotations: { 'ovn.kubernetes.io/aaps': name },
+          },
+          spec: { containers: [{ name: 'c', image: 'busybox' }] },
+        });
+      }
+    };
+    const concurrency = opts.ratePerSecond ? opts.vips : (opts.concurrency ?? 32);
+    const ticker = setInterval(
+      () => say(`  created ${created.size}/${opts.vips}, ready ${ready.size}`),
+      2000,
+    );
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, opts.vips) }, async () => {
+        while (next < names.length) await createOne(next++);
+      }),
+    );
+    const timeout = setTimeout(() => resolveAll(), 120_000);
+    await allReady;
+    clearTimeout(timeout);
+    clearInterval(ticker);
+    const end = Math.max(...ready.values());
+    watch.abort();
+
+    const lat = names
+      .filter((n) => ready.has(n))
+      .map((n) => ready.get(n)! - created.get(n)!)
+      .sort((a, b) => a - b);
+    const verdict = await checkOutcome(stack.redisUrl!, kube, opts.vips);
+    return {
+      replicas: opts.replicas,
+      vips: ready.size,
+      seconds: (end - start) / 1000,
+      vipsPerSecond: ready.size / ((end - start) / 1000),
+      p50: pct(lat, 0.5),
+      p99: pct(lat, 0.99),
+      ...verdict,
+    };
+  } finally {
+    redis.disconnect();
+    await stack.stop();
+  }
+}
+
+/** Duplicates, leaks and invariant violations, from the API server and Redis. */
+async function checkOutcome(redisUrl: string, kube: ReturnType<typeof createKube>, expected: number) {
+  const redis = new Redis(redisUrl);
+  try {
+    const allocator = createRedisAllocator(redis);
+    const vips = await kube.listVips();
+    const seen = new Map<string, number>();
+    for (const v of vips) seen.set(v.status?.v4ip ?? '', (seen.get(v.status?.v4ip ?? '') ?? 0) + 1);
+    const duplicates = [...seen.values()].filter((c) => c > 1).length;
+    const owners = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await allocator.list('ovn-default', { limit: 1000, cursor });
+      for (const r of page.items) owners.add(r.owner);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const pods = await kube.listPods({ namespace: 'default' });
+    const live = new Set([
+      ...vips.map((v) => `vip/${v.metadata.name}`),
+      ...pods.map((p) => `pod/${p.metadata.name}.default`),
+    ]);
+    const leaked = [...owners].filter((o) => !live.has(o)).length;
+    const violations = (await allocator.audit('ovn-default')).length;
+    if (vips.length !== expected) throw new Error(`expected ${expected} Vips, found ${vips.length}`);
+    return { duplicates, leaked, orphanRows: 0, violations };
+  } finally {
+    redis.disconnect();
+  }
+}
