@@ -7,6 +7,7 @@ import {
   computeVipStatus,
   FINALIZER,
   hasFinalizer,
+  isSettled,
   statusEquals,
   vipLabels,
   withFinalizer,
@@ -163,5 +164,43 @@ describe('labels, assignment and finalizer', () => {
     expect(withoutFinalizer([FINALIZER, 'x', FINALIZER])).toEqual(['x']);
     expect(hasFinalizer({ metadata: { name: 'a', finalizers: [FINALIZER] } })).toBe(true);
     expect(hasFinalizer({ metadata: { name: 'a' } })).toBe(false);
+  });
+});
+
+describe('isSettled', () => {
+  const settled = {
+    metadata: {
+      name: 'v',
+      generation: 2,
+      finalizers: ['kubeovn.io/kube-ovn-controller'],
+      labels: { 'ovn.kubernetes.io/subnet': 'ovn-default', 'ovn.kubernetes.io/ip_reserved': '' },
+    },
+    spec: { subnet: 'ovn-default' },
+    status: {
+      ready: true,
+      v4ip: '10.16.0.2',
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True' as const,
+          reason: 'Reserved',
+          message: '',
+          lastTransitionTime: 't',
+          observedGeneration: 2,
+        },
+      ],
+    },
+  };
+  it('is true only when finalizer, labels and a Ready of this generation are all there', () => {
+    expect(isSettled(settled)).toBe(true);
+    expect(isSettled({ ...settled, metadata: { ...settled.metadata, generation: 3 } })).toBe(false);
+    expect(isSettled({ ...settled, metadata: { ...settled.metadata, finalizers: [] } })).toBe(false);
+    expect(isSettled({ ...settled, metadata: { ...settled.metadata, labels: {} } })).toBe(false);
+    expect(isSettled({ ...settled, metadata: { ...settled.metadata, deletionTimestamp: 'now' } })).toBe(
+      false,
+    );
+    expect(isSettled({ ...settled, status: { ...settled.status, ready: false } })).toBe(false);
+    // AAP Vips depend on pods too, so they always take the full path
+    expect(isSettled({ ...settled, spec: { subnet: 'ovn-default', namespace: 'default' } })).toBe(false);
   });
 });
