@@ -410,7 +410,7 @@ describe('compareState', () => {
       const s = lbWorld();
       s.rules = [];
       expect(compareState(s).map((d) => [d.kind, d.object, d.action])).toEqual([
-        ['orphan-lb', 'LoadBalancer/slr-r-tcp', { type: 'delete-lb', name: 'slr-r-tcp' }],
+        ['orphan-lb', 'LoadBalancer/slr-r-tcp', { type: 'delete-lb', name: 'slr-r-tcp', rule: 'r' }],
       ]);
     });
   });

@@ -228,7 +228,13 @@ export function compareState(state: ObservedState): Drift[] {
       object: `Port/${port.name}`,
       detail: why,
       repair: `delete logical switch port ${port.name}`,
-      action: { type: 'delete-port', name: port.name },
+      action: {
+        type: 'delete-port',
+        name: port.name,
+        ...(port.type === 'virtual' && !vipsByName.has(vipOfPort(port.name))
+          ? { vip: vipOfPort(port.name) }
+          : {}),
+      },
     });
   }
 
@@ -362,6 +368,9 @@ function compareVirtualPort(vip: string, row: VirtualPortRow, port: LogicalSwitc
   return out;
 }
 
+const vipOfPort = (name: string) =>
+  name.endsWith(V6_PORT_SUFFIX) ? name.slice(0, -V6_PORT_SUFFIX.length) : name;
+
 function leakReason(
   subnet: string,
   owner: string,
@@ -471,7 +480,7 @@ function compareLoadBalancers(
         ? `SwitchLBRule ${rule} does not want it (protocol unused or its Vip is not reserved)`
         : `SwitchLBRule ${rule} does not exist`,
       repair: `delete load balancer ${lb.name}`,
-      action: { type: 'delete-lb', name: lb.name },
+      action: { type: 'delete-lb', name: lb.name, rule },
     });
   }
   return out;

@@ -30,3 +30,6 @@ export async function auditSystem(ports: AuditPorts, opts: CollectOptions = {}):
     },
   };
 }
+export { countsText, driftTable, repairLine, summaryLine } from './format.ts';
+export { type OpenAuditPorts, openAuditPorts } from './open.ts';
+export { type RepairFailure, type RepairReport, repair } from './repair.ts';

@@ -47,8 +47,10 @@ export type ReconcileKind = 'Vip' | 'Pod' | 'SwitchLBRule' | 'Subnet';
 export type RepairAction =
   /** Free a reservation whose owner the API server does not have. */
   | { type: 'release'; subnet: string; owner: string }
-  | { type: 'delete-port'; name: string }
-  | { type: 'delete-lb'; name: string }
+  /** `vip`: the gone Vip of a virtual port; if it exists again by repair time, the port is left to it. */
+  | { type: 'delete-port'; name: string; vip?: string }
+  /** `rule`: the SwitchLBRule named in the row's external_ids. */
+  | { type: 'delete-lb'; name: string; rule: string }
   /** Re-run the owning object's reconciler; `releaseFirst` drops a reservation it cannot change. */
   | {
       type: 'reconcile';

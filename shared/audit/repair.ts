@@ -1,0 +1,216 @@
+// Acts on drift, always in the direction of the API server: frees what no object owns, deletes
+// rows no object wants, and for everything else re-runs the owning object's reconciler (which is
+// idempotent) instead of writing a fix by hand. Destructive steps are re-checked against a fresh
+// read of the API server first, so an object created since the audit is never stripped.
+import { isDomainError } from '../errors.ts';
+import { reconcilePod, releaseBinding } from '../reconcile/pod.ts';
+import type { ReconcileDeps } from '../reconcile/ports.ts';
+import { reconcileSubnet } from '../reconcile/subnet.ts';
+import { reconcileSwitchLBRule } from '../reconcile/switch-lb-rule.ts';
+import { reconcileVip } from '../reconcile/vip.ts';
+import type { AuditPorts } from './collect.ts';
+import { livePodPorts, placementsOf } from './compare.ts';
+import type { Drift, RepairAction } from './types.ts';
+
+export interface RepairFailure {
+  drift: Drift;
+  error: string;
+}
+
+export interface RepairReport {
+  /** Drifts acted on successfully. */
+  repaired: number;
+  /** Left alone: nothing safe to automate, or no longer true when re-checked. */
+  skipped: { drift: Drift; why: string }[];
+  failed: RepairFailure[];
+}
+
+type Step = RepairAction['type'];
+// Removals first (they free addresses a restore or reconcile may need), reconciles last.
+const ORDER: Step[] = [
+  'release',
+  'delete-port',
+  'delete-lb',
+  'restore-pod-reservation',
+  'reconcile',
+  'release-binding',
+  'manual',
+];
+
+export async function repair(
+  drifts: readonly Drift[],
+  ports: AuditPorts & { reconcile: ReconcileDeps },
+): Promise<RepairReport> {
+  const deps = ports.reconcile;
+  const report: RepairReport = { repaired: 0, skipped: [], failed: [] };
+  const owned = await ownershipNow(ports);
+  const reconciled = new Map<string, Promise<string | undefined>>();
+  const sorted = [...drifts].sort((a, b) => ORDER.indexOf(a.action.type) - ORDER.indexOf(b.action.type));
+
+  for (const drift of sorted) {
+    const a = drift.action;
+    try {
+      let problem: string | undefined;
+      switch (a.type) {
+        case 'manual':
+          report.skipped.push({ drift, why: 'no automatic repair' });
+          continue;
+        case 'release': {
+          const why = owned.reservation(a.subnet, a.owner);
+          if (why) {
+            report.skipped.push({ drift, why });
+            continue;
+          }
+          if (await deps.allocator.release(a.subnet, a.owner)) deps.subnetChanged?.(a.subnet);
+          break;
+        }
+        case 'delete-port': {
+          const why = owned.port(a.name, a.vip);
+          if (why) {
+            report.skipped.push({ drift, why });
+            continue;
+          }
+          await deps.nb.deletePort(a.name);
+          break;
+        }
+        case 'delete-lb':
+          if (owned.rule(a.rule)) {
+            // A rule that exists decides its own load balancers: let its reconciler do it.
+            problem = await once(reconciled, `SwitchLBRule/${a.rule}`, () =>
+              outcome(reconcileSwitchLBRule(deps, a.rule)),
+            );
+          } else await deps.nb.deleteLoadBalancer(a.name);
+          break;
+        case 'restore-pod-reservation':
+          problem = await restorePodReservation(deps, a);
+          if (!problem)
+            problem = await once(reconciled, `Pod/${a.namespace}/${a.pod}`, () =>
+              outcome(reconcilePod(deps, a.namespace, a.pod)),
+            );
+          break;
+        case 'reconcile': {
+          if (a.releaseFirst && (await deps.allocator.release(a.releaseFirst.subnet, a.releaseFirst.owner)))
+            deps.subnetChanged?.(a.releaseFirst.subnet);
+          const key = `${a.kind}/${a.namespace ? `${a.namespace}/` : ''}${a.name}`;
+          // A released reservation must be re-made even if this object was reconciled already.
+          if (a.releaseFirst) reconciled.delete(key);
+          problem = await once(reconciled, key, () => outcome(runReconciler(deps, a)));
+          break;
+        }
+        case 'release-binding':
+          await releaseBinding(deps, a.port);
+          break;
+      }
+      if (problem) report.failed.push({ drift, error: problem });
+      else report.repaired++;
+    } catch (err) {
+      report.failed.push({ drift, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return report;
+}
+
+function runReconciler(deps: ReconcileDeps, a: Extract<RepairAction, { type: 'reconcile' }>) {
+  switch (a.kind) {
+    case 'Vip':
+      return reconcileVip(deps, a.name);
+    case 'Pod':
+      return reconcilePod(deps, a.namespace ?? 'default', a.name);
+    case 'SwitchLBRule':
+      return reconcileSwitchLBRule(deps, a.name);
+    case 'Subnet':
+      return reconcileSubnet(deps, a.name);
+  }
+}
+
+async function outcome(
+  p: Promise<{ status: string; reason?: string; message?: string }>,
+): Promise<string | undefined> {
+  const o = await p;
+  return o.status === 'done'
+    ? undefined
+    : `reconciler answered ${o.status}${o.reason ? `: ${o.reason}` : ''}${o.message ? ` (${o.message})` : ''}`;
+}
+
+function once(
+  memo: Map<string, Promise<string | undefined>>,
+  key: string,
+  run: () => Promise<string | undefined>,
+): Promise<string | undefined> {
+  let p = memo.get(key);
+  if (!p) {
+    p = run();
+    memo.set(key, p);
+  }
+  return p;
+}
+
+/** Reserve exactly what the pod's annotations say, replacing a different reservation. */
+async function restorePodReservation(
+  deps: ReconcileDeps,
+  a: Extract<RepairAction, { type: 'restore-pod-reservation' }>,
+): Promise<string | undefined> {
+  const current = await deps.allocator.get(a.subnet, a.owner);
+  const same =
+    current &&
+    current.v4 === a.v4 &&
+    current.v6 === a.v6 &&
+    (!a.mac || current.mac.toUpperCase() === a.mac.toUpperCase());
+  if (same) return undefined;
+  if (current && (await deps.allocator.release(a.subnet, a.owner))) deps.subnetChanged?.(a.subnet);
+  try {
+    const r = await deps.allocator.allocate({
+      subnet: a.subnet,
+      owner: a.owner,
+      v4: a.v4,
+      v6: a.v6,
+      mac: a.mac,
+    });
+    if (r.created) deps.subnetChanged?.(a.subnet);
+    return undefined;
+  } catch (err) {
+    if (!isDomainError(err)) throw err;
+    const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
+    return `cannot reserve the annotated addresses: ${err.message}${holder}`;
+  }
+}
+
+/** A fresh read of what the API server owns now, to re-check destructive steps. */
+async function ownershipNow(ports: AuditPorts) {
+  const [vips, pods, subnets, rules] = await Promise.all([
+    ports.kube.listVips(),
+    ports.kube.listPods({}),
+    ports.kube.listSubnets(),
+    ports.kube.listSwitchLBRules(),
+  ]);
+  const keepVmIp = ports.keepVmIp ?? ports.reconcile?.keepVmIp ?? true;
+  const live = livePodPorts(pods, placementsOf(subnets), keepVmIp);
+  const vipNames = new Set(vips.map((v) => v.metadata.name));
+  const vipSubnet = new Map(
+    vips.map((v) => [
+      v.metadata.name,
+      v.metadata.labels?.['ovn.kubernetes.io/subnet'] || v.spec.subnet || '',
+    ]),
+  );
+  const ruleNames = new Set(rules.map((r) => r.metadata.name));
+  return {
+    reservation(subnet: string, owner: string): string | undefined {
+      if (owner.startsWith('vip/')) {
+        const name = owner.slice(4);
+        return vipNames.has(name) && vipSubnet.get(name) === subnet ? `Vip ${name} exists now` : undefined;
+      }
+      if (owner.startsWith('pod/')) {
+        const nic = live.get(owner.slice(4));
+        return nic?.nic.subnet === subnet ? `a pod has port ${owner.slice(4)} now` : undefined;
+      }
+      return 'not an owner the audit manages';
+    },
+    port(name: string, vip: string | undefined): string | undefined {
+      if (live.has(name)) return `a pod has port ${name} now`;
+      // Its Vip was gone and exists again: the Vip's reconciler decides about its ports.
+      if (vip !== undefined && vipNames.has(vip)) return `Vip ${vip} exists; its reconciler owns the port`;
+      return undefined;
+    },
+    rule: (name: string) => ruleNames.has(name),
+  };
+}
