@@ -22,8 +22,16 @@ export function valueAt(fr: FamilyRange, position: string): bigint {
   return fr.cidr.network + BigInt(page ?? '0') * PAGE_BITS + BigInt(bit ?? '0');
 }
 
-export const addressOf = (fr: FamilyRange, position: string): string =>
-  formatIp({ family: fr.family, value: valueAt(fr, position) });
+export function addressOf(fr: FamilyRange, position: string): string {
+  if (fr.family === 4) {
+    // hot path (every allocation): plain numbers, no bigint
+    const at = position.indexOf(':');
+    const v =
+      Number(fr.cidr.network) + Number(position.slice(0, at)) * 65536 + Number(position.slice(at + 1));
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
+  return formatIp({ family: fr.family, value: valueAt(fr, position) });
+}
 
 /** The bitmap shape of a family: how many pages, and how many bits of the last page are usable. */
 export function pageShape(fr: FamilyRange): { pages: bigint; lastPageBits: number } {

@@ -183,16 +183,16 @@ class RedisAllocator implements Allocator {
   async allocate(req: AllocateRequest): Promise<Allocation> {
     checkOwner(req.owner);
     const fixedMac = req.mac !== undefined && req.mac !== '' ? canonicalMac(req.mac) : '';
-    const holder = `${req.subnet}/${req.owner}`;
     let macCreated = false;
     let reservedMac = '';
     try {
       for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-        const s = await this.require(req.subnet, attempt > 0);
+        const s =
+          (attempt === 0 && this.cache.get(req.subnet)) || (await this.require(req.subnet, attempt > 0));
         const v4 = fixedPosition(s.range, 4, req.v4);
         const v6 = fixedPosition(s.range, 6, req.v6);
         if (this.splitMac && !reservedMac) {
-          const m = (await this.cmd.macReserve(MAC_MAP, holder, fixedMac)) as Reply;
+          const m = (await this.cmd.macReserve(MAC_MAP, `${req.subnet}/${req.owner}`, fixedMac)) as Reply;
           if (m[0] === 'ERR') throw this.scriptError(s.range, req, m as string[]);
           macCreated = m[1] === 1;
           reservedMac = String(m[2]);
@@ -207,13 +207,12 @@ class RedisAllocator implements Allocator {
         }
         if (reply[0] === 'E')
           throw this.scriptError(s.range, req, ['ERR', ...splitFields(reply.slice(1), 3)]);
-        const [created, v4pos = '', v6pos = '', mac = ''] = splitFields(reply.slice(1), 4);
         macCreated = false; // kept
-        return { ...reservationOf(s.range, req.owner, v4pos, v6pos, mac), created: created === '1' };
+        return allocationOf(s.range, req.owner, reply);
       }
       throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
     } finally {
-      if (macCreated) await this.cmd.macRelease(MAC_MAP, holder);
+      if (macCreated) await this.cmd.macRelease(MAC_MAP, `${req.subnet}/${req.owner}`);
     }
   }
 
@@ -536,6 +535,22 @@ function reservationOf(
     ...(v6pos && range.v6 ? { v6: addressOf(range.v6, v6pos) } : {}),
     mac,
   };
+}
+
+/** An allocation from the script's reply 'O' created '|' v4pos '|' v6pos '|' mac. */
+function allocationOf(range: SubnetRange, owner: string, reply: string): Allocation {
+  const a = reply.indexOf('|');
+  const b = reply.indexOf('|', a + 1);
+  const c = reply.indexOf('|', b + 1);
+  const v4pos = reply.slice(a + 1, b);
+  const v6pos = reply.slice(b + 1, c);
+  // keys in the order of a Reservation (subnet, owner, v4, v6, mac), then created
+  const out = { subnet: range.name, owner } as { -readonly [K in keyof Allocation]: Allocation[K] };
+  if (v4pos && range.v4) out.v4 = addressOf(range.v4, v4pos);
+  if (v6pos && range.v6) out.v6 = addressOf(range.v6, v6pos);
+  out.mac = reply.slice(c + 1);
+  out.created = reply.charCodeAt(1) === 49; // '1'
+  return out;
 }
 
 function fromRecord(range: SubnetRange, owner: string, rec: string): Reservation {

@@ -157,8 +157,11 @@ end
  * allocate, for a batch of requests of one subnet (micro-batching: the allocator sends the
  * requests of one tick as one call). Each request is decided on its own, in order, exactly as if
  * it ran alone after the ones before it: its own idempotency, its own checks before its own
- * writes, so a refused request leaves no trace and does not affect the others. The state read
- * (one HMGET for every owner) and the hash/index writes (one HSET, one ZADD) are shared.
+ * writes, so a refused request leaves no trace and does not affect the others.
+ * What makes a batch cheap: the state read (one HMGET for every owner), the hash/index writes (one
+ * HSET, one ZADD) and the bitmaps are shared. Bitmaps are read in chunks of CHUNK bytes (GETRANGE,
+ * BITPOS to jump over full stretches), changed in Lua, and written back once (SETRANGE of the
+ * changed bytes), so an allocation costs no redis.call() of its own.
  * KEYS: 1 T state; 2 {ipam-mac}:map when the MAC is reserved by this script too (one Redis, not
  * Cluster). ARGV: 1 gen, then 4 per request: owner, fixed v4 position or '', fixed v6 position or
  * '', MAC: with KEYS[2] the fixed MAC or '', else the MAC already reserved for this owner.
@@ -170,29 +173,87 @@ export const ALLOCATE = `${COMMON}${SUBNET_LIB}${MAC_LIB}
 local inline = #KEYS > 1
 local n = (#ARGV - 1) / 4
 local subnet = string.sub(T, 7, -3)
+local FAMS = {'4', '6'}
+local band, bor, floor = bit.band, bit.bor, math.floor
+local MASK = {128, 64, 32, 16, 8, 4, 2, 1}
 local fields = {}
 for i = 1, n do fields[i] = 'o:' .. ARGV[4 * i - 2] end
 local gen, fam, recList = readState(unpack(fields))
 if not gen then return {'NOSUBNET'} end
 if gen ~= ARGV[1] then return {'STALE'} end
--- overlays: what this batch decided so far, read before Redis
-local recs = {}
-for i = 1, n do
-  if recList[i] then recs[ARGV[4 * i - 2]] = recList[i] end
-end
-local taken = {}
-local hs, idx, pgs = {}, {}, {['4'] = {}, ['6'] = {}}
-for _, F in pairs(fam) do F.cur = {F.ep, F.eb, F.up, F.ub} end
--- MACs (inline): every holder's current MAC and the dynamic cursor in one read
-local macOf, macTaken, macHs, macNext = {}, {}, {}, nil
-if inline then
-  local mf = {'#next'}
-  for i = 1, n do mf[i + 1] = 'h:' .. subnet .. '/' .. ARGV[4 * i - 2] end
-  local m = redis.call('HMGET', MAP, unpack(mf))
-  macNext = tonumber(m[1] or '0')
-  for i = 1, n do
-    if m[i + 1] then macOf[subnet .. '/' .. ARGV[4 * i - 2]] = m[i + 1] end
+
+-- bitmap chunks: key -> chunk number -> {bytes, lo, hi (changed byte range, 1-based)}
+local CHUNK = 64
+local chunks, dirty = {}, {}
+local function chunkOf(key, c)
+  local byKey = chunks[key]
+  if not byKey then byKey = {}; chunks[key] = byKey end
+  local ch = byKey[c]
+  if not ch then
+    local s = redis.call('GETRANGE', key, c * CHUNK, c * CHUNK + CHUNK - 1)
+    local bytes = {string.byte(s, 1, -1)}
+    for j = #s + 1, CHUNK do bytes[j] = 0 end
+    ch = {b = bytes, key = key, c = c}
+    byKey[c] = ch
   end
+  return ch
+end
+local function getBit(key, off)
+  local byte = floor(off / 8)
+  local ch = chunkOf(key, floor(byte / CHUNK))
+  return band(ch.b[byte % CHUNK + 1], MASK[off % 8 + 1]) ~= 0
+end
+local function setBit(key, off)
+  local byte = floor(off / 8)
+  local ch = chunkOf(key, floor(byte / CHUNK))
+  local j = byte % CHUNK + 1
+  ch.b[j] = bor(ch.b[j], MASK[off % 8 + 1])
+  if not ch.lo then ch.lo = j; ch.hi = j; dirty[#dirty + 1] = ch
+  elseif j < ch.lo then ch.lo = j
+  elseif j > ch.hi then ch.hi = j end
+end
+-- first clear bit at or after byte b of a bitmap key, below maxBits, as this batch sees it
+local function firstZero(key, b, maxBits)
+  local byKey = chunks[key] or {}
+  while b * 8 < maxBits do
+    local c = floor(b / CHUNK)
+    local ch = byKey[c]
+    if not ch then
+      -- Redis has every bit this batch set inside chunks it loaded, so a full stretch there is
+      -- full here too: jump over it
+      local pos = redis.call('BITPOS', key, 0, b)
+      if pos < b * 8 then pos = b * 8 end
+      if pos >= maxBits then return nil end
+      b = floor(pos / 8)
+      c = floor(b / CHUNK)
+      ch = chunkOf(key, c)
+      byKey = chunks[key]
+    end
+    local bytes = ch.b
+    for j = b - c * CHUNK + 1, CHUNK do
+      local v = bytes[j]
+      if v ~= 255 then
+        local i, m = 0, 128
+        while band(v, m) ~= 0 do m = m / 2; i = i + 1 end
+        return (c * CHUNK + j - 1) * 8 + i
+      end
+    end
+    b = (c + 1) * CHUNK
+  end
+  return nil
+end
+
+-- per family: cursors as read, page key names
+for _, F in pairs(fam) do
+  F.cur = {F.ep, F.eb, F.up, F.ub}
+  F.keys = {e = {}, u = {}, x = {}}
+  F.pgs = {}
+  F.pstr = {}
+end
+local function pageKey(F, kind, page)
+  local k = F.keys[kind][page]
+  if not k then k = T .. F.f .. ':' .. kind .. ':' .. page; F.keys[kind][page] = k end
+  return k
 end
 -- the lowest clear bit of the ever ('e') or used ('u') bitmaps from the family's cursor, which
 -- moves with it (bits before it are set, so moving it is right even if the request then fails)
@@ -202,10 +263,12 @@ local function nextFree(F, kind)
   while p < F.pages do
     local limit = PAGE
     if p == F.pages - 1 then limit = F.last end
-    local pos = clearBit(T .. F.f .. ':' .. kind .. ':' .. fmt(p), b)
-    if pos < limit then
-      F[pk] = p; F[bk] = math.floor(pos / 8)
-      return p, pos
+    local page = F.pstr[p]
+    if not page then page = fmt(p); F.pstr[p] = page end
+    local pos = firstZero(pageKey(F, kind, page), b, PAGE)
+    if pos and pos < limit then
+      F[pk] = p; F[bk] = floor(pos / 8)
+      return page, pos
     end
     p = p + 1
     b = 0
@@ -213,54 +276,78 @@ local function nextFree(F, kind)
   F[pk] = F.pages; F[bk] = 0
   return nil
 end
--- a dynamic MAC for holder, claimed here (SETBIT answers whether it was free): the last check
+
+-- overlays: what this batch decided so far, read before Redis
+local recs = {}
+for i = 1, n do
+  if recList[i] then recs[ARGV[4 * i - 2]] = recList[i] end
+end
+local taken = {}
+local hs, idx = {}, {}
+-- MACs (inline): every holder's current MAC and the dynamic cursor in one read
+local macOf, macTaken, macHs, macNext = {}, {}, {}, nil
+local holders, hfields = {}, {'#next'}
+if inline then
+  for i = 1, n do
+    local h = subnet .. '/' .. ARGV[4 * i - 2]
+    holders[i] = h; hfields[i + 1] = 'h:' .. h
+  end
+  local m = redis.call('HMGET', MAP, unpack(hfields))
+  macNext = tonumber(m[1] or '0')
+  for i = 1, n do
+    if m[i + 1] then macOf[holders[i]] = m[i + 1] end
+  end
+end
+-- a dynamic MAC, claimed here: the last check of a request (cursor order, as macPlan)
 local function macClaim()
   for _ = 1, 64 do
-    local bit = macNext % MAC_BITS
-    macNext = (bit + 1) % MAC_BITS
-    if redis.call('SETBIT', MU, bit, '1') == 0 then return macFormat(bit) end
+    local b = macNext % MAC_BITS
+    macNext = (b + 1) % MAC_BITS
+    if not getBit(MU, b) then setBit(MU, b); return macFormat(b) end
   end
-  local bit = clearBit(MU, 0)
-  if bit >= MAC_BITS then return nil end
-  redis.call('SETBIT', MU, bit, 1)
-  macNext = (bit + 1) % MAC_BITS
-  return macFormat(bit)
+  local b = firstZero(MU, 0, MAC_BITS)
+  if not b then return nil end
+  setBit(MU, b)
+  macNext = (b + 1) % MAC_BITS
+  return macFormat(b)
 end
-local function one(owner, fixed, macArg)
+
+local plan = {}
+local function one(i, owner, fix4, fix6, macArg)
   local rec = recs[owner]
   if rec then
     local held, mac = splitRecord(rec)
-    for _, f in ipairs({'4', '6'}) do
-      if fixed[f] ~= '' and fixed[f] ~= held[f] then return 'EImmutableField|v' .. f .. '|' .. held[f] end
-    end
+    if fix4 ~= '' and fix4 ~= held['4'] then return 'EImmutableField|v4|' .. held['4'] end
+    if fix6 ~= '' and fix6 ~= held['6'] then return 'EImmutableField|v6|' .. held['6'] end
     if inline and macArg ~= '' and macArg ~= mac then return 'EImmutableField|mac|' .. mac end
     return 'O0|' .. held['4'] .. '|' .. held['6'] .. '|' .. mac
   end
-  local plan = {}
-  for _, f in ipairs({'4', '6'}) do
+  for _, f in ipairs(FAMS) do
     local F = fam[f]
+    local fixed = fix4
+    if f == '6' then fixed = fix6 end
+    local pl = plan[f]
+    pl.page = nil
     if F then
-      local pos = fixed[f]
-      if pos ~= '' then
-        if pos == F.gw then return 'EAddressConflict|v' .. f .. '|gateway' end
-        local holder = taken[f .. '@' .. pos] or redis.call('HGET', S, f .. '@' .. pos)
+      if fixed ~= '' then
+        if fixed == F.gw then return 'EAddressConflict|v' .. f .. '|gateway' end
+        local holder = taken[f .. '@' .. fixed] or redis.call('HGET', S, f .. '@' .. fixed)
         if holder then return 'EAddressConflict|v' .. f .. '|' .. holder end
-        local p, b = string.match(pos, '^(%d+):(%d+)$')
-        plan[f] = {pos = pos, page = p, b = b, fixed = true}
+        local p, b = string.match(fixed, '^(%d+):(%d+)$')
+        pl.pos = fixed; pl.page = p; pl.b = tonumber(b); pl.fixed = true
       else
-        local p, b = nextFree(F, 'e')
-        if not p then p, b = nextFree(F, 'u') end
-        if not p then return 'ESubnetFull|v' .. f .. '|' end
-        local page, bs = fmt(p), tostring(b)
-        plan[f] = {pos = page .. ':' .. bs, page = page, b = bs}
+        local page, b = nextFree(F, 'e')
+        if not page then page, b = nextFree(F, 'u') end
+        if not page then return 'ESubnetFull|v' .. f .. '|' end
+        pl.pos = page .. ':' .. b; pl.page = page; pl.b = b; pl.fixed = false
       end
-    elseif fixed[f] ~= '' then
+    elseif fixed ~= '' then
       return 'EAddressOutOfRange|v' .. f .. '|'
     end
   end
   local mac = macArg
-  local holder = subnet .. '/' .. owner
   if inline then
+    local holder = holders[i]
     local cur = macOf[holder]
     if cur then
       if macArg ~= '' and macArg ~= cur then return 'EImmutableField|mac|' .. cur end
@@ -268,8 +355,8 @@ local function one(owner, fixed, macArg)
     elseif macArg ~= '' then
       local h = macTaken[macArg] or redis.call('HGET', MAP, 'm:' .. macArg)
       if h then return 'EMACConflict|mac|' .. h end
-      local bit = macBit(macArg)
-      if bit then redis.call('SETBIT', MU, bit, 1) end
+      local b = macBit(macArg)
+      if b then setBit(MU, b) end
     else
       mac = macClaim()
       if not mac then return 'ESubnetFull|mac|' end
@@ -277,37 +364,43 @@ local function one(owner, fixed, macArg)
     if not cur then
       macOf[holder] = mac; macTaken[mac] = holder
       macHs[#macHs + 1] = 'm:' .. mac; macHs[#macHs + 1] = holder
-      macHs[#macHs + 1] = 'h:' .. holder; macHs[#macHs + 1] = mac
+      macHs[#macHs + 1] = hfields[i + 1]; macHs[#macHs + 1] = mac
     end
   end
   -- every check passed: write
-  local out = {['4'] = '', ['6'] = ''}
-  for _, f in ipairs({'4', '6'}) do
+  local v4, v6 = '', ''
+  for _, f in ipairs(FAMS) do
     local pl = plan[f]
-    if pl then
+    if pl.page then
       local F = fam[f]
-      redis.call('SETBIT', T .. f .. ':u:' .. pl.page, pl.b, '1')
-      redis.call('SETBIT', T .. f .. ':e:' .. pl.page, pl.b, '1')
-      if pl.fixed and redis.call('GETBIT', T .. f .. ':x:' .. pl.page, pl.b) == 1 then F.ox = F.ox + 1 end
-      pgs[f][pl.page] = true
-      taken[f .. '@' .. pl.pos] = owner
-      hs[#hs + 1] = f .. '@' .. pl.pos; hs[#hs + 1] = owner
+      setBit(pageKey(F, 'u', pl.page), pl.b)
+      setBit(pageKey(F, 'e', pl.page), pl.b)
+      if pl.fixed and redis.call('GETBIT', pageKey(F, 'x', pl.page), pl.b) == 1 then F.ox = F.ox + 1 end
+      F.pgs[pl.page] = true
+      local a2o = f .. '@' .. pl.pos
+      taken[a2o] = owner
+      hs[#hs + 1] = a2o; hs[#hs + 1] = owner
       F.n = F.n + 1
-      out[f] = pl.pos
+      if f == '4' then v4 = pl.pos else v6 = pl.pos end
     end
   end
-  rec = out['4'] .. '|' .. out['6'] .. '|' .. mac
+  rec = v4 .. '|' .. v6 .. '|' .. mac
   recs[owner] = rec
-  hs[#hs + 1] = 'o:' .. owner; hs[#hs + 1] = rec
+  hs[#hs + 1] = fields[i]; hs[#hs + 1] = rec
   idx[#idx + 1] = '0'; idx[#idx + 1] = owner
   return 'O1|' .. rec
 end
+plan['4'] = {}; plan['6'] = {}
 local replies = {'OK'}
 for i = 1, n do
   local a = 4 * i - 2
-  replies[i + 1] = one(ARGV[a], {['4'] = ARGV[a + 1], ['6'] = ARGV[a + 2]}, ARGV[a + 3])
+  replies[i + 1] = one(i, ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
 end
--- shared writes: counters, cursors, page sets, records, owner index, MAC registry
+
+-- shared writes: changed bitmap bytes, counters, cursors, page sets, records, owner index, MACs
+for _, ch in ipairs(dirty) do
+  redis.call('SETRANGE', ch.key, ch.c * CHUNK + ch.lo - 1, string.char(unpack(ch.b, ch.lo, ch.hi)))
+end
 for f, F in pairs(fam) do
   local c = F.cur
   if c[1] ~= F.ep or c[2] ~= F.eb or c[3] ~= F.up or c[4] ~= F.ub or #idx > 0 then
@@ -316,7 +409,7 @@ for f, F in pairs(fam) do
     hs[#hs + 1] = f .. ':n'; hs[#hs + 1] = F.n; hs[#hs + 1] = f .. ':ox'; hs[#hs + 1] = F.ox
   end
   local pages = {}
-  for page in pairs(pgs[f]) do pages[#pages + 1] = page end
+  for page in pairs(F.pgs) do pages[#pages + 1] = page end
   if #pages > 0 then redis.call('SADD', T .. f .. ':pg', unpack(pages)) end
 end
 if #hs > 0 then redis.call('HSET', S, unpack(hs)) end
