@@ -8,7 +8,7 @@ import { waitFor } from '../../infra/local/services.ts';
 import { type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
 import type { Pod } from '../../shared/domain/types.ts';
 import { type E2E, namespaceObject, podObject, startE2E, vipObject } from '../e2e/harness.ts';
-import { leftovers, msUntilPing, pings, requireRoot, virtualParent } from './helpers.ts';
+import { leftovers, msUntilPing, pings, requireRoot, startPinger, virtualParent } from './helpers.ts';
 
 let e: E2E;
 let agent: NodeAgent;
@@ -62,7 +62,7 @@ describe("the seed's vip-aap through the handlers", () => {
     await inPod('busybox', 'ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0');
     await inPod('busybox', 'arping', '-U', '-c', '1', '-I', 'eth0', vip);
     await msUntilPing(agent, { pod: 'client' }, vip, 5000);
-    expect(await pings(agent, { pod: 'client' }, busyboxIp)).toBe(true);
+    await msUntilPing(agent, { pod: 'client' }, busyboxIp, 5000);
     await waitFor('holder busybox', async () => (await holderOf('vip-aap')) === 'busybox.default', {
       timeoutMs: 3000,
     });
@@ -70,18 +70,23 @@ describe("the seed's vip-aap through the handlers", () => {
   });
 
   it('fails over to busybox2: pings within 1 s, status.holder within 1 s', async () => {
-    const moved = Date.now();
+    const pinger = startPinger(agent, { pod: 'client' }, vip);
+    await waitFor('pings answered by busybox', async () => pinger.replies().length > 0);
     await inPod('busybox', 'ip', 'addr', 'del', `${vip}/16`, 'dev', 'eth0');
     await inPod('busybox2', 'ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0');
+    const moved = Date.now();
     const garp = inPod('busybox2', 'arping', '-U', '-c', '1', '-I', 'eth0', vip);
-    await msUntilPing(agent, { pod: 'client' }, vip, 3000);
-    const pingMs = Date.now() - moved;
     await waitFor('holder busybox2', async () => (await holderOf('vip-aap')) === 'busybox2.default', {
       timeoutMs: 1500,
       intervalMs: 20,
     });
     const holderMs = Date.now() - moved;
+    await waitFor('a ping answered after the move', async () => pinger.replies().some((t) => t > moved), {
+      timeoutMs: 3000,
+    });
+    const replies = await pinger.stop();
     await garp;
+    const pingMs = replies.find((t) => t > moved)! - moved;
     console.log(`full stack failover: ping after ${pingMs} ms, status.holder after ${holderMs} ms`);
     expect(pingMs).toBeLessThan(1000);
     expect(holderMs).toBeLessThan(1000);

@@ -1,7 +1,7 @@
 // A dataplane assembled from the pieces that work on their own: a private OVN NB, the development
 // API server with the CRDs, the NB writer playing the handlers' part (switch, pod ports, Vip
 // virtual ports) and pods created with the annotations the handlers would set. Needs root.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -174,6 +174,43 @@ export async function msUntilPing(
     } catch {}
   }
   throw new Error(`no ping answer from ${ip} within ${timeoutMs} ms`);
+}
+
+/**
+ * Pings `ip` from the pod every 20 ms until stopped; resolves with the kernel-stamped times
+ * (epoch ms) of the replies. Continuous, so no process start-up lands inside a measurement.
+ */
+export function startPinger(agent: NodeAgent, from: { namespace?: string; pod: string }, ip: string) {
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      agent.netnsOf(from.namespace ?? 'default', from.pod),
+      'ping',
+      '-D',
+      '-n',
+      '-i',
+      '0.02',
+      ip,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  const replies = () =>
+    [...out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Math.round(Number(m[1]) * 1000));
+  return {
+    replies,
+    async stop(): Promise<number[]> {
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await done;
+      return replies();
+    },
+  };
 }
 
 export async function sbctl(remote: string, ...args: string[]) {
