@@ -2,7 +2,7 @@
 // Raft cluster), the development API server with the CRDs and `ovn-default`, N function replicas
 // and the relay. Used by `npm start`, the end-to-end tests, the chaos test and the scaling demo.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type DevApiServer, startDevApiServer } from '../dev-apiserver/index.ts';
 import {
@@ -191,9 +191,16 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           String(32 * Math.max(1, functions.length)),
         ],
         dir,
-        { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }, cwd: ROOT },
+        // info: the relay says little at info (start, synced, stop), and its sync line is awaited here.
+        { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, cwd: ROOT },
       );
       stack.relay = relay;
+      // Ready once it has listed everything and watches: events from now on are not missed or late.
+      await waitFor(
+        'the relay to list and watch',
+        async () => readFileSync(relay.logFile, 'utf8').includes('initial lists delivered'),
+        { timeoutMs: 30_000, intervalMs: 50 },
+      );
       return relay;
     },
     describe() {
