@@ -150,14 +150,20 @@ function releaseLock() {
 function cleanupRecorded(dir: string, log: (l: string) => void) {
   const s = readState(dir);
   if (!s) return;
+  const killed: number[] = [];
   for (const pid of s.pids) {
     // Only our own daemon: the pid must still run a command that names our directory.
     if (pid !== process.pid && cmdlineOf(pid).includes(dir)) {
       try {
         process.kill(pid, 'SIGKILL');
+        killed.push(pid);
       } catch {}
     }
   }
+  // Synchronous (the exit hook uses this too): wait, bounded, until they are gone and let go of the taps.
+  const deadline = Date.now() + 2000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (killed.some((p) => cmdlineOf(p) !== '') && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
   for (const [ns, hostIf] of Object.entries(s.namespaces)) {
     removeNetnsSync(ns, hostIf);
     log(`removed namespace ${ns} left by an earlier run`);
