@@ -489,3 +489,33 @@ describe('compareState', () => {
     ]);
   });
 });
+
+describe('repair actions carry what repair re-checks', () => {
+  it('a virtual port of a gone Vip names the Vip; one of a live Vip does not', () => {
+    const s = healthy();
+    s.ports = [
+      ...s.ports,
+      virtualPort('gone', '10.16.0.5'),
+      virtualPort('gone_v6', 'fd00::5'),
+      virtualPort('a', '10.16.0.10'),
+    ];
+    expect(compareState(s).map((d) => d.action)).toEqual([
+      { type: 'delete-port', name: 'a' },
+      { type: 'delete-port', name: 'gone', vip: 'gone' },
+      { type: 'delete-port', name: 'gone_v6', vip: 'gone' },
+    ]);
+  });
+
+  it('the same address in two subnets is not a duplicate', () => {
+    const s = healthy();
+    const other = vip('o', { v4: '10.16.0.10', mac: '00:00:00:AA:09:09' });
+    other.metadata.labels!['ovn.kubernetes.io/subnet'] = 'other';
+    other.spec.subnet = 'other';
+    s.vips = [...s.vips, other];
+    s.reservations = {
+      ...s.reservations,
+      other: [{ ...res('vip/o', '10.16.0.10', '00:00:00:AA:09:09'), subnet: 'other' }],
+    };
+    expect(compareState(s)).toEqual([]);
+  });
+});

@@ -75,8 +75,10 @@ export function compareState(state: ObservedState): Drift[] {
   const live = livePodPorts(state.pods, placements, keepVmIp);
   const vipsByName = new Map(state.vips.map((v) => [v.metadata.name, v]));
   const portsByName = new Map(state.ports.map((p) => [p.name, p]));
-  const reservation = (subnet: string, owner: string): Reservation | undefined =>
-    state.reservations[subnet]?.find((r) => r.owner === owner);
+  const byOwner = new Map<string, Reservation>();
+  for (const [subnet, list] of Object.entries(state.reservations))
+    for (const r of list) byOwner.set(`${subnet}|${r.owner}`, r);
+  const reservation = (subnet: string, owner: string) => byOwner.get(`${subnet}|${owner}`);
   const drifts: Drift[] = [];
   const claims = new Map<string, string[]>(); // `<subnet>|<address>` -> claimants
 

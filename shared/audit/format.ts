@@ -18,8 +18,16 @@ export function driftTable(drifts: readonly Drift[], opts: { maxDetail?: number 
   return [line(HEADERS), ...rows.map(line)].join('\n');
 }
 
+const n = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
 export function countsText(c: AuditCounts): string {
-  return `${c.vips} Vips, ${c.pods} pods, ${c.reservations} reservations, ${c.ports} NB ports, ${c.loadBalancers} NB load balancers`;
+  return [
+    n(c.vips, 'Vip'),
+    n(c.pods, 'pod'),
+    n(c.reservations, 'reservation'),
+    n(c.ports, 'NB port'),
+    n(c.loadBalancers, 'NB load balancer'),
+  ].join(', ');
 }
 
 /** `3 drifts (2 leaked-reservation, 1 orphan-port) in 12 Vips, ...` or `no drift in ...`. */
@@ -28,7 +36,7 @@ export function summaryLine(drifts: readonly Drift[], counts: AuditCounts): stri
   const byKind = new Map<string, number>();
   for (const d of drifts) byKind.set(d.kind, (byKind.get(d.kind) ?? 0) + 1);
   const parts = [...byKind].map(([k, n]) => `${n} ${k}`).join(', ');
-  return `${drifts.length} drift${drifts.length === 1 ? '' : 's'} (${parts}) in ${countsText(counts)}`;
+  return `${n(drifts.length, 'drift')} (${parts}) in ${countsText(counts)}`;
 }
 
 export function repairLine(r: RepairReport): string {
