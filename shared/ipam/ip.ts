@@ -31,12 +31,22 @@ export function formatIp(ip: Ip): string {
     const v = Number(ip.value);
     return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
   }
+  return formatV6Groups(v6Groups(ip.value));
+}
+
+/** The eight 16-bit groups of an IPv6 value, most significant first. */
+export function v6Groups(value: bigint): number[] {
   const groups = new Array<number>(8);
-  let v = ip.value;
+  let v = value;
   for (let i = 7; i >= 0; i--) {
     groups[i] = Number(v & 0xffffn);
     v >>= 16n;
   }
+  return groups;
+}
+
+/** RFC 5952 text of eight 16-bit groups. */
+export function formatV6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 1; // a single zero group is not compressed
   for (let i = 0; i < 8; ) {

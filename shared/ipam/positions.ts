@@ -1,7 +1,7 @@
 // Where an address lives in the paged bitmaps: offset from the network address, split into a page
 // number and a bit inside the page ("<page>:<bit>"). Pure; shared by the Redis scripts' callers
 // and the audit.
-import { formatIp } from './ip.ts';
+import { formatIp, formatV6Groups, v6Groups } from './ip.ts';
 import type { AddressRange, FamilyRange } from './subnet-range.ts';
 
 export const PAGE_BITS = 65536n;
@@ -23,15 +23,35 @@ export function valueAt(fr: FamilyRange, position: string): bigint {
 }
 
 export function addressOf(fr: FamilyRange, position: string): string {
+  // hot path (every allocation): plain numbers, no bigint, while the offset fits a double exactly
+  const at = position.indexOf(':');
+  const page = Number(position.slice(0, at));
+  const bit = Number(position.slice(at + 1));
   if (fr.family === 4) {
-    // hot path (every allocation): plain numbers, no bigint
-    const at = position.indexOf(':');
-    const v =
-      Number(fr.cidr.network) + Number(position.slice(0, at)) * 65536 + Number(position.slice(at + 1));
+    const v = Number(fr.cidr.network) + page * 65536 + bit;
     return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
+  if (page < 2 ** 32) {
+    let base = networkGroups.get(fr);
+    if (!base) {
+      base = v6Groups(fr.cidr.network);
+      networkGroups.set(fr, base);
+    }
+    const groups = base.slice();
+    // add page * 65536 + bit, group by group from the least significant, with carry
+    let carry = 0;
+    const add = [bit, page % 65536, Math.floor(page / 65536)];
+    for (let i = 7; i >= 0; i--) {
+      const sum = (groups[i] as number) + (add[7 - i] ?? 0) + carry;
+      groups[i] = sum % 65536;
+      carry = sum >= 65536 ? 1 : 0;
+    }
+    return formatV6Groups(groups);
   }
   return formatIp({ family: fr.family, value: valueAt(fr, position) });
 }
+
+const networkGroups = new WeakMap<FamilyRange, number[]>();
 
 /** The bitmap shape of a family: how many pages, and how many bits of the last page are usable. */
 export function pageShape(fr: FamilyRange): { pages: bigint; lastPageBits: number } {

@@ -91,11 +91,22 @@ class RedisAllocator implements Allocator {
   /** One allocate script call for requests of one subnet; one reply string per request
    *  ('STALE'/'NOSUBNET' for all when the batch was not run). */
   private async sendBatch(subnet: string, gen: string, reqs: readonly BatchRequest[]): Promise<string[]> {
-    const args = reqs.flat();
+    // the common request (dynamic, no MAC) travels as one argument
+    let shape = '';
+    const args: string[] = [];
+    for (const r of reqs) {
+      if (r[1] === '' && r[2] === '' && r[3] === '') {
+        shape += 'o';
+        args.push(r[0]);
+      } else {
+        shape += 'f';
+        args.push(r[0], r[1], r[2], r[3]);
+      }
+    }
     const reply = (
       this.splitMac
-        ? await this.cmd.allocate(stateKey(subnet), gen, ...args)
-        : await this.cmd.allocateWithMac(stateKey(subnet), MAC_MAP, gen, ...args)
+        ? await this.cmd.allocate(stateKey(subnet), gen, shape, ...args)
+        : await this.cmd.allocateWithMac(stateKey(subnet), MAC_MAP, gen, shape, ...args)
     ) as string[];
     if (reply[0] !== 'OK') return reqs.map(() => String(reply[0]));
     return reply.slice(1);

@@ -163,21 +163,39 @@ end
  * BITPOS to jump over full stretches), changed in Lua, and written back once (SETRANGE of the
  * changed bytes), so an allocation costs no redis.call() of its own.
  * KEYS: 1 T state; 2 {ipam-mac}:map when the MAC is reserved by this script too (one Redis, not
- * Cluster). ARGV: 1 gen, then 4 per request: owner, fixed v4 position or '', fixed v6 position or
- * '', MAC: with KEYS[2] the fixed MAC or '', else the MAC already reserved for this owner.
+ * Cluster). ARGV: 1 gen, 2 shape: one letter per request, then the requests' arguments: 'o' is
+ * one (owner: dynamic addresses, no MAC given), 'f' is four (owner, fixed v4 position or '',
+ * fixed v6 position or '', MAC: with KEYS[2] the fixed MAC or '', else the MAC already reserved
+ * for this owner).
  * The MAC holder is "<subnet>/<owner>".
  * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each
  *   'O' created(0|1) '|' v4pos '|' v6pos '|' mac, or 'E' reason '|' field '|' holder-or-held.
  */
 export const ALLOCATE = `${COMMON}${SUBNET_LIB}${MAC_LIB}
 local inline = #KEYS > 1
-local n = (#ARGV - 1) / 4
+local shape = ARGV[2]
+local n = #shape
 local subnet = string.sub(T, 7, -3)
+-- requests: 'o' = owner only, 'f' = owner, fixed v4, fixed v6, MAC
+local owners, fx4, fx6, macs = {}, {}, {}, {}
+do
+  local a = 3
+  for i = 1, n do
+    owners[i] = ARGV[a]
+    if string.byte(shape, i) == 102 then
+      fx4[i] = ARGV[a + 1]; fx6[i] = ARGV[a + 2]; macs[i] = ARGV[a + 3]
+      a = a + 4
+    else
+      fx4[i] = ''; fx6[i] = ''; macs[i] = ''
+      a = a + 1
+    end
+  end
+end
 local FAMS = {'4', '6'}
 local band, bor, floor = bit.band, bit.bor, math.floor
 local MASK = {128, 64, 32, 16, 8, 4, 2, 1}
 local fields = {}
-for i = 1, n do fields[i] = 'o:' .. ARGV[4 * i - 2] end
+for i = 1, n do fields[i] = 'o:' .. owners[i] end
 local gen, fam, recList = readState(unpack(fields))
 if not gen then return {'NOSUBNET'} end
 if gen ~= ARGV[1] then return {'STALE'} end
@@ -257,8 +275,7 @@ local function pageKey(F, kind, page)
 end
 -- the lowest clear bit of the ever ('e') or used ('u') bitmaps from the family's cursor, which
 -- moves with it (bits before it are set, so moving it is right even if the request then fails)
-local function nextFree(F, kind)
-  local pk, bk = kind .. 'p', kind .. 'b'
+local function nextFree(F, kind, pk, bk)
   local p, b = F[pk], F[bk]
   while p < F.pages do
     local limit = PAGE
@@ -280,16 +297,17 @@ end
 -- overlays: what this batch decided so far, read before Redis
 local recs = {}
 for i = 1, n do
-  if recList[i] then recs[ARGV[4 * i - 2]] = recList[i] end
+  if recList[i] then recs[owners[i]] = recList[i] end
 end
 local taken = {}
-local hs, idx = {}, {}
+-- writes collected for the end (explicit lengths: # is a search in Lua 5.1)
+local hs, idx, hsN, idxN = {}, {}, 0, 0
 -- MACs (inline): every holder's current MAC and the dynamic cursor in one read
-local macOf, macTaken, macHs, macNext = {}, {}, {}, nil
+local macOf, macTaken, macHs, macN, macNext = {}, {}, {}, 0, nil
 local holders, hfields = {}, {'#next'}
 if inline then
   for i = 1, n do
-    local h = subnet .. '/' .. ARGV[4 * i - 2]
+    local h = subnet .. '/' .. owners[i]
     holders[i] = h; hfields[i + 1] = 'h:' .. h
   end
   local m = redis.call('HMGET', MAP, unpack(hfields))
@@ -298,18 +316,28 @@ if inline then
     if m[i + 1] then macOf[holders[i]] = m[i + 1] end
   end
 end
+local HEX = {}
+local function hex(v)
+  local h = HEX[v]
+  if not h then h = string.format('%02X', v); HEX[v] = h end
+  return h
+end
+local function macText(b)
+  local v = b + 1
+  return '00:00:00:' .. hex(floor(v / 65536)) .. ':' .. hex(floor(v / 256) % 256) .. ':' .. hex(v % 256)
+end
 -- a dynamic MAC, claimed here: the last check of a request (cursor order, as macPlan)
 local function macClaim()
   for _ = 1, 64 do
     local b = macNext % MAC_BITS
     macNext = (b + 1) % MAC_BITS
-    if not getBit(MU, b) then setBit(MU, b); return macFormat(b) end
+    if not getBit(MU, b) then setBit(MU, b); return macText(b) end
   end
   local b = firstZero(MU, 0, MAC_BITS)
   if not b then return nil end
   setBit(MU, b)
   macNext = (b + 1) % MAC_BITS
-  return macFormat(b)
+  return macText(b)
 end
 
 local plan = {}
@@ -336,8 +364,8 @@ local function one(i, owner, fix4, fix6, macArg)
         local p, b = string.match(fixed, '^(%d+):(%d+)$')
         pl.pos = fixed; pl.page = p; pl.b = tonumber(b); pl.fixed = true
       else
-        local page, b = nextFree(F, 'e')
-        if not page then page, b = nextFree(F, 'u') end
+        local page, b = nextFree(F, 'e', 'ep', 'eb')
+        if not page then page, b = nextFree(F, 'u', 'up', 'ub') end
         if not page then return 'ESubnetFull|v' .. f .. '|' end
         pl.pos = page .. ':' .. b; pl.page = page; pl.b = b; pl.fixed = false
       end
@@ -363,8 +391,9 @@ local function one(i, owner, fix4, fix6, macArg)
     end
     if not cur then
       macOf[holder] = mac; macTaken[mac] = holder
-      macHs[#macHs + 1] = 'm:' .. mac; macHs[#macHs + 1] = holder
-      macHs[#macHs + 1] = hfields[i + 1]; macHs[#macHs + 1] = mac
+      macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holder
+      macHs[macN + 3] = hfields[i + 1]; macHs[macN + 4] = mac
+      macN = macN + 4
     end
   end
   -- every check passed: write
@@ -379,23 +408,20 @@ local function one(i, owner, fix4, fix6, macArg)
       F.pgs[pl.page] = true
       local a2o = f .. '@' .. pl.pos
       taken[a2o] = owner
-      hs[#hs + 1] = a2o; hs[#hs + 1] = owner
+      hs[hsN + 1] = a2o; hs[hsN + 2] = owner; hsN = hsN + 2
       F.n = F.n + 1
       if f == '4' then v4 = pl.pos else v6 = pl.pos end
     end
   end
   rec = v4 .. '|' .. v6 .. '|' .. mac
   recs[owner] = rec
-  hs[#hs + 1] = fields[i]; hs[#hs + 1] = rec
-  idx[#idx + 1] = '0'; idx[#idx + 1] = owner
+  hs[hsN + 1] = fields[i]; hs[hsN + 2] = rec; hsN = hsN + 2
+  idx[idxN + 1] = '0'; idx[idxN + 2] = owner; idxN = idxN + 2
   return 'O1|' .. rec
 end
 plan['4'] = {}; plan['6'] = {}
 local replies = {'OK'}
-for i = 1, n do
-  local a = 4 * i - 2
-  replies[i + 1] = one(i, ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3])
-end
+for i = 1, n do replies[i + 1] = one(i, owners[i], fx4[i], fx6[i], macs[i]) end
 
 -- shared writes: changed bitmap bytes, counters, cursors, page sets, records, owner index, MACs
 for _, ch in ipairs(dirty) do
