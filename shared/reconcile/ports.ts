@@ -6,26 +6,10 @@ import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type { Pod, StatefulSet, SubnetResource, SwitchLBRule, Vip, VirtualMachine } from '../domain/types.ts';
 import type { VirtualPortRow } from '../domain/virtual-port.ts';
 import type { Allocator } from '../ipam/index.ts';
+import type { LogicalSwitchSpec, PodPortInput as PodPortSpec } from '../ovn/nb/index.ts';
 
-export interface LogicalSwitchSpec {
-  name: string;
-  /** Canonical cidrBlock (`v4`, `v6` or `v4,v6`). */
-  cidrBlock: string;
-  /** Gateway(s), comma-separated. */
-  gateway: string;
-  excludeIps: readonly string[];
-}
-
-export interface PodPortSpec {
-  switchName: string;
-  /** `<pod>.<namespace>` (or `<pod>.<namespace>.<provider>` for an extra NIC). */
-  name: string;
-  mac: string;
-  /** One address per family present. */
-  ips: string[];
-  pod: string;
-  namespace: string;
-}
+/** The shapes the OVN model already defines are reused as they are. */
+export type { LogicalSwitchSpec, PodPortInput as PodPortSpec } from '../ovn/nb/index.ts';
 
 export interface NorthboundPort {
   ensureLogicalSwitch(spec: LogicalSwitchSpec): Promise<void>;

@@ -13,7 +13,7 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
   const allPorts = async (): Promise<LogicalSwitchPort[]> => cache?.all() ?? writer.listPorts();
   return {
     async ensureLogicalSwitch(spec) {
-      await writer.ensureLogicalSwitch({ ...spec, excludeIps: [...spec.excludeIps] });
+      await writer.ensureLogicalSwitch(spec);
     },
     async deleteLogicalSwitch(_name) {
       // Subnets are not deleted by this system yet (see docs/decisions.md).
