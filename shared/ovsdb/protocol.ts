@@ -320,7 +320,9 @@ export function columnKinds(schema: unknown, table: string): ColumnKinds {
     const t = c.type as string | { value?: unknown; max?: number | string; min?: number };
     if (typeof t === 'string') out[name] = 'atom';
     else if (t.value !== undefined) out[name] = 'map';
-    else if ((t.min ?? 1) === 1 && (t.max ?? 1) === 1) out[name] = 'atom';
+    // An optional column (max 1) is a set in the schema, but its update2 diff carries the new
+    // value, not a set difference (verified against ovsdb-server 3.1): it is replaced like a scalar.
+    else if ((t.max ?? 1) === 1) out[name] = 'atom';
     else out[name] = 'set';
   }
   return out;
@@ -335,7 +337,9 @@ export function applyModify(row: Row, diff: Row, kinds: ColumnKinds = {}): Row {
   for (const [col, d] of Object.entries(diff)) {
     const cur = row[col];
     const kind = kinds[col];
-    if (kind === 'map' || d instanceof OvsMap || cur instanceof OvsMap) {
+    if (kind === 'atom') {
+      out[col] = d;
+    } else if (kind === 'map' || d instanceof OvsMap || cur instanceof OvsMap) {
       const m = new Map<string, [Atom, Atom]>();
       if (cur instanceof OvsMap) for (const [k, v] of cur.entries) m.set(atomString(k), [k, v]);
       if (d instanceof OvsMap) {

@@ -18,7 +18,8 @@ const KINDS: ColumnKinds = {
   addresses: 'set',
   options: 'map',
   external_ids: 'map',
-  up: 'set',
+  // optional boolean: replaced, not toggled (see columnKinds)
+  up: 'atom',
 };
 
 export class PortCache {
