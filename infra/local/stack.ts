@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type DevApiServer, startDevApiServer } from '../dev-apiserver/index.ts';
+import { maybeStartNodeAgent, type NodeAgent } from '../node-agent/index.ts';
 import {
   type Daemon,
   freePort,
@@ -41,6 +42,11 @@ export interface StackOptions {
    * events may come from clusters without the webhook.
    */
   admission?: boolean;
+  /**
+   * Run the node agent (real OVS + OVN dataplane, pods as network namespaces) when root; one per
+   * machine, so `npm start` turns it on and tests that run stacks side by side leave it off.
+   */
+  dataplane?: boolean;
   /** Extra environment for the function replicas (e.g. LOG_LEVEL). */
   functionEnv?: Record<string, string>;
   /** Extra node flags for the function replicas (e.g. `--cpu-prof` to profile them). */
@@ -68,6 +74,7 @@ export interface Stack {
   readonly nb?: OvsdbServer;
   readonly nbRaft?: NbRaftCluster;
   relay?: Daemon;
+  node?: NodeAgent;
   /** The env a function replica (or any tool of ours) needs to reach this stack. */
   functionEnvironment(extra?: Record<string, string>): NodeJS.ProcessEnv;
   startReplica(index: number): Promise<FunctionReplica>;
@@ -146,6 +153,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   log(`starting ${replicas} function replica(s)`);
   await Promise.all(Array.from({ length: replicas }, (_, i) => startReplica(i)));
 
+  let node: NodeAgent | undefined;
+  if (opts.dataplane) {
+    const started = await maybeStartNodeAgent({
+      // short: unix socket paths inside must stay under 108 bytes
+      dir: join(dir, 'node'),
+      nbRemote,
+      kube: { kubeconfigPath: apiServer.kubeconfigPath },
+    });
+    if (started.skipped) log(`dataplane skipped: ${started.skipped}`);
+    node = started.agent;
+  }
+
   if (opts.admission ?? true) {
     apiServer.addAdmissionWebhook({
       name: 'vip-validation.kubeovn.io',
@@ -169,6 +188,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     apiToken,
     relaySecret,
     functions,
+    ...(node ? { node } : {}),
     functionEnvironment,
     startReplica,
     async startRelay() {
@@ -214,11 +234,17 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         functionUrls: functions.map((f) => f.url),
         apiToken,
         relayPid: stack.relay?.pid,
+        ...(node
+          ? {
+              node: { instance: node.instance, sbRemote: node.sbRemote, netnsPrefix: `vp-${node.instance}-` },
+            }
+          : {}),
       };
     },
     async stop() {
       await stack.relay?.stop();
       await Promise.all(functions.map((f) => f.stop()));
+      await stack.node?.stop();
       await apiServer.stop();
       await Promise.all([redis?.stop(), redisCluster?.stop(), nb?.stop(), nbRaft?.stop()]);
     },

@@ -11,6 +11,7 @@ const { values } = parseArgs({
     'redis-cluster': { type: 'boolean', default: false },
     'nb-raft': { type: 'boolean', default: false },
     resync: { type: 'string', default: '5m' },
+    'no-dataplane': { type: 'boolean', default: false },
   },
 });
 
@@ -24,6 +25,7 @@ const stack = await startStack({
   redis: values['redis-cluster'] ? 'cluster' : 'standalone',
   nb: values['nb-raft'] ? 'raft' : 'standalone',
   resync: values.resync,
+  dataplane: !values['no-dataplane'],
   log: say,
 });
 const file = writeStackFile(stack);
@@ -38,6 +40,7 @@ The local stack is up. Everything listens on 127.0.0.1; details are in ${file}.
   OVN Northbound    ${stack.nbRemote}
   Redis             ${String(info.redisUrl ?? info.redisClusterNodes)}
   logs              ${stack.dir}
+  dataplane         ${stack.node ? `pods are network namespaces: ip netns exec vp-${stack.node.instance}-<pod>.<ns> ...` : 'off (not root, or --no-dataplane)'}
 
 Try it:
   export KUBECONFIG=${stack.kubeconfig}
