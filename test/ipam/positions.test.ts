@@ -20,7 +20,13 @@ describe('addressOf', () => {
   });
 
   it('IPv6: the same text as the bigint path, zero runs, near and far pages', () => {
-    for (const cidrBlock of ['fd00:10:16::/64', '2001:db8:ffff:ffff::/64', 'fd00:0:0:10::/60', '::/64', 'fd00::ffff:0:0:0/112']) {
+    for (const cidrBlock of [
+      'fd00:10:16::/64',
+      '2001:db8:ffff:ffff::/64',
+      'fd00:0:0:10::/60',
+      '::/64',
+      'fd00::ffff:0:0:0/112',
+    ]) {
       const fr = subnetRange({ name: 'b', cidrBlock }).v6;
       if (!fr) throw new Error('no v6');
       fc.assert(
