@@ -213,6 +213,24 @@ describe('compareState', () => {
     expect(d!.detail).toContain('10.16.0.11');
   });
 
+  it('status mismatch whose status address another owner holds: reconcile without releasing', () => {
+    const s = healthy();
+    s.vips = [vip('a', { v4: '10.16.0.20' })];
+    const mismatch = compareState(s).find((d) => d.kind === DriftKind.StatusMismatch)!;
+    expect(mismatch.action).toEqual({ type: 'reconcile', kind: 'Vip', name: 'a' });
+    expect(mismatch.detail).toContain('pod/p.default holds the status address');
+    expect(kinds(s)).toContain('duplicate-address Pod/default/p + Vip/a');
+  });
+
+  it('pod annotated with an address another owner holds: manual, nothing released', () => {
+    const s = healthy();
+    s.pods = [pod('p', { ip: '10.16.0.10' })];
+    const mismatch = compareState(s).find((d) => d.kind === DriftKind.StatusMismatch)!;
+    expect(mismatch.object).toBe('Pod/default/p');
+    expect(mismatch.action).toEqual({ type: 'manual' });
+    expect(mismatch.detail).toContain('vip/a holds the annotated address');
+  });
+
   it('MAC case does not count as a mismatch; a different MAC does', () => {
     const s = healthy();
     s.vips = [vip('a', { mac: '00:00:00:aa:00:10' })];

@@ -79,6 +79,15 @@ export function compareState(state: ObservedState): Drift[] {
   for (const [subnet, list] of Object.entries(state.reservations))
     for (const r of list) byOwner.set(`${subnet}|${r.owner}`, r);
   const reservation = (subnet: string, owner: string) => byOwner.get(`${subnet}|${owner}`);
+  const holderOf = new Map<string, string>(); // `<subnet>|<address or MAC>` -> owner
+  for (const r of byOwner.values())
+    for (const a of [r.v4, r.v6, r.mac]) if (a) holderOf.set(`${r.subnet}|${a.toUpperCase()}`, r.owner);
+  /** Another owner holding one of these addresses, which a repair would then collide with. */
+  const takenBy = (subnet: string, owner: string, addrs: (string | undefined)[]) =>
+    addrs
+      .filter((a): a is string => !!a)
+      .map((a) => holderOf.get(`${subnet}|${a.toUpperCase()}`))
+      .find((h) => h !== undefined && h !== owner);
   const drifts: Drift[] = [];
   const claims = new Map<string, string[]>(); // `<subnet>|<address>` -> claimants
 
@@ -108,12 +117,20 @@ export function compareState(state: ObservedState): Drift[] {
         action: { type: 'reconcile', kind: 'Vip', name },
       });
     } else if (!sameAddresses(assigned, res)) {
+      const shown = addrText({ v4: assigned.v4ip, v6: assigned.v6ip, mac: assigned.mac });
+      const other = takenBy(subnet, vipOwner(name), [assigned.v4ip, assigned.v6ip, assigned.mac]);
       drifts.push({
         kind: DriftKind.StatusMismatch,
         object: `Vip/${name}`,
-        detail: `status shows ${addrText({ v4: assigned.v4ip, v6: assigned.v6ip, mac: assigned.mac })}, reservation holds ${addrText(res)}`,
-        repair: `release the reservation and re-run the Vip reconciler (reserves the status addresses)`,
-        action: { type: 'reconcile', kind: 'Vip', name, releaseFirst: { subnet, owner: vipOwner(name) } },
+        detail: `status shows ${shown}, reservation holds ${addrText(res)}${other ? ` (${other} holds the status address)` : ''}`,
+        // Releasing would lose the Vip's own address without getting the status one: keep it,
+        // and let the reconciler report the conflict on the Vip.
+        repair: other
+          ? `re-run the Vip reconciler (keeps the reservation; the Vip reports the conflict with ${other})`
+          : `release the reservation and re-run the Vip reconciler (reserves the status addresses)`,
+        action: other
+          ? { type: 'reconcile', kind: 'Vip', name }
+          : { type: 'reconcile', kind: 'Vip', name, releaseFirst: { subnet, owner: vipOwner(name) } },
       });
     }
     const parsed = parseVipSpec(vip.spec);
@@ -160,12 +177,15 @@ export function compareState(state: ObservedState): Drift[] {
           action: restore,
         });
       } else if (!sameAddresses({ v4ip: ann.v4, v6ip: ann.v6, mac: upper(ann.mac) }, res)) {
+        const other = takenBy(nic.subnet, owner, [ann.v4, ann.v6, ann.mac]);
         drifts.push({
           kind: DriftKind.StatusMismatch,
           object: `Pod/${ref}`,
-          detail: `port ${nic.portName} is annotated ${addrText(ann)}, reservation holds ${addrText(res)}`,
-          repair: `replace the reservation with the annotated addresses, then re-run the pod reconciler`,
-          action: restore,
+          detail: `port ${nic.portName} is annotated ${addrText(ann)}, reservation holds ${addrText(res)}${other ? ` (${other} holds the annotated address)` : ''}`,
+          repair: other
+            ? `none automatic: two owners want one address; delete or re-create one of them`
+            : `replace the reservation with the annotated addresses, then re-run the pod reconciler`,
+          action: other ? { type: 'manual' } : restore,
         });
       }
     }

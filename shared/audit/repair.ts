@@ -170,6 +170,12 @@ async function restorePodReservation(
     return undefined;
   } catch (err) {
     if (!isDomainError(err)) throw err;
+    // Taken meanwhile: put the previous reservation back rather than leave the pod with none.
+    if (current) {
+      await deps.allocator
+        .allocate({ subnet: a.subnet, owner: a.owner, v4: current.v4, v6: current.v6, mac: current.mac })
+        .catch(() => undefined);
+    }
     const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
     return `cannot reserve the annotated addresses: ${err.message}${holder}`;
   }

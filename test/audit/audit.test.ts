@@ -183,6 +183,35 @@ describe('audit of a running system', () => {
     expect((await e.nbctl('--bare', '--columns=name', 'list', 'load_balancer')).trim()).toBe('slr-web-tcp');
   });
 
+  it('wrong parents, a stale load balancer and a stale Vip binding, repaired', async () => {
+    const front = (await e.vip('slr-01'))!.status!.v4ip!;
+    await e.nbctl('set', 'logical_switch_port', 'vip-aap', 'options:virtual-parents="ghost.default"');
+    await e.nbctl('set', 'load_balancer', 'slr-web-tcp', `vips:"${front}:80"="10.16.0.99:8080"`);
+    // A StatefulSet pod's binding left behind: no pod, no StatefulSet.
+    await e.kube.patchMetadata(
+      'Vip',
+      { name: 'static-vip01' },
+      { labels: { 'ovn.kubernetes.io/ip_reserved': 'db-0.default' } },
+    );
+
+    const { drifts } = await auditSystem(ports);
+    expect(
+      drifts.map((d) => `${d.kind} ${d.object}`),
+      show(drifts),
+    ).toEqual([
+      `${DriftKind.StaleBinding} Vip/static-vip01`,
+      `${DriftKind.StaleLoadBalancer} LoadBalancer/slr-web-tcp`,
+      `${DriftKind.WrongParents} Port/vip-aap`,
+    ]);
+    const report = await repair(drifts, ports);
+    expect(report.failed, JSON.stringify(report.failed)).toEqual([]);
+    expect(show((await auditSystem(ports)).drifts)).toBe('');
+    expect((await e.portOptions('vip-aap'))?.['virtual-parents']).toBe('busybox.default');
+    expect((await e.vip('static-vip01'))!.metadata.labels?.['ovn.kubernetes.io/ip_reserved']).toBe('');
+    // The Vip keeps its address: only the binding was dropped.
+    expect((await e.vip('static-vip01'))!.status?.v4ip).toBe('10.16.0.121');
+  });
+
   it('the CLI repairs with --repair and exits 0 once clean; --json carries before and after', async () => {
     await e.allocator.allocate({ subnet: SUBNET, owner: 'pod/nobody.default' });
     const pod = (await e.pod('default', 'web-a'))!;
