@@ -5,7 +5,7 @@
 import { isDomainError } from '../errors.ts';
 import { reconcilePod, releaseBinding } from '../reconcile/pod.ts';
 import type { ReconcileDeps } from '../reconcile/ports.ts';
-import { reconcileSubnet } from '../reconcile/subnet.ts';
+import { ensureSubnetRegistered, reconcileSubnet } from '../reconcile/subnet.ts';
 import { reconcileSwitchLBRule } from '../reconcile/switch-lb-rule.ts';
 import { reconcileVip } from '../reconcile/vip.ts';
 import type { AuditPorts } from './collect.ts';
@@ -150,6 +150,9 @@ async function restorePodReservation(
   deps: ReconcileDeps,
   a: Extract<RepairAction, { type: 'restore-pod-reservation' }>,
 ): Promise<string | undefined> {
+  // After a Redis loss the subnet itself is gone too: register it from its Subnet object first.
+  const subnet = await ensureSubnetRegistered(deps, a.subnet);
+  if (subnet.status !== 'ready') return `subnet ${a.subnet}: ${subnet.failure.message}`;
   const current = await deps.allocator.get(a.subnet, a.owner);
   const same =
     current &&

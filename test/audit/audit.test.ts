@@ -241,4 +241,42 @@ describe('audit of a running system', () => {
     expect((await e.allocator.get(SUBNET, 'pod/web-a.default'))?.v4).toBe(ip);
     expect(await e.allocator.get(SUBNET, 'pod/nobody.default')).toBeUndefined();
   });
+
+  it('after Redis lost everything, repair puts back every address the API server shows', async () => {
+    const vipAddrs = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ['static-vip01', 'vip-aap', 'slr-01'].map(async (n) => [n, (await e.vip(n))!.status!.v4ip]),
+        ),
+      );
+    const podAddrs = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ['busybox', 'web-a'].map(async (n) => [
+            n,
+            (await e.pod('default', n))!.metadata.annotations!['ovn.kubernetes.io/ip_address'],
+          ]),
+        ),
+      );
+    const [vipsBefore, podsBefore] = [await vipAddrs(), await podAddrs()];
+    await e.redis.flushall();
+
+    const { drifts } = await auditSystem(ports);
+    expect(
+      drifts.map((d) => `${d.kind} ${d.object}`),
+      show(drifts),
+    ).toEqual([
+      `${DriftKind.MissingReservation} Pod/default/busybox`,
+      `${DriftKind.MissingReservation} Pod/default/web-a`,
+      `${DriftKind.MissingReservation} Vip/slr-01`,
+      `${DriftKind.MissingReservation} Vip/static-vip01`,
+      `${DriftKind.MissingReservation} Vip/vip-aap`,
+    ]);
+    const report = await repair(drifts, ports);
+    expect(report.failed, JSON.stringify(report.failed)).toEqual([]);
+    expect(show((await auditSystem(ports)).drifts)).toBe('');
+    expect(await vipAddrs()).toEqual(vipsBefore);
+    expect(await podAddrs()).toEqual(podsBefore);
+    expect((await e.allocator.get(SUBNET, 'pod/web-a.default'))?.v4).toBe(podsBefore['web-a']);
+  });
 });
