@@ -37,6 +37,14 @@ const ORDER: Step[] = [
   'manual',
 ];
 
+// Among reconciles: the switch before the ports on it, Vips before the pods and rules that use them.
+const KIND_ORDER = ['Subnet', 'Vip', 'Pod', 'SwitchLBRule'];
+function rank(a: RepairAction): number {
+  // A missing switch must exist before a pod's address is restored and its port written.
+  if (a.type === 'reconcile' && a.kind === 'Subnet') return ORDER.indexOf('restore-pod-reservation') * 10 - 1;
+  return ORDER.indexOf(a.type) * 10 + (a.type === 'reconcile' ? KIND_ORDER.indexOf(a.kind) : 0);
+}
+
 export async function repair(
   drifts: readonly Drift[],
   ports: AuditPorts & { reconcile: ReconcileDeps },
@@ -45,7 +53,7 @@ export async function repair(
   const report: RepairReport = { repaired: 0, skipped: [], failed: [] };
   const owned = await ownershipNow(ports);
   const reconciled = new Map<string, Promise<string | undefined>>();
-  const sorted = [...drifts].sort((a, b) => ORDER.indexOf(a.action.type) - ORDER.indexOf(b.action.type));
+  const sorted = [...drifts].sort((a, b) => rank(a.action) - rank(b.action));
 
   for (const drift of sorted) {
     const a = drift.action;

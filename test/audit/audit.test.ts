@@ -279,4 +279,24 @@ describe('audit of a running system', () => {
     expect(await podAddrs()).toEqual(podsBefore);
     expect((await e.allocator.get(SUBNET, 'pod/web-a.default'))?.v4).toBe(podsBefore['web-a']);
   });
+
+  it('after OVN NB lost the switch and the load balancer, repair rebuilds them from the API server', async () => {
+    await e.nbctl('ls-del', SUBNET);
+    await e.nbctl('lb-del', 'slr-web-tcp');
+    const { drifts } = await auditSystem(ports);
+    expect(
+      drifts.map((d) => `${d.kind} ${d.object}`),
+      show(drifts),
+    ).toEqual([
+      `${DriftKind.MissingLoadBalancer} SwitchLBRule/web`,
+      `${DriftKind.MissingPort} Pod/default/busybox`,
+      `${DriftKind.MissingPort} Pod/default/web-a`,
+      `${DriftKind.MissingPort} Vip/vip-aap`,
+      `${DriftKind.MissingSwitch} Subnet/${SUBNET}`,
+    ]);
+    const report = await repair(drifts, ports);
+    expect(report.failed, JSON.stringify(report.failed)).toEqual([]);
+    expect(show((await auditSystem(ports)).drifts)).toBe('');
+    expect((await e.portOptions('vip-aap'))?.['virtual-parents']).toBe('busybox.default');
+  });
 });
