@@ -554,9 +554,10 @@ function reservationOf(
   };
 }
 
-/** An allocation from the script's reply 'O' created '|' v4pos '|' v6pos '|' mac. */
+/** An allocation from the script's reply: the record v4pos '|' v6pos '|' mac, '=' first when held already. */
 function allocationOf(range: SubnetRange, owner: string, reply: string): Allocation {
-  const a = reply.indexOf('|');
+  const held = reply.charCodeAt(0) === 61; // '='
+  const a = held ? 0 : -1;
   const b = reply.indexOf('|', a + 1);
   const c = reply.indexOf('|', b + 1);
   const v4pos = reply.slice(a + 1, b);
@@ -566,7 +567,7 @@ function allocationOf(range: SubnetRange, owner: string, reply: string): Allocat
   if (v4pos && range.v4) out.v4 = addressOf(range.v4, v4pos);
   if (v6pos && range.v6) out.v6 = addressOf(range.v6, v6pos);
   out.mac = reply.slice(c + 1);
-  out.created = reply.charCodeAt(1) === 49; // '1'
+  out.created = !held;
   return out;
 }
 

@@ -168,8 +168,9 @@ end
  * fixed v6 position or '', MAC: with KEYS[2] the fixed MAC or '', else the MAC already reserved
  * for this owner).
  * The MAC holder is "<subnet>/<owner>".
- * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each
- *   'O' created(0|1) '|' v4pos '|' v6pos '|' mac, or 'E' reason '|' field '|' holder-or-held.
+ * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each the record
+ *   v4pos '|' v6pos '|' mac (created), '=' and the record (held already), or
+ *   'E' reason '|' field '|' holder-or-held (refused).
  */
 export const ALLOCATE = `${COMMON}${SUBNET_LIB}${MAC_LIB}
 local inline = #KEYS > 1
@@ -216,19 +217,16 @@ local function chunkOf(key, c)
   end
   return ch
 end
-local function getBit(key, off)
-  local byte = floor(off / 8)
-  local ch = chunkOf(key, floor(byte / CHUNK))
-  return band(ch.b[byte % CHUNK + 1], MASK[off % 8 + 1]) ~= 0
-end
-local function setBit(key, off)
-  local byte = floor(off / 8)
-  local ch = chunkOf(key, floor(byte / CHUNK))
-  local j = byte % CHUNK + 1
-  ch.b[j] = bor(ch.b[j], MASK[off % 8 + 1])
+-- sets mask m in byte j of chunk ch and widens the chunk's changed range
+local function setIn(ch, j, m)
+  ch.b[j] = bor(ch.b[j], m)
   if not ch.lo then ch.lo = j; ch.hi = j; dirty[#dirty + 1] = ch
   elseif j < ch.lo then ch.lo = j
   elseif j > ch.hi then ch.hi = j end
+end
+local function setBit(key, off)
+  local byte = floor(off / 8)
+  setIn(chunkOf(key, floor(byte / CHUNK)), byte % CHUNK + 1, MASK[off % 8 + 1])
 end
 -- first clear bit at or after byte b of a bitmap key, below maxBits, as this batch sees it
 local function firstZero(key, b, maxBits)
@@ -316,22 +314,25 @@ if inline then
     if m[i + 1] then macOf[holders[i]] = m[i + 1] end
   end
 end
-local HEX = {}
-local function hex(v)
-  local h = HEX[v]
-  if not h then h = string.format('%02X', v); HEX[v] = h end
-  return h
-end
+local HD = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'}
+local macPrefix = {}
 local function macText(b)
   local v = b + 1
-  return '00:00:00:' .. hex(floor(v / 65536)) .. ':' .. hex(floor(v / 256) % 256) .. ':' .. hex(v % 256)
+  local hi = floor(v / 256)
+  local p = macPrefix[hi]
+  if not p then p = string.format('00:00:00:%02X:%02X:', floor(hi / 256), hi % 256); macPrefix[hi] = p end
+  local lo = v % 256
+  return p .. HD[floor(lo / 16) + 1] .. HD[lo % 16 + 1]
 end
 -- a dynamic MAC, claimed here: the last check of a request (cursor order, as macPlan)
 local function macClaim()
   for _ = 1, 64 do
     local b = macNext % MAC_BITS
     macNext = (b + 1) % MAC_BITS
-    if not getBit(MU, b) then setBit(MU, b); return macText(b) end
+    local byte = floor(b / 8)
+    local ch = chunkOf(MU, floor(byte / CHUNK))
+    local j, m = byte % CHUNK + 1, MASK[b % 8 + 1]
+    if band(ch.b[j], m) == 0 then setIn(ch, j, m); return macText(b) end
   end
   local b = firstZero(MU, 0, MAC_BITS)
   if not b then return nil end
@@ -348,7 +349,7 @@ local function one(i, owner, fix4, fix6, macArg)
     if fix4 ~= '' and fix4 ~= held['4'] then return 'EImmutableField|v4|' .. held['4'] end
     if fix6 ~= '' and fix6 ~= held['6'] then return 'EImmutableField|v6|' .. held['6'] end
     if inline and macArg ~= '' and macArg ~= mac then return 'EImmutableField|mac|' .. mac end
-    return 'O0|' .. held['4'] .. '|' .. held['6'] .. '|' .. mac
+    return '=' .. rec
   end
   for _, f in ipairs(FAMS) do
     local F = fam[f]
@@ -402,8 +403,10 @@ local function one(i, owner, fix4, fix6, macArg)
     local pl = plan[f]
     if pl.page then
       local F = fam[f]
-      setBit(pageKey(F, 'u', pl.page), pl.b)
-      setBit(pageKey(F, 'e', pl.page), pl.b)
+      local byte = floor(pl.b / 8)
+      local c, j, m = floor(byte / CHUNK), byte % CHUNK + 1, MASK[pl.b % 8 + 1]
+      setIn(chunkOf(pageKey(F, 'u', pl.page), c), j, m)
+      setIn(chunkOf(pageKey(F, 'e', pl.page), c), j, m)
       if pl.fixed and redis.call('GETBIT', pageKey(F, 'x', pl.page), pl.b) == 1 then F.ox = F.ox + 1 end
       F.pgs[pl.page] = true
       local a2o = f .. '@' .. pl.pos
@@ -417,7 +420,7 @@ local function one(i, owner, fix4, fix6, macArg)
   recs[owner] = rec
   hs[hsN + 1] = fields[i]; hs[hsN + 2] = rec; hsN = hsN + 2
   idx[idxN + 1] = '0'; idx[idxN + 2] = owner; idxN = idxN + 2
-  return 'O1|' .. rec
+  return rec
 end
 plan['4'] = {}; plan['6'] = {}
 local replies = {'OK'}
