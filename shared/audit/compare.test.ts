@@ -74,23 +74,28 @@ const podPort = (
   name: string,
   addresses: string,
   podRef = `default/${name.split('.')[0]}`,
-): LogicalSwitchPort => ({
-  uuid: `u-${name}`,
-  name,
-  type: '',
-  addresses: [addresses],
-  options: {},
-  externalIds: { ls: SUBNET, vendor: 'kube-ovn', pod: podRef },
-});
+): LogicalSwitchPort =>
+  // Cast: the row model grows columns (port_security) the audit does not read.
+  ({
+    uuid: `u-${name}`,
+    name,
+    type: '',
+    addresses: [addresses],
+    portSecurity: [],
+    options: {},
+    externalIds: { ls: SUBNET, vendor: 'kube-ovn', pod: podRef },
+  }) as LogicalSwitchPort;
 
-const virtualPort = (name: string, ip: string, parents?: string): LogicalSwitchPort => ({
-  uuid: `u-${name}`,
-  name,
-  type: 'virtual',
-  addresses: [],
-  options: { 'virtual-ip': ip, ...(parents ? { 'virtual-parents': parents } : {}) },
-  externalIds: { ls: SUBNET, vendor: 'kube-ovn' },
-});
+const virtualPort = (name: string, ip: string, parents?: string): LogicalSwitchPort =>
+  ({
+    uuid: `u-${name}`,
+    name,
+    type: 'virtual',
+    addresses: [],
+    portSecurity: [],
+    options: { 'virtual-ip': ip, ...(parents ? { 'virtual-parents': parents } : {}) },
+    externalIds: { ls: SUBNET, vendor: 'kube-ovn' },
+  }) as LogicalSwitchPort;
 
 /** A consistent world: Vip a (plain), pod p, their reservations and the pod's port. */
 function healthy(): ObservedState {

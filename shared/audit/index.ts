@@ -2,6 +2,7 @@
 // in the direction of the API server by re-running the owning object's reconciler.
 import { type AuditPorts, type CollectOptions, collectState } from './collect.ts';
 import { compareState } from './compare.ts';
+import { auditSettled, type SettleOptions } from './settle.ts';
 import type { AuditResult } from './types.ts';
 
 export {
@@ -33,3 +34,12 @@ export async function auditSystem(ports: AuditPorts, opts: CollectOptions = {}):
 export { countsText, driftTable, repairLine, summaryLine } from './format.ts';
 export { type OpenAuditPorts, openAuditPorts } from './open.ts';
 export { type RepairFailure, type RepairReport, repair } from './repair.ts';
+export { persistentDrift, type SettleOptions } from './settle.ts';
+
+/**
+ * auditSystem repeated (default twice, 1 s apart) keeping only the drift every round saw: for a
+ * system under load, where work in flight shows as drift for a moment.
+ */
+export function auditSystemSettled(ports: AuditPorts, opts: SettleOptions = {}): Promise<AuditResult> {
+  return auditSettled(auditSystem, ports, opts);
+}
