@@ -8,7 +8,7 @@ import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
 import type { ReconcileDeps } from './ports.ts';
-import { sweepGonePods } from './sweep.ts';
+import { sweepOrphans } from './sweep.ts';
 import { reconcileVip } from './vip.ts';
 
 export type SubnetReadiness =
@@ -83,8 +83,8 @@ export async function reconcileSubnet(deps: ReconcileDeps, name: string): Promis
   const cr = await deps.kube.getSubnet(name);
   if (!cr) return { status: 'done' };
   const readiness = await register(deps, cr);
-  // Before the counts: what a gone pod held is released first.
-  if (readiness.status === 'ready') await sweepGonePods(deps, name);
+  // Before the counts: what a gone pod or Vip still holds is released first.
+  if (readiness.status === 'ready') await sweepOrphans(deps, name);
   await writeSubnetStatus(deps, cr, readiness);
   if (readiness.status === 'ready') await requeueWaitingVips(deps, name);
   return { status: 'done' };

@@ -1,8 +1,9 @@
-// A pod deleted while the relay is down: the new relay lists nothing of it, so no delete event is
-// ever sent (pods carry no finalizer). The next resync's Subnet event must still free the pod's
-// address and remove its NB port (shared/reconcile/sweep.ts), while a live pod keeps its own.
+// What no event points at again (shared/reconcile/sweep.ts): a pod deleted while the relay is
+// down (the new relay lists nothing of it, and pods carry no finalizer), and a reservation and
+// virtual port written for a Vip after its delete path ran. The next resync's Subnet event must
+// free the addresses and remove the ports, while live objects keep theirs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2E, podObject, startE2E } from '../e2e/harness.ts';
+import { type E2E, podObject, startE2E, vipObject } from '../e2e/harness.ts';
 
 let e: E2E;
 beforeAll(async () => {
@@ -41,5 +42,39 @@ describe('a pod delete the relay never saw', () => {
     await expect
       .poll(async () => (await e.kube.getSubnet('ovn-default'))?.status?.v4usingIPs, { timeout: 5_000 })
       .toBe(1);
+  });
+});
+
+describe('rows of a Vip that no longer exists', () => {
+  it('are removed by the next resync; a live Vip keeps its own', async () => {
+    await e.apply(vipObject('alive', { subnet: 'ovn-default', namespace: 'default', selector: ['a: b'] }));
+    const alive = await e.waitVip('alive', (v) => v.status?.ready === true);
+    // What a late write for a just-deleted Vip leaves: its reservation and its virtual port.
+    await e.allocator.allocate({ subnet: 'ovn-default', owner: 'vip/ghost' });
+    await e.nbctl(
+      '--',
+      'lsp-add',
+      'ovn-default',
+      'ghost',
+      '--',
+      'lsp-set-type',
+      'ghost',
+      'virtual',
+      '--',
+      'set',
+      'logical_switch_port',
+      'ghost',
+      'external_ids:ls=ovn-default',
+      'external_ids:vendor=kube-ovn',
+    );
+    await expect
+      .poll(async () => e.allocator.get('ovn-default', 'vip/ghost'), { timeout: 15_000, interval: 200 })
+      .toBeUndefined();
+    await expect.poll(async () => e.portOptions('ghost'), { timeout: 5_000 }).toBeUndefined();
+    expect(
+      (await e.nbctl('--bare', '--columns=name', 'find', 'logical_switch_port', 'name=ghost')).trim(),
+    ).toBe('');
+    expect(await e.allocator.get('ovn-default', 'vip/alive')).toMatchObject({ v4: alive.status?.v4ip });
+    expect(await e.portOptions('alive')).toMatchObject({ 'virtual-ip': alive.status?.v4ip });
   });
 });
