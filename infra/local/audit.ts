@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   auditSystem,
+  auditSystemSettled,
   driftTable,
   openAuditPorts,
   type Progress,
@@ -22,6 +23,8 @@ const USAGE = `usage: npm run audit -- [--repair] [--json] [--quiet] [connection
   --repair               fix drift in the direction of the API server, then audit again
   --json                 print one JSON document instead of the table
   --quiet                no progress on stderr
+  --rounds N             audit N times (--interval ms apart, default 1000) and report only the
+                         drift every round saw: work in flight on a live system is not drift
   --redis-url URL        (REDIS_URL)
   --redis-cluster H:P,.. (REDIS_CLUSTER_NODES)
   --nb REMOTES           OVN NB, e.g. tcp:127.0.0.1:6641 (OVN_NB_REMOTES)
@@ -35,6 +38,8 @@ async function main(): Promise<number> {
       repair: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '1' },
+      interval: { type: 'string', default: '1000' },
       'redis-url': { type: 'string' },
       'redis-cluster': { type: 'string' },
       nb: { type: 'string' },
@@ -46,6 +51,12 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(USAGE);
     return 0;
+  }
+  const rounds = Number(values.rounds);
+  const delayMs = Number(values.interval);
+  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isFinite(delayMs) || delayMs < 0) {
+    console.error(`--rounds must be a whole number >= 1 and --interval a number of ms\n\n${USAGE}`);
+    return 2;
   }
   const stackFile = values.stack ?? join(ROOT, '.local/stack.json');
   const stack: Record<string, unknown> = existsSync(stackFile)
@@ -83,7 +94,10 @@ async function main(): Promise<number> {
   const ports = await openAuditPorts(config);
   try {
     const started = Date.now();
-    const before = await auditSystem(ports, { onProgress: progress });
+    const before =
+      rounds > 1
+        ? await auditSystemSettled(ports, { onProgress: progress, rounds, delayMs })
+        : await auditSystem(ports, { onProgress: progress });
     if (!values.quiet) process.stderr.write(`[audit] compared in ${Date.now() - started} ms\n`);
     if (!values.repair || before.drifts.length === 0) {
       if (values.json) console.log(JSON.stringify({ clean: before.drifts.length === 0, ...before }, null, 2));

@@ -219,7 +219,8 @@ describe('audit of a running system', () => {
     // The pod's reservation released: repair must reserve the annotated address again, not a new one.
     await e.allocator.release(SUBNET, 'pod/web-a.default');
 
-    const found = await cli('--json', '--quiet');
+    // Two rounds: the drift is lasting, so both see it and it is reported.
+    const found = await cli('--json', '--quiet', '--rounds', '2', '--interval', '50');
     expect(found.code).toBe(1);
     const doc = JSON.parse(found.stdout) as { clean: boolean; drifts: Drift[] };
     expect(doc.clean).toBe(false);
