@@ -1,7 +1,9 @@
 // Allocation throughput and latency through shared/ipam against the bare BITPOS+SETBIT Lua script,
 // through the same ioredis client at the same concurrency, on a Redis this bench starts itself.
 // Scenarios: an empty /16, a 90%-full /16 (filled in order; and fragmented: filled, then 10% released
-// at random so only released addresses are left), and an IPv6 /64.
+// at random so only released addresses are left), and an IPv6 /64; plus the empty /16 with
+// micro-batching off. ipam batches (allocations of one subnet in the same tick go to Redis as one
+// script call, each decided on its own); the bare script is one EVALSHA per allocation, always.
 import { Redis } from 'ioredis';
 import { startRedis } from '../infra/local/services.ts';
 import { type Allocator, createRedisAllocator } from '../shared/ipam/index.ts';
@@ -108,8 +110,23 @@ export async function run() {
   redis.defineCommand('bareAlloc', { numberOfKeys: 1, lua: BARE_LUA });
   const bareAlloc = (key: string) =>
     (redis as unknown as { bareAlloc: (k: string) => Promise<number> }).bareAlloc(key);
-  const ipam = createRedisAllocator(redis);
-  const rows: { name: string; ipam: Result; bare: Result }[] = [];
+  let batches = 0;
+  let batched = 0;
+  const ipam = createRedisAllocator(redis, {
+    onBatch: (n) => {
+      batches++;
+      batched += n;
+    },
+  });
+  const unbatched = createRedisAllocator(redis, { batching: false });
+  const rows: { name: string; ipam: Result; bare: Result; batch: number }[] = [];
+  /** compare(), noting the mean batch size of the ipam side */
+  const measure = async (name: string, ...args: Parameters<typeof compare>) => {
+    batches = 0;
+    batched = 0;
+    const r = await compare(...args);
+    rows.push({ name, ...r, batch: batches ? batched / batches : 1 });
+  };
   try {
     // warm up both paths (script load, JIT)
     await ipam.registerSubnet({ name: 'warm', cidrBlock: '10.99.0.0/16' });
@@ -122,14 +139,12 @@ export async function run() {
     const N = 20_000;
     // empty /16
     await ipam.registerSubnet({ name: 'empty16', cidrBlock: '10.16.0.0/16' });
-    rows.push({
-      name: 'empty /16',
-      ...(await compare(
-        N,
-        (i) => ipam.allocate({ subnet: 'empty16', owner: `o${i}` }),
-        () => bareAlloc('bare:empty16'),
-      )),
-    });
+    await measure(
+      'empty /16',
+      N,
+      (i) => ipam.allocate({ subnet: 'empty16', owner: `o${i}` }),
+      () => bareAlloc('bare:empty16'),
+    );
 
     // 90%-full /16, filled in order: never-used addresses remain above the fill
     const usable = 65534 - 1; // minus the gateway
@@ -139,14 +154,12 @@ export async function run() {
     await fill(ipam, 'full16', ninety);
     // the bare bitmap gets the same fill: 90% of its bits set from the start
     await redis.setrange('bare:full16', 0, Buffer.alloc(ninety / 8, 0xff));
-    rows.push({
-      name: '90%-full /16',
-      ...(await compare(
-        M,
-        (i) => ipam.allocate({ subnet: 'full16', owner: `o${i}` }),
-        () => bareAlloc('bare:full16'),
-      )),
-    });
+    await measure(
+      '90%-full /16',
+      M,
+      (i) => ipam.allocate({ subnet: 'full16', owner: `o${i}` }),
+      () => bareAlloc('bare:full16'),
+    );
 
     // 90%-full /16, fragmented: every address used once, then a random 10% released (the free ones
     // are all "released", so allocation takes the used-bitmap path)
@@ -165,25 +178,30 @@ export async function run() {
     const pipe = redis.pipeline();
     for (const o of released) pipe.setbit('bare:frag16', o + 2, 0);
     await pipe.exec();
-    rows.push({
-      name: '90%-full /16, fragmented',
-      ...(await compare(
-        M,
-        (i) => ipam.allocate({ subnet: 'frag16', owner: `o${i}` }),
-        () => bareAlloc('bare:frag16'),
-      )),
-    });
+    await measure(
+      '90%-full /16, fragmented',
+      M,
+      (i) => ipam.allocate({ subnet: 'frag16', owner: `o${i}` }),
+      () => bareAlloc('bare:frag16'),
+    );
 
     // IPv6 /64
     await ipam.registerSubnet({ name: 'v6', cidrBlock: 'fd00:10:16::/64' });
-    rows.push({
-      name: 'IPv6 /64',
-      ...(await compare(
-        N,
-        (i) => ipam.allocate({ subnet: 'v6', owner: `o${i}` }),
-        () => bareAlloc('bare:v6'),
-      )),
-    });
+    await measure(
+      'IPv6 /64',
+      N,
+      (i) => ipam.allocate({ subnet: 'v6', owner: `o${i}` }),
+      () => bareAlloc('bare:v6'),
+    );
+
+    // the same empty /16 case with micro-batching off: one script call per allocation, like bare
+    await unbatched.registerSubnet({ name: 'nobatch16', cidrBlock: '10.19.0.0/16' });
+    await measure(
+      'empty /16, batching off',
+      M,
+      (i) => unbatched.allocate({ subnet: 'nobatch16', owner: `o${i}` }),
+      () => bareAlloc('bare:nobatch16'),
+    );
   } finally {
     redis.disconnect();
     await server.stop();
@@ -199,6 +217,7 @@ export async function run() {
     'p50 ms',
     'p99 ms',
     'ipam/bare',
+    'batch',
     'CPU µs/op ipam node+redis',
     'bare node+redis',
   ];
@@ -211,6 +230,7 @@ export async function run() {
     f(r.bare.p50, 2),
     f(r.bare.p99, 2),
     `${f(r.ipam.perSecond / r.bare.perSecond, 2)}x`,
+    f(r.batch, 1),
     `${f(r.ipam.nodeCpu, 1)}+${f(r.ipam.redisCpu, 1)}`,
     `${f(r.bare.nodeCpu, 1)}+${f(r.bare.redisCpu, 1)}`,
   ]);
@@ -218,6 +238,9 @@ export async function run() {
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   console.log(`concurrency ${CONCURRENCY}, one ioredis client, every ipam allocation includes its MAC`);
+  console.log(
+    'ipam: micro-batched (batch = mean allocations per script call); bare: one EVALSHA per allocation (not batched)',
+  );
   console.log(line(header));
   for (const row of table) console.log(line(row));
   const empty = rows[0]?.ipam.perSecond ?? 1;

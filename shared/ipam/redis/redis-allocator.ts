@@ -45,8 +45,8 @@ export interface RedisAllocatorOptions {
   /** Micro-batching: allocations of one subnet that arrive in the same tick go to Redis as one
    *  script call (each still decided on its own). Default true; false sends each alone. */
   readonly batching?: boolean;
-  /** Allocations per script call at most when batching (default 32: a tick of 50 goes as two calls,
-   *  so Node handles one batch's replies while Redis runs the next). */
+  /** Allocations per script call at most when batching (default 32, at most 500): a tick of 50 goes
+   *  as two calls, so Node handles one batch's replies while Redis runs the next. */
   readonly maxBatch?: number;
   /** Called with the size of every allocate script call (metrics, tests). */
   readonly onBatch?: (size: number) => void;
@@ -63,6 +63,8 @@ interface CachedSubnet {
 type Reply = (string | number | null | Reply[])[];
 
 const MAX_RETRIES = 3;
+/** Lua's unpack() of a batch's writes must stay under its stack limit (8000 values). */
+const MAX_BATCH = 500;
 
 export function createRedisAllocator(redis: Redis | Cluster, opts: RedisAllocatorOptions = {}): Allocator {
   return new RedisAllocator(redis, opts);
@@ -84,7 +86,7 @@ class RedisAllocator implements Allocator {
     this.onBatch = opts.onBatch;
     if (opts.batching ?? true) {
       this.batcher = new Batcher({
-        maxBatch: Math.max(1, opts.maxBatch ?? 32),
+        maxBatch: Math.min(Math.max(1, opts.maxBatch ?? 32), MAX_BATCH),
         send: (key, reqs) => {
           const cut = key.lastIndexOf('\n');
           return this.sendBatch(key.slice(0, cut), key.slice(cut + 1), reqs);
