@@ -105,9 +105,16 @@ export async function repair(
           problem = await once(reconciled, key, () => outcome(runReconciler(deps, a)));
           break;
         }
-        case 'release-binding':
+        case 'release-binding': {
+          // A pod with that port since the audit holds the binding rightly.
+          const why = owned.port(a.port, undefined);
+          if (why) {
+            report.skipped.push({ drift, why });
+            continue;
+          }
           await releaseBinding(deps, a.port);
           break;
+        }
       }
       if (problem) report.failed.push({ drift, error: problem });
       else report.repaired++;
