@@ -20,7 +20,7 @@ import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
 import { refreshRulesForPod } from './switch-lb-rule.ts';
-import { reconcileVip } from './vip.ts';
+import { reconcileVip, refreshPortSecurityOf } from './vip.ts';
 
 const done: Outcome = { status: 'done' };
 
@@ -54,6 +54,9 @@ export async function reconcilePod(
 
   const ports = nics.value.map((n) => n.portName);
   await refreshParentsOf(deps, ports, [...podAaps(pod), ...podAaps(lastKnown)]);
+  // The Vips' reconciles above refresh parents whose set changed; this covers the rest (the pod's
+  // own addresses, a pod relabelled while its Vip's reconcile was elsewhere, a resync).
+  await refreshPortSecurityOf(deps, ports);
   await refreshRulesForPod(deps, namespace, pod, lastKnown);
   return done;
 }

@@ -15,9 +15,20 @@ export interface NorthboundPort {
   ensureLogicalSwitch(spec: LogicalSwitchSpec): Promise<void>;
   deleteLogicalSwitch(name: string): Promise<void>;
   ensurePodPort(spec: PodPortSpec): Promise<void>;
-  ensureVirtualPort(row: VirtualPortRow): Promise<void>;
-  /** Idempotent: no error when the port is absent. */
-  deletePort(name: string): Promise<void>;
+  /** Returns the port's parents before the write and whether anything changed. */
+  ensureVirtualPort(row: VirtualPortRow): Promise<VirtualPortChange>;
+  /** Idempotent: no error when the port is absent. Returns the parents it listed (virtual ports). */
+  deletePort(name: string): Promise<string[]>;
+  /**
+   * Sets a pod port's port_security to `compute(current)` ("<mac> <ips> <vips>"), safe against
+   * concurrent refreshers (see NorthboundWriter.refreshPortSecurity): `compute` must read the
+   * state it derives the value from (the API server) itself, after being called. Undefined from
+   * `compute` leaves the port alone; an absent port is not an error.
+   */
+  refreshPortSecurity(
+    port: string,
+    compute: (current: PodPortView) => Promise<string | undefined>,
+  ): Promise<void>;
   /** Names of the logical switch ports whose external_ids hold every given pair. */
   findPorts(externalIds: Record<string, string>): Promise<{ name: string; switchName?: string }[]>;
   /** Names of virtual ports that list `parentPort` in their virtual-parents. */
@@ -27,6 +38,20 @@ export interface NorthboundPort {
   deleteLoadBalancer(name: string): Promise<void>;
   /** Names of load balancers whose external_ids hold every given pair. */
   findLoadBalancers(externalIds: Record<string, string>): Promise<string[]>;
+}
+
+export interface VirtualPortChange {
+  previousParents: string[];
+  /** Created, or its address or parents changed. */
+  changed: boolean;
+}
+
+/** A pod port as the port-security refresh sees it. */
+export interface PodPortView {
+  /** Its own MAC and addresses (its `addresses` column); absent when that is not "<mac> <ips>". */
+  own?: { mac: string; ips: string[] };
+  /** `<namespace>/<pod>` from external_ids. */
+  pod?: string;
 }
 
 export type ClusterKind = 'Vip' | 'Subnet' | 'SwitchLBRule';

@@ -2,8 +2,9 @@
 // finalizer, ordered deletion. Level-triggered: it reads the Vip as it is now and makes Redis,
 // OVN NB and the Vip agree with it, so repeated, reordered or missed events converge.
 
-import { parentAddresses, type VirtualParent, virtualParents } from '../domain/aap.ts';
+import { parentAddresses, podAaps, type VirtualParent, virtualParents } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
+import { parentVipAddresses, portSecurity } from '../domain/port-security.ts';
 import type { Vip } from '../domain/types.ts';
 import {
   type AssignedVip,
@@ -133,18 +134,30 @@ export async function reconcileVip(
     mac: reservation.mac,
   };
 
-  const parents = await syncVirtualPorts(deps, name, spec, reservation);
+  const { parents, touched } = await syncVirtualPorts(deps, name, spec, reservation);
   await writeStatus(deps, vip, { spec, assigned: nowAssigned, parents: parentAddresses(parents) });
+  // Port security follows the status just written (the addresses) and the parents: refresh the
+  // ports whose allowance may have changed. A newly assigned address counts as a change.
+  const addressChanged =
+    (vip.status?.v4ip ?? '') !== (nowAssigned.v4ip ?? '') ||
+    (vip.status?.v6ip ?? '') !== (nowAssigned.v6ip ?? '');
+  await refreshPortSecurityOf(
+    deps,
+    addressChanged ? [...touched, ...parents.map((p) => p.portName)] : touched,
+  );
   return { status: 'done' };
 }
 
-/** Makes the Vip's virtual ports (AAP) match its parents; removes them for other uses. */
+/**
+ * Makes the Vip's virtual ports (AAP) match its parents; removes them for other uses. `touched`:
+ * the parents before and after of every port that changed (their port security may change).
+ */
 async function syncVirtualPorts(
   deps: ReconcileDeps,
   name: string,
   spec: VipSpec,
   reservation: Reservation,
-): Promise<VirtualParent[]> {
+): Promise<{ parents: VirtualParent[]; touched: string[] }> {
   let parents: VirtualParent[] = [];
   if (vipUsage(spec) === 'aap') {
     const [pods, placements] = await Promise.all([
@@ -169,12 +182,17 @@ async function syncVirtualPorts(
     },
     parents.map((p) => p.portName),
   );
-  for (const row of rows) await deps.nb.ensureVirtualPort(row);
+  const touched: string[] = [];
+  for (const row of rows) {
+    const change = await deps.nb.ensureVirtualPort(row);
+    if (change.changed) touched.push(...change.previousParents, ...row.parents);
+  }
   if (vipUsage(spec) === 'aap') {
     const wanted = new Set(rows.map((r) => r.name));
-    for (const port of virtualPortNames(name)) if (!wanted.has(port)) await deps.nb.deletePort(port);
+    for (const port of virtualPortNames(name))
+      if (!wanted.has(port)) touched.push(...(await deps.nb.deletePort(port)));
   }
-  return parents;
+  return { parents, touched };
 }
 
 /** Finalizer and the subnet label, in one write and only when missing: a steady Vip costs none. */
@@ -190,7 +208,10 @@ async function ensureClaimed(deps: ReconcileDeps, vip: Vip, subnet: string): Pro
 
 /** Deletion in order (SPEC §4): OVN rows, then the address and MAC. The caller drops the finalizer. */
 async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefined): Promise<void> {
-  for (const port of virtualPortNames(name)) await deps.nb.deletePort(port);
+  const formerParents: string[] = [];
+  for (const port of virtualPortNames(name)) formerParents.push(...(await deps.nb.deletePort(port)));
+  // The Vip is gone or being deleted, so it no longer counts for its former parents.
+  await refreshPortSecurityOf(deps, formerParents);
   const subnets = new Set<string>();
   const fromLabel = known?.metadata.labels?.[SUBNET_LABEL];
   if (fromLabel) subnets.add(fromLabel);
@@ -243,4 +264,34 @@ async function writeStatus(
     status.pmac = vip.status.pmac ?? '';
   }
   if (!statusEquals(vip.status, status)) await deps.kube.patchStatus('Vip', vip.metadata.name, status);
+}
+
+/**
+ * Brings a pod port's port_security to what the API server says now: its own addresses plus
+ * those of the AAP Vips it is a virtual parent of. Reads the pod and its Vips inside the
+ * writer's callback, after the writer read the port (see NorthboundWriter.refreshPortSecurity).
+ */
+export async function refreshPortSecurity(deps: ReconcileDeps, port: string): Promise<void> {
+  await deps.nb.refreshPortSecurity(port, async ({ own, pod: ref }) => {
+    const [namespace, podName] = (ref ?? '').split('/');
+    if (!own || !namespace || !podName) return undefined; // not a pod port
+    const pod = await deps.kube.getPod(namespace, podName);
+    // Gone: its reconcile deletes the port.
+    if (!pod) return undefined;
+    const asked = podAaps(pod);
+    if (asked.length === 0) return portSecurity(own, []);
+    const [vips, subnets] = await Promise.all([
+      Promise.all(asked.map((n) => deps.kube.getVip(n))),
+      subnetPlacements(deps),
+    ]);
+    const found = vips.filter((v): v is Vip => v !== undefined);
+    return portSecurity(
+      own,
+      parentVipAddresses(pod, port, found, subnets, { keepVmIp: deps.keepVmIp ?? true }),
+    );
+  });
+}
+
+export async function refreshPortSecurityOf(deps: ReconcileDeps, ports: Iterable<string>): Promise<void> {
+  for (const port of [...new Set(ports)].sort()) await refreshPortSecurity(deps, port);
 }

@@ -3,7 +3,14 @@
 // process has one, so they cost no server round trip.
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type { VirtualPortRow } from '../domain/virtual-port.ts';
-import { type LogicalSwitchPort, type NorthboundWriter, type PortCache, parentsOf } from '../ovn/nb/index.ts';
+import {
+  type LogicalSwitchPort,
+  type NorthboundWriter,
+  ownAddresses,
+  type PortCache,
+  parentsOf,
+  VIRTUAL_IP,
+} from '../ovn/nb/index.ts';
 import type { NorthboundPort } from '../reconcile/ports.ts';
 
 const holds = (have: Record<string, string>, want: Record<string, string>) =>
@@ -22,17 +29,32 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
       await writer.ensurePort(spec);
     },
     async ensureVirtualPort(row: VirtualPortRow) {
-      await writer.ensureVirtualPort({
+      const { before, after } = await writer.ensureVirtualPortChange({
         switchName: row.switchName,
         name: row.name,
         virtualIp: row.virtualIp,
         parents: row.parents,
       });
+      const previousParents = before ? parentsOf(before) : [];
+      const changed =
+        !before ||
+        before.options[VIRTUAL_IP] !== after.options[VIRTUAL_IP] ||
+        previousParents.join(',') !== parentsOf(after).join(',');
+      return { previousParents, changed };
     },
     async deletePort(name) {
       // The cache answers "absent" without a round trip; a stale "absent" is healed by resync.
-      if (cache && !cache.get(name)) return;
-      await writer.deletePort(name);
+      if (cache && !cache.get(name)) return [];
+      const gone = await writer.deletePortReturning(name);
+      return gone ? parentsOf(gone) : [];
+    },
+    async refreshPortSecurity(port, compute) {
+      await writer.refreshPortSecurity(port, async (current) => {
+        const own = ownAddresses(current);
+        const pod = current.externalIds.pod;
+        const value = await compute({ ...(own ? { own } : {}), ...(pod ? { pod } : {}) });
+        return value === undefined ? undefined : [value];
+      });
     },
     async findPorts(externalIds) {
       return (await allPorts())

@@ -49,6 +49,11 @@ export interface LogicalSwitchPort {
   addresses: string[];
   options: Record<string, string>;
   externalIds: Record<string, string>;
+  /**
+   * Pod ports: one element "<mac> <ips> [<vips>]" (see ops/logical-switch-port.ts); [] otherwise.
+   * Always filled when read from NB; optional so rows built by hand elsewhere need not name it.
+   */
+  portSecurity?: string[];
   up?: boolean;
 }
 
@@ -59,6 +64,7 @@ export const LogicalSwitchPortColumns = [
   'addresses',
   'options',
   'external_ids',
+  'port_security',
   'up',
 ] as const;
 
@@ -99,6 +105,7 @@ export function logicalSwitchPortFromRow(row: Row): LogicalSwitchPort {
     addresses: setValues(row.addresses).map(atomString),
     options: mapRecord(row.options),
     externalIds: mapRecord(row.external_ids),
+    portSecurity: setValues(row.port_security).map(atomString),
     ...(typeof up === 'boolean' && { up }),
   };
 }

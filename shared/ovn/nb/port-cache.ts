@@ -18,6 +18,7 @@ const KINDS: ColumnKinds = {
   addresses: 'set',
   options: 'map',
   external_ids: 'map',
+  port_security: 'set',
   // optional boolean: replaced, not toggled (see columnKinds)
   up: 'atom',
 };

@@ -33,12 +33,15 @@ import {
 import {
   createPortOps,
   deletePortOps,
+  guardPort,
   type PodPortInput,
   type PortSpec,
   parentsOf,
   podPortSpec,
+  samePortSecurity,
   selectPortByName,
   setPortOptionsOps,
+  setPortSecurityOps,
   updatePortOps,
   type VipPortsInput,
   type VirtualPortInput,
@@ -233,16 +236,74 @@ export class NorthboundWriter {
 
   /** A pod's port: addresses "<mac> <ip>[ <ip6>]", external_ids ls, vendor, pod. */
   async ensurePort(input: PodPortInput): Promise<LogicalSwitchPort> {
-    const [p] = await this.ensurePorts(input.switchName, [input.name], () => podPortSpec(input));
+    const [p] = await this.ensurePorts(input.switchName, [input.name], (_, cur) => podPortSpec(input, cur));
     return p!;
+  }
+
+  /**
+   * Sets a port's port_security to what `compute` derives from state kept outside NB (the API
+   * server), correct against any number of concurrent refreshers of the same port whatever the
+   * order their reads and writes interleave in. `compute` gets the port as read and returns the
+   * column's value, or undefined to leave the port alone. Returns the value the port was left
+   * with (undefined: no port, or compute declined).
+   *
+   * Why it converges on the value of the latest API state (every API change is followed by a
+   * refresh that starts after it):
+   * - Each pass reads NB first, then (in compute) the API server, then commits guarded by a wait on
+   *   the port as read. So a pass whose API view predates a concurrent pass's write fails its wait
+   *   and starts over instead of overwriting the fresher value.
+   * - That alone is not enough: a pass with nothing to change writes nothing, so it cannot fail a
+   *   stale writer's wait (A reads NB=X and API state S1; the API goes to S2 with f(S2)=X; B reads X
+   *   and S2 and has nothing to do; A's write of f(S1) guarded on X succeeds). So a pass that wrote
+   *   is followed by another: its API read comes after its own write, so after any change its
+   *   earlier view missed, and it repairs the value. Only a pass that changes nothing ends.
+   * - With a port cache (which may lag the server), a pass that finds nothing to change still sends
+   *   the wait alone, so the match is checked on the server after the API read.
+   */
+  async refreshPortSecurity(
+    name: string,
+    compute: (port: LogicalSwitchPort) => Promise<string[] | undefined>,
+  ): Promise<string[] | undefined> {
+    // The port as our own last committed write left it: as fresh as a server read.
+    let written: LogicalSwitchPort | undefined;
+    for (let pass = 1; ; pass++) {
+      const step = await this.retry(`port_security of ${name}`, async () => {
+        const fresh = written !== undefined || !this.cache;
+        const port = written ?? (await this.getPort(name));
+        written = undefined;
+        if (!port) return { done: true as const };
+        const want = await compute(port);
+        if (!want) return { done: true as const };
+        const have = port.portSecurity ?? [];
+        if (samePortSecurity(have, want)) {
+          if (!fresh) await this.client.transact([guardPort(port)]);
+          return { done: true as const, value: have };
+        }
+        await this.client.transact(setPortSecurityOps(port, want));
+        return { done: false as const, port: { ...port, portSecurity: [...want] } };
+      });
+      if (step.done) return step.value;
+      if (pass >= this.maxAttempts)
+        throw new Error(`port_security of ${name}: still changing after ${pass} writes`);
+      written = step.port;
+    }
   }
 
   /** One virtual port (one address), exactly as the seed's AAP Vip shows it. */
   async ensureVirtualPort(input: VirtualPortInput): Promise<LogicalSwitchPort> {
-    const [p] = await this.ensurePorts(input.switchName, [input.name], (_, cur) =>
-      virtualPortSpec(input, cur),
-    );
-    return p!;
+    return (await this.ensureVirtualPortChange(input)).after;
+  }
+
+  /** Like ensureVirtualPort, and also returns the port as it was before (undefined: created). */
+  async ensureVirtualPortChange(
+    input: VirtualPortInput,
+  ): Promise<{ before: LogicalSwitchPort | undefined; after: LogicalSwitchPort }> {
+    let before: LogicalSwitchPort | undefined;
+    const [after] = await this.ensurePorts(input.switchName, [input.name], (_, cur) => {
+      before = cur; // the read of the attempt that committed (each retry reads again)
+      return virtualPortSpec(input, cur);
+    });
+    return { before, after: after! };
   }
 
   /** A Vip's virtual port(s): one per family (see V6_PORT_SUFFIX), written in one transaction. */
@@ -290,12 +351,17 @@ export class NorthboundWriter {
   }
 
   /** Deletes the port (and detaches it from its switch). Returns false if it did not exist. */
-  deletePort(name: string): Promise<boolean> {
+  async deletePort(name: string): Promise<boolean> {
+    return (await this.deletePortReturning(name)) !== undefined;
+  }
+
+  /** Deletes the port and returns it as it was read just before (undefined: it did not exist). */
+  deletePortReturning(name: string): Promise<LogicalSwitchPort | undefined> {
     return this.retry(`deletePort ${name}`, async () => {
       const port = await this.getPort(name);
-      if (!port) return false;
+      if (!port) return undefined;
       await this.client.transact(deletePortOps(port.uuid));
-      return true;
+      return port;
     });
   }
 

@@ -14,6 +14,7 @@ export interface PortSpec {
   addresses: string[];
   options: Record<string, string>;
   externalIds: Record<string, string>;
+  portSecurity: string[];
 }
 
 export interface PodPortInput {
@@ -26,9 +27,21 @@ export interface PodPortInput {
   pod: string;
   namespace: string;
   externalIds?: Record<string, string>;
+  /**
+   * Addresses beyond its own the port may send from (the Vips it is a virtual parent of), for a
+   * port being created. An existing port keeps the ones it has: the port-security refresh owns them.
+   */
+  extraSecurity?: readonly string[];
 }
 
-export function podPortSpec(p: PodPortInput): PortSpec {
+/**
+ * A pod's port. Port security is on from the start (kube-ovn's way): the port may send only from
+ * its own MAC and addresses plus, for a virtual parent, its Vips' addresses. Without it another
+ * pod's gratuitous ARP for a Vip would reach every pod on the switch and move their ARP entries.
+ * `current` is the port as read: its extra addresses are kept while its own ones are replaced.
+ */
+export function podPortSpec(p: PodPortInput, current?: LogicalSwitchPort): PortSpec {
+  const extra = current ? extraSecurityAddresses(current) : (p.extraSecurity ?? []);
   return {
     name: p.name,
     switchName: p.switchName,
@@ -36,7 +49,31 @@ export function podPortSpec(p: PodPortInput): PortSpec {
     addresses: [[p.mac, ...p.ips].join(' ')],
     options: {},
     externalIds: { ls: p.switchName, vendor: VENDOR, pod: `${p.namespace}/${p.pod}`, ...p.externalIds },
+    portSecurity: [portSecurityElement(p.mac, [...p.ips, ...extra])],
   };
+}
+
+/** A pod port's own MAC and addresses, from its `addresses` column ("<mac> <ip>[ <ip6>]"). */
+export function ownAddresses(
+  port: Pick<LogicalSwitchPort, 'addresses'>,
+): { mac: string; ips: string[] } | undefined {
+  const [mac, ...ips] = (port.addresses[0] ?? '').split(' ').filter(Boolean);
+  if (!mac || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) return undefined;
+  return { mac, ips };
+}
+
+/** One port_security element, "<mac> <addr> <addr>...": duplicates dropped, first order kept. */
+export function portSecurityElement(mac: string, addresses: readonly string[]): string {
+  return [mac, ...new Set(addresses.filter(Boolean))].join(' ');
+}
+
+/** What a pod port's port_security allows beyond its own addresses (a parent's Vips), in order. */
+export function extraSecurityAddresses(
+  port: Pick<LogicalSwitchPort, 'addresses' | 'portSecurity'>,
+): string[] {
+  const own = new Set(ownAddresses(port)?.ips ?? []);
+  const [, ...allowed] = (port.portSecurity?.[0] ?? '').split(' ').filter(Boolean);
+  return allowed.filter((a) => !own.has(a));
 }
 
 export const VIRTUAL_IP = 'virtual-ip';
@@ -78,6 +115,7 @@ export function virtualPortSpec(v: VirtualPortInput, current?: LogicalSwitchPort
     addresses: [],
     options: withParents({ [VIRTUAL_IP]: v.virtualIp }, parents),
     externalIds: { ls: v.switchName, vendor: VENDOR },
+    portSecurity: [],
   };
 }
 
@@ -114,12 +152,20 @@ export const vipPortNames = (vipName: string): string[] => [vipName, `${vipName}
 export const selectPortByName = (name: string): Operation =>
   op.select(Table.LogicalSwitchPort, [where('name', '==', name)], LogicalSwitchPortColumns);
 
-const portRow = (s: Pick<PortSpec, 'type' | 'addresses' | 'options' | 'externalIds'>) => ({
+const portRow = (
+  s: Pick<PortSpec, 'type' | 'addresses' | 'options' | 'externalIds'> & { portSecurity?: string[] },
+) => ({
   type: s.type,
   addresses: set(s.addresses),
   options: map(s.options),
   external_ids: map(s.externalIds),
+  port_security: set(s.portSecurity ?? []),
 });
+
+const sameSet = (a: readonly string[], b: readonly string[]) => {
+  const sb = [...b].sort();
+  return a.length === b.length && [...a].sort().every((x, i) => x === sb[i]);
+};
 
 /**
  * Inserts the port and adds it to its switch by name. No wait is needed: `name` is the table's
@@ -136,8 +182,8 @@ export function createPortOps(spec: PortSpec, tag = 'new_port'): Operation[] {
 export function samePort(current: LogicalSwitchPort, spec: PortSpec): boolean {
   return (
     current.type === spec.type &&
-    current.addresses.length === spec.addresses.length &&
-    [...current.addresses].sort().every((a, i) => a === [...spec.addresses].sort()[i]) &&
+    sameSet(current.addresses, spec.addresses) &&
+    sameSet(current.portSecurity ?? [], spec.portSecurity) &&
     sameRecord(current.options, spec.options) &&
     sameRecord(current.externalIds, spec.externalIds)
   );
@@ -148,7 +194,7 @@ export const guardPort = (current: LogicalSwitchPort): Operation =>
   op.wait(
     Table.LogicalSwitchPort,
     [whereUuid(current.uuid)],
-    ['type', 'addresses', 'options', 'external_ids'],
+    ['type', 'addresses', 'options', 'external_ids', 'port_security'],
     [portRow(current)],
   );
 
@@ -184,3 +230,14 @@ export function setPortOptionsOps(current: LogicalSwitchPort, options: Record<st
     op.update(Table.LogicalSwitchPort, [whereUuid(current.uuid)], { options: map(options) }),
   ];
 }
+
+/** Sets a pod port's port_security, guarded by everything read with it; [] if it is already so. */
+export function setPortSecurityOps(current: LogicalSwitchPort, portSecurity: readonly string[]): Operation[] {
+  if (sameSet(current.portSecurity ?? [], portSecurity)) return [];
+  return [
+    guardPort(current),
+    op.update(Table.LogicalSwitchPort, [whereUuid(current.uuid)], { port_security: set(portSecurity) }),
+  ];
+}
+
+export const samePortSecurity = (a: readonly string[], b: readonly string[]) => sameSet(a, b);

@@ -6,8 +6,11 @@ import { switchOtherConfig, updateSwitchOps } from './logical-switch.ts';
 import {
   createPortOps,
   deletePortOps,
+  extraSecurityAddresses,
+  ownAddresses,
   parentsOf,
   podPortSpec,
+  setPortSecurityOps,
   updatePortOps,
   vipVirtualPortInputs,
   virtualPortSpec,
@@ -137,6 +140,55 @@ describe('NB operations (pure)', () => {
       mutations: [['ports', 'delete', ['set', [['uuid', 'u']]]]],
     });
     expect(json(deletePortOps('u')).map((o) => o.op)).toEqual(['mutate', 'delete']);
+  });
+
+  it('gives a pod port port security from the start, and keeps the Vip addresses it has on update', () => {
+    const input = {
+      switchName: 'ovn-default',
+      name: 'web.ns',
+      mac: '00:00:00:00:00:01',
+      ips: ['10.16.0.5'],
+      pod: 'web',
+      namespace: 'ns',
+    };
+    expect(podPortSpec(input).portSecurity).toEqual(['00:00:00:00:00:01 10.16.0.5']);
+    expect(podPortSpec({ ...input, extraSecurity: ['10.16.0.100'] }).portSecurity).toEqual([
+      '00:00:00:00:00:01 10.16.0.5 10.16.0.100',
+    ]);
+    const current: LogicalSwitchPort = {
+      ...podPortSpec(input),
+      uuid: 'u',
+      portSecurity: ['00:00:00:00:00:01 10.16.0.5 10.16.0.100 fd00::100'],
+    };
+    expect(ownAddresses(current)).toEqual({ mac: '00:00:00:00:00:01', ips: ['10.16.0.5'] });
+    expect(extraSecurityAddresses(current)).toEqual(['10.16.0.100', 'fd00::100']);
+    // A new own address replaces the old one; the parent's Vips stay (the refresh owns them).
+    const moved = podPortSpec({ ...input, ips: ['10.16.0.6', 'fd00::6'] }, current);
+    expect(moved.portSecurity).toEqual(['00:00:00:00:00:01 10.16.0.6 fd00::6 10.16.0.100 fd00::100']);
+    expect(updatePortOps(current, podPortSpec(input, current))).toEqual([]);
+    expect(ownAddresses({ addresses: ['dynamic'] })).toBeUndefined();
+  });
+
+  it('sets port security guarded by every column read, port_security included', () => {
+    const current: LogicalSwitchPort = {
+      uuid: 'u',
+      name: 'web.ns',
+      type: '',
+      addresses: ['00:00:00:00:00:01 10.16.0.5'],
+      options: {},
+      externalIds: {},
+      portSecurity: ['00:00:00:00:00:01 10.16.0.5'],
+    };
+    expect(setPortSecurityOps(current, ['00:00:00:00:00:01 10.16.0.5'])).toEqual([]);
+    const ops = json(setPortSecurityOps(current, ['00:00:00:00:00:01 10.16.0.5 10.16.0.100']));
+    expect(ops.map((o) => o.op)).toEqual(['wait', 'update']);
+    expect(ops[0]).toMatchObject({
+      columns: ['type', 'addresses', 'options', 'external_ids', 'port_security'],
+      rows: [{ port_security: ['set', ['00:00:00:00:00:01 10.16.0.5']] }],
+    });
+    expect(ops[1]).toMatchObject({
+      row: { port_security: ['set', ['00:00:00:00:00:01 10.16.0.5 10.16.0.100']] },
+    });
   });
 
   it('builds load balancer vips and attaches a new balancer to its switch', () => {
