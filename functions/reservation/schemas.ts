@@ -46,7 +46,17 @@ export const Subnet = z
 
 export const ReservationBody = z
   .object({
-    owner: z.string().min(1).max(512).openapi({ example: 'vip/web' }),
+    owner: z
+      .string()
+      .min(1)
+      .max(512)
+      // The Kubernetes handlers own `vip/<name>` and `pod/<port>`; a manual owner there would be
+      // taken for a leak of a gone object by the audit, and could collide with a real one.
+      .refine((o) => !/^(vip|pod)\//.test(o), {
+        message:
+          'owners starting with vip/ or pod/ belong to Kubernetes Vips and pods; use another prefix, e.g. lb/web',
+      })
+      .openapi({ example: 'lb/web' }),
     v4ip: z.string().optional().openapi({ example: '10.16.0.100' }),
     v6ip: z.string().optional().openapi({ example: 'fd00:10:16::100' }),
     macAddress: z.string().optional().openapi({ example: '00:00:00:0A:1B:2C' }),

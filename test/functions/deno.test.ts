@@ -57,15 +57,15 @@ describe('reservation API on Deno', () => {
     const res = await fetch(`${base}/v1/subnets/${subnet}/reservations`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ owner: 'vip/deno' }),
+      body: JSON.stringify({ owner: 'lb/deno' }),
     });
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ subnet, owner: 'vip/deno', v4ip: '10.61.0.2' });
+    expect(await res.json()).toMatchObject({ subnet, owner: 'lb/deno', v4ip: '10.61.0.2' });
     expect((await fetch(`${base}/v1/subnets/${subnet}`)).status).toBe(401);
     // the address really is in Redis, seen by a Node allocator
     const redis = new Redis(inject('redisUrl'));
     try {
-      expect((await createRedisAllocator(redis).get(subnet, 'vip/deno'))?.v4).toBe('10.61.0.2');
+      expect((await createRedisAllocator(redis).get(subnet, 'lb/deno'))?.v4).toBe('10.61.0.2');
     } finally {
       redis.disconnect();
     }

@@ -81,16 +81,22 @@ describe('reservation API', () => {
       gateway: '10.50.0.1,fd00:50::1',
     });
 
-    const a = await call('POST', `/v1/subnets/${sub}/reservations`, { owner: 'vip/a' });
+    const a = await call('POST', `/v1/subnets/${sub}/reservations`, { owner: 'lb/a' });
     expect(a.status).toBe(201);
-    expect(a.body).toMatchObject({ subnet: sub, owner: 'vip/a', v4ip: '10.50.0.10', v6ip: 'fd00:50::2' });
+    expect(a.body).toMatchObject({ subnet: sub, owner: 'lb/a', v4ip: '10.50.0.10', v6ip: 'fd00:50::2' });
     expect(a.body.macAddress).toMatch(/^00:00:00:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}$/);
-    const again = await call('POST', `/v1/subnets/${sub}/reservations`, { owner: 'vip/a' });
+    const taken = await call('POST', `/v1/subnets/${sub}/reservations`, { owner: 'vip/a' });
+    expect(taken.status).toBe(400);
+    expect(taken.body).toMatchObject({
+      reason: 'InvalidRequest',
+      message: expect.stringContaining('vip/ or pod/'),
+    });
+    const again = await call('POST', `/v1/subnets/${sub}/reservations`, { owner: 'lb/a' });
     expect([again.status, again.body]).toEqual([200, a.body]);
 
     const mac = randomMac();
     const b = await call('POST', `/v1/subnets/${sub}/reservations`, {
-      owner: 'vip/b',
+      owner: 'lb/b',
       v4ip: '10.50.0.5',
       v6ip: 'FD00:50::AB',
       macAddress: mac.toLowerCase(),
@@ -98,13 +104,13 @@ describe('reservation API', () => {
     expect(b.status).toBe(201);
     expect(b.body).toMatchObject({ v4ip: '10.50.0.5', v6ip: 'fd00:50::ab', macAddress: mac });
 
-    const got = await call('GET', `/v1/subnets/${sub}/reservations/${encodeURIComponent('vip/b')}`);
+    const got = await call('GET', `/v1/subnets/${sub}/reservations/${encodeURIComponent('lb/b')}`);
     expect([got.status, got.body]).toEqual([200, b.body]);
 
     const p1 = await call('GET', `/v1/subnets/${sub}/reservations?limit=1`);
-    expect(p1.body.items.map((r: { owner: string }) => r.owner)).toEqual(['vip/a']);
+    expect(p1.body.items.map((r: { owner: string }) => r.owner)).toEqual(['lb/a']);
     const p2 = await call('GET', `/v1/subnets/${sub}/reservations?limit=1&cursor=${p1.body.nextCursor}`);
-    expect(p2.body.items.map((r: { owner: string }) => r.owner)).toEqual(['vip/b']);
+    expect(p2.body.items.map((r: { owner: string }) => r.owner)).toEqual(['lb/b']);
     expect(p2.body.nextCursor).toBeUndefined();
 
     const s = await call('GET', `/v1/subnets/${sub}`);
@@ -115,11 +121,11 @@ describe('reservation API', () => {
     });
     expect(s.body.status.v4availableIPs).toBe(254 - 9 - 1);
 
-    const rel = await call('DELETE', `/v1/subnets/${sub}/reservations/${encodeURIComponent('vip/b')}`);
+    const rel = await call('DELETE', `/v1/subnets/${sub}/reservations/${encodeURIComponent('lb/b')}`);
     expect([rel.status, rel.body]).toEqual([200, { released: true }]);
-    const rel2 = await call('DELETE', `/v1/subnets/${sub}/reservations/${encodeURIComponent('vip/b')}`);
+    const rel2 = await call('DELETE', `/v1/subnets/${sub}/reservations/${encodeURIComponent('lb/b')}`);
     expect([rel2.status, rel2.body]).toEqual([200, { released: false }]);
-    const gone = await call('GET', `/v1/subnets/${sub}/reservations/${encodeURIComponent('vip/b')}`);
+    const gone = await call('GET', `/v1/subnets/${sub}/reservations/${encodeURIComponent('lb/b')}`);
     expect([gone.status, gone.body.reason]).toEqual([404, 'ReservationNotFound']);
   });
 

@@ -82,7 +82,7 @@ describe('reservation API on wrangler dev (workerd)', () => {
         fetch(`${base}/v1/subnets/${subnet}/reservations`, {
           method: 'POST',
           headers,
-          body: JSON.stringify({ owner: `vip/w${i}` }),
+          body: JSON.stringify({ owner: `lb/w${i}` }),
         }).then(async (r) => ({ status: r.status, body: (await r.json()) as { v4ip: string } })),
       ),
     );
