@@ -225,11 +225,20 @@ local function setIn(ch, j, m)
   elseif j > ch.hi then ch.hi = j end
 end
 local function setBit(key, off)
+  if direct then redis.call('SETBIT', key, off, 1); return end
   local byte = floor(off / 8)
   setIn(chunkOf(key, floor(byte / CHUNK)), byte % CHUNK + 1, MASK[off % 8 + 1])
 end
+-- A batch of one or two goes straight to Redis (SETBIT, BITPOS): loading chunks costs more than
+-- it saves there. Either way, Redis or the chunks hold every bit this batch set.
+local direct = n <= 2
 -- first clear bit at or after byte b of a bitmap key, below maxBits, as this batch sees it
 local function firstZero(key, b, maxBits)
+  if direct then
+    local pos = clearBit(key, b)
+    if pos >= maxBits then return nil end
+    return pos
+  end
   local byKey = chunks[key] or {}
   while b * 8 < maxBits do
     local c = floor(b / CHUNK)
@@ -282,6 +291,9 @@ local function nextFree(F, kind, pk, bk)
     if not page then page = fmt(p); F.pstr[p] = page end
     local pos = firstZero(pageKey(F, kind, page), b, PAGE)
     if pos and pos < limit then
+      -- a page the cursor enters joins the page set (saved with the cursor, even if this request
+      -- then fails); the page it was on is there already
+      if p ~= F[pk] then F.pgs[page] = true end
       F[pk] = p; F[bk] = floor(pos / 8)
       return page, pos
     end
@@ -329,10 +341,14 @@ local function macClaim()
   for _ = 1, 64 do
     local b = macNext % MAC_BITS
     macNext = (b + 1) % MAC_BITS
-    local byte = floor(b / 8)
-    local ch = chunkOf(MU, floor(byte / CHUNK))
-    local j, m = byte % CHUNK + 1, MASK[b % 8 + 1]
-    if band(ch.b[j], m) == 0 then setIn(ch, j, m); return macText(b) end
+    if direct then
+      if redis.call('SETBIT', MU, b, 1) == 0 then return macText(b) end
+    else
+      local byte = floor(b / 8)
+      local ch = chunkOf(MU, floor(byte / CHUNK))
+      local j, m = byte % CHUNK + 1, MASK[b % 8 + 1]
+      if band(ch.b[j], m) == 0 then setIn(ch, j, m); return macText(b) end
+    end
   end
   local b = firstZero(MU, 0, MAC_BITS)
   if not b then return nil end
@@ -403,12 +419,19 @@ local function one(i, owner, fix4, fix6, macArg)
     local pl = plan[f]
     if pl.page then
       local F = fam[f]
-      local byte = floor(pl.b / 8)
-      local c, j, m = floor(byte / CHUNK), byte % CHUNK + 1, MASK[pl.b % 8 + 1]
-      setIn(chunkOf(pageKey(F, 'u', pl.page), c), j, m)
-      setIn(chunkOf(pageKey(F, 'e', pl.page), c), j, m)
-      if pl.fixed and redis.call('GETBIT', pageKey(F, 'x', pl.page), pl.b) == 1 then F.ox = F.ox + 1 end
-      F.pgs[pl.page] = true
+      if direct then
+        redis.call('SETBIT', pageKey(F, 'u', pl.page), pl.b, 1)
+        redis.call('SETBIT', pageKey(F, 'e', pl.page), pl.b, 1)
+      else
+        local byte = floor(pl.b / 8)
+        local c, j, m = floor(byte / CHUNK), byte % CHUNK + 1, MASK[pl.b % 8 + 1]
+        setIn(chunkOf(pageKey(F, 'u', pl.page), c), j, m)
+        setIn(chunkOf(pageKey(F, 'e', pl.page), c), j, m)
+      end
+      if pl.fixed then
+        F.pgs[pl.page] = true
+        if redis.call('GETBIT', pageKey(F, 'x', pl.page), pl.b) == 1 then F.ox = F.ox + 1 end
+      end
       local a2o = f .. '@' .. pl.pos
       taken[a2o] = owner
       hs[hsN + 1] = a2o; hs[hsN + 2] = owner; hsN = hsN + 2
