@@ -114,6 +114,38 @@ describe('micro-batching', () => {
     expect(on.out.filter((o) => 'reason' in o).length).toBeGreaterThan(0);
   });
 
+  it('a full subnet, releases, then a second wave: batching on and off decide the same (released addresses, SubnetFull)', {
+    timeout: 60_000,
+  }, async () => {
+    const run = async (ipam: Allocator, subnet: string) => {
+      await ipam.registerSubnet({ name: subnet, cidrBlock: '10.64.0.0/24,fd00:64::/120' });
+      const wave = (from: number, count: number) =>
+        Promise.all(
+          Array.from({ length: count }, (_, i) =>
+            outcome(ipam.allocate({ subnet, owner: `w${from + i}` }), false),
+          ),
+        );
+      const first = await wave(0, 300); // 253 usable: the rest is SubnetFull
+      for (let i = 0; i < 300; i += 3) await ipam.release(subnet, `w${i}`);
+      const second = await wave(300, 120); // only released addresses are left (the used-bitmap path)
+      expect(await ipam.audit(subnet)).toEqual([]);
+      const counts = await ipam.counts(subnet);
+      await ipam.deleteSubnet(subnet, { force: true });
+      return { first, second, counts };
+    };
+    const sizes: number[] = [];
+    const on = await run(
+      createRedisAllocator(connect(), { onBatch: (n) => sizes.push(n) }),
+      uniqueName('on'),
+    );
+    const off = await run(createRedisAllocator(connect(), { batching: false }), uniqueName('off'));
+    expect(Math.max(...sizes)).toBeGreaterThan(2); // chunked bitmaps, not the direct path
+    expect(on).toEqual(off);
+    expect(on.first.filter((o) => 'reason' in o && o.reason === 'SubnetFull')).toHaveLength(300 - 253);
+    expect(on.second.filter((o) => 'v4' in o)).toHaveLength(85); // the 85 released among the 253 held
+    expect(on.counts.v4UsingIPs).toBe(253);
+  });
+
   it('a split-MAC (Cluster protocol) batch: refused requests give their MAC back', async () => {
     const redis = connect();
     const sizes: number[] = [];
