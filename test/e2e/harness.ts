@@ -34,6 +34,8 @@ export interface E2E {
   waitGone(kind: 'Vip' | 'Pod', name: string, namespace?: string): Promise<void>;
   /** Options of a logical switch port as a plain map (empty when the port is absent). */
   portOptions(name: string): Promise<Record<string, string> | undefined>;
+  /** port_security of a logical switch port as ovn-nbctl prints it ('' when none; undefined when absent). */
+  portSecurity(name: string): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,20 @@ export async function startE2E(opts: StackOptions = {}): Promise<E2E> {
       for (const m of out.trim().matchAll(/([\w-]+)=("[^"]*"|[^\s]+)/g))
         opts[m[1]!] = m[2]!.replace(/^"|"$/g, '');
       return opts;
+    },
+    async portSecurity(name) {
+      const out = await e2e
+        .nbctl(
+          '--bare',
+          '--columns=name,port_security',
+          'find',
+          'logical_switch_port',
+          `name=${JSON.stringify(name)}`,
+        )
+        .catch(() => '');
+      const [found, value] = out.split('\n');
+      if (!found?.trim()) return undefined;
+      return (value ?? '').trim().replace(/"/g, '');
     },
     async stop() {
       redis.disconnect();

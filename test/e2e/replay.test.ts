@@ -62,7 +62,7 @@ async function snapshot() {
     reservations.push(...(await e.allocator.list(subnet, { limit: 1000 })).items);
   const ports = await e.nbctl(
     '--format=csv',
-    '--columns=name,type,addresses,options,external_ids',
+    '--columns=name,type,addresses,options,external_ids,port_security',
     'list',
     'logical_switch_port',
   );

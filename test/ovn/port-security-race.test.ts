@@ -92,20 +92,21 @@ describe.each(['server reads', 'port cache'])('port security refreshed by eight 
     const port = await portWithSwitch(writers[0]!, '10.40.0.0/16');
     const x = element([]);
     const y = element([POOL[0]!]);
-    let state: 'S1' | 'S2' = 'S1';
+    const api: { state: 'S1' | 'S2' } = { state: 'S1' };
+    const wanted = () => (api.state === 'S1' ? y : x);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let calls = 0;
     // A reads the port (x) and the API state S1 (wants y), then stalls before writing.
     const a = writers[0]!.refreshPortSecurity(port, async () => {
-      const seen = state === 'S1' ? y : x;
+      const seen = wanted();
       if (calls++ === 0) await gate;
       return [seen];
     });
     await sleep(50);
     // The state moves on to S2, whose value is x again; B finds nothing to change.
-    state = 'S2';
-    await writers[1]!.refreshPortSecurity(port, async () => [state === 'S1' ? y : x]);
+    api.state = 'S2';
+    await writers[1]!.refreshPortSecurity(port, async () => [wanted()]);
     expect(await shown(port)).toBe(x);
     release();
     await a;

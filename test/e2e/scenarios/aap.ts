@@ -3,6 +3,7 @@
 // Vips never share an address or a MAC. Run against any backend (a fresh stack: the first two
 // dynamic addresses are checked).
 import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../infra/local/services.ts';
 import { type E2E, namespaceObject, podObject, vipObject } from '../harness.ts';
 
 export function aapScenario(stack: () => E2E): void {
@@ -122,6 +123,57 @@ export function aapScenario(stack: () => E2E): void {
       await waitParents('sel', 'sel-y.default');
       await e.kube.patch('Vip', { name: 'sel' }, { spec: { selector: null } });
       await waitParents('sel', 'sel-x.default,sel-y.default');
+    });
+
+    it('port security: own addresses for a plain pod, plus the Vip for a parent only while it is one', async () => {
+      await e.apply(
+        vipObject('ps-vip', { subnet: 'ovn-default', namespace: 'default', selector: ['app: ps'] }),
+      );
+      const vip = (await e.waitVip('ps-vip', (v) => v.status?.ready === true)).status!.v4ip!;
+      const asks = { 'ovn.kubernetes.io/aaps': 'ps-vip' };
+      await e.apply(podObject('default', 'ps-plain', { labels: { app: 'ps' } }));
+      await e.apply(podObject('default', 'ps-parent', { labels: { app: 'ps' }, annotations: asks }));
+      await e.apply(podObject('other', 'ps-intruder', { labels: { app: 'ps' }, annotations: asks }));
+      const addresses = async (port: string) =>
+        (await e.nbctl('--bare', '--columns=addresses', 'find', 'logical_switch_port', `name=${port}`))
+          .trim()
+          .replace(/"/g, '');
+      const own = async (port: string) =>
+        waitFor(`${port} has its addresses`, async () => (await addresses(port)) || undefined, {
+          timeoutMs: 15_000,
+        });
+      const waitSecurity = (port: string, want: string) =>
+        expect.poll(() => e.portSecurity(port), { timeout: 15_000, interval: 50 }).toBe(want);
+
+      const plain = await own('ps-plain.default');
+      const parent = await own('ps-parent.default');
+      const intruder = await own('ps-intruder.other');
+      expect(plain).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2} 10\.16\./i);
+      await waitParents('ps-vip', 'ps-parent.default');
+      await waitSecurity('ps-plain.default', plain);
+      await waitSecurity('ps-parent.default', `${parent} ${vip}`);
+      // another namespace's pod asking for the Vip may send from its own addresses only
+      await waitSecurity('ps-intruder.other', intruder);
+
+      // relabelled out of the selector: no longer a parent, and the Vip leaves its port security
+      await e.kube.patchMetadata(
+        'Pod',
+        { namespace: 'default', name: 'ps-parent' },
+        { labels: { app: 'x' } },
+      );
+      await waitParents('ps-vip', '');
+      await waitSecurity('ps-parent.default', parent);
+      // back in, then the Vip deleted: in, then out again
+      await e.kube.patchMetadata(
+        'Pod',
+        { namespace: 'default', name: 'ps-parent' },
+        { labels: { app: 'ps' } },
+      );
+      await waitSecurity('ps-parent.default', `${parent} ${vip}`);
+      await e.kube.delete('Vip', { name: 'ps-vip' });
+      await e.waitGone('Vip', 'ps-vip');
+      await waitSecurity('ps-parent.default', parent);
+      expect(await e.portSecurity('ps-intruder.other')).toBe(intruder);
     });
 
     it('removes the virtual port and the reservation when the Vip is deleted', async () => {
