@@ -146,6 +146,41 @@ describe('micro-batching', () => {
     expect(on.counts.v4UsingIPs).toBe(253);
   });
 
+  it('fixed MACs inside the dynamic space, alone and in a batch: dynamic MACs go round them', async () => {
+    const own = await startRedis();
+    try {
+      const sizes: number[] = [];
+      const redis = connect(own.url);
+      const ipam = createRedisAllocator(redis, { onBatch: (n) => sizes.push(n) });
+      await ipam.registerSubnet({ name: 'm', cidrBlock: '10.65.0.0/24' });
+      // alone (one request per script call): the cursor starts at 00:00:00:00:00:01
+      expect((await ipam.allocate({ subnet: 'm', owner: 'f1', mac: '00:00:00:00:00:01' })).mac).toBe(
+        '00:00:00:00:00:01',
+      );
+      expect((await ipam.allocate({ subnet: 'm', owner: 'd1' })).mac).toBe('00:00:00:00:00:02');
+      // in one batch: a fixed MAC just ahead of the cursor, then dynamic ones, then the same MAC again
+      const got = await Promise.all([
+        outcome(ipam.allocate({ subnet: 'm', owner: 'f2', mac: '00:00:00:00:00:04' })),
+        outcome(ipam.allocate({ subnet: 'm', owner: 'd2' })),
+        outcome(ipam.allocate({ subnet: 'm', owner: 'd3' })),
+        outcome(ipam.allocate({ subnet: 'm', owner: 'd4' })),
+        outcome(ipam.allocate({ subnet: 'm', owner: 'f3', mac: '00:00:00:00:00:04' })),
+      ]);
+      expect(sizes.at(-1)).toBe(5);
+      expect(got.map((g) => ('mac' in g ? g.mac : g.reason))).toEqual([
+        '00:00:00:00:00:04',
+        '00:00:00:00:00:03',
+        '00:00:00:00:00:05',
+        '00:00:00:00:00:06',
+        'MACConflict',
+      ]);
+      expect(await ipam.audit('m')).toEqual([]);
+      redis.disconnect();
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('a split-MAC (Cluster protocol) batch: refused requests give their MAC back', async () => {
     const redis = connect();
     const sizes: number[] = [];

@@ -201,6 +201,9 @@ local gen, fam, recList = readState(unpack(fields))
 if not gen then return {'NOSUBNET'} end
 if gen ~= ARGV[1] then return {'STALE'} end
 
+-- A batch of one or two goes straight to Redis (SETBIT, BITPOS): loading chunks costs more than
+-- it saves there. Either way, Redis or the chunks hold every bit this batch set.
+local direct = n <= 2
 -- bitmap chunks: key -> chunk number -> {bytes, lo, hi (changed byte range, 1-based)}
 local CHUNK = 64
 local chunks, dirty = {}, {}
@@ -229,9 +232,6 @@ local function setBit(key, off)
   local byte = floor(off / 8)
   setIn(chunkOf(key, floor(byte / CHUNK)), byte % CHUNK + 1, MASK[off % 8 + 1])
 end
--- A batch of one or two goes straight to Redis (SETBIT, BITPOS): loading chunks costs more than
--- it saves there. Either way, Redis or the chunks hold every bit this batch set.
-local direct = n <= 2
 -- first clear bit at or after byte b of a bitmap key, below maxBits, as this batch sees it
 local function firstZero(key, b, maxBits)
   if direct then
