@@ -1,6 +1,8 @@
 // The Allocator over Redis. Validation and address arithmetic happen here (pure helpers); every
 // decision is one Lua script. The process keeps only a cache of parsed subnet specs, validated by
 // the spec generation each script checks (a stale cache gets {'STALE'} and is reloaded).
+// Micro-batching: allocations of one subnet (and spec generation) that arrive in the same tick go
+// to Redis as one allocate script call (./batcher.ts); the script decides each on its own.
 //
 // Both-or-neither for address + MAC: on a single Redis the allocate script also reserves the MAC
 // (one script, one round trip). On Redis Cluster the MAC keys live in another slot, so allocate

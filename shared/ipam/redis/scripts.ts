@@ -1,7 +1,8 @@
-// The Lua scripts: each allocator decision is one script, run atomically in one round trip.
-// Scripts check everything before their first write, so a refusal leaves no trace (Redis does not
-// roll back a script that fails half-way). Hot paths are shaped to make few redis.call()s: one
-// HMGET reads every field a decision needs, one HSET writes them back.
+// The Lua scripts: each allocator decision is one script, run atomically in one round trip
+// (allocate takes a batch of requests of one subnet and decides them one by one). Scripts check
+// everything before their first write, so a refusal leaves no trace (Redis does not roll back a
+// script that fails half-way). Hot paths are shaped to make few redis.call()s: one HMGET reads
+// every field a decision needs, one HSET writes them back.
 //
 // Key layout. A subnet's keys share the hash tag {ipam:<subnet>} (one Redis Cluster slot); T is the
 // prefix "{ipam:<subnet>}:", f the family "4" or "6". Scripts get T state as KEYS[1] and derive the
@@ -270,7 +271,7 @@ end
 
 -- per family: cursors as read, page key names
 for _, F in pairs(fam) do
-  F.cur = {F.ep, F.eb, F.up, F.ub}
+  F.cur = {F.ep, F.eb, F.up, F.ub, F.n, F.ox}
   F.keys = {e = {}, u = {}, x = {}}
   F.pgs = {}
   F.pstr = {}
@@ -455,11 +456,14 @@ for _, ch in ipairs(dirty) do
 end
 for f, F in pairs(fam) do
   local c = F.cur
-  if c[1] ~= F.ep or c[2] ~= F.eb or c[3] ~= F.up or c[4] ~= F.ub or #idx > 0 then
+  if c[1] ~= F.ep or c[2] ~= F.eb then
     hs[#hs + 1] = f .. ':ep'; hs[#hs + 1] = fmt(F.ep); hs[#hs + 1] = f .. ':eb'; hs[#hs + 1] = F.eb
-    hs[#hs + 1] = f .. ':up'; hs[#hs + 1] = fmt(F.up); hs[#hs + 1] = f .. ':ub'; hs[#hs + 1] = F.ub
-    hs[#hs + 1] = f .. ':n'; hs[#hs + 1] = F.n; hs[#hs + 1] = f .. ':ox'; hs[#hs + 1] = F.ox
   end
+  if c[3] ~= F.up or c[4] ~= F.ub then
+    hs[#hs + 1] = f .. ':up'; hs[#hs + 1] = fmt(F.up); hs[#hs + 1] = f .. ':ub'; hs[#hs + 1] = F.ub
+  end
+  if c[5] ~= F.n then hs[#hs + 1] = f .. ':n'; hs[#hs + 1] = F.n end
+  if c[6] ~= F.ox then hs[#hs + 1] = f .. ':ox'; hs[#hs + 1] = F.ox end
   local pages = {}
   for page in pairs(F.pgs) do pages[#pages + 1] = page end
   if #pages > 0 then redis.call('SADD', T .. f .. ':pg', unpack(pages)) end
