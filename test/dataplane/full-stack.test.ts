@@ -57,6 +57,12 @@ describe("the seed's vip-aap through the handlers", () => {
     await expect
       .poll(async () => (await e.portOptions('vip-aap'))?.['virtual-parents'], { timeout: 15_000 })
       .toBe('busybox.default,busybox2.default');
+    // Port security lets each parent, and only a parent, send from the VIP.
+    for (const port of ['busybox.default', 'busybox2.default'])
+      await expect
+        .poll(async () => (await e.portSecurity(port))?.split(' '), { timeout: 15_000 })
+        .toContain(vip);
+    expect((await e.portSecurity('client.default'))?.split(' ')).not.toContain(vip);
 
     expect(await pings(agent, { pod: 'client' }, vip)).toBe(false);
     await inPod('busybox', 'ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0');
@@ -92,7 +98,7 @@ describe("the seed's vip-aap through the handlers", () => {
     expect(holderMs).toBeLessThan(1000);
   });
 
-  it('a pod of another namespace asking for the VIP and adding its address takes neither the binding nor the holder', async () => {
+  it('a pod of another namespace asking for the VIP and adding its address takes neither the binding, the holder nor the traffic', async () => {
     await e.apply(
       podObject('other', 'intruder', {
         labels: { app: 'aap1' },
@@ -100,11 +106,36 @@ describe("the seed's vip-aap through the handlers", () => {
       }),
     );
     await running('other', 'intruder');
+    // Its port may send from its own addresses only (written with the port, before it is wired).
+    const intruderSecurity = (await e.portSecurity('intruder.other'))?.split(' ') ?? [];
+    expect(intruderSecurity.length).toBeGreaterThan(1);
+    expect(intruderSecurity).not.toContain(vip);
+    const busybox2Mac = (await e.pod('default', 'busybox2'))!.metadata.annotations![
+      'ovn.kubernetes.io/mac_address'
+    ]!;
+    await msUntilPing(agent, { pod: 'client' }, vip, 5000);
+    expect((await inPod('client', 'ip', 'neigh', 'show', vip)).toLowerCase()).toContain(
+      busybox2Mac.toLowerCase(),
+    );
+
     await agent.exec('other', 'intruder', ['ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0']);
     await agent.exec('other', 'intruder', ['arping', '-U', '-c', '2', '-I', 'eth0', vip]);
+    await new Promise((r) => setTimeout(r, 500));
     expect((await e.portOptions('vip-aap'))?.['virtual-parents']).toBe('busybox.default,busybox2.default');
     expect(await virtualParent(agent.sbRemote, 'vip-aap')).toBe('busybox2.default');
     expect(await holderOf('vip-aap')).toBe('busybox2.default');
+    // Port security drops the intruder's gratuitous ARP: the client still sends the VIP's traffic
+    // to busybox2 (its MAC in the client's ARP entry), and busybox2 answers.
+    await msUntilPing(agent, { pod: 'client' }, vip, 5000);
+    expect((await inPod('client', 'ip', 'neigh', 'show', vip)).toLowerCase()).toContain(
+      busybox2Mac.toLowerCase(),
+    );
+    // Even with the entry forgotten, only busybox2's answer to the client's ARP gets through.
+    await inPod('client', 'ip', 'neigh', 'flush', vip);
+    await msUntilPing(agent, { pod: 'client' }, vip, 5000);
+    expect((await inPod('client', 'ip', 'neigh', 'show', vip)).toLowerCase()).toContain(
+      busybox2Mac.toLowerCase(),
+    );
   });
 });
 
