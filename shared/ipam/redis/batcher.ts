@@ -10,6 +10,10 @@ export interface BatcherOptions<Req, Res> {
   readonly maxBatch: number;
 }
 
+// setImmediate exists in Node, Deno and workerd (nodejs_compat); a timer elsewhere
+const later: (f: () => void) => void =
+  typeof setImmediate === 'function' ? (f) => setImmediate(f) : (f) => setTimeout(f, 0);
+
 interface Pending<Req, Res> {
   readonly req: Req;
   readonly resolve: (r: Res) => void;
@@ -32,7 +36,7 @@ export class Batcher<Req, Res> {
       q.push({ req, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        later(() => this.flush());
       }
     });
   }
