@@ -181,6 +181,36 @@ describe('micro-batching', () => {
     }
   });
 
+  it('the MAC space nearly full: one free MAC goes to the first request, the rest are SubnetFull (mac)', async () => {
+    const own = await startRedis();
+    try {
+      const redis = connect(own.url);
+      const ipam = createRedisAllocator(redis);
+      await ipam.registerSubnet({ name: 'full', cidrBlock: '10.66.0.0/24' });
+      // every MAC bit set (2^24 bits), but bit 1000 (00:00:00:00:03:E9); the cursor well past it
+      const bits = Buffer.alloc(2 ** 21, 0xff);
+      bits[125] = 0xff ^ 0x80;
+      await redis.set('{ipam-mac}:u', bits);
+      await redis.hset('{ipam-mac}:map', '#next', '5000');
+      const got = await Promise.all(
+        ['a', 'b', 'c', 'd'].map((owner) => outcome(ipam.allocate({ subnet: 'full', owner }))),
+      );
+      expect(got.map((g) => ('mac' in g ? g.mac : `${g.reason} ${String(g.details?.field)}`))).toEqual([
+        '00:00:00:00:03:E9',
+        'SubnetFull mac',
+        'SubnetFull mac',
+        'SubnetFull mac',
+      ]);
+      // alone (the direct path) too
+      expect((await outcome(ipam.allocate({ subnet: 'full', owner: 'e' }))).reason).toBe('SubnetFull');
+      expect(await ipam.audit('full')).toEqual([]);
+      expect((await ipam.counts('full')).v4UsingIPs).toBe(1);
+      redis.disconnect();
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('a split-MAC (Cluster protocol) batch: refused requests give their MAC back', async () => {
     const redis = connect();
     const sizes: number[] = [];

@@ -261,7 +261,9 @@ local function firstZero(key, b, maxBits)
       if v ~= 255 then
         local i, m = 0, 128
         while band(v, m) ~= 0 do m = m / 2; i = i + 1 end
-        return (c * CHUNK + j - 1) * 8 + i
+        local pos = (c * CHUNK + j - 1) * 8 + i
+        if pos >= maxBits then return nil end
+        return pos
       end
     end
     b = (c + 1) * CHUNK
