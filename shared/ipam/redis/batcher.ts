@@ -45,10 +45,17 @@ export class Batcher<Req, Res> {
     const queues = this.queues;
     this.queues = new Map();
     this.scheduled = false;
-    for (const [key, q] of queues) {
-      for (let i = 0; i < q.length; i += this.opts.maxBatch)
-        this.sendOne(key, q.slice(i, i + this.opts.maxBatch));
-    }
+    for (const [key, q] of queues) this.sendFrom(key, q, 0);
+  }
+
+  // A tick bigger than maxBatch goes out one call per event-loop turn, not all at once: Redis
+  // answers all the calls it read together only after running them all, so calls written together
+  // come back together and Node and Redis take turns; staggered, Node handles one call's replies
+  // while Redis runs the next.
+  private sendFrom(key: string, q: Pending<Req, Res>[], from: number) {
+    const to = from + this.opts.maxBatch;
+    this.sendOne(key, q.slice(from, to));
+    if (to < q.length) later(() => this.sendFrom(key, q, to));
   }
 
   private sendOne(key: string, batch: Pending<Req, Res>[]) {
