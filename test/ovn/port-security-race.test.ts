@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nbctl } from '../../infra/local/services.ts';
-import { NorthboundWriter, PortCache, setPortSecurityOps } from '../../shared/ovn/nb/index.ts';
+import { NorthboundWriter, PortCache } from '../../shared/ovn/nb/index.ts';
 import { OvsdbClient } from '../../shared/ovsdb/index.ts';
 
 const remote = inject('nbRemote');
@@ -114,17 +114,5 @@ describe.each(['server reads', 'port cache'])('port security refreshed by eight 
     // a third found nothing to change.
     expect(calls).toBe(3);
     expect(await shown(port)).toBe(x);
-  });
-
-  it('(the same schedule with a single guarded pass, the naive design, ends wrong)', async () => {
-    const port = await portWithSwitch(writers[0]!, '10.40.0.0/16');
-    const x = element([]);
-    const y = element([POOL[0]!]);
-    const w = writers[0]!;
-    // A: read the port, read S1, stall; meanwhile S2 (= x) needs no write; then A writes guarded.
-    const read = (await w.getPort(port)) ?? (await w.listPorts()).find((p) => p.name === port);
-    expect(read?.portSecurity).toEqual([x]);
-    await clients[0]!.transact(setPortSecurityOps(read!, [y]));
-    expect(await shown(port)).toBe(y); // the state says x: the naive design leaves it wrong
   });
 });
