@@ -45,10 +45,14 @@ export function parseSwitchLbRule(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>)
   else if (!vip) err('spec.vip', Reason.InvalidAddress, `"${s.vip}" is not an IP address`);
   const namespace = typeof s.namespace === 'string' ? s.namespace.trim() : '';
   if (!isDnsLabel(namespace))
-    err('spec.namespace', Reason.InvalidRule, `namespace "${s.namespace ?? ''}" is not a namespace name`);
+    err(
+      'spec.namespace',
+      Reason.InvalidRule,
+      `namespace "${show(s.namespace ?? '')}" is not a namespace name`,
+    );
   let selector: LabelRequirement[] = [];
   const rawSel: unknown[] = Array.isArray(s.selector) ? s.selector : [];
-  const sel = parseSelector(rawSel.map((x) => (typeof x === 'string' ? x : (JSON.stringify(x) ?? ''))));
+  const sel = parseSelector(rawSel.map((x) => (typeof x === 'string' ? x : show(x))));
   if (sel.ok) selector = sel.requirements;
   else for (const e of sel.errors) err(`spec.selector[${e.index}]`, Reason.InvalidSelector, e.message);
 
@@ -62,18 +66,20 @@ export function parseSwitchLbRule(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>)
       continue;
     }
     const field = `spec.ports[${i}]`;
-    const protocol = String(p.protocol ?? 'TCP').toLowerCase() as LbProtocol;
+    const protocol = (
+      typeof p.protocol === 'string' ? p.protocol : p.protocol === undefined ? 'TCP' : show(p.protocol)
+    ).toLowerCase() as LbProtocol;
     const targetPort = p.targetPort === undefined || p.targetPort === 0 ? p.port : p.targetPort;
     if (!isPort(p.port)) {
-      err(`${field}.port`, Reason.InvalidRule, `port ${p.port} is not in 1..65535`);
+      err(`${field}.port`, Reason.InvalidRule, `port ${show(p.port)} is not in 1..65535`);
       continue;
     }
     if (!isPort(targetPort)) {
-      err(`${field}.targetPort`, Reason.InvalidRule, `targetPort ${p.targetPort} is not in 1..65535`);
+      err(`${field}.targetPort`, Reason.InvalidRule, `targetPort ${show(p.targetPort)} is not in 1..65535`);
       continue;
     }
     if (!LB_PROTOCOLS.includes(protocol)) {
-      err(`${field}.protocol`, Reason.InvalidRule, `protocol ${p.protocol} is not TCP, UDP or SCTP`);
+      err(`${field}.protocol`, Reason.InvalidRule, `protocol ${show(p.protocol)} is not TCP, UDP or SCTP`);
       continue;
     }
     const key = `${protocol}/${p.port}`;
@@ -83,7 +89,7 @@ export function parseSwitchLbRule(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>)
     }
     seen.add(key);
     const lp: LbPort = { port: p.port, targetPort, protocol };
-    if (p.name) lp.name = p.name;
+    if (typeof p.name === 'string' && p.name) lp.name = p.name;
     ports.push(lp);
   }
   const affinity =
@@ -255,4 +261,14 @@ export function rulesAffectedByPod(
     }
   }
   return [...out].sort();
+}
+
+/** Any value as text for an error message; never throws (user input may be any JSON, or worse). */
+function show(v: unknown): string {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
 }
