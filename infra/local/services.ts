@@ -63,6 +63,7 @@ function isAlive(pid: number): boolean {
 
 /** Sends a signal to one pid we started, then waits for it to go (escalating to SIGKILL). */
 export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5_000) {
+  registry.delete(pid);
   if (!isAlive(pid)) return;
   try {
     process.kill(pid, signal);
@@ -119,6 +120,9 @@ export function spawnDaemon(
 
 // Every pid this process started; stopped on exit so nothing outlives a test run or Ctrl-C.
 const registry = new Set<number>();
+
+/** The pids this process started and has not stopped yet, oldest first. */
+export const startedPids = (): number[] => [...registry];
 let hooked = false;
 export function stopAllOnExit() {
   if (hooked) return;

@@ -15,10 +15,12 @@ import {
   type RedisClusterHandle,
   type RedisServer,
   spawnDaemon,
+  startedPids,
   startNbRaft,
   startNbServer,
   startRedis,
   startRedisCluster,
+  stopPid,
   waitFor,
 } from './services.ts';
 
@@ -85,6 +87,23 @@ export interface Stack {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  // A stack that fails half way (a replica that never answers) stops what it had started.
+  const before = new Set(startedPids());
+  const inProcess: { stop(): Promise<void> }[] = [];
+  try {
+    return await buildStack(opts, inProcess);
+  } catch (err) {
+    for (const part of inProcess.reverse()) await part.stop().catch(() => {});
+    await Promise.all(
+      startedPids()
+        .filter((pid) => !before.has(pid))
+        .map((pid) => stopPid(pid, 'SIGKILL')),
+    );
+    throw err;
+  }
+}
+
+async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void> }[]): Promise<Stack> {
   const log = opts.log ?? (() => {});
   const dir = resolve(opts.dir ?? makeTempDir('vipres-stack-'));
   mkdirSync(dir, { recursive: true });
@@ -116,6 +135,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ),
     applyFiles: [join(ROOT, 'infra/local/ovn-default.yaml')],
   });
+  inProcess.push(apiServer);
 
   const functions: FunctionReplica[] = [];
   const functionEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -163,6 +183,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
     if (started.skipped) log(`dataplane skipped: ${started.skipped}`);
     node = started.agent;
+    if (node) inProcess.push(node);
   }
 
   if (opts.admission ?? true) {
