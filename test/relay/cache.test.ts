@@ -87,7 +87,7 @@ describe('status-only updates', () => {
     const labelled = { ...statusOnly, metadata: { name: 'v', resourceVersion: '3', labels: { a: 'b' } } };
     const [ev] = applyWatchEvent(cache, 'Vip', 'MODIFIED', labelled);
     expect(ev?.action).toBe('update');
-    expect((ev?.object as { status?: unknown }).status).toEqual({ ready: true });
+    expect((ev!.object as { status?: unknown }).status).toEqual({ ready: true });
     expect(changedBeyondStatus(labelled, { ...labelled, spec: { subnet: 't' } })).toBe(true);
   });
 });
