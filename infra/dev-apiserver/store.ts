@@ -128,12 +128,10 @@ export class Store {
     const items = [...b.objects.values()]
       .filter((o) => opts.namespace === undefined || o.metadata.namespace === opts.namespace)
       .filter((o) => !opts.matcher || opts.matcher(o))
-      .sort((x, y) =>
-        objKey(x.metadata.namespace, x.metadata.name ?? '').localeCompare(
-          objKey(y.metadata.namespace, y.metadata.name ?? ''),
-        ),
-      )
-      .map(clone);
+      // Byte order of the keys, as etcd returns them (and far cheaper than localeCompare).
+      .map((o) => ({ o, k: objKey(o.metadata.namespace, o.metadata.name ?? '') }))
+      .sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0))
+      .map(({ o }) => clone(o));
     return { items, resourceVersion: this.resourceVersion };
   }
 

@@ -161,7 +161,13 @@ async function syncVirtualPorts(
   let parents: VirtualParent[] = [];
   if (vipUsage(spec) === 'aap') {
     const [pods, placements] = await Promise.all([
-      deps.kube.listPods({ namespace: spec.namespace! }),
+      // The selector is an AND of equalities: the API server can filter by it as a label selector.
+      deps.kube.listPods({
+        namespace: spec.namespace!,
+        ...(spec.selector.length > 0
+          ? { labelSelector: spec.selector.map((r) => `${r.key}=${r.value}`).join(',') }
+          : {}),
+      }),
       subnetPlacements(deps),
     ]);
     parents = virtualParents(
