@@ -2,9 +2,9 @@
 // `aapEvery` an AAP Vip with a pod asking for it), and the time from each create to the Vip being
 // Ready as seen by a watch. Shared by `npm run demo:scale` and the end-to-end bench.
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
-import { type StackOptions, startStack } from '../infra/local/stack.ts';
-import { createRedisAllocator } from '../shared/ipam/index.ts';
+import { type Stack, type StackOptions, startStack } from '../infra/local/stack.ts';
+import { auditSystemSettled, openAuditPorts } from '../shared/audit/index.ts';
+import { readConfig } from '../shared/config.ts';
 import { createKube } from '../shared/kube/index.ts';
 
 export interface ScaleOptions {
@@ -40,7 +40,6 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const say = opts.progress ?? (() => {});
   const stack = await startStack({ replicas: opts.replicas, admission: false, resync: '5m', ...opts.stack });
   const kube = createKube({ kubeconfigPath: stack.kubeconfig });
-  const redis = new Redis(stack.redisUrl!);
   try {
     const created = new Map<string, number>();
     const ready = new Map<string, number>();
@@ -133,7 +132,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       .filter((n) => ready.has(n))
       .map((n) => ready.get(n)! - created.get(n)!)
       .sort((a, b) => a - b);
-    const verdict = await checkOutcome(stack.redisUrl!, kube, opts.vips);
+    const verdict = await checkOutcome(stack, kube, opts.vips);
     return {
       replicas: opts.replicas,
       vips: ready.size,
@@ -144,38 +143,29 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       ...verdict,
     };
   } finally {
-    redis.disconnect();
     await stack.stop();
   }
 }
 
-/** Duplicates, leaks and invariant violations, from the API server and Redis. */
-async function checkOutcome(redisUrl: string, kube: ReturnType<typeof createKube>, expected: number) {
-  const redis = new Redis(redisUrl);
+/**
+ * The verdict of the system's own audit (shared/audit), which compares the API server, Redis and
+ * OVN NB: duplicate addresses, leaked reservations, orphan NB rows, and every other drift.
+ */
+async function checkOutcome(stack: Stack, kube: ReturnType<typeof createKube>, expected: number) {
+  const vips = await kube.listVips();
+  if (vips.length !== expected + 20)
+    throw new Error(`expected ${expected} Vips and 20 warm-up ones, found ${vips.length}`);
+  const ports = await openAuditPorts(
+    readConfig({ REDIS_URL: stack.redisUrl, OVN_NB_REMOTES: stack.nbRemote, KUBECONFIG: stack.kubeconfig }),
+  );
   try {
-    const allocator = createRedisAllocator(redis);
-    const vips = await kube.listVips();
-    const seen = new Map<string, number>();
-    for (const v of vips) seen.set(v.status?.v4ip ?? '', (seen.get(v.status?.v4ip ?? '') ?? 0) + 1);
-    const duplicates = [...seen.values()].filter((c) => c > 1).length;
-    const owners = new Set<string>();
-    let cursor: string | undefined;
-    do {
-      const page = await allocator.list('ovn-default', { limit: 1000, cursor });
-      for (const r of page.items) owners.add(r.owner);
-      cursor = page.nextCursor;
-    } while (cursor);
-    const pods = await kube.listPods({ namespace: 'default' });
-    const live = new Set([
-      ...vips.map((v) => `vip/${v.metadata.name}`),
-      ...pods.map((p) => `pod/${p.metadata.name}.default`),
-    ]);
-    const leaked = [...owners].filter((o) => !live.has(o)).length;
-    const violations = (await allocator.audit('ovn-default')).length;
-    if (vips.length !== expected + 20)
-      throw new Error(`expected ${expected} Vips and 20 warm-up ones, found ${vips.length}`);
-    return { duplicates, leaked, orphanRows: 0, violations };
+    const { drifts } = await auditSystemSettled(ports, { rounds: 2, delayMs: 500 });
+    const count = (...kinds: string[]) => drifts.filter((d) => kinds.includes(d.kind)).length;
+    const duplicates = count('duplicate-address');
+    const leaked = count('leaked-reservation');
+    const orphanRows = count('orphan-port', 'orphan-lb');
+    return { duplicates, leaked, orphanRows, violations: drifts.length - duplicates - leaked - orphanRows };
   } finally {
-    redis.disconnect();
+    await ports.close();
   }
 }
