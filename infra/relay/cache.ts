@@ -3,18 +3,9 @@
 import { objectKey } from '../../shared/events/subject.ts';
 import type { Action } from '../../shared/events/types.ts';
 
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    resourceVersion?: string;
-    uid?: string;
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
+import type { KubeObject } from '../../shared/kube/index.ts';
+
+export type { KubeObject };
 
 export interface ChangeEvent {
   action: Action;
