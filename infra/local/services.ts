@@ -142,10 +142,13 @@ export function stopAllOnExit() {
 // Redis
 
 export interface RedisOptions {
+  /** Where data and logs go; a temp dir (removed on stop) when absent. */
   dir?: string;
   port?: number;
   appendonly?: boolean;
   cluster?: boolean;
+  /** Remove `dir` on stop (set for the temp dir made here, and kept across restarts). */
+  removeDirOnStop?: boolean;
 }
 
 export interface RedisServer extends Daemon {
@@ -164,6 +167,7 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
   stopAllOnExit();
   const dir = opts.dir ?? makeTempDir('vipres-redis-');
+  const removeDirOnStop = opts.removeDirOnStop ?? !opts.dir;
   mkdirSync(dir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const args = [
@@ -200,13 +204,16 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   );
   const server: RedisServer = {
     ...d,
-    stop: d.stop,
+    async stop(signal) {
+      await d.stop(signal);
+      if (removeDirOnStop) rmSync(dir, { recursive: true, force: true });
+    },
     port,
     dir,
     url: `redis://127.0.0.1:${port}`,
     async restart({ signal = 'SIGTERM' } = {}) {
       await d.stop(signal);
-      return startRedis({ ...opts, dir, port });
+      return startRedis({ ...opts, dir, port, removeDirOnStop });
     },
   };
   return server;
@@ -272,6 +279,7 @@ export async function startOvsdbServer(
 ): Promise<OvsdbServer> {
   stopAllOnExit();
   const name = opts.name ?? 'nb';
+  const removeDirOnStop = !opts.dir;
   const dir = resolve(opts.dir ?? makeTempDir(`vipres-${name}-`));
   mkdirSync(dir, { recursive: true });
   const dbFile = join(dir, `${name}.db`);
@@ -296,7 +304,19 @@ export async function startOvsdbServer(
     await run('ovsdb-client', ['list-dbs', `tcp:127.0.0.1:${port}`], { timeout: 2000 });
     return true;
   });
-  return { ...d, port, remote: `tcp:127.0.0.1:${port}`, unixSocket, dir, ctl, dbFile };
+  return {
+    ...d,
+    async stop(signal) {
+      await d.stop(signal);
+      if (removeDirOnStop) rmSync(dir, { recursive: true, force: true });
+    },
+    port,
+    remote: `tcp:127.0.0.1:${port}`,
+    unixSocket,
+    dir,
+    ctl,
+    dbFile,
+  };
 }
 
 export const startNbServer = (opts: { dir?: string; port?: number } = {}) =>

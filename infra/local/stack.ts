@@ -2,7 +2,7 @@
 // Raft cluster), the development API server with the CRDs and `ovn-default`, N function replicas
 // and the relay. Used by `npm start`, the end-to-end tests, the chaos test and the scaling demo.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type DevApiServer, startDevApiServer } from '../dev-apiserver/index.ts';
 import { maybeStartNodeAgent, type NodeAgent } from '../node-agent/index.ts';
@@ -268,6 +268,9 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       await stack.node?.stop();
       await apiServer.stop();
       await Promise.all([redis?.stop(), redisCluster?.stop(), nb?.stop(), nbRaft?.stop()]);
+      // A stack's own temp dir goes with it; a dir the caller chose (npm start's .local/run) stays
+      // for its logs.
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };
   if (opts.relay ?? true) {

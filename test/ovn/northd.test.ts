@@ -1,6 +1,7 @@
 // Seed fidelity checked with the real tools: what ovn-nbctl shows for the seed's AAP Vip, and what
 // ovn-northd makes of it in the southbound database (bind_vport flows), for one and two families.
 import { execFile, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,12 +26,14 @@ describe('NB rows as OVN tools and ovn-northd see them', () => {
   let nbServer: OvsdbServer;
   let sbServer: OvsdbServer;
   let northdPid: number;
+  let northdDir: string | undefined;
   let client: OvsdbClient;
   let nb: NorthboundWriter;
 
   beforeAll(async () => {
     [nbServer, sbServer] = await Promise.all([startNbServer(), startSbServer()]);
     const dir = makeTempDir('vipres-northd-');
+    northdDir = dir;
     const northd = spawn(
       'ovn-northd',
       [
@@ -51,6 +54,7 @@ describe('NB rows as OVN tools and ovn-northd see them', () => {
     client?.close();
     if (northdPid) await stopPid(northdPid);
     await Promise.all([nbServer?.stop(), sbServer?.stop()]);
+    if (northdDir) rmSync(northdDir, { recursive: true, force: true });
   });
 
   const bindVportFlows = async (ls: string) =>

@@ -2,8 +2,16 @@
 // changes made by ovn-nbctl, unix sockets, echo, timeouts. Tables of the NB schema are used only as
 // a convenient real schema; the client itself knows none of them.
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { nbctl, type OvsdbServer, sleep, startNbServer, waitFor } from '../../infra/local/services.ts';
+import {
+  makeTempDir,
+  nbctl,
+  type OvsdbServer,
+  sleep,
+  startNbServer,
+  waitFor,
+} from '../../infra/local/services.ts';
 import {
   applyModify,
   ConstraintViolation,
@@ -201,7 +209,8 @@ describe('OvsdbClient connections', () => {
   });
 
   it('waits for a reconnect while the server restarts, then transacts', async () => {
-    const own = await startNbServer();
+    // Its own dir: the server is stopped and started again on the same database file.
+    const own = await startNbServer({ dir: makeTempDir('vipres-nb-restart-') });
     const c = await OvsdbClient.connect({
       remotes: [own.remote],
       database: 'OVN_Northbound',
@@ -222,6 +231,7 @@ describe('OvsdbClient connections', () => {
         expect(r?.rows).toHaveLength(1);
       } finally {
         await again.stop();
+        rmSync(own.dir, { recursive: true, force: true });
       }
     } finally {
       c.close();
@@ -229,7 +239,8 @@ describe('OvsdbClient connections', () => {
   });
 
   it('re-sends a monitor after a reconnect: a server that cannot resume sends the whole state again', async () => {
-    const own = await startNbServer();
+    // Its own dir: the server is stopped and started again on the same database file.
+    const own = await startNbServer({ dir: makeTempDir('vipres-nb-restart-') });
     const c = await OvsdbClient.connect({
       remotes: [own.remote],
       database: 'OVN_Northbound',
@@ -265,6 +276,7 @@ describe('OvsdbClient connections', () => {
         expect(resets.slice(1)).toContain(true);
       } finally {
         await again.stop();
+        rmSync(own.dir, { recursive: true, force: true });
       }
     } finally {
       c.close();
