@@ -1,48 +1,45 @@
-// Small, pure address helpers for the domain decisions. Addresses are handled as BigInt so one
-// code path serves IPv4 and IPv6 (an IPv6 /64 does not fit in a JS number).
-import ipaddr from 'ipaddr.js';
+// String-facing address helpers for the domain decisions, built on the allocator's value types
+// (shared/ipam/ip.ts), so the whole system parses and formats addresses one way.
+import {
+  bitsOf as bitsOfFamily,
+  formatCidr,
+  formatIp,
+  type Family as IpamFamily,
+  parseIp,
+  parseCidr as parseIpamCidr,
+} from '../ipam/ip.ts';
 
 export type Family = 'v4' | 'v6';
 
+const toFamily = (f: IpamFamily): Family => (f === 4 ? 'v4' : 'v6');
+const toIpamFamily = (f: Family): IpamFamily => (f === 'v4' ? 4 : 6);
+const bitsOf = (f: Family): number => bitsOfFamily(toIpamFamily(f));
+
 /** Canonical IPv4 dotted quad, or undefined when `s` is not a plain four-part decimal address. */
 export function canonicalV4(s: string): string | undefined {
-  const t = s.trim();
-  if (!ipaddr.IPv4.isValidFourPartDecimal(t)) return undefined;
-  return ipaddr.IPv4.parse(t).toString();
+  const ip = parseIp(s);
+  return ip?.family === 4 ? formatIp(ip) : undefined;
 }
 
 /** Canonical (RFC 5952, lower-case) IPv6, or undefined when `s` is not IPv6. Zone ids are refused. */
 export function canonicalV6(s: string): string | undefined {
-  const t = s.trim();
-  if (t.includes('%') || !ipaddr.IPv6.isValid(t)) return undefined;
-  return ipaddr.IPv6.parse(t).toRFC5952String();
+  const ip = parseIp(s);
+  return ip?.family === 6 ? formatIp(ip) : undefined;
 }
 
 export function familyOf(addr: string): Family | undefined {
-  if (canonicalV4(addr) !== undefined) return 'v4';
-  if (canonicalV6(addr) !== undefined) return 'v6';
-  return undefined;
+  const ip = parseIp(addr);
+  return ip ? toFamily(ip.family) : undefined;
 }
 
-const bitsOf = (f: Family): number => (f === 'v4' ? 32 : 128);
-
 export function toBigInt(addr: string): bigint {
-  const bytes = ipaddr.parse(addr.trim()).toByteArray();
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
-  return n;
+  const ip = parseIp(addr);
+  if (!ip) throw new Error(`"${addr}" is not an IP address`);
+  return ip.value;
 }
 
 export function fromBigInt(n: bigint, family: Family): string {
-  const len = bitsOf(family) / 8;
-  const bytes: number[] = new Array(len);
-  let v = n;
-  for (let i = len - 1; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  const ip = ipaddr.fromByteArray(bytes);
-  return ip.kind() === 'ipv6' ? (ip as ipaddr.IPv6).toRFC5952String() : ip.toString();
+  return formatIp({ family: toIpamFamily(family), value: n });
 }
 
 export interface Cidr {
@@ -56,26 +53,14 @@ export interface Cidr {
 
 /** Parses one CIDR. Host bits must be zero (kube-ovn's webhook refuses `10.16.0.1/16` too). */
 export function parseCidr(s: string): Cidr | undefined {
-  const t = s.trim();
-  const slash = t.indexOf('/');
-  if (slash < 0) return undefined;
-  const addrText = t.slice(0, slash);
-  const prefixText = t.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  const family = familyOf(addrText);
-  if (!family || prefix > bitsOf(family)) return undefined;
-  const width = BigInt(bitsOf(family));
-  const hostBits = width - BigInt(prefix);
-  const hostMask = (1n << hostBits) - 1n;
-  const value = toBigInt(addrText);
-  if ((value & hostMask) !== 0n) return undefined;
+  const c = parseIpamCidr(s);
+  if ('error' in c) return undefined;
   return {
-    family,
-    text: `${fromBigInt(value, family)}/${prefix}`,
-    prefix,
-    network: value,
-    last: value | hostMask,
+    family: toFamily(c.family),
+    text: formatCidr(c),
+    prefix: c.prefix,
+    network: c.network,
+    last: c.network + c.size - 1n,
   };
 }
 
