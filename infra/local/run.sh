@@ -17,30 +17,40 @@ ensure_npm() {
   fi
 }
 
-# binary -> Debian package that provides it
+# binary -> Debian package that provides it: what every command needs ...
 declare -A PKG_OF=(
   [redis-server]=redis-server [redis-cli]=redis-server
   [ovsdb-server]=openvswitch-common [ovsdb-tool]=openvswitch-common [ovs-appctl]=openvswitch-common
   [ovn-nbctl]=ovn-common [ovn-sbctl]=ovn-common [ovn-northd]=ovn-central
-  # the node agent's dataplane (infra/node-agent) and the tests that drive it
+)
+# ... and what the node agent's dataplane (infra/node-agent, root only) and its tests add.
+declare -A DATAPLANE_PKG_OF=(
   [ovs-vswitchd]=openvswitch-switch [ovs-vsctl]=openvswitch-switch [ovn-controller]=ovn-host
   [ip]=iproute2 [ethtool]=ethtool [arping]=iputils-arping [ping]=iputils-ping [curl]=curl [busybox]=busybox
 )
+missing_packages() { # name of an associative array -> packages whose binaries are missing
+  local -n map=$1
+  for bin in "${!map[@]}"; do command -v "$bin" >/dev/null 2>&1 || echo "${map[$bin]}"; done
+}
 ensure_system() {
-  local missing=() pkgs=()
-  for bin in "${!PKG_OF[@]}"; do
-    command -v "$bin" >/dev/null 2>&1 || { missing+=("$bin"); pkgs+=("${PKG_OF[$bin]}"); }
-  done
-  [ -f /usr/share/ovn/ovn-nb.ovsschema ] || pkgs+=(ovn-central)
-  [ ${#pkgs[@]} -eq 0 ] && return 0
-  # ovn-central also brings the schemas; python3-openvswitch is the benchmark's reference client.
-  local want
-  want=$(printf '%s\n' "${pkgs[@]}" ovn-central ovn-common openvswitch-common redis-server python3-openvswitch | sort -u | tr '\n' ' ')
+  local core dataplane
+  core=$(missing_packages PKG_OF)
+  [ -f /usr/share/ovn/ovn-nb.ovsschema ] || core="$core ovn-central"
+  dataplane=$(missing_packages DATAPLANE_PKG_OF)
   if [ "$(id -u)" != 0 ]; then
-    say "missing: ${missing[*]:-OVN schemas}. Install them as root, then run again:"
+    # Without root the dataplane cannot run anyway (npm start skips it and says why).
+    [ -n "$dataplane" ] && say "note: the dataplane needs root and: $(echo $dataplane | tr ' ' '\n' | sort -u | tr '\n' ' ')"
+    [ -z "${core// /}" ] && return 0
+    local want
+    want=$(printf '%s\n' $core ovn-central ovn-common openvswitch-common redis-server | sort -u | tr '\n' ' ')
+    say "missing Debian packages: $want. Install them as root, then run again:"
     say "  sudo apt-get update && sudo apt-get install -y $want"
     exit 1
   fi
+  [ -z "${core// /}${dataplane// /}" ] && return 0
+  # ovn-central also brings the schemas; python3-openvswitch is the benchmark's reference client.
+  local want
+  want=$(printf '%s\n' $core $dataplane ovn-central ovn-common openvswitch-common redis-server python3-openvswitch | sort -u | tr '\n' ' ')
   say "installing Debian packages: $want"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $want >/dev/null
