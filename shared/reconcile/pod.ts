@@ -7,7 +7,6 @@ import { ALLOCATION_ERROR_ANNOTATION, IP_RESERVED_LABEL } from '../domain/annota
 import {
   annotationsPatch,
   desiredNicAnnotations,
-  lspAddresses,
   readPodAnnotations,
 } from '../domain/pod-annotations.ts';
 import { type PodNic, podNics } from '../domain/pod-network.ts';

@@ -158,47 +158,60 @@ async function syncVirtualPorts(
   spec: VipSpec,
   reservation: Reservation,
 ): Promise<{ parents: VirtualParent[]; touched: string[] }> {
-  let parents: VirtualParent[] = [];
-  if (vipUsage(spec) === 'aap') {
-    const [pods, placements] = await Promise.all([
-      // The selector is an AND of equalities: the API server can filter by it as a label selector.
-      deps.kube.listPods({
-        namespace: spec.namespace!,
-        ...(spec.selector.length > 0
-          ? { labelSelector: spec.selector.map((r) => `${r.key}=${r.value}`).join(',') }
-          : {}),
-      }),
-      subnetPlacements(deps),
-    ]);
-    parents = virtualParents(
-      { name, subnet: spec.subnet, namespace: spec.namespace!, selector: spec.selector },
-      pods,
-      placements,
-      { keepVmIp: deps.keepVmIp ?? true },
-    );
-  }
-  const rows = desiredVirtualPorts(
-    {
-      name,
-      subnet: spec.subnet,
-      type: spec.type,
-      ...(spec.namespace ? { namespace: spec.namespace } : {}),
-      ...(reservation.v4 ? { v4: reservation.v4 } : {}),
-      ...(reservation.v6 ? { v6: reservation.v6 } : {}),
-    },
-    parents.map((p) => p.portName),
-  );
+  // Parents come from pods, which other replicas' reconciles read at other moments. A pass that
+  // wrote is therefore followed by another that reads the pods again after that write: a writer
+  // that raced ahead with an older pod list is corrected by its own next pass. Only a pass that
+  // changes nothing ends (bounded; a resync covers the rest).
   const touched: string[] = [];
-  for (const row of rows) {
-    const change = await deps.nb.ensureVirtualPort(row);
-    if (change.changed) touched.push(...change.previousParents, ...row.parents);
-  }
-  if (vipUsage(spec) === 'aap') {
-    const wanted = new Set(rows.map((r) => r.name));
-    for (const port of virtualPortNames(name))
-      if (!wanted.has(port)) touched.push(...(await deps.nb.deletePort(port)));
+  let parents: VirtualParent[] = [];
+  for (let pass = 0; pass < 5; pass++) {
+    parents = vipUsage(spec) === 'aap' ? await currentParents(deps, name, spec) : [];
+    const rows = desiredVirtualPorts(
+      {
+        name,
+        subnet: spec.subnet,
+        type: spec.type,
+        ...(spec.namespace ? { namespace: spec.namespace } : {}),
+        ...(reservation.v4 ? { v4: reservation.v4 } : {}),
+        ...(reservation.v6 ? { v6: reservation.v6 } : {}),
+      },
+      parents.map((p) => p.portName),
+    );
+    let changed = false;
+    for (const row of rows) {
+      const change = await deps.nb.ensureVirtualPort(row);
+      if (change.changed) {
+        changed = true;
+        touched.push(...change.previousParents, ...row.parents);
+      }
+    }
+    if (vipUsage(spec) === 'aap') {
+      const wanted = new Set(rows.map((r) => r.name));
+      for (const port of virtualPortNames(name))
+        if (!wanted.has(port)) touched.push(...(await deps.nb.deletePort(port)));
+    }
+    if (!changed || vipUsage(spec) !== 'aap') break;
   }
   return { parents, touched };
+}
+
+async function currentParents(deps: ReconcileDeps, name: string, spec: VipSpec): Promise<VirtualParent[]> {
+  const [pods, placements] = await Promise.all([
+    // The selector is an AND of equalities: the API server can filter by it as a label selector.
+    deps.kube.listPods({
+      namespace: spec.namespace!,
+      ...(spec.selector.length > 0
+        ? { labelSelector: spec.selector.map((r) => `${r.key}=${r.value}`).join(',') }
+        : {}),
+    }),
+    subnetPlacements(deps),
+  ]);
+  return virtualParents(
+    { name, subnet: spec.subnet, namespace: spec.namespace!, selector: spec.selector },
+    pods,
+    placements,
+    { keepVmIp: deps.keepVmIp ?? true },
+  );
 }
 
 /** Finalizer and the subnet label, in one write and only when missing: a steady Vip costs none. */
