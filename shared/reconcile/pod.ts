@@ -4,11 +4,7 @@
 
 import { podAaps } from '../domain/aap.ts';
 import { ALLOCATION_ERROR_ANNOTATION, IP_RESERVED_LABEL } from '../domain/annotations.ts';
-import {
-  annotationsPatch,
-  desiredNicAnnotations,
-  readPodAnnotations,
-} from '../domain/pod-annotations.ts';
+import { annotationsPatch, desiredNicAnnotations, readPodAnnotations } from '../domain/pod-annotations.ts';
 import { type PodNic, podNics } from '../domain/pod-network.ts';
 import type { Pod } from '../domain/types.ts';
 import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
