@@ -136,6 +136,9 @@ describe('relay against the development API server', () => {
     const before = all().length;
     // Cut the watch and compact the history while the relay is away, so only a relist can tell.
     dev.dropWatches();
+    // Compact at once as well: the jittered re-watch may come back before the changes below, and
+    // must then already find its resourceVersion gone (410), not replay the history.
+    dev.forceCompaction();
     del('kubeovn.io', 'vips', lost);
     const fresh = unique('vip-fresh');
     await dev.api.apply(vip(fresh));
