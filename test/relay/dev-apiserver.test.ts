@@ -135,13 +135,12 @@ describe('relay against the development API server', () => {
     await until(() => all().some((r) => r.event.ref.name === lost));
     const before = all().length;
     // Cut the watch and compact the history while the relay is away, so only a relist can tell.
-    dev.dropWatches();
-    // Compact at once as well: the jittered re-watch may come back before the changes below, and
-    // must then already find its resourceVersion gone (410), not replay the history.
-    dev.forceCompaction();
-    del('kubeovn.io', 'vips', lost);
+    // All in one synchronous block: the relay runs in this process, so it cannot re-watch in
+    // between, however busy the machine (an awaited step here once let it back in first).
     const fresh = unique('vip-fresh');
-    await dev.api.apply(vip(fresh));
+    dev.dropWatches();
+    del('kubeovn.io', 'vips', lost);
+    dev.api.store.create(dev.api.resource('kubeovn.io', 'vips'), vip(fresh));
     dev.forceCompaction();
     await until(() => all().some((r) => r.event.ref.name === lost && r.event.action === 'delete'));
     await until(() => all().some((r) => r.event.ref.name === fresh));
