@@ -214,16 +214,18 @@ export class NorthboundWriter {
   }
 
   private async readPorts(names: string[]): Promise<Map<string, LogicalSwitchPort>> {
+    const out = new Map<string, LogicalSwitchPort>();
     if (this.cache) {
-      const out = new Map<string, LogicalSwitchPort>();
       for (const n of names) {
         const p = this.cache.get(n);
         if (p) out.set(n, p);
       }
-      return out;
+      // A port another client created a moment ago may not have reached this cache yet: absent
+      // from the cache is not proof of absence, so those names are asked of the server.
+      names = names.filter((n) => !out.has(n));
+      if (names.length === 0) return out;
     }
     const results = await this.read(names.map(selectPortByName));
-    const out = new Map<string, LogicalSwitchPort>();
     for (const r of results) {
       const row = r.rows?.[0];
       if (row) {
