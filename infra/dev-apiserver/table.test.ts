@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SEED_VIP_HEADER } from '../../test/setup/seed.ts';
 import { readYamlObjects } from './index.ts';
 import { BUILTIN_RESOURCES, type ResourceInfo, resourceFromCrd } from './resources.ts';
 import { evalPath, humanDuration, toTable } from './table.ts';
@@ -33,18 +34,7 @@ describe('table', () => {
         status: { v4ip: '10.16.0.12', mac: '00:00:00:F0:DB:25', ready: true },
       },
     ]);
-    expect(t.columnDefinitions.map((c) => c.name)).toEqual([
-      'Name',
-      'V4IP',
-      'PV4IP',
-      'MAC',
-      'PMAC',
-      'V6IP',
-      'PV6IP',
-      'SUBNET',
-      'READY',
-      'HOLDER',
-    ]);
+    expect(t.columnDefinitions.map((c) => c.name)).toEqual(['Name', ...SEED_VIP_HEADER.slice(1), 'HOLDER']);
     expect(t.columnDefinitions.at(-1)?.priority).toBe(1);
     expect(t.rows[0]?.cells).toEqual([
       'vip-dynamic-01',

@@ -13,6 +13,7 @@ import {
   spawnKubectl,
 } from '../../infra/dev-apiserver/kubectl.ts';
 import { makeTempDir, waitFor } from '../../infra/local/services.ts';
+import { SEED_VIP_HEADER } from '../setup/seed.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const crdDir = join(root, 'infra/manifests/crds');
@@ -104,17 +105,7 @@ describe('kubectl against the development API server', () => {
       ].join('\n'),
     );
     const all = await ok('get', 'vip');
-    expect(all.split('\n')[0]?.split(/\s+/)).toEqual([
-      'NAME',
-      'V4IP',
-      'PV4IP',
-      'MAC',
-      'PMAC',
-      'V6IP',
-      'PV6IP',
-      'SUBNET',
-      'READY',
-    ]);
+    expect(all.split('\n')[0]?.split(/\s+/)).toEqual(SEED_VIP_HEADER);
     expect(all.trim().split('\n')).toHaveLength(6);
     const wide = await ok('get', 'vip', '-o', 'wide');
     expect(wide.split('\n')[0]?.trim().endsWith('READY   HOLDER')).toBe(true);

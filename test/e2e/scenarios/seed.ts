@@ -3,6 +3,7 @@
 // the pod-use-vip address on the static-ip pod, the printed table with the seed's header, and the
 // subnet counts back to zero once everything is deleted. Run against any backend (a fresh stack).
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SEED_VIP_HEADER } from '../../setup/seed.ts';
 import { type E2E, readyCondition } from '../harness.ts';
 
 const MAC = /^00:00:00(:[0-9A-F]{2}){3}$/;
@@ -38,17 +39,7 @@ export function seedScenario(stack: () => E2E): void {
     it('prints the seed header and a READY true row per Vip', async () => {
       const out = await e.kubectl('get', 'vip');
       const [header, ...rows] = out.trim().split('\n');
-      expect(header!.trim().split(/\s+/)).toEqual([
-        'NAME',
-        'V4IP',
-        'PV4IP',
-        'MAC',
-        'PMAC',
-        'V6IP',
-        'PV6IP',
-        'SUBNET',
-        'READY',
-      ]);
+      expect(header!.trim().split(/\s+/)).toEqual(SEED_VIP_HEADER);
       expect(rows).toHaveLength(5);
       for (const row of rows) expect(row).toMatch(/ovn-default\s+true$/);
     });
