@@ -20,7 +20,7 @@ import { reconcilePod } from '../../shared/reconcile/pod.ts';
 import { reconcileSubnet } from '../../shared/reconcile/subnet.ts';
 import { reconcileSwitchLBRule } from '../../shared/reconcile/switch-lb-rule.ts';
 import { reconcileVip } from '../../shared/reconcile/vip.ts';
-import { type E2E, podObject, startE2E, vipObject } from '../e2e/harness.ts';
+import { type E2E, podObject, startE2E, switchLbRuleObject, vipObject } from '../e2e/harness.ts';
 
 const run = promisify(execFile);
 const SUBNET = 'ovn-default';
@@ -57,17 +57,14 @@ beforeAll(async () => {
     expect((await reconcileVip(deps, v)).status).toBe('done');
   for (const p of ['busybox', 'web-a']) expect((await reconcilePod(deps, 'default', p)).status).toBe('done');
   const front = (await e.vip('slr-01'))!.status!.v4ip!;
-  await e.apply({
-    apiVersion: 'kubeovn.io/v1',
-    kind: 'SwitchLBRule',
-    metadata: { name: 'web' },
-    spec: {
+  await e.apply(
+    switchLbRuleObject('web', {
       vip: front,
       namespace: 'default',
       selector: ['app: web'],
       ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-    },
-  });
+    }),
+  );
   expect((await reconcileSwitchLBRule(deps, 'web')).status).toBe('done');
 }, 120_000);
 

@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
 import { type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
 import type { Pod } from '../../shared/domain/types.ts';
-import { type E2E, namespaceObject, podObject, startE2E, vipObject } from '../e2e/harness.ts';
+import {
+  type E2E,
+  namespaceObject,
+  podObject,
+  startE2E,
+  switchLbRuleObject,
+  vipObject,
+} from '../e2e/harness.ts';
 import { leftovers, msUntilPing, pings, requireRoot, startPinger, virtualParent } from './helpers.ts';
 
 let e: E2E;
@@ -195,17 +202,14 @@ describe('SwitchLBRule traffic through the handlers', () => {
       writeFileSync(join(www, 'index.html'), `${name}\n`);
       agent.spawnIn('default', name, ['busybox', 'httpd', '-f', '-p', '8080', '-h', www]);
     }
-    await e.apply({
-      apiVersion: 'kubeovn.io/v1',
-      kind: 'SwitchLBRule',
-      metadata: { name: 'web' },
-      spec: {
+    await e.apply(
+      switchLbRuleObject('web', {
         vip: front,
         namespace: 'default',
         selector: ['app: web'],
         ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-      },
-    });
+      }),
+    );
     // the gateway's MAC carries front-end traffic (see docs/parts/dataplane.md)
     await inPod('client', 'ip', 'route', 'replace', `${front}/32`, 'via', '10.16.0.1');
     const ask = async (n: number) => {

@@ -160,6 +160,13 @@ export const podObject = (
   spec: { containers: [{ name: 'c', image: 'busybox' }] },
 });
 
+export const switchLbRuleObject = (name: string, spec: Record<string, unknown>): KubeObject => ({
+  apiVersion: 'kubeovn.io/v1',
+  kind: 'SwitchLBRule',
+  metadata: { name },
+  spec,
+});
+
 export const namespaceObject = (name: string): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Namespace',

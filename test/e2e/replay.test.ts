@@ -9,7 +9,7 @@ import { startRelay } from '../../infra/relay/relay.ts';
 import { createHttpSink } from '../../infra/relay/sink.ts';
 import { encodeResourceEvent } from '../../shared/events/encode.ts';
 import { signBody } from '../../shared/events/signature.ts';
-import { type E2E, podObject, startE2E, vipObject } from './harness.ts';
+import { type E2E, podObject, startE2E, switchLbRuleObject, vipObject } from './harness.ts';
 
 let e: E2E;
 const recorded: ChangeEvent[] = [];
@@ -108,17 +108,14 @@ describe('replaying the event stream', () => {
     for (const n of ['p1', 'p2', 'p3'])
       await e.apply(podObject('default', n, { labels: { app: 'a' }, annotations: asks }));
     await e.apply(podObject('default', 'bound', { annotations: { 'ovn.kubernetes.io/vip': 'bindme' } }));
-    await e.apply({
-      apiVersion: 'kubeovn.io/v1',
-      kind: 'SwitchLBRule',
-      metadata: { name: 'rule' },
-      spec: {
+    await e.apply(
+      switchLbRuleObject('rule', {
         vip: lbvip.status!.v4ip,
         namespace: 'default',
         selector: ['app: a'],
         ports: [{ name: 'h', port: 80, targetPort: 8080 }],
-      },
-    });
+      }),
+    );
     await e.kube.patchMetadata('Pod', { namespace: 'default', name: 'p2' }, { labels: { app: 'b' } });
     await e.kube.delete('Pod', { namespace: 'default', name: 'p3' });
     await e.kube.delete('Vip', { name: 'doomed' });

@@ -2,7 +2,7 @@
 // the rule's OVN load balancer sits on the subnet's switch with the selected pods as back ends,
 // following them as they come and go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type E2E, podObject, startE2E, vipObject } from './harness.ts';
+import { type E2E, podObject, startE2E, switchLbRuleObject, vipObject } from './harness.ts';
 
 let e: E2E;
 beforeAll(async () => {
@@ -35,18 +35,15 @@ describe('switch_lb_vip and SwitchLBRule', () => {
     const a = ipOf(await e.waitPod('default', 'web-a', (p) => !!ipOf(p)));
     const b = ipOf(await e.waitPod('default', 'web-b', (p) => !!ipOf(p)));
 
-    await e.apply({
-      apiVersion: 'kubeovn.io/v1',
-      kind: 'SwitchLBRule',
-      metadata: { name: 'web' },
-      spec: {
+    await e.apply(
+      switchLbRuleObject('web', {
         vip: front,
         namespace: 'default',
         selector: ['app: web'],
         sessionAffinity: 'ClientIP',
         ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
-      },
-    });
+      }),
+    );
     const sorted = [a, b].sort((x, y) => Number(x.split('.')[3]) - Number(y.split('.')[3]));
     await expect
       .poll(() => lbVips('slr-web-tcp'), { timeout: 15_000 })
@@ -81,17 +78,14 @@ describe('switch_lb_vip and SwitchLBRule', () => {
   });
 
   it('refuses a rule whose vip is not a reserved switch_lb_vip address, with a reason', async () => {
-    await e.apply({
-      apiVersion: 'kubeovn.io/v1',
-      kind: 'SwitchLBRule',
-      metadata: { name: 'stray' },
-      spec: {
+    await e.apply(
+      switchLbRuleObject('stray', {
         vip: '10.16.200.200',
         namespace: 'default',
         selector: ['app: web'],
         ports: [{ name: 'http', port: 80, targetPort: 80 }],
-      },
-    });
+      }),
+    );
     await expect
       .poll(
         async () => {
