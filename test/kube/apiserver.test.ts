@@ -2,32 +2,23 @@
 // watch semantics (selectors, bookmarks, 410 as an ERROR event, initial events), the Table form,
 // discovery, and the CLI as a child process.
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
-import { makeTempDir, stopPid, waitFor } from '../../infra/local/services.ts';
+import type { DevApiServer } from '../../infra/dev-apiserver/index.ts';
+import { stopPid, waitFor } from '../../infra/local/services.ts';
+import { ROOT, startTestApiServer, type TestApiServer } from './dev-server.ts';
 
-const root = new URL('../../', import.meta.url).pathname;
-const crdDir = join(root, 'infra/manifests/crds');
 let server: DevApiServer;
-let dir: string;
+let api: TestApiServer;
 
 beforeAll(async () => {
-  dir = makeTempDir('vipres-apiserver-');
-  server = await startDevApiServer({
-    dir,
-    token: 'http-token',
-    crdFiles: readdirSync(crdDir).map((f) => join(crdDir, f)),
-    bookmarkIntervalMs: 100,
-    historyLimit: 5,
-  });
+  api = await startTestApiServer('http-token', { bookmarkIntervalMs: 100, historyLimit: 5 });
+  server = api.server;
 });
 afterAll(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await api?.stop();
 });
 
 interface Reply {
@@ -275,11 +266,11 @@ describe('development API server over HTTP', () => {
   });
 
   it('runs as a CLI that prints where it listens and stops on SIGTERM', async () => {
-    const cliDir = join(dir, 'cli');
+    const cliDir = join(api.dir, 'cli');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(root, 'infra/dev-apiserver/main.ts'), '--dir', cliDir, '--token', 'cli-token'],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+      ['--import', 'tsx', join(ROOT, 'infra/dev-apiserver/main.ts'), '--dir', cliDir, '--token', 'cli-token'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {
       const line = await new Promise<string>((resolve, reject) => {

@@ -1,28 +1,17 @@
-// shared/kube against the development API server: typed results, NotFound/Conflict, status and
-// metadata patches, finalizers and the ip_reserved claim under concurrent writers.
-import { readdirSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
-import { makeTempDir } from '../../infra/local/services.ts';
+import type { DevApiServer } from '../../infra/dev-apiserver/index.ts';
 import { createKube, type Kube, KubeConflictError, KubeNotFoundError } from '../../shared/kube/index.ts';
 import type { KubePort } from '../../shared/reconcile/ports.ts';
-
-const root = new URL('../../', import.meta.url).pathname;
-const crdDir = join(root, 'infra/manifests/crds');
+import { startTestApiServer, type TestApiServer } from './dev-server.ts';
 
 let server: DevApiServer;
-let dir: string;
+let api: TestApiServer;
 let kube: Kube;
 
 beforeAll(async () => {
-  dir = makeTempDir('vipres-kube-');
-  server = await startDevApiServer({
-    dir,
-    token: 'kube-client-token',
-    crdFiles: readdirSync(crdDir).map((f) => join(crdDir, f)),
-  });
+  api = await startTestApiServer('kube-client-token');
+  server = api.server;
   kube = createKube({ kubeconfigPath: server.kubeconfigPath });
   await kube.create('Subnet', {
     apiVersion: 'kubeovn.io/v1',
@@ -32,8 +21,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await api?.stop();
 });
 
 const vip = (name: string, labels: Record<string, string> = {}) => ({

@@ -1,32 +1,21 @@
-// A @kubernetes/client-node informer against the development API server: add / update / delete,
-// a forced 410 Gone that makes it relist (and notice what it missed), and a dropped connection.
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
-import { makeTempDir, waitFor } from '../../infra/local/services.ts';
+import type { DevApiServer } from '../../infra/dev-apiserver/index.ts';
+import { waitFor } from '../../infra/local/services.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
+import { startTestApiServer, type TestApiServer } from './dev-server.ts';
 
-const root = new URL('../../', import.meta.url).pathname;
-const crdDir = join(root, 'infra/manifests/crds');
 let server: DevApiServer;
-let dir: string;
+let api: TestApiServer;
 let kube: Kube;
 
 beforeAll(async () => {
-  dir = makeTempDir('vipres-informer-');
-  server = await startDevApiServer({
-    dir,
-    token: 'informer-token',
-    crdFiles: readdirSync(crdDir).map((f) => join(crdDir, f)),
-    bookmarkIntervalMs: 200,
-  });
+  api = await startTestApiServer('informer-token', { bookmarkIntervalMs: 200 });
+  server = api.server;
   kube = createKube({ kubeconfigPath: server.kubeconfigPath });
 });
 afterAll(async () => {
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await api?.stop();
 });
 
 const vip = (name: string) => ({
