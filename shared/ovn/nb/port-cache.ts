@@ -25,6 +25,8 @@ const KINDS: ColumnKinds = {
 
 export class PortCache {
   private readonly rows = new Map<string, Row>();
+  /** The typed port of each row, made once per change rather than on every read (reads are per event). */
+  private readonly ports = new Map<string, LogicalSwitchPort>();
   private readonly byName = new Map<string, string>();
   private monitor: Monitor | undefined;
 
@@ -40,6 +42,7 @@ export class PortCache {
       onUpdate: (updates, { reset }) => {
         if (reset) {
           cache.rows.clear();
+          cache.ports.clear();
           cache.byName.clear();
         }
         for (const [id, change] of Object.entries(updates[Table.LogicalSwitchPort] ?? {})) {
@@ -47,6 +50,7 @@ export class PortCache {
           if (old) cache.byName.delete(String(old.name));
           if ('delete' in change) {
             cache.rows.delete(id);
+            cache.ports.delete(id);
             continue;
           }
           const row =
@@ -54,6 +58,7 @@ export class PortCache {
               ? applyModify(old ?? {}, change.modify, KINDS)
               : { ...('initial' in change ? change.initial : change.insert) };
           cache.rows.set(id, row);
+          cache.ports.set(id, Object.freeze(logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) })));
           cache.byName.set(String(row.name), id);
         }
       },
@@ -65,15 +70,15 @@ export class PortCache {
     return this.rows.size;
   }
 
+  /** The port as last seen (shared and frozen: copy before changing). */
   get(name: string): LogicalSwitchPort | undefined {
     const id = this.byName.get(name);
-    const row = id ? this.rows.get(id) : undefined;
-    return row && id ? logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) }) : undefined;
+    return id ? this.ports.get(id) : undefined;
   }
 
   /** Every cached port (a snapshot; callers filter, e.g. by external_ids or options). */
   all(): LogicalSwitchPort[] {
-    return [...this.rows].map(([id, row]) => logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) }));
+    return [...this.ports.values()];
   }
 
   async close() {
