@@ -6,6 +6,7 @@ import { type Stack, type StackOptions, startStack } from '../infra/local/stack.
 import { auditSystemSettled, openAuditPorts } from '../shared/audit/index.ts';
 import { readConfig } from '../shared/config.ts';
 import { createKube } from '../shared/kube/index.ts';
+import { cpuPerUnit, type CpuSample, sampleCpu } from './cpu.ts';
 
 export interface ScaleOptions {
   replicas: number;
@@ -31,6 +32,8 @@ export interface ScaleResult {
   leaked: number;
   orphanRows: number;
   violations: number;
+  /** CPU milliseconds per Vip in each process (`self`: the API server and the load generator). */
+  cpuMsPerVip: Record<string, number>;
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -77,6 +80,14 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
 
     const aapEvery = opts.aapEvery ?? 10;
     const names = Array.from({ length: opts.vips }, (_, i) => `scale-${String(i).padStart(5, '0')}`);
+    const sample = (): CpuSample =>
+      sampleCpu({
+        functions: stack.functions.map((f) => f.pid),
+        ...(stack.relay ? { relay: stack.relay.pid } : {}),
+        ...(stack.redis ? { redis: stack.redis.pid } : {}),
+        ...(stack.nb ? { nb: stack.nb.pid } : {}),
+      });
+    const cpuBefore = sample();
     const start = performance.now();
     let next = 0;
     const interval = opts.ratePerSecond ? 1000 / opts.ratePerSecond : 0;
@@ -126,6 +137,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     clearTimeout(timeout);
     clearInterval(ticker);
     const end = Math.max(...ready.values());
+    const cpuMsPerVip = cpuPerUnit(cpuBefore, sample(), ready.size);
     watch.abort();
 
     const lat = names
@@ -141,6 +153,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       p50: pct(lat, 0.5),
       p99: pct(lat, 0.99),
       ...verdict,
+      cpuMsPerVip,
     };
   } finally {
     await stack.stop();

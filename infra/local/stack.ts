@@ -53,6 +53,8 @@ export interface StackOptions {
   functionEnv?: Record<string, string>;
   /** Extra node flags for the function replicas (e.g. `--cpu-prof` to profile them). */
   functionNodeArgs?: string[];
+  /** Extra node flags for the relay. */
+  relayNodeArgs?: string[];
   log?: (line: string) => void;
 }
 
@@ -218,6 +220,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
         `relay-${Date.now()}`,
         process.execPath,
         [
+          ...(opts.relayNodeArgs ?? []),
           ...TSX,
           join(ROOT, 'infra/relay/main.ts'),
           '--kubeconfig',

@@ -2,7 +2,12 @@
 import type { ResourceEvent } from './types.ts';
 
 export type Outcome =
-  | { status: 'done' }
+  /**
+   * `produced`: resourceVersions of the event's object that this handling wrote itself, each from
+   * a state it had reconciled (its writes are resourceVersion-guarded). Their watch events echo
+   * nothing new, so a sender may drop them (the relay does); Knative ignores the field.
+   */
+  | { status: 'done'; produced?: string[] }
   /** Try again later (dependency down, write conflict): HTTP 503, or 429 with Retry-After when timed. */
   | { status: 'retry'; reason: string; retryAfterMs?: number }
   /** The event can never succeed as it is (invalid object): HTTP 422; the sender must not retry. */
