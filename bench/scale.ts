@@ -6,7 +6,7 @@ import { type Stack, type StackOptions, startStack } from '../infra/local/stack.
 import { auditSystemSettled, openAuditPorts } from '../shared/audit/index.ts';
 import { readConfig } from '../shared/config.ts';
 import { createKube } from '../shared/kube/index.ts';
-import { cpuPerUnit, type CpuSample, sampleCpu } from './cpu.ts';
+import { type CpuSample, cpuPerUnit, sampleCpu } from './cpu.ts';
 
 export interface ScaleOptions {
   replicas: number;
