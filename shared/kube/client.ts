@@ -301,7 +301,7 @@ export function createKube(opts: KubeOptions) {
     change: (obj: KubeObject) => Record<string, unknown> | undefined,
     /** The object as the caller just read it: the first attempt skips the GET. */
     current?: KubeObject,
-  ): Promise<KubeObject | undefined> {
+  ): Promise<KubeObject> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const obj = attempt === 0 && current ? current : await get(kind, ref);
       const body = change(obj);
@@ -354,9 +354,21 @@ export function createKube(opts: KubeOptions) {
     getVirtualMachine: (namespace: string, name: string) =>
       orUndefined(get('VirtualMachine', { namespace, name }) as Promise<unknown> as Promise<VirtualMachine>),
 
-    /** Merge-patches the status subresource of a cluster-scoped custom resource. */
-    async patchStatus(kind: ClusterKind, name: string, status: object): Promise<void> {
-      await patch(kind, { name }, { status }, { subresource: 'status' });
+    /**
+     * Merge-patches the status subresource of a cluster-scoped custom resource and returns the
+     * object as the API server answered. With `resourceVersion` the patch carries it as a
+     * precondition: a stale one fails with KubeConflictError and writes nothing.
+     */
+    patchStatus(
+      kind: ClusterKind,
+      name: string,
+      status: object,
+      opts: { resourceVersion?: string } = {},
+    ): Promise<KubeObject> {
+      const body = opts.resourceVersion
+        ? { metadata: { resourceVersion: opts.resourceVersion }, status }
+        : { status };
+      return patch(kind, { name }, body, { subresource: 'status' });
     },
 
     /** Merge-patches labels/annotations; a null value deletes the key. */
@@ -373,15 +385,16 @@ export function createKube(opts: KubeOptions) {
 
     /**
      * Sets labels and adds a finalizer in one write guarded by the resourceVersion of `current`
-     * (the object the caller just read), so claiming an object costs one request, not two.
+     * (the object the caller just read), so claiming an object costs one request, not two. Returns
+     * the object as written, or as read (`current` or a re-read) when nothing needed writing.
      */
-    async ensureClaimed(
+    ensureClaimed(
       kind: ClusterKind,
       current: { metadata: { name: string; resourceVersion?: string } },
       want: { labels: Record<string, string>; finalizer: string },
-    ): Promise<void> {
+    ): Promise<KubeObject> {
       const name = current.metadata.name;
-      await guarded(
+      return guarded(
         kind,
         { name },
         (obj) => {
