@@ -16,7 +16,7 @@ import {
 /** What the loop needs from the Kubernetes client (shared/kube's Kube satisfies it). */
 export interface HolderKube {
   listVips(): Promise<{ metadata: { name: string }; status?: { holder?: string } }[]>;
-  patchStatus(kind: 'Vip', name: string, status: object): Promise<void>;
+  patchStatus(kind: 'Vip', name: string, status: object): Promise<unknown>;
 }
 
 export interface HolderSyncOptions {

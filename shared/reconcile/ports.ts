@@ -67,8 +67,17 @@ export interface KubePort {
   listPods(opts: { namespace?: string; labelSelector?: string }): Promise<Pod[]>;
   getStatefulSet(namespace: string, name: string): Promise<StatefulSet | undefined>;
   getVirtualMachine(namespace: string, name: string): Promise<VirtualMachine | undefined>;
-  /** Merge-patches the status subresource. */
-  patchStatus(kind: ClusterKind, name: string, status: object): Promise<void>;
+  /**
+   * Merge-patches the status subresource and returns the object written. With `resourceVersion`
+   * the write is refused with a conflict (`isConflict` of shared/kube/errors.ts) when the object
+   * has changed since that version.
+   */
+  patchStatus(
+    kind: ClusterKind,
+    name: string,
+    status: object,
+    opts?: { resourceVersion?: string },
+  ): Promise<{ metadata: { resourceVersion?: string } }>;
   /** Merge-patches labels/annotations (null deletes a key). */
   patchMetadata(
     kind: ClusterKind | 'Pod',
@@ -82,13 +91,14 @@ export interface KubePort {
   claimVip(name: string, expected: string, next: string): Promise<boolean>;
   /**
    * Sets the labels and adds the finalizer in one write guarded by `current`'s resourceVersion
-   * (re-read and retried on a conflict); no write when both are already there.
+   * (re-read and retried on a conflict); no write when both are already there. Returns the object
+   * as it is after the write (or as last read when nothing needed writing).
    */
   ensureClaimed(
     kind: ClusterKind,
     current: Vip,
     want: { labels: Record<string, string>; finalizer: string },
-  ): Promise<void>;
+  ): Promise<{ metadata: { resourceVersion?: string; generation?: number; deletionTimestamp?: string } }>;
   /** Adds the finalizer unless present (no-op then). */
   addFinalizer(kind: ClusterKind, name: string, finalizer: string): Promise<void>;
   /** Removes the finalizer if present (no-op otherwise); NotFound is not an error. */

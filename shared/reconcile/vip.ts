@@ -27,6 +27,7 @@ import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts
 import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
+import { isConflict, isNotFound } from '../kube/errors.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { vipOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
@@ -40,8 +41,13 @@ const firstError = (errors: FieldError[]): Failure => ({
 
 /**
  * `lastKnown` is the event's copy of the object, used only when the Vip is already gone.
+ * `observed` is the event's copy of a live object: it stands in for a GET, because every write
+ * below is guarded by the resourceVersion of the copy it was decided from; a stale copy costs a
+ * conflict and a fresh read, never a wrong write.
  * `onlyIfExists` is for callers that derived the name (a pod's parents) and must not clean up
  * resources of a Vip that never existed under that name.
+ * A `done` outcome names the resourceVersions this pass wrote (`produced`): states it had fully
+ * reconciled, whose watch events a sender may drop as echoes.
  */
 export async function reconcileVip(
   deps: ReconcileDeps,
@@ -54,7 +60,43 @@ export async function reconcileVip(
   if (opts.observed && isSettled(opts.observed) && (await reservationMatches(deps, opts.observed))) {
     return { status: 'done' };
   }
-  const vip = await deps.kube.getVip(name);
+  const pass: Pass = { produced: [] };
+  let vip = opts.observed ?? (await deps.kube.getVip(name));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const outcome = await reconcileFrom(deps, name, vip, lastKnown ?? opts.observed, opts, pass);
+      return outcome.status === 'done' && pass.produced.length > 0
+        ? { status: 'done', produced: pass.produced }
+        : outcome;
+    } catch (err) {
+      // The copy was stale (conflict) or the object went away under us: decide again from a
+      // fresh read. Nothing decided from the stale copy was written to the Vip.
+      if (!(err instanceof StaleCopy || isConflict(err) || isNotFound(err)) || attempt >= MAX_PASSES)
+        throw err;
+      vip = await deps.kube.getVip(name);
+    }
+  }
+}
+
+const MAX_PASSES = 4;
+
+/** The resourceVersions one reconcile wrote. */
+interface Pass {
+  produced: string[];
+}
+
+/** The object changed in a way that invalidates decisions made from the copy at hand. */
+class StaleCopy extends Error {}
+
+async function reconcileFrom(
+  deps: ReconcileDeps,
+  name: string,
+  current: Vip | undefined,
+  lastKnown: Vip | undefined,
+  opts: { onlyIfExists?: boolean },
+  pass: Pass,
+): Promise<Outcome> {
+  let vip = current;
   if (!vip) {
     if (opts.onlyIfExists) return { status: 'done' };
     await cleanUpVip(deps, name, lastKnown);
@@ -69,7 +111,7 @@ export async function reconcileVip(
 
   const parsed = parseVipSpec(vip.spec);
   if (!parsed.ok) {
-    await writeStatus(deps, vip, {
+    await writeStatus(deps, pass, vip, {
       spec: undefined,
       assigned: assignedFromVip(vip),
       failure: firstError(parsed.errors),
@@ -80,20 +122,20 @@ export async function reconcileVip(
   const assigned = assignedFromVip(vip);
 
   // Claim the object before any resource exists, so a delete always goes through cleanup.
-  await ensureClaimed(deps, vip, assigned?.subnet ?? spec.subnet);
+  vip = await ensureClaimed(deps, pass, vip, assigned?.subnet ?? spec.subnet);
 
   if (assigned) {
     const immutable = checkImmutable(assigned, spec);
     if (immutable.length > 0) {
       // The assignment stays exactly as it was; only the condition reports the refusal.
-      await writeStatus(deps, vip, { spec, assigned, failure: firstError(immutable) });
+      await writeStatus(deps, pass, vip, { spec, assigned, failure: firstError(immutable) });
       return { status: 'done' };
     }
   }
 
   const subnet = await ensureSubnetRegistered(deps, spec.subnet);
   if (subnet.status !== 'ready') {
-    await writeStatus(deps, vip, { spec, assigned, failure: subnet.failure });
+    await writeStatus(deps, pass, vip, { spec, assigned, failure: subnet.failure });
     // A missing Subnet may appear later: its own reconcile re-queues the Vips waiting for it.
     return subnet.status === 'retry'
       ? { status: 'retry', reason: subnet.failure.reason }
@@ -101,7 +143,7 @@ export async function reconcileVip(
   }
   const addressErrors = checkAddressesInSubnet(spec, subnet.info);
   if (addressErrors.length > 0) {
-    await writeStatus(deps, vip, { spec, assigned, failure: firstError(addressErrors) });
+    await writeStatus(deps, pass, vip, { spec, assigned, failure: firstError(addressErrors) });
     return { status: 'done' };
   }
 
@@ -119,7 +161,7 @@ export async function reconcileVip(
   } catch (err) {
     if (!isDomainError(err)) throw err;
     const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
-    await writeStatus(deps, vip, {
+    await writeStatus(deps, pass, vip, {
       spec,
       assigned,
       failure: { reason: err.reason, message: err.message + holder },
@@ -135,7 +177,7 @@ export async function reconcileVip(
   };
 
   const { parents, touched } = await syncVirtualPorts(deps, name, spec, reservation);
-  await writeStatus(deps, vip, { spec, assigned: nowAssigned, parents: parentAddresses(parents) });
+  await writeStatus(deps, pass, vip, { spec, assigned: nowAssigned, parents: parentAddresses(parents) });
   // Port security follows the status just written (the addresses) and the parents: refresh the
   // ports whose allowance may have changed. A newly assigned address counts as a change.
   const addressChanged =
@@ -214,15 +256,32 @@ async function currentParents(deps: ReconcileDeps, name: string, spec: VipSpec):
   );
 }
 
-/** Finalizer and the subnet label, in one write and only when missing: a steady Vip costs none. */
-async function ensureClaimed(deps: ReconcileDeps, vip: Vip, subnet: string): Promise<void> {
+/**
+ * Finalizer and the subnet label, in one write and only when missing: a steady Vip costs none.
+ * Returns the object to go on from. The write is guarded by `vip`'s resourceVersion and re-read
+ * on a conflict; a re-read showing another generation (spec changed) or a deletion means the
+ * decisions made so far are stale.
+ */
+async function ensureClaimed(deps: ReconcileDeps, pass: Pass, vip: Vip, subnet: string): Promise<Vip> {
   const labels = vip.metadata.labels ?? {};
   const want: Record<string, string> = { [SUBNET_LABEL]: subnet };
   // ip_reserved is owned by the pod binding; only give it its "free" value when it is absent.
   if (labels[IP_RESERVED_LABEL] === undefined) want[IP_RESERVED_LABEL] = '';
   const labelsMissing = Object.entries(want).some(([k, v]) => labels[k] !== v);
-  if (!labelsMissing && hasFinalizer(vip)) return;
-  await deps.kube.ensureClaimed('Vip', vip, { labels: want, finalizer: FINALIZER });
+  if (!labelsMissing && hasFinalizer(vip)) return vip;
+  const claimed = (await deps.kube.ensureClaimed('Vip', vip, { labels: want, finalizer: FINALIZER })) as Vip;
+  if (
+    claimed.metadata.generation !== vip.metadata.generation ||
+    claimed.metadata.deletionTimestamp !== vip.metadata.deletionTimestamp
+  )
+    throw new StaleCopy();
+  noteWritten(pass, vip, claimed);
+  return claimed;
+}
+
+function noteWritten(pass: Pass, before: Vip, after: { metadata: { resourceVersion?: string } }): void {
+  const rv = after.metadata.resourceVersion;
+  if (rv && rv !== before.metadata.resourceVersion) pass.produced.push(rv);
 }
 
 /** Deletion in order (SPEC §4): OVN rows, then the address and MAC. The caller drops the finalizer. */
@@ -256,8 +315,10 @@ async function reservationMatches(deps: ReconcileDeps, vip: Vip): Promise<boolea
   return !!r && (r.v4 ?? '') === (s?.v4ip ?? '') && (r.v6 ?? '') === (s?.v6ip ?? '') && r.mac === s?.mac;
 }
 
+/** Writes the status computed from `vip`, guarded by its resourceVersion (a conflict re-decides). */
 async function writeStatus(
   deps: ReconcileDeps,
+  pass: Pass,
   vip: Vip,
   input: {
     spec: VipSpec | undefined;
@@ -282,7 +343,11 @@ async function writeStatus(
     status.pv6ip = vip.status.pv6ip ?? '';
     status.pmac = vip.status.pmac ?? '';
   }
-  if (!statusEquals(vip.status, status)) await deps.kube.patchStatus('Vip', vip.metadata.name, status);
+  if (statusEquals(vip.status, status)) return;
+  const written = await deps.kube.patchStatus('Vip', vip.metadata.name, status, {
+    ...(vip.metadata.resourceVersion ? { resourceVersion: vip.metadata.resourceVersion } : {}),
+  });
+  noteWritten(pass, vip, written);
 }
 
 /**
