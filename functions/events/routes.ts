@@ -1,12 +1,15 @@
 // POST /events: the entry point for watch events, from the relay (signed) or from a Knative
-// ApiServerSource (bearer token). Verifies, decodes, hands the event to `dispatch`, and maps the
+// ApiServerSource (bearer token). Verifies, decodes, hands each event to `dispatch`, and maps the
 // outcome onto the CloudEvents retry contract: 2xx done, 429/503 retry, other 4xx never succeeds.
+// A batch (application/cloudevents-batch+json) is verified once, its events are dispatched
+// concurrently, and the answer is 200 with each event's own status in `results`.
 import { Hono } from 'hono';
 import { isDomainError } from '../../shared/errors.ts';
-import { decodeEvent } from '../../shared/events/decode.ts';
+import { decodeBatch, decodeEvent, isBatch } from '../../shared/events/decode.ts';
 import { isEventError } from '../../shared/events/errors.ts';
-import type { Dispatch } from '../../shared/events/outcome.ts';
-import { verifyRequest } from '../../shared/events/signature.ts';
+import type { Dispatch, Outcome } from '../../shared/events/outcome.ts';
+import { verifyRequestSync } from '../../shared/events/signature.ts';
+import type { ResourceEvent } from '../../shared/events/types.ts';
 
 export interface EventRoutesOptions {
   dispatch: Dispatch;
@@ -19,6 +22,66 @@ export interface EventRoutesOptions {
   now?: () => number;
 }
 
+/** One event's answer inside a batch: the HTTP status it would have had alone. */
+export interface EventResult {
+  id: string;
+  status: number;
+  reason?: string;
+  message?: string;
+  retryAfterMs?: number;
+  produced?: string[];
+}
+
+interface Verdict {
+  result: EventResult;
+  details?: unknown;
+}
+
+function fromOutcome(id: string, outcome: Outcome): Verdict {
+  switch (outcome.status) {
+    case 'done':
+      return {
+        result: { id, status: 200, ...(outcome.produced?.length ? { produced: outcome.produced } : {}) },
+      };
+    case 'retry':
+      return outcome.retryAfterMs !== undefined
+        ? {
+            result: {
+              id,
+              status: 429,
+              reason: outcome.reason,
+              message: 'retry later',
+              retryAfterMs: outcome.retryAfterMs,
+            },
+          }
+        : { result: { id, status: 503, reason: outcome.reason, message: 'retry later' } };
+    case 'rejected':
+      return { result: { id, status: 422, reason: outcome.reason, message: outcome.message } };
+  }
+}
+
+async function handle(dispatch: Dispatch, event: ResourceEvent): Promise<Verdict> {
+  try {
+    return fromOutcome(event.id, await dispatch(event));
+  } catch (err) {
+    // A domain error is a verdict about the object; anything else is an outage worth retrying.
+    if (isDomainError(err)) {
+      return {
+        result: { id: event.id, status: 422, reason: err.reason, message: err.message },
+        details: err.details,
+      };
+    }
+    return {
+      result: {
+        id: event.id,
+        status: 503,
+        reason: 'HandlerFailed',
+        message: (err as Error).message ?? String(err),
+      },
+    };
+  }
+}
+
 export function createEventRoutes(opts: EventRoutesOptions) {
   if (!opts.secret && !opts.token) {
     throw new Error('createEventRoutes needs a secret (RELAY_SECRET) or a token (EVENTS_TOKEN)');
@@ -29,7 +92,7 @@ export function createEventRoutes(opts: EventRoutesOptions) {
     // The raw text is what was signed; parse only after the signature holds.
     const body = await c.req.text();
     const headers = c.req.raw.headers;
-    const auth = await verifyRequest(headers, body, {
+    const auth = verifyRequestSync(headers, body, {
       secret: opts.secret,
       token: opts.token,
       nowMs: (opts.now ?? Date.now)(),
@@ -37,35 +100,49 @@ export function createEventRoutes(opts: EventRoutesOptions) {
     });
     if (!auth.ok) return c.json({ reason: 'Unauthenticated', message: auth.message }, 401);
 
-    let event: ReturnType<typeof decodeEvent>;
+    if (isBatch(headers)) {
+      let items: ReturnType<typeof decodeBatch>;
+      try {
+        items = decodeBatch(body);
+      } catch (err) {
+        if (isEventError(err)) return c.json({ reason: err.reason, message: err.message }, 400);
+        throw err;
+      }
+      const results = await Promise.all(
+        items.map(async (item): Promise<EventResult> => {
+          if (!item.ok) {
+            return { id: item.id, status: 400, reason: item.error.reason, message: item.error.message };
+          }
+          return (await handle(opts.dispatch, item.event)).result;
+        }),
+      );
+      return c.json({ results }, 200);
+    }
+
+    let event: ResourceEvent;
     try {
       event = decodeEvent(headers, body);
     } catch (err) {
       if (isEventError(err)) return c.json({ reason: err.reason, message: err.message }, 400);
       throw err;
     }
-
-    let outcome: Awaited<ReturnType<Dispatch>>;
-    try {
-      outcome = await opts.dispatch(event);
-    } catch (err) {
-      // A domain error is a verdict about the object; anything else is an outage worth retrying.
-      if (isDomainError(err))
-        return c.json({ reason: err.reason, message: err.message, details: err.details }, 422);
-      return c.json({ reason: 'HandlerFailed', message: (err as Error).message ?? String(err) }, 503);
-    }
-
-    switch (outcome.status) {
-      case 'done':
-        return c.json({ status: 'done', id: event.id }, 200);
-      case 'retry':
-        if (outcome.retryAfterMs !== undefined) {
-          c.header('Retry-After', String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000))));
-          return c.json({ reason: outcome.reason, message: 'retry later' }, 429);
-        }
-        return c.json({ reason: outcome.reason, message: 'retry later' }, 503);
-      case 'rejected':
-        return c.json({ reason: outcome.reason, message: outcome.message }, 422);
+    const { result, details } = await handle(opts.dispatch, event);
+    switch (result.status) {
+      case 200:
+        return c.json(
+          { status: 'done', id: event.id, ...(result.produced ? { produced: result.produced } : {}) },
+          200,
+        );
+      case 429:
+        c.header('Retry-After', String(Math.max(1, Math.ceil((result.retryAfterMs ?? 0) / 1000))));
+        return c.json({ reason: result.reason, message: result.message }, 429);
+      case 422:
+        return c.json(
+          { reason: result.reason, message: result.message, ...(details !== undefined ? { details } : {}) },
+          422,
+        );
+      default:
+        return c.json({ reason: result.reason, message: result.message }, 503);
     }
   });
 

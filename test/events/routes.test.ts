@@ -7,7 +7,10 @@ import {
   encodeResourceEvent,
   type Outcome,
   type ResourceEvent,
+  resourceEvent,
   signBody,
+  structuredJson,
+  toBatch,
 } from '../../shared/events/index.ts';
 
 const secret = 'relay-secret';
@@ -144,5 +147,91 @@ describe('POST /events', () => {
 
   it('refuses to be built without a secret or token', () => {
     expect(() => createEventRoutes({ dispatch: async () => ({ status: 'done' }) })).toThrow(/secret/);
+  });
+
+  it('a done outcome names the resourceVersions it produced in the single answer', async () => {
+    const msg = encodeResourceEvent(vip, { action: 'add', source: 'https://k', id: 'e-7' });
+    const res = await signedPost(setup({ status: 'done', produced: ['41', '42'] }).app, msg);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'done', id: 'e-7', produced: ['41', '42'] });
+    const plain = await signedPost(setup({ status: 'done' }).app, msg);
+    expect(await plain.json()).toEqual({ status: 'done', id: 'e-7' });
+  });
+});
+
+describe('POST /events with a CloudEvents batch', () => {
+  const named = (name: string, id: string) =>
+    structuredJson(
+      resourceEvent({ ...vip, metadata: { name } }, { action: 'update', source: 'https://k', id }),
+    );
+
+  it('answers 200 with each event its own status; a malformed one fails alone; all run at once', async () => {
+    const started: string[] = [];
+    let release: () => void = () => {};
+    const allStarted = new Promise<void>((r) => {
+      release = r;
+    });
+    const outcomes: Record<string, () => Promise<Outcome>> = {
+      ok: async () => ({ status: 'done', produced: ['9'] }),
+      busy: async () => ({ status: 'retry', reason: 'Conflict', retryAfterMs: 1500 }),
+      down: async () => ({ status: 'retry', reason: 'RedisDown' }),
+      invalid: async () => ({ status: 'rejected', reason: 'InvalidSpec', message: 'bad type' }),
+      domain: async () => {
+        throw new DomainError('SubnetNotFound', 'no subnet x');
+      },
+      crash: async () => {
+        throw new Error('ECONNRESET');
+      },
+    };
+    const names = Object.keys(outcomes);
+    const dispatch: Dispatch = async (ev) => {
+      started.push(ev.ref.name);
+      if (started.length === names.length) release();
+      await allStarted; // only resolves if every event of the batch is in dispatch at the same time
+      return outcomes[ev.ref.name]!();
+    };
+    const app = createEventRoutes({ dispatch, secret });
+    const parts = names.map((n, i) => named(n, `id-${i}`));
+    parts.splice(2, 0, '{"specversion":"1.0","id":"broken","type":"dev.knative.apiserver.resource.add"}');
+    const msg = toBatch(parts);
+    const res = await signedPost(app, msg);
+    expect(res.status).toBe(200);
+    const { results } = (await res.json()) as { results: Array<Record<string, unknown>> };
+    expect(results).toEqual([
+      { id: 'id-0', status: 200, produced: ['9'] },
+      { id: 'id-1', status: 429, reason: 'Conflict', message: 'retry later', retryAfterMs: 1500 },
+      { id: 'broken', status: 400, reason: 'MalformedEvent', message: expect.stringMatching(/source/) },
+      { id: 'id-2', status: 503, reason: 'RedisDown', message: 'retry later' },
+      { id: 'id-3', status: 422, reason: 'InvalidSpec', message: 'bad type' },
+      { id: 'id-4', status: 422, reason: 'SubnetNotFound', message: 'no subnet x' },
+      { id: 'id-5', status: 503, reason: 'HandlerFailed', message: 'ECONNRESET' },
+    ]);
+    expect(started.sort()).toEqual([...names].sort());
+  });
+
+  it('checks the signature once over the whole body: a changed batch runs nothing', async () => {
+    const { app, seen } = setup();
+    const msg = toBatch([named('a', '1'), named('b', '2')]);
+    const sig = await signBody(secret, msg.body);
+    const res = await app.request('/', {
+      method: 'POST',
+      headers: { ...msg.headers, ...sig },
+      body: msg.body.replace('"a"', '"c"'),
+    });
+    expect(res.status).toBe(401);
+    expect(seen).toHaveLength(0);
+    const ok = await signedPost(app, msg);
+    expect(ok.status).toBe(200);
+    expect(seen.map((e) => e.ref.name).sort()).toEqual(['a', 'b']);
+  });
+
+  it('a batch that is not a JSON array is refused whole with 400', async () => {
+    const { app, seen } = setup();
+    const res = await signedPost(app, { ...toBatch([]), body: '{"id":1}' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ reason: 'MalformedEvent' });
+    const empty = await signedPost(app, toBatch([]));
+    expect(await empty.json()).toEqual({ results: [] });
+    expect(seen).toHaveLength(0);
   });
 });
