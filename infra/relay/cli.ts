@@ -8,6 +8,8 @@ export interface RelayCliOptions {
   token?: string;
   resyncMs: number;
   concurrency: number;
+  maxBatch: number;
+  maxInFlight: number;
   maxAttempts: number;
   shutdownDeadlineMs: number;
   logLevel: string;
@@ -31,6 +33,10 @@ change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the fu
   --token TEXT          bearer token to send as well (env EVENTS_TOKEN)
   --resync DURATION     relist and re-deliver every object this often, 0 = off (env RELAY_RESYNC; 5m)
   --concurrency N       deliveries in flight at once (env RELAY_CONCURRENCY; 16)
+  --max-batch N         events per request to one sink at most, as a CloudEvents batch;
+                        1 = one binary-mode event per request (env RELAY_MAX_BATCH; 64)
+  --max-in-flight N     requests outstanding per sink at most; events arriving while all are busy
+                        wait and go in the next batch (env RELAY_MAX_IN_FLIGHT; 4)
   --max-attempts N      tries per event before giving up until the next resync (env RELAY_MAX_ATTEMPTS; 8)
   --shutdown-deadline D how long SIGTERM waits for queued deliveries (env RELAY_SHUTDOWN_DEADLINE; 10s)
   --log-level LEVEL     pino level (env LOG_LEVEL; info)`;
@@ -46,6 +52,8 @@ export function parseRelayArgs(argv: string[], env: Record<string, string | unde
       resync: { type: 'string' },
       concurrency: { type: 'string' },
       'max-attempts': { type: 'string' },
+      'max-batch': { type: 'string' },
+      'max-in-flight': { type: 'string' },
       'shutdown-deadline': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean' },
@@ -77,6 +85,8 @@ export function parseRelayArgs(argv: string[], env: Record<string, string | unde
     token,
     resyncMs: parseDuration(values.resync ?? env.RELAY_RESYNC ?? '5m'),
     concurrency: int(values.concurrency ?? env.RELAY_CONCURRENCY, 16, '--concurrency'),
+    maxBatch: int(values['max-batch'] ?? env.RELAY_MAX_BATCH, 64, '--max-batch'),
+    maxInFlight: int(values['max-in-flight'] ?? env.RELAY_MAX_IN_FLIGHT, 4, '--max-in-flight'),
     maxAttempts: int(values['max-attempts'] ?? env.RELAY_MAX_ATTEMPTS, 8, '--max-attempts'),
     shutdownDeadlineMs: parseDuration(values['shutdown-deadline'] ?? env.RELAY_SHUTDOWN_DEADLINE ?? '10s'),
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',

@@ -1,13 +1,16 @@
 // At-least-once delivery with per-key order. Each object key has its own FIFO; a key sends its next
 // event only after the previous one is done (or given up). Sends of all keys share one concurrency
 // limit, and a key waiting out a backoff holds no slot, so one failing key never blocks the others.
+// A handler that reports the resourceVersions it wrote (`produced`) gets their watch events (its own
+// writes echoing back) dropped instead of sent: they would only be reconciled again to no effect.
 import type { Action } from '../../shared/events/types.ts';
 import { type BackoffPolicy, backoffDelay, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
 import { type Logger, silentLogger } from './logger.ts';
 
 export type SendResult =
-  | { outcome: 'done' }
+  /** `produced`: resourceVersions of the event's object the handler wrote itself (echoes to drop). */
+  | { outcome: 'done'; produced?: string[] }
   /** 429, 503 (other 5xx too) or a network error: worth another try. */
   | { outcome: 'retry'; detail: string; retryAfterMs?: number }
   /** Any other 4xx: the receiver says this event can never succeed. */
@@ -27,6 +30,11 @@ export interface DeliveryOptions {
   delay?: Delay;
   random?: () => number;
   logger?: Logger;
+  /**
+   * Keys whose produced resourceVersions are remembered until their echo arrives (an echo may
+   * arrive after the answer that named it). Oldest forgotten first. Default 10,000.
+   */
+  maxRememberedEchoKeys?: number;
 }
 
 export interface DeliveryStats {
@@ -39,6 +47,8 @@ export interface DeliveryStats {
   exhausted: number;
   /** Pending events replaced by a newer state of the same object. */
   collapsed: number;
+  /** Events not sent because they were the handler's own writes (`produced`) echoing back. */
+  echoes: number;
   pending: number;
   inFlight: number;
   activeKeys: number;
@@ -76,6 +86,24 @@ export function enqueueCollapsing(queue: ChangeEvent[], ev: ChangeEvent): number
   return 0;
 }
 
+const rvOf = (ev: ChangeEvent) => ev.object.metadata.resourceVersion;
+
+/**
+ * Removes from `queue` the adds and updates whose resourceVersion is in `produced` (exact matches:
+ * resourceVersions are opaque). Deletes stay: a delete is never an echo to drop. Returns how many.
+ */
+export function dropEchoes(queue: ChangeEvent[], produced: ReadonlySet<string>): number {
+  let kept = 0;
+  for (const ev of queue) {
+    const rv = rvOf(ev);
+    if (ev.action !== 'delete' && rv !== undefined && produced.has(rv)) continue;
+    queue[kept++] = ev;
+  }
+  const dropped = queue.length - kept;
+  queue.length = kept;
+  return dropped;
+}
+
 export class Delivery {
   private readonly queues = new Map<string, ChangeEvent[]>();
   private readonly running = new Set<string>();
@@ -84,7 +112,18 @@ export class Delivery {
   private readonly idleWaiters: Array<() => void> = [];
   private inFlight = 0;
   private closing = false;
-  private readonly counts = { enqueued: 0, delivered: 0, retries: 0, dropped: 0, exhausted: 0, collapsed: 0 };
+  private readonly counts = {
+    enqueued: 0,
+    delivered: 0,
+    retries: 0,
+    dropped: 0,
+    exhausted: 0,
+    collapsed: 0,
+    echoes: 0,
+  };
+  /** key -> produced resourceVersions whose watch events have not arrived yet. */
+  private readonly expectedEchoes = new Map<string, Set<string>>();
+  private readonly maxEchoKeys: number;
   private readonly concurrency: number;
   private readonly maxAttempts: number;
   private readonly backoff: BackoffPolicy;
@@ -101,6 +140,7 @@ export class Delivery {
     this.delay = opts.delay ?? realDelay;
     this.random = opts.random ?? Math.random;
     this.log = opts.logger ?? silentLogger;
+    this.maxEchoKeys = opts.maxRememberedEchoKeys ?? 10_000;
   }
 
   enqueue(ev: ChangeEvent): void {
@@ -109,6 +149,10 @@ export class Delivery {
       return;
     }
     this.counts.enqueued++;
+    if (this.isExpectedEcho(ev)) {
+      this.counts.echoes++;
+      return;
+    }
     let queue = this.queues.get(ev.key);
     if (!queue) {
       queue = [];
@@ -147,6 +191,33 @@ export class Delivery {
     for (const wake of this.slotWaiters.splice(0)) wake();
     await this.idle();
     return { drained: false, abandoned };
+  }
+
+  private isExpectedEcho(ev: ChangeEvent): boolean {
+    const expected = this.expectedEchoes.get(ev.key);
+    const rv = rvOf(ev);
+    if (!expected || ev.action === 'delete' || rv === undefined || !expected.delete(rv)) return false;
+    if (expected.size === 0) this.expectedEchoes.delete(ev.key);
+    return true;
+  }
+
+  /** Drops `produced` echoes already queued for `key`, and remembers the rest for when they come. */
+  private onProduced(key: string, produced: readonly string[]): void {
+    const rvs = new Set(produced);
+    const queue = this.queues.get(key);
+    if (queue) {
+      for (const ev of queue) {
+        const rv = rvOf(ev);
+        if (ev.action !== 'delete' && rv !== undefined) rvs.delete(rv);
+      }
+      this.counts.echoes += dropEchoes(queue, new Set(produced));
+    }
+    if (rvs.size === 0) return;
+    this.expectedEchoes.delete(key); // re-insert: the Map's order is the forgetting order
+    this.expectedEchoes.set(key, rvs);
+    while (this.expectedEchoes.size > this.maxEchoKeys) {
+      this.expectedEchoes.delete(this.expectedEchoes.keys().next().value!);
+    }
   }
 
   private async runKey(key: string): Promise<void> {
@@ -195,6 +266,7 @@ export class Delivery {
       }
       if (result.outcome === 'done') {
         this.counts.delivered++;
+        if (result.produced?.length) this.onProduced(key, result.produced);
         return;
       }
       if (result.outcome === 'drop') {

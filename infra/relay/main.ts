@@ -25,6 +25,8 @@ const relay = startRelay({
   token: cli.token,
   resyncMs: cli.resyncMs,
   concurrency: cli.concurrency,
+  maxBatch: cli.maxBatch,
+  maxInFlight: cli.maxInFlight,
   maxAttempts: cli.maxAttempts,
   logger: log,
 });

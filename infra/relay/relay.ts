@@ -9,7 +9,7 @@ import { type KubeTransport, kubeTransport } from './kube-transport.ts';
 import { ListWatch, type ListWatchStats } from './list-watch.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { DEFAULT_RESOURCES, type ResourceType } from './resources.ts';
-import { createHttpSink } from './sink.ts';
+import { createHttpSink, type HttpSink, type SinkStats } from './sink.ts';
 
 export interface RelayOptions {
   /** Where to list and watch: a KubeConfig, or a ready transport. */
@@ -29,6 +29,10 @@ export interface RelayOptions {
   watchTimeoutSeconds?: number;
   missingRetryMs?: number;
   sendTimeoutMs?: number;
+  /** Events per request to one sink at most; 1 = no batching (default 64). */
+  maxBatch?: number;
+  /** Requests outstanding per sink URL at most (default 4). */
+  maxInFlight?: number;
   encoding?: HttpEncoding;
   /** Replaces the HTTP sink (tests of the loop without HTTP). */
   send?: Send;
@@ -42,6 +46,8 @@ export interface RelayStats {
   delivery: DeliveryStats;
   resources: ListWatchStats[];
   routed: Record<string, number>;
+  /** Requests and events of the HTTP sink (absent with an injected `send`). */
+  sink?: SinkStats;
 }
 
 export interface Relay {
@@ -59,21 +65,24 @@ export function startRelay(options: RelayOptions): Relay {
   const resources = options.resources ?? DEFAULT_RESOURCES;
   const routed: Record<string, number> = {};
   const plurals = new Map(resources.map((r) => [r.kind, r.plural]));
-  const send =
-    options.send ??
-    createHttpSink({
-      urls: options.sinks,
-      source: transport.server,
-      secret: options.secret,
-      token: options.token,
-      plurals,
-      encoding: options.encoding,
-      timeoutMs: options.sendTimeoutMs,
-      onRouted: (url, ev) => {
-        routed[url] = (routed[url] ?? 0) + 1;
-        options.onRouted?.(url, ev);
-      },
-    });
+  const httpSink: HttpSink | undefined = options.send
+    ? undefined
+    : createHttpSink({
+        urls: options.sinks,
+        source: transport.server,
+        secret: options.secret,
+        token: options.token,
+        plurals,
+        encoding: options.encoding,
+        timeoutMs: options.sendTimeoutMs,
+        maxBatch: options.maxBatch,
+        maxInFlight: options.maxInFlight,
+        onRouted: (url, ev) => {
+          routed[url] = (routed[url] ?? 0) + 1;
+          options.onRouted?.(url, ev);
+        },
+      });
+  const send = options.send ?? httpSink!;
   const delivery = new Delivery({
     send,
     concurrency: options.concurrency,
@@ -113,11 +122,13 @@ export function startRelay(options: RelayOptions): Relay {
       delivery: delivery.stats(),
       resources: watches.map((w) => w.stats()),
       routed: { ...routed },
+      ...(httpSink ? { sink: httpSink.stats() } : {}),
     }),
     stop(opts = {}) {
       stopping ??= (async () => {
         await Promise.all(watches.map((w) => w.stop()));
         const result = await delivery.close(opts.deadlineMs ?? 10_000);
+        httpSink?.close();
         log.info({ ...result, stats: delivery.stats() }, 'relay stopped');
         return result;
       })();

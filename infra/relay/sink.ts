@@ -1,11 +1,29 @@
-// Sends one change to the function replica its key routes to, as a signed CloudEvent, and classes
-// the answer by the retry contract: 2xx done; 429 and 5xx retry; any other 4xx never succeeds.
-import { encodeResourceEvent, type HttpEncoding } from '../../shared/events/encode.ts';
-import { signBody } from '../../shared/events/signature.ts';
+// Sends changes to the function replica each key routes to, as signed CloudEvents, and classes
+// each event's answer by the retry contract: 2xx done; 429 and 5xx retry; any other 4xx never
+// succeeds. Per sink URL: one keep-alive agent, at most `maxInFlight` requests outstanding, and a
+// queue for events that arrive while all are busy; the next request takes up to `maxBatch` of them
+// (CloudEvents batch mode). So an idle relay sends one event per request, with no added latency,
+// and a busy one sends batches that grow with the load, without timers.
+// node:http rather than fetch: undici's streams cost more CPU per request than the rest of a send.
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import {
+  type EncodedEvent,
+  type HttpEncoding,
+  resourceEvent,
+  structuredJson,
+  toBatch,
+  toBinary,
+  toStructured,
+} from '../../shared/events/encode.ts';
+import { signBodySync } from '../../shared/events/signature.ts';
 import { parseRetryAfter } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
 import type { Send, SendResult } from './delivery.ts';
 import { pickSink } from './routing.ts';
+
+export const DEFAULT_MAX_BATCH = 64;
+export const DEFAULT_MAX_IN_FLIGHT = 4;
 
 export interface HttpSinkOptions {
   urls: readonly string[];
@@ -17,16 +35,32 @@ export interface HttpSinkOptions {
   token?: string;
   /** kind -> REST plural for the subject; the shared defaults cover the watched kinds. */
   plurals?: ReadonlyMap<string, string>;
+  /** Of a request carrying one event; several go as a batch of structured events. */
   encoding?: HttpEncoding;
   timeoutMs?: number;
+  /** Events per request at most; 1 turns batching off. Default 64. */
+  maxBatch?: number;
+  /** Requests outstanding per sink URL at most. Default 4. */
+  maxInFlight?: number;
   /** Called with the URL each event went to (stats, tests). */
   onRouted?: (url: string, event: ChangeEvent) => void;
 }
 
-export function classifyResponse(status: number, retryAfter: string | null, detail: string): SendResult {
+export interface SinkStats {
+  requests: number;
+  events: number;
+  /** Events waiting for a free request slot. */
+  queued: number;
+  largestBatch: number;
+}
+
+/** A `Send` that also reports its requests and closes its keep-alive connections. */
+export type HttpSink = Send & { stats(): SinkStats; close(): void };
+
+/** One event's verdict from its HTTP status (alone, or its entry in a batch answer). */
+export function classifyStatus(status: number, retryAfterMs: number | undefined, detail: string): SendResult {
   if (status >= 200 && status < 300) return { outcome: 'done' };
   if (status === 429 || status >= 500) {
-    const retryAfterMs = parseRetryAfter(retryAfter);
     return retryAfterMs === undefined
       ? { outcome: 'retry', detail: `HTTP ${status} ${detail}` }
       : { outcome: 'retry', detail: `HTTP ${status} ${detail}`, retryAfterMs };
@@ -34,33 +68,219 @@ export function classifyResponse(status: number, retryAfter: string | null, deta
   return { outcome: 'drop', detail: `HTTP ${status} ${detail}` };
 }
 
-export function createHttpSink(opts: HttpSinkOptions): Send {
+export function classifyResponse(status: number, retryAfter: string | null, detail: string): SendResult {
+  return classifyStatus(status, parseRetryAfter(retryAfter), detail);
+}
+
+interface Waiting {
+  event: ChangeEvent;
+  signal: AbortSignal;
+  resolve: (result: SendResult) => void;
+}
+
+interface Target {
+  url: URL;
+  agent: HttpAgent;
+  request: typeof httpRequest;
+  queue: Waiting[];
+  inFlight: number;
+}
+
+interface BatchEntry {
+  id?: unknown;
+  status?: unknown;
+  reason?: unknown;
+  message?: unknown;
+  retryAfterMs?: unknown;
+  produced?: unknown;
+}
+
+const stringsOf = (v: unknown): string[] | undefined =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string') ? v : undefined;
+
+function withProduced(result: SendResult, produced: unknown): SendResult {
+  const rvs = result.outcome === 'done' ? stringsOf(produced) : undefined;
+  return rvs ? { outcome: 'done', produced: rvs } : result;
+}
+
+/** The verdict of a request that carried one event. */
+export function singleResult(status: number, retryAfter: string | null, text: string): SendResult {
+  const result = classifyResponse(status, retryAfter, text.slice(0, 300));
+  if (result.outcome !== 'done' || !text.includes('"produced"')) return result;
+  try {
+    return withProduced(result, (JSON.parse(text) as { produced?: unknown }).produced);
+  } catch {
+    return result;
+  }
+}
+
+/** Each event's verdict from a batch answer; `ids` in the order the events were sent. */
+export function batchResults(
+  status: number,
+  retryAfter: string | null,
+  text: string,
+  ids: string[],
+): SendResult[] {
+  if (status < 200 || status >= 300) {
+    const whole = classifyResponse(status, retryAfter, text.slice(0, 300));
+    return ids.map(() => whole);
+  }
+  let entries: BatchEntry[] | undefined;
+  try {
+    const parsed = JSON.parse(text) as { results?: unknown };
+    if (Array.isArray(parsed.results)) entries = parsed.results as BatchEntry[];
+  } catch {}
+  if (!entries) {
+    const missing: SendResult = {
+      outcome: 'retry',
+      detail: `HTTP ${status}: a batch answer without results`,
+    };
+    return ids.map(() => missing);
+  }
+  const byId = new Map<unknown, BatchEntry>();
+  for (const e of entries) if (e && typeof e === 'object') byId.set(e.id, e);
+  return ids.map((id, i): SendResult => {
+    const entry = entries[i]?.id === id ? entries[i] : byId.get(id);
+    if (!entry || typeof entry.status !== 'number') {
+      return { outcome: 'retry', detail: `no result for event ${id} in the batch answer` };
+    }
+    const detail = [entry.reason, entry.message].filter((x) => typeof x === 'string').join(': ');
+    const retryAfterMs = typeof entry.retryAfterMs === 'number' ? entry.retryAfterMs : undefined;
+    return withProduced(classifyStatus(entry.status, retryAfterMs, detail), entry.produced);
+  });
+}
+
+export function createHttpSink(opts: HttpSinkOptions): HttpSink {
   if (opts.urls.length === 0) throw new Error('at least one sink URL is needed');
-  return async (event, signal) => {
-    const url = pickSink(event.key, opts.urls);
-    const kind = event.object.kind ?? '';
-    const plural = opts.plurals?.get(kind);
-    const msg = encodeResourceEvent(event.object, {
+  const maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
+  const maxInFlight = Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const counts = { requests: 0, events: 0, largestBatch: 0 };
+  const targets = new Map<string, Target>();
+  for (const u of opts.urls) {
+    const url = new URL(u);
+    const https = url.protocol === 'https:';
+    const agentOpts = { keepAlive: true, maxSockets: maxInFlight };
+    targets.set(u, {
+      url,
+      agent: https ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts),
+      request: https ? httpsRequest : httpRequest,
+      queue: [],
+      inFlight: 0,
+    });
+  }
+
+  const encodeOne = (event: ChangeEvent, id?: string) => {
+    const plural = opts.plurals?.get(event.object.kind ?? '');
+    return resourceEvent(event.object, {
       action: event.action,
       source: opts.source,
-      encoding: opts.encoding ?? 'binary',
       ...(plural ? { plural } : {}),
+      ...(id ? { id } : {}),
     });
-    const headers: Record<string, string> = { ...msg.headers };
-    if (opts.secret) Object.assign(headers, await signBody(opts.secret, msg.body));
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    opts.onRouted?.(url, event);
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers,
-        body: msg.body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs ?? 30_000)]),
-      });
-      const text = await res.text().catch(() => '');
-      return classifyResponse(res.status, res.headers.get('retry-after'), text.slice(0, 300));
-    } catch (err) {
-      return { outcome: 'retry', detail: `network: ${(err as Error).message}` };
-    }
   };
+
+  function post(target: Target, msg: EncodedEvent, signals: Set<AbortSignal>) {
+    const headers: Record<string, string | number> = {
+      ...msg.headers,
+      'content-length': Buffer.byteLength(msg.body),
+    };
+    if (opts.secret) Object.assign(headers, signBodySync(opts.secret, msg.body));
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    return new Promise<{ status: number; retryAfter: string | null; text: string }>((resolve, reject) => {
+      const req = target.request(target.url, { method: 'POST', agent: target.agent, headers });
+      const fail = (err: Error) => req.destroy(err);
+      const onAbort = () => fail(new Error('aborted'));
+      const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      for (const s of signals) s.addEventListener('abort', onAbort);
+      const settle = () => {
+        clearTimeout(timer);
+        for (const s of signals) s.removeEventListener('abort', onAbort);
+      };
+      req.on('error', (err) => {
+        settle();
+        reject(err);
+      });
+      req.on('response', (res: IncomingMessage) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => {
+          settle();
+          const retryAfter = res.headers['retry-after'];
+          resolve({ status: res.statusCode ?? 0, retryAfter: retryAfter ?? null, text });
+        });
+        res.on('error', (err) => {
+          settle();
+          reject(err);
+        });
+      });
+      req.end(msg.body);
+    });
+  }
+
+  async function deliver(target: Target, batch: Waiting[]): Promise<void> {
+    const signals = new Set(batch.map((w) => w.signal));
+    counts.requests++;
+    counts.events += batch.length;
+    counts.largestBatch = Math.max(counts.largestBatch, batch.length);
+    let results: SendResult[];
+    try {
+      if (batch.length === 1) {
+        const one = encodeOne(batch[0]!.event);
+        const msg = opts.encoding === 'structured' ? toStructured(one) : toBinary(one);
+        const res = await post(target, msg, signals);
+        results = [singleResult(res.status, res.retryAfter, res.text)];
+      } else {
+        const ids = batch.map(() => crypto.randomUUID());
+        const msg = toBatch(batch.map((w, i) => structuredJson(encodeOne(w.event, ids[i]))));
+        const res = await post(target, msg, signals);
+        results = batchResults(res.status, res.retryAfter, res.text, ids);
+      }
+    } catch (err) {
+      const failed: SendResult = { outcome: 'retry', detail: `network: ${(err as Error).message}` };
+      results = batch.map(() => failed);
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+  }
+
+  function pump(target: Target) {
+    while (target.inFlight < maxInFlight && target.queue.length > 0) {
+      const batch: Waiting[] = [];
+      while (batch.length < maxBatch && target.queue.length > 0) {
+        const w = target.queue.shift()!;
+        if (w.signal.aborted) w.resolve({ outcome: 'retry', detail: 'aborted' });
+        else batch.push(w);
+      }
+      if (batch.length === 0) continue;
+      target.inFlight++;
+      void deliver(target, batch).finally(() => {
+        target.inFlight--;
+        pump(target);
+      });
+    }
+  }
+
+  const send: Send = (event, signal) => {
+    const url = opts.urls.length === 1 ? opts.urls[0]! : pickSink(event.key, opts.urls);
+    const target = targets.get(url)!;
+    opts.onRouted?.(url, event);
+    return new Promise<SendResult>((resolve) => {
+      target.queue.push({ event, signal, resolve });
+      pump(target);
+    });
+  };
+
+  return Object.assign(send, {
+    stats(): SinkStats {
+      let queued = 0;
+      for (const t of targets.values()) queued += t.queue.length;
+      return { ...counts, queued };
+    },
+    close() {
+      for (const t of targets.values()) t.agent.destroy();
+    },
+  });
 }

@@ -1,8 +1,10 @@
 // A small real HTTP server standing in for a function replica: it checks the signature, decodes the
-// CloudEvent with the shared decoder, records it, and answers whatever status the test asks for.
+// CloudEvent (or each event of a batch) with the shared decoder, records it, and answers whatever
+// status the test asks for, per event (inside a batch answer as the function route does).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeEvent } from '../../shared/events/decode.ts';
+import { parseRetryAfter } from '../../infra/relay/backoff.ts';
+import { decodeBatch, decodeEvent, isBatch } from '../../shared/events/decode.ts';
 import { verifyRequest } from '../../shared/events/signature.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 
@@ -10,6 +12,8 @@ export interface SinkAnswer {
   status: number;
   headers?: Record<string, string>;
   delayMs?: number;
+  /** resourceVersions the "handler" wrote, sent back on a 2xx. */
+  produced?: string[];
 }
 
 export interface Received {
@@ -23,8 +27,10 @@ export interface Received {
 export interface TestSink {
   url: string;
   received: Received[];
-  /** Every request that arrived, answered or not (a hung one is counted too). */
+  /** Every event that arrived, answered or not (a hung one is counted too), by key. */
   attempts: Map<string, number>;
+  /** Events carried by each request, in arrival order. */
+  requests: number[];
   answer: (event: ResourceEvent, attempt: number) => SinkAnswer;
   stop(): Promise<void>;
 }
@@ -37,9 +43,24 @@ export async function startSink(secret: string): Promise<TestSink> {
     url: '',
     received: [],
     attempts: new Map(),
+    requests: [],
     answer: () => ({ status: 200 }),
     stop: async () => {},
   };
+
+  async function answerOne(event: ResourceEvent): Promise<SinkAnswer> {
+    const key = keyOf(event);
+    const attempt = (sink.attempts.get(key) ?? 0) + 1;
+    sink.attempts.set(key, attempt);
+    const answer = sink.answer(event, attempt);
+    if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+    if (answer.status >= 200 && answer.status < 300) {
+      const rv = (event.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+      sink.received.push({ event, key, rv, status: answer.status, at: Date.now() });
+    }
+    return answer;
+  }
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -51,6 +72,26 @@ export async function startSink(secret: string): Promise<TestSink> {
         res.writeHead(401).end(auth.message);
         return;
       }
+      if (isBatch(headers)) {
+        const items = decodeBatch(body);
+        sink.requests.push(items.length);
+        const results = await Promise.all(
+          items.map(async (item) => {
+            if (!item.ok) return { id: item.id, status: 400, message: item.error.message };
+            const a = await answerOne(item.event);
+            const retryAfterMs = parseRetryAfter(a.headers?.['retry-after']);
+            return {
+              id: item.event.id,
+              status: a.status,
+              ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+              ...(a.produced ? { produced: a.produced } : {}),
+            };
+          }),
+        );
+        if (!res.destroyed)
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }));
+        return;
+      }
       let event: ResourceEvent;
       try {
         event = decodeEvent(headers, body);
@@ -58,16 +99,10 @@ export async function startSink(secret: string): Promise<TestSink> {
         res.writeHead(400).end((err as Error).message);
         return;
       }
-      const key = keyOf(event);
-      const attempt = (sink.attempts.get(key) ?? 0) + 1;
-      sink.attempts.set(key, attempt);
-      const answer = sink.answer(event, attempt);
-      if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
-      if (answer.status >= 200 && answer.status < 300) {
-        const rv = (event.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
-        sink.received.push({ event, key, rv, status: answer.status, at: Date.now() });
-      }
-      if (!res.destroyed) res.writeHead(answer.status, answer.headers ?? {}).end('{}');
+      sink.requests.push(1);
+      const answer = await answerOne(event);
+      const reply = answer.produced ? { status: 'done', id: event.id, produced: answer.produced } : {};
+      if (!res.destroyed) res.writeHead(answer.status, answer.headers ?? {}).end(JSON.stringify(reply));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
