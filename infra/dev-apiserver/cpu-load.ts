@@ -163,7 +163,11 @@ async function client(cfg: ToChild): Promise<void> {
     return 2;
   });
   await phase('create', (i) => call('POST', path, vip(`a-${i}`)).then(() => 1), 1);
-  await phase('statusPatch', (i) => call('PATCH', `${path}/a-${i}/status`, status(i, true), merge).then(() => 1), 1);
+  await phase(
+    'statusPatch',
+    (i) => call('PATCH', `${path}/a-${i}/status`, status(i, true), merge).then(() => 1),
+    1,
+  );
   await phase(
     'vipFlow',
     async (i) => {

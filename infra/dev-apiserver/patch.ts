@@ -18,9 +18,14 @@ export class PatchError extends Error {
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const clone = <T>(v: T): T => structuredClone(v);
 
+/**
+ * The result shares every part the patch does not touch with `target` (copied along the patched
+ * paths only, not deeply): `target` is left as it was, and the result must be copied before it is
+ * changed in place.
+ */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return clone(patch);
-  const out: JsonObject = isObject(target) ? clone(target) : {};
+  if (!isObject(patch)) return typeof patch === 'object' && patch !== null ? clone(patch) : patch;
+  const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v) as Json;

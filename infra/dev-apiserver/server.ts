@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { type AdmissionWebhook, admit } from './admission.ts';
 import { apiGroups, resourceList, VERSION } from './discovery.ts';
+import { storedJson } from './encoding.ts';
 import { ApiError, badRequest, invalid } from './errors.ts';
 import { notFoundPath, readBody, sendJson, setWarnings } from './http.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
@@ -71,15 +72,18 @@ export class ApiServer {
       .resources()
       .find((r) => r.group === group && r.version === version && r.kind === obj.kind);
     if (!info) throw new Error(`no resource for ${obj.apiVersion} ${obj.kind}`);
+    // writeCreate and writeUpdate answer with the stored object; the caller gets its own copy.
     try {
-      const current = this.store.get(info, obj.metadata.namespace, obj.metadata.name ?? '');
-      return this.writeUpdate(
-        { info, namespace: obj.metadata.namespace, name: obj.metadata.name },
-        { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } },
+      const current = this.store.peek(info, obj.metadata.namespace, obj.metadata.name ?? '');
+      return structuredClone(
+        await this.writeUpdate(
+          { info, namespace: obj.metadata.namespace, name: obj.metadata.name },
+          { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } },
+        ),
       );
     } catch (err) {
       if (err instanceof ApiError && err.code === 404)
-        return this.writeCreate({ info, namespace: obj.metadata.namespace }, obj);
+        return structuredClone(await this.writeCreate({ info, namespace: obj.metadata.namespace }, obj));
       throw err;
     }
   }
@@ -183,13 +187,12 @@ export class ApiServer {
     if (route.subresource && route.subresource !== 'status') throw notFoundPath();
     if (route.subresource === 'status' && !info.hasStatus) throw notFoundPath();
     if (method === 'GET' && route.name && q.get('watch') !== 'true' && q.get('watch') !== '1') {
-      const obj = this.store.get(info, route.namespace, route.name);
+      const obj = this.store.peek(info, route.namespace, route.name);
+      if (!asTable) return sendJson(res, 200, obj, storedJson(obj));
       return sendJson(
         res,
         200,
-        asTable
-          ? toTable(info, [obj], { resourceVersion: obj.metadata.resourceVersion, includeObject })
-          : obj,
+        toTable(info, [obj], { resourceVersion: obj.metadata.resourceVersion, includeObject }),
       );
     }
     if (method === 'GET') {
@@ -224,7 +227,7 @@ export class ApiServer {
           req,
           res,
         );
-      const { items, resourceVersion } = this.store.list(info, { namespace: route.namespace, matcher });
+      const { items, resourceVersion } = this.store.select(info, { namespace: route.namespace, matcher });
       if (asTable) return sendJson(res, 200, toTable(info, items, { resourceVersion, includeObject }));
       return sendJson(res, 200, {
         kind: info.listKind,
@@ -236,7 +239,7 @@ export class ApiServer {
     if (method === 'POST' && !route.name) {
       const body = (await readBody(req)) as KubeObject;
       const created = await this.writeCreate(route, body, res);
-      return sendJson(res, 201, created);
+      return sendJson(res, 201, created, storedJson(created));
     }
     if (method === 'PUT' && route.name) {
       const body = (await readBody(req)) as KubeObject;
@@ -250,11 +253,11 @@ export class ApiServer {
         { ...body, metadata: { ...body.metadata, name: route.name, namespace: route.namespace } },
         res,
       );
-      return sendJson(res, 200, updated);
+      return sendJson(res, 200, updated, storedJson(updated));
     }
     if (method === 'PATCH' && route.name) {
       const patched = await this.patch(req, res, route);
-      return sendJson(res, 200, patched);
+      return sendJson(res, 200, patched, storedJson(patched));
     }
     if (method === 'DELETE' && route.name) {
       const body = ((await readBody(req, true)) ?? {}) as {
@@ -334,7 +337,8 @@ export class ApiServer {
     const isCustom = route.info.requireResourceVersion;
     // A concurrent write during admission makes the final write conflict; real servers retry a patch.
     for (let attempt = 0; ; attempt++) {
-      const current = this.store.get(route.info, route.namespace, route.name ?? '');
+      // Read only: every patch function below returns a new object and leaves this one alone.
+      const current = this.store.peek(route.info, route.namespace, route.name ?? '');
       let next: unknown;
       try {
         if (type === 'application/merge-patch+json') next = mergePatch(current, raw);
@@ -365,10 +369,13 @@ export class ApiServer {
         }
         throw err;
       }
-      const obj = next as KubeObject;
-      if (!obj?.metadata) throw badRequest('the patch removed metadata');
-      obj.metadata.name = current.metadata.name;
-      obj.metadata.namespace = current.metadata.namespace;
+      const patched = next as KubeObject;
+      if (!patched?.metadata) throw badRequest('the patch removed metadata');
+      // A merge patch shares what it did not touch with `current`: copy, do not edit, metadata.
+      const obj: KubeObject = {
+        ...patched,
+        metadata: { ...patched.metadata, name: current.metadata.name, namespace: current.metadata.namespace },
+      };
       const rvFromPatch = obj.metadata.resourceVersion !== current.metadata.resourceVersion;
       try {
         return await this.writeUpdate(route, obj, res);
@@ -402,6 +409,7 @@ export class ApiServer {
   async writeCreate(route: Route, body: KubeObject, res?: ServerResponse): Promise<KubeObject> {
     const { info } = route;
     if (!body || typeof body !== 'object') throw badRequest('the request body must be an object');
+    // The store keeps this copy as it is (Store.insert); the caller's object stays the caller's.
     const obj: KubeObject = structuredClone(body);
     obj.metadata = obj.metadata ?? {};
     if (info.namespaced) {
@@ -427,15 +435,17 @@ export class ApiServer {
       oldObject: null,
     });
     if (res) setWarnings(res, outcome.warnings);
-    const created = this.store.create(info, obj);
+    const created = this.store.insert(info, obj);
     if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions')
       return this.establish(created);
     return created;
   }
 
+  /** Returns the stored object (writeCreate too): read it, do not change it. */
   async writeUpdate(route: Route, obj: KubeObject, res?: ServerResponse): Promise<KubeObject> {
     const { info } = route;
-    const current = this.store.get(info, route.namespace, route.name ?? '');
+    const current = this.store.peek(info, route.namespace, route.name ?? '');
+    // The store keeps this copy as it is (Store.replace); `obj` may share parts with stored objects.
     const candidate = structuredClone(obj);
     this.prepare(route, candidate, res);
     const subresource = route.subresource === 'status' ? 'status' : undefined;
@@ -449,7 +459,7 @@ export class ApiServer {
       oldObject: current,
     });
     if (res) setWarnings(res, outcome.warnings);
-    const updated = this.store.update(info, candidate, { subresource });
+    const updated = this.store.replace(info, candidate, { subresource });
     if (
       info.group === 'apiextensions.k8s.io' &&
       info.resource === 'customresourcedefinitions' &&

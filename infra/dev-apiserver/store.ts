@@ -1,6 +1,11 @@
 // Objects by resource + namespace + name, one global resourceVersion counter (like etcd's revision),
 // and a bounded event history per resource so a watch can resume from a resourceVersion, or get
 // 410 Gone once that version has fallen out of the window. Pure: no timers, no I/O.
+//
+// A stored object is never changed in place: a write stores a new object (sharing the subtrees it
+// did not change) and the old one stays valid in the history. So reads, events and the server's
+// cached serialization (encoding.ts) can hand out the stored object itself; the public get, list,
+// create and update still return copies for callers that edit what they get.
 import { randomUUID } from 'node:crypto';
 import { ApiError, alreadyExists, conflict, expired, invalid, notFound } from './errors.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
@@ -8,6 +13,7 @@ import type { KubeObject, Matcher } from './selectors.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/** `object` is the stored object: a listener must not change it. */
 export interface WatchEvent {
   type: EventType;
   object: KubeObject;
@@ -56,15 +62,41 @@ const clone = <T>(v: T): T => structuredClone(v);
 const objKey = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
 const timestamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
-/** The parts of an object that `metadata.generation` tracks: everything but metadata and status. */
-function specOf(obj: KubeObject): string {
-  const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
-  return JSON.stringify(rest);
+/**
+ * Equality of JSON values as their encodings would compare once keys are sorted (kube-apiserver
+ * encodes an unstructured object's keys in order): key order does not count, undefined is absent.
+ */
+function jsonEqual(a: unknown, b: unknown, skip?: (key: string) => boolean): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let defined = 0;
+  for (const k in x) {
+    if (x[k] === undefined || skip?.(k)) continue;
+    defined++;
+    if (!jsonEqual(x[k], y[k])) return false;
+  }
+  for (const k in y) if (y[k] !== undefined && !skip?.(k)) defined--;
+  return defined === 0;
 }
 
+const notSpec = (k: string) => k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind';
+
+/** Whether the parts `metadata.generation` tracks (everything but metadata and status) are equal. */
+const sameSpec = (a: KubeObject, b: KubeObject) => jsonEqual(a, b, notSpec);
+
 function sameIgnoringVersion(a: KubeObject, b: KubeObject): boolean {
-  const strip = (o: KubeObject) => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+  return (
+    jsonEqual(a, b, (k) => k === 'metadata') &&
+    jsonEqual(a.metadata, b.metadata, (k) => k === 'resourceVersion')
+  );
 }
 
 export class Store {
@@ -118,12 +150,23 @@ export class Store {
   }
 
   get(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
+    return clone(this.peek(info, namespace, name));
+  }
+
+  /** The stored object itself, not a copy: the caller must not change it. */
+  peek(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
     const obj = this.bucket(info).objects.get(objKey(info.namespaced ? namespace : undefined, name));
     if (!obj) throw notFound(info.group, info.resource, name);
-    return clone(obj);
+    return obj;
   }
 
   list(info: ResourceInfo, opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
+    const { items, resourceVersion } = this.select(info, opts);
+    return { items: items.map(clone), resourceVersion };
+  }
+
+  /** As list, but the stored objects themselves: the caller must not change them. */
+  select(info: ResourceInfo, opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
     const b = this.bucket(info);
     const items = [...b.objects.values()]
       .filter((o) => opts.namespace === undefined || o.metadata.namespace === opts.namespace)
@@ -131,13 +174,17 @@ export class Store {
       // Byte order of the keys, as etcd returns them (and far cheaper than localeCompare).
       .map((o) => ({ o, k: objKey(o.metadata.namespace, o.metadata.name ?? '') }))
       .sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0))
-      .map(({ o }) => clone(o));
+      .map(({ o }) => o);
     return { items, resourceVersion: this.resourceVersion };
   }
 
   create(info: ResourceInfo, input: KubeObject): KubeObject {
+    return clone(this.insert(info, clone(input)));
+  }
+
+  /** Creates from an object the store may keep as it is; returns the stored object (do not change it). */
+  insert(info: ResourceInfo, obj: KubeObject): KubeObject {
     const b = this.bucket(info);
-    const obj = clone(input);
     obj.metadata = obj.metadata ?? {};
     const meta = obj.metadata;
     if (!meta.name && meta.generateName)
@@ -169,7 +216,7 @@ export class Store {
     meta.resourceVersion = String(++this.rv);
     b.objects.set(key, obj);
     this.record(b, { rv: this.rv, type: 'ADDED', object: obj });
-    return clone(obj);
+    return obj;
   }
 
   /**
@@ -178,6 +225,11 @@ export class Store {
    * is kept as it was when the resource has a status subresource.
    */
   update(info: ResourceInfo, input: KubeObject, opts: { subresource?: 'status' } = {}): KubeObject {
+    return clone(this.replace(info, clone(input), opts));
+  }
+
+  /** Updates from an object the store may keep as it is; returns the stored object (do not change it). */
+  replace(info: ResourceInfo, input: KubeObject, opts: { subresource?: 'status' } = {}): KubeObject {
     const b = this.bucket(info);
     const name = input.metadata?.name ?? '';
     const ns = info.namespaced ? input.metadata?.namespace : undefined;
@@ -200,14 +252,15 @@ export class Store {
     }
     let next: KubeObject;
     if (opts.subresource === 'status') {
-      next = clone(current);
+      // Shares the unchanged parts with the current object: neither is ever changed in place.
+      next = { ...current, metadata: { ...current.metadata } };
       if (input.status === undefined) delete next.status;
-      else next.status = clone(input.status);
+      else next.status = input.status;
     } else {
-      next = clone(input);
+      next = input;
       if (info.hasStatus) {
         if (current.status === undefined) delete next.status;
-        else next.status = clone(current.status);
+        else next.status = current.status;
       }
       const m = next.metadata;
       const c = current.metadata;
@@ -234,20 +287,20 @@ export class Store {
         delete m.deletionGracePeriodSeconds;
       }
       if (m.finalizers?.length === 0) delete m.finalizers;
-      if (specOf(next) !== specOf(current)) m.generation = (c.generation ?? 1) + 1;
+      if (!sameSpec(next, current)) m.generation = (c.generation ?? 1) + 1;
     }
     next.apiVersion = current.apiVersion;
     next.kind = current.kind;
     next.metadata.resourceVersion = current.metadata.resourceVersion;
     // A no-op write changes nothing, not even the resourceVersion (as kube-apiserver).
-    if (sameIgnoringVersion(next, current)) return clone(current);
+    if (sameIgnoringVersion(next, current)) return current;
     if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
       return this.remove(b, key, next, current);
     }
     next.metadata.resourceVersion = String(++this.rv);
     b.objects.set(key, next);
     this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
-    return clone(next);
+    return next;
   }
 
   /**
@@ -293,7 +346,7 @@ export class Store {
       this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
       return { object: clone(next), deleted: false };
     }
-    const gone = this.remove(b, key, clone(current), current);
+    const gone = clone(this.remove(b, key, clone(current), current));
     if (opts.propagationPolicy !== 'Orphan') this.deleteDependents(current);
     return { object: gone, deleted: true };
   }
@@ -306,7 +359,7 @@ export class Store {
       this.deleteNamespaceContents(last.metadata.name ?? '');
     if (b.info.group === 'apiextensions.k8s.io' && b.info.resource === 'customresourcedefinitions')
       this.onCrdDeleted?.(last);
-    return clone(last);
+    return last;
   }
 
   /** Set by the server to drop a custom resource's objects and discovery entry. */
@@ -372,7 +425,7 @@ export class Store {
         if (ev) listener(ev);
       }
     } else {
-      for (const obj of this.list(info, { namespace: opts.namespace, matcher: sub.matcher }).items) {
+      for (const obj of this.select(info, { namespace: opts.namespace, matcher: sub.matcher }).items) {
         listener({ type: 'ADDED', object: obj });
       }
     }
@@ -402,9 +455,9 @@ function filterEvent(entry: HistoryEntry, sub: Subscriber): WatchEvent | undefin
     sub.matcher(o);
   const now = entry.type !== 'DELETED' && matches(entry.object);
   const before = entry.type === 'ADDED' ? false : matches(entry.prev);
-  if (entry.type === 'DELETED') return before ? { type: 'DELETED', object: clone(entry.object) } : undefined;
-  if (now && before) return { type: 'MODIFIED', object: clone(entry.object) };
-  if (now) return { type: 'ADDED', object: clone(entry.object) };
-  if (before) return { type: 'DELETED', object: clone(entry.object) };
+  if (entry.type === 'DELETED') return before ? { type: 'DELETED', object: entry.object } : undefined;
+  if (now && before) return { type: 'MODIFIED', object: entry.object };
+  if (now) return { type: 'ADDED', object: entry.object };
+  if (before) return { type: 'DELETED', object: entry.object };
   return undefined;
 }

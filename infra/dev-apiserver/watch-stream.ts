@@ -1,6 +1,7 @@
 // One watch as an HTTP response: newline-delimited JSON events, optional bookmarks, the Table
 // form, and a too-old resourceVersion answered as kube-apiserver does (200, one ERROR event, end).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { storedJson } from './encoding.ts';
 import { ApiError } from './errors.ts';
 import { groupVersion, type ResourceInfo } from './resources.ts';
 import type { KubeObject } from './selectors.ts';
@@ -21,10 +22,11 @@ export interface WatchRequest {
 
 /** Open watch responses, so a test can cut them all (a dropped connection) or the server close them. */
 export class WatchRegistry {
-  private readonly open = new Set<ServerResponse>();
+  /** each open watch and how to end it cleanly (after its pending events) */
+  private readonly open = new Map<ServerResponse, () => void>();
 
-  add(res: ServerResponse): void {
-    this.open.add(res);
+  add(res: ServerResponse, end: () => void): void {
+    this.open.set(res, end);
   }
 
   remove(res: ServerResponse): void {
@@ -34,14 +36,14 @@ export class WatchRegistry {
   /** Destroys every socket abruptly; returns how many watches were open. */
   drop(): number {
     const n = this.open.size;
-    for (const res of this.open) res.socket?.destroy();
+    for (const res of this.open.keys()) res.socket?.destroy();
     this.open.clear();
     return n;
   }
 
   /** Ends every watch cleanly. */
   close(): void {
-    for (const res of this.open) res.end();
+    for (const end of this.open.values()) end();
     this.open.clear();
   }
 }
@@ -61,13 +63,32 @@ export function serveWatch(
     'transfer-encoding': 'chunked',
   });
   res.flushHeaders();
-  const send = (line: unknown) => {
-    if (!res.writableEnded) res.write(`${JSON.stringify(line)}\n`);
+  // Events of one turn of the event loop go out as one write, as kube-apiserver flushes only once
+  // its queue of events is empty: one TLS record and one wake-up of the client instead of many.
+  let pending: string[] = [];
+  let flushing = false;
+  const flush = () => {
+    flushing = false;
+    if (pending.length === 0) return;
+    const text = pending.length === 1 ? (pending[0] as string) : pending.join('');
+    pending = [];
+    if (!res.writableEnded && !res.destroyed) res.write(text);
   };
-  const render = (ev: WatchEvent) => ({
-    type: ev.type,
-    object: w.asTable ? toTable(info, [ev.object], { includeObject: w.includeObject }) : ev.object,
-  });
+  const sendText = (line: string) => {
+    pending.push(line);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+  };
+  const send = (line: unknown) => sendText(`${JSON.stringify(line)}\n`);
+  // The object's JSON is shared with the write's reply and every other watcher (encoding.ts).
+  const render = (ev: WatchEvent) =>
+    w.asTable
+      ? sendText(
+          `${JSON.stringify({ type: ev.type, object: toTable(info, [ev.object], { includeObject: w.includeObject }) })}\n`,
+        )
+      : sendText(`{"type":"${ev.type}","object":${storedJson(ev.object)}}\n`);
   const bookmark = (annotations?: Record<string, string>) =>
     send({
       type: 'BOOKMARK',
@@ -82,19 +103,23 @@ export function serveWatch(
     stop = store.watch(
       info,
       { namespace: w.namespace, matcher: w.matcher, resourceVersion: w.resourceVersion },
-      (ev) => send(render(ev)),
+      render,
     );
   } catch (err) {
     const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', (err as Error).message);
-    send({ type: 'ERROR', object: e.toStatus() });
-    res.end();
+    res.end(`${JSON.stringify({ type: 'ERROR', object: e.toStatus() })}\n`);
     return;
   }
   if (w.allowBookmarks && w.sendInitialEvents) bookmark({ 'k8s.io/initial-events-end': 'true' });
   const timers: NodeJS.Timeout[] = [];
   if (w.allowBookmarks) timers.push(setInterval(() => bookmark(), bookmarkIntervalMs));
-  if (w.timeoutSeconds > 0) timers.push(setTimeout(() => res.end(), w.timeoutSeconds * 1000));
-  registry.add(res);
+  // What is pending goes out before the end, in the same order as it was sent.
+  const end = () => {
+    if (flushing) flush();
+    res.end();
+  };
+  if (w.timeoutSeconds > 0) timers.push(setTimeout(end, w.timeoutSeconds * 1000));
+  registry.add(res, end);
   const cleanup = () => {
     stop();
     for (const t of timers) clearTimeout(t);
