@@ -22,6 +22,8 @@ describe('relay CLI parsing', () => {
       kubeconfig: '/k',
       resyncMs: 90_000,
       concurrency: 16,
+      maxBatch: 64,
+      maxInFlight: 4,
       maxAttempts: 8,
       shutdownDeadlineMs: 10_000,
     });
@@ -40,5 +42,19 @@ describe('relay CLI parsing', () => {
     expect(() =>
       parseRelayArgs(['--sink', 'http://a/e', '--concurrency', '0'], { RELAY_SECRET: 's' }),
     ).toThrow(/positive/);
+  });
+
+  it('batching flags and their environment variables', () => {
+    const base = ['--sink', 'http://a/e', '--secret', 's'];
+    expect(parseRelayArgs([...base, '--max-batch', '1', '--max-in-flight', '8'], {})).toMatchObject({
+      maxBatch: 1,
+      maxInFlight: 8,
+    });
+    expect(parseRelayArgs(base, { RELAY_MAX_BATCH: '16', RELAY_MAX_IN_FLIGHT: '2' })).toMatchObject({
+      maxBatch: 16,
+      maxInFlight: 2,
+    });
+    expect(() => parseRelayArgs([...base, '--max-batch', '0'], {})).toThrow(/--max-batch/);
+    expect(() => parseRelayArgs([...base, '--max-in-flight', 'x'], {})).toThrow(/--max-in-flight/);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Delay } from '../../infra/relay/backoff.ts';
 import type { ChangeEvent, KubeObject } from '../../infra/relay/cache.ts';
-import { Delivery, enqueueCollapsing, type SendResult } from '../../infra/relay/delivery.ts';
+import { Delivery, dropEchoes, enqueueCollapsing, type SendResult } from '../../infra/relay/delivery.ts';
 
 const obj = (name: string, rv: string): KubeObject => ({
   apiVersion: 'v1',
@@ -222,5 +222,71 @@ describe('delivery', () => {
     expect(res.drained).toBe(false);
     expect(res.abandoned).toBeGreaterThan(0);
     expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
+
+describe('echo dropping (produced resourceVersions)', () => {
+  it('dropEchoes removes exact matches only, and never a delete', () => {
+    const q = [ev('delete', 'a', '5'), ev('update', 'a', '6')];
+    expect(dropEchoes(q, new Set(['06', '5']))).toBe(0);
+    expect(q).toHaveLength(2);
+    expect(dropEchoes(q, new Set(['6']))).toBe(1);
+    expect(q.map(rvOf)).toEqual(['5']);
+  });
+
+  it('a pending echo of the write a handler reported is not sent; other states are', async () => {
+    const sent: string[] = [];
+    let d: Delivery;
+    d = new Delivery({
+      send: async (e) => {
+        sent.push(`${e.key}@${rvOf(e)}`);
+        if (e.key === 'Pod:a' && rvOf(e) === '1') {
+          d.enqueue(ev('update', 'a', '2')); // the handler's own write, watched while it answers
+          d.enqueue(ev('update', 'b', '2')); // another object with the same resourceVersion text
+          return { outcome: 'done', produced: ['2'] };
+        }
+        return { outcome: 'done' };
+      },
+    });
+    d.enqueue(ev('add', 'a', '1'));
+    await d.idle();
+    expect(sent).toEqual(['Pod:a@1', 'Pod:b@2']);
+    expect(d.stats()).toMatchObject({ delivered: 2, echoes: 1, pending: 0 });
+    // A later, foreign change of the same object still goes out.
+    d.enqueue(ev('update', 'a', '3'));
+    await d.idle();
+    expect(sent.at(-1)).toBe('Pod:a@3');
+  });
+
+  it('an echo that arrives after the answer is dropped too, once; deletes are never dropped', async () => {
+    const sent: string[] = [];
+    const d = new Delivery({
+      send: async (e) => {
+        sent.push(`${e.action}@${rvOf(e)}`);
+        return rvOf(e) === '1' ? { outcome: 'done', produced: ['2', '3'] } : { outcome: 'done' };
+      },
+    });
+    d.enqueue(ev('add', 'a', '1'));
+    await d.idle();
+    d.enqueue(ev('update', 'a', '2'));
+    d.enqueue(ev('delete', 'a', '3'));
+    await d.idle();
+    d.enqueue(ev('add', 'a', '2')); // the same text again is no longer expected
+    await d.idle();
+    expect(sent).toEqual(['add@1', 'delete@3', 'add@2']);
+    expect(d.stats().echoes).toBe(1);
+  });
+
+  it('remembers expected echoes for a bounded number of keys', async () => {
+    const d = new Delivery({
+      maxRememberedEchoKeys: 2,
+      send: async (e) => ({ outcome: 'done', produced: [`${rvOf(e)}-echo`] }),
+    });
+    for (const k of ['a', 'b', 'c']) d.enqueue(ev('add', k, '1'));
+    await d.idle();
+    for (const k of ['a', 'b', 'c']) d.enqueue(ev('update', k, '1-echo'));
+    await d.idle();
+    // 'a' was forgotten first, so its echo went out (and produced one more expected echo).
+    expect(d.stats()).toMatchObject({ echoes: 2, delivered: 4 });
   });
 });

@@ -31,6 +31,8 @@ export interface TestSink {
   attempts: Map<string, number>;
   /** Events carried by each request, in arrival order. */
   requests: number[];
+  /** Most requests this sink was answering at once. */
+  peakInFlight: number;
   answer: (event: ResourceEvent, attempt: number) => SinkAnswer;
   stop(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function startSink(secret: string): Promise<TestSink> {
     received: [],
     attempts: new Map(),
     requests: [],
+    peakInFlight: 0,
     answer: () => ({ status: 200 }),
     stop: async () => {},
   };
@@ -61,7 +64,13 @@ export async function startSink(secret: string): Promise<TestSink> {
     return answer;
   }
 
+  let inFlight = 0;
   const server = createServer((req, res) => {
+    inFlight++;
+    sink.peakInFlight = Math.max(sink.peakInFlight, inFlight);
+    res.on('close', () => {
+      inFlight--;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
