@@ -9,7 +9,8 @@ export interface RelayCliOptions {
   resyncMs: number;
   concurrency: number;
   maxBatch: number;
-  maxInFlight: number;
+  /** Undefined: the sink's default (4, or no limit of its own with maxBatch 1). */
+  maxInFlight?: number;
   maxAttempts: number;
   shutdownDeadlineMs: number;
   logLevel: string;
@@ -36,7 +37,8 @@ change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the fu
   --max-batch N         events per request to one sink at most, as a CloudEvents batch;
                         1 = one binary-mode event per request (env RELAY_MAX_BATCH; 64)
   --max-in-flight N     requests outstanding per sink at most; events arriving while all are busy
-                        wait and go in the next batch (env RELAY_MAX_IN_FLIGHT; 4)
+                        wait and go in the next batch (env RELAY_MAX_IN_FLIGHT; 4, and no limit
+                        of its own with --max-batch 1: --concurrency alone bounds the requests)
   --max-attempts N      tries per event before giving up until the next resync (env RELAY_MAX_ATTEMPTS; 8)
   --shutdown-deadline D how long SIGTERM waits for queued deliveries (env RELAY_SHUTDOWN_DEADLINE; 10s)
   --log-level LEVEL     pino level (env LOG_LEVEL; info)`;
@@ -78,6 +80,8 @@ export function parseRelayArgs(argv: string[], env: Record<string, string | unde
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
     return n;
   };
+  const optionalInt = (text: string | undefined, name: string) =>
+    text === undefined ? undefined : int(text, 1, name);
   return {
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     sinks,
@@ -86,7 +90,7 @@ export function parseRelayArgs(argv: string[], env: Record<string, string | unde
     resyncMs: parseDuration(values.resync ?? env.RELAY_RESYNC ?? '5m'),
     concurrency: int(values.concurrency ?? env.RELAY_CONCURRENCY, 16, '--concurrency'),
     maxBatch: int(values['max-batch'] ?? env.RELAY_MAX_BATCH, 64, '--max-batch'),
-    maxInFlight: int(values['max-in-flight'] ?? env.RELAY_MAX_IN_FLIGHT, 4, '--max-in-flight'),
+    maxInFlight: optionalInt(values['max-in-flight'] ?? env.RELAY_MAX_IN_FLIGHT, '--max-in-flight'),
     maxAttempts: int(values['max-attempts'] ?? env.RELAY_MAX_ATTEMPTS, 8, '--max-attempts'),
     shutdownDeadlineMs: parseDuration(values['shutdown-deadline'] ?? env.RELAY_SHUTDOWN_DEADLINE ?? '10s'),
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',

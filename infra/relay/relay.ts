@@ -129,7 +129,7 @@ export function startRelay(options: RelayOptions): Relay {
         await Promise.all(watches.map((w) => w.stop()));
         const result = await delivery.close(opts.deadlineMs ?? 10_000);
         httpSink?.close();
-        log.info({ ...result, stats: delivery.stats() }, 'relay stopped');
+        log.info({ ...result, stats: delivery.stats(), sink: httpSink?.stats() }, 'relay stopped');
         return result;
       })();
       return stopping;

@@ -40,7 +40,7 @@ export interface HttpSinkOptions {
   timeoutMs?: number;
   /** Events per request at most; 1 turns batching off. Default 64. */
   maxBatch?: number;
-  /** Requests outstanding per sink URL at most. Default 4. */
+  /** Requests outstanding per sink URL at most. Default 4; with `maxBatch` 1, no limit of its own. */
   maxInFlight?: number;
   /** Called with the URL each event went to (stats, tests). */
   onRouted?: (url: string, event: ChangeEvent) => void;
@@ -153,14 +153,18 @@ export function batchResults(
 export function createHttpSink(opts: HttpSinkOptions): HttpSink {
   if (opts.urls.length === 0) throw new Error('at least one sink URL is needed');
   const maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
-  const maxInFlight = Math.max(1, opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+  // Without batching, the only limit is the caller's (Delivery's concurrency), as before batching.
+  const maxInFlight = Math.max(1, opts.maxInFlight ?? (maxBatch === 1 ? Infinity : DEFAULT_MAX_IN_FLIGHT));
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const counts = { requests: 0, events: 0, largestBatch: 0 };
   const targets = new Map<string, Target>();
   for (const u of opts.urls) {
     const url = new URL(u);
     const https = url.protocol === 'https:';
-    const agentOpts = { keepAlive: true, maxSockets: maxInFlight };
+    const agentOpts = {
+      keepAlive: true,
+      ...(Number.isFinite(maxInFlight) ? { maxSockets: maxInFlight } : {}),
+    };
     targets.set(u, {
       url,
       agent: https ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts),

@@ -113,6 +113,16 @@ describe('batched delivery', () => {
     const send = httpSink(sink.url, { maxBatch: 1, maxInFlight: 2 });
     await Promise.all(Array.from({ length: 30 }, (_, i) => send(ev(`p${i}`), never)));
     expect(sink.requests).toEqual(Array(30).fill(1));
+    expect(sink.peakInFlight).toBe(2);
+  });
+
+  it('without batching, requests are bounded by the caller alone (as before batching)', async () => {
+    const sink = await sinkAt();
+    sink.answer = () => ({ status: 200, delayMs: 30 });
+    const send = httpSink(sink.url, { maxBatch: 1 });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => send(ev(`p${i}`), never)));
+    expect(sink.requests).toEqual(Array(12).fill(1));
+    expect(sink.peakInFlight).toBe(12);
   });
 
   it('each event of a batch settles with its own status; only the failing one is retried', async () => {

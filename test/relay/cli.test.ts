@@ -23,7 +23,7 @@ describe('relay CLI parsing', () => {
       resyncMs: 90_000,
       concurrency: 16,
       maxBatch: 64,
-      maxInFlight: 4,
+      maxInFlight: undefined,
       maxAttempts: 8,
       shutdownDeadlineMs: 10_000,
     });
