@@ -1,20 +1,15 @@
-// The Kubernetes client port: a thin wrapper over @kubernetes/client-node that returns plain JSON
-// objects (RFC 3339 strings, as on the wire) and typed NotFound/Conflict errors. Every write that
+// The Kubernetes client port: plain JSON objects (RFC 3339 strings, as on the wire) over our own
+// keep-alive transport (./transport.ts; client-node only loads kubeconfigs and credentials), and
+// typed NotFound/Conflict errors. Every write that
 // could race (finalizers, the ip_reserved claim) carries a resourceVersion precondition and is
 // retried on conflict, so concurrent writers never clobber each other.
 
 import { Agent as HttpsAgent } from 'node:https';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { Pod, StatefulSet, SubnetResource, SwitchLBRule, Vip, VirtualMachine } from '../domain/types.ts';
-import { isConflict, isNotFound, KubeConflictError, toKubeError } from './errors.ts';
-import { type ClusterKind, type CustomKind, KINDS, type KindName } from './kinds.ts';
+import { isConflict, isNotFound, KubeConflictError } from './errors.ts';
+import { type ClusterKind, collectionPath, type KindName, objectPath } from './kinds.ts';
+import { createKubeTransport } from './transport.ts';
 
 export type KubeOptions = (
   | { kubeconfigPath: string; context?: string }
@@ -58,7 +53,8 @@ export const IP_RESERVED_LABEL = 'ovn.kubernetes.io/ip_reserved';
 const MAX_ATTEMPTS = 10;
 
 /**
- * client-node builds a new https.Agent for every API call, so every call pays a TCP + TLS
+ * For code that uses client-node's own APIs (informers): client-node builds a new https.Agent for
+ * every API call, so every call pays a TCP + TLS
  * handshake (measured: about 50 creates/s against the dev API server, against about 1,300/s over
  * a kept-alive connection). This KubeConfig swaps in one keep-alive agent per cluster and user,
  * with the same TLS options. Proxied clusters keep client-node's own agents. It also bounds
@@ -117,29 +113,6 @@ export function loadKubeConfig(opts: KubeOptions): KubeConfig {
   return kc;
 }
 
-/** Typed client models carry Date objects; the domain reads what the wire says (`...T12:00:00Z`). */
-function plain<T>(v: unknown): T {
-  const walk = (x: unknown): unknown => {
-    if (x instanceof Date) return `${x.toISOString().slice(0, 19)}Z`;
-    if (Array.isArray(x)) return x.map(walk);
-    if (x && typeof x === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, val] of Object.entries(x)) if (val !== undefined) out[k] = walk(val);
-      return out;
-    }
-    return x;
-  };
-  return walk(v) as T;
-}
-
-async function call<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toKubeError(err);
-  }
-}
-
 async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
@@ -149,146 +122,53 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
+const PATCH_TYPES = { merge: 'application/merge-patch+json', json: 'application/json-patch+json' } as const;
+
 export function createKube(opts: KubeOptions) {
   const kubeConfig = loadKubeConfig(opts);
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const apps = kubeConfig.makeApiClient(AppsV1Api);
-  const asMerge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-  const asJsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
-  const cr = (kind: CustomKind) => KINDS[kind];
-  const ns = (namespace: string | undefined) => namespace ?? 'default';
+  const http = createKubeTransport(kubeConfig, { requestTimeoutMs: opts.requestTimeoutMs });
 
-  async function get(kind: KindName, ref: { name: string; namespace?: string }): Promise<KubeObject> {
-    const { name } = ref;
-    if (kind === 'Pod')
-      return plain(await call(() => core.readNamespacedPod({ name, namespace: ns(ref.namespace) })));
-    if (kind === 'StatefulSet')
-      return plain(await call(() => apps.readNamespacedStatefulSet({ name, namespace: ns(ref.namespace) })));
-    const k = cr(kind);
-    return plain(
-      await call(() =>
-        k.namespaced
-          ? custom.getNamespacedCustomObject({
-              group: k.group,
-              version: k.version,
-              plural: k.plural,
-              namespace: ns(ref.namespace),
-              name,
-            })
-          : custom.getClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, name }),
-      ),
-    );
+  function get(kind: KindName, ref: { name: string; namespace?: string }): Promise<KubeObject> {
+    return http.request<KubeObject>('GET', { path: objectPath(kind, ref) });
   }
 
   async function list(
     kind: KindName,
     o: ListOptions = {},
   ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
-    const sel = { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector };
-    let res: { items?: unknown[]; metadata?: { resourceVersion?: string } };
-    if (kind === 'Pod') {
-      res = await call(() =>
-        o.namespace
-          ? core.listNamespacedPod({ namespace: o.namespace, ...sel })
-          : core.listPodForAllNamespaces(sel),
-      );
-    } else if (kind === 'StatefulSet') {
-      res = await call(() =>
-        o.namespace
-          ? apps.listNamespacedStatefulSet({ namespace: o.namespace, ...sel })
-          : apps.listStatefulSetForAllNamespaces(sel),
-      );
-    } else {
-      const k = cr(kind);
-      const base = { group: k.group, version: k.version, plural: k.plural, ...sel };
-      res = await call(() =>
-        k.namespaced && o.namespace
-          ? custom.listNamespacedCustomObject({ ...base, namespace: o.namespace })
-          : custom.listClusterCustomObject(base),
-      );
-    }
-    return {
-      items: plain<KubeObject[]>(res.items ?? []),
-      resourceVersion: res.metadata?.resourceVersion ?? '',
-    };
+    const query: string[] = [];
+    if (o.labelSelector) query.push(`labelSelector=${encodeURIComponent(o.labelSelector)}`);
+    if (o.fieldSelector) query.push(`fieldSelector=${encodeURIComponent(o.fieldSelector)}`);
+    const path = collectionPath(kind, o.namespace) + (query.length > 0 ? `?${query.join('&')}` : '');
+    const res = await http.request<{ items?: KubeObject[] | null; metadata?: { resourceVersion?: string } }>(
+      'GET',
+      { path },
+    );
+    return { items: res.items ?? [], resourceVersion: res.metadata?.resourceVersion ?? '' };
   }
 
-  async function patch(
+  function patch(
     kind: KindName,
     ref: { name: string; namespace?: string },
     body: unknown,
     o: { subresource?: 'status'; type?: 'merge' | 'json' } = {},
   ): Promise<KubeObject> {
-    const options = o.type === 'json' ? asJsonPatch : asMerge;
-    const { name } = ref;
-    const status = o.subresource === 'status';
-    if (kind === 'Pod') {
-      const p = { name, namespace: ns(ref.namespace), body };
-      return plain(
-        await call(() =>
-          status ? core.patchNamespacedPodStatus(p, options) : core.patchNamespacedPod(p, options),
-        ),
-      );
-    }
-    if (kind === 'StatefulSet') {
-      const p = { name, namespace: ns(ref.namespace), body };
-      return plain(
-        await call(() =>
-          status
-            ? apps.patchNamespacedStatefulSetStatus(p, options)
-            : apps.patchNamespacedStatefulSet(p, options),
-        ),
-      );
-    }
-    const k = cr(kind);
-    const base = { group: k.group, version: k.version, plural: k.plural, name, body };
-    return plain(
-      await call(() => {
-        if (k.namespaced) {
-          const p = { ...base, namespace: ns(ref.namespace) };
-          return status
-            ? custom.patchNamespacedCustomObjectStatus(p, options)
-            : custom.patchNamespacedCustomObject(p, options);
-        }
-        return status
-          ? custom.patchClusterCustomObjectStatus(base, options)
-          : custom.patchClusterCustomObject(base, options);
-      }),
-    );
+    return http.request<KubeObject>('PATCH', {
+      path: objectPath(kind, ref, o.subresource),
+      body,
+      contentType: PATCH_TYPES[o.type ?? 'merge'],
+    });
   }
 
-  async function create(kind: KindName, obj: KubeObject): Promise<KubeObject> {
-    const namespace = ns(obj.metadata.namespace);
-    if (kind === 'Pod')
-      return plain(await call(() => core.createNamespacedPod({ namespace, body: obj as never })));
-    if (kind === 'StatefulSet')
-      return plain(await call(() => apps.createNamespacedStatefulSet({ namespace, body: obj as never })));
-    const k = cr(kind);
-    const base = { group: k.group, version: k.version, plural: k.plural, body: obj };
-    return plain(
-      await call(() =>
-        k.namespaced
-          ? custom.createNamespacedCustomObject({ ...base, namespace })
-          : custom.createClusterCustomObject(base),
-      ),
-    );
+  function create(kind: KindName, obj: KubeObject): Promise<KubeObject> {
+    return http.request<KubeObject>('POST', {
+      path: collectionPath(kind, obj.metadata.namespace ?? 'default'),
+      body: obj,
+    });
   }
 
   async function remove(kind: KindName, ref: { name: string; namespace?: string }): Promise<void> {
-    const { name } = ref;
-    const namespace = ns(ref.namespace);
-    if (kind === 'Pod') await call(() => core.deleteNamespacedPod({ name, namespace }));
-    else if (kind === 'StatefulSet') await call(() => apps.deleteNamespacedStatefulSet({ name, namespace }));
-    else {
-      const k = cr(kind);
-      const base = { group: k.group, version: k.version, plural: k.plural, name };
-      await call(() =>
-        k.namespaced
-          ? custom.deleteNamespacedCustomObject({ ...base, namespace })
-          : custom.deleteClusterCustomObject(base),
-      );
-    }
+    await http.request('DELETE', { path: objectPath(kind, ref) });
   }
 
   /**
@@ -329,6 +209,7 @@ export function createKube(opts: KubeOptions) {
     kubeConfig,
     /** Closes kept-alive connections (the client stays usable and reconnects on the next call). */
     close(): void {
+      http.close();
       if (kubeConfig instanceof KeepAliveKubeConfig) kubeConfig.closeAgents();
     },
     get,
@@ -376,11 +257,14 @@ export function createKube(opts: KubeOptions) {
       kind: ClusterKind | 'Pod' | 'StatefulSet' | 'VirtualMachine',
       ref: { name: string; namespace?: string },
       p: MetadataPatch,
-    ): Promise<void> {
+      opts: { resourceVersion?: string } = {},
+    ): Promise<KubeObject> {
       const metadata: Record<string, unknown> = {};
       if (p.labels) metadata.labels = p.labels;
       if (p.annotations) metadata.annotations = p.annotations;
-      await patch(kind, ref, { metadata });
+      // With a resourceVersion the write is a precondition: 409 when the object changed since.
+      if (opts.resourceVersion) metadata.resourceVersion = opts.resourceVersion;
+      return patch(kind, ref, { metadata });
     },
 
     /**

@@ -27,3 +27,18 @@ export function collectionPath(kind: KindName, namespace?: string): string {
   const base = k.group ? `/apis/${k.group}/${k.version}` : `/api/${k.version}`;
   return namespace && k.namespaced ? `${base}/namespaces/${namespace}/${k.plural}` : `${base}/${k.plural}`;
 }
+
+/**
+ * The API path of one object or its subresource: `/api/v1/namespaces/default/pods/web-0`,
+ * `/apis/kubeovn.io/v1/vips/vip1/status`. Namespaced kinds default to the `default` namespace.
+ */
+export function objectPath(
+  kind: KindName,
+  ref: { name: string; namespace?: string },
+  subresource?: 'status',
+): string {
+  const k: KindInfo = KINDS[kind];
+  const ns = k.namespaced ? encodeURIComponent(ref.namespace ?? 'default') : undefined;
+  const path = `${collectionPath(kind, ns)}/${encodeURIComponent(ref.name)}`;
+  return subresource ? `${path}/${subresource}` : path;
+}
