@@ -42,7 +42,7 @@ async function parent(): Promise<void> {
       const wall = performance.now() - t0;
       rows.push(
         `${m.phase.padEnd(12)} ${m.requests} requests, ${m.events} watch events: ` +
-          `${((ms * 1000) / m.requests).toFixed(1)} µs CPU/request, ${(ms / vips).toFixed(3)} ms/Vip, ` +
+          `${((ms * 1000) / m.requests).toFixed(1)} µs CPU/request (${((used.system / (used.user + used.system)) * 100).toFixed(0)}% system), ${(ms / vips).toFixed(3)} ms/Vip, ` +
           `${((m.requests / wall) * 1000).toFixed(0)} req/s`,
       );
     });
@@ -50,6 +50,7 @@ async function parent(): Promise<void> {
     child.send(msg);
   });
   console.log(rows.join('\n'));
+  console.log(`${server.connectionCount()} TLS connections`);
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 }

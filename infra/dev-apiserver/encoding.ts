@@ -11,3 +11,20 @@ export function storedJson(obj: object): string {
   }
   return text;
 }
+
+const events = new WeakMap<object, Partial<Record<string, Buffer>>>();
+
+/** One line of a JSON watch stream about a stored object, encoded once for every watcher. */
+export function storedEvent(type: string, obj: object): Buffer {
+  let byType = events.get(obj);
+  if (byType === undefined) {
+    byType = {};
+    events.set(obj, byType);
+  }
+  let line = byType[type];
+  if (line === undefined) {
+    line = Buffer.from(`{"type":"${type}","object":${storedJson(obj)}}\n`);
+    byType[type] = line;
+  }
+  return line;
+}

@@ -28,6 +28,20 @@ export interface Cause {
 
 const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
+// A schema's patterns are compiled once, not on every write that checks them.
+const patterns = new Map<string, RegExp>();
+function patternOf(source: string): RegExp {
+  let re = patterns.get(source);
+  if (!re) {
+    re = new RegExp(source);
+    patterns.set(source, re);
+  }
+  return re;
+}
+
+const sameJson = (a: unknown, b: unknown) =>
+  a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
+
 /** Validates and prunes `value` in place; returns the problems found (empty when valid). */
 export function validateAndPrune(
   schema: Schema,
@@ -57,7 +71,7 @@ export function validateAndPrune(
     });
     return causes;
   }
-  if (schema.enum && !schema.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
+  if (schema.enum && !schema.enum.some((e) => sameJson(e, value))) {
     const list = schema.enum.map((e) => JSON.stringify(e)).join(', ');
     causes.push({
       field: path,
@@ -65,7 +79,7 @@ export function validateAndPrune(
     });
   }
   if (typeof value === 'string') {
-    if (schema.pattern && !new RegExp(schema.pattern).test(value)) {
+    if (schema.pattern && !patternOf(schema.pattern).test(value)) {
       causes.push({
         field: path,
         message: `Invalid value: ${JSON.stringify(value)}: ${path} in body should match '${schema.pattern}'`,

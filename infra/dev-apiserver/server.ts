@@ -7,6 +7,7 @@ import { apiGroups, resourceList, VERSION } from './discovery.ts';
 import { storedJson } from './encoding.ts';
 import { ApiError, badRequest, invalid } from './errors.ts';
 import { notFoundPath, readBody, sendJson, setWarnings } from './http.ts';
+import { copyJson } from './json.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
 import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
@@ -75,7 +76,7 @@ export class ApiServer {
     // writeCreate and writeUpdate answer with the stored object; the caller gets its own copy.
     try {
       const current = this.store.peek(info, obj.metadata.namespace, obj.metadata.name ?? '');
-      return structuredClone(
+      return copyJson(
         await this.writeUpdate(
           { info, namespace: obj.metadata.namespace, name: obj.metadata.name },
           { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } },
@@ -83,9 +84,28 @@ export class ApiServer {
       );
     } catch (err) {
       if (err instanceof ApiError && err.code === 404)
-        return structuredClone(await this.writeCreate({ info, namespace: obj.metadata.namespace }, obj));
+        return copyJson(await this.writeCreate({ info, namespace: obj.metadata.namespace }, obj));
       throw err;
     }
+  }
+
+  private byGroupVersion = new Map<string, ResourceInfo[]>();
+  private byGroupVersionOf?: ResourceInfo[];
+
+  /** The resources of one group version, cached until the store serves a different set. */
+  private servedIn(group: string, version: string): ResourceInfo[] {
+    const all = this.store.resources();
+    if (this.byGroupVersionOf !== all) {
+      this.byGroupVersion = new Map();
+      this.byGroupVersionOf = all;
+    }
+    const key = `${group}/${version}`;
+    let list = this.byGroupVersion.get(key);
+    if (!list) {
+      list = all.filter((r) => r.group === group && r.version === version);
+      this.byGroupVersion.set(key, list);
+    }
+    return list;
   }
 
   /** Closes every open watch connection abruptly, as a network drop would. */
@@ -109,8 +129,11 @@ export class ApiServer {
   };
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    // Split by hand: a WHATWG URL per request costs more than the rest of the routing.
+    const raw = req.url ?? '/';
+    const qi = raw.indexOf('?');
+    const path = (qi < 0 ? raw : raw.slice(0, qi)).replace(/\/+$/, '') || '/';
+    const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
     if (path === '/healthz' || path === '/readyz' || path === '/livez') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       return;
@@ -155,23 +178,22 @@ export class ApiServer {
         return sendJson(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...g });
       }
     } else throw notFoundPath();
-    const inGroup = this.store.resources().filter((r) => r.group === group && r.version === version);
+    const inGroup = this.servedIn(group, version as string);
     if (inGroup.length === 0) throw notFoundPath();
     if (rest.length === 0) return sendJson(res, 200, resourceList(group, version as string, inGroup));
     const route = {
       ...parseRoute(rest, inGroup),
-      fieldValidation: url.searchParams.get('fieldValidation') ?? undefined,
+      fieldValidation: q.get('fieldValidation') ?? undefined,
     };
-    await this.serveResource(req, res, url, route);
+    await this.serveResource(req, res, q, route);
   }
 
   private async serveResource(
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
+    q: URLSearchParams,
     route: Route,
   ): Promise<void> {
-    const q = url.searchParams;
     const { info } = route;
     const asTable = /as=Table/.test(req.headers.accept ?? '');
     const includeObject = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
@@ -410,7 +432,7 @@ export class ApiServer {
     const { info } = route;
     if (!body || typeof body !== 'object') throw badRequest('the request body must be an object');
     // The store keeps this copy as it is (Store.insert); the caller's object stays the caller's.
-    const obj: KubeObject = structuredClone(body);
+    const obj: KubeObject = copyJson(body);
     obj.metadata = obj.metadata ?? {};
     if (info.namespaced) {
       if (route.namespace && obj.metadata.namespace && obj.metadata.namespace !== route.namespace) {
@@ -446,7 +468,7 @@ export class ApiServer {
     const { info } = route;
     const current = this.store.peek(info, route.namespace, route.name ?? '');
     // The store keeps this copy as it is (Store.replace); `obj` may share parts with stored objects.
-    const candidate = structuredClone(obj);
+    const candidate = copyJson(obj);
     this.prepare(route, candidate, res);
     const subresource = route.subresource === 'status' ? 'status' : undefined;
     const outcome = await admit(this.webhooks, {

@@ -8,6 +8,7 @@
 // create and update still return copies for callers that edit what they get.
 import { randomUUID } from 'node:crypto';
 import { ApiError, alreadyExists, conflict, expired, invalid, notFound } from './errors.ts';
+import { copyJson, jsonEqual } from './json.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
 import type { KubeObject, Matcher } from './selectors.ts';
 
@@ -58,34 +59,9 @@ export interface DeleteOptions {
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
+const clone = copyJson;
 const objKey = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
 const timestamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
-
-/**
- * Equality of JSON values as their encodings would compare once keys are sorted (kube-apiserver
- * encodes an unstructured object's keys in order): key order does not count, undefined is absent.
- */
-function jsonEqual(a: unknown, b: unknown, skip?: (key: string) => boolean): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  let defined = 0;
-  for (const k in x) {
-    if (x[k] === undefined || skip?.(k)) continue;
-    defined++;
-    if (!jsonEqual(x[k], y[k])) return false;
-  }
-  for (const k in y) if (y[k] !== undefined && !skip?.(k)) defined--;
-  return defined === 0;
-}
 
 const notSpec = (k: string) => k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind';
 
@@ -117,6 +93,7 @@ export class Store {
   register(info: ResourceInfo): void {
     const key = resourceKey(info);
     const existing = this.buckets.get(key);
+    this.served = undefined;
     if (existing) {
       existing.info = info;
       return;
@@ -128,11 +105,16 @@ export class Store {
     const bucket = this.buckets.get(resourceKey(info));
     if (!bucket) return;
     this.buckets.delete(resourceKey(info));
+    this.served = undefined;
   }
 
+  /** The same array until a resource is registered or unregistered (the server caches by it). */
   resources(): ResourceInfo[] {
-    return [...this.buckets.values()].map((b) => b.info);
+    this.served ??= [...this.buckets.values()].map((b) => b.info);
+    return this.served;
   }
+
+  private served?: ResourceInfo[];
 
   find(group: string, resource: string): ResourceInfo | undefined {
     return this.buckets.get(resourceKey({ group, resource }))?.info;
@@ -448,13 +430,17 @@ export class Store {
   }
 }
 
-function filterEvent(entry: HistoryEntry, sub: Subscriber): WatchEvent | undefined {
-  const matches = (o: KubeObject | undefined) =>
+function matches(o: KubeObject | undefined, sub: Subscriber): boolean {
+  return (
     o !== undefined &&
     (sub.namespace === undefined || o.metadata.namespace === sub.namespace) &&
-    sub.matcher(o);
-  const now = entry.type !== 'DELETED' && matches(entry.object);
-  const before = entry.type === 'ADDED' ? false : matches(entry.prev);
+    sub.matcher(o)
+  );
+}
+
+function filterEvent(entry: HistoryEntry, sub: Subscriber): WatchEvent | undefined {
+  const now = entry.type !== 'DELETED' && matches(entry.object, sub);
+  const before = entry.type === 'ADDED' ? false : matches(entry.prev, sub);
   if (entry.type === 'DELETED') return before ? { type: 'DELETED', object: entry.object } : undefined;
   if (now && before) return { type: 'MODIFIED', object: entry.object };
   if (now) return { type: 'ADDED', object: entry.object };

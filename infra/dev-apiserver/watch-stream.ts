@@ -1,7 +1,7 @@
 // One watch as an HTTP response: newline-delimited JSON events, optional bookmarks, the Table
 // form, and a too-old resourceVersion answered as kube-apiserver does (200, one ERROR event, end).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { storedJson } from './encoding.ts';
+import { storedEvent } from './encoding.ts';
 import { ApiError } from './errors.ts';
 import { groupVersion, type ResourceInfo } from './resources.ts';
 import type { KubeObject } from './selectors.ts';
@@ -65,30 +65,28 @@ export function serveWatch(
   res.flushHeaders();
   // Events of one turn of the event loop go out as one write, as kube-apiserver flushes only once
   // its queue of events is empty: one TLS record and one wake-up of the client instead of many.
-  let pending: string[] = [];
+  let pending: Buffer[] = [];
   let flushing = false;
   const flush = () => {
     flushing = false;
     if (pending.length === 0) return;
-    const text = pending.length === 1 ? (pending[0] as string) : pending.join('');
+    const bytes = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
     pending = [];
-    if (!res.writableEnded && !res.destroyed) res.write(text);
+    if (!res.writableEnded && !res.destroyed) res.write(bytes);
   };
-  const sendText = (line: string) => {
+  const sendLine = (line: Buffer) => {
     pending.push(line);
     if (!flushing) {
       flushing = true;
       setImmediate(flush);
     }
   };
-  const send = (line: unknown) => sendText(`${JSON.stringify(line)}\n`);
-  // The object's JSON is shared with the write's reply and every other watcher (encoding.ts).
+  const send = (event: unknown) => sendLine(Buffer.from(`${JSON.stringify(event)}\n`));
+  // The line's bytes are shared with every other watcher, its object's JSON with the write's reply.
   const render = (ev: WatchEvent) =>
     w.asTable
-      ? sendText(
-          `${JSON.stringify({ type: ev.type, object: toTable(info, [ev.object], { includeObject: w.includeObject }) })}\n`,
-        )
-      : sendText(`{"type":"${ev.type}","object":${storedJson(ev.object)}}\n`);
+      ? send({ type: ev.type, object: toTable(info, [ev.object], { includeObject: w.includeObject }) })
+      : sendLine(storedEvent(ev.type, ev.object));
   const bookmark = (annotations?: Record<string, string>) =>
     send({
       type: 'BOOKMARK',
