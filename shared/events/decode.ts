@@ -36,13 +36,18 @@ const referenceSchema = z.looseObject({
 
 export type HeaderBag = Headers | Record<string, string | string[] | undefined>;
 
-function lowerCaseHeaders(headers: HeaderBag): Record<string, string> {
-  const out: Record<string, string> = {};
-  const entries = headers instanceof Headers ? headers.entries() : Object.entries(headers);
-  for (const [k, v] of entries) {
-    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-  }
-  return out;
+/** Reads headers by lower-case name, whatever the bag; a record is scanned at most once. */
+function headerReader(headers: HeaderBag): (name: string) => string | undefined {
+  if (headers instanceof Headers) return (name) => headers.get(name) ?? undefined;
+  let lower: Record<string, string | string[] | undefined> | undefined;
+  return (name) => {
+    let v = headers[name];
+    if (v === undefined) {
+      lower ??= Object.fromEntries(Object.entries(headers).map(([k, x]) => [k.toLowerCase(), x]));
+      v = lower[name];
+    }
+    return Array.isArray(v) ? v.join(', ') : v;
+  };
 }
 
 /** The media type of a content-type header, lower case, without parameters. */
@@ -79,6 +84,8 @@ function dataOf(raw: Record<string, unknown>): unknown {
   }
   return data;
 }
+
+const ATTRIBUTES = ['specversion', 'id', 'source', 'type', 'subject', 'time'] as const;
 
 // Header values are percent-encoded by senders that follow the HTTP binding strictly (3.1.3.2).
 const headerValue = (v: string) => {
@@ -151,18 +158,21 @@ export function decodeEvent(headers: HeaderBag, body: string): ResourceEvent {
   if (mediaType === BATCH_MEDIA_TYPE)
     throw new EventError('MalformedEvent', 'batched events are not accepted');
   if (mediaType === STRUCTURED_MEDIA_TYPE) return decodeStructured(parseJson(body, 'structured event'));
-  const lower = lowerCaseHeaders(headers);
-  if (lower['ce-specversion'] === undefined) {
+  const header = headerReader(headers);
+  if (header('ce-specversion') === undefined) {
     throw new EventError(
       'MalformedEvent',
       'not a CloudEvent: no ce-specversion header (binary mode) and not application/cloudevents+json',
     );
   }
+  // Only the attributes the event is made of; extensions (kind, name, ...) repeat what data holds.
   const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(lower)) {
-    if (k.startsWith('ce-')) raw[k.slice(3)] = headerValue(v);
+  for (const name of ATTRIBUTES) {
+    const v = header(`ce-${name}`);
+    if (v !== undefined) raw[name] = headerValue(v);
   }
-  if (lower['content-type']) raw.datacontenttype = lower['content-type'];
+  const contentType = header('content-type');
+  if (contentType) raw.datacontenttype = contentType;
   if (body !== '') raw.data = body;
   return fromAttributes(raw);
 }
