@@ -269,31 +269,31 @@ export function createKube(opts: KubeOptions) {
 
     /**
      * Sets labels and adds a finalizer in one write guarded by the resourceVersion of `current`
-     * (the object the caller just read), so claiming an object costs one request, not two. Returns
-     * the object as written, or as read (`current` or a re-read) when nothing needed writing.
+     * (the object the caller decided from). Returns the object written, or undefined when both
+     * were there already (no write). A stale `current` is a KubeConflictError: the caller reads
+     * again and decides again, since what it decided from the old copy may no longer hold.
      */
-    ensureClaimed(
+    async ensureClaimed(
       kind: ClusterKind,
-      current: { metadata: { name: string; resourceVersion?: string } },
+      current: {
+        metadata: {
+          name: string;
+          resourceVersion?: string;
+          labels?: Record<string, string>;
+          finalizers?: string[];
+        };
+      },
       want: { labels: Record<string, string>; finalizer: string },
-    ): Promise<KubeObject> {
-      const name = current.metadata.name;
-      return guarded(
-        kind,
-        { name },
-        (obj) => {
-          const labels = obj.metadata.labels ?? {};
-          const missing = Object.fromEntries(Object.entries(want.labels).filter(([k, v]) => labels[k] !== v));
-          const finalizers = obj.metadata.finalizers ?? [];
-          const needFinalizer = !finalizers.includes(want.finalizer);
-          if (Object.keys(missing).length === 0 && !needFinalizer) return undefined;
-          const metadata: Record<string, unknown> = {};
-          if (Object.keys(missing).length > 0) metadata.labels = missing;
-          if (needFinalizer) metadata.finalizers = [...finalizers, want.finalizer];
-          return { metadata };
-        },
-        current as unknown as KubeObject,
-      );
+    ): Promise<KubeObject | undefined> {
+      const labels = current.metadata.labels ?? {};
+      const missing = Object.fromEntries(Object.entries(want.labels).filter(([k, v]) => labels[k] !== v));
+      const finalizers = current.metadata.finalizers ?? [];
+      const needFinalizer = !finalizers.includes(want.finalizer);
+      if (Object.keys(missing).length === 0 && !needFinalizer) return undefined;
+      const metadata: Record<string, unknown> = { resourceVersion: current.metadata.resourceVersion };
+      if (Object.keys(missing).length > 0) metadata.labels = missing;
+      if (needFinalizer) metadata.finalizers = [...finalizers, want.finalizer];
+      return patch(kind, { name: current.metadata.name }, { metadata });
     },
 
     /** Adds the finalizer unless present. */

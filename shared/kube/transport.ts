@@ -4,6 +4,7 @@
 // an AbortSignal and a fresh agent option set per call) dominated the function replicas' CPU.
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { fromResponse } from './errors.ts';
 
@@ -81,14 +82,19 @@ export function createKubeTransport(kc: KubeConfig, opts: KubeTransportOptions =
     // A proxied cluster keeps the proxy agent client-node made for it.
     if (proxied && o.agent instanceof http.Agent) return o.agent;
     if (!secure) return new http.Agent({ keepAlive: true, maxSockets });
-    return new https.Agent({
-      keepAlive: true,
-      maxSockets,
+    // One TLS context for every connection; passing ca/cert/key as agent options instead would
+    // stringify them into the agent's pool key on every request.
+    const secureContext = tls.createSecureContext({
       ca: o.ca as string | Buffer | undefined,
       cert: o.cert as string | Buffer | undefined,
       key: o.key as string | Buffer | undefined,
       pfx: o.pfx as string | Buffer | undefined,
       passphrase: o.passphrase,
+    });
+    return new https.Agent({
+      keepAlive: true,
+      maxSockets,
+      secureContext,
       rejectUnauthorized: o.rejectUnauthorized,
       servername: o.servername,
     });
@@ -134,11 +140,12 @@ export function createKubeTransport(kc: KubeConfig, opts: KubeTransportOptions =
 
   async function request<T>(method: Method, r: KubeRequest): Promise<T> {
     const { ep, auth } = await resolve();
-    const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
+    // A string body goes out in one write with the headers (a Buffer would be a second one).
+    const payload = r.body === undefined ? undefined : JSON.stringify(r.body);
     const headers: Headers = { ...auth, Accept: 'application/json' };
-    if (payload) {
+    if (payload !== undefined) {
       headers['Content-Type'] = r.contentType ?? 'application/json';
-      headers['Content-Length'] = String(payload.length);
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
     return new Promise<T>((resolveCall, reject) => {
       const req = (ep.secure ? https : http).request(
@@ -174,7 +181,7 @@ export function createKubeTransport(kc: KubeConfig, opts: KubeTransportOptions =
         req.destroy(err);
       }, timeoutMs);
       req.on('error', fail);
-      req.end(payload);
+      req.end(payload, 'utf8');
     });
   }
 
