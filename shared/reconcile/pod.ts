@@ -3,7 +3,12 @@
 // `ovn.kubernetes.io/vip`, and the parents of the AAP Vips it asks for.
 
 import { podAaps } from '../domain/aap.ts';
-import { ALLOCATION_ERROR_ANNOTATION, IP_RESERVED_LABEL } from '../domain/annotations.ts';
+import {
+  ALLOCATION_ERROR_ANNOTATION,
+  IP_RESERVED_LABEL,
+  nicAnnotation,
+  PRIMARY_PROVIDER,
+} from '../domain/annotations.ts';
 import { annotationsPatch, desiredNicAnnotations, readPodAnnotations } from '../domain/pod-annotations.ts';
 import { type PodNic, podNics } from '../domain/pod-network.ts';
 import type { Pod } from '../domain/types.ts';
@@ -11,6 +16,7 @@ import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '
 import { V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
 import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
+import { isConflict, isNotFound } from '../kube/errors.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
@@ -19,13 +25,50 @@ import { reconcileVip, refreshPortSecurityOf } from './vip.ts';
 
 const done: Outcome = { status: 'done' };
 
+/**
+ * `observed`: the event's copy of the live pod, standing in for a GET when it is a new pod (see
+ * trustedCopy). The pod's own write (its annotations) is guarded by the resourceVersion of what
+ * it was decided from. A `done` outcome names the resourceVersion written (`produced`).
+ */
 export async function reconcilePod(
   deps: ReconcileDeps,
   namespace: string,
   name: string,
   lastKnown?: Pod,
+  opts: { observed?: Pod } = {},
 ): Promise<Outcome> {
-  const pod = await deps.kube.getPod(namespace, name);
+  let pod = trustedCopy(opts.observed) ?? (await deps.kube.getPod(namespace, name));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await reconcilePodFrom(deps, namespace, name, pod, lastKnown ?? opts.observed);
+    } catch (err) {
+      if (!(isConflict(err) || isNotFound(err)) || attempt >= MAX_PASSES) throw err;
+      pod = await deps.kube.getPod(namespace, name);
+    }
+  }
+}
+
+const MAX_PASSES = 4;
+
+/**
+ * The event's copy saves a read only for a pod not yet annotated: this pass ends with a write of
+ * its annotations guarded by the copy's resourceVersion, so a copy that was stale (the pod changed
+ * or is gone) is found out and everything is decided again from a fresh read, which also undoes
+ * what the stale pass reserved (a gone pod's cleanup). An annotated pod's copy may be an old
+ * redelivery with nothing to write that would find it out, so it is read afresh.
+ */
+const trustedCopy = (copy: Pod | undefined) =>
+  copy && copy.metadata.annotations?.[nicAnnotation(PRIMARY_PROVIDER, 'allocated')] !== 'true'
+    ? copy
+    : undefined;
+
+async function reconcilePodFrom(
+  deps: ReconcileDeps,
+  namespace: string,
+  name: string,
+  pod: Pod | undefined,
+  lastKnown: Pod | undefined,
+): Promise<Outcome> {
   if (!pod) {
     await podGone(deps, namespace, name, lastKnown);
     return done;
@@ -44,8 +87,16 @@ export async function reconcilePod(
   const patch: Record<string, string | null> = annotationsPatch(pod.metadata.annotations, annotations) ?? {};
   if (pod.metadata.annotations?.[ALLOCATION_ERROR_ANNOTATION] !== undefined)
     patch[ALLOCATION_ERROR_ANNOTATION] = null;
-  if (Object.keys(patch).length > 0)
-    await deps.kube.patchMetadata('Pod', { namespace, name }, { annotations: patch });
+  let produced: string | undefined;
+  if (Object.keys(patch).length > 0) {
+    const written = await deps.kube.patchMetadata(
+      'Pod',
+      { namespace, name },
+      { annotations: patch },
+      { ...(pod.metadata.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}) },
+    );
+    produced = written.metadata.resourceVersion;
+  }
 
   const ports = nics.value.map((n) => n.portName);
   await refreshParentsOf(deps, ports, [...podAaps(pod), ...podAaps(lastKnown)]);
@@ -53,7 +104,7 @@ export async function reconcilePod(
   // own addresses, a pod relabelled while its Vip's reconcile was elsewhere, a resync).
   await refreshPortSecurityOf(deps, ports);
   await refreshRulesForPod(deps, namespace, pod, lastKnown);
-  return done;
+  return produced ? { status: 'done', produced: [produced] } : done;
 }
 
 async function showAllocationError(deps: ReconcileDeps, pod: Pod, text: string): Promise<void> {

@@ -78,27 +78,31 @@ export interface KubePort {
     status: object,
     opts?: { resourceVersion?: string },
   ): Promise<{ metadata: { resourceVersion?: string } }>;
-  /** Merge-patches labels/annotations (null deletes a key). */
+  /**
+   * Merge-patches labels/annotations (null deletes a key) and returns the object written. With
+   * `resourceVersion` the write is refused with a conflict when the object changed since.
+   */
   patchMetadata(
     kind: ClusterKind | 'Pod',
     ref: { name: string; namespace?: string },
     patch: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
-  ): Promise<void>;
+    opts?: { resourceVersion?: string },
+  ): Promise<{ metadata: { resourceVersion?: string } }>;
   /**
    * Moves a Vip's `ip_reserved` label from `expected` ('' = free) to `next`, atomically: false
    * when the label no longer holds `expected` (another pod won the race).
    */
   claimVip(name: string, expected: string, next: string): Promise<boolean>;
   /**
-   * Sets the labels and adds the finalizer in one write guarded by `current`'s resourceVersion
-   * (re-read and retried on a conflict); no write when both are already there. Returns the object
-   * as it is after the write (or as last read when nothing needed writing).
+   * Sets the labels and adds the finalizer in one write guarded by `current`'s resourceVersion.
+   * Returns the object written, or undefined when both were there (no write). A stale `current`
+   * is a conflict (`isConflict`): read again and decide again.
    */
   ensureClaimed(
     kind: ClusterKind,
     current: Vip,
     want: { labels: Record<string, string>; finalizer: string },
-  ): Promise<{ metadata: { resourceVersion?: string; generation?: number; deletionTimestamp?: string } }>;
+  ): Promise<{ metadata: { resourceVersion?: string } } | undefined>;
   /** Adds the finalizer unless present (no-op then). */
   addFinalizer(kind: ClusterKind, name: string, finalizer: string): Promise<void>;
   /** Removes the finalizer if present (no-op otherwise); NotFound is not an error. */

@@ -41,9 +41,9 @@ const firstError = (errors: FieldError[]): Failure => ({
 
 /**
  * `lastKnown` is the event's copy of the object, used only when the Vip is already gone.
- * `observed` is the event's copy of a live object: it stands in for a GET, because every write
- * below is guarded by the resourceVersion of the copy it was decided from; a stale copy costs a
- * conflict and a fresh read, never a wrong write.
+ * `observed` is the event's copy of a live object: for a Vip not yet claimed it stands in for a
+ * GET (see trustedCopy); every write is guarded by the resourceVersion of the copy it was decided
+ * from, so a stale copy costs a conflict and a fresh read, never a wrong write.
  * `onlyIfExists` is for callers that derived the name (a pod's parents) and must not clean up
  * resources of a Vip that never existed under that name.
  * A `done` outcome names the resourceVersions this pass wrote (`produced`): states it had fully
@@ -61,7 +61,7 @@ export async function reconcileVip(
     return { status: 'done' };
   }
   const pass: Pass = { produced: [] };
-  let vip = opts.observed ?? (await deps.kube.getVip(name));
+  let vip = trustedCopy(opts.observed) ?? (await deps.kube.getVip(name));
   for (let attempt = 1; ; attempt++) {
     try {
       const outcome = await reconcileFrom(deps, name, vip, lastKnown ?? opts.observed, opts, pass);
@@ -71,8 +71,7 @@ export async function reconcileVip(
     } catch (err) {
       // The copy was stale (conflict) or the object went away under us: decide again from a
       // fresh read. Nothing decided from the stale copy was written to the Vip.
-      if (!(err instanceof StaleCopy || isConflict(err) || isNotFound(err)) || attempt >= MAX_PASSES)
-        throw err;
+      if (!(isConflict(err) || isNotFound(err)) || attempt >= MAX_PASSES) throw err;
       vip = await deps.kube.getVip(name);
     }
   }
@@ -80,13 +79,18 @@ export async function reconcileVip(
 
 const MAX_PASSES = 4;
 
+/**
+ * The event's copy saves a read only when the first thing this pass does with it is a write
+ * guarded by its resourceVersion (claiming a Vip that has no finalizer yet): that write proves the
+ * copy current before anything is reserved from it. Any other copy may be old (a redelivered
+ * event of a Vip deleted since) and is read afresh.
+ */
+const trustedCopy = (copy: Vip | undefined) => (copy && !hasFinalizer(copy) ? copy : undefined);
+
 /** The resourceVersions one reconcile wrote. */
 interface Pass {
   produced: string[];
 }
-
-/** The object changed in a way that invalidates decisions made from the copy at hand. */
-class StaleCopy extends Error {}
 
 async function reconcileFrom(
   deps: ReconcileDeps,
@@ -258,25 +262,18 @@ async function currentParents(deps: ReconcileDeps, name: string, spec: VipSpec):
 
 /**
  * Finalizer and the subnet label, in one write and only when missing: a steady Vip costs none.
- * Returns the object to go on from. The write is guarded by `vip`'s resourceVersion and re-read
- * on a conflict; a re-read showing another generation (spec changed) or a deletion means the
- * decisions made so far are stale.
+ * Returns the object to go on from. The write is guarded by `vip`'s resourceVersion: on a
+ * conflict the whole pass starts again from a fresh read.
  */
 async function ensureClaimed(deps: ReconcileDeps, pass: Pass, vip: Vip, subnet: string): Promise<Vip> {
   const labels = vip.metadata.labels ?? {};
   const want: Record<string, string> = { [SUBNET_LABEL]: subnet };
   // ip_reserved is owned by the pod binding; only give it its "free" value when it is absent.
   if (labels[IP_RESERVED_LABEL] === undefined) want[IP_RESERVED_LABEL] = '';
-  const labelsMissing = Object.entries(want).some(([k, v]) => labels[k] !== v);
-  if (!labelsMissing && hasFinalizer(vip)) return vip;
-  const claimed = (await deps.kube.ensureClaimed('Vip', vip, { labels: want, finalizer: FINALIZER })) as Vip;
-  if (
-    claimed.metadata.generation !== vip.metadata.generation ||
-    claimed.metadata.deletionTimestamp !== vip.metadata.deletionTimestamp
-  )
-    throw new StaleCopy();
-  noteWritten(pass, vip, claimed);
-  return claimed;
+  const written = await deps.kube.ensureClaimed('Vip', vip, { labels: want, finalizer: FINALIZER });
+  if (!written) return vip;
+  noteWritten(pass, vip, written);
+  return written as Vip;
 }
 
 function noteWritten(pass: Pass, before: Vip, after: { metadata: { resourceVersion?: string } }): void {

@@ -135,7 +135,10 @@ describe('replaying the event stream', () => {
     });
     const inOrder = await snapshot();
     expect(inOrder.audit).toEqual([]);
-    expect(recorded.length).toBeGreaterThan(20);
+    // An add of each of the 12 objects made (6 Vips, 5 pods, 1 rule); the handlers' own writes
+    // echoing back are dropped by the relay, so the stream is not much longer than that.
+    const added = new Set(recorded.filter((r) => r.action === 'add').map((r) => r.key));
+    expect(added.size).toBeGreaterThanOrEqual(12);
     expect(new Set(recorded.map((r) => r.action))).toEqual(new Set(['add', 'update', 'delete']));
 
     // Replay: each recorded event twice, in a random order, eight at a time.

@@ -1,0 +1,33 @@
+// One event's view of the cluster-wide lists that rarely change (Subnets, SwitchLBRules). A pod
+// event asks for the Subnets up to five times (its NICs, each AAP Vip's parents, each port's
+// security) and for the rules once more; within one event one answer is enough. Nothing is kept
+// across events: a handler stays stateless and sees each Subnet change on its next event.
+import type { ReconcileDeps } from './ports.ts';
+
+export function scopedToEvent(deps: ReconcileDeps): ReconcileDeps {
+  const kube = deps.kube;
+  let subnets: ReturnType<typeof kube.listSubnets> | undefined;
+  let rules: ReturnType<typeof kube.listSwitchLBRules> | undefined;
+  const forget = <T>(p: Promise<T>, clear: () => void) => {
+    // A failed read is not remembered: the next caller in this event tries again.
+    p.catch(clear);
+    return p;
+  };
+  return {
+    ...deps,
+    kube: Object.assign(Object.create(kube) as typeof kube, {
+      listSubnets: () => {
+        subnets ??= forget(kube.listSubnets(), () => {
+          subnets = undefined;
+        });
+        return subnets;
+      },
+      listSwitchLBRules: () => {
+        rules ??= forget(kube.listSwitchLBRules(), () => {
+          rules = undefined;
+        });
+        return rules;
+      },
+    }),
+  };
+}
