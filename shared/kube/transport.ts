@@ -37,6 +37,7 @@ type Headers = Record<string, string>;
 /** Where and how to talk to the current cluster as the current user. */
 interface Endpoint {
   readonly secure: boolean;
+  readonly proxied: boolean;
   readonly hostname: string;
   readonly port: number;
   /** Path prefix of the server URL (a server behind a path, e.g. `https://h/k8s`). */
@@ -77,6 +78,7 @@ export function createKubeTransport(kc: KubeConfig, opts: KubeTransportOptions =
   const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxSockets = opts.maxSockets ?? DEFAULT_MAX_SOCKETS;
   const endpoints = new Map<string, Endpoint>();
+  const opening = new Map<string, Promise<Endpoint>>();
 
   function makeAgent(secure: boolean, proxied: boolean, o: TlsBits): http.Agent {
     // A proxied cluster keeps the proxy agent client-node made for it.
@@ -100,42 +102,56 @@ export function createKubeTransport(kc: KubeConfig, opts: KubeTransportOptions =
     });
   }
 
+  /** The first call to a cluster as a user sets up its endpoint; calls racing it wait for it. */
+  function open(key: string): Promise<Endpoint> {
+    let p = opening.get(key);
+    if (!p) {
+      p = (async () => {
+        const cluster = kc.getCurrentCluster();
+        if (!cluster) throw new Error('the kubeconfig has no current cluster');
+        const user = kc.getCurrentUser();
+        const o: TlsBits = {};
+        await kc.applyToHTTPSOptions(o as https.RequestOptions);
+        const url = new URL(cluster.server);
+        const secure = url.protocol === 'https:';
+        // Credentials that may change (exec plugin, auth provider, token file) are applied per call.
+        const dynamic = Boolean(user?.exec || user?.authProvider);
+        const ep: Endpoint = {
+          secure,
+          proxied: Boolean(cluster.proxyUrl),
+          hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: Number(url.port) || (secure ? 443 : 80),
+          prefix: url.pathname.replace(/\/+$/, ''),
+          agent: makeAgent(secure, Boolean(cluster.proxyUrl), o),
+          tlsIdentity: identity(o),
+          staticHeaders: dynamic ? undefined : authHeaders(o),
+        };
+        endpoints.set(key, ep);
+        return ep;
+      })().finally(() => opening.delete(key));
+      opening.set(key, p);
+    }
+    return p;
+  }
+
   /** The current cluster's endpoint and this call's auth headers. */
   async function resolve(): Promise<{ ep: Endpoint; auth: Headers }> {
     const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const user = kc.getCurrentUser();
-    const key = `${cluster.name}\0${cluster.server}\0${user?.name ?? ''}`;
-    let ep = endpoints.get(key);
-    if (ep?.staticHeaders) return { ep, auth: ep.staticHeaders };
-    // First call, or credentials that may change (exec plugin, auth provider, token file):
-    // client-node applies them, caching tokens until they expire.
+    const key = `${cluster?.name}\0${cluster?.server}\0${user?.name ?? ''}`;
+    const ep = endpoints.get(key) ?? (await open(key));
+    if (ep.staticHeaders) return { ep, auth: ep.staticHeaders };
+    // client-node caches exec and file tokens until they expire.
     const o: TlsBits = {};
     await kc.applyToHTTPSOptions(o as https.RequestOptions);
-    const auth = authHeaders(o);
-    const url = new URL(cluster.server);
-    const secure = url.protocol === 'https:';
-    const proxied = Boolean(cluster.proxyUrl);
-    if (!ep) {
-      const dynamic = Boolean(user?.exec || user?.authProvider);
-      ep = {
-        secure,
-        hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: Number(url.port) || (secure ? 443 : 80),
-        prefix: url.pathname.replace(/\/+$/, ''),
-        agent: makeAgent(secure, proxied, o),
-        tlsIdentity: identity(o),
-        staticHeaders: dynamic ? undefined : auth,
-      };
-      endpoints.set(key, ep);
-    } else if (identity(o) !== ep.tlsIdentity) {
+    if (identity(o) !== ep.tlsIdentity) {
       // A rotated client certificate: new connections with it; the old ones finish and idle out.
       const old = ep.agent;
-      ep.agent = makeAgent(secure, proxied, o);
+      ep.agent = makeAgent(ep.secure, ep.proxied, o);
       ep.tlsIdentity = identity(o);
       setTimeout(() => old.destroy(), timeoutMs).unref();
     }
-    return { ep, auth };
+    return { ep, auth: authHeaders(o) };
   }
 
   async function request<T>(method: Method, r: KubeRequest): Promise<T> {
