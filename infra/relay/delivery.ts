@@ -3,6 +3,7 @@
 // limit, and a key waiting out a backoff holds no slot, so one failing key never blocks the others.
 // A handler that reports the resourceVersions it wrote (`produced`) gets their watch events (its own
 // writes echoing back) dropped instead of sent: they would only be reconciled again to no effect.
+import { setMaxListeners } from 'node:events';
 import type { Action } from '../../shared/events/types.ts';
 import { type BackoffPolicy, backoffDelay, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
@@ -141,6 +142,9 @@ export class Delivery {
     this.random = opts.random ?? Math.random;
     this.log = opts.logger ?? silentLogger;
     this.maxEchoKeys = opts.maxRememberedEchoKeys ?? 10_000;
+    // Every key waiting out a backoff listens on this signal until its wait ends: many listeners
+    // are expected, not a leak.
+    setMaxListeners(0, this.abort.signal);
   }
 
   enqueue(ev: ChangeEvent): void {

@@ -5,7 +5,12 @@
 // (CloudEvents batch mode). So an idle relay sends one event per request, with no added latency,
 // and a busy one sends batches that grow with the load, without timers.
 // node:http rather than fetch: undici's streams cost more CPU per request than the rest of a send.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
   type EncodedEvent,
@@ -184,6 +189,22 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
     });
   };
 
+  // One abort listener per caller signal (Delivery passes one for all sends), not one per request:
+  // dozens of listeners on one signal would trip Node's leak warning.
+  const requestsBySignal = new WeakMap<AbortSignal, Set<ClientRequest>>();
+  const watchAbort = (signal: AbortSignal, req: ClientRequest) => {
+    let reqs = requestsBySignal.get(signal);
+    if (!reqs) {
+      const set = new Set<ClientRequest>();
+      reqs = set;
+      requestsBySignal.set(signal, set);
+      signal.addEventListener('abort', () => {
+        for (const r of set) r.destroy(new Error('aborted'));
+      });
+    }
+    reqs.add(req);
+  };
+
   function post(target: Target, msg: EncodedEvent, signals: Set<AbortSignal>) {
     const headers: Record<string, string | number> = {
       ...msg.headers,
@@ -194,12 +215,11 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
     return new Promise<{ status: number; retryAfter: string | null; text: string }>((resolve, reject) => {
       const req = target.request(target.url, { method: 'POST', agent: target.agent, headers });
       const fail = (err: Error) => req.destroy(err);
-      const onAbort = () => fail(new Error('aborted'));
       const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      for (const s of signals) s.addEventListener('abort', onAbort);
+      for (const s of signals) watchAbort(s, req);
       const settle = () => {
         clearTimeout(timer);
-        for (const s of signals) s.removeEventListener('abort', onAbort);
+        for (const s of signals) requestsBySignal.get(s)?.delete(req);
       };
       req.on('error', (err) => {
         settle();

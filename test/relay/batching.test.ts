@@ -184,6 +184,25 @@ describe('batched delivery', () => {
     }
   });
 
+  it('many requests in flight on one abort signal add one listener, and an abort ends them all', async () => {
+    const sinks = await Promise.all([sinkAt(), sinkAt(), sinkAt(), sinkAt()]);
+    for (const s of sinks) s.answer = () => ({ status: 200, delayMs: 5_000 });
+    const send = createHttpSink({ urls: sinks.map((s) => s.url), source: 'https://k', secret: SECRET });
+    cleanups.push(() => send.close());
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    cleanups.push(() => process.off('warning', onWarning));
+    const abort = new AbortController();
+    const pending = Array.from({ length: 40 }, (_, i) => send(ev(`p${i}`), abort.signal));
+    await until(() => sinks.reduce((n, s) => n + s.requests.length, 0) >= 16);
+    abort.abort();
+    const results = await Promise.all(pending);
+    expect(results.every((r) => r.outcome === 'retry')).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(warnings).toEqual([]);
+  });
+
   it('reads per-event results by position, or by id when reordered; a missing one is retried', () => {
     const ok = { status: 200 };
     expect(

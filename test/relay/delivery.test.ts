@@ -290,3 +290,23 @@ describe('echo dropping (produced resourceVersions)', () => {
     expect(d.stats()).toMatchObject({ echoes: 2, delivered: 4 });
   });
 });
+
+it('many keys waiting out a backoff on the real delay raise no listener-leak warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  try {
+    let attempts = 0;
+    const d = new Delivery({
+      backoff: { baseMs: 20, maxMs: 20 },
+      send: async () => (++attempts <= 30 ? { outcome: 'retry', detail: '503' } : { outcome: 'done' }),
+    });
+    for (let i = 0; i < 30; i++) d.enqueue(ev('add', `w${i}`, '1'));
+    await d.idle();
+    await new Promise((r) => setImmediate(r));
+    expect(d.stats()).toMatchObject({ delivered: 30, retries: 30 });
+    expect(warnings).toEqual([]);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
