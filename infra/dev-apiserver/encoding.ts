@@ -12,19 +12,13 @@ export function storedJson(obj: object): string {
   return text;
 }
 
-const events = new WeakMap<object, Partial<Record<string, Buffer>>>();
+// Only the latest line is kept: a change reaches all its watchers at once (Store.record), so one
+// slot shares the bytes without keeping a line alive for every object.
+let last: { obj: object; type: string; line: Buffer } | undefined;
 
 /** One line of a JSON watch stream about a stored object, encoded once for every watcher. */
 export function storedEvent(type: string, obj: object): Buffer {
-  let byType = events.get(obj);
-  if (byType === undefined) {
-    byType = {};
-    events.set(obj, byType);
-  }
-  let line = byType[type];
-  if (line === undefined) {
-    line = Buffer.from(`{"type":"${type}","object":${storedJson(obj)}}\n`);
-    byType[type] = line;
-  }
-  return line;
+  if (last?.obj !== obj || last.type !== type)
+    last = { obj, type, line: Buffer.from(`{"type":"${type}","object":${storedJson(obj)}}\n`) };
+  return last.line;
 }

@@ -2,6 +2,8 @@
 // and strategic merge patch, the one kubectl apply sends for built-in kinds (lists merged by key,
 // `$patch`, `$retainKeys`, `$setElementOrder/<field>`, `$deleteFromPrimitiveList/<field>`).
 
+import { copyJson } from './json.ts';
+
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
 
@@ -16,7 +18,7 @@ export class PatchError extends Error {
 }
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-const clone = <T>(v: T): T => structuredClone(v);
+const clone = copyJson;
 
 /**
  * The result shares every part the patch does not touch with `target` (copied along the patched
@@ -24,7 +26,7 @@ const clone = <T>(v: T): T => structuredClone(v);
  * changed in place.
  */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return typeof patch === 'object' && patch !== null ? clone(patch) : patch;
+  if (!isObject(patch)) return clone(patch);
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];

@@ -106,6 +106,7 @@ export class Store {
     if (!bucket) return;
     this.buckets.delete(resourceKey(info));
     this.served = undefined;
+    this.byInfo = new WeakMap();
   }
 
   /** The same array until a resource is registered or unregistered (the server caches by it). */
@@ -120,8 +121,14 @@ export class Store {
     return this.buckets.get(resourceKey({ group, resource }))?.info;
   }
 
+  /** Buckets by the info object callers pass (saves building the key on every call). */
+  private byInfo = new WeakMap<object, Bucket>();
+
   private bucket(info: { group: string; resource: string }): Bucket {
+    const known = this.byInfo.get(info);
+    if (known) return known;
     const b = this.buckets.get(resourceKey(info));
+    if (b) this.byInfo.set(info, b);
     if (!b)
       throw new ApiError(
         404,
