@@ -28,22 +28,37 @@ async function allocatorOnly(n: number): Promise<number> {
   }
 }
 
+const cell = (v: number, width: number, digits = 0) => v.toFixed(digits).padStart(width);
+
 export async function run() {
   const alloc = await allocatorOnly(20_000);
   console.log(`allocator alone (50 in flight): ${alloc.toFixed(0)} allocations/s`);
-  console.log(`\n${VIPS} Vips as fast as the API server takes them (10% AAP with a parent pod):`);
-  console.log('replicas  Vips/s  p50 ms  p99 ms  vs allocator  audit');
-  for (const replicas of [1, 2, 4]) {
-    const r = await runScale({ replicas, vips: VIPS, aapEvery: 10 });
-    const clean = r.duplicates + r.leaked + r.violations === 0 ? 'clean' : 'DIRTY';
+  console.log(`\n${VIPS} Vips as fast as the API server takes them; CPU ms per Vip by process`);
+  console.log('(api+load: the development API server, the load generator and its watch, one process)');
+  console.log(
+    'mix       replicas  Vips/s  p50 ms  p99 ms  vs allocator  functions  relay  api+load  redis    nb  total  audit',
+  );
+  for (const [mix, aapEvery] of [
+    ['plain', 0],
+    ['10% AAP', 10],
+  ] as const) {
+    for (const replicas of [1, 2, 4]) {
+      const r = await runScale({ replicas, vips: VIPS, aapEvery });
+      const clean = r.duplicates + r.leaked + r.violations === 0 ? 'clean' : 'DIRTY';
+      const c = r.cpuMsPerVip;
+      const total = Object.values(c).reduce((a, b) => a + b, 0);
+      console.log(
+        `${mix.padEnd(8)}  ${cell(replicas, 8)}  ${cell(r.vipsPerSecond, 6)}  ${cell(r.p50, 6)}  ${cell(r.p99, 6)}  ${cell(r.vipsPerSecond / alloc, 12, 3)}  ${cell(c.functions ?? 0, 9, 2)}  ${cell(c.relay ?? 0, 5, 2)}  ${cell(c.self ?? 0, 8, 2)}  ${cell(c.redis ?? 0, 5, 2)}  ${cell(c.nb ?? 0, 4, 2)}  ${cell(total, 5, 2)}  ${clean}`,
+      );
+    }
+  }
+  for (const [mix, aapEvery] of [
+    ['plain', 0],
+    ['10% AAP', 10],
+  ] as const) {
+    const paced = await runScale({ replicas: 1, vips: 500, aapEvery, ratePerSecond: 100 });
     console.log(
-      `${String(replicas).padStart(8)}  ${r.vipsPerSecond.toFixed(0).padStart(6)}  ${r.p50.toFixed(0).padStart(6)}  ${r.p99
-        .toFixed(0)
-        .padStart(6)}  ${(r.vipsPerSecond / alloc).toFixed(3).padStart(12)}  ${clean}`,
+      `\n100 Vips/s offered, ${mix}, 1 replica, 500 Vips: p50 ${paced.p50.toFixed(0)} ms, p99 ${paced.p99.toFixed(0)} ms (${paced.vipsPerSecond.toFixed(0)} Vips/s)`,
     );
   }
-  const paced = await runScale({ replicas: 1, vips: 500, aapEvery: 10, ratePerSecond: 100 });
-  console.log(
-    `\n100 Vips/s offered, 1 replica, 500 Vips: p50 ${paced.p50.toFixed(0)} ms, p99 ${paced.p99.toFixed(0)} ms (${paced.vipsPerSecond.toFixed(0)} Vips/s)`,
-  );
 }
