@@ -1,0 +1,273 @@
+// What the client puts on the wire and how it takes what comes back, seen from a plain HTTP
+// server that records each request: paths, queries, content types, credentials (static and from
+// an exec plugin), answers that are not Kubernetes Status objects, timeouts, refused connections.
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, makeTempDir } from '../../infra/local/services.ts';
+import { createKube, type Kube, KubeApiError, KubeNotFoundError } from '../../shared/kube/index.ts';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+let server: Server;
+let url: string;
+let seen: Seen[] = [];
+let answer: (req: Seen, res: ServerResponse) => void;
+let connections = 0;
+
+const ok = (_req: Seen, res: ServerResponse) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ metadata: { name: 'x', resourceVersion: '7' }, items: [] }));
+};
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const s: Seen = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      seen.push(s);
+      answer(s, res);
+    });
+  });
+  server.on('connection', () => {
+    connections++;
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+let kube: Kube | undefined;
+const client = (o: { token?: string; requestTimeoutMs?: number } = {}) => {
+  // client-node allows a plain http server only with skipTLSVerify
+  kube = createKube({ server: url, token: o.token ?? 'tok', skipTLSVerify: true, ...o });
+  return kube;
+};
+afterEach(() => {
+  kube?.close();
+  kube = undefined;
+  seen = [];
+  answer = ok;
+});
+answer = ok;
+
+describe('requests on the wire', () => {
+  it('builds paths of core, apps and custom kinds, cluster-scoped and namespaced', async () => {
+    const k = client();
+    await k.get('Pod', { namespace: 'kube-system', name: 'p1' });
+    await k.get('Pod', { name: 'p2' });
+    await k.get('StatefulSet', { namespace: 'ns', name: 'web' });
+    await k.get('Vip', { name: 'v1' });
+    await k.get('VirtualMachine', { namespace: 'vms', name: 'vm1' });
+    await k.patchStatus('Subnet', 'ovn-default', { v4availableIPs: 3 });
+    await k.patch('Pod', { namespace: 'ns', name: 'p1' }, { status: {} }, { subresource: 'status' });
+    await k.delete('SwitchLBRule', { name: 'r1' });
+    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([
+      'GET /api/v1/namespaces/kube-system/pods/p1',
+      'GET /api/v1/namespaces/default/pods/p2',
+      'GET /apis/apps/v1/namespaces/ns/statefulsets/web',
+      'GET /apis/kubeovn.io/v1/vips/v1',
+      'GET /apis/kubevirt.io/v1/namespaces/vms/virtualmachines/vm1',
+      'PATCH /apis/kubeovn.io/v1/subnets/ovn-default/status',
+      'PATCH /api/v1/namespaces/ns/pods/p1/status',
+      'DELETE /apis/kubeovn.io/v1/switch-lb-rules/r1',
+    ]);
+    expect(seen.every((s) => s.headers.authorization === 'Bearer tok')).toBe(true);
+    expect(seen.every((s) => s.headers.accept === 'application/json')).toBe(true);
+    expect(seen.find((s) => s.method === 'DELETE')?.body).toBe('');
+  });
+
+  it('encodes list selectors into the query and lists across namespaces without one', async () => {
+    const k = client();
+    await k.listPods({ labelSelector: 'app in (a,b),tier!=db', fieldSelector: 'spec.nodeName=n1' });
+    await k.listPods({ namespace: 'ns' });
+    await k.list('StatefulSet');
+    await k.listVips({ labelSelector: 'ovn.kubernetes.io/subnet=ovn-default' });
+    const [first, ...rest] = seen.map((s) => new URL(s.url, url));
+    expect(first?.pathname).toBe('/api/v1/pods');
+    expect(first?.searchParams.get('labelSelector')).toBe('app in (a,b),tier!=db');
+    expect(first?.searchParams.get('fieldSelector')).toBe('spec.nodeName=n1');
+    expect(rest.map((u) => u.pathname + u.search)).toEqual([
+      '/api/v1/namespaces/ns/pods',
+      '/apis/apps/v1/statefulsets',
+      '/apis/kubeovn.io/v1/vips?labelSelector=ovn.kubernetes.io%2Fsubnet%3Dovn-default',
+    ]);
+  });
+
+  it('sends merge patches, JSON patches and creates with their content types and JSON bodies', async () => {
+    const k = client();
+    await k.patchStatus('Vip', 'v1', { v4ip: '10.16.0.2', note: 'ü' }, { resourceVersion: '41' });
+    await k.patch('Vip', { name: 'v1' }, [{ op: 'remove', path: '/metadata/finalizers/0' }], {
+      type: 'json',
+    });
+    await k.patchMetadata('Pod', { namespace: 'ns', name: 'p' }, { labels: { a: null } });
+    await k.create('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' } });
+    const [status, json, meta, create] = seen;
+    expect(status?.headers['content-type']).toBe('application/merge-patch+json');
+    expect(JSON.parse(status?.body ?? '')).toEqual({
+      metadata: { resourceVersion: '41' },
+      status: { v4ip: '10.16.0.2', note: 'ü' },
+    });
+    expect(Number(status?.headers['content-length'])).toBe(Buffer.byteLength(status?.body ?? ''));
+    expect(json?.headers['content-type']).toBe('application/json-patch+json');
+    expect(JSON.parse(json?.body ?? '')).toEqual([{ op: 'remove', path: '/metadata/finalizers/0' }]);
+    expect(meta?.url).toBe('/api/v1/namespaces/ns/pods/p');
+    expect(JSON.parse(meta?.body ?? '')).toEqual({ metadata: { labels: { a: null } } });
+    expect(`${create?.method} ${create?.url} ${create?.headers['content-type']}`).toBe(
+      'POST /api/v1/namespaces/ns/pods application/json',
+    );
+  });
+
+  it('serves a server behind a path prefix', async () => {
+    kube = createKube({ server: `${url}/k8s/`, token: 't', skipTLSVerify: true });
+    await kube.get('Vip', { name: 'v1' });
+    expect(seen[0]?.url).toBe('/k8s/apis/kubeovn.io/v1/vips/v1');
+  });
+});
+
+describe('answers', () => {
+  it('returns the JSON answer as it came, strings as strings', async () => {
+    const body = {
+      metadata: { name: 'p', creationTimestamp: '2026-01-02T03:04:05Z', extra: { kept: true } },
+      status: { startTime: '2026-01-02T03:04:05.123456Z' },
+    };
+    answer = (_s, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    expect(await client().get('Pod', { namespace: 'ns', name: 'p' })).toEqual(body);
+  });
+
+  it('maps a Status body to the typed error with its message', async () => {
+    answer = (_s, res) =>
+      res.writeHead(404, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          message: 'pods "p" not found',
+          reason: 'NotFound',
+          code: 404,
+        }),
+      );
+    const k = client();
+    await expect(k.get('Pod', { name: 'p' })).rejects.toMatchObject({
+      name: 'KubeNotFoundError',
+      message: 'pods "p" not found',
+    });
+    expect(await k.getPod('default', 'p')).toBeUndefined();
+  });
+
+  it('takes a body that is not a Status (a proxy page) as the message', async () => {
+    answer = (_s, res) => res.writeHead(502, { 'content-type': 'text/plain' }).end('upstream went away\n');
+    const err = await client()
+      .get('Vip', { name: 'v' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect(err).toMatchObject({ code: 502, reason: '', message: 'upstream went away' });
+    answer = (_s, res) => res.writeHead(404).end();
+    const empty = await client()
+      .get('Vip', { name: 'v' })
+      .catch((e: unknown) => e);
+    expect(empty).toBeInstanceOf(KubeNotFoundError);
+    expect(empty).toMatchObject({ code: 404, message: 'HTTP 404' });
+  });
+
+  it('fails a 200 whose body is not JSON', async () => {
+    answer = (_s, res) => res.writeHead(200).end('<html>');
+    await expect(client().get('Vip', { name: 'v' })).rejects.toThrow(/not JSON/);
+  });
+});
+
+describe('connections', () => {
+  it('keeps one connection alive across sequential calls', async () => {
+    const k = client();
+    const before = connections;
+    for (let i = 0; i < 25; i++) await k.get('Vip', { name: `v${i}` });
+    expect(connections - before).toBe(1);
+    expect(seen).toHaveLength(25);
+  });
+
+  it('times out a call the server never answers, then works again on a new connection', async () => {
+    answer = (s, res) => {
+      if (s.url.endsWith('/hang')) return; // never answers
+      ok(s, res);
+    };
+    const k = client({ requestTimeoutMs: 200 });
+    const t0 = Date.now();
+    const err = await k.get('Vip', { name: 'hang' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'TimeoutError' });
+    expect((err as Error).message).toContain('200 ms');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(seen.map((s) => s.url)).toEqual(['/apis/kubeovn.io/v1/vips/hang']);
+    expect((await k.get('Vip', { name: 'fine' })).metadata.name).toBe('x');
+  });
+
+  it('reports a refused connection as a network error, not an API error', async () => {
+    const port = await freePort();
+    kube = createKube({ server: `http://127.0.0.1:${port}`, token: 't', skipTLSVerify: true });
+    const err = await kube.get('Vip', { name: 'v' }).catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(KubeApiError);
+    expect(err).toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
+
+describe('credentials that change', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = makeTempDir('vipres-kube-exec-');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('asks an exec plugin per call, so a refreshed token is used at once', async () => {
+    const tokenFile = join(dir, 'token');
+    const plugin = join(dir, 'plugin.sh');
+    // An expired credential: client-node runs the plugin again on every call.
+    writeFileSync(
+      plugin,
+      `#!/bin/sh\nprintf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2000-01-01T00:00:00Z"}}' "$(cat ${tokenFile})"\n`,
+    );
+    chmodSync(plugin, 0o755);
+    writeFileSync(tokenFile, 'first');
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
+      users: [
+        {
+          name: 'u',
+          exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: [], env: [] },
+        },
+      ],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    kube = createKube({ kubeConfig: kc });
+    await kube.get('Vip', { name: 'a' });
+    writeFileSync(tokenFile, 'second');
+    await kube.get('Vip', { name: 'b' });
+    const before = connections;
+    await kube.get('Vip', { name: 'c' });
+    expect(seen.map((s) => s.headers.authorization)).toEqual([
+      'Bearer first',
+      'Bearer second',
+      'Bearer second',
+    ]);
+    expect(connections - before).toBe(0); // same connection: only the header changed
+  });
+});
