@@ -1,13 +1,16 @@
-// The JSON of a stored object, computed once: the reply to the write that stored it and every
-// watch event about it carry the same bytes. Safe because a stored object never changes
-// (store.ts); keyed weakly so an object's text goes when the object does.
-const texts = new WeakMap<object, string>();
+// The JSON of a stored object, computed once: the reply to the write that stored it, the watch
+// events about it and a read soon after carry the same bytes. Safe because a stored object never
+// changes (store.ts). Only recent objects keep their text: keeping it for every object costs more
+// in garbage collection than encoding an old object again.
+const RECENT = 512;
+const texts = new Map<object, string>();
 
 export function storedJson(obj: object): string {
   let text = texts.get(obj);
   if (text === undefined) {
     text = JSON.stringify(obj);
     texts.set(obj, text);
+    if (texts.size > RECENT) texts.delete(texts.keys().next().value as object);
   }
   return text;
 }
