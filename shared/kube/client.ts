@@ -18,6 +18,8 @@ export type KubeOptions = (
 ) & {
   /** Bound on each API call (default 30 s); a hung API server fails the call instead of the handler. */
   requestTimeoutMs?: number;
+  /** Connections per cluster and user (default 64); further calls wait for a free one. */
+  maxSockets?: number;
 };
 
 /** Any object as the API returns it. */
@@ -126,7 +128,10 @@ const PATCH_TYPES = { merge: 'application/merge-patch+json', json: 'application/
 
 export function createKube(opts: KubeOptions) {
   const kubeConfig = loadKubeConfig(opts);
-  const http = createKubeTransport(kubeConfig, { requestTimeoutMs: opts.requestTimeoutMs });
+  const http = createKubeTransport(kubeConfig, {
+    requestTimeoutMs: opts.requestTimeoutMs,
+    maxSockets: opts.maxSockets,
+  });
 
   function get(kind: KindName, ref: { name: string; namespace?: string }): Promise<KubeObject> {
     return http.request<KubeObject>('GET', { path: objectPath(kind, ref) });

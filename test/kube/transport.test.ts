@@ -203,6 +203,15 @@ describe('connections', () => {
     expect(seen).toHaveLength(25);
   });
 
+  it('holds concurrent calls to maxSockets connections', async () => {
+    kube = createKube({ server: url, token: 't', skipTLSVerify: true, maxSockets: 2 });
+    const k = kube;
+    const before = connections;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => k.get('Vip', { name: `v${i}` })));
+    expect(seen).toHaveLength(20);
+    expect(connections - before).toBe(2);
+  });
+
   it('times out a call the server never answers, then works again on a new connection', async () => {
     answer = (s, res) => {
       if (s.url.endsWith('/hang')) return; // never answers
