@@ -101,10 +101,13 @@ export function kubeTransport(kc: KubeConfig): KubeTransport {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buffered += chunk;
+          // Lines are cut by index and the remainder kept once per chunk: a chunk of many events
+          // is not copied again for each line.
+          let start = 0;
           let nl = buffered.indexOf('\n');
           while (nl >= 0) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
+            const line = buffered.slice(start, nl).trim();
+            start = nl + 1;
             if (line) {
               try {
                 onLine(JSON.parse(line) as WatchLine);
@@ -116,8 +119,9 @@ export function kubeTransport(kc: KubeConfig): KubeTransport {
                 return;
               }
             }
-            nl = buffered.indexOf('\n');
+            nl = buffered.indexOf('\n', start);
           }
+          buffered = buffered.slice(start);
         });
         res.on('end', () => finish({ kind: 'closed' }));
         res.on('aborted', () =>

