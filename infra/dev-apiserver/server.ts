@@ -133,7 +133,7 @@ export class ApiServer {
     const raw = req.url ?? '/';
     const qi = raw.indexOf('?');
     const path = (qi < 0 ? raw : raw.slice(0, qi)).replace(/\/+$/, '') || '/';
-    const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
+    const q = qi < 0 ? NO_QUERY : new URLSearchParams(raw.slice(qi + 1));
     if (path === '/healthz' || path === '/readyz' || path === '/livez') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       return;
@@ -522,17 +522,23 @@ export class ApiServer {
   }
 }
 
+const NO_QUERY = new URLSearchParams();
+
 function combine(...ms: ((o: KubeObject) => boolean)[]) {
   return (o: KubeObject) => ms.every((m) => m(o));
 }
 
+function findResource(inGroup: ResourceInfo[], name: string | undefined): ResourceInfo | undefined {
+  for (const r of inGroup) if (r.resource === name) return r;
+  return undefined;
+}
+
 function parseRoute(rest: string[], inGroup: ResourceInfo[]): Route {
-  const find = (name: string | undefined) => inGroup.find((r) => r.resource === name);
   if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const info = find(rest[2]);
+    const info = findResource(inGroup, rest[2]);
     if (info?.namespaced) return { info, namespace: rest[1], name: rest[3], subresource: rest[4] };
   }
-  const info = find(rest[0]);
+  const info = findResource(inGroup, rest[0]);
   if (!info) throw notFoundPath();
   return { info, name: rest[1], subresource: rest[2] };
 }

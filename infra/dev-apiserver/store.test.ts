@@ -132,6 +132,51 @@ describe('Store', () => {
     expect(code(() => s.watch(pods, { resourceVersion: s.list(pods).resourceVersion }, () => {}))).toBe(0);
   });
 
+  it("never changes a stored object in place; what get, update and list return is the caller's", () => {
+    const s = newStore();
+    s.create(vips, { metadata: { name: 'v1', labels: { a: '1' } }, spec: { subnet: 'a' } });
+    const before = s.peek(vips, undefined, 'v1');
+    const frozen = JSON.stringify(before);
+    const got = s.get(vips, undefined, 'v1');
+    (got.spec as { subnet: string }).subnet = 'edited';
+    (got.metadata.labels as Record<string, string>).a = 'edited';
+    const events: WatchEvent[] = [];
+    s.watch(vips, { resourceVersion: s.resourceVersion }, (e) => events.push(e));
+    const st = s.update(vips, { ...got, status: { ready: true } }, { subresource: 'status' });
+    (st.status as { ready: boolean }).ready = false;
+    const main = s.update(vips, {
+      ...s.get(vips, undefined, 'v1'),
+      metadata: { ...st.metadata, labels: { a: '2' } },
+    });
+    (s.list(vips).items[0] as KubeObject).metadata.name = 'x';
+    expect(JSON.stringify(before)).toBe(frozen);
+    expect(events.map((e) => e.object.status)).toEqual([{ ready: true }, { ready: true }]);
+    expect(s.peek(vips, undefined, 'v1')).toMatchObject({
+      metadata: { name: 'v1', labels: { a: '2' }, resourceVersion: main.metadata.resourceVersion },
+      spec: { subnet: 'a' },
+      status: { ready: true },
+    });
+    // the object an earlier event carried stays what it was
+    expect(events[0]?.object.metadata.labels).toEqual({ a: '1' });
+    expect(events[1]?.object.metadata.labels).toEqual({ a: '2' });
+  });
+
+  it('treats a write that differs only in key order or undefined fields as a no-op', () => {
+    const s = newStore();
+    const v = s.create(vips, {
+      metadata: { name: 'v1' },
+      spec: { subnet: 'a', x: { p: 1, q: [1, { r: 2 }] } },
+    });
+    const same = s.update(vips, {
+      metadata: { ...v.metadata, labels: undefined },
+      spec: { x: { q: [1, { r: 2 }], p: 1 }, subnet: 'a', y: undefined },
+    });
+    expect(same.metadata.resourceVersion).toBe(v.metadata.resourceVersion);
+    const moved = s.update(vips, { ...v, spec: { subnet: 'a', x: { p: 1, q: [{ r: 2 }, 1] } } });
+    expect(Number(moved.metadata.resourceVersion)).toBeGreaterThan(Number(v.metadata.resourceVersion));
+    expect(moved.metadata.generation).toBe(2);
+  });
+
   it('turns a change of selector match into ADDED / DELETED for the watcher', () => {
     const s = newStore();
     const events: WatchEvent[] = [];
