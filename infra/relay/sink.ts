@@ -29,6 +29,7 @@ import { pickSink } from './routing.ts';
 
 export const DEFAULT_MAX_BATCH = 64;
 export const DEFAULT_MAX_IN_FLIGHT = 4;
+const IDLE_SOCKET_MS = 4_000;
 
 export interface HttpSinkOptions {
   urls: readonly string[];
@@ -168,6 +169,9 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
     const https = url.protocol === 'https:';
     const agentOpts = {
       keepAlive: true,
+      // An idle socket is closed by us before a Node server's 5 s keep-alive timeout closes it
+      // under a request we would be writing to it.
+      timeout: IDLE_SOCKET_MS,
       ...(Number.isFinite(maxInFlight) ? { maxSockets: maxInFlight } : {}),
     };
     targets.set(u, {
@@ -239,6 +243,11 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
         res.on('error', (err) => {
           settle();
           reject(err);
+        });
+        res.on('close', () => {
+          if (res.complete) return;
+          settle();
+          reject(new Error('the connection closed before the answer was complete'));
         });
       });
       req.end(msg.body);
