@@ -35,6 +35,8 @@ export interface ScaleResult {
   violations: number;
   /** CPU milliseconds per Vip in each process (`self`: the API server and the load generator). */
   cpuMsPerVip: Record<string, number>;
+  /** TLS connections the API server accepted during the measured window (kept-alive clients: few). */
+  apiConnections: number;
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -93,6 +95,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         ...(stack.nb ? { nb: stack.nb.pid } : {}),
       });
     const cpuBefore = sample();
+    const connectionsBefore = stack.apiServer.connectionCount();
     const start = performance.now();
     let next = 0;
     const interval = opts.ratePerSecond ? 1000 / opts.ratePerSecond : 0;
@@ -143,6 +146,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     clearInterval(ticker);
     const end = Math.max(...ready.values());
     const cpuMsPerVip = cpuPerUnit(cpuBefore, sample(), ready.size);
+    const apiConnections = stack.apiServer.connectionCount() - connectionsBefore;
     watchAbort.abort();
     await watchEnded;
 
@@ -160,6 +164,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       p99: pct(lat, 0.99),
       ...verdict,
       cpuMsPerVip,
+      apiConnections,
     };
   } finally {
     await stack.stop();

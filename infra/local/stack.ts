@@ -232,7 +232,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
           opts.resync ?? '5m',
           // Handlers are I/O-bound; many events in flight keep every replica busy.
           '--concurrency',
-          String(32 * Math.max(1, functions.length)),
+          String(256 * Math.max(1, functions.length)),
         ],
         dir,
         // info: the relay says little at info (start, synced, stop), and its sync line is awaited here.

@@ -93,6 +93,22 @@ describe('a Vip reconciled from the event copy', () => {
     expect(await ports.allocator.get(SUBNET, 'vip/copy-old')).toBeUndefined();
   });
 
+  it('a pod binding made after the copy was taken survives the claim (ip_reserved is not reset)', async () => {
+    const copy = await createVip('copy-bound');
+    // A pod binds the Vip before this Vip's own first reconcile ran (the pod binding's claim).
+    await admin.patchMetadata(
+      'Vip',
+      { name: 'copy-bound' },
+      { labels: { 'ovn.kubernetes.io/ip_reserved': 'bound.default' } },
+    );
+    const outcome = await reconcileVip(deps, 'copy-bound', undefined, { observed: copy });
+    expect(outcome.status).toBe('done');
+    const now = (await admin.getVip('copy-bound'))!;
+    expect(now.metadata.labels?.['ovn.kubernetes.io/ip_reserved']).toBe('bound.default');
+    expect(now.metadata.finalizers).toContain('kubeovn.io/kube-ovn-controller');
+    expect(now.status?.ready).toBe(true);
+  });
+
   it('a copy of a Vip that is already gone reserves nothing', async () => {
     const copy = await createVip('copy-gone');
     await admin.delete('Vip', { name: 'copy-gone' });
