@@ -1,20 +1,31 @@
 // Reconcilers called directly against real services: the development API server (in-process),
 // the run's Redis and OVN NB. `calls` records the Kubernetes reads and writes the reconcilers make
-// through the real client, so tests can say which round trips an event costs.
+// through the real client, `nbCalls` the NorthboundPort calls and `transactions` every OVSDB
+// transaction sent on the reconcilers' own NB connection, so tests can say which round trips an
+// event costs.
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { readConfig } from '../../shared/config.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
+import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
 import { type ControllerPorts, createControllerPorts } from '../../shared/ports.ts';
-import type { KubePort, ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import { northboundPort } from '../../shared/wiring/northbound.ts';
 import { startTestApiServer, type TestApiServer } from '../kube/dev-server.ts';
 
 export interface ReconcileHarness {
   api: TestApiServer;
   ports: ControllerPorts;
-  /** The reconcilers' dependencies, their Kubernetes client recording each call in `calls`. */
+  /**
+   * The reconcilers' dependencies, their Kubernetes client recording each call in `calls` (an
+   * `ensureClaimed` that had nothing to write, so sent nothing, as `ensureClaimed:no-op`).
+   */
   deps: ReconcileDeps;
   calls: string[];
+  /** NorthboundPort calls of the reconcilers, by method name. */
+  nbCalls: string[];
+  /** OVSDB transactions of the reconcilers, as their operations joined by '+' (`select`, `wait+update`). */
+  transactions: string[];
   /** The test's own client, for what a user does (create, edit, delete). */
   admin: Kube;
   /** A Subnet of this harness's own (the run's Redis and NB are shared by test files). */
@@ -22,14 +33,23 @@ export interface ReconcileHarness {
   stop(): Promise<void>;
 }
 
-function recording(kube: KubePort, calls: string[]): KubePort {
-  return new Proxy(kube, {
+function recording<T extends object>(port: T, calls: string[]): T {
+  return new Proxy(port, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        calls.push(String(prop));
-        return value.apply(target, args);
+        const at = calls.push(String(prop)) - 1;
+        const result = value.apply(target, args);
+        // ensureClaimed decides locally first: one that finds nothing to write sends nothing.
+        if (prop === 'ensureClaimed' && result instanceof Promise)
+          void result.then(
+            (r) => {
+              if (r === undefined) calls[at] = 'ensureClaimed:no-op';
+            },
+            () => {},
+          );
+        return result;
       };
     },
   });
@@ -48,6 +68,15 @@ export async function startReconcileHarness(cidr: {
     }),
   );
   const calls: string[] = [];
+  const nbCalls: string[] = [];
+  const transactions: string[] = [];
+  // The reconcilers' own NB connection (with its port cache), so its transactions can be counted.
+  const northbound = await connectNorthbound({ remotes: inject('nbRemote') });
+  const transact = northbound.client.transact.bind(northbound.client);
+  northbound.client.transact = (ops, opts) => {
+    transactions.push(ops.map((o) => o.op).join('+'));
+    return transact(ops, opts);
+  };
   const admin = createKube({ kubeconfigPath: api.server.kubeconfigPath });
   const subnet = `rh-${randomBytes(3).toString('hex')}`;
   await admin.create('Subnet', {
@@ -59,12 +88,19 @@ export async function startReconcileHarness(cidr: {
   return {
     api,
     ports,
-    deps: { ...ports.reconcile, kube: recording(ports.kube, calls) },
+    deps: {
+      ...ports.reconcile,
+      kube: recording(ports.kube, calls),
+      nb: recording(northboundPort(northbound.writer, northbound.cache), nbCalls),
+    },
     calls,
+    nbCalls,
+    transactions,
     admin,
     subnet,
     async stop() {
       admin.close();
+      await northbound.close();
       await ports.close();
       await api.stop();
     },
