@@ -12,7 +12,7 @@ import {
   renameSync,
   rmSync,
 } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 
 const CACHE = resolve(new URL('../../.cache/kubectl', import.meta.url).pathname);
 
@@ -70,6 +70,15 @@ export interface KubectlResult {
 }
 
 /** Runs one kubectl command to completion (bounded by timeoutMs); never throws on exit codes. */
+/**
+ * `--kubeconfig` and a discovery cache of this server's own. kubectl caches discovery per
+ * host:port under ~/.kube/cache for minutes; servers of successive tests reuse ports, so a shared
+ * cache would show one server the resources of another.
+ */
+export function kubectlBase(kubeconfig: string): string[] {
+  return ['--kubeconfig', kubeconfig, '--cache-dir', join(dirname(kubeconfig), '.kubectl-cache')];
+}
+
 export function runKubectl(
   kubeconfig: string,
   args: string[],
@@ -78,7 +87,7 @@ export function runKubectl(
   return new Promise((resolvePromise) => {
     const child = execFile(
       opts.kubectl ?? findKubectl(),
-      ['--kubeconfig', kubeconfig, ...args],
+      [...kubectlBase(kubeconfig), ...args],
       { timeout: opts.timeoutMs ?? 20_000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
@@ -91,7 +100,7 @@ export function runKubectl(
 
 /** Starts a long-running kubectl (e.g. `get -w`); the caller stops it with `child.kill()`. */
 export function spawnKubectl(kubeconfig: string, args: string[], kubectl = findKubectl()): ChildProcess {
-  return spawn(kubectl, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(kubectl, [...kubectlBase(kubeconfig), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** The client's minor version (32 for v1.32). */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
+import { kubectlBase } from '../../infra/dev-apiserver/kubectl.ts';
 import { waitFor } from '../../infra/local/services.ts';
 import { ROOT, type Stack, type StackOptions, startStack } from '../../infra/local/stack.ts';
 import type { Pod, Vip } from '../../shared/domain/types.ts';
@@ -58,7 +59,7 @@ export async function startE2E(opts: StackOptions = {}): Promise<E2E> {
       return (await run('ovn-nbctl', [`--db=${nbDb}`, '--timeout=10', ...args])).stdout;
     },
     async kubectl(...args) {
-      return (await run('kubectl', ['--kubeconfig', stack.kubeconfig, ...args], { timeout: 30_000 })).stdout;
+      return (await run('kubectl', [...kubectlBase(stack.kubeconfig), ...args], { timeout: 30_000 })).stdout;
     },
     async apply(obj) {
       const kind = obj.kind as Parameters<Kube['create']>[0];
