@@ -1,6 +1,7 @@
-// One event's view of the cluster-wide lists that rarely change (Subnets, SwitchLBRules). A pod
-// event asks for the Subnets up to five times (its NICs, each AAP Vip's parents, each port's
-// security) and for the rules once more; within one event one answer is enough. Nothing is kept
+// One event's view of the cluster-wide lists that rarely change (Subnets, SwitchLBRules, and the
+// allocator's registered subnet ranges). A pod event asks for the Subnets up to five times (its
+// NICs, each AAP Vip's parents, each port's security) and for the rules once more; within one
+// event one answer is enough. Nothing is kept
 // across events: a handler stays stateless and sees each Subnet change on its next event.
 import type { ReconcileDeps } from './ports.ts';
 
@@ -13,8 +14,26 @@ export function scopedToEvent(deps: ReconcileDeps): ReconcileDeps {
     p.catch(clear);
     return p;
   };
+  // A subnet's range as the allocator registered it: a pod event asks once per NIC and once per
+  // AAP Vip it refreshes. Only a registered one is kept (registering happens at most once).
+  const registered = new Map<string, ReturnType<typeof deps.allocator.getSubnet>>();
+  const allocator = deps.allocator;
   return {
     ...deps,
+    allocator: Object.assign(Object.create(allocator) as typeof allocator, {
+      getSubnet: (name: string) => {
+        let known = registered.get(name);
+        if (!known) {
+          known = allocator.getSubnet(name);
+          registered.set(name, known);
+          known.then(
+            (info) => info === undefined && registered.delete(name),
+            () => registered.delete(name),
+          );
+        }
+        return known;
+      },
+    }),
     kube: Object.assign(Object.create(kube) as typeof kube, {
       listSubnets: () => {
         subnets ??= forget(kube.listSubnets(), () => {

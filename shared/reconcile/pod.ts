@@ -21,7 +21,7 @@ import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
 import { refreshRulesForPod } from './switch-lb-rule.ts';
-import { reconcileVip, refreshPortSecurityOf } from './vip.ts';
+import { type EventState, reconcileVip, refreshPortSecurityOf } from './vip.ts';
 
 const done: Outcome = { status: 'done' };
 
@@ -37,10 +37,13 @@ export async function reconcilePod(
   lastKnown?: Pod,
   opts: { observed?: Pod } = {},
 ): Promise<Outcome> {
-  let pod = trustedCopy(opts.observed) ?? (await deps.kube.getPod(namespace, name));
+  const copy = trustedCopy(opts.observed);
+  let pod = copy ?? (await deps.kube.getPod(namespace, name));
   for (let attempt = 1; ; attempt++) {
     try {
-      return await reconcilePodFrom(deps, namespace, name, pod, lastKnown ?? opts.observed);
+      return await reconcilePodFrom(deps, namespace, name, pod, lastKnown ?? opts.observed, {
+        read: pod !== copy,
+      });
     } catch (err) {
       if (!(isConflict(err) || isNotFound(err)) || attempt >= MAX_PASSES) throw err;
       pod = await deps.kube.getPod(namespace, name);
@@ -62,12 +65,14 @@ const trustedCopy = (copy: Pod | undefined) =>
     ? copy
     : undefined;
 
+/** `read`: `pod` was read from the API server (not the event's copy). */
 async function reconcilePodFrom(
   deps: ReconcileDeps,
   namespace: string,
   name: string,
   pod: Pod | undefined,
   lastKnown: Pod | undefined,
+  from: { read: boolean },
 ): Promise<Outcome> {
   if (!pod) {
     await podGone(deps, namespace, name, lastKnown);
@@ -88,6 +93,8 @@ async function reconcilePodFrom(
   if (pod.metadata.annotations?.[ALLOCATION_ERROR_ANNOTATION] !== undefined)
     patch[ALLOCATION_ERROR_ANNOTATION] = null;
   let produced: string | undefined;
+  // The pod as this event last wrote or read it (the event's copy only once a write proved it).
+  let known: Pod | undefined = from.read ? pod : undefined;
   if (Object.keys(patch).length > 0) {
     const written = await deps.kube.patchMetadata(
       'Pod',
@@ -96,13 +103,21 @@ async function reconcilePodFrom(
       { ...(pod.metadata.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}) },
     );
     produced = written.metadata.resourceVersion;
+    known = written as Pod;
   }
 
   const ports = nics.value.map((n) => n.portName);
-  await refreshParentsOf(deps, ports, [...podAaps(pod), ...podAaps(lastKnown)]);
-  // The Vips' reconciles above refresh parents whose set changed; this covers the rest (the pod's
-  // own addresses, a pod relabelled while its Vip's reconcile was elsewhere, a resync).
-  await refreshPortSecurityOf(deps, ports);
+  const event: EventState = { pods: known ? [known] : [], refreshed: new Set() };
+  await refreshParentsOf(deps, ports, [...podAaps(pod), ...podAaps(lastKnown)], event);
+  // The Vips' reconciles above refresh the ports whose parents changed, after this pod's write;
+  // this covers the rest (the pod's own addresses, a pod relabelled while its Vip's reconcile was
+  // elsewhere, a resync).
+  await refreshPortSecurityOf(
+    deps,
+    ports.filter((p) => !event.refreshed.has(p)),
+    { pods: event.pods },
+    event.refreshed,
+  );
   await refreshRulesForPod(deps, namespace, pod, lastKnown);
   return produced ? { status: 'done', produced: [produced] } : done;
 }
@@ -234,7 +249,12 @@ export async function releaseBinding(deps: ReconcileDeps, port: string): Promise
 }
 
 /** Recomputes the AAP Vips a pod's ports may be (or may have been) a parent of. */
-async function refreshParentsOf(deps: ReconcileDeps, ports: string[], asked: string[]): Promise<void> {
+async function refreshParentsOf(
+  deps: ReconcileDeps,
+  ports: string[],
+  asked: string[],
+  event?: EventState,
+): Promise<void> {
   const names = new Set(asked);
   for (const port of ports) {
     for (const vport of await deps.nb.virtualPortsWithParent(port)) {
@@ -242,7 +262,10 @@ async function refreshParentsOf(deps: ReconcileDeps, ports: string[], asked: str
     }
   }
   for (const vip of [...names].sort()) {
-    const outcome = await reconcileVip(deps, vip, undefined, { onlyIfExists: true });
+    const outcome = await reconcileVip(deps, vip, undefined, {
+      onlyIfExists: true,
+      ...(event ? { event } : {}),
+    });
     if (outcome.status === 'retry')
       deps.log?.warn({ vip, reason: outcome.reason }, 'parent refresh deferred');
   }

@@ -5,7 +5,7 @@
 import { parentAddresses, podAaps, type VirtualParent, virtualParents } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
 import { parentVipAddresses, portSecurity } from '../domain/port-security.ts';
-import type { Vip } from '../domain/types.ts';
+import type { Pod, Vip } from '../domain/types.ts';
 import {
   type AssignedVip,
   checkAddressesInSubnet,
@@ -40,6 +40,17 @@ const firstError = (errors: FieldError[]): Failure => ({
 });
 
 /**
+ * What one event already holds, shared by the reconciles it runs: `pods` as the event last wrote or
+ * read them (the first pass of a port security refresh decides from them, see
+ * refreshPortSecurity), and `refreshed`, the ports whose port security this event refreshed after
+ * those writes (a caller need not refresh them again).
+ */
+export interface EventState {
+  pods: Pod[];
+  refreshed: Set<string>;
+}
+
+/**
  * `lastKnown` is the event's copy of the object, used only when the Vip is already gone.
  * `observed` is the event's copy of a live object: for a Vip not yet claimed it stands in for a
  * GET (see trustedCopy); every write is guarded by the resourceVersion of the copy it was decided
@@ -53,14 +64,14 @@ export async function reconcileVip(
   deps: ReconcileDeps,
   name: string,
   lastKnown?: Vip,
-  opts: { onlyIfExists?: boolean; observed?: Vip } = {},
+  opts: { onlyIfExists?: boolean; observed?: Vip; event?: EventState } = {},
 ): Promise<Outcome> {
   // A repeated event of a settled Vip (the echo of our own status write, a resync) costs one Redis
   // read instead of a reconcile: if the reservation still matches, there is nothing to do.
   if (opts.observed && isSettled(opts.observed) && (await reservationMatches(deps, opts.observed))) {
     return { status: 'done' };
   }
-  const pass: Pass = { produced: [] };
+  const pass: Pass = { produced: [], event: opts.event ?? { pods: [], refreshed: new Set() } };
   let vip = trustedCopy(opts.observed) ?? (await deps.kube.getVip(name));
   for (let attempt = 1; ; attempt++) {
     try {
@@ -87,9 +98,10 @@ const MAX_PASSES = 4;
  */
 const trustedCopy = (copy: Vip | undefined) => (copy && !hasFinalizer(copy) ? copy : undefined);
 
-/** The resourceVersions one reconcile wrote. */
+/** The resourceVersions one reconcile wrote, and what its event holds. */
 interface Pass {
   produced: string[];
+  event: EventState;
 }
 
 async function reconcileFrom(
@@ -181,7 +193,11 @@ async function reconcileFrom(
   };
 
   const { parents, touched } = await syncVirtualPorts(deps, name, spec, reservation);
-  await writeStatus(deps, pass, vip, { spec, assigned: nowAssigned, parents: parentAddresses(parents) });
+  const written = await writeStatus(deps, pass, vip, {
+    spec,
+    assigned: nowAssigned,
+    parents: parentAddresses(parents),
+  });
   // Port security follows the status just written (the addresses) and the parents: refresh the
   // ports whose allowance may have changed. A newly assigned address counts as a change.
   const addressChanged =
@@ -190,6 +206,8 @@ async function reconcileFrom(
   await refreshPortSecurityOf(
     deps,
     addressChanged ? [...touched, ...parents.map((p) => p.portName)] : touched,
+    { pods: pass.event.pods, vips: [written] },
+    pass.event.refreshed,
   );
   return { status: 'done' };
 }
@@ -242,16 +260,16 @@ async function syncVirtualPorts(
 }
 
 async function currentParents(deps: ReconcileDeps, name: string, spec: VipSpec): Promise<VirtualParent[]> {
-  const [pods, placements] = await Promise.all([
-    // The selector is an AND of equalities: the API server can filter by it as a label selector.
-    deps.kube.listPods({
-      namespace: spec.namespace!,
-      ...(spec.selector.length > 0
-        ? { labelSelector: spec.selector.map((r) => `${r.key}=${r.value}`).join(',') }
-        : {}),
-    }),
-    subnetPlacements(deps),
-  ]);
+  // The selector is an AND of equalities: the API server can filter by it as a label selector.
+  const pods = await deps.kube.listPods({
+    namespace: spec.namespace!,
+    ...(spec.selector.length > 0
+      ? { labelSelector: spec.selector.map((r) => `${r.key}=${r.value}`).join(',') }
+      : {}),
+  });
+  // No candidate, no parent: the Subnets (where each pod's NICs are) are not needed.
+  if (pods.length === 0) return [];
+  const placements = await subnetPlacements(deps);
   return virtualParents(
     { name, subnet: spec.subnet, namespace: spec.namespace!, selector: spec.selector },
     pods,
@@ -312,7 +330,10 @@ async function reservationMatches(deps: ReconcileDeps, vip: Vip): Promise<boolea
   return !!r && (r.v4 ?? '') === (s?.v4ip ?? '') && (r.v6 ?? '') === (s?.v6ip ?? '') && r.mac === s?.mac;
 }
 
-/** Writes the status computed from `vip`, guarded by its resourceVersion (a conflict re-decides). */
+/**
+ * Writes the status computed from `vip`, guarded by its resourceVersion (a conflict re-decides).
+ * Returns the Vip as it stands after: the object written, or `vip` when nothing changed.
+ */
 async function writeStatus(
   deps: ReconcileDeps,
   pass: Pass,
@@ -323,7 +344,7 @@ async function writeStatus(
     parents?: { pv4ip: string; pv6ip: string; pmac: string };
     failure?: Failure;
   },
-): Promise<void> {
+): Promise<Vip> {
   const status = computeVipStatus({
     vip,
     ...(input.spec ? { spec: input.spec } : {}),
@@ -340,29 +361,56 @@ async function writeStatus(
     status.pv6ip = vip.status.pv6ip ?? '';
     status.pmac = vip.status.pmac ?? '';
   }
-  if (statusEquals(vip.status, status)) return;
+  if (statusEquals(vip.status, status)) return vip;
   const written = await deps.kube.patchStatus('Vip', vip.metadata.name, status, {
     ...(vip.metadata.resourceVersion ? { resourceVersion: vip.metadata.resourceVersion } : {}),
   });
   noteWritten(pass, vip, written);
+  return written as Vip;
+}
+
+/**
+ * Objects the caller holds as its event last wrote or read them, so at least as new as the change
+ * a port security refresh is for.
+ */
+export interface KnownObjects {
+  pods?: readonly Pod[];
+  vips?: readonly Vip[];
 }
 
 /**
  * Brings a pod port's port_security to what the API server says now: its own addresses plus
  * those of the AAP Vips it is a virtual parent of. Reads the pod and its Vips inside the
  * writer's callback, after the writer read the port (see NorthboundWriter.refreshPortSecurity).
+ *
+ * `known` saves those reads in the first pass only. That is safe because of the writer's rule that
+ * a pass which wrote (or lost its guard) is followed by one that reads the API afresh after it:
+ * a view older than a concurrent change can only cause a write, and that write is always
+ * corrected by the fresh pass after it; a first pass that writes nothing changes nothing. What
+ * `known` must hold is the change this refresh is for (the caller's own writes), which it does,
+ * being what the caller wrote or read after them.
  */
-export async function refreshPortSecurity(deps: ReconcileDeps, port: string): Promise<void> {
+export async function refreshPortSecurity(
+  deps: ReconcileDeps,
+  port: string,
+  known: KnownObjects = {},
+): Promise<void> {
+  let first = true;
   await deps.nb.refreshPortSecurity(port, async ({ own, pod: ref }) => {
+    const seed = first ? known : {};
+    first = false;
     const [namespace, podName] = (ref ?? '').split('/');
     if (!own || !namespace || !podName) return undefined; // not a pod port
-    const pod = await deps.kube.getPod(namespace, podName);
+    const pod =
+      seed.pods?.find(
+        (p) => p.metadata.name === podName && (p.metadata.namespace ?? 'default') === namespace,
+      ) ?? (await deps.kube.getPod(namespace, podName));
     // Gone: its reconcile deletes the port.
     if (!pod) return undefined;
     const asked = podAaps(pod);
     if (asked.length === 0) return portSecurity(own, []);
     const [vips, subnets] = await Promise.all([
-      Promise.all(asked.map((n) => deps.kube.getVip(n))),
+      Promise.all(asked.map((n) => seed.vips?.find((v) => v.metadata.name === n) ?? deps.kube.getVip(n))),
       subnetPlacements(deps),
     ]);
     const found = vips.filter((v): v is Vip => v !== undefined);
@@ -373,6 +421,15 @@ export async function refreshPortSecurity(deps: ReconcileDeps, port: string): Pr
   });
 }
 
-export async function refreshPortSecurityOf(deps: ReconcileDeps, ports: Iterable<string>): Promise<void> {
-  for (const port of [...new Set(ports)].sort()) await refreshPortSecurity(deps, port);
+/** Refreshes each port (see refreshPortSecurity) and adds it to `refreshed`. */
+export async function refreshPortSecurityOf(
+  deps: ReconcileDeps,
+  ports: Iterable<string>,
+  known: KnownObjects = {},
+  refreshed?: Set<string>,
+): Promise<void> {
+  for (const port of [...new Set(ports)].sort()) {
+    await refreshPortSecurity(deps, port, known);
+    refreshed?.add(port);
+  }
 }

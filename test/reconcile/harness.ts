@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { readConfig } from '../../shared/config.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
-import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
+import { connectNorthbound, type NorthboundWriter } from '../../shared/ovn/nb/index.ts';
 import { type ControllerPorts, createControllerPorts } from '../../shared/ports.ts';
 import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
 import { northboundPort } from '../../shared/wiring/northbound.ts';
@@ -26,6 +26,10 @@ export interface ReconcileHarness {
   nbCalls: string[];
   /** OVSDB transactions of the reconcilers, as their operations joined by '+' (`select`, `wait+update`). */
   transactions: string[];
+  /** Redis allocator calls of the reconcilers, by method name. */
+  redisCalls: string[];
+  /** For a test's own reads of NB rows (its transactions are counted in `transactions` too). */
+  nbWriter: NorthboundWriter;
   /** The test's own client, for what a user does (create, edit, delete). */
   admin: Kube;
   /** A Subnet of this harness's own (the run's Redis and NB are shared by test files). */
@@ -70,6 +74,7 @@ export async function startReconcileHarness(cidr: {
   const calls: string[] = [];
   const nbCalls: string[] = [];
   const transactions: string[] = [];
+  const redisCalls: string[] = [];
   // The reconcilers' own NB connection (with its port cache), so its transactions can be counted.
   const northbound = await connectNorthbound({ remotes: inject('nbRemote') });
   const transact = northbound.client.transact.bind(northbound.client);
@@ -90,12 +95,15 @@ export async function startReconcileHarness(cidr: {
     ports,
     deps: {
       ...ports.reconcile,
+      allocator: recording(ports.reconcile.allocator, redisCalls),
       kube: recording(ports.kube, calls),
       nb: recording(northboundPort(northbound.writer, northbound.cache), nbCalls),
     },
     calls,
     nbCalls,
     transactions,
+    redisCalls,
+    nbWriter: northbound.writer,
     admin,
     subnet,
     async stop() {
