@@ -1,10 +1,9 @@
-// `npm run demo:scale [-- --vips N --replicas 1,2,4 --aap-every 10 --tsx]`: the horizontal-scaling
-// demo. For each replica count it starts a fresh stack, creates N Vips through the API server,
-// waits for all of them to be Ready, and prints throughput, event -> Ready latency, CPU per Vip and
-// the audit verdict. The functions and the relay run compiled (dist/, as deployed); --tsx runs
-// the TypeScript sources instead.
+// `npm run demo:scale [-- --vips N --replicas 1,2,4 --aap-every 10]`: the horizontal-scaling demo.
+// For each replica count it starts a fresh stack, creates N Vips through the API server, waits for
+// all of them to be Ready, and prints throughput, event -> Ready latency, CPU per Vip and the audit
+// verdict. `npm run` runs it compiled (dist/), and the stack then runs the functions and the relay
+// compiled too, as deployed.
 import { parseArgs } from 'node:util';
-import { buildDist } from '../infra/local/stack.ts';
 import { runScale, type ScaleResult } from './scale.ts';
 
 const { values } = parseArgs({
@@ -12,14 +11,8 @@ const { values } = parseArgs({
     vips: { type: 'string', default: '5000' },
     replicas: { type: 'string', default: '1,2,4' },
     'aap-every': { type: 'string', default: '10' },
-    tsx: { type: 'boolean', default: false },
   },
 });
-const compiled = !values.tsx;
-if (compiled) {
-  console.log('compiling to dist/ (the functions and the relay run as deployed)');
-  buildDist();
-}
 const vips = Number(values.vips);
 const replicaCounts = values.replicas.split(',').map(Number);
 const results: ScaleResult[] = [];
@@ -32,7 +25,6 @@ for (const replicas of replicaCounts) {
     vips,
     aapEvery: Number(values['aap-every']),
     progress: console.log,
-    stack: { compiled },
   });
   console.log(
     `  done: ${r.vipsPerSecond.toFixed(0)} Vips/s, p50 ${r.p50.toFixed(0)} ms, p99 ${r.p99.toFixed(0)} ms`,

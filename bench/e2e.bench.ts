@@ -3,7 +3,6 @@
 // run, and the latency at a modest offered load (100 Vips/s).
 import { Redis } from 'ioredis';
 import { startRedis } from '../infra/local/services.ts';
-import { buildDist } from '../infra/local/stack.ts';
 import { createRedisAllocator } from '../shared/ipam/index.ts';
 import { runScale } from './scale.ts';
 
@@ -32,8 +31,6 @@ async function allocatorOnly(n: number): Promise<number> {
 const cell = (v: number, width: number, digits = 0) => v.toFixed(digits).padStart(width);
 
 export async function run() {
-  // The functions and the relay run compiled, as deployed (tsx's transform costs every closure).
-  buildDist();
   const alloc = await allocatorOnly(20_000);
   console.log(`allocator alone (50 in flight): ${alloc.toFixed(0)} allocations/s`);
   console.log(`\n${VIPS} Vips as fast as the API server takes them; CPU ms per Vip by process`);
@@ -46,7 +43,7 @@ export async function run() {
     ['10% AAP', 10],
   ] as const) {
     for (const replicas of [1, 2, 4]) {
-      const r = await runScale({ replicas, vips: VIPS, aapEvery, stack: { compiled: true } });
+      const r = await runScale({ replicas, vips: VIPS, aapEvery });
       const clean = r.duplicates + r.leaked + r.violations === 0 ? 'clean' : 'DIRTY';
       const c = r.cpuMsPerVip;
       const total = Object.values(c).reduce((a, b) => a + b, 0);
@@ -64,7 +61,6 @@ export async function run() {
       vips: 500,
       aapEvery,
       ratePerSecond: 100,
-      stack: { compiled: true },
     });
     console.log(
       `\n100 Vips/s offered, ${mix}, 1 replica, 500 Vips: p50 ${paced.p50.toFixed(0)} ms, p99 ${paced.p99.toFixed(0)} ms (${paced.vipsPerSecond.toFixed(0)} Vips/s)`,

@@ -66,8 +66,9 @@ case "$verb" in
     say "lint"; biome check .
     exec vitest run "$@"
     ;;
-  bench) exec node --import tsx bench/index.ts "$@" ;;
+  # Benchmarks run compiled, as a deployment runs the functions (tsx's transform costs every closure).
+  bench) say "build"; tsc -p tsconfig.build.json; exec node dist/bench/index.js "$@" ;;
   audit) exec node --import tsx infra/local/audit.ts "$@" ;;
-  demo-scale) exec node --import tsx bench/demo-scale.ts "$@" ;;
+  demo-scale) say "build"; tsc -p tsconfig.build.json; exec node dist/bench/demo-scale.js "$@" ;;
   *) echo "usage: infra/local/run.sh start|test|bench|audit|demo-scale" >&2; exit 2 ;;
 esac

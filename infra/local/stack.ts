@@ -1,10 +1,9 @@
 // The whole local system on loopback: Redis (or a 3-master Redis Cluster), OVN NB (or a 3-member
 // Raft cluster), the development API server with the CRDs and `ovn-default`, N function replicas
 // and the relay. Used by `npm start`, the end-to-end tests, the chaos test and the scaling demo.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { type DevApiServer, startDevApiServer } from '../dev-apiserver/index.ts';
 import { maybeStartNodeAgent, type NodeAgent } from '../node-agent/index.ts';
 import {
@@ -25,7 +24,14 @@ import {
   waitFor,
 } from './services.ts';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+/** The project root, whether this file runs from its source or compiled under `dist/`. */
+export const ROOT = resolve(
+  import.meta.dirname,
+  '../..',
+  basename(resolve(import.meta.dirname, '../..')) === 'dist' ? '..' : '.',
+);
+/** True when this code runs compiled (from `dist/`, `npm run build`), as benchmarks run it. */
+const RUNNING_COMPILED = import.meta.url.endsWith('.js');
 const CRD_DIR = join(ROOT, 'infra/manifests/crds');
 const TSX = ['--import', 'tsx'];
 
@@ -59,7 +65,7 @@ export interface StackOptions {
   /**
    * Run the function replicas and the relay from `dist/` (`npm run build`), as a deployment runs
    * them, instead of the TypeScript sources through tsx (whose transform adds a cost to every
-   * closure). The caller builds first (see `buildDist`).
+   * closure). Default: the way this code itself runs (benchmarks run compiled).
    */
   compiled?: boolean;
   log?: (line: string) => void;
@@ -67,19 +73,9 @@ export interface StackOptions {
 
 /** How node starts one of our programs (`functions/serve/node`, without extension). */
 function entry(opts: StackOptions, program: string): string[] {
-  return opts.compiled ? [join(ROOT, 'dist', `${program}.js`)] : [...TSX, join(ROOT, `${program}.ts`)];
-}
-
-/** Compiles the sources to `dist/` (what `compiled` stacks run); about 10 s. */
-export function buildDist(): void {
-  execFileSync(
-    process.execPath,
-    [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: ROOT,
-      stdio: 'inherit',
-    },
-  );
+  return (opts.compiled ?? RUNNING_COMPILED)
+    ? [join(ROOT, 'dist', `${program}.js`)]
+    : [...TSX, join(ROOT, `${program}.ts`)];
 }
 
 export interface FunctionReplica extends Daemon {
