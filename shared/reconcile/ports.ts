@@ -22,8 +22,11 @@ export interface NorthboundPort {
   /**
    * Sets a pod port's port_security to `compute(current)` ("<mac> <ips> <vips>"), safe against
    * concurrent refreshers (see NorthboundWriter.refreshPortSecurity): `compute` must read the
-   * state it derives the value from (the API server) itself, after being called. Undefined from
-   * `compute` leaves the port alone; an absent port is not an error.
+   * state it derives the value from (the API server) itself, after being called, except in the
+   * first pass, which may decide from objects the caller wrote or read after the change it
+   * refreshes for (a stale first view can only cause a write, and a pass that wrote is followed by
+   * one that reads afresh). Undefined from `compute` leaves the port alone; an absent port is not
+   * an error.
    */
   refreshPortSecurity(
     port: string,
