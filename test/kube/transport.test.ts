@@ -1,12 +1,16 @@
 // What the client puts on the wire and how it takes what comes back, seen from a plain HTTP
 // server that records each request: paths, queries, content types, credentials (static and from
 // an exec plugin), answers that are not Kubernetes Status objects, timeouts, refused connections.
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:https';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCertificates } from '../../infra/dev-apiserver/tls.ts';
 import { freePort, makeTempDir } from '../../infra/local/services.ts';
 import { createKube, type Kube, KubeApiError, KubeNotFoundError } from '../../shared/kube/index.ts';
 
@@ -278,5 +282,193 @@ describe('credentials that change', () => {
       'Bearer second',
     ]);
     expect(connections - before).toBe(0); // same connection: only the header changed
+  });
+});
+
+describe('connections, further', () => {
+  it('reuses the connections of a burst for the next burst, and one for calls one after another', async () => {
+    const k = client();
+    const before = connections;
+    for (let round = 0; round < 4; round++) {
+      await Promise.all(Array.from({ length: 8 }, (_, i) => k.get('Vip', { name: `r${round}-${i}` })));
+    }
+    expect(connections - before).toBe(8);
+    for (let i = 0; i < 10; i++) await k.get('Vip', { name: `s${i}` });
+    expect(connections - before).toBe(8);
+    expect(seen).toHaveLength(42);
+  });
+
+  it('drops a call that ran out of time while waiting for a connection: it never reaches the server', async () => {
+    answer = (s, res) => {
+      if (s.url.endsWith('/hang')) return;
+      ok(s, res);
+    };
+    kube = createKube({ server: url, token: 't', skipTLSVerify: true, maxSockets: 1, requestTimeoutMs: 300 });
+    const k = kube;
+    const hung = k.get('Vip', { name: 'hang' }).catch((e: unknown) => e);
+    const queued = k.get('Vip', { name: 'queued' }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    // Both run out of time in the same turn of the event loop, before the hung call's connection
+    // is given up: the waiting call must not be sent on it then.
+    const until = Date.now() + 400;
+    while (Date.now() < until) {}
+    expect(await hung).toMatchObject({ name: 'TimeoutError' });
+    expect(await queued).toMatchObject({ name: 'TimeoutError' });
+    expect((await k.get('Vip', { name: 'after' })).metadata.name).toBe('x');
+    expect(seen.map((s) => s.url)).toEqual([
+      '/apis/kubeovn.io/v1/vips/hang',
+      '/apis/kubeovn.io/v1/vips/after',
+    ]);
+  });
+
+  it('close() fails a call in flight at once and the next call opens a new connection', async () => {
+    answer = (s, res) => {
+      if (s.url.endsWith('/hang')) return;
+      ok(s, res);
+    };
+    const k = client({ requestTimeoutMs: 10_000 });
+    await k.get('Vip', { name: 'first' });
+    const t0 = Date.now();
+    const hung = k.get('Vip', { name: 'hang' }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    const before = connections;
+    k.close();
+    const err = await hung;
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(KubeApiError);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect((await k.get('Vip', { name: 'again' })).metadata.name).toBe('x');
+    expect(connections - before).toBe(1);
+  });
+
+  it('decodes an answer whose UTF-8 characters are split across packets', async () => {
+    const text = JSON.stringify({ metadata: { name: 'ü€😀'.repeat(3000) } });
+    const bytes = Buffer.from(text);
+    answer = (_s, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': bytes.length });
+      // Cut inside the first multi-byte character, and flush each part on its own.
+      res.write(bytes.subarray(0, 14), () => setTimeout(() => res.end(bytes.subarray(14)), 20));
+    };
+    expect((await client().get('Vip', { name: 'v' })).metadata.name).toBe('ü€😀'.repeat(3000));
+  });
+
+  it('goes through the proxy of a cluster with a proxy-url', async () => {
+    // A CONNECT proxy that tunnels every connection to the recording server.
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req: IncomingMessage, client: Socket) => {
+      tunnels.push(req.url ?? '');
+      const upstream = connect((server.address() as AddressInfo).port, '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [
+          {
+            name: 'c',
+            server: 'http://kube.invalid:6443',
+            skipTLSVerify: true,
+            proxyUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+          },
+        ],
+        users: [{ name: 'u', token: 'via-proxy' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      kube = createKube({ kubeConfig: kc, requestTimeoutMs: 5_000 });
+      expect((await kube.get('Vip', { name: 'v1' })).metadata.name).toBe('x');
+      await kube.patchStatus('Vip', 'v1', { ready: true });
+      expect(tunnels[0]).toBe('kube.invalid:6443');
+      expect(seen.map((s) => `${s.method} ${s.url} ${s.headers.host} ${s.headers.authorization}`)).toEqual([
+        'GET /apis/kubeovn.io/v1/vips/v1 kube.invalid:6443 Bearer via-proxy',
+        'PATCH /apis/kubeovn.io/v1/vips/v1/status kube.invalid:6443 Bearer via-proxy',
+      ]);
+      expect(JSON.parse(seen[1]?.body ?? '')).toEqual({ status: { ready: true } });
+    } finally {
+      kube?.close();
+      proxy.closeAllConnections();
+      await new Promise<void>((r) => proxy.close(() => r()));
+    }
+  });
+});
+
+describe('client certificates that change', () => {
+  it('opens new connections with a certificate an exec plugin hands out anew', async () => {
+    const dir = makeTempDir('vipres-kube-certs-');
+    const a = ensureCertificates(join(dir, 'a'));
+    const b = ensureCertificates(join(dir, 'b'));
+    const peers: string[] = [];
+    let tlsConnections = 0;
+    const tlsServer = createTlsServer(
+      { key: a.serverKey, cert: a.serverCert, requestCert: true, rejectUnauthorized: false },
+      (req, res) => {
+        const cert = (req.socket as TLSSocket).getPeerCertificate();
+        peers.push(cert.subject?.CN ? cert.fingerprint256 : 'none');
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ metadata: { name: req.url } }));
+      },
+    );
+    tlsServer.on('secureConnection', () => {
+      tlsConnections++;
+    });
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    try {
+      const credential = (c: typeof a) =>
+        JSON.stringify({
+          apiVersion: 'client.authentication.k8s.io/v1',
+          kind: 'ExecCredential',
+          status: {
+            clientCertificateData: c.clientCert,
+            clientKeyData: c.clientKey,
+            expirationTimestamp: '2000-01-01T00:00:00Z',
+          },
+        });
+      writeFileSync(join(dir, 'a.json'), credential(a));
+      writeFileSync(join(dir, 'b.json'), credential(b));
+      const pick = join(dir, 'pick');
+      const plugin = join(dir, 'plugin.sh');
+      writeFileSync(plugin, `#!/bin/sh\ncat "${dir}/$(cat ${pick}).json"\n`);
+      chmodSync(plugin, 0o755);
+      writeFileSync(pick, 'a');
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [
+          {
+            name: 'c',
+            server: `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`,
+            caData: Buffer.from(a.ca).toString('base64'),
+          },
+        ],
+        users: [
+          {
+            name: 'u',
+            exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: [], env: [] },
+          },
+        ],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      kube = createKube({ kubeConfig: kc });
+      await kube.get('Vip', { name: 'a1' });
+      await kube.get('Vip', { name: 'a2' });
+      expect(tlsConnections).toBe(1);
+      writeFileSync(pick, 'b');
+      await kube.get('Vip', { name: 'b1' });
+      await kube.get('Vip', { name: 'b2' });
+      expect(tlsConnections).toBe(2);
+      const fp = (pem: string) => new X509Certificate(pem).fingerprint256;
+      expect(peers).toEqual([fp(a.clientCert), fp(a.clientCert), fp(b.clientCert), fp(b.clientCert)]);
+    } finally {
+      tlsServer.closeAllConnections();
+      await new Promise<void>((r) => tlsServer.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
