@@ -1,4 +1,4 @@
-// JSON over HTTP(S) to the API server: one undici connection pool per cluster and user, credentials
+// JSON over HTTP(S) to the API server: a set of kept-alive undici connections per cluster and user (connections.ts), credentials
 // and TLS from the KubeConfig, a bound on each call, raw JSON in and out. It replaces client-node's
 // generated APIs on the hot path, whose per-call cost (node-fetch, ObjectSerializer, an AbortSignal
 // and a fresh agent option set per call) dominated the function replicas' CPU. undici's dispatch
