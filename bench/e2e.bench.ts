@@ -6,7 +6,8 @@ import { startRedis } from '../infra/local/services.ts';
 import { createRedisAllocator } from '../shared/ipam/index.ts';
 import { runScale } from './scale.ts';
 
-const VIPS = Number(process.env.BENCH_E2E_VIPS ?? 1000);
+// Long enough that the start and the end of a run (a second or two) do not dominate it.
+const VIPS = Number(process.env.BENCH_E2E_VIPS ?? 3000);
 
 async function allocatorOnly(n: number): Promise<number> {
   const server = await startRedis();
