@@ -11,32 +11,20 @@ import {
   KubeNotFoundError,
   toKubeError,
 } from '../../shared/kube/index.ts';
-import { startTestApiServer, type TestApiServer } from './dev-server.ts';
+import { startClientFixture, type TestApiServer, vipObject } from './dev-server.ts';
 
 let api: TestApiServer;
 let kube: Kube;
 
 beforeAll(async () => {
-  api = await startTestApiServer('kube-writes-token');
-  kube = createKube({ kubeconfigPath: api.server.kubeconfigPath });
-  await kube.create('Subnet', {
-    apiVersion: 'kubeovn.io/v1',
-    kind: 'Subnet',
-    metadata: { name: 'ovn-default' },
-    spec: { cidrBlock: '10.16.0.0/16', gateway: '10.16.0.1' },
-  });
+  ({ api, kube } = await startClientFixture('kube-writes-token'));
 });
 afterAll(async () => {
   kube?.close();
   await api?.stop();
 });
 
-const vip = (name: string, labels: Record<string, string> = {}) => ({
-  apiVersion: 'kubeovn.io/v1',
-  kind: 'Vip',
-  metadata: { name, labels },
-  spec: { subnet: 'ovn-default', type: '' },
-});
+const vip = vipObject;
 
 describe('patchStatus', () => {
   it('returns the object the API server answered with', async () => {

@@ -3,33 +3,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevApiServer } from '../../infra/dev-apiserver/index.ts';
 import { createKube, type Kube, KubeConflictError, KubeNotFoundError } from '../../shared/kube/index.ts';
 import type { KubePort } from '../../shared/reconcile/ports.ts';
-import { startTestApiServer, type TestApiServer } from './dev-server.ts';
+import { startClientFixture, type TestApiServer, vipObject } from './dev-server.ts';
 
 let server: DevApiServer;
 let api: TestApiServer;
 let kube: Kube;
 
 beforeAll(async () => {
-  api = await startTestApiServer('kube-client-token');
+  ({ api, kube } = await startClientFixture('kube-client-token'));
   server = api.server;
-  kube = createKube({ kubeconfigPath: server.kubeconfigPath });
-  await kube.create('Subnet', {
-    apiVersion: 'kubeovn.io/v1',
-    kind: 'Subnet',
-    metadata: { name: 'ovn-default' },
-    spec: { cidrBlock: '10.16.0.0/16', gateway: '10.16.0.1' },
-  });
 });
 afterAll(async () => {
   await api?.stop();
 });
 
-const vip = (name: string, labels: Record<string, string> = {}) => ({
-  apiVersion: 'kubeovn.io/v1',
-  kind: 'Vip',
-  metadata: { name, labels },
-  spec: { subnet: 'ovn-default', type: '' },
-});
+const vip = vipObject;
 
 describe('shared/kube', () => {
   it('is the KubePort the reconcilers use', () => {

@@ -8,6 +8,7 @@ import {
   startDevApiServer,
 } from '../../infra/dev-apiserver/index.ts';
 import { makeTempDir } from '../../infra/local/services.ts';
+import { createKube, type Kube } from '../../shared/kube/index.ts';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 const CRD_DIR = join(ROOT, 'infra/manifests/crds');
@@ -34,3 +35,24 @@ export async function startTestApiServer(
     },
   };
 }
+
+/** The API server with the `ovn-default` Subnet, and a client of it (the client tests' setup). */
+export async function startClientFixture(token: string): Promise<{ api: TestApiServer; kube: Kube }> {
+  const api = await startTestApiServer(token);
+  const kube = createKube({ kubeconfigPath: api.server.kubeconfigPath });
+  await kube.create('Subnet', {
+    apiVersion: 'kubeovn.io/v1',
+    kind: 'Subnet',
+    metadata: { name: 'ovn-default' },
+    spec: { cidrBlock: '10.16.0.0/16', gateway: '10.16.0.1' },
+  });
+  return { api, kube };
+}
+
+/** A Vip of `ovn-default` with the given labels. */
+export const vipObject = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'kubeovn.io/v1',
+  kind: 'Vip',
+  metadata: { name, labels },
+  spec: { subnet: 'ovn-default', type: '' },
+});
