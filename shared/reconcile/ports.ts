@@ -47,6 +47,8 @@ export interface VirtualPortChange {
   previousParents: string[];
   /** Created, or its address or parents changed. */
   changed: boolean;
+  /** This write inserted the port (it did not exist). */
+  created: boolean;
 }
 
 /** A pod port as the port-security refresh sees it. */

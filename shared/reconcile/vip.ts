@@ -225,7 +225,7 @@ async function syncVirtualPorts(
   // Parents come from pods, which other replicas' reconciles read at other moments. A pass that
   // wrote is therefore followed by another that reads the pods again after that write: a writer
   // that raced ahead with an older pod list is corrected by its own next pass. Only a pass that
-  // changes nothing ends (bounded; a resync covers the rest).
+  // changes nothing, or only inserts, ends (bounded; a resync covers the rest).
   const touched: string[] = [];
   let parents: VirtualParent[] = [];
   for (let pass = 0; pass < 5; pass++) {
@@ -242,10 +242,14 @@ async function syncVirtualPorts(
       parents.map((p) => p.portName),
     );
     let changed = false;
+    // An insert overwrote nobody: a writer before it would have made the row exist (any reconcile
+    // of this Vip writes its ports), and a writer after it re-lists by this same rule.
+    let onlyInserted = true;
     for (const row of rows) {
       const change = await deps.nb.ensureVirtualPort(row);
       if (change.changed) {
         changed = true;
+        if (!change.created) onlyInserted = false;
         touched.push(...change.previousParents, ...row.parents);
       }
     }
@@ -254,7 +258,7 @@ async function syncVirtualPorts(
       for (const port of virtualPortNames(name))
         if (!wanted.has(port)) touched.push(...(await deps.nb.deletePort(port)));
     }
-    if (!changed || vipUsage(spec) !== 'aap') break;
+    if (!changed || onlyInserted || vipUsage(spec) !== 'aap') break;
   }
   return { parents, touched };
 }

@@ -40,7 +40,7 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
         !before ||
         before.options[VIRTUAL_IP] !== after.options[VIRTUAL_IP] ||
         previousParents.join(',') !== parentsOf(after).join(',');
-      return { previousParents, changed };
+      return { previousParents, changed, created: !before };
     },
     async deletePort(name) {
       // The cache answers "absent" without a round trip; a stale "absent" is healed by resync.
