@@ -1,8 +1,9 @@
 // One event's view of the cluster-wide lists that rarely change (Subnets, SwitchLBRules, and the
 // allocator's registered subnet ranges). A pod event asks for the Subnets up to five times (its
 // NICs, each AAP Vip's parents, each port's security) and for the rules once more; within one
-// event one answer is enough. Nothing is kept
-// across events: a handler stays stateless and sees each Subnet change on its next event.
+// event one answer is enough. Nothing is kept across events: a handler stays stateless and sees
+// each Subnet change on its next event. The wrappers delegate to the real clients through their
+// prototype chain, so every other method is theirs unchanged.
 import type { ReconcileDeps } from './ports.ts';
 
 export function scopedToEvent(deps: ReconcileDeps): ReconcileDeps {
