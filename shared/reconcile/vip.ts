@@ -30,6 +30,7 @@ import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { vipOwner } from './ports.ts';
+import { type Flight, singleFlightOf } from './single-flight.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
 
 type Failure = { reason: string; message: string };
@@ -71,21 +72,32 @@ export async function reconcileVip(
   if (opts.observed && isSettled(opts.observed) && (await reservationMatches(deps, opts.observed))) {
     return { status: 'done' };
   }
-  const pass: Pass = { produced: [], event: opts.event ?? { pods: [], refreshed: new Set() } };
-  let vip = trustedCopy(opts.observed) ?? (await deps.kube.getVip(name));
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const outcome = await reconcileFrom(deps, name, vip, lastKnown ?? opts.observed, opts, pass);
-      return outcome.status === 'done' && pass.produced.length > 0
-        ? { status: 'done', produced: pass.produced }
-        : outcome;
-    } catch (err) {
-      // The copy was stale (conflict) or the object went away under us: decide again from a
-      // fresh read. Nothing decided from the stale copy was written to the Vip.
-      if (!(isConflict(err) || isNotFound(err)) || attempt >= MAX_PASSES) throw err;
-      vip = await deps.kube.getVip(name);
+  // One reconcile of a Vip at a time in this process; a queued one made moot returns at once.
+  return singleFlightOf(deps.nb).run(name, opts.observed?.metadata.resourceVersion, async (flight) => {
+    const pass: Pass = { produced: [], event: opts.event ?? { pods: [], refreshed: new Set() }, flight };
+    const read = async () => {
+      flight.markFresh();
+      const fresh = await deps.kube.getVip(name);
+      if (fresh?.metadata.resourceVersion) flight.seen.add(fresh.metadata.resourceVersion);
+      return fresh;
+    };
+    const copy = trustedCopy(opts.observed);
+    if (copy?.metadata.resourceVersion) flight.seen.add(copy.metadata.resourceVersion);
+    let vip = copy ?? (await read());
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await reconcileFrom(deps, name, vip, lastKnown ?? opts.observed, opts, pass);
+        return outcome.status === 'done' && pass.produced.length > 0
+          ? { status: 'done', produced: pass.produced }
+          : outcome;
+      } catch (err) {
+        // The copy was stale (conflict) or the object went away under us: decide again from a
+        // fresh read. Nothing decided from the stale copy was written to the Vip.
+        if (!(isConflict(err) || isNotFound(err)) || attempt >= MAX_PASSES) throw err;
+        vip = await read();
+      }
     }
-  }
+  });
 }
 
 const MAX_PASSES = 4;
@@ -98,10 +110,11 @@ const MAX_PASSES = 4;
  */
 const trustedCopy = (copy: Vip | undefined) => (copy && !hasFinalizer(copy) ? copy : undefined);
 
-/** The resourceVersions one reconcile wrote, and what its event holds. */
+/** The resourceVersions one reconcile wrote, what its event holds, and its single-flight run. */
 interface Pass {
   produced: string[];
   event: EventState;
+  flight: Flight;
 }
 
 async function reconcileFrom(
@@ -292,6 +305,8 @@ async function ensureClaimed(deps: ReconcileDeps, pass: Pass, vip: Vip, subnet: 
   const want: Record<string, string> = { [SUBNET_LABEL]: subnet };
   // ip_reserved is owned by the pod binding; only give it its "free" value when it is absent.
   if (labels[IP_RESERVED_LABEL] === undefined) want[IP_RESERVED_LABEL] = '';
+  // The claim is guarded by the copy's version: once it succeeds, that view was current.
+  pass.flight.markFresh();
   const written = await deps.kube.ensureClaimed('Vip', vip, { labels: want, finalizer: FINALIZER });
   if (!written) return vip;
   noteWritten(pass, vip, written);
@@ -300,7 +315,10 @@ async function ensureClaimed(deps: ReconcileDeps, pass: Pass, vip: Vip, subnet: 
 
 function noteWritten(pass: Pass, before: Vip, after: { metadata: { resourceVersion?: string } }): void {
   const rv = after.metadata.resourceVersion;
-  if (rv && rv !== before.metadata.resourceVersion) pass.produced.push(rv);
+  if (rv && rv !== before.metadata.resourceVersion) {
+    pass.produced.push(rv);
+    pass.flight.seen.add(rv);
+  }
 }
 
 /** Deletion in order (SPEC §4): OVN rows, then the address and MAC. The caller drops the finalizer. */
