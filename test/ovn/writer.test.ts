@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nbctl } from '../../infra/local/services.ts';
 import { isDomainError } from '../../shared/errors.ts';
-import { connectNorthbound, NorthboundWriter } from '../../shared/ovn/nb/index.ts';
+import { connectNorthbound, NorthboundWriter, PortCache } from '../../shared/ovn/nb/index.ts';
 import { OvsdbClient } from '../../shared/ovsdb/index.ts';
 
 const remote = inject('nbRemote');
@@ -204,5 +204,49 @@ describe('NorthboundWriter', () => {
     expect(await nb.deleteLoadBalancer(name)).toBe(true);
     expect(await nb.deleteLoadBalancer(name)).toBe(false);
     expect(await nbctl(remote, 'ls-lb-list', ls)).toBe('');
+  });
+
+  it('with a port cache, a new port is one transaction; a port the cache has not seen is updated after the refused insert', async () => {
+    const ls = unique('ls');
+    await nb.ensureLogicalSwitch({ name: ls, cidrBlock: '10.21.0.0/16' });
+    const cacheClient = await OvsdbClient.connect({ remotes: [remote], database: 'OVN_Northbound' });
+    try {
+      const portCache = await PortCache.start(cacheClient);
+      // Every transaction the cached writer sends, by its first operation (select = a read).
+      const sent: string[] = [];
+      const counting = {
+        transact: (ops: Parameters<OvsdbClient['transact']>[0]) => {
+          sent.push(ops.map((o) => o.op).join(','));
+          return cacheClient.transact(ops);
+        },
+      };
+      const cached = new NorthboundWriter(counting, { portCache });
+      const input = {
+        switchName: ls,
+        mac: '00:00:00:aa:bb:02',
+        ips: ['10.21.0.5'],
+        pod: 'p',
+        namespace: 'n',
+      };
+      const fresh = unique('fresh');
+      await cached.ensurePort({ ...input, name: fresh });
+      expect(sent).toHaveLength(1);
+      expect(sent[0]).not.toContain('select');
+
+      // Another writer creates a port this cache has not heard of yet, with other addresses.
+      const known = unique('known');
+      await nb.ensurePort({ ...input, name: known, mac: '00:00:00:aa:bb:03', ips: ['10.21.0.6'] });
+      sent.length = 0;
+      const updated = await cached.ensurePort({ ...input, name: known });
+      expect(updated.addresses).toEqual(['00:00:00:aa:bb:02 10.21.0.5']);
+      expect(await nbctl(remote, 'get', 'Logical_Switch_Port', known, 'addresses')).toContain('10.21.0.5');
+      expect(
+        (
+          await nbctl(remote, '--bare', '--columns=name', 'find', 'Logical_Switch_Port', `name=${known}`)
+        ).trim(),
+      ).toBe(known);
+    } finally {
+      cacheClient.close();
+    }
   });
 });
