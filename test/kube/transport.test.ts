@@ -59,6 +59,26 @@ afterAll(async () => {
 });
 
 let kube: Kube | undefined;
+/** A kubeconfig whose user gets credentials from an exec plugin (a script of the test's). */
+function execPluginConfig(
+  cluster: { server: string; skipTLSVerify?: boolean; caData?: string },
+  plugin: string,
+) {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', ...cluster }],
+    users: [
+      {
+        name: 'u',
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: [], env: [] },
+      },
+    ],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
 const client = (o: { token?: string; requestTimeoutMs?: number } = {}) => {
   // client-node allows a plain http server only with skipTLSVerify
   kube = createKube({ server: url, token: o.token ?? 'tok', skipTLSVerify: true, ...o });
@@ -258,18 +278,7 @@ describe('credentials that change', () => {
     );
     chmodSync(plugin, 0o755);
     writeFileSync(tokenFile, 'first');
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
-      users: [
-        {
-          name: 'u',
-          exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: [], env: [] },
-        },
-      ],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = execPluginConfig({ server: url, skipTLSVerify: true }, plugin);
     kube = createKube({ kubeConfig: kc });
     await kube.get('Vip', { name: 'a' });
     writeFileSync(tokenFile, 'second');
@@ -437,24 +446,13 @@ describe('client certificates that change', () => {
       writeFileSync(plugin, `#!/bin/sh\ncat "${dir}/$(cat ${pick}).json"\n`);
       chmodSync(plugin, 0o755);
       writeFileSync(pick, 'a');
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [
-          {
-            name: 'c',
-            server: `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`,
-            caData: Buffer.from(a.ca).toString('base64'),
-          },
-        ],
-        users: [
-          {
-            name: 'u',
-            exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, args: [], env: [] },
-          },
-        ],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
-      });
+      const kc = execPluginConfig(
+        {
+          server: `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`,
+          caData: Buffer.from(a.ca).toString('base64'),
+        },
+        plugin,
+      );
       kube = createKube({ kubeConfig: kc });
       await kube.get('Vip', { name: 'a1' });
       await kube.get('Vip', { name: 'a2' });
