@@ -20,6 +20,8 @@ export interface ScaleOptions {
   ratePerSecond?: number;
   stack?: StackOptions;
   progress?: (line: string) => void;
+  /** Called once the stack is up, before anything is measured (diagnostics hook in). */
+  onStack?: (stack: Stack) => void;
 }
 
 export interface ScaleResult {
@@ -47,6 +49,7 @@ const pct = (sorted: number[], p: number) =>
 export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const say = opts.progress ?? (() => {});
   const stack = await startStack({ replicas: opts.replicas, admission: false, resync: '5m', ...opts.stack });
+  opts.onStack?.(stack);
   const kube = createKube({ kubeconfigPath: stack.kubeconfig });
   try {
     const created = new Map<string, number>();

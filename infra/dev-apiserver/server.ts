@@ -117,7 +117,11 @@ export class ApiServer {
     this.watches.close();
   }
 
+  /** Called with every request as it arrives (diagnostics: bench/probe.ts counts them). */
+  onRequest: ((req: IncomingMessage) => void) | undefined;
+
   handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.onRequest?.(req);
     this.dispatch(req, res).catch((err: unknown) => {
       const apiErr =
         err instanceof ApiError
