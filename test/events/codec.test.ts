@@ -9,6 +9,7 @@ import {
   signBody,
   verifyRequest,
 } from '../../shared/events/index.ts';
+import { pod, source } from './fixtures.ts';
 
 const vip = {
   apiVersion: 'kubeovn.io/v1',
@@ -16,13 +17,6 @@ const vip = {
   metadata: { name: 'vip-aap', resourceVersion: '7' },
   spec: { subnet: 'ovn-default', namespace: 'default' },
 };
-const pod = {
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name: 'busybox', namespace: 'default', resourceVersion: '9' },
-  spec: { containers: [] },
-};
-const source = 'https://10.96.0.1:443';
 
 describe('object paths (Knative subject)', () => {
   it('uses /apis for named groups and /api for core, namespaces only when namespaced', () => {

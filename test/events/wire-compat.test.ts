@@ -13,14 +13,8 @@ import {
   toBatch,
   toBinary,
 } from '../../shared/events/index.ts';
+import { pod, source } from './fixtures.ts';
 
-const pod = {
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name: 'busybox', namespace: 'default', resourceVersion: '9' },
-  spec: { containers: [] },
-};
-const source = 'https://10.96.0.1:443';
 const time = '2024-05-01T10:00:00.000Z';
 
 // What a Knative ApiServerSource sends for a Pod update (Resource mode), built with the SDK.
