@@ -6,7 +6,7 @@
 // (the sender backs off), a DomainError a Ready=False condition and a final `rejected`, and
 // anything else `failed` (HTTP 500), logged with its stack once, and after `internalFailureLimit`
 // tries in a row reported: a dead-letter log line and a Ready=False InternalError condition.
-import type { Pod, SwitchLBRule, Vip } from '../domain/types.ts';
+import type { Condition, Pod, SwitchLBRule, Vip } from '../domain/types.ts';
 import type { Dispatch, Outcome } from '../events/outcome.ts';
 import type { ResourceEvent } from '../events/types.ts';
 import { isNotFound } from '../kube/errors.ts';
@@ -130,7 +130,10 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
             ? await deps.kube.getSubnet(name)
             : await deps.kube.getSwitchLBRule(name);
       if (!current) return;
-      const status = (current as { status?: { conditions?: never[] } }).status;
+      const status = (current as { status?: { conditions?: Condition[] } }).status;
+      const shown = status?.conditions?.find((c) => c.type === 'Ready');
+      if (shown?.status === 'False' && shown.reason === failure.reason && shown.message === failure.message)
+        return;
       const patch = failedStatusPatch(kind, status, failure, now(), current.metadata.generation);
       // Guarded: a newer state of the object will get its own reconcile, and its own verdict.
       await deps.kube.patchStatus(kind, name, patch, {
