@@ -84,6 +84,12 @@ describe('an outage of every function replica', () => {
     // The relay said what was pending while it waited, and what brought the keys back.
     const log = readFileSync(stack.relay!.logFile, 'utf8');
     expect(log).toContain('sink answers again');
+    const answered = log
+      .split('\n')
+      .filter((l) => l.includes('sink answers again'))
+      .map((l) => JSON.parse(l) as { time: number; how: string; keys: number })
+      .map((l) => `${l.how} +${l.time - back} ms (${l.keys} keys)`);
+    console.log(`the relay noticed: ${answered.join(', ')}`);
     expect(log).not.toContain('not delivered after the last attempt');
   }, 150_000);
 });
