@@ -76,6 +76,8 @@ describe('delivery', () => {
     const delivered: string[] = [];
     const d = new Delivery({
       delay,
+      // A clock that stands still: a wait cut short by another key's success restarts whole.
+      now: () => 0,
       random: () => 1,
       concurrency: 2,
       backoff: { baseMs: 100, maxMs: 1000 },
