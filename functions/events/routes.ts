@@ -57,6 +57,8 @@ function fromOutcome(id: string, outcome: Outcome): Verdict {
         : { result: { id, status: 503, reason: outcome.reason, message: 'retry later' } };
     case 'rejected':
       return { result: { id, status: 422, reason: outcome.reason, message: outcome.message } };
+    case 'failed':
+      return { result: { id, status: 500, reason: outcome.reason, message: outcome.message } };
   }
 }
 
@@ -141,6 +143,8 @@ export function createEventRoutes(opts: EventRoutesOptions) {
           { reason: result.reason, message: result.message, ...(details !== undefined ? { details } : {}) },
           422,
         );
+      case 500:
+        return c.json({ reason: result.reason, message: result.message }, 500);
       default:
         return c.json({ reason: result.reason, message: result.message }, 503);
     }

@@ -5,7 +5,9 @@ export interface BackoffPolicy {
 }
 
 export const WATCH_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 30_000 };
-export const DELIVERY_BACKOFF: BackoffPolicy = { baseMs: 100, maxMs: 10_000 };
+// Capped at 30 s: an outage is never given up on, and the end of one is noticed by probes and
+// successes (which send the waiting keys at once), not by each key's next step.
+export const DELIVERY_BACKOFF: BackoffPolicy = { baseMs: 100, maxMs: 30_000 };
 
 /**
  * Delay before retry number `attempt` (0-based): base·2^attempt capped at max, then "equal

@@ -39,7 +39,9 @@ change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the fu
   --max-in-flight N     requests outstanding per sink at most; events arriving while all are busy
                         wait and go in the next batch (env RELAY_MAX_IN_FLIGHT; 4, and no limit
                         of its own with --max-batch 1: --concurrency alone bounds the requests)
-  --max-attempts N      tries per event before giving up until the next resync (env RELAY_MAX_ATTEMPTS; 8)
+  --max-attempts N      tries of an object the function fails on (HTTP 500) before it is reported as a
+                        dead letter and retried only every 5 minutes; outages are retried until
+                        they end (env RELAY_MAX_ATTEMPTS; 5)
   --shutdown-deadline D how long SIGTERM waits for queued deliveries (env RELAY_SHUTDOWN_DEADLINE; 10s)
   --log-level LEVEL     pino level (env LOG_LEVEL; info)`;
 
@@ -91,7 +93,7 @@ export function parseRelayArgs(argv: string[], env: Record<string, string | unde
     concurrency: int(values.concurrency ?? env.RELAY_CONCURRENCY, 16, '--concurrency'),
     maxBatch: int(values['max-batch'] ?? env.RELAY_MAX_BATCH, 64, '--max-batch'),
     maxInFlight: optionalInt(values['max-in-flight'] ?? env.RELAY_MAX_IN_FLIGHT, '--max-in-flight'),
-    maxAttempts: int(values['max-attempts'] ?? env.RELAY_MAX_ATTEMPTS, 8, '--max-attempts'),
+    maxAttempts: int(values['max-attempts'] ?? env.RELAY_MAX_ATTEMPTS, 5, '--max-attempts'),
     shutdownDeadlineMs: parseDuration(values['shutdown-deadline'] ?? env.RELAY_SHUTDOWN_DEADLINE ?? '10s'),
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
   };

@@ -1,6 +1,13 @@
-// At-least-once delivery with per-key order. Each object key has its own FIFO; a key sends its next
-// event only after the previous one is done (or given up). Sends of all keys share one concurrency
-// limit, and a key waiting out a backoff holds no slot, so one failing key never blocks the others.
+// At-least-once delivery with per-key order, that never gives up on an object. Each object key has
+// its own FIFO in a pending set; a key sends its next event only after the previous one settled.
+// Handlers are level-triggered, so a newer state replaces an older pending one, and the set holds
+// one entry per object however many events arrive during an outage. An outage (network error, 429,
+// 5xx but 500) is retried with capped, jittered backoff until it ends; an unreachable sink is
+// probed, and when it answers (or any of its deliveries succeeds) its waiting keys go at once. A key
+// the function keeps failing on (500) is reported as a dead letter after `maxAttempts` tries and
+// parked: retried every `parkMs`. Only a final verdict (another 4xx) ends a key undelivered.
+// Sends of all keys share one concurrency limit, and a waiting key holds no slot, so one failing
+// key never blocks the others.
 // A handler that reports the resourceVersions it wrote (`produced`) gets their watch events (its own
 // writes echoing back) dropped instead of sent: they would only be reconciled again to no effect.
 import { setMaxListeners } from 'node:events';
@@ -12,10 +19,15 @@ import { type Logger, silentLogger } from './logger.ts';
 export type SendResult =
   /** `produced`: resourceVersions of the event's object the handler wrote itself (echoes to drop). */
   | { outcome: 'done'; produced?: string[] }
-  /** 429, 503 (other 5xx too) or a network error: worth another try. */
-  | { outcome: 'retry'; detail: string; retryAfterMs?: number }
-  /** Any other 4xx: the receiver says this event can never succeed. */
-  | { outcome: 'drop'; detail: string };
+  /**
+   * An outage: 429, 502-504 or another 5xx, or a network error (`unreachable`: no answer at all).
+   * Retried until it succeeds, however long that takes.
+   */
+  | { outcome: 'retry'; detail: string; retryAfterMs?: number; unreachable?: boolean }
+  /** HTTP 500: the handler failed, and not because something was down. Retried, then parked. */
+  | { outcome: 'failed'; detail: string }
+  /** Any other 4xx: the receiver says this event can never succeed. `reason` from its answer. */
+  | { outcome: 'drop'; detail: string; reason?: string };
 
 export type Send = (event: ChangeEvent, signal: AbortSignal) => Promise<SendResult>;
 
@@ -23,12 +35,34 @@ export interface DeliveryOptions {
   send: Send;
   /** Sends in flight at once, over all keys. */
   concurrency?: number;
-  /** Tries per event, the first included; then the event is given up and logged. */
+  /**
+   * Tries of a key that fails (HTTP 500, not an outage) before it is reported as a dead letter
+   * and parked: retried only every `parkMs` from then on. Outages never count: they are retried
+   * until they end. Default 5.
+   */
   maxAttempts?: number;
+  /** The wait of a parked key between tries (default 5 minutes). */
+  parkMs?: number;
   backoff?: BackoffPolicy;
   /** Upper bound for a receiver's Retry-After. */
   maxRetryAfterMs?: number;
+  /**
+   * The sink a key goes to (keys of one sink recover together). Default: one sink for all keys.
+   */
+  sinkOf?: (key: string) => string;
+  /**
+   * Asks whether an unreachable sink answers again (e.g. GET /healthz). While a sink is
+   * unreachable it is probed every `probeIntervalMs`; when it answers, its waiting keys are sent at once.
+   */
+  probe?: (sink: string) => Promise<boolean>;
+  probeIntervalMs?: number;
+  /** A key recovered early (a probe, a success of its sink) is still not tried more often than this. */
+  minRetryGapMs?: number;
+  /** While anything is pending, a log line with the pending keys every so often (default 30 s; 0 = off). */
+  reportIntervalMs?: number;
   delay?: Delay;
+  /** Milliseconds clock (the pending age, the retry gap). */
+  now?: () => number;
   random?: () => number;
   logger?: Logger;
   /**
@@ -42,15 +76,28 @@ export interface DeliveryStats {
   enqueued: number;
   delivered: number;
   retries: number;
-  /** Refused by the receiver with a non-retryable 4xx. */
+  /** Refused by the receiver with a final 4xx verdict (the sum of `drops` but shutdown). */
   dropped: number;
-  /** Given up after maxAttempts. */
+  /** Events that ended without being delivered, by reason (a 4xx answer's reason, `shutdown`). */
+  drops: Record<string, number>;
+  /** Keys reported as dead letters (failing, parked) since the start. */
+  deadLetters: number;
+  /** Always 0: no event is given up after a number of tries any more (kept for readers of the old stats). */
   exhausted: number;
   /** Pending events replaced by a newer state of the same object. */
   collapsed: number;
   /** Events not sent because they were the handler's own writes (`produced`) echoing back. */
   echoes: number;
+  /** Events waiting, in flight included. */
   pending: number;
+  /** Objects with an event not yet delivered (the pending set; bounded by distinct objects). */
+  pendingKeys: number;
+  /** Age of the oldest undelivered event, in ms (0 when nothing is pending). */
+  oldestPendingMs: number;
+  /** Pending keys parked after failing `maxAttempts` times. */
+  parkedKeys: number;
+  /** Sinks that did not answer at all at their last try (being probed). */
+  unreachableSinks: number;
   inFlight: number;
   activeKeys: number;
 }
@@ -60,6 +107,33 @@ export interface CloseResult {
   drained: boolean;
   /** Events still queued (or in flight) when the deadline passed. */
   abandoned: number;
+  /** Objects that still had an undelivered event. */
+  pendingKeys: number;
+}
+
+/** One object's undelivered events and its retry state. */
+interface KeyState {
+  key: string;
+  sink: string;
+  queue: ChangeEvent[];
+  /** When its oldest undelivered event arrived. */
+  since: number;
+  /** Failed tries in a row (any kind): drives the backoff. */
+  attempts: number;
+  /** HTTP 500 answers in a row: drives parking. */
+  failures: number;
+  parked: boolean;
+  lastTryAt: number;
+  /** The end of its current wait, and how to cut it short (set while waiting). */
+  waitUntil?: number;
+  interrupt?: () => void;
+}
+
+interface SinkState {
+  unreachable: boolean;
+  /** A try failed since the last success: the next success means it recovered. */
+  failing: boolean;
+  probing: boolean;
 }
 
 // Handlers are level-triggered, so a newer state of the same object replaces an older pending one;
@@ -70,10 +144,18 @@ const mergedAction = (older: Action, newer: Action): Action => (older === 'add' 
 export function enqueueCollapsing(queue: ChangeEvent[], ev: ChangeEvent): number {
   let collapsed = 0;
   if (ev.action === 'delete') {
-    // A delete supersedes pending adds/updates after the last delete, but never another delete.
+    // A delete supersedes pending adds/updates after the last delete, but never the delete of
+    // another incarnation (uid) of the object: its cleanup may differ. The same one twice (a
+    // relist's delete and the watch's) is one.
     while (queue.length > 0 && queue[queue.length - 1]!.action !== 'delete') {
       queue.pop();
       collapsed++;
+    }
+    const last = queue[queue.length - 1];
+    const uid = ev.object.metadata.uid;
+    if (last && uid !== undefined && last.object.metadata.uid === uid) {
+      queue[queue.length - 1] = ev;
+      return collapsed + 1;
     }
     queue.push(ev);
     return collapsed;
@@ -106,39 +188,52 @@ export function dropEchoes(queue: ChangeEvent[], produced: ReadonlySet<string>):
 }
 
 export class Delivery {
-  private readonly queues = new Map<string, ChangeEvent[]>();
-  private readonly running = new Set<string>();
+  /** The pending set: one entry per object with an undelivered event, in flight included. */
+  private readonly keys = new Map<string, KeyState>();
+  private readonly sinks = new Map<string, SinkState>();
   private readonly slotWaiters: Array<() => void> = [];
   private readonly abort = new AbortController();
   private readonly idleWaiters: Array<() => void> = [];
   private inFlight = 0;
   private closing = false;
+  private reporter: ReturnType<typeof setInterval> | undefined;
   private readonly counts = {
     enqueued: 0,
     delivered: 0,
     retries: 0,
     dropped: 0,
-    exhausted: 0,
+    deadLetters: 0,
     collapsed: 0,
     echoes: 0,
   };
+  private readonly drops: Record<string, number> = {};
   /** key -> produced resourceVersions whose watch events have not arrived yet. */
   private readonly expectedEchoes = new Map<string, Set<string>>();
   private readonly maxEchoKeys: number;
   private readonly concurrency: number;
   private readonly maxAttempts: number;
+  private readonly parkMs: number;
   private readonly backoff: BackoffPolicy;
   private readonly maxRetryAfterMs: number;
+  private readonly probeIntervalMs: number;
+  private readonly minRetryGapMs: number;
+  private readonly reportIntervalMs: number;
   private readonly delay: Delay;
+  private readonly now: () => number;
   private readonly random: () => number;
   private readonly log: Logger;
 
   constructor(private readonly opts: DeliveryOptions) {
     this.concurrency = opts.concurrency ?? 16;
-    this.maxAttempts = opts.maxAttempts ?? 8;
+    this.maxAttempts = opts.maxAttempts ?? 5;
+    this.parkMs = opts.parkMs ?? 5 * 60_000;
     this.backoff = opts.backoff ?? DELIVERY_BACKOFF;
     this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+    this.probeIntervalMs = opts.probeIntervalMs ?? 1_000;
+    this.minRetryGapMs = opts.minRetryGapMs ?? 1_000;
+    this.reportIntervalMs = opts.reportIntervalMs ?? 30_000;
     this.delay = opts.delay ?? realDelay;
+    this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.log = opts.logger ?? silentLogger;
     this.maxEchoKeys = opts.maxRememberedEchoKeys ?? 10_000;
@@ -149,6 +244,7 @@ export class Delivery {
 
   enqueue(ev: ChangeEvent): void {
     if (this.closing) {
+      this.countDrop('shutdown');
       this.log.warn({ key: ev.key, action: ev.action }, 'relay is shutting down; event not queued');
       return;
     }
@@ -157,30 +253,73 @@ export class Delivery {
       this.counts.echoes++;
       return;
     }
-    let queue = this.queues.get(ev.key);
-    if (!queue) {
-      queue = [];
-      this.queues.set(ev.key, queue);
+    let st = this.keys.get(ev.key);
+    if (!st) {
+      st = {
+        key: ev.key,
+        sink: this.opts.sinkOf?.(ev.key) ?? '',
+        queue: [],
+        since: this.now(),
+        attempts: 0,
+        failures: 0,
+        parked: false,
+        lastTryAt: 0,
+      };
+      this.keys.set(ev.key, st);
+      this.counts.collapsed += enqueueCollapsing(st.queue, ev);
+      void this.runKey(st);
+      this.startReporting();
+      return;
     }
-    this.counts.collapsed += enqueueCollapsing(queue, ev);
-    if (!this.running.has(ev.key)) void this.runKey(ev.key);
+    this.counts.collapsed += enqueueCollapsing(st.queue, ev);
+    if (st.parked) {
+      // A new state of a failing object may be what fixes it: try it soon, counting afresh.
+      st.parked = false;
+      st.failures = 0;
+      st.attempts = 0;
+      this.wakeSoon(st);
+    }
   }
 
   stats(): DeliveryStats {
     let pending = 0;
-    for (const q of this.queues.values()) pending += q.length;
-    return { ...this.counts, pending, inFlight: this.inFlight, activeKeys: this.running.size };
+    let parkedKeys = 0;
+    let oldest = Infinity;
+    for (const st of this.keys.values()) {
+      pending += st.queue.length;
+      if (st.parked) parkedKeys++;
+      if (st.since < oldest) oldest = st.since;
+    }
+    let unreachableSinks = 0;
+    for (const s of this.sinks.values()) if (s.unreachable) unreachableSinks++;
+    return {
+      ...this.counts,
+      exhausted: 0,
+      drops: { ...this.drops },
+      // In flight: taken off its queue while it is sent, still pending.
+      pending: pending + this.inFlight,
+      pendingKeys: this.keys.size,
+      oldestPendingMs: Number.isFinite(oldest) ? Math.max(0, this.now() - oldest) : 0,
+      parkedKeys,
+      unreachableSinks,
+      inFlight: this.inFlight,
+      activeKeys: this.keys.size,
+    };
   }
 
   /** Resolves once nothing is queued or in flight. */
   idle(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve();
+    if (this.keys.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops taking events, lets queued ones finish until `deadlineMs`, then aborts the rest. */
+  /**
+   * Stops taking events, gives every waiting key one more try now, lets them finish until
+   * `deadlineMs`, then aborts the rest (their state is listed again by the next relay).
+   */
   async close(deadlineMs: number): Promise<CloseResult> {
     this.closing = true;
+    for (const st of this.keys.values()) if (!st.parked) this.wakeSoon(st, 0);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), deadlineMs);
     await Promise.race([
@@ -188,13 +327,17 @@ export class Delivery {
       new Promise<void>((r) => deadline.signal.addEventListener('abort', () => r())),
     ]);
     clearTimeout(timer);
-    const abandoned = this.stats().pending + this.running.size;
-    if (this.running.size === 0) return { drained: true, abandoned: 0 };
+    if (this.keys.size === 0) return { drained: true, abandoned: 0, pendingKeys: 0 };
+    const { pending, pendingKeys } = this.stats();
     this.abort.abort();
     // Wake loops parked on a slot so they see the abort and exit.
     for (const wake of this.slotWaiters.splice(0)) wake();
     await this.idle();
-    return { drained: false, abandoned };
+    return { drained: false, abandoned: pending, pendingKeys };
+  }
+
+  private countDrop(reason: string): void {
+    this.drops[reason] = (this.drops[reason] ?? 0) + 1;
   }
 
   private isExpectedEcho(ev: ChangeEvent): boolean {
@@ -206,38 +349,104 @@ export class Delivery {
   }
 
   /** Drops `produced` echoes already queued for `key`, and remembers the rest for when they come. */
-  private onProduced(key: string, produced: readonly string[]): void {
+  private onProduced(st: KeyState, produced: readonly string[]): void {
     const rvs = new Set(produced);
-    const queue = this.queues.get(key);
-    if (queue) {
-      for (const ev of queue) {
-        const rv = rvOf(ev);
-        if (ev.action !== 'delete' && rv !== undefined) rvs.delete(rv);
-      }
-      this.counts.echoes += dropEchoes(queue, new Set(produced));
+    for (const ev of st.queue) {
+      const rv = rvOf(ev);
+      if (ev.action !== 'delete' && rv !== undefined) rvs.delete(rv);
     }
+    this.counts.echoes += dropEchoes(st.queue, new Set(produced));
     if (rvs.size === 0) return;
-    this.expectedEchoes.delete(key); // re-insert: the Map's order is the forgetting order
-    this.expectedEchoes.set(key, rvs);
+    this.expectedEchoes.delete(st.key); // re-insert: the Map's order is the forgetting order
+    this.expectedEchoes.set(st.key, rvs);
     while (this.expectedEchoes.size > this.maxEchoKeys) {
       this.expectedEchoes.delete(this.expectedEchoes.keys().next().value!);
     }
   }
 
-  private async runKey(key: string): Promise<void> {
-    this.running.add(key);
+  private sinkState(sink: string): SinkState {
+    let s = this.sinks.get(sink);
+    if (!s) {
+      s = { unreachable: false, failing: false, probing: false };
+      this.sinks.set(sink, s);
+    }
+    return s;
+  }
+
+  /** Ends `st`'s wait early: now, or `gapMs` after its last try, whichever is later. */
+  private wakeSoon(st: KeyState, gapMs = this.minRetryGapMs): void {
+    if (st.waitUntil === undefined) return;
+    st.waitUntil = Math.min(st.waitUntil, st.lastTryAt + gapMs);
+    st.interrupt?.();
+  }
+
+  /** The sink answers again: its waiting keys go now (parked ones keep their slow pace). */
+  private recovered(sink: string, how: string): void {
+    const s = this.sinkState(sink);
+    const wasUnreachable = s.unreachable;
+    s.unreachable = false;
+    s.failing = false;
+    let woken = 0;
+    for (const st of this.keys.values()) {
+      if (st.sink !== sink || st.parked || st.waitUntil === undefined) continue;
+      this.wakeSoon(st);
+      woken++;
+    }
+    if (woken > 0 || wasUnreachable) {
+      this.log.info({ sink, how, keys: woken }, 'sink answers again; sending its pending keys now');
+    }
+  }
+
+  private markUnreachable(sink: string): void {
+    const s = this.sinkState(sink);
+    s.failing = true;
+    if (!s.unreachable) this.log.warn({ sink }, 'sink unreachable; its keys stay pending, probing it');
+    s.unreachable = true;
+    if (!s.probing && this.opts.probe) void this.probeLoop(sink, s);
+  }
+
+  private async probeLoop(sink: string, s: SinkState): Promise<void> {
+    s.probing = true;
     try {
-      for (;;) {
-        const queue = this.queues.get(key);
-        const next = queue?.shift();
-        if (!next || this.abort.signal.aborted) break;
-        await this.deliverOne(key, next);
+      while (s.unreachable && !this.abort.signal.aborted) {
+        await this.delay(this.probeIntervalMs, this.abort.signal);
+        if (!s.unreachable || this.abort.signal.aborted) break;
+        const up = await this.opts.probe!(sink).catch(() => false);
+        if (up && s.unreachable) this.recovered(sink, 'probe');
       }
     } finally {
-      this.queues.delete(key);
-      this.running.delete(key);
-      if (this.running.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      s.probing = false;
     }
+  }
+
+  /**
+   * A log line while anything is pending: how many keys, how old the oldest, which are parked.
+   * A plain timer (unref'd), not the injected delay: it must never hold a process open.
+   */
+  private startReporting(): void {
+    if (this.reporter || this.reportIntervalMs <= 0) return;
+    this.reporter = setInterval(() => {
+      if (this.keys.size === 0) return this.stopReporting();
+      const { pendingKeys, oldestPendingMs, parkedKeys, unreachableSinks, drops } = this.stats();
+      const parked = [...this.keys.values()].filter((k) => k.parked).map((k) => k.key);
+      this.log.warn(
+        {
+          pendingKeys,
+          oldestPendingMs,
+          parkedKeys,
+          unreachableSinks,
+          drops,
+          ...(parked.length ? { parked: parked.slice(0, 10) } : {}),
+        },
+        'events pending',
+      );
+    }, this.reportIntervalMs);
+    this.reporter.unref();
+  }
+
+  private stopReporting(): void {
+    if (this.reporter) clearInterval(this.reporter);
+    this.reporter = undefined;
   }
 
   private async acquireSlot(): Promise<void> {
@@ -252,56 +461,145 @@ export class Delivery {
     this.slotWaiters.shift()?.();
   }
 
-  private async deliverOne(key: string, first: ChangeEvent): Promise<void> {
-    let event = first;
-    for (let attempt = 0; ; attempt++) {
-      await this.acquireSlot();
-      if (this.abort.signal.aborted) {
-        this.releaseSlot();
-        return;
+  /** Waits `ms`, or less when woken (a recovery, a new state of a parked key, shutdown). */
+  private async waitKey(st: KeyState, ms: number): Promise<void> {
+    st.waitUntil = this.now() + ms;
+    try {
+      let remaining = ms;
+      while (remaining > 0 && !this.abort.signal.aborted) {
+        const cut = new AbortController();
+        let woken = false;
+        st.interrupt = () => {
+          woken = true;
+          cut.abort();
+        };
+        const onAbort = () => cut.abort();
+        this.abort.signal.addEventListener('abort', onAbort, { once: true });
+        await this.delay(remaining, cut.signal);
+        this.abort.signal.removeEventListener('abort', onAbort);
+        st.interrupt = undefined;
+        if (!woken) break; // the delay ran out (a test's delay need not move the clock)
+        remaining = st.waitUntil - this.now();
       }
-      let result: SendResult;
-      try {
-        result = await this.opts.send(event, this.abort.signal);
-      } catch (err) {
-        result = { outcome: 'retry', detail: (err as Error).message ?? String(err) };
-      } finally {
-        this.releaseSlot();
+    } finally {
+      st.waitUntil = undefined;
+    }
+  }
+
+  private async runKey(st: KeyState): Promise<void> {
+    try {
+      for (;;) {
+        const event = st.queue.shift();
+        if (!event || this.abort.signal.aborted) {
+          if (event) st.queue.unshift(event);
+          break;
+        }
+        await this.acquireSlot();
+        if (this.abort.signal.aborted) {
+          this.releaseSlot();
+          st.queue.unshift(event);
+          break;
+        }
+        st.lastTryAt = this.now();
+        let result: SendResult;
+        try {
+          result = await this.opts.send(event, this.abort.signal);
+        } catch (err) {
+          result = { outcome: 'retry', detail: (err as Error).message ?? String(err) };
+        } finally {
+          this.releaseSlot();
+        }
+        await this.settle(st, event, result);
       }
-      if (result.outcome === 'done') {
-        this.counts.delivered++;
-        if (result.produced?.length) this.onProduced(key, result.produced);
-        return;
-      }
-      if (result.outcome === 'drop') {
-        this.counts.dropped++;
-        this.log.warn(
-          { key, action: event.action, detail: result.detail },
-          'event refused by the function; dropped',
-        );
-        return;
-      }
-      if (attempt + 1 >= this.maxAttempts || this.abort.signal.aborted) {
-        this.counts.exhausted++;
-        this.log.error(
-          { key, action: event.action, attempts: attempt + 1, detail: result.detail },
-          'event not delivered after the last attempt; the next resync re-sends its state',
-        );
-        return;
-      }
-      this.counts.retries++;
-      const backoff = backoffDelay(attempt, this.backoff, this.random);
-      const wait = Math.max(backoff, Math.min(result.retryAfterMs ?? 0, this.maxRetryAfterMs));
-      this.log.debug({ key, attempt: attempt + 1, waitMs: wait, detail: result.detail }, 'retrying event');
-      await this.delay(wait, this.abort.signal);
-      // While waiting, a newer state of the same object may have arrived: send that instead.
-      const queue = this.queues.get(key);
-      const newer = queue?.[0];
-      if (event.action !== 'delete' && newer && newer.action !== 'delete') {
-        queue.shift();
-        event = { ...newer, action: mergedAction(event.action, newer.action) };
-        this.counts.collapsed++;
+    } finally {
+      // Removed only when nothing is left: on abort the rest is abandoned with the process.
+      if (st.queue.length === 0 || this.abort.signal.aborted) this.keys.delete(st.key);
+      if (this.keys.size === 0) {
+        this.stopReporting();
+        for (const wake of this.idleWaiters.splice(0)) wake();
       }
     }
+  }
+
+  private async settle(st: KeyState, event: ChangeEvent, result: SendResult): Promise<void> {
+    if (result.outcome === 'done' || result.outcome === 'drop') {
+      if (st.parked) this.log.info({ key: st.key, attempts: st.attempts + 1 }, 'parked key settled');
+      st.attempts = 0;
+      st.failures = 0;
+      st.parked = false;
+      // What is left arrived while this one was out.
+      st.since = this.now();
+    }
+    if (result.outcome === 'done') {
+      this.counts.delivered++;
+      if (result.produced?.length) this.onProduced(st, result.produced);
+      const s = this.sinkState(st.sink);
+      if (s.failing || s.unreachable) this.recovered(st.sink, 'delivery');
+      return;
+    }
+    if (result.outcome === 'drop') {
+      this.counts.dropped++;
+      this.countDrop(result.reason ?? 'refused');
+      this.log.warn(
+        { key: st.key, action: event.action, detail: result.detail },
+        'event refused by the function; dropped',
+      );
+      return;
+    }
+    // Not delivered: back at the head of its queue, where a newer state pending behind it wins.
+    this.requeue(st, event);
+    st.attempts++;
+    this.counts.retries++;
+    let wait: number;
+    if (result.outcome === 'failed') {
+      st.failures++;
+      this.sinkState(st.sink).failing = true;
+      if (st.failures >= this.maxAttempts) {
+        if (!st.parked) {
+          st.parked = true;
+          this.counts.deadLetters++;
+          const obj = event.object;
+          this.log.error(
+            {
+              key: st.key,
+              kind: obj.kind,
+              ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+              name: obj.metadata.name,
+              resourceVersion: rvOf(event),
+              action: event.action,
+              attempts: st.failures,
+              detail: result.detail,
+              retryEveryMs: this.parkMs,
+            },
+            'dead letter: the function keeps failing on this object; parked, retried slowly',
+          );
+        }
+        wait = this.parkMs;
+      } else {
+        wait = backoffDelay(st.attempts - 1, this.backoff, this.random);
+      }
+    } else {
+      st.failures = 0;
+      if (result.unreachable) this.markUnreachable(st.sink);
+      else this.sinkState(st.sink).failing = true;
+      const backoff = backoffDelay(st.attempts - 1, this.backoff, this.random);
+      wait = Math.max(backoff, Math.min(result.retryAfterMs ?? 0, this.maxRetryAfterMs));
+    }
+    this.log.debug(
+      { key: st.key, attempt: st.attempts, waitMs: wait, detail: result.detail },
+      'event not delivered; will retry',
+    );
+    await this.waitKey(st, wait);
+  }
+
+  /** Puts a failed event back in front; a newer add/update behind it replaces it (deletes stay). */
+  private requeue(st: KeyState, event: ChangeEvent): void {
+    const newer = st.queue[0];
+    if (event.action !== 'delete' && newer && newer.action !== 'delete') {
+      st.queue[0] = { ...newer, action: mergedAction(event.action, newer.action) };
+      this.counts.collapsed++;
+      return;
+    }
+    st.queue.unshift(event);
   }
 }

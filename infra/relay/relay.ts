@@ -23,7 +23,15 @@ export interface RelayOptions {
   /** Relist (and re-deliver every object) this often; 0 = never. Default 5 minutes. */
   resyncMs?: number;
   concurrency?: number;
+  /** HTTP 500 answers in a row before a key is reported as a dead letter and parked (default 5). */
   maxAttempts?: number;
+  /** A parked key's wait between tries (default 5 minutes). */
+  parkMs?: number;
+  /** How often an unreachable sink is probed (default 1 s). */
+  probeIntervalMs?: number;
+  /** The "events pending" log line's period while anything is pending (default 30 s). */
+  reportIntervalMs?: number;
+  now?: () => number;
   deliveryBackoff?: BackoffPolicy;
   watchBackoff?: BackoffPolicy;
   watchTimeoutSeconds?: number;
@@ -87,7 +95,12 @@ export function startRelay(options: RelayOptions): Relay {
     send,
     concurrency: options.concurrency,
     maxAttempts: options.maxAttempts,
+    parkMs: options.parkMs,
     backoff: options.deliveryBackoff,
+    ...(httpSink ? { sinkOf: httpSink.route, probe: httpSink.probe } : {}),
+    probeIntervalMs: options.probeIntervalMs,
+    reportIntervalMs: options.reportIntervalMs,
+    now: options.now,
     delay: options.delay,
     random: options.random,
     logger: log,
@@ -129,7 +142,11 @@ export function startRelay(options: RelayOptions): Relay {
         await Promise.all(watches.map((w) => w.stop()));
         const result = await delivery.close(opts.deadlineMs ?? 10_000);
         httpSink?.close();
-        log.info({ ...result, stats: delivery.stats(), sink: httpSink?.stats() }, 'relay stopped');
+        // The last line says what was not delivered: the next relay's list sends those objects' state.
+        log.info(
+          { ...result, stats: delivery.stats(), sink: httpSink?.stats() },
+          `relay stopped; ${result.pendingKeys} key(s) were pending`,
+        );
         return result;
       })();
       return stopping;

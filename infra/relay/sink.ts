@@ -60,22 +60,58 @@ export interface SinkStats {
   largestBatch: number;
 }
 
-/** A `Send` that also reports its requests and closes its keep-alive connections. */
-export type HttpSink = Send & { stats(): SinkStats; close(): void };
+/**
+ * A `Send` that also reports its requests, closes its keep-alive connections, says which URL a
+ * key goes to, and probes a URL (GET /healthz on its origin; any answer below 500 is an answer).
+ */
+export type HttpSink = Send & {
+  stats(): SinkStats;
+  close(): void;
+  route(key: string): string;
+  probe(url: string): Promise<boolean>;
+};
 
-/** One event's verdict from its HTTP status (alone, or its entry in a batch answer). */
-export function classifyStatus(status: number, retryAfterMs: number | undefined, detail: string): SendResult {
+const PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * One event's verdict from its HTTP status (alone, or its entry in a batch answer). 500 is the
+ * function saying its handler failed (not an outage): retried, then parked by Delivery. `reason`:
+ * the answer's stable reason, when it gave one.
+ */
+export function classifyStatus(
+  status: number,
+  retryAfterMs: number | undefined,
+  detail: string,
+  reason?: string,
+): SendResult {
   if (status >= 200 && status < 300) return { outcome: 'done' };
+  if (status === 500) return { outcome: 'failed', detail: `HTTP ${status} ${detail}` };
   if (status === 429 || status >= 500) {
     return retryAfterMs === undefined
       ? { outcome: 'retry', detail: `HTTP ${status} ${detail}` }
       : { outcome: 'retry', detail: `HTTP ${status} ${detail}`, retryAfterMs };
   }
-  return { outcome: 'drop', detail: `HTTP ${status} ${detail}` };
+  return { outcome: 'drop', detail: `HTTP ${status} ${detail}`, reason: reason || `HTTP ${status}` };
 }
 
-export function classifyResponse(status: number, retryAfter: string | null, detail: string): SendResult {
-  return classifyStatus(status, parseRetryAfter(retryAfter), detail);
+export function classifyResponse(
+  status: number,
+  retryAfter: string | null,
+  detail: string,
+  reason?: string,
+): SendResult {
+  return classifyStatus(status, parseRetryAfter(retryAfter), detail, reason);
+}
+
+/** The `reason` of a JSON error answer (`{reason, message}`), if it is one. */
+function reasonOf(text: string): string | undefined {
+  if (!text.startsWith('{') || !text.includes('"reason"')) return undefined;
+  try {
+    const r = (JSON.parse(text) as { reason?: unknown }).reason;
+    return typeof r === 'string' && r.length <= 100 ? r : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Waiting {
@@ -111,7 +147,12 @@ function withProduced(result: SendResult, produced: unknown): SendResult {
 
 /** The verdict of a request that carried one event. */
 export function singleResult(status: number, retryAfter: string | null, text: string): SendResult {
-  const result = classifyResponse(status, retryAfter, text.slice(0, 300));
+  const result = classifyResponse(
+    status,
+    retryAfter,
+    text.slice(0, 300),
+    status >= 400 && status < 500 ? reasonOf(text) : undefined,
+  );
   if (result.outcome !== 'done' || !text.includes('"produced"')) return result;
   try {
     return withProduced(result, (JSON.parse(text) as { produced?: unknown }).produced);
@@ -128,7 +169,12 @@ export function batchResults(
   ids: string[],
 ): SendResult[] {
   if (status < 200 || status >= 300) {
-    const whole = classifyResponse(status, retryAfter, text.slice(0, 300));
+    const whole = classifyResponse(
+      status,
+      retryAfter,
+      text.slice(0, 300),
+      status >= 400 && status < 500 ? reasonOf(text) : undefined,
+    );
     return ids.map(() => whole);
   }
   let entries: BatchEntry[] | undefined;
@@ -152,7 +198,8 @@ export function batchResults(
     }
     const detail = [entry.reason, entry.message].filter((x) => typeof x === 'string').join(': ');
     const retryAfterMs = typeof entry.retryAfterMs === 'number' ? entry.retryAfterMs : undefined;
-    return withProduced(classifyStatus(entry.status, retryAfterMs, detail), entry.produced);
+    const reason = typeof entry.reason === 'string' ? entry.reason : undefined;
+    return withProduced(classifyStatus(entry.status, retryAfterMs, detail, reason), entry.produced);
   });
 }
 
@@ -273,7 +320,11 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
         results = batchResults(res.status, res.retryAfter, res.text, ids);
       }
     } catch (err) {
-      const failed: SendResult = { outcome: 'retry', detail: `network: ${(err as Error).message}` };
+      const failed: SendResult = {
+        outcome: 'retry',
+        detail: `network: ${(err as Error).message}`,
+        unreachable: true,
+      };
       results = batch.map(() => failed);
     }
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
@@ -296,8 +347,29 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
     }
   }
 
+  const route = (key: string) => (opts.urls.length === 1 ? opts.urls[0]! : pickSink(key, opts.urls));
+
+  /** Whether the URL's server answers at all: its /healthz, on a connection of its own. */
+  const probe = (u: string) =>
+    new Promise<boolean>((resolve) => {
+      const target = targets.get(u);
+      if (!target) return resolve(false);
+      const req = target.request(new URL('/healthz', target.url), {
+        method: 'GET',
+        agent: false,
+        timeout: PROBE_TIMEOUT_MS,
+      });
+      req.on('timeout', () => req.destroy(new Error('probe timed out')));
+      req.on('error', () => resolve(false));
+      req.on('response', (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 500) < 500);
+      });
+      req.end();
+    });
+
   const send: Send = (event, signal) => {
-    const url = opts.urls.length === 1 ? opts.urls[0]! : pickSink(event.key, opts.urls);
+    const url = route(event.key);
     const target = targets.get(url)!;
     opts.onRouted?.(url, event);
     return new Promise<SendResult>((resolve) => {
@@ -307,6 +379,8 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
   };
 
   return Object.assign(send, {
+    route,
+    probe,
     stats(): SinkStats {
       let queued = 0;
       for (const t of targets.values()) queued += t.queue.length;

@@ -11,6 +11,11 @@ export type Outcome =
   /** Try again later (dependency down, write conflict): HTTP 503, or 429 with Retry-After when timed. */
   | { status: 'retry'; reason: string; retryAfterMs?: number }
   /** The event can never succeed as it is (invalid object): HTTP 422; the sender must not retry. */
-  | { status: 'rejected'; reason: string; message: string };
+  | { status: 'rejected'; reason: string; message: string }
+  /**
+   * The handler failed in a way that is not an outage (a bug, a misconfiguration): HTTP 500. A
+   * sender retries it a bounded number of times, then parks it and reports it (the relay does).
+   */
+  | { status: 'failed'; reason: string; message: string };
 
 export type Dispatch = (event: ResourceEvent) => Promise<Outcome>;

@@ -218,7 +218,7 @@ describe('batched delivery', () => {
         ['a', 'b', 'c'],
       ),
     ).toEqual<SendResult[]>([
-      { outcome: 'drop', detail: 'HTTP 422 Bad' },
+      { outcome: 'drop', detail: 'HTTP 422 Bad', reason: 'Bad' },
       { outcome: 'done', produced: ['7'] },
       { outcome: 'retry', detail: 'no result for event c in the batch answer' },
     ]);

@@ -24,7 +24,7 @@ describe('relay CLI parsing', () => {
       concurrency: 16,
       maxBatch: 64,
       maxInFlight: undefined,
-      maxAttempts: 8,
+      maxAttempts: 5,
       shutdownDeadlineMs: 10_000,
     });
     expect(parseRelayArgs([], { RELAY_SINKS: 'http://x/e, http://y/e', EVENTS_TOKEN: 't' })).toMatchObject({

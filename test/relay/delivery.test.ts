@@ -70,18 +70,22 @@ describe('delivery', () => {
     expect(d.stats()).toMatchObject({ delivered: 3, collapsed: 1, pending: 0, inFlight: 0 });
   });
 
-  it('retries 503 with growing jittered backoff, bounded, while other keys go through', async () => {
+  it('retries 503 with growing jittered backoff, capped, until it succeeds, while other keys go through', async () => {
     const { waits, delay } = fakeDelay();
     const attemptsByKey = new Map<string, number>();
     const delivered: string[] = [];
     const d = new Delivery({
-      maxAttempts: 5,
       delay,
+      // A clock that stands still: a wait cut short by another key's success restarts whole.
+      now: () => 0,
       random: () => 1,
       concurrency: 2,
+      backoff: { baseMs: 100, maxMs: 1000 },
       send: async (e) => {
-        attemptsByKey.set(e.key, (attemptsByKey.get(e.key) ?? 0) + 1);
-        if (e.key === 'Pod:bad') return { outcome: 'retry', detail: 'HTTP 503' };
+        const n = (attemptsByKey.get(e.key) ?? 0) + 1;
+        attemptsByKey.set(e.key, n);
+        // An outage far longer than the old budget of 8 tries.
+        if (e.key === 'Pod:bad' && n <= 40) return { outcome: 'retry', detail: 'HTTP 503' };
         delivered.push(e.key);
         return { outcome: 'done' };
       },
@@ -89,10 +93,12 @@ describe('delivery', () => {
     d.enqueue(ev('add', 'bad', '1'));
     for (let i = 0; i < 20; i++) d.enqueue(ev('add', `ok-${i}`, '1'));
     await d.idle();
-    expect(delivered).toHaveLength(20);
-    expect(attemptsByKey.get('Pod:bad')).toBe(5);
-    expect(waits).toEqual([100, 200, 400, 800]);
-    expect(d.stats()).toMatchObject({ delivered: 20, exhausted: 1, retries: 4 });
+    expect(delivered).toHaveLength(21);
+    expect(attemptsByKey.get('Pod:bad')).toBe(41);
+    // Doubling from the base, then capped (a success of another key may cut a wait short and
+    // start the rest of it again, so a step can appear twice).
+    expect([...new Set(waits)]).toEqual([100, 200, 400, 800, 1000]);
+    expect(d.stats()).toMatchObject({ delivered: 21, exhausted: 0, dropped: 0, retries: 40, pendingKeys: 0 });
   });
 
   it('other keys finish while a failing key is still retrying', async () => {
@@ -128,7 +134,7 @@ describe('delivery', () => {
     const answers: Record<string, SendResult[]> = {
       'Pod:slow': [{ outcome: 'retry', detail: '429', retryAfterMs: 5000 }, { outcome: 'done' }],
       'Pod:capped': [{ outcome: 'retry', detail: '429', retryAfterMs: 999_999 }, { outcome: 'done' }],
-      'Pod:refused': [{ outcome: 'drop', detail: 'HTTP 422' }],
+      'Pod:refused': [{ outcome: 'drop', detail: 'HTTP 422', reason: 'InvalidSpec' }],
     };
     let thrown = 0;
     const d = new Delivery({
@@ -152,7 +158,7 @@ describe('delivery', () => {
     d.enqueue(ev('add', 'net', '1'));
     await d.idle();
     expect(waits).toEqual([5000, 20_000, 50]);
-    expect(d.stats()).toMatchObject({ delivered: 3, dropped: 1, retries: 3 });
+    expect(d.stats()).toMatchObject({ delivered: 3, dropped: 1, retries: 3, drops: { InvalidSpec: 1 } });
   });
 
   it('a newer state that arrives during a retry replaces the one being retried; a delete does not', async () => {
@@ -204,7 +210,7 @@ describe('delivery', () => {
     });
     d.enqueue(ev('add', 'a', '1'));
     d.enqueue(ev('add', 'b', '1'));
-    expect(await d.close(2000)).toEqual({ drained: true, abandoned: 0 });
+    expect(await d.close(2000)).toEqual({ drained: true, abandoned: 0, pendingKeys: 0 });
     expect(d.stats().delivered).toBe(2);
     d.enqueue(ev('add', 'late', '1'));
     expect(d.stats().enqueued).toBe(2);
@@ -221,6 +227,7 @@ describe('delivery', () => {
     const res = await stuck.close(50);
     expect(res.drained).toBe(false);
     expect(res.abandoned).toBeGreaterThan(0);
+    expect(res.pendingKeys).toBe(1);
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 });

@@ -83,17 +83,40 @@ describe('relay to HTTP sinks', () => {
     });
   });
 
-  it('a key answered 503 is retried a bounded number of times and never blocks the others', async () => {
-    const { kube, sinks, start } = await setup(1, { maxAttempts: 4, concurrency: 2 });
+  it('a key the function keeps failing on (500) is parked and reported after maxAttempts; a 503 key is retried on; neither blocks the others', async () => {
+    const lines: { level: string; obj: Record<string, unknown>; msg?: string }[] = [];
+    const at = (level: string) => (obj: object, msg?: string) =>
+      lines.push({ level, obj: obj as Record<string, unknown>, ...(msg ? { msg } : {}) });
+    const { kube, sinks, start } = await setup(1, {
+      maxAttempts: 4,
+      concurrency: 2,
+      parkMs: 60_000,
+      logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
+    });
     const [sink] = sinks as [TestSink];
-    sink.answer = (ev) => (ev.ref.name === 'bad' ? { status: 503 } : { status: 200 });
-    kube.put(VIPS, vip('bad'));
+    sink.answer = (ev) =>
+      ev.ref.name === 'poison' ? { status: 500 } : ev.ref.name === 'down' ? { status: 503 } : { status: 200 };
+    kube.put(VIPS, vip('poison'));
+    kube.put(VIPS, vip('down'));
     for (let i = 0; i < 30; i++) kube.put(PODS, { metadata: { name: `p${i}`, namespace: 'ns' } });
     const relay = start();
     await until(() => sink.received.length === 30);
-    await until(() => relay.stats().delivery.exhausted === 1);
-    expect(sink.attempts.get('Vip:bad')).toBe(4);
-    expect(relay.stats().delivery).toMatchObject({ delivered: 30, exhausted: 1, retries: 3 });
+    await until(() => relay.stats().delivery.parkedKeys === 1);
+    // The 503 key goes on being retried after the poison key was parked.
+    const downBefore = sink.attempts.get('Vip:down')!;
+    await until(() => sink.attempts.get('Vip:down')! >= Math.max(downBefore + 1, 6));
+    expect(sink.attempts.get('Vip:poison')).toBe(4);
+    expect(relay.stats().delivery).toMatchObject({
+      delivered: 30,
+      exhausted: 0,
+      deadLetters: 1,
+      parkedKeys: 1,
+      pendingKeys: 2,
+      dropped: 0,
+    });
+    const dead = lines.filter((l) => l.msg?.startsWith('dead letter'));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.obj).toMatchObject({ key: 'Vip:poison', kind: 'Vip', name: 'poison', attempts: 4 });
   });
 
   it('429 with Retry-After and 500 are retried until they succeed; 400 and 422 are dropped at once', async () => {
@@ -119,7 +142,7 @@ describe('relay to HTTP sinks', () => {
     expect(sink.attempts.get('Vip:bad-request')).toBe(1);
   });
 
-  it('network errors are retried: a sink that comes back later gets the event', async () => {
+  it('network errors are retried: a sink that comes back is probed and gets the event at once, not at its next backoff step', async () => {
     const kube = new FakeKube();
     // A port nobody listens on yet.
     const gone = await startSink(SECRET);
@@ -131,26 +154,29 @@ describe('relay to HTTP sinks', () => {
       secret: SECRET,
       resources: RESOURCES,
       resyncMs: 0,
-      maxAttempts: 50,
-      deliveryBackoff: { baseMs: 20, maxMs: 100 },
+      // Each key's own next try would be 10 s or more away: only the probe can make it prompt.
+      deliveryBackoff: { baseMs: 20_000, maxMs: 60_000 },
+      probeIntervalMs: 50,
     });
     cleanups.push(() => relay.stop({ deadlineMs: 500 }));
     kube.put(VIPS, vip('patient'));
-    await until(() => relay.stats().delivery.retries >= 2);
+    await until(() => relay.stats().delivery.retries >= 1 && relay.stats().delivery.unreachableSinks === 1);
     // Bring a sink up on the same port.
     const { createServer } = await import('node:http');
     const got: string[] = [];
     const port = Number(new URL(url).port);
     const server = createServer((req, res) => {
       req.resume();
-      got.push(String(req.headers['ce-name']));
+      if (req.method === 'POST') got.push(String(req.headers['ce-name']));
       res.writeHead(200).end();
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
     cleanups.push(() => new Promise((r) => server.close(() => r(undefined))));
-    await until(() => got.includes('patient'));
-    await until(() => relay.stats().delivery.delivered === 1);
-    expect(relay.stats().delivery.exhausted).toBe(0);
+    const up = Date.now();
+    await until(() => relay.stats().delivery.delivered === 1, 3000);
+    expect(Date.now() - up).toBeLessThan(3000);
+    expect(got).toEqual(['patient']);
+    expect(relay.stats().delivery).toMatchObject({ exhausted: 0, pendingKeys: 0, unreachableSinks: 0 });
   });
 
   it('with two sinks, every event of one object goes to the same sink, and both sinks get work', async () => {
@@ -184,7 +210,7 @@ describe('relay to HTTP sinks', () => {
     const relay = start();
     await relay.synced;
     const result = await relay.stop({ deadlineMs: 5000 });
-    expect(result).toEqual({ drained: true, abandoned: 0 });
+    expect(result).toEqual({ drained: true, abandoned: 0, pendingKeys: 0 });
     expect(sink.received).toHaveLength(8);
     expect(kube.openWatches).toBe(0);
     kube.put(VIPS, vip('after-stop'));
