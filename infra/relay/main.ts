@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT stop the watches and give queued deliveries a deadline before exiting.
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { healthListenFromEnv, startHealthServer } from '../health/server.ts';
 import { parseRelayArgs } from './cli.ts';
 import { startRelay } from './relay.ts';
 
@@ -31,7 +32,14 @@ const relay = startRelay({
   logger: log,
 });
 
-relay.synced.then(() => log.info({ stats: relay.stats().resources }, 'initial lists delivered to the queue'));
+let synced = false;
+relay.synced.then(() => {
+  synced = true;
+  log.info({ stats: relay.stats().resources }, 'initial lists delivered to the queue');
+});
+// Probes for a Deployment (HEALTH_PORT): ready once the initial lists are queued.
+const healthListen = healthListenFromEnv(process.env);
+if (healthListen) await startHealthServer({ ...healthListen, ready: () => synced });
 
 let shuttingDown = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

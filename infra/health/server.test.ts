@@ -1,0 +1,30 @@
+// The probe endpoints of the relay and the holder sync: live at once, ready only when told.
+import { describe, expect, it } from 'vitest';
+import { healthListenFromEnv, startHealthServer } from './server.ts';
+
+describe('health server', () => {
+  it('answers /healthz at once, /readyz 503 until ready and 200 after, 404 elsewhere', async () => {
+    let ready = false;
+    const h = await startHealthServer({ port: 0, host: '127.0.0.1', ready: () => ready });
+    try {
+      const get = async (path: string) => (await fetch(`http://127.0.0.1:${h.port}${path}`)).status;
+      expect(await get('/healthz')).toBe(200);
+      expect(await get('/readyz')).toBe(503);
+      ready = true;
+      expect(await get('/readyz?verbose')).toBe(200);
+      expect(await get('/metrics')).toBe(404);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('listens only when HEALTH_PORT is set, and refuses a bad port', () => {
+    expect(healthListenFromEnv({})).toBeUndefined();
+    expect(healthListenFromEnv({ HEALTH_PORT: '8081' })).toEqual({ port: 8081, host: '0.0.0.0' });
+    expect(healthListenFromEnv({ HEALTH_PORT: '8081', HEALTH_HOST: '127.0.0.1' })?.host).toBe('127.0.0.1');
+    expect(() => healthListenFromEnv({ HEALTH_PORT: 'http' })).toThrow(
+      /HEALTH_PORT "http" is not a port number/,
+    );
+    expect(() => healthListenFromEnv({ HEALTH_PORT: '70000' })).toThrow(/not a port number/);
+  });
+});
