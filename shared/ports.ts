@@ -2,6 +2,8 @@
 // once, hand them to createApp(), and close them on shutdown.
 // - createPorts: Redis only (the manual reservation API); enough for Deno and Workers.
 // - createControllerPorts: Redis + OVN NB + Kubernetes, for the event handlers and admission.
+
+import type { ConnectionOptions } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -9,6 +11,7 @@ import type { Config } from './config.ts';
 import { type Allocator, createRedisAllocator } from './ipam/index.ts';
 import { createKube } from './kube/index.ts';
 import { connectNorthbound } from './ovn/nb/index.ts';
+import { sslFileOptions } from './ovsdb/transport.ts';
 import type { KubePort, NorthboundPort, ReconcileDeps } from './reconcile/ports.ts';
 import { createSubnetStatusRefresher } from './reconcile/subnet.ts';
 import { northboundPort } from './wiring/northbound.ts';
@@ -28,7 +31,13 @@ export interface ControllerPorts extends Ports {
 export function createRedisClient(config: Config): Redis | Cluster {
   const r = config.redis;
   // Fail a request quickly when Redis is down instead of queueing it for ever.
-  const common = { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5_000 };
+  const common = {
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    connectTimeout: 5_000,
+    // A password from REDIS_PASSWORD[_FILE]; one inside REDIS_URL works as well.
+    ...(r.password ? { password: r.password } : {}),
+  };
   return r.kind === 'cluster'
     ? new Cluster([...r.nodes], { redisOptions: common })
     : new Redis(r.url, common);
@@ -48,7 +57,7 @@ export async function createControllerPorts(config: Config): Promise<ControllerP
   if (!config.nbRemotes)
     throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
   const base = createPorts(config);
-  const northbound = await connectNorthbound({ remotes: config.nbRemotes });
+  const northbound = await connectNorthbound({ remotes: config.nbRemotes, ...northboundTls(config) });
   const nb = northboundPort(northbound.writer, northbound.cache);
   const kube = createKube(
     config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
@@ -68,6 +77,11 @@ export async function createControllerPorts(config: Config): Promise<ControllerP
       await base.close();
     },
   };
+}
+
+/** The TLS options of `ssl:` NB remotes, read from the files the configuration names. */
+export function northboundTls(config: Config): { tls?: ConnectionOptions } {
+  return config.nbSsl ? { tls: sslFileOptions(config.nbSsl) } : {};
 }
 
 /** In a cluster: the service account; elsewhere ~/.kube/config. */

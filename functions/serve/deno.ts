@@ -6,6 +6,7 @@ import { createApp } from '../app.ts';
 
 interface DenoRuntime {
   env: { toObject(): Record<string, string> };
+  readTextFileSync(path: string): string;
   serve(
     opts: {
       port: number;
@@ -20,7 +21,8 @@ interface DenoRuntime {
 }
 const Deno = (globalThis as unknown as { Deno: DenoRuntime }).Deno;
 
-const config = readConfig(Deno.env.toObject());
+// API_TOKEN_FILE and REDIS_PASSWORD_FILE work here too (deno run -A grants the read).
+const config = readConfig(Deno.env.toObject(), { readFile: (p) => Deno.readTextFileSync(p) });
 const ports = createPorts(config);
 const app = createApp(ports, { apiToken: config.apiToken ?? '' });
 const stop = new AbortController();

@@ -1,20 +1,44 @@
 // Node entry: `node --import tsx functions/serve/node.ts`.
-// env: REDIS_URL or REDIS_CLUSTER_NODES, API_TOKEN, PORT, HOST; with OVN_NB_REMOTES (+ KUBECONFIG,
-// RELAY_SECRET / EVENTS_TOKEN) it also serves /events and /admission. Closes everything on SIGTERM.
-import { serve } from '@hono/node-server';
+// env: REDIS_URL or REDIS_CLUSTER_NODES (+ REDIS_PASSWORD[_FILE]), API_TOKEN[_FILE], PORT, HOST;
+// with OVN_NB_REMOTES (+ OVN_NB_SSL_*_FILE, KUBECONFIG, RELAY_SECRET[_FILE] / EVENTS_TOKEN[_FILE]) it
+// also serves /events and /admission. TLS_CERT_FILE + TLS_KEY_FILE: HTTPS (files re-read when
+// they change, as a renewed Kubernetes Secret is); ADMISSION_CLIENT_CA_FILE and
+// ADMISSION_TOKEN[_FILE]: what /admission requires of its caller. Closes everything on SIGTERM.
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { type HttpBindings, serve } from '@hono/node-server';
+import { Hono } from 'hono';
 import { readConfig } from '../../shared/config.ts';
 import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
 import { type AppOptions, createApp } from '../app.ts';
+import { requireCaller } from '../auth.ts';
 import { createEventRoutes } from '../events/routes.ts';
 
-const config = readConfig(process.env);
+const readText = (path: string) => readFileSync(path, 'utf8');
+const config = readConfig(process.env, { readFile: readText });
+const { tls, admissionAuth } = config;
+
 let ports: Ports;
 let mounts: AppOptions['mounts'] = [];
 if (config.nbRemotes) {
   const controller = await createControllerPorts(config);
   ports = controller;
+  // The webhook's caller: a certificate the TLS handshake verified against the client CA
+  // (requested of every client, required only here), and/or a bearer token.
+  const admission = new Hono<{ Bindings: HttpBindings }>()
+    .use(
+      '*',
+      requireCaller({
+        token: admissionAuth.token,
+        clientCertificate: admissionAuth.clientCaFile
+          ? (c) => (c.env.incoming.socket as TLSSocket).authorized === true
+          : undefined,
+      }),
+    )
+    .route('/', createAdmissionRoutes({ lookupSubnet: (name) => controller.kube.getSubnet(name) }));
   mounts = [
     {
       path: '/events',
@@ -24,24 +48,61 @@ if (config.nbRemotes) {
         token: config.eventsToken,
       }),
     },
-    {
-      path: '/admission',
-      app: createAdmissionRoutes({ lookupSubnet: (name) => controller.kube.getSubnet(name) }),
-    },
+    { path: '/admission', app: admission },
   ];
 } else {
   ports = createPorts(config);
 }
 const app = createApp(ports, { apiToken: config.apiToken ?? '', mounts });
-const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-  const parts = config.nbRemotes ? 'reservation API, /events, /admission' : 'reservation API';
-  console.log(`functions (${parts}) listening on http://${config.host}:${info.port}`);
+
+const secureContext = () => ({
+  key: readText(tls!.keyFile),
+  cert: readText(tls!.certFile),
+  ...(admissionAuth.clientCaFile ? { ca: readText(admissionAuth.clientCaFile) } : {}),
 });
+const server = tls
+  ? serve({
+      fetch: app.fetch,
+      port: config.port,
+      hostname: config.host,
+      createServer: createHttpsServer,
+      serverOptions: {
+        ...secureContext(),
+        // Asked of every client but checked only on /admission: /v1 callers use their token.
+        ...(admissionAuth.clientCaFile ? { requestCert: true, rejectUnauthorized: false } : {}),
+      },
+    })
+  : serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+server.once('listening', () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const parts = config.nbRemotes ? 'reservation API, /events, /admission' : 'reservation API';
+  console.log(`functions (${parts}) listening on ${tls ? 'https' : 'http'}://${config.host}:${port}`);
+});
+
+// A renewed certificate (cert-manager rewrites the Secret, the kubelet swaps the mounted files)
+// is picked up by new connections without a restart. Polling follows the kubelet's symlink swap.
+const watched = tls
+  ? [tls.certFile, tls.keyFile, admissionAuth.clientCaFile].filter((f) => f !== undefined)
+  : [];
+for (const file of watched) {
+  watchFile(file, { interval: 1_000, persistent: false }, (now, before) => {
+    if (now.mtimeMs === before.mtimeMs && now.ino === before.ino) return;
+    try {
+      (server as HttpsServer).setSecureContext(secureContext());
+      console.log(`reloaded the TLS files after ${file} changed`);
+    } catch (err) {
+      // A half-written pair (new cert, old key) fails here; the next change completes it.
+      console.error(`could not reload the TLS files after ${file} changed: ${(err as Error).message}`);
+    }
+  });
+}
 
 let closing = false;
 const shutdown = () => {
   if (closing) return;
   closing = true;
+  for (const file of watched) unwatchFile(file);
   server.close(async () => {
     await ports.close();
     process.exit(0);

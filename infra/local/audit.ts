@@ -25,9 +25,10 @@ const USAGE = `usage: npm run audit -- [--repair] [--json] [--quiet] [connection
   --quiet                no progress on stderr
   --rounds N             audit N times (--interval ms apart, default 1000) and report only the
                          drift every round saw: work in flight on a live system is not drift
-  --redis-url URL        (REDIS_URL)
+  --redis-url URL        (REDIS_URL; its password in REDIS_PASSWORD or REDIS_PASSWORD_FILE)
   --redis-cluster H:P,.. (REDIS_CLUSTER_NODES)
-  --nb REMOTES           OVN NB, e.g. tcp:127.0.0.1:6641 (OVN_NB_REMOTES)
+  --nb REMOTES           OVN NB, e.g. tcp:127.0.0.1:6641 (OVN_NB_REMOTES; ssl: remotes take
+                         OVN_NB_SSL_KEY_FILE, OVN_NB_SSL_CERT_FILE, OVN_NB_SSL_CA_FILE)
   --kubeconfig FILE      (KUBECONFIG)
   --stack FILE           fallback description (default .local/stack.json)
 exit code: 0 clean, 1 drift left, 2 error`;
@@ -67,20 +68,33 @@ async function main(): Promise<number> {
   const clusterNodes = values['redis-cluster'] ?? str(env.REDIS_CLUSTER_NODES);
   const redisUrl = values['redis-url'] ?? str(env.REDIS_URL);
   const fromStack = !clusterNodes && !redisUrl;
-  const config = readConfig({
-    ...(fromStack
-      ? str(stack.redisUrl)
-        ? { REDIS_URL: str(stack.redisUrl) }
-        : { REDIS_CLUSTER_NODES: str(stack.redisClusterNodes) }
-      : clusterNodes
-        ? { REDIS_CLUSTER_NODES: clusterNodes }
-        : { REDIS_URL: redisUrl }),
-    OVN_NB_REMOTES: values.nb ?? str(env.OVN_NB_REMOTES) ?? str(stack.nbRemote),
-    KUBECONFIG: values.kubeconfig ?? str(env.KUBECONFIG) ?? str(stack.kubeconfig),
-    KEEP_VM_IP: env.KEEP_VM_IP,
-    // The reconcilers' log would mix into the table on stdout.
-    LOG_LEVEL: 'silent',
-  });
+  const config = readConfig(
+    {
+      ...(fromStack
+        ? str(stack.redisUrl)
+          ? { REDIS_URL: str(stack.redisUrl) }
+          : { REDIS_CLUSTER_NODES: str(stack.redisClusterNodes) }
+        : clusterNodes
+          ? { REDIS_CLUSTER_NODES: clusterNodes }
+          : { REDIS_URL: redisUrl }),
+      // The password: the environment's (or its file's), else the stack's (cluster mode; a standalone
+      // stack's URL carries it). Never a flag: ps would show it.
+      ...(env.REDIS_PASSWORD || env.REDIS_PASSWORD_FILE
+        ? { REDIS_PASSWORD: env.REDIS_PASSWORD, REDIS_PASSWORD_FILE: env.REDIS_PASSWORD_FILE }
+        : fromStack && !str(stack.redisUrl)
+          ? { REDIS_PASSWORD: str(stack.redisPassword) }
+          : {}),
+      OVN_NB_REMOTES: values.nb ?? str(env.OVN_NB_REMOTES) ?? str(stack.nbRemote),
+      OVN_NB_SSL_KEY_FILE: env.OVN_NB_SSL_KEY_FILE,
+      OVN_NB_SSL_CERT_FILE: env.OVN_NB_SSL_CERT_FILE,
+      OVN_NB_SSL_CA_FILE: env.OVN_NB_SSL_CA_FILE,
+      KUBECONFIG: values.kubeconfig ?? str(env.KUBECONFIG) ?? str(stack.kubeconfig),
+      KEEP_VM_IP: env.KEEP_VM_IP,
+      // The reconcilers' log would mix into the table on stdout.
+      LOG_LEVEL: 'silent',
+    },
+    { readFile: (p) => readFileSync(p, 'utf8') },
+  );
   if (fromStack && !existsSync(stackFile) && !config.nbRemotes) {
     console.error(
       `no connection info: pass flags, set REDIS_URL/OVN_NB_REMOTES/KUBECONFIG, or run npm start\n\n${USAGE}`,

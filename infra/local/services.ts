@@ -2,7 +2,7 @@
 // ports in a private directory, and stops them by the pid we started. Nothing here is imported by
 // shared/ or functions/.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -64,6 +64,8 @@ function isAlive(pid: number): boolean {
 /** Sends a signal to one pid we started, then waits for it to go (escalating to SIGKILL). */
 export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5_000) {
   registry.delete(pid);
+  // A stop asked for through this module is not a crash: a supervisor must not restart it.
+  requestedStops.add(pid);
   if (!isAlive(pid)) return;
   try {
     process.kill(pid, signal);
@@ -80,13 +82,28 @@ export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', t
   }
 }
 
+/** How a daemon ended. `requested`: through stop()/stopPid(), not a crash or someone else's kill. */
+export interface DaemonExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly requested: boolean;
+}
+
 /** A daemon run as our child (not detached), so Ctrl-C on the terminal reaches it too. */
 export interface Daemon {
   readonly name: string;
   readonly pid: number;
   readonly logFile: string;
+  /** Settles when the process has ended, however it ended. */
+  readonly exited: Promise<DaemonExit>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
+
+const requestedStops = new Set<number>();
+
+/** `exit code 1`, `signal SIGKILL`: the reason a supervisor logs. */
+export const describeExit = (e: Pick<DaemonExit, 'code' | 'signal'>) =>
+  e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
 
 export function spawnDaemon(
   name: string,
@@ -107,10 +124,18 @@ export function spawnDaemon(
   const pid = child.pid;
   child.unref();
   registry.add(pid);
+  const exited = new Promise<DaemonExit>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      registry.delete(pid);
+      const requested = requestedStops.delete(pid);
+      resolveExit({ code, signal, requested });
+    });
+  });
   return {
     name,
     pid,
     logFile,
+    exited,
     async stop(signal = 'SIGTERM') {
       await stopPid(pid, signal);
       registry.delete(pid);
@@ -149,18 +174,34 @@ export interface RedisOptions {
   cluster?: boolean;
   /** Remove `dir` on stop (set for the temp dir made here, and kept across restarts). */
   removeDirOnStop?: boolean;
+  /**
+   * Require this password (`requirepass`, and `masterauth` for replication and Cluster). It goes
+   * into a 0600 config file, not onto the command line, where ps would show it.
+   */
+  password?: string;
 }
 
 export interface RedisServer extends Daemon {
   readonly port: number;
+  /** `redis://127.0.0.1:PORT`, with the password in it when the server has one. */
   readonly url: string;
   readonly dir: string;
+  readonly password?: string;
+  /** Starts the same server again on the same port and directory, after it ended by itself. */
+  respawn(): Promise<RedisServer>;
   /** Stops and starts the same server on the same port and directory (AOF keeps its data). */
   restart(opts?: { signal?: NodeJS.Signals }): Promise<RedisServer>;
 }
 
+// Passwords of the servers started here, by port, so that redisCli(port, ...) authenticates.
+const redisPasswords = new Map<number, string>();
+
+/** redis-cli against a local server; the password goes by REDISCLI_AUTH, not by `-a` (ps shows that). */
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args]);
+  const password = redisPasswords.get(port);
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
+    env: password ? { ...process.env, REDISCLI_AUTH: password } : process.env,
+  });
   return stdout.trim();
 }
 
@@ -170,7 +211,16 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   const removeDirOnStop = opts.removeDirOnStop ?? !opts.dir;
   mkdirSync(dir, { recursive: true });
   const port = opts.port ?? (await freePort());
-  const args = [
+  const args: string[] = [];
+  if (opts.password) {
+    // redis-server takes a config file as its first argument; flags after it add to it.
+    const conf = join(dir, 'auth.conf');
+    const quoted = JSON.stringify(opts.password);
+    writeFileSync(conf, `requirepass ${quoted}\nmasterauth ${quoted}\n`, { mode: 0o600 });
+    args.push(conf);
+    redisPasswords.set(port, opts.password);
+  }
+  args.push(
     '--port',
     String(port),
     '--bind',
@@ -190,7 +240,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     'everysec',
     '--logfile',
     join(dir, 'redis.log'),
-  ];
+  );
   if (opts.cluster) {
     args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'));
   }
@@ -210,7 +260,11 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     },
     port,
     dir,
-    url: `redis://127.0.0.1:${port}`,
+    url: opts.password
+      ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}`
+      : `redis://127.0.0.1:${port}`,
+    ...(opts.password ? { password: opts.password } : {}),
+    respawn: () => startRedis({ ...opts, dir, port, removeDirOnStop }),
     async restart({ signal = 'SIGTERM' } = {}) {
       await d.stop(signal);
       return startRedis({ ...opts, dir, port, removeDirOnStop });
@@ -220,28 +274,37 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
 }
 
 export interface RedisClusterHandle {
+  /** The current server of each node (a supervisor may replace one after a crash). */
   readonly nodes: RedisServer[];
+  readonly password?: string;
   readonly startupNodes: { host: string; port: number }[];
   stop(): Promise<void>;
 }
 
 /** Three masters, no replicas, on loopback: enough to prove every script stays in one slot. */
-export async function startRedisCluster(count = 3): Promise<RedisClusterHandle> {
+export async function startRedisCluster(
+  count = 3,
+  opts: Pick<RedisOptions, 'password' | 'appendonly'> = {},
+): Promise<RedisClusterHandle> {
   const nodes: RedisServer[] = [];
   for (let i = 0; i < count; i++) {
     // The cluster bus uses port+10000, so pick ports whose bus port is free as well.
     let port = await freePort();
     while (port + 10000 > 65535) port = await freePort();
-    nodes.push(await startRedis({ cluster: true, port }));
+    nodes.push(await startRedis({ ...opts, cluster: true, port }));
   }
-  await run('redis-cli', [
-    '--cluster',
-    'create',
-    ...nodes.map((n) => `127.0.0.1:${n.port}`),
-    '--cluster-replicas',
-    '0',
-    '--cluster-yes',
-  ]);
+  await run(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ],
+    { env: opts.password ? { ...process.env, REDISCLI_AUTH: opts.password } : process.env },
+  );
   await waitFor(
     'redis cluster state ok',
     async () => {
@@ -254,6 +317,7 @@ export async function startRedisCluster(count = 3): Promise<RedisClusterHandle> 
   );
   return {
     nodes,
+    ...(opts.password ? { password: opts.password } : {}),
     startupNodes: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
@@ -272,6 +336,8 @@ export interface OvsdbServer extends Daemon {
   readonly dir: string;
   readonly ctl: string;
   readonly dbFile: string;
+  /** Starts the same server again (same database file, port and sockets) after it ended by itself. */
+  respawn(): Promise<OvsdbServer>;
 }
 
 export async function startOvsdbServer(
@@ -316,6 +382,7 @@ export async function startOvsdbServer(
     dir,
     ctl,
     dbFile,
+    respawn: () => startOvsdbServer({ ...opts, dir, port }),
   };
 }
 

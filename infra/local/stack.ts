@@ -1,19 +1,26 @@
 // The whole local system on loopback: Redis (or a 3-master Redis Cluster), OVN NB (or a 3-member
 // Raft cluster), the development API server with the CRDs and `ovn-default`, N function replicas
 // and the relay. Used by `npm start`, the end-to-end tests, the chaos test and the scaling demo.
+// Secrets (API token, relay HMAC key, Redis password) reach the processes as files named by
+// `*_FILE` variables, never on a command line. A daemon that dies by itself (a crash, a kill -9 from
+// outside) is restarted on the same port and data directory, as a cluster would restart a pod.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type DevApiServer, startDevApiServer } from '../dev-apiserver/index.ts';
 import { maybeStartNodeAgent, type NodeAgent } from '../node-agent/index.ts';
+import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import {
   type Daemon,
+  type DaemonExit,
+  describeExit,
   freePort,
   makeTempDir,
   type NbRaftCluster,
   type OvsdbServer,
   type RedisClusterHandle,
   type RedisServer,
+  sleep,
   spawnDaemon,
   startedPids,
   startNbRaft,
@@ -68,6 +75,11 @@ export interface StackOptions {
    * closure). Default: the way this code itself runs (benchmarks run compiled).
    */
   compiled?: boolean;
+  /**
+   * Restart Redis, NB, function replicas and the relay when they die by themselves (default on;
+   * `false` turns it off). Stops asked for through a daemon's stop() are never undone.
+   */
+  heal?: boolean | Partial<RestartPolicy>;
   log?: (line: string) => void;
 }
 
@@ -92,9 +104,15 @@ export interface Stack {
   readonly kubeconfig: string;
   readonly apiToken: string;
   readonly relaySecret: string;
+  /** The password the stack's Redis requires (also inside `redisUrl`). */
+  readonly redisPassword: string;
+  /** Where the secret files are (0700; files 0600): api-token, relay-secret, redis-password. */
+  readonly secretsDir: string;
   readonly functions: FunctionReplica[];
+  /** The current Redis server (a new handle after the stack restarted it). */
   readonly redis?: RedisServer;
   readonly redisCluster?: RedisClusterHandle;
+  /** The current NB server (a new handle after the stack restarted it). */
   readonly nb?: OvsdbServer;
   readonly nbRaft?: NbRaftCluster;
   relay?: Daemon;
@@ -131,22 +149,96 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   mkdirSync(dir, { recursive: true });
   const apiToken = randomBytes(16).toString('hex');
   const relaySecret = randomBytes(16).toString('hex');
+  const redisPassword = randomBytes(16).toString('hex');
+  // As a Kubernetes Secret volume would hold them: one file per value, readable by us only.
+  const secretsDir = join(dir, 'secrets');
+  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+  chmodSync(secretsDir, 0o700);
+  const secretFile = (name: string, value: string) => {
+    const file = join(secretsDir, name);
+    writeFileSync(file, value, { mode: 0o600 });
+    return file;
+  };
+  const files = {
+    apiToken: secretFile('api-token', apiToken),
+    relaySecret: secretFile('relay-secret', relaySecret),
+    redisPassword: secretFile('redis-password', redisPassword),
+  };
+  // For `curl -H @FILE`: the token stays off curl's command line too.
+  secretFile('api-auth-header', `Authorization: Bearer ${apiToken}\n`);
+
+  const supervisor = createSupervisor(log, opts.heal);
+  inProcess.push(supervisor);
 
   log(`starting Redis (${opts.redis ?? 'standalone'}) and OVN NB (${opts.nb ?? 'standalone'})`);
   const [redisPart, nbPart] = await Promise.all([
     opts.redis === 'cluster'
-      ? startRedisCluster().then((redisCluster) => ({ redisCluster }))
-      : startRedis({ appendonly: true, dir: join(dir, 'redis') }).then((redis) => ({ redis })),
+      ? startRedisCluster(3, { password: redisPassword, appendonly: true }).then((redisCluster) => ({
+          redisCluster,
+        }))
+      : startRedis({ appendonly: true, dir: join(dir, 'redis'), password: redisPassword }).then((redis) => ({
+          redis,
+        })),
     opts.nb === 'raft'
       ? startNbRaft().then((nbRaft) => ({ nbRaft }))
       : startNbServer({ dir: join(dir, 'nb') }).then((nb) => ({ nb })),
   ]);
-  const redis = 'redis' in redisPart ? redisPart.redis : undefined;
+  // Mutable: a restarted daemon is a new handle.
+  const live: { redis?: RedisServer; nb?: OvsdbServer } = {};
+  if ('redis' in redisPart) live.redis = redisPart.redis;
   const redisCluster = 'redisCluster' in redisPart ? redisPart.redisCluster : undefined;
-  const nb = 'nb' in nbPart ? nbPart.nb : undefined;
+  if ('nb' in nbPart) live.nb = nbPart.nb;
   const nbRaft = 'nbRaft' in nbPart ? nbPart.nbRaft : undefined;
-  const nbRemote = nb ? nb.remote : nbRaft!.remotes;
+  const nbRemote = live.nb ? live.nb.remote : nbRaft!.remotes;
   const redisClusterNodes = redisCluster?.startupNodes.map((n) => `${n.host}:${n.port}`).join(',');
+  const redisUrl = live.redis?.url;
+  // The plain URL for the functions: their password comes from its file.
+  const redisPlainUrl = live.redis ? `redis://127.0.0.1:${live.redis.port}` : undefined;
+
+  if (live.redis) {
+    supervisor.watch(
+      'Redis',
+      live.redis,
+      (old) => old.respawn(),
+      (next) => {
+        live.redis = next;
+      },
+      (d) => `port ${d.port}, data in ${d.dir}`,
+    );
+  }
+  redisCluster?.nodes.forEach((node, i) => {
+    supervisor.watch(
+      `Redis Cluster node ${i}`,
+      node,
+      (old) => old.respawn(),
+      (next) => {
+        redisCluster.nodes[i] = next;
+      },
+      (d) => `port ${d.port}, data in ${d.dir}`,
+    );
+  });
+  if (live.nb) {
+    supervisor.watch(
+      'OVN NB',
+      live.nb,
+      (old) => old.respawn(),
+      (next) => {
+        live.nb = next;
+      },
+      (d) => `port ${d.port}, database ${d.dbFile}`,
+    );
+  }
+  nbRaft?.members.forEach((member, i) => {
+    supervisor.watch(
+      `OVN NB Raft member ${i}`,
+      member,
+      async (old) => ({ ...(await old.respawn()), raftPort: member.raftPort }),
+      (next) => {
+        nbRaft.members[i] = next;
+      },
+      (d) => `port ${d.port}, database ${d.dbFile}`,
+    );
+  });
 
   log('starting the development API server');
   const apiServer = await startDevApiServer({
@@ -161,12 +253,13 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
 
   const functions: FunctionReplica[] = [];
   const functionEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-    ...process.env,
-    ...(redis ? { REDIS_URL: redis.url } : { REDIS_CLUSTER_NODES: redisClusterNodes }),
+    ...inheritedEnv(),
+    ...(redisPlainUrl ? { REDIS_URL: redisPlainUrl } : { REDIS_CLUSTER_NODES: redisClusterNodes }),
+    REDIS_PASSWORD_FILE: files.redisPassword,
     OVN_NB_REMOTES: nbRemote,
     KUBECONFIG: apiServer.kubeconfigPath,
-    API_TOKEN: apiToken,
-    RELAY_SECRET: relaySecret,
+    API_TOKEN_FILE: files.apiToken,
+    RELAY_SECRET_FILE: files.relaySecret,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     ...opts.functionEnv,
     ...extra,
@@ -188,6 +281,14 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     });
     const replica: FunctionReplica = { ...d, url, port };
     functions[index] = replica;
+    supervisor.watch(
+      `function replica ${index}`,
+      replica,
+      () => startReplica(index),
+      () => {}, // startReplica put it in place and watches it
+      (r) => `port ${r.port}`,
+      { rewatch: false },
+    );
     return replica;
   };
 
@@ -219,45 +320,69 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     });
   }
 
+  const spawnRelay = () =>
+    spawnDaemon(
+      `relay-${Date.now()}`,
+      process.execPath,
+      [
+        ...(opts.relayNodeArgs ?? []),
+        ...entry(opts, 'infra/relay/main'),
+        '--kubeconfig',
+        apiServer.kubeconfigPath,
+        ...functions.flatMap((f) => ['--sink', `${f.url}/events`]),
+        '--resync',
+        opts.resync ?? '5m',
+        // Handlers are I/O-bound; many events in flight keep every replica busy.
+        '--concurrency',
+        String(256 * Math.max(1, functions.length)),
+      ],
+      dir,
+      // info: the relay says little at info (start, synced, stop), and its sync line is awaited here.
+      {
+        env: {
+          ...inheritedEnv(),
+          RELAY_SECRET_FILE: files.relaySecret,
+          LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        },
+        cwd: ROOT,
+      },
+    );
+
   const stack: Stack = {
     dir,
-    ...(redis ? { redis, redisUrl: redis.url } : {}),
+    get redis() {
+      return live.redis;
+    },
+    ...(redisUrl ? { redisUrl } : {}),
     ...(redisCluster ? { redisCluster, redisClusterNodes } : {}),
-    ...(nb ? { nb } : {}),
+    get nb() {
+      return live.nb;
+    },
     ...(nbRaft ? { nbRaft } : {}),
     nbRemote,
     apiServer,
     kubeconfig: apiServer.kubeconfigPath,
     apiToken,
     relaySecret,
+    redisPassword,
+    secretsDir,
     functions,
     ...(node ? { node } : {}),
     functionEnvironment,
     startReplica,
     async startRelay() {
-      const sinks = functions.flatMap((f) => ['--sink', `${f.url}/events`]);
-      const relay = spawnDaemon(
-        `relay-${Date.now()}`,
-        process.execPath,
-        [
-          ...(opts.relayNodeArgs ?? []),
-          ...entry(opts, 'infra/relay/main'),
-          '--kubeconfig',
-          apiServer.kubeconfigPath,
-          ...sinks,
-          '--secret',
-          relaySecret,
-          '--resync',
-          opts.resync ?? '5m',
-          // Handlers are I/O-bound; many events in flight keep every replica busy.
-          '--concurrency',
-          String(256 * Math.max(1, functions.length)),
-        ],
-        dir,
-        // info: the relay says little at info (start, synced, stop), and its sync line is awaited here.
-        { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' }, cwd: ROOT },
-      );
+      const relay = spawnRelay();
       stack.relay = relay;
+      // A restarted relay lists everything again; nothing waits for it.
+      supervisor.watch(
+        'the relay',
+        relay,
+        async () => spawnRelay(),
+        (next) => {
+          stack.relay = next;
+        },
+        () => 'same sinks',
+      );
       // Ready once it has listed everything and watches: events from now on are not missed or late.
       await waitFor(
         'the relay to list and watch',
@@ -272,7 +397,9 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
         kubeconfig: apiServer.kubeconfigPath,
         apiServer: apiServer.url,
         nbRemote,
-        ...(redis ? { redisUrl: redis.url } : { redisClusterNodes }),
+        ...(redisUrl ? { redisUrl } : { redisClusterNodes }),
+        redisPassword,
+        secretsDir,
         functionsUrl: functions[0]?.url,
         functionUrls: functions.map((f) => f.url),
         apiToken,
@@ -285,11 +412,13 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       };
     },
     async stop() {
+      // First: no restart may race with the stops below.
+      await supervisor.stop();
       await stack.relay?.stop();
       await Promise.all(functions.map((f) => f.stop()));
       await stack.node?.stop();
       await apiServer.stop();
-      await Promise.all([redis?.stop(), redisCluster?.stop(), nb?.stop(), nbRaft?.stop()]);
+      await Promise.all([live.redis?.stop(), redisCluster?.stop(), live.nb?.stop(), nbRaft?.stop()]);
       // A stack's own temp dir goes with it; a dir the caller chose (npm start's .local/run) stays
       // for its logs.
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
@@ -307,4 +436,101 @@ export function writeStackFile(stack: Stack, file = join(ROOT, '.local/stack.jso
   mkdirSync(join(file, '..'), { recursive: true });
   writeFileSync(file, `${JSON.stringify(stack.describe(), null, 2)}\n`, { mode: 0o600 });
   return file;
+}
+
+// Secrets a parent shell may hold must not reach the children next to the stack's own files
+// (`X` and `X_FILE` together are refused), nor a Redis address of another system.
+const STACK_OWNED = [
+  'API_TOKEN',
+  'RELAY_SECRET',
+  'EVENTS_TOKEN',
+  'REDIS_PASSWORD',
+  'ADMISSION_TOKEN',
+].flatMap((n) => [n, `${n}_FILE`]);
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of [...STACK_OWNED, 'REDIS_URL', 'REDIS_CLUSTER_NODES']) delete env[name];
+  return env;
+}
+
+interface Supervisor {
+  /**
+   * Restarts `daemon` with `respawn` when it ends without a stop() asking for it, per the restart
+   * policy, and logs each restart with its reason; `replace` puts the new handle in place.
+   * `rewatch: false` when `respawn` watches the new daemon itself.
+   */
+  watch<D extends Daemon>(
+    label: string,
+    daemon: D,
+    respawn: (old: D) => Promise<D>,
+    replace: (next: D) => void,
+    where: (d: D) => string,
+    opts?: { rewatch?: boolean },
+  ): void;
+  stop(): Promise<void>;
+}
+
+function createSupervisor(log: (line: string) => void, heal: StackOptions['heal']): Supervisor {
+  const enabled = heal !== false;
+  const policy: RestartPolicy = { ...DEFAULT_RESTART_POLICY, ...(typeof heal === 'object' ? heal : {}) };
+  let stopping = false;
+  const inFlight = new Set<Promise<void>>();
+  // Restart times per label: a replica restarted by startReplica is a new handle, the same service.
+  const histories = new Map<string, number[]>();
+
+  const supervisor: Supervisor = {
+    watch(label, daemon, respawn, replace, where, { rewatch = true } = {}) {
+      if (!enabled) return;
+      void daemon.exited.then((exit: DaemonExit) => {
+        if (stopping || exit.requested) return;
+        const work = restart(label, daemon, describeExit(exit), respawn, replace, where, rewatch);
+        inFlight.add(work);
+        void work.finally(() => inFlight.delete(work));
+      });
+    },
+    async stop() {
+      stopping = true;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+
+  async function restart<D extends Daemon>(
+    label: string,
+    dead: D,
+    reason: string,
+    respawn: (old: D) => Promise<D>,
+    replace: (next: D) => void,
+    where: (d: D) => string,
+    rewatch: boolean,
+  ) {
+    const history = histories.get(label) ?? [];
+    histories.set(label, history);
+    let why = `(pid ${dead.pid}) ended: ${reason}`;
+    for (;;) {
+      const decision = decideRestart(history, Date.now(), policy);
+      if (!decision.restart) {
+        log(`${label} ${why}; not restarting it: ${decision.why}`);
+        return;
+      }
+      history.push(Date.now());
+      const after = decision.delayMs > 0 ? ` in ${decision.delayMs} ms` : '';
+      log(`${label} ${why}; restarting it${after} (${where(dead)}; restart ${decision.attempt})`);
+      if (decision.delayMs > 0) await sleep(decision.delayMs);
+      if (stopping) return;
+      try {
+        const next = await respawn(dead);
+        if (stopping) {
+          await next.stop();
+          return;
+        }
+        replace(next);
+        log(`${label} is back as pid ${next.pid}`);
+        if (rewatch) supervisor.watch(label, next, respawn, replace, where);
+        return;
+      } catch (err) {
+        why = `did not come back: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+  }
+  return supervisor;
 }

@@ -1,5 +1,6 @@
 // `npm start`: the whole local stack in the foreground until Ctrl-C, then everything it started
-// is stopped. Flags: --replicas N, --redis-cluster, --nb-raft, --resync 30s.
+// is stopped. Flags: --replicas N, --redis-cluster, --nb-raft, --resync 30s. A daemon that dies in
+// the meantime is restarted on its port and data, with a `[stack]` line saying why.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,15 +31,17 @@ const stack = await startStack({
 });
 const file = writeStackFile(stack);
 const info = stack.describe();
+const redisAddress = stack.redis ? `redis://127.0.0.1:${stack.redis.port}` : String(info.redisClusterNodes);
 
 console.log(`
 The local stack is up. Everything listens on 127.0.0.1; details are in ${file}.
 
   Kubernetes API    ${stack.apiServer.url}
   kubeconfig        export KUBECONFIG=${stack.kubeconfig}
-  functions         ${stack.functions.map((f) => f.url).join(', ')}   (Bearer ${stack.apiToken})
+  functions         ${stack.functions.map((f) => f.url).join(', ')}   (Bearer token in ${join(stack.secretsDir, 'api-token')})
   OVN Northbound    ${stack.nbRemote}
-  Redis             ${String(info.redisUrl ?? info.redisClusterNodes)}
+  Redis             ${redisAddress}   (password in ${join(stack.secretsDir, 'redis-password')})
+  secrets           ${stack.secretsDir}   (files, as a mounted Secret; none is on a command line)
   logs              ${stack.dir}
   dataplane         ${stack.node ? `pods are network namespaces: ip netns exec vp-${stack.node.instance}-<pod>.<ns> ...` : 'off (not root, or --no-dataplane)'}
 
@@ -47,7 +50,8 @@ Try it:
   kubectl apply -f examples/vip-dynamic-01.yaml -f examples/static-vip01.yaml
   kubectl get vip
   ovn-nbctl --db=${stack.nbRemote.split(',')[0]} show ovn-default
-  curl -s -H 'Authorization: Bearer ${stack.apiToken}' ${stack.functions[0]?.url}/v1/subnets/ovn-default
+  curl -s -H @${join(stack.secretsDir, 'api-auth-header')} ${stack.functions[0]?.url}/v1/subnets/ovn-default
+  REDISCLI_AUTH=$(cat ${join(stack.secretsDir, 'redis-password')}) redis-cli -p ${stack.redis?.port ?? '<port>'} -c DBSIZE
 
 Ctrl-C stops everything.`);
 

@@ -1,5 +1,8 @@
-// Command line and environment of the relay, parsed without side effects.
+// Command line and environment of the relay, parsed without side effects (files are read through
+// the `readFile` the caller passes). Secrets never come from the command line, where `ps` and
+// /proc/<pid>/cmdline show them to every user: from the environment or from a file instead.
 import { parseArgs } from 'node:util';
+import { readSecret } from '../../shared/config.ts';
 
 export interface RelayCliOptions {
   kubeconfig?: string;
@@ -30,8 +33,10 @@ change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the fu
 
   --kubeconfig PATH     kubeconfig (env KUBECONFIG; default: in-cluster or ~/.kube/config)
   --sink URL            function URL, repeatable (env RELAY_SINKS, comma-separated)
-  --secret TEXT         HMAC-SHA256 signing secret (env RELAY_SECRET)
-  --token TEXT          bearer token to send as well (env EVENTS_TOKEN)
+  --secret-file PATH    file holding the HMAC-SHA256 signing secret (env RELAY_SECRET_FILE,
+                        or the secret itself in env RELAY_SECRET)
+  --token-file PATH     file holding a bearer token to send as well (env EVENTS_TOKEN_FILE,
+                        or EVENTS_TOKEN)
   --resync DURATION     relist and re-deliver every object this often, 0 = off (env RELAY_RESYNC; 5m)
   --concurrency N       deliveries in flight at once (env RELAY_CONCURRENCY; 16)
   --max-batch N         events per request to one sink at most, as a CloudEvents batch;
@@ -45,7 +50,11 @@ change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the fu
   --shutdown-deadline D how long SIGTERM waits for queued deliveries (env RELAY_SHUTDOWN_DEADLINE; 10s)
   --log-level LEVEL     pino level (env LOG_LEVEL; info)`;
 
-export function parseRelayArgs(argv: string[], env: Record<string, string | undefined>): RelayCliOptions {
+export function parseRelayArgs(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: { readFile?: (path: string) => string } = {},
+): RelayCliOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -53,6 +62,8 @@ export function parseRelayArgs(argv: string[], env: Record<string, string | unde
       sink: { type: 'string', multiple: true },
       secret: { type: 'string' },
       token: { type: 'string' },
+      'secret-file': { type: 'string' },
+      'token-file': { type: 'string' },
       resync: { type: 'string' },
       concurrency: { type: 'string' },
       'max-attempts': { type: 'string' },
@@ -73,9 +84,22 @@ export function parseRelayArgs(argv: string[], env: Record<string, string | unde
         .filter(Boolean);
   if (sinks.length === 0) throw new Error(`at least one --sink URL is needed\n\n${USAGE}`);
   for (const s of sinks) new URL(s); // throws on a malformed URL
-  const secret = values.secret ?? env.RELAY_SECRET;
-  const token = values.token ?? env.EVENTS_TOKEN;
-  if (!secret && !token) throw new Error('a --secret (RELAY_SECRET) or --token (EVENTS_TOKEN) is needed');
+  // Parsed only to refuse them with a useful message rather than "unknown option".
+  for (const flag of ['secret', 'token'] as const) {
+    if (values[flag] !== undefined)
+      throw new Error(
+        `--${flag} is not accepted: a secret on the command line is visible to every user through ps. ` +
+          `Use --${flag}-file PATH or the environment (${flag === 'secret' ? 'RELAY_SECRET[_FILE]' : 'EVENTS_TOKEN[_FILE]'})`,
+      );
+  }
+  const withFile = (name: string, file: string | undefined) =>
+    readSecret(file ? { [`${name}_FILE`]: file } : env, name, io);
+  const secret = withFile('RELAY_SECRET', values['secret-file']);
+  const token = withFile('EVENTS_TOKEN', values['token-file']);
+  if (!secret && !token)
+    throw new Error(
+      'a signing secret (RELAY_SECRET[_FILE], --secret-file) or a token (EVENTS_TOKEN[_FILE]) is needed',
+    );
   const int = (text: string | undefined, fallback: number, name: string) => {
     if (text === undefined) return fallback;
     const n = Number(text);

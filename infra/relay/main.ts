@@ -1,5 +1,6 @@
-// The relay process: `tsx infra/relay/main.ts --kubeconfig K --sink http://127.0.0.1:8080/events --secret S`.
+// The relay process: `RELAY_SECRET_FILE=/path tsx infra/relay/main.ts --kubeconfig K --sink http://127.0.0.1:8080/events`.
 // SIGTERM/SIGINT stop the watches and give queued deliveries a deadline before exiting.
+import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { healthListenFromEnv, startHealthServer } from '../health/server.ts';
@@ -8,7 +9,7 @@ import { startRelay } from './relay.ts';
 
 let cli: ReturnType<typeof parseRelayArgs>;
 try {
-  cli = parseRelayArgs(process.argv.slice(2), process.env);
+  cli = parseRelayArgs(process.argv.slice(2), process.env, { readFile: (p) => readFileSync(p, 'utf8') });
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(2);

@@ -3,7 +3,7 @@
 // keeps its monitor-fed port cache, the reader lists without one.
 import type { Config } from '../config.ts';
 import { connectNorthbound } from '../ovn/nb/index.ts';
-import { createControllerPorts } from '../ports.ts';
+import { createControllerPorts, northboundTls } from '../ports.ts';
 import type { ReconcileDeps } from '../reconcile/ports.ts';
 import type { AuditPorts } from './collect.ts';
 
@@ -13,7 +13,11 @@ export async function openAuditPorts(config: Config): Promise<OpenAuditPorts> {
   if (!config.nbRemotes) throw new Error('OVN_NB_REMOTES is needed (e.g. tcp:127.0.0.1:6641)');
   const controller = await createControllerPorts(config);
   try {
-    const reader = await connectNorthbound({ remotes: config.nbRemotes, portCache: false });
+    const reader = await connectNorthbound({
+      remotes: config.nbRemotes,
+      portCache: false,
+      ...northboundTls(config),
+    });
     return {
       allocator: controller.allocator,
       kube: controller.kube,

@@ -4,4 +4,4 @@ export * from './errors.ts';
 export * from './framing.ts';
 export * from './protocol.ts';
 export { JsonRpcConnection, type RpcOptions } from './rpc.ts';
-export { parseRemote, parseRemotes, type Remote } from './transport.ts';
+export { parseRemote, parseRemotes, type Remote, type SslFiles, sslFileOptions } from './transport.ts';

@@ -24,13 +24,20 @@ export async function startChaosRelay(stack: Stack, sinks: string[], resync: str
         '--kubeconfig',
         stack.kubeconfig,
         ...sinks.flatMap((s) => ['--sink', s]),
-        '--secret',
-        stack.relaySecret,
         '--resync',
         resync,
       ],
       stack.dir,
-      { env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }, cwd: ROOT },
+      {
+        // The secret by file, as the stack passes it: never on the command line.
+        env: {
+          ...process.env,
+          RELAY_SECRET: undefined,
+          RELAY_SECRET_FILE: join(stack.secretsDir, 'relay-secret'),
+          LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        },
+        cwd: ROOT,
+      },
     );
   let current = spawn();
   return {

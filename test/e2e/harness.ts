@@ -47,7 +47,7 @@ export async function startE2E(opts: StackOptions = {}): Promise<E2E> {
   const kube = createKube({ kubeconfigPath: stack.kubeconfig });
   const redis: Redis | Cluster = stack.redisUrl
     ? new Redis(stack.redisUrl)
-    : new Cluster(stack.redisCluster!.startupNodes);
+    : new Cluster(stack.redisCluster!.startupNodes, { redisOptions: { password: stack.redisPassword } });
   const allocator = createRedisAllocator(redis);
   const nbDb = stack.nbRemote;
   const e2e: E2E = {

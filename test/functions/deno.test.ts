@@ -1,17 +1,19 @@
 // The same app under Deno (the `deno` npm package), against the run's real Redis: it starts,
 // reserves an address over HTTP, and stops on SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort, stopPid, waitFor } from '../../infra/local/services.ts';
+import { freePort, makeTempDir, stopPid, waitFor } from '../../infra/local/services.ts';
 import { createRedisAllocator } from '../../shared/ipam/index.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 let child: ChildProcess | undefined;
+const secrets = makeTempDir('vipres-deno-');
 afterAll(async () => {
   if (child?.pid) await stopPid(child.pid, 'SIGKILL');
+  rmSync(secrets, { recursive: true, force: true });
 });
 
 describe('reservation API on Deno', () => {
@@ -19,6 +21,9 @@ describe('reservation API on Deno', () => {
     const port = await freePort();
     const denoDir = resolve(root, '.cache/deno');
     mkdirSync(denoDir, { recursive: true });
+    // The token by file, as a mounted Secret gives it.
+    const tokenFile = join(secrets, 'api-token');
+    writeFileSync(tokenFile, 'deno-token\n', { mode: 0o600 });
     let out = '';
     child = spawn(resolve(root, 'node_modules/.bin/deno'), ['run', '-A', 'functions/serve/deno.ts'], {
       cwd: root,
@@ -26,7 +31,8 @@ describe('reservation API on Deno', () => {
         ...process.env,
         DENO_DIR: denoDir,
         REDIS_URL: inject('redisUrl'),
-        API_TOKEN: 'deno-token',
+        API_TOKEN: undefined,
+        API_TOKEN_FILE: tokenFile,
         PORT: String(port),
         HOST: '127.0.0.1',
       },

@@ -13,12 +13,12 @@ describe('relay CLI parsing', () => {
 
   it('flags win over the environment; sinks repeat; defaults apply', () => {
     const opts = parseRelayArgs(
-      ['--sink', 'http://a:1/events', '--sink', 'http://b:2/events', '--resync', '90s', '--secret', 'flag'],
+      ['--sink', 'http://a:1/events', '--sink', 'http://b:2/events', '--resync', '90s'],
       { RELAY_SECRET: 'env', KUBECONFIG: '/k' },
     );
     expect(opts).toMatchObject({
       sinks: ['http://a:1/events', 'http://b:2/events'],
-      secret: 'flag',
+      secret: 'env',
       kubeconfig: '/k',
       resyncMs: 90_000,
       concurrency: 16,
@@ -45,16 +45,44 @@ describe('relay CLI parsing', () => {
   });
 
   it('batching flags and their environment variables', () => {
-    const base = ['--sink', 'http://a/e', '--secret', 's'];
-    expect(parseRelayArgs([...base, '--max-batch', '1', '--max-in-flight', '8'], {})).toMatchObject({
+    const base = ['--sink', 'http://a/e'];
+    const env = { RELAY_SECRET: 's' };
+    expect(parseRelayArgs([...base, '--max-batch', '1', '--max-in-flight', '8'], env)).toMatchObject({
       maxBatch: 1,
       maxInFlight: 8,
     });
-    expect(parseRelayArgs(base, { RELAY_MAX_BATCH: '16', RELAY_MAX_IN_FLIGHT: '2' })).toMatchObject({
+    expect(parseRelayArgs(base, { ...env, RELAY_MAX_BATCH: '16', RELAY_MAX_IN_FLIGHT: '2' })).toMatchObject({
       maxBatch: 16,
       maxInFlight: 2,
     });
-    expect(() => parseRelayArgs([...base, '--max-batch', '0'], {})).toThrow(/--max-batch/);
-    expect(() => parseRelayArgs([...base, '--max-in-flight', 'x'], {})).toThrow(/--max-in-flight/);
+    expect(() => parseRelayArgs([...base, '--max-batch', '0'], env)).toThrow(/--max-batch/);
+    expect(() => parseRelayArgs([...base, '--max-in-flight', 'x'], env)).toThrow(/--max-in-flight/);
+  });
+
+  it('takes secrets from the environment or a file, never from a flag', () => {
+    const files: Record<string, string> = { '/run/secrets/hmac': 'from-file\n', '/run/secrets/token': 'tok' };
+    const readFile = (p: string) => {
+      const text = files[p];
+      if (text === undefined) throw new Error('ENOENT');
+      return text;
+    };
+    const sink = ['--sink', 'http://a/e'];
+    // The flag names a file; the file's trailing newline is not part of the secret.
+    expect(parseRelayArgs([...sink, '--secret-file', '/run/secrets/hmac'], {}, { readFile })).toMatchObject({
+      secret: 'from-file',
+    });
+    expect(parseRelayArgs(sink, { RELAY_SECRET_FILE: '/run/secrets/hmac' }, { readFile }).secret).toBe(
+      'from-file',
+    );
+    expect(parseRelayArgs(sink, { EVENTS_TOKEN_FILE: '/run/secrets/token' }, { readFile }).token).toBe('tok');
+    expect(() =>
+      parseRelayArgs(sink, { RELAY_SECRET: 'a', RELAY_SECRET_FILE: '/run/secrets/hmac' }, { readFile }),
+    ).toThrow(/not both/);
+    expect(() => parseRelayArgs(sink, { RELAY_SECRET_FILE: '/nope' }, { readFile })).toThrow(
+      /cannot read \/nope/,
+    );
+    // A secret given on the command line is refused, with the way to pass it instead.
+    expect(() => parseRelayArgs([...sink, '--secret', 'visible-in-ps'], {})).toThrow(/RELAY_SECRET\[_FILE\]/);
+    expect(() => parseRelayArgs([...sink, '--token', 'visible-in-ps'], {})).toThrow(/EVENTS_TOKEN\[_FILE\]/);
   });
 });
