@@ -98,13 +98,13 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
   for (const subnet of [...names].sort()) {
     try {
       await reading(`allocator subnet ${subnet}`, async () => {
-        if (!(await allocator.getSubnet(subnet))) return;
+        if (!(await allocator.getSubnet(subnet, { fresh: true }))) return;
         reservations[subnet] = await listAll(allocator, subnet, opts.pageSize ?? 1000, (n) =>
           report(`reservations ${subnet}`, n),
         );
         allocatorViolations[subnet] = await allocator.audit(subnet);
         // after the list: a registration that changed since this process cached it is re-read
-        const info = await allocator.getSubnet(subnet);
+        const info = await allocator.getSubnet(subnet, { fresh: true });
         if (info) registrations[subnet] = info;
       });
     } catch (err) {

@@ -110,7 +110,9 @@ export interface ReplaceRequest {
 export interface Allocator {
   /** Idempotent. New excludeIps/gateway are applied; a changed cidrBlock is refused (SubnetInUse) while held. */
   registerSubnet(spec: SubnetSpec, opts?: RegisterOptions): Promise<SubnetInfo>;
-  getSubnet(name: string): Promise<SubnetInfo | undefined>;
+  /** From this process's cache when it has the subnet (checked by every script through the
+   *  generation); `fresh` reads Redis (what a person or the audit is shown). */
+  getSubnet(name: string, opts?: { fresh?: boolean }): Promise<SubnetInfo | undefined>;
   /** Names of every registered subnet, sorted (a scan: for the audit, not for hot paths). */
   listSubnets(): Promise<string[]>;
   /** false when there was no such subnet; SubnetInUse while reservations exist (unless forced). */

@@ -74,7 +74,8 @@ export function createManualReservations(allocator: Allocator) {
     /** `ManagedByKubernetes` when the Subnet reconciler registered it (decided in the script). */
     registerSubnet: (spec: SubnetSpec): Promise<SubnetInfo> =>
       allocator.registerSubnet(spec, { managedBy: 'manual' }),
-    getSubnet: (name: string): Promise<SubnetInfo | undefined> => allocator.getSubnet(name),
+    /** Fresh from Redis: the Kubernetes side may have re-registered it from another process. */
+    getSubnet: (name: string): Promise<SubnetInfo | undefined> => allocator.getSubnet(name, { fresh: true }),
     counts: (name: string): Promise<SubnetCounts> => allocator.counts(name),
     deleteSubnet: (name: string, opts: { force?: boolean }): Promise<boolean> =>
       allocator.deleteSubnet(name, { force: opts.force === true, managedBy: 'manual' }),

@@ -182,8 +182,8 @@ class RedisAllocator implements Allocator {
     throw new Error(`subnet ${range.name} kept changing while registering it; try again`);
   }
 
-  async getSubnet(name: string): Promise<SubnetInfo | undefined> {
-    const s = await this.load(name);
+  async getSubnet(name: string, opts: { fresh?: boolean } = {}): Promise<SubnetInfo | undefined> {
+    const s = await this.load(name, opts.fresh === true);
     return s ? infoOf(s.range, s.managedBy) : undefined;
   }
 

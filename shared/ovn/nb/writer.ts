@@ -8,8 +8,8 @@ import { type Operation, type OperationResult, op, where } from '../../ovsdb/pro
 import {
   type LoadBalancer,
   type LogicalSwitch,
-  type LogicalSwitchPort,
   LogicalSwitchColumns,
+  type LogicalSwitchPort,
   LogicalSwitchPortColumns,
   loadBalancerFromRow,
   logicalSwitchFromRow,
@@ -125,9 +125,7 @@ export class NorthboundWriter {
   /** Deletes a switch by name (its ports go with it: they are referenced by it only). */
   deleteLogicalSwitch(name: string): Promise<boolean> {
     return this.retry(`deleteLogicalSwitch ${name}`, async () => {
-      const [r] = await this.client.transact([
-        op.delete(Table.LogicalSwitch, [where('name', '==', name)]),
-      ]);
+      const [r] = await this.client.transact([op.delete(Table.LogicalSwitch, [where('name', '==', name)])]);
       return (r?.count ?? 0) > 0;
     });
   }
