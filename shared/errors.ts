@@ -17,6 +17,11 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   ImmutableField: 'ImmutableField',
   ReservationNotFound: 'ReservationNotFound',
+  /**
+   * The manual reservation API asked to register, change or delete a subnet the Kubernetes side
+   * manages, or to create, change or release a reservation a Kubernetes-side owner holds.
+   */
+  ManagedByKubernetes: 'ManagedByKubernetes',
   /** A subnet change or delete refused while reservations exist. */
   SubnetInUse: 'SubnetInUse',
   /** A kube-ovn or Multus annotation on a pod that cannot be parsed. */

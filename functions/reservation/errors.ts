@@ -17,6 +17,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   SubnetFull: 409,
   ImmutableField: 409,
   SubnetInUse: 409,
+  ManagedByKubernetes: 409,
   SubnetNotReady: 503,
   Unavailable: 503,
 };

@@ -2,7 +2,8 @@
 // call the allocator, map the result. Errors are thrown as DomainError and mapped by the app.
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { DomainError, Reason } from '../../shared/errors.ts';
-import type { Allocator, Reservation as DomainReservation } from '../../shared/ipam/index.ts';
+import type { Allocator } from '../../shared/ipam/index.ts';
+import { createManualReservations, type ManualReservation } from '../../shared/reservation/manual.ts';
 import {
   DeleteQuery,
   ErrorBody,
@@ -34,7 +35,7 @@ const ERROR_TEXT = {
   400: 'InvalidRequest, InvalidAddress, InvalidMAC, InvalidSubnet, AddressOutOfRange',
   401: 'Unauthorized: missing or wrong bearer token',
   404: 'SubnetNotFound or ReservationNotFound',
-  409: 'AddressConflict, MACConflict, SubnetFull, ImmutableField, SubnetInUse',
+  409: 'AddressConflict, MACConflict, SubnetFull, ImmutableField, SubnetInUse, ManagedByKubernetes (a subnet or owner of the Kubernetes side: read-only here)',
   503: 'SubnetNotReady or Unavailable (Redis unreachable): retry',
 } as const;
 const json = <T>(schema: T, description: string) => ({
@@ -45,7 +46,8 @@ const json = <T>(schema: T, description: string) => ({
 const registerSubnet = createRoute({
   method: 'post',
   path: '/v1/subnets',
-  summary: 'Register a subnet for manual reservations (idempotent; new excludeIps/gateway are applied)',
+  summary:
+    'Register a subnet for manual reservations (idempotent; new excludeIps/gateway are applied). A subnet a Kubernetes Subnet declares is refused: 409 ManagedByKubernetes',
   security,
   request: { body: { content: { 'application/json': { schema: SubnetSpecBody } }, required: true } },
   responses: { 200: json(Subnet, 'The subnet as stored (canonical form)'), ...errors(400, 401, 409, 503) },
@@ -63,7 +65,8 @@ const getSubnet = createRoute({
 const deleteSubnet = createRoute({
   method: 'delete',
   path: '/v1/subnets/{name}',
-  summary: 'Delete a subnet (refused while it has reservations, unless force=true)',
+  summary:
+    'Delete a subnet (refused while it has reservations, unless force=true; always refused for a Kubernetes subnet)',
   security,
   request: { params: NameParam, query: DeleteQuery },
   responses: { 204: { description: 'Deleted' }, ...errors(401, 404, 409, 503) },
@@ -72,7 +75,8 @@ const deleteSubnet = createRoute({
 const createReservation = createRoute({
   method: 'post',
   path: '/v1/subnets/{subnet}/reservations',
-  summary: 'Reserve an address (dynamic or fixed) and a MAC for an owner; idempotent by owner',
+  summary:
+    'Reserve an address (dynamic or fixed) and a MAC for a manual owner; idempotent by owner. Also in Kubernetes subnets; owners vip/… and pod/… are refused (409 ManagedByKubernetes)',
   security,
   request: {
     params: SubnetParam,
@@ -106,18 +110,20 @@ const listReservations = createRoute({
 const releaseReservation = createRoute({
   method: 'delete',
   path: '/v1/subnets/{subnet}/reservations/{owner}',
-  summary: "Release an owner's reservation (idempotent: released=false when it held nothing)",
+  summary:
+    "Release a manual owner's reservation (idempotent: released=false when it held nothing); a Kubernetes owner's is refused (409 ManagedByKubernetes)",
   security,
   request: { params: OwnerParams },
-  responses: { 200: json(Released, 'Whether something was released'), ...errors(401, 404, 503) },
+  responses: { 200: json(Released, 'Whether something was released'), ...errors(401, 404, 409, 503) },
 });
 
-const toBody = (r: DomainReservation) => ({
+const toBody = (r: ManualReservation) => ({
   subnet: r.subnet,
   owner: r.owner,
   ...(r.v4 ? { v4ip: r.v4 } : {}),
   ...(r.v6 ? { v6ip: r.v6 } : {}),
   macAddress: r.mac,
+  managedBy: r.managedBy,
 });
 
 /** The reservation routes; `hook` is the app's zod error mapper (shared by every route group). */
@@ -126,7 +132,7 @@ export function createReservationRoutes(
   hook: ConstructorParameters<typeof OpenAPIHono>[0],
 ) {
   const app = new OpenAPIHono(hook);
-  const { allocator } = ports;
+  const allocator = createManualReservations(ports.allocator);
 
   app.openapi(registerSubnet, async (c) => {
     const body = c.req.valid('json');

@@ -31,6 +31,9 @@ export const Subnet = z
     gateway: z.string(),
     excludeIps: z.array(z.string()),
     protocol: z.enum(['IPv4', 'IPv6', 'Dual']),
+    managedBy: z.enum(['kubernetes', 'manual']).openapi({
+      description: 'kubernetes: a Subnet object declares it; the manual API may reserve in it, not change it',
+    }),
     status: z
       .object({
         v4availableIPs: z.number(),
@@ -46,17 +49,11 @@ export const Subnet = z
 
 export const ReservationBody = z
   .object({
-    owner: z
-      .string()
-      .min(1)
-      .max(512)
-      // The Kubernetes handlers own `vip/<name>` and `pod/<port>`; a manual owner there would be
-      // taken for a leak of a gone object by the audit, and could collide with a real one.
-      .refine((o) => !/^(vip|pod)\//.test(o), {
-        message:
-          'owners starting with vip/ or pod/ belong to Kubernetes Vips and pods; use another prefix, e.g. lb/web',
-      })
-      .openapi({ example: 'lb/web' }),
+    owner: z.string().min(1).max(500).openapi({
+      example: 'lb/web',
+      description:
+        'Any name; stored in the manual owner namespace. vip/… and pod/… are Kubernetes owners: 409 ManagedByKubernetes',
+    }),
     v4ip: z.string().optional().openapi({ example: '10.16.0.100' }),
     v6ip: z.string().optional().openapi({ example: 'fd00:10:16::100' }),
     macAddress: z.string().optional().openapi({ example: '00:00:00:0A:1B:2C' }),
@@ -70,6 +67,9 @@ export const Reservation = z
     v4ip: z.string().optional(),
     v6ip: z.string().optional(),
     macAddress: z.string(),
+    managedBy: z.enum(['kubernetes', 'manual']).openapi({
+      description: 'kubernetes: a Vip or pod holds it (read-only here)',
+    }),
   })
   .openapi('Reservation');
 

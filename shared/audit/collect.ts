@@ -1,11 +1,13 @@
 // The audit's only reads: everything listed once from the API server, Redis and OVN NB. The
 // three are read one after the other, not in one transaction, so on a busy system a change made
 // meanwhile can show as drift once; re-running the audit tells lasting drift from a passing one.
+// A read that fails fails the audit (AuditReadError): only "not found" means absent. Taking an
+// API error for "absent" would report healthy objects as leaks and let --repair free them.
 import type { StatefulSet, VirtualMachine } from '../domain/types.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
-import { isDomainError } from '../errors.ts';
-import type { Allocator, Reservation, Violation } from '../ipam/index.ts';
-import type { LoadBalancer, LogicalSwitch, LogicalSwitchPort } from '../ovn/nb/index.ts';
+import { isDomainError, Reason } from '../errors.ts';
+import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
+import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
 import type { KubePort, ReconcileDeps } from '../reconcile/ports.ts';
 import { orphanBindingPorts } from './compare.ts';
 import type { ObservedState } from './types.ts';
@@ -20,6 +22,25 @@ export interface NorthboundReader {
   listPorts(): Promise<LogicalSwitchPort[]>;
   listLoadBalancers(): Promise<LoadBalancer[]>;
   getLogicalSwitch?(name: string): Promise<LogicalSwitch | undefined>;
+  /** With it, switches whose Subnet is gone are reported. */
+  listLogicalSwitches?(): Promise<LogicalSwitch[]>;
+}
+
+/** A store could not be read: the audit stops rather than judge from a partial view. */
+export class AuditReadError extends Error {
+  override readonly name = 'AuditReadError';
+  constructor(what: string, cause: unknown) {
+    super(`could not read ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** Runs one read, naming it in the error when it fails. */
+async function reading<T>(what: string, p: () => Promise<T>): Promise<T> {
+  try {
+    return await p();
+  } catch (err) {
+    throw err instanceof AuditReadError ? err : new AuditReadError(what, err);
+  }
 }
 
 export interface AuditPorts {
@@ -46,23 +67,25 @@ export interface CollectOptions {
 
 export async function collectState(ports: AuditPorts, opts: CollectOptions = {}): Promise<ObservedState> {
   const report = (step: string, count: number) => opts.onProgress?.({ step, count });
-  const counted = async <T>(step: string, p: Promise<T[]>): Promise<T[]> => {
-    const items = await p;
+  const counted = async <T>(step: string, p: () => Promise<T[]>): Promise<T[]> => {
+    const items = await reading(step, p);
     report(step, items.length);
     return items;
   };
   const { kube, allocator, nbReader } = ports;
-  const [vips, pods, subnets, rules, nbPorts, loadBalancers] = await Promise.all([
-    counted('vips', kube.listVips()),
-    counted('pods', kube.listPods({})),
-    counted('subnets', kube.listSubnets()),
-    counted('switch-lb-rules', kube.listSwitchLBRules()),
-    counted('nb ports', nbReader.listPorts()),
-    counted('nb load balancers', nbReader.listLoadBalancers()),
+  const [vips, pods, subnets, rules, nbPorts, loadBalancers, registered] = await Promise.all([
+    counted('vips', () => kube.listVips()),
+    counted('pods', () => kube.listPods({})),
+    counted('subnets', () => kube.listSubnets()),
+    counted('switch-lb-rules', () => kube.listSwitchLBRules()),
+    counted('nb ports', () => nbReader.listPorts()),
+    counted('nb load balancers', () => nbReader.listLoadBalancers()),
+    counted('allocator subnets', () => allocator.listSubnets()),
   ]);
 
-  // Subnets from the API server, plus any a Vip still names (a deleted Subnet can leave reservations).
-  const names = new Set(subnets.map((s) => s.metadata.name));
+  // Subnets from the API server, any a Vip still names, and every registration the allocator has
+  // (a deleted Subnet can leave reservations and its registration behind).
+  const names = new Set([...subnets.map((s) => s.metadata.name), ...registered]);
   for (const v of vips) {
     const label = v.metadata.labels?.['ovn.kubernetes.io/subnet'];
     if (label) names.add(label);
@@ -70,24 +93,42 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
   }
   const reservations: Record<string, Reservation[]> = {};
   const allocatorViolations: Record<string, Violation[]> = {};
+  const registrations: Record<string, SubnetInfo> = {};
   const switches: string[] = [];
   for (const subnet of [...names].sort()) {
-    if (!(await allocator.getSubnet(subnet))) continue;
     try {
-      reservations[subnet] = await listAll(allocator, subnet, opts.pageSize ?? 1000, (n) =>
-        report(`reservations ${subnet}`, n),
-      );
-      allocatorViolations[subnet] = await allocator.audit(subnet);
+      await reading(`allocator subnet ${subnet}`, async () => {
+        if (!(await allocator.getSubnet(subnet, { fresh: true }))) return;
+        reservations[subnet] = await listAll(allocator, subnet, opts.pageSize ?? 1000, (n) =>
+          report(`reservations ${subnet}`, n),
+        );
+        allocatorViolations[subnet] = await allocator.audit(subnet);
+        // after the list: a registration that changed since this process cached it is re-read
+        const info = await allocator.getSubnet(subnet, { fresh: true });
+        if (info) registrations[subnet] = info;
+      });
     } catch (err) {
-      // Deleted between getSubnet and list: nothing to audit there.
-      if (!isDomainError(err)) throw err;
+      // Deleted between getSubnet and list: nothing to audit there. Anything else is an error.
+      const cause = (err as AuditReadError).cause;
+      if (!(isDomainError(cause) && cause.reason === Reason.SubnetNotFound)) throw err;
+      delete reservations[subnet];
+      delete allocatorViolations[subnet];
     }
   }
-  if (nbReader.getLogicalSwitch) {
+  const { getLogicalSwitch, listLogicalSwitches } = nbReader;
+  if (getLogicalSwitch) {
     for (const s of subnets)
-      if (await nbReader.getLogicalSwitch(s.metadata.name)) switches.push(s.metadata.name);
+      if (
+        await reading(`nb switch ${s.metadata.name}`, () => getLogicalSwitch.call(nbReader, s.metadata.name))
+      )
+        switches.push(s.metadata.name);
     report('nb switches', switches.length);
   }
+  const ownSwitches = listLogicalSwitches
+    ? (await counted('nb own switches', () => listLogicalSwitches.call(nbReader)))
+        .filter((sw) => sw.externalIds.vendor === VENDOR)
+        .map((sw) => sw.name)
+    : undefined;
 
   const keepVmIp = ports.keepVmIp ?? ports.reconcile?.keepVmIp ?? true;
   const statefulSets: StatefulSet[] = [];
@@ -95,11 +136,16 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
   for (const port of orphanBindingPorts({ vips, pods, subnets, keepVmIp })) {
     const hint = portOwnerHint(port);
     if (!hint) continue;
+    // undefined only on 404 (the client's own rule); any other answer fails the audit
     const sts = hint.statefulSet
-      ? await kube.getStatefulSet(hint.namespace, hint.statefulSet.name)
+      ? await reading(`StatefulSet ${hint.namespace}/${hint.statefulSet.name}`, () =>
+          kube.getStatefulSet(hint.namespace, hint.statefulSet!.name),
+        )
       : undefined;
     if (sts) statefulSets.push({ ...sts, metadata: { namespace: hint.namespace, ...sts.metadata } });
-    const vm = await kube.getVirtualMachine(hint.namespace, hint.vmName).catch(() => undefined);
+    const vm = await reading(`VirtualMachine ${hint.namespace}/${hint.vmName}`, () =>
+      kube.getVirtualMachine(hint.namespace, hint.vmName),
+    );
     if (vm) vms.push({ ...vm, metadata: { namespace: hint.namespace, ...vm.metadata } });
   }
 
@@ -113,6 +159,8 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
     loadBalancers,
     allocatorViolations,
     ...(nbReader.getLogicalSwitch ? { switches } : {}),
+    registrations,
+    ...(ownSwitches ? { ownSwitches } : {}),
     workloads: { statefulSets, vms },
     keepVmIp,
   };

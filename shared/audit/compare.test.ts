@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Pod, SubnetResource, SwitchLBRule, Vip } from '../domain/types.ts';
-import type { Reservation } from '../ipam/index.ts';
+import type { Reservation, SubnetInfo } from '../ipam/index.ts';
 import type { LoadBalancer, LogicalSwitchPort } from '../ovn/nb/index.ts';
 import { compareState } from './compare.ts';
 import { DriftKind, type ObservedState } from './types.ts';
@@ -199,7 +199,7 @@ describe('compareState', () => {
     expect(compareState(s)).toEqual([]);
   });
 
-  it('status mismatch: release first, then reconcile the Vip', () => {
+  it('status mismatch: the reservation wins, the status is rewritten from it', () => {
     const s = healthy();
     s.reservations = {
       [SUBNET]: [
@@ -212,17 +212,17 @@ describe('compareState', () => {
     expect(d).toMatchObject({
       kind: DriftKind.StatusMismatch,
       object: 'Vip/a',
-      action: { type: 'reconcile', kind: 'Vip', name: 'a', releaseFirst: { subnet: SUBNET, owner: 'vip/a' } },
+      action: { type: 'rewrite-vip-status', name: 'a', subnet: SUBNET },
     });
     expect(d!.detail).toContain('10.16.0.10');
     expect(d!.detail).toContain('10.16.0.11');
   });
 
-  it('status mismatch whose status address another owner holds: reconcile without releasing', () => {
+  it('status mismatch whose status address another owner holds: still the status is rewritten', () => {
     const s = healthy();
     s.vips = [vip('a', { v4: '10.16.0.20' })];
     const mismatch = compareState(s).find((d) => d.kind === DriftKind.StatusMismatch)!;
-    expect(mismatch.action).toEqual({ type: 'reconcile', kind: 'Vip', name: 'a' });
+    expect(mismatch.action).toEqual({ type: 'rewrite-vip-status', name: 'a', subnet: SUBNET });
     expect(mismatch.detail).toContain('pod/p.default holds the status address');
     expect(kinds(s)).toContain('duplicate-address Pod/default/p + Vip/a');
   });
@@ -540,5 +540,153 @@ describe('repair actions carry what repair re-checks', () => {
       other: [{ ...res('vip/o', '10.16.0.10', '00:00:00:AA:09:09'), subnet: 'other' }],
     };
     expect(compareState(s)).toEqual([]);
+  });
+
+  describe('ownership and registrations', () => {
+    const info = (o: Partial<SubnetInfo> = {}): SubnetInfo => ({
+      name: SUBNET,
+      cidrBlock: '10.16.0.0/16',
+      gateway: '10.16.0.1',
+      excludeIps: [],
+      protocol: 'IPv4',
+      managedBy: 'kubernetes',
+      ...o,
+    });
+    const withRegs = (s: ObservedState, regs: Record<string, SubnetInfo> = { [SUBNET]: info() }) => {
+      s.registrations = regs;
+      s.ownSwitches = [SUBNET];
+      return s;
+    };
+
+    it('a consistent registration and switch: nothing', () => {
+      expect(compareState(withRegs(healthy()))).toEqual([]);
+    });
+
+    it('a manual owner on an address a Vip status shows (its reservation gone): move it, then the Vip', () => {
+      const s = healthy();
+      s.reservations = {
+        [SUBNET]: [
+          res('manual/lb', '10.16.0.10', '00:00:00:CC:00:01'),
+          res('pod/p.default', '10.16.0.20', '00:00:00:BB:00:20'),
+        ],
+      };
+      const d = compareState(s).find((x) => x.kind === DriftKind.ManualOnKubernetesAddress);
+      expect(d).toMatchObject({
+        object: `Reservation/${SUBNET}/manual/lb`,
+        action: {
+          type: 'move-reservation',
+          subnet: SUBNET,
+          owner: 'manual/lb',
+          address: '10.16.0.10',
+          after: { type: 'reconcile', kind: 'Vip', name: 'a' },
+        },
+      });
+      expect(kinds(s)).toEqual([
+        'manual-on-kubernetes-address Reservation/ovn-default/manual/lb',
+        'missing-reservation Vip/a',
+      ]);
+    });
+
+    it("a manual owner on a Vip's fixed spec address (Vip not Ready) and on a pod's annotated address", () => {
+      const s = healthy();
+      const pending: Vip = { ...vip('b', { ready: false }), spec: { subnet: SUBNET, v4ip: '10.16.0.30' } };
+      s.vips = [vip('a'), pending];
+      s.reservations = {
+        [SUBNET]: [
+          res('vip/a', '10.16.0.10', '00:00:00:AA:00:10'),
+          res('manual/x', '10.16.0.30', '00:00:00:CC:00:02'),
+          res('manual/y', '10.16.0.20', '00:00:00:CC:00:03'),
+        ],
+      };
+      const moves = compareState(s).filter((x) => x.kind === DriftKind.ManualOnKubernetesAddress);
+      expect(
+        moves.map((m) => [m.object, m.action.type === 'move-reservation' && m.action.after?.type]),
+      ).toEqual([
+        [`Reservation/${SUBNET}/manual/x`, 'reconcile'],
+        [`Reservation/${SUBNET}/manual/y`, 'restore-pod-reservation'],
+      ]);
+      // manual owners elsewhere are theirs: not judged
+      s.reservations = {
+        [SUBNET]: [
+          ...s.reservations[SUBNET]!.slice(0, 1),
+          res('pod/p.default', '10.16.0.20', '00:00:00:BB:00:20'),
+          res('manual/z', '10.16.0.99', '00:00:00:CC:00:04'),
+        ],
+      };
+      expect(compareState(s).filter((x) => x.kind === DriftKind.ManualOnKubernetesAddress)).toEqual([]);
+    });
+
+    it("a reservation on the Subnet's gateway: manual and Vip owners are moved, a pod is reported", () => {
+      const s = withRegs(healthy());
+      s.reservations = {
+        [SUBNET]: [...s.reservations[SUBNET]!, res('manual/gw', '10.16.0.1', '00:00:00:CC:00:05')],
+      };
+      expect(compareState(s)).toMatchObject([
+        {
+          kind: DriftKind.GatewayReserved,
+          object: `Reservation/${SUBNET}/manual/gw`,
+          action: { type: 'move-reservation', owner: 'manual/gw', address: '10.16.0.1' },
+        },
+      ]);
+      const t = withRegs(healthy());
+      t.vips = [vip('a', { v4: '10.16.0.1' })];
+      t.reservations = {
+        [SUBNET]: [res('vip/a', '10.16.0.1', '00:00:00:AA:00:10'), t.reservations[SUBNET]![1]!],
+      };
+      expect(compareState(t)).toMatchObject([
+        {
+          kind: DriftKind.GatewayReserved,
+          action: {
+            type: 'move-reservation',
+            owner: 'vip/a',
+            after: { type: 'rewrite-vip-status', name: 'a' },
+          },
+        },
+      ]);
+      const u = withRegs(healthy());
+      u.pods = [pod('p', { ip: '10.16.0.1' })];
+      u.ports = [podPort('p.default', '00:00:00:bb:00:20 10.16.0.1')];
+      u.reservations = {
+        [SUBNET]: [u.reservations[SUBNET]![0]!, res('pod/p.default', '10.16.0.1', '00:00:00:BB:00:20')],
+      };
+      expect(compareState(u)).toMatchObject([
+        { kind: DriftKind.GatewayReserved, action: { type: 'manual' } },
+      ]);
+    });
+
+    it('a registration that differs from the Subnet, or is not marked: re-run the Subnet reconciler', () => {
+      const s = withRegs(healthy(), { [SUBNET]: info({ gateway: '10.16.0.200' }) });
+      const [d, ...rest] = compareState(s);
+      expect(rest).toEqual([]);
+      expect(d).toMatchObject({
+        kind: DriftKind.StaleRegistration,
+        object: `Subnet/${SUBNET}`,
+        action: { type: 'reconcile', kind: 'Subnet', name: SUBNET },
+      });
+      expect(d!.detail).toContain('gateway 10.16.0.200, Subnet says 10.16.0.1');
+      const m = withRegs(healthy(), { [SUBNET]: info({ managedBy: 'manual' }) });
+      expect(compareState(m)[0]!.detail).toContain('not marked managed-by-Kubernetes');
+    });
+
+    it('a deleted Subnet leaves a switch and a Kubernetes registration: both reported; a manual one is not', () => {
+      const s = withRegs(healthy(), {
+        [SUBNET]: info(),
+        gone: info({ name: 'gone', cidrBlock: '10.99.0.0/24', gateway: '10.99.0.1' }),
+        mine: info({ name: 'mine', cidrBlock: '10.98.0.0/24', gateway: '10.98.0.1', managedBy: 'manual' }),
+      });
+      s.ownSwitches = [SUBNET, 'gone'];
+      expect(compareState(s)).toMatchObject([
+        {
+          kind: DriftKind.OrphanSubnetState,
+          object: 'Subnet/gone',
+          action: { type: 'delete-subnet-state', subnet: 'gone' },
+        },
+        {
+          kind: DriftKind.OrphanSwitch,
+          object: 'Switch/gone',
+          action: { type: 'delete-switch', name: 'gone' },
+        },
+      ]);
+    });
   });
 });

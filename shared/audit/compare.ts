@@ -3,8 +3,10 @@
 // each object should own, so the audit cannot drift from the handlers' own idea of "correct".
 import { type VirtualParent, virtualParents } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
+import { ownerSide } from '../domain/owner.ts';
 import { readPodAnnotations } from '../domain/pod-annotations.ts';
 import { type PodNic, podNics, type SubnetPlacement } from '../domain/pod-network.ts';
+import { parseSubnet } from '../domain/subnet-status.ts';
 import {
   backendAddresses,
   desiredSwitchLoadBalancers,
@@ -17,7 +19,7 @@ import { keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-bind
 import { type AssignedVip, parseVipSpec, vipUsage } from '../domain/vip-spec.ts';
 import { assignedFromVip } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, V6_PORT_SUFFIX, type VirtualPortRow } from '../domain/virtual-port.ts';
-import type { Reservation } from '../ipam/index.ts';
+import { type Reservation, subnetRange } from '../ipam/index.ts';
 import { type LogicalSwitchPort, parentsOf, VENDOR, VIRTUAL_IP } from '../ovn/nb/index.ts';
 import { podOwner, vipOwner } from '../reconcile/ports.ts';
 import { type Drift, DriftKind, type ObservedState } from './types.ts';
@@ -123,14 +125,10 @@ export function compareState(state: ObservedState): Drift[] {
         kind: DriftKind.StatusMismatch,
         object: `Vip/${name}`,
         detail: `status shows ${shown}, reservation holds ${addrText(res)}${other ? ` (${other} holds the status address)` : ''}`,
-        // Releasing would lose the Vip's own address without getting the status one: keep it,
-        // and let the reconciler report the conflict on the Vip.
-        repair: other
-          ? `re-run the Vip reconciler (keeps the reservation; the Vip reports the conflict with ${other})`
-          : `release the reservation and re-run the Vip reconciler (reserves the status addresses)`,
-        action: other
-          ? { type: 'reconcile', kind: 'Vip', name }
-          : { type: 'reconcile', kind: 'Vip', name, releaseFirst: { subnet, owner: vipOwner(name) } },
+        // The allocator's record is the truth and a status is only a report of it: an edited
+        // status must never move the reservation (that made status a back door to any address).
+        repair: `rewrite the Vip status from the reservation (${addrText(res)}), then re-run the Vip reconciler`,
+        action: { type: 'rewrite-vip-status', name, subnet },
       });
     }
     const parsed = parseVipSpec(vip.spec);
@@ -182,10 +180,12 @@ export function compareState(state: ObservedState): Drift[] {
           kind: DriftKind.StatusMismatch,
           object: `Pod/${ref}`,
           detail: `port ${nic.portName} is annotated ${addrText(ann)}, reservation holds ${addrText(res)}${other ? ` (${other} holds the annotated address)` : ''}`,
-          repair: other
-            ? `none automatic: two owners want one address; delete or re-create one of them`
-            : `replace the reservation with the annotated addresses, then re-run the pod reconciler`,
-          action: other ? { type: 'manual' } : restore,
+          // a manual holder is moved off first (manual-on-kubernetes-address), so restore then
+          repair:
+            other && ownerSide(other) === 'kubernetes'
+              ? `none automatic: two owners want one address; delete or re-create one of them`
+              : `replace the reservation with the annotated addresses, then re-run the pod reconciler`,
+          action: other && ownerSide(other) === 'kubernetes' ? { type: 'manual' } : restore,
         });
       }
     }
@@ -300,6 +300,9 @@ export function compareState(state: ObservedState): Drift[] {
       });
     }
   }
+
+  drifts.push(...compareOwnership(state, live, holderOf));
+  drifts.push(...compareRegistrations(state, holderOf));
 
   // ---- allocator invariants
   for (const [subnet, violations] of Object.entries(state.allocatorViolations)) {
@@ -556,4 +559,149 @@ function reconcileOf(object: string): Drift['action'] {
   if (kind === 'Vip') return { type: 'reconcile', kind: 'Vip', name: rest.join('/') };
   const [namespace, name] = rest as [string, string];
   return { type: 'reconcile', kind: 'Pod', name, namespace };
+}
+
+/**
+ * Addresses the Kubernetes side shows (a Vip's fixed spec addresses or Ready status, an allocated
+ * pod's annotations) that a manual owner holds: the manual owner is moved to a free address and
+ * the object then takes its own. Manual owners may reserve in a Kubernetes subnet, but an address
+ * a Kubernetes object shows is that object's.
+ */
+function compareOwnership(
+  state: ObservedState,
+  live: ReadonlyMap<string, LiveNic>,
+  holderOf: ReadonlyMap<string, string>,
+): Drift[] {
+  const out: Drift[] = [];
+  const seen = new Set<string>();
+  const check = (
+    subnet: string,
+    address: string | undefined,
+    who: string,
+    after: Extract<Drift['action'], { type: 'move-reservation' }>['after'],
+  ) => {
+    if (!address) return;
+    const holder = holderOf.get(`${subnet}|${address.toUpperCase()}`);
+    if (!holder || ownerSide(holder) !== 'manual' || seen.has(`${subnet}|${holder}|${address}`)) return;
+    seen.add(`${subnet}|${holder}|${address}`);
+    out.push({
+      kind: DriftKind.ManualOnKubernetesAddress,
+      object: `Reservation/${subnet}/${holder}`,
+      detail: `manual owner holds ${address}, which ${who} shows`,
+      repair: `move ${holder} to a free address (one atomic step), then ${who} takes ${address}`,
+      action: { type: 'move-reservation', subnet, owner: holder, address, ...(after ? { after } : {}) },
+    });
+  };
+  for (const vip of state.vips) {
+    if (vip.metadata.deletionTimestamp) continue;
+    const name = vip.metadata.name;
+    const subnet = vipSubnet(vip);
+    const after = { type: 'reconcile' as const, kind: 'Vip' as const, name };
+    check(subnet, vip.spec.v4ip, `Vip ${name}'s spec`, after);
+    check(subnet, vip.spec.v6ip, `Vip ${name}'s spec`, after);
+    if (vip.status?.ready) {
+      check(subnet, vip.status.v4ip, `Vip ${name}'s status`, after);
+      check(subnet, vip.status.v6ip, `Vip ${name}'s status`, after);
+    }
+  }
+  for (const { pod, nic } of live.values()) {
+    const ann = readPodAnnotations(pod, nic.provider);
+    if (!ann.allocated || (nic.primary && podVipName(pod))) continue;
+    const after = {
+      type: 'restore-pod-reservation' as const,
+      subnet: nic.subnet,
+      owner: podOwner(nic.portName),
+      ...(ann.v4 ? { v4: ann.v4 } : {}),
+      ...(ann.v6 ? { v6: ann.v6 } : {}),
+      ...(ann.mac ? { mac: ann.mac } : {}),
+      namespace: pod.metadata.namespace ?? 'default',
+      pod: pod.metadata.name,
+    };
+    check(nic.subnet, ann.v4, `pod ${podRef(pod)}'s annotation`, after);
+    check(nic.subnet, ann.v6, `pod ${podRef(pod)}'s annotation`, after);
+  }
+  return out;
+}
+
+/**
+ * The allocator's registrations against the Subnet objects: a reservation on a Subnet's gateway,
+ * a registration that differs from its Subnet (or is not marked managed-by-Kubernetes), and what
+ * a deleted Subnet left behind (its switch, its Kubernetes-managed registration).
+ */
+function compareRegistrations(state: ObservedState, holderOf: ReadonlyMap<string, string>): Drift[] {
+  const out: Drift[] = [];
+  const crNames = new Set(state.subnets.map((s) => s.metadata.name));
+  for (const cr of state.subnets) {
+    if (cr.metadata.deletionTimestamp) continue;
+    const name = cr.metadata.name;
+    const parsed = parseSubnet(cr);
+    if (!parsed.ok) continue;
+    for (const gw of parsed.subnet.gateway.split(',').filter(Boolean)) {
+      const holder = holderOf.get(`${name}|${gw.toUpperCase()}`);
+      if (!holder) continue;
+      const vip = holder.startsWith('vip/') ? holder.slice(4) : undefined;
+      const movable = ownerSide(holder) === 'manual' || vip !== undefined;
+      out.push({
+        kind: DriftKind.GatewayReserved,
+        object: `Reservation/${name}/${holder}`,
+        detail: `${gw} is the gateway of Subnet ${name}, but ${holder} holds it`,
+        repair: movable
+          ? `move ${holder} to a free address (one atomic step)${vip ? `, then rewrite Vip ${vip}'s status from it` : ''}`
+          : 'none automatic: the pod runs on the gateway address; re-create it',
+        action: movable
+          ? {
+              type: 'move-reservation',
+              subnet: name,
+              owner: holder,
+              address: gw,
+              ...(vip ? { after: { type: 'rewrite-vip-status' as const, name: vip, subnet: name } } : {}),
+            }
+          : { type: 'manual' },
+      });
+    }
+    const reg = state.registrations?.[name];
+    if (!reg) continue;
+    const why: string[] = [];
+    if (reg.managedBy !== 'kubernetes') why.push('it is not marked managed-by-Kubernetes');
+    try {
+      const want = subnetRange(parsed.subnet);
+      if (reg.cidrBlock !== want.cidrBlock)
+        why.push(`cidrBlock ${reg.cidrBlock}, Subnet says ${want.cidrBlock}`);
+      if (reg.gateway !== want.gateway) why.push(`gateway ${reg.gateway}, Subnet says ${want.gateway}`);
+      if (reg.excludeIps.join(',') !== want.excludeIps.join(','))
+        why.push(`excludeIps [${reg.excludeIps.join(',')}], Subnet says [${want.excludeIps.join(',')}]`);
+    } catch {
+      // a spec the allocator cannot take: the Subnet's own condition says so
+    }
+    if (why.length === 0) continue;
+    out.push({
+      kind: DriftKind.StaleRegistration,
+      object: `Subnet/${name}`,
+      detail: `the allocator's registration differs: ${why.join('; ')}`,
+      repair:
+        're-run the Subnet reconciler (registers it from the Subnet object, marked managed-by-Kubernetes)',
+      action: { type: 'reconcile', kind: 'Subnet', name },
+    });
+  }
+  for (const sw of state.ownSwitches ?? []) {
+    if (crNames.has(sw)) continue;
+    out.push({
+      kind: DriftKind.OrphanSwitch,
+      object: `Switch/${sw}`,
+      detail: `logical switch of a Subnet ${sw} that does not exist`,
+      repair: `delete logical switch ${sw}`,
+      action: { type: 'delete-switch', name: sw },
+    });
+  }
+  for (const [name, reg] of Object.entries(state.registrations ?? {})) {
+    if (crNames.has(name) || reg.managedBy !== 'kubernetes') continue;
+    out.push({
+      kind: DriftKind.OrphanSubnetState,
+      object: `Subnet/${name}`,
+      detail: `the allocator still has Kubernetes subnet ${name} (${reg.cidrBlock}); its Subnet object is gone`,
+      repair: `delete the allocator's registration of ${name} (refused while it holds reservations)`,
+      action: { type: 'delete-subnet-state', subnet: name },
+    });
+  }
+  return out;
 }

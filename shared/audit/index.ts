@@ -8,6 +8,7 @@ import type { AuditResult } from './types.ts';
 export {
   type AuditKube,
   type AuditPorts,
+  AuditReadError,
   type CollectOptions,
   collectState,
   type NorthboundReader,

@@ -1,10 +1,13 @@
-// Acts on drift, always in the direction of the API server: frees what no object owns, deletes
-// rows no object wants, and for everything else re-runs the owning object's reconciler (which is
-// idempotent) instead of writing a fix by hand. Destructive steps are re-checked against a fresh
-// read of the API server first, so an object created since the audit is never stripped.
-import { isDomainError } from '../errors.ts';
+// Acts on drift, in the direction of the source of truth: the API objects' spec and the
+// allocator's record, never an edited status. Frees what no object owns, deletes rows no object
+// wants, moves a manual owner off a Kubernetes object's address, rewrites a Vip status from its
+// reservation, and for everything else re-runs the owning object's reconciler (idempotent).
+// Destructive steps are re-checked against a fresh read first, so an object created since the
+// audit is never stripped. Changing an owner's addresses is one allocator script (replace), so a
+// repair that dies half-way never leaves an owner without an address.
+import { isDomainError, Reason } from '../errors.ts';
 import { reconcilePod, releaseBinding } from '../reconcile/pod.ts';
-import type { ReconcileDeps } from '../reconcile/ports.ts';
+import { type ReconcileDeps, vipOwner } from '../reconcile/ports.ts';
 import { ensureSubnetRegistered, reconcileSubnet } from '../reconcile/subnet.ts';
 import { reconcileSwitchLBRule } from '../reconcile/switch-lb-rule.ts';
 import { reconcileVip } from '../reconcile/vip.ts';
@@ -31,9 +34,13 @@ const ORDER: Step[] = [
   'release',
   'delete-port',
   'delete-lb',
+  'delete-switch',
+  'move-reservation',
   'restore-pod-reservation',
+  'rewrite-vip-status',
   'reconcile',
   'release-binding',
+  'delete-subnet-state',
   'manual',
 ];
 
@@ -54,6 +61,34 @@ export async function repair(
   const owned = await ownershipNow(ports);
   const reconciled = new Map<string, Promise<string | undefined>>();
   const sorted = [...drifts].sort((a, b) => rank(a.action) - rank(b.action));
+
+  /** The follow-up steps of a repair; reconciles are memoised per object (at most once each). */
+  const follow = async (
+    a: Extract<RepairAction, { type: 'reconcile' | 'rewrite-vip-status' | 'restore-pod-reservation' }>,
+  ): Promise<string | undefined> => {
+    switch (a.type) {
+      case 'restore-pod-reservation': {
+        const problem = await restorePodReservation(deps, a);
+        return (
+          problem ??
+          (await once(reconciled, `Pod/${a.namespace}/${a.pod}`, () =>
+            outcome(reconcilePod(deps, a.namespace, a.pod)),
+          ))
+        );
+      }
+      case 'rewrite-vip-status': {
+        const problem = await rewriteVipStatus(deps, a.name, a.subnet);
+        if (problem) return problem;
+        // the reconciler then works from the rewritten status (ports, labels, conditions)
+        reconciled.delete(`Vip/${a.name}`);
+        return once(reconciled, `Vip/${a.name}`, () => outcome(reconcileVip(deps, a.name)));
+      }
+      case 'reconcile': {
+        const key = `${a.kind}/${a.namespace ? `${a.namespace}/` : ''}${a.name}`;
+        return once(reconciled, key, () => outcome(runReconciler(deps, a)));
+      }
+    }
+  };
 
   for (const drift of sorted) {
     const a = drift.action;
@@ -90,21 +125,40 @@ export async function repair(
           } else await deps.nb.deleteLoadBalancer(a.name);
           break;
         case 'restore-pod-reservation':
-          problem = await restorePodReservation(deps, a);
-          if (!problem)
-            problem = await once(reconciled, `Pod/${a.namespace}/${a.pod}`, () =>
-              outcome(reconcilePod(deps, a.namespace, a.pod)),
-            );
+        case 'rewrite-vip-status':
+          problem = await follow(a);
           break;
-        case 'reconcile': {
-          if (a.releaseFirst && (await deps.allocator.release(a.releaseFirst.subnet, a.releaseFirst.owner)))
-            deps.subnetChanged?.(a.releaseFirst.subnet);
-          const key = `${a.kind}/${a.namespace ? `${a.namespace}/` : ''}${a.name}`;
-          // A released reservation must be re-made even if this object was reconciled already.
-          if (a.releaseFirst) reconciled.delete(key);
-          problem = await once(reconciled, key, () => outcome(runReconciler(deps, a)));
+        case 'move-reservation': {
+          // Only while the owner still holds that address (the audit's view may be old).
+          const cur = await deps.allocator.get(a.subnet, a.owner).catch(notFoundAsUndefined);
+          const families = ([4, 6] as const).filter((f) => (f === 4 ? cur?.v4 : cur?.v6) === a.address);
+          if (families.length === 0) {
+            report.skipped.push({ drift, why: `${a.owner} no longer holds ${a.address}` });
+            continue;
+          }
+          await deps.allocator.replace({ subnet: a.subnet, owner: a.owner, move: families });
+          deps.subnetChanged?.(a.subnet);
+          if (a.after) problem = await follow(a.after);
           break;
         }
+        case 'delete-switch':
+          if (owned.subnet(a.name)) {
+            report.skipped.push({ drift, why: `Subnet ${a.name} exists now` });
+            continue;
+          }
+          await deps.nb.deleteLogicalSwitch(a.name);
+          break;
+        case 'delete-subnet-state':
+          if (owned.subnet(a.subnet)) {
+            report.skipped.push({ drift, why: `Subnet ${a.subnet} exists now` });
+            continue;
+          }
+          // Not forced: reservations of objects that still name it are reported, not dropped.
+          await deps.allocator.deleteSubnet(a.subnet, { managedBy: 'kubernetes' });
+          break;
+        case 'reconcile':
+          problem = await follow(a);
+          break;
         case 'release-binding': {
           // A pod with that port since the audit holds the binding rightly.
           const why = owned.port(a.port, undefined);
@@ -175,28 +229,55 @@ async function restorePodReservation(
     current.v6 === a.v6 &&
     (!a.mac || current.mac.toUpperCase() === a.mac.toUpperCase());
   if (same) return undefined;
-  if (current && (await deps.allocator.release(a.subnet, a.owner))) deps.subnetChanged?.(a.subnet);
   try {
-    const r = await deps.allocator.allocate({
-      subnet: a.subnet,
-      owner: a.owner,
-      v4: a.v4,
-      v6: a.v6,
-      mac: a.mac,
-    });
-    if (r.created) deps.subnetChanged?.(a.subnet);
+    if (current) {
+      // One script: the pod holds its old reservation or the annotated one, never none.
+      await deps.allocator.replace({ subnet: a.subnet, owner: a.owner, v4: a.v4, v6: a.v6, mac: a.mac });
+      deps.subnetChanged?.(a.subnet);
+    } else {
+      const r = await deps.allocator.allocate({
+        subnet: a.subnet,
+        owner: a.owner,
+        v4: a.v4,
+        v6: a.v6,
+        mac: a.mac,
+      });
+      if (r.created) deps.subnetChanged?.(a.subnet);
+    }
     return undefined;
   } catch (err) {
     if (!isDomainError(err)) throw err;
-    // Taken meanwhile: put the previous reservation back rather than leave the pod with none.
-    if (current) {
-      await deps.allocator
-        .allocate({ subnet: a.subnet, owner: a.owner, v4: current.v4, v6: current.v6, mac: current.mac })
-        .catch(() => undefined);
-    }
     const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
     return `cannot reserve the annotated addresses: ${err.message}${holder}`;
   }
+}
+
+/** A Vip's status addresses written from its reservation, guarded by the Vip's resourceVersion. */
+async function rewriteVipStatus(
+  deps: ReconcileDeps,
+  name: string,
+  subnet: string,
+): Promise<string | undefined> {
+  const vip = await deps.kube.getVip(name);
+  if (!vip) return undefined; // gone: nothing shows a wrong address any more
+  const res = await deps.allocator.get(subnet, vipOwner(name)).catch(notFoundAsUndefined);
+  if (!res) return `Vip ${name} holds no reservation in subnet ${subnet}`;
+  const s = vip.status;
+  if ((s?.v4ip ?? '') === (res.v4 ?? '') && (s?.v6ip ?? '') === (res.v6 ?? '') && s?.mac === res.mac)
+    return undefined;
+  await deps.kube.patchStatus(
+    'Vip',
+    name,
+    { v4ip: res.v4 ?? '', v6ip: res.v6 ?? '', mac: res.mac },
+    vip.metadata.resourceVersion ? { resourceVersion: vip.metadata.resourceVersion } : {},
+  );
+  return undefined;
+}
+
+/** A subnet deleted meanwhile reads as "holds nothing". */
+function notFoundAsUndefined(err: unknown): undefined {
+  if (isDomainError(err) && err.reason === Reason.SubnetNotFound) return undefined;
+  throw err;
 }
 
 /** A fresh read of what the API server owns now, to re-check destructive steps. */
@@ -217,7 +298,9 @@ async function ownershipNow(ports: AuditPorts) {
     ]),
   );
   const ruleNames = new Set(rules.map((r) => r.metadata.name));
+  const subnetNames = new Set(subnets.map((s) => s.metadata.name));
   return {
+    subnet: (name: string) => subnetNames.has(name),
     reservation(subnet: string, owner: string): string | undefined {
       if (owner.startsWith('vip/')) {
         const name = owner.slice(4);

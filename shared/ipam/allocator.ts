@@ -4,6 +4,9 @@ import type { SubnetSpec } from './subnet-range.ts';
 
 export type { SubnetSpec } from './subnet-range.ts';
 
+/** Who registered a subnet: the Subnet reconciler (`kubernetes`) or anyone else (`manual`). */
+export type SubnetManager = 'kubernetes' | 'manual';
+
 export interface SubnetInfo {
   readonly name: string;
   /** Canonical form: `10.16.0.0/16`, `fd00:10:16::/64` or `10.16.0.0/16,fd00:10:16::/64`. */
@@ -11,6 +14,15 @@ export interface SubnetInfo {
   readonly gateway: string;
   readonly excludeIps: readonly string[];
   readonly protocol: 'IPv4' | 'IPv6' | 'Dual';
+  /** Stored with the registration: a `kubernetes` subnet can be changed or deleted only by
+   *  callers that say `managedBy: 'kubernetes'`. */
+  readonly managedBy: SubnetManager;
+}
+
+export interface RegisterOptions {
+  /** `kubernetes` (the Subnet reconciler) marks the subnet, atomically with the registration, and
+   *  takes over a manual one. Default `manual`: refused (`ManagedByKubernetes`) on a marked subnet. */
+  readonly managedBy?: SubnetManager;
 }
 
 export interface AllocateRequest {
@@ -79,12 +91,30 @@ export interface Violation {
 export interface DeleteSubnetOptions {
   /** Release every reservation first instead of refusing. */
   readonly force?: boolean;
+  /** Default `manual`: a subnet marked `kubernetes` is refused (`ManagedByKubernetes`). */
+  readonly managedBy?: SubnetManager;
+}
+
+export interface ReplaceRequest {
+  readonly subnet: string;
+  readonly owner: string;
+  /** Fixed addresses to hold instead (a family not named keeps what it holds). */
+  readonly v4?: string | undefined;
+  readonly v6?: string | undefined;
+  /** Families to move to a free address other than the held one (lowest never-used first). */
+  readonly move?: readonly (4 | 6)[];
+  /** A MAC to hold instead (default: keep). */
+  readonly mac?: string | undefined;
 }
 
 export interface Allocator {
   /** Idempotent. New excludeIps/gateway are applied; a changed cidrBlock is refused (SubnetInUse) while held. */
-  registerSubnet(spec: SubnetSpec): Promise<SubnetInfo>;
-  getSubnet(name: string): Promise<SubnetInfo | undefined>;
+  registerSubnet(spec: SubnetSpec, opts?: RegisterOptions): Promise<SubnetInfo>;
+  /** From this process's cache when it has the subnet (checked by every script through the
+   *  generation); `fresh` reads Redis (what a person or the audit is shown). */
+  getSubnet(name: string, opts?: { fresh?: boolean }): Promise<SubnetInfo | undefined>;
+  /** Names of every registered subnet, sorted (a scan: for the audit, not for hot paths). */
+  listSubnets(): Promise<string[]>;
   /** false when there was no such subnet; SubnetInUse while reservations exist (unless forced). */
   deleteSubnet(name: string, opts?: DeleteSubnetOptions): Promise<boolean>;
   /** Idempotent by owner; both families (dual stack) and the MAC, or nothing. */
@@ -94,6 +124,12 @@ export interface Allocator {
   list(subnet: string, opts?: ListOptions): Promise<ReservationPage>;
   /** Idempotent: false when the owner held nothing. */
   release(subnet: string, owner: string): Promise<boolean>;
+  /**
+   * An owner's addresses and MAC exchanged for others in one atomic step (one script): the owner
+   * holds either the old reservation or the new one, never none. `ReservationNotFound` when the
+   * owner holds nothing; a refusal (AddressConflict, SubnetFull, MACConflict, ...) changes nothing.
+   */
+  replace(req: ReplaceRequest): Promise<Reservation>;
   counts(subnet: string): Promise<SubnetCounts>;
   /** Every broken invariant of the subnet's stored state; [] when healthy. */
   audit(subnet: string): Promise<Violation[]>;

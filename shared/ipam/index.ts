@@ -5,10 +5,13 @@ export type {
   Allocator,
   DeleteSubnetOptions,
   ListOptions,
+  RegisterOptions,
+  ReplaceRequest,
   Reservation,
   ReservationPage,
   SubnetCounts,
   SubnetInfo,
+  SubnetManager,
   SubnetSpec,
   Violation,
 } from './allocator.ts';

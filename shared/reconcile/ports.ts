@@ -2,6 +2,7 @@
 // live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); shared/ports.ts
 // wires them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
 
+import { kubernetesOwner } from '../domain/owner.ts';
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type { Pod, StatefulSet, SubnetResource, SwitchLBRule, Vip, VirtualMachine } from '../domain/types.ts';
 import type { VirtualPortRow } from '../domain/virtual-port.ts';
@@ -132,6 +133,6 @@ export interface ReconcileDeps {
   keepVmIp?: boolean;
 }
 
-/** Owner keys in the allocator: a Vip and a pod port can never share one. */
-export const vipOwner = (vip: string) => `vip/${vip}`;
-export const podOwner = (port: string) => `pod/${port}`;
+/** Owner keys in the allocator: a Vip and a pod port can never share one (shared/domain/owner.ts). */
+export const vipOwner = (vip: string) => kubernetesOwner('vip', vip);
+export const podOwner = (port: string) => kubernetesOwner('pod', port);

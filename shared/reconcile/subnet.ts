@@ -19,11 +19,13 @@ export type SubnetReadiness =
 
 /**
  * The allocator's view of a subnet, registering it from its Subnet object first if needed
- * (idempotent: both the range and the logical switch).
+ * (idempotent: both the range and the logical switch). Only a registration the Subnet reconciler
+ * made counts: one the manual API made (say while Redis was empty) is replaced from the Subnet
+ * object before any Vip or pod takes an address from it.
  */
 export async function ensureSubnetRegistered(deps: ReconcileDeps, name: string): Promise<SubnetReadiness> {
   const known = await deps.allocator.getSubnet(name);
-  if (known) return { status: 'ready', info: known };
+  if (known?.managedBy === 'kubernetes') return { status: 'ready', info: known };
   const cr = await deps.kube.getSubnet(name);
   if (!cr) {
     return {
@@ -55,12 +57,12 @@ async function register(deps: ReconcileDeps, cr: SubnetResource): Promise<Subnet
     excludeIps: s.excludeIps,
   });
   try {
-    const info = await deps.allocator.registerSubnet({
-      name: s.name,
-      cidrBlock: s.cidrBlock,
-      gateway: s.gateway,
-      excludeIps: s.excludeIps,
-    });
+    // Marked managed-by-Kubernetes in the same script: from then on the manual API can read it
+    // and reserve in it, never change or delete it.
+    const info = await deps.allocator.registerSubnet(
+      { name: s.name, cidrBlock: s.cidrBlock, gateway: s.gateway, excludeIps: s.excludeIps },
+      { managedBy: 'kubernetes' },
+    );
     return { status: 'ready', info };
   } catch (err) {
     if (!isDomainError(err)) throw err;

@@ -22,8 +22,8 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
     async ensureLogicalSwitch(spec) {
       await writer.ensureLogicalSwitch(spec);
     },
-    async deleteLogicalSwitch(_name) {
-      // Subnets are not deleted by this system yet (see docs/decisions.md).
+    async deleteLogicalSwitch(name) {
+      await writer.deleteLogicalSwitch(name);
     },
     async ensurePodPort(spec) {
       await writer.ensurePort(spec);

@@ -71,7 +71,8 @@ describe('reservation API on Deno', () => {
     // the address really is in Redis, seen by a Node allocator
     const redis = new Redis(inject('redisUrl'));
     try {
-      expect((await createRedisAllocator(redis).get(subnet, 'lb/deno'))?.v4).toBe('10.61.0.2');
+      // stored in the manual owner namespace (shared/domain/owner.ts)
+      expect((await createRedisAllocator(redis).get(subnet, 'manual/lb/deno'))?.v4).toBe('10.61.0.2');
     } finally {
       redis.disconnect();
     }

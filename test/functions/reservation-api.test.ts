@@ -86,11 +86,8 @@ describe('reservation API', () => {
     expect(a.body).toMatchObject({ subnet: sub, owner: 'lb/a', v4ip: '10.50.0.10', v6ip: 'fd00:50::2' });
     expect(a.body.macAddress).toMatch(/^00:00:00:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}$/);
     const taken = await call('POST', `/v1/subnets/${sub}/reservations`, { owner: 'vip/a' });
-    expect(taken.status).toBe(400);
-    expect(taken.body).toMatchObject({
-      reason: 'InvalidRequest',
-      message: expect.stringContaining('vip/ or pod/'),
-    });
+    expect(taken.status).toBe(409);
+    expect(taken.body).toMatchObject({ reason: 'ManagedByKubernetes', details: { owner: 'vip/a' } });
     const again = await call('POST', `/v1/subnets/${sub}/reservations`, { owner: 'lb/a' });
     expect([again.status, again.body]).toEqual([200, a.body]);
 

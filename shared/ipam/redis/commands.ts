@@ -10,8 +10,10 @@ import {
   LIST,
   MAC_RELEASE,
   MAC_RESERVE,
+  MAC_SWAP,
   REGISTER,
   RELEASE,
+  REPLACE,
 } from './scripts.ts';
 
 type Arg = string | number;
@@ -25,6 +27,10 @@ export interface IpamCommands {
   releaseWithMac(...args: Arg[]): Promise<Reply>;
   macReserve(...args: Arg[]): Promise<Reply>;
   macRelease(...args: Arg[]): Promise<Reply>;
+  macSwap(...args: Arg[]): Promise<Reply>;
+  /** KEYS: state [, MAC map]: one owner's addresses (and MAC) swapped in one step. */
+  replace(...args: Arg[]): Promise<Reply>;
+  replaceWithMac(...args: Arg[]): Promise<Reply>;
   register(...args: Arg[]): Promise<Reply>;
   deleteSubnet(...args: Arg[]): Promise<Reply>;
   get(...args: Arg[]): Promise<Reply>;
@@ -41,6 +47,9 @@ const DEFS: Record<string, { lua: string; numberOfKeys: number }> = {
   ipamReleaseWithMac: { lua: RELEASE, numberOfKeys: 2 },
   ipamMacReserve: { lua: MAC_RESERVE, numberOfKeys: 1 },
   ipamMacRelease: { lua: MAC_RELEASE, numberOfKeys: 1 },
+  ipamMacSwap: { lua: MAC_SWAP, numberOfKeys: 1 },
+  ipamReplace: { lua: REPLACE, numberOfKeys: 1 },
+  ipamReplaceWithMac: { lua: REPLACE, numberOfKeys: 2 },
   ipamRegister: { lua: REGISTER, numberOfKeys: 1 },
   ipamDeleteSubnet: { lua: DELETE_SUBNET, numberOfKeys: 1 },
   ipamGet: { lua: GET, numberOfKeys: 1 },
@@ -62,6 +71,9 @@ export function loadCommands(redis: Redis | Cluster): IpamCommands {
     releaseWithMac: bind('ipamReleaseWithMac'),
     macReserve: bind('ipamMacReserve'),
     macRelease: bind('ipamMacRelease'),
+    macSwap: bind('ipamMacSwap'),
+    replace: bind('ipamReplace'),
+    replaceWithMac: bind('ipamReplaceWithMac'),
     register: bind('ipamRegister'),
     deleteSubnet: bind('ipamDeleteSubnet'),
     get: bind('ipamGet'),

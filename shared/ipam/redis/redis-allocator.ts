@@ -18,10 +18,13 @@ import type {
   Allocator,
   DeleteSubnetOptions,
   ListOptions,
+  RegisterOptions,
+  ReplaceRequest,
   Reservation,
   ReservationPage,
   SubnetCounts,
   SubnetInfo,
+  SubnetManager,
   Violation,
 } from '../allocator.ts';
 import { auditSnapshot, type FamilySnapshot } from '../audit.ts';
@@ -60,6 +63,7 @@ type BatchRequest = readonly [string, string, string, string];
 interface CachedSubnet {
   readonly gen: string;
   readonly range: SubnetRange;
+  readonly managedBy: SubnetManager;
 }
 
 type Reply = (string | number | null | Reply[])[];
@@ -122,14 +126,15 @@ class RedisAllocator implements Allocator {
     return reply.slice(1);
   }
 
-  async registerSubnet(spec: SubnetSpec): Promise<SubnetInfo> {
+  async registerSubnet(spec: SubnetSpec, opts: RegisterOptions = {}): Promise<SubnetInfo> {
     const range = subnetRange(spec);
     const key = stateKey(range.name);
     const json = specJson(range);
+    const manager: SubnetManager = opts.managedBy ?? 'manual';
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const oldJson = (await this.redis.hget(key, 'spec')) ?? '';
       const old = oldJson ? rangeFromJson(range.name, oldJson) : undefined;
-      const args: (string | number)[] = [key, json, range.cidrBlock, oldJson];
+      const args: (string | number)[] = [key, json, range.cidrBlock, oldJson, manager];
       for (const fr of range.families) {
         const shape = pageShape(fr);
         const oldFr = old && old.cidrBlock === range.cidrBlock ? familyOf(old, fr.family) : undefined;
@@ -152,6 +157,7 @@ class RedisAllocator implements Allocator {
       if (reply[0] === 'STALE') continue;
       if (reply[0] === 'ERR') {
         const [, reason, field, detail] = reply as string[];
+        if (reason === 'ManagedByKubernetes') throw managedByKubernetes(range.name);
         if (reason === 'AddressConflict') {
           throw new DomainError(
             Reason.AddressConflict,
@@ -165,24 +171,47 @@ class RedisAllocator implements Allocator {
           { field: String(field) },
         );
       }
-      this.cache.set(range.name, { gen: String(reply[1]), range });
-      return infoOf(range);
+      // The mark is never removed by a registration: what the script kept is kubernetes if either was.
+      const managedBy: SubnetManager =
+        manager === 'kubernetes' || (await this.redis.hget(key, 'mgr')) === 'kubernetes'
+          ? 'kubernetes'
+          : 'manual';
+      this.cache.set(range.name, { gen: String(reply[1]), range, managedBy });
+      return infoOf(range, managedBy);
     }
     throw new Error(`subnet ${range.name} kept changing while registering it; try again`);
   }
 
-  async getSubnet(name: string): Promise<SubnetInfo | undefined> {
-    const s = await this.load(name);
-    return s ? infoOf(s.range) : undefined;
+  async getSubnet(name: string, opts: { fresh?: boolean } = {}): Promise<SubnetInfo | undefined> {
+    const s = await this.load(name, opts.fresh === true);
+    return s ? infoOf(s.range, s.managedBy) : undefined;
+  }
+
+  async listSubnets(): Promise<string[]> {
+    const cluster = (this.redis as { isCluster?: boolean }).isCluster
+      ? (this.redis as Cluster).nodes('master')
+      : [this.redis as Redis];
+    const names = new Set<string>();
+    for (const node of cluster) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', '{ipam:*}:state', 'COUNT', 1000);
+        for (const k of keys) names.add(k.slice('{ipam:'.length, -'}:state'.length));
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return [...names].sort();
   }
 
   async deleteSubnet(name: string, opts: DeleteSubnetOptions = {}): Promise<boolean> {
+    const manager: SubnetManager = opts.managedBy ?? 'manual';
     for (let attempt = 0; attempt < 100; attempt++) {
-      const reply = (await this.cmd.deleteSubnet(stateKey(name))) as Reply;
+      const reply = (await this.cmd.deleteSubnet(stateKey(name), manager)) as Reply;
       if (reply[0] === 'OK') {
         this.cache.delete(name);
         return reply[1] === 1;
       }
+      if (reply[1] === 'ManagedByKubernetes') throw managedByKubernetes(name);
       if (!opts.force) {
         throw new DomainError(
           Reason.SubnetInUse,
@@ -194,7 +223,12 @@ class RedisAllocator implements Allocator {
       let cursor: string | undefined;
       do {
         const page = await this.list(name, { cursor, limit: 1000 });
-        for (const r of page.items) await this.release(name, r.owner);
+        for (const r of page.items) {
+          // A manual force-delete stops the moment the subnet is Kubernetes' (checked per release,
+          // in the script, so a takeover half-way through cannot cost a Vip or pod its address).
+          if (!(await this.releaseOne(name, r.owner, manager === 'kubernetes' ? '' : 'unmanaged')))
+            throw managedByKubernetes(name);
+        }
         cursor = page.nextCursor;
       } while (cursor);
     }
@@ -271,14 +305,69 @@ class RedisAllocator implements Allocator {
 
   async release(subnet: string, owner: string): Promise<boolean> {
     checkOwner(owner);
+    return (await this.releaseOne(subnet, owner, '')) === 'released';
+  }
+
+  /** false when the guard refused (the subnet is Kubernetes'); otherwise whether anything was held. */
+  private async releaseOne(
+    subnet: string,
+    owner: string,
+    guard: '' | 'unmanaged',
+  ): Promise<'released' | 'none' | false> {
     const holder = `${subnet}/${owner}`;
     if (this.splitMac) {
-      const r = (await this.cmd.release(stateKey(subnet), owner, holder)) as Reply;
+      const r = (await this.cmd.release(stateKey(subnet), owner, holder, guard)) as Reply;
+      if (r[0] === -1) return false;
       const mac = await this.cmd.macRelease(MAC_MAP, holder);
-      return r[0] === 1 || Boolean(mac);
+      return r[0] === 1 || mac ? 'released' : 'none';
     }
-    const r = (await this.cmd.releaseWithMac(stateKey(subnet), MAC_MAP, owner, holder)) as Reply;
-    return r[0] === 1 || Boolean(r[1]);
+    const r = (await this.cmd.releaseWithMac(stateKey(subnet), MAC_MAP, owner, holder, guard)) as Reply;
+    if (r[0] === -1) return false;
+    return r[0] === 1 || r[1] ? 'released' : 'none';
+  }
+
+  async replace(req: ReplaceRequest): Promise<Reservation> {
+    checkOwner(req.owner);
+    const holder = `${req.subnet}/${req.owner}`;
+    const mac = req.mac !== undefined && req.mac !== '' ? canonicalMac(req.mac) : '';
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const s = await this.require(req.subnet, attempt > 0);
+      const plan = (f: Family, fixed: string | undefined) =>
+        req.move?.includes(f) ? '*' : fixedPosition(s.range, f, fixed);
+      const v4 = plan(4, req.v4);
+      const v6 = plan(6, req.v6);
+      // Cluster: the MAC lives in another slot, so it moves first (and back if the addresses are
+      // refused). A crash in between leaves the owner its addresses; audit() shows the MAC mismatch.
+      let previousMac: string | undefined;
+      if (this.splitMac && mac) {
+        const m = (await this.cmd.macSwap(MAC_MAP, holder, mac)) as string[];
+        if (m[0] === 'ERR') throw this.scriptError(s.range, req, m);
+        previousMac = m[1] !== mac ? m[1] : undefined;
+      }
+      const reply = (
+        this.splitMac
+          ? await this.cmd.replace(stateKey(req.subnet), s.gen, req.owner, holder, v4, v6, mac)
+          : await this.cmd.replaceWithMac(
+              stateKey(req.subnet),
+              MAC_MAP,
+              s.gen,
+              req.owner,
+              holder,
+              v4,
+              v6,
+              mac,
+            )
+      ) as string[];
+      if (reply[0] !== 'OK' && previousMac) await this.cmd.macSwap(MAC_MAP, holder, previousMac);
+      if (reply[0] === 'STALE' || reply[0] === 'NOSUBNET') {
+        this.cache.delete(req.subnet);
+        if (reply[0] === 'NOSUBNET') throw notFound(req.subnet);
+        continue;
+      }
+      if (reply[0] === 'ERR') throw this.scriptError(s.range, req, reply);
+      return fromRecord(s.range, req.owner, String(reply[1]));
+    }
+    throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
   }
 
   async counts(subnet: string): Promise<SubnetCounts> {
@@ -403,12 +492,16 @@ class RedisAllocator implements Allocator {
   private async load(name: string, fresh = false): Promise<CachedSubnet | undefined> {
     const cached = this.cache.get(name);
     if (cached && !fresh) return cached;
-    const [gen, json] = await this.redis.hmget(stateKey(name), 'gen', 'spec');
+    const [gen, json, mgr] = await this.redis.hmget(stateKey(name), 'gen', 'spec', 'mgr');
     if (!gen || !json) {
       this.cache.delete(name);
       return undefined;
     }
-    const s = { gen, range: rangeFromJson(name, json) };
+    const s: CachedSubnet = {
+      gen,
+      range: rangeFromJson(name, json),
+      managedBy: mgr === 'kubernetes' ? 'kubernetes' : 'manual',
+    };
     this.cache.set(name, s);
     return s;
   }
@@ -419,7 +512,11 @@ class RedisAllocator implements Allocator {
     return s;
   }
 
-  private scriptError(range: SubnetRange, req: AllocateRequest, reply: string[]): DomainError {
+  private scriptError(
+    range: SubnetRange,
+    req: Pick<AllocateRequest, 'owner' | 'v4' | 'v6' | 'mac'>,
+    reply: string[],
+  ): DomainError {
     const [, reason, field, detail] = reply.map(String) as [string, string, string, string];
     const fr = field === 'v4' ? range.v4 : field === 'v6' ? range.v6 : undefined;
     const asked = field === 'v4' ? req.v4 : field === 'v6' ? req.v6 : req.mac;
@@ -465,6 +562,12 @@ class RedisAllocator implements Allocator {
             field,
           },
         );
+      case 'ReservationNotFound':
+        return new DomainError(
+          Reason.ReservationNotFound,
+          `owner ${req.owner} holds no reservation in subnet ${range.name}`,
+          { subnet: range.name, owner: req.owner },
+        );
       default:
         return new DomainError(Reason.InvalidSpec, `allocation refused: ${reply.join(' ')}`);
     }
@@ -482,6 +585,13 @@ function checkOwner(owner: string) {
   }
 }
 
+const managedByKubernetes = (subnet: string) =>
+  new DomainError(
+    Reason.ManagedByKubernetes,
+    `subnet ${subnet} is managed by Kubernetes (a Subnet object declares it): change it through its Subnet object`,
+    { subnet, managedBy: 'kubernetes' },
+  );
+
 const notFound = (subnet: string) =>
   new DomainError(Reason.SubnetNotFound, `subnet ${subnet} is not registered; register it first`, { subnet });
 
@@ -494,12 +604,13 @@ function rangeFromJson(name: string, json: string): SubnetRange {
   return subnetRange({ name, ...spec });
 }
 
-const infoOf = (r: SubnetRange): SubnetInfo => ({
+const infoOf = (r: SubnetRange, managedBy: SubnetManager): SubnetInfo => ({
   name: r.name,
   cidrBlock: r.cidrBlock,
   gateway: r.gateway,
   excludeIps: r.excludeIps,
   protocol: r.protocol,
+  managedBy,
 });
 
 /** The position of a fixed address, or '' when none was asked; throws the reason when unusable. */

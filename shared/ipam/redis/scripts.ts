@@ -7,7 +7,8 @@
 // Key layout. A subnet's keys share the hash tag {ipam:<subnet>} (one Redis Cluster slot); T is the
 // prefix "{ipam:<subnet>}:", f the family "4" or "6". Scripts get T state as KEYS[1] and derive the
 // other names from it (same slot, so Cluster accepts them).
-//   T state        hash  gen, spec (JSON), cidr; per family: f:pages, f:last (usable bits in the last
+//   T state        hash  gen, spec (JSON), cidr, mgr ('kubernetes' when the Subnet reconciler
+//                        registered it: the manual API may then not change or delete it); per family: f:pages, f:last (usable bits in the last
 //                        page), f:gw (gateway position), f:ep/f:eb and f:up/f:ub (page and byte
 //                        cursors of the lowest possibly-free bit in the ever and used bitmaps),
 //                        f:n (owned addresses), f:ox (owned addresses inside excludeIps);
@@ -480,11 +481,15 @@ return replies
 `;
 
 /**
- * release. KEYS as allocate (1, or 2 to release the MAC as well). ARGV: 1 owner, 2 holder.
- * Reply: {released 0|1, mac or ''}.
+ * release. KEYS as allocate (1, or 2 to release the MAC as well). ARGV: 1 owner, 2 holder,
+ * 3 guard: 'unmanaged' refuses (reply {-1, ''}, nothing changed) when the subnet is marked
+ * mgr=kubernetes (a manual force-delete releasing every owner must stop the moment Kubernetes
+ * takes the subnet over); '' releases whatever the mark.
+ * Reply: {released 0|1, mac or ''} | {-1, ''}.
  */
 export const RELEASE = `${COMMON}${SUBNET_LIB}${MAC_LIB}
 local owner = ARGV[1]
+if ARGV[3] == 'unmanaged' and redis.call('HGET', S, 'mgr') == 'kubernetes' then return {-1, ''} end
 local gen, fam, extra = readState('o:' .. owner)
 local rec = extra[1]
 local mac = ''
@@ -540,29 +545,45 @@ return macRelease(ARGV[1])
 
 /**
  * registerSubnet. KEYS: 1 T state. ARGV: 1 spec JSON (canonical), 2 cidrBlock, 3 old spec JSON
- * the caller saw ('' if none), then per family of the new plan a block: f, pages, last, gateway
- * position, first-usable position, network-reserved (0|1), nNew, nNew triples (page, fromBit,
- * toBit) of excluded bits (excludeIps + gateway), nOld, nOld triples of the old excluded bits.
+ * the caller saw ('' if none), 4 manager ('kubernetes' or 'manual'), then per family of the new
+ * plan a block: f, pages, last, gateway position, first-usable position, network-reserved (0|1),
+ * nNew, nNew triples (page, fromBit, toBit) of excluded bits (excludeIps + gateway), nOld, nOld
+ * triples of the old excluded bits.
+ * A subnet marked mgr=kubernetes is refused to any other manager ({'ERR', 'ManagedByKubernetes'})
+ * before anything else, so the mark and the check are one atomic step with the registration.
+ * 'kubernetes' takes over a manual registration (marks it); a change of mark alone bumps gen.
  * Reply: {'OK', gen, changed 0|1} | {'STALE'} | {'ERR', reason, field, detail}.
  */
 export const REGISTER = `${COMMON}
 local S = KEYS[1]
 local T = string.sub(S, 1, -6)
-local cur = redis.call('HMGET', S, 'gen', 'spec', 'cidr')
-if cur[1] and cur[2] == ARGV[1] then return {'OK', cur[1], 0} end
+local mgr = ARGV[4]
+local cur = redis.call('HMGET', S, 'gen', 'spec', 'cidr', 'mgr')
+if cur[4] == 'kubernetes' and mgr ~= 'kubernetes' then return {'ERR', 'ManagedByKubernetes', 'subnet', 'kubernetes'} end
+-- The generation names this version of the spec and mark; callers cache both by it. It carries
+-- the server time so that a subnet deleted and created again never reuses an old generation.
+local function nextGen()
+  local n = tonumber(string.match(cur[1] or '', '-(%d+)$') or '0') + 1
+  local now = redis.call('TIME')
+  return now[1] .. string.format('%06d', tonumber(now[2])) .. '-' .. n
+end
+if cur[1] and cur[2] == ARGV[1] then
+  if mgr == 'kubernetes' and cur[4] ~= 'kubernetes' then
+    local gen = nextGen()
+    redis.call('HSET', S, 'gen', gen, 'mgr', mgr)
+    return {'OK', gen, 1}
+  end
+  return {'OK', cur[1], 0}
+end
 if (cur[2] or '') ~= ARGV[3] then return {'STALE'} end
--- The generation names this version of the spec; callers cache parsed specs by it. It carries the
--- server time so that a subnet deleted and created again never reuses an old generation.
-local n = tonumber(string.match(cur[1] or '', '-(%d+)$') or '0') + 1
-local now = redis.call('TIME')
-local gen = now[1] .. string.format('%06d', tonumber(now[2])) .. '-' .. n
+local gen = nextGen()
 local resetAll = (not cur[1]) or cur[3] ~= ARGV[2]
 if cur[1] and resetAll then
   local n = redis.call('ZCARD', T .. 'idx')
   if n > 0 then return {'ERR', 'InvalidSubnet', 'cidrBlock', tostring(n)} end
 end
 local blocks = {}
-local i = 4
+local i = 5
 while i <= #ARGV do
   local blk = {f = ARGV[i], pages = tonumber(ARGV[i + 1]), last = tonumber(ARGV[i + 2]), gw = ARGV[i + 3],
     first = ARGV[i + 4], netReserved = ARGV[i + 5] == '1', new = {}, old = {}}
@@ -632,14 +653,20 @@ for _, blk in ipairs(blocks) do
     f .. ':ox', ox, f .. ':n', #owned[f])
 end
 redis.call('HSET', S, 'gen', gen, 'spec', ARGV[1], 'cidr', ARGV[2])
+if mgr == 'kubernetes' then redis.call('HSET', S, 'mgr', mgr) end
 return {'OK', gen, 1}
 `;
 
-/** deleteSubnet. KEYS: 1 T state. Reply {'OK', existed 0|1} or {'ERR', 'InvalidSubnet', 'reservations', n}. */
+/** deleteSubnet. KEYS: 1 T state. ARGV: 1 manager ('kubernetes' or 'manual').
+ *  Reply {'OK', existed 0|1} | {'ERR', 'InvalidSubnet', 'reservations', n} |
+ *  {'ERR', 'ManagedByKubernetes', 'subnet', 'kubernetes'} (a manual delete of a Kubernetes subnet). */
 export const DELETE_SUBNET = `
 local S = KEYS[1]
 local T = string.sub(S, 1, -6)
 if redis.call('EXISTS', S) == 0 then return {'OK', 0} end
+if redis.call('HGET', S, 'mgr') == 'kubernetes' and ARGV[1] ~= 'kubernetes' then
+  return {'ERR', 'ManagedByKubernetes', 'subnet', 'kubernetes'}
+end
 local n = redis.call('ZCARD', T .. 'idx')
 if n > 0 then return {'ERR', 'InvalidSubnet', 'reservations', tostring(n)} end
 for _, f in ipairs({'4', '6'}) do
@@ -710,4 +737,125 @@ for _, f in ipairs({'4', '6'}) do
   out[#out + 1] = pages
 end
 return out
+`;
+
+/**
+ * replace: one owner's addresses (and MAC) swapped for others in one step, so a repair never
+ * leaves the owner without an address, not even if the caller dies half-way (release-then-allocate
+ * from the caller could). Everything is checked before the first write; a refusal changes nothing.
+ * KEYS: 1 T state; 2 {ipam-mac}:map when the MAC is changed by this script too (one Redis; on
+ * Cluster the caller has moved the holder's MAC with MAC_SWAP first and passes the new MAC).
+ * ARGV: 1 gen, 2 owner, 3 MAC holder ("<subnet>/<owner>"), 4 v4 plan, 5 v6 plan, 6 MAC ('' keeps
+ * the held one). A plan is '' (keep what is held), '*' (a free address other than the held one,
+ * lowest never-used first, as allocate picks), or a fixed position "<page>:<bit>".
+ * Reply: {'OK', new record} | {'STALE'} | {'NOSUBNET'} | {'ERR', reason, field, holder-or-held}
+ *   (reasons: ReservationNotFound, AddressOutOfRange, AddressConflict, SubnetFull, MACConflict).
+ */
+export const REPLACE = `${COMMON}${SUBNET_LIB}${MAC_LIB}
+local owner, holder = ARGV[2], ARGV[3]
+local gen, fam, extra = readState('o:' .. owner)
+if not gen then return {'NOSUBNET'} end
+if gen ~= ARGV[1] then return {'STALE'} end
+local rec = extra[1]
+if not rec then return {'ERR', 'ReservationNotFound', 'owner', owner} end
+local held, mac = splitRecord(rec)
+local want = {['4'] = ARGV[4], ['6'] = ARGV[5]}
+local newMac = ARGV[6]
+if newMac == '' then newMac = mac end
+local pgs = {}
+-- the lowest clear bit of a family's ever ('e') or used ('u') bitmaps from its cursor (which
+-- moves with it: the bits before it are set)
+local function nextFree(F, kind, pk, bk)
+  local p, b = F[pk], F[bk]
+  while p < F.pages do
+    local limit = PAGE
+    if p == F.pages - 1 then limit = F.last end
+    local pos = clearBit(T .. F.f .. ':' .. kind .. ':' .. fmt(p), b)
+    if pos < limit then
+      F[pk] = p; F[bk] = math.floor(pos / 8)
+      return fmt(p) .. ':' .. pos
+    end
+    p = p + 1
+    b = 0
+  end
+  F[pk] = F.pages; F[bk] = 0
+  return nil
+end
+-- checks (and the choice of dynamic addresses, while the held ones are still taken)
+local target = {}
+for _, f in ipairs({'4', '6'}) do
+  local F, w = fam[f], want[f]
+  if w == '' then
+    target[f] = held[f]
+  elseif not F then
+    return {'ERR', 'AddressOutOfRange', 'v' .. f, ''}
+  elseif w == '*' then
+    local pos = nextFree(F, 'e', 'ep', 'eb') or nextFree(F, 'u', 'up', 'ub')
+    if not pos then return {'ERR', 'SubnetFull', 'v' .. f, ''} end
+    target[f] = pos
+  else
+    if w == F.gw then return {'ERR', 'AddressConflict', 'v' .. f, 'gateway'} end
+    local h = redis.call('HGET', S, f .. '@' .. w)
+    if h and h ~= owner then return {'ERR', 'AddressConflict', 'v' .. f, h} end
+    target[f] = w
+  end
+end
+if #KEYS > 1 and newMac ~= mac then
+  local h = redis.call('HGET', MAP, 'm:' .. newMac)
+  if h and h ~= holder then return {'ERR', 'MACConflict', 'mac', h} end
+end
+-- writes
+local hs, hd = {}, {}
+for _, f in ipairs({'4', '6'}) do
+  local F, old, new = fam[f], held[f], target[f]
+  if F and old ~= new then
+    if old ~= '' then
+      local p, b = parsePos(old)
+      local page = fmt(p)
+      if redis.call('GETBIT', T .. f .. ':x:' .. page, b) == 1 then
+        F.ox = F.ox - 1
+      else
+        redis.call('SETBIT', T .. f .. ':u:' .. page, b, 0)
+        local nb = math.floor(b / 8)
+        if p < F.up or (p == F.up and nb < F.ub) then F.up = p; F.ub = nb end
+      end
+      hd[#hd + 1] = f .. '@' .. old
+      F.n = F.n - 1
+    end
+    local p, b = parsePos(new)
+    local page = fmt(p)
+    redis.call('SETBIT', T .. f .. ':u:' .. page, b, 1)
+    redis.call('SETBIT', T .. f .. ':e:' .. page, b, 1)
+    redis.call('SADD', T .. f .. ':pg', page)
+    if redis.call('GETBIT', T .. f .. ':x:' .. page, b) == 1 then F.ox = F.ox + 1 end
+    hs[#hs + 1] = f .. '@' .. new; hs[#hs + 1] = owner
+    F.n = F.n + 1
+  end
+  if F then
+    for _, k in ipairs({'n', 'ox', 'eb', 'ub'}) do hs[#hs + 1] = f .. ':' .. k; hs[#hs + 1] = F[k] end
+    hs[#hs + 1] = f .. ':ep'; hs[#hs + 1] = fmt(F.ep)
+    hs[#hs + 1] = f .. ':up'; hs[#hs + 1] = fmt(F.up)
+  end
+end
+if #KEYS > 1 and newMac ~= mac then
+  macRelease(holder)
+  macApply(holder, {mac = newMac, bit = macBit(newMac)})
+end
+local out = target['4'] .. '|' .. target['6'] .. '|' .. newMac
+hs[#hs + 1] = 'o:' .. owner; hs[#hs + 1] = out
+if #hd > 0 then redis.call('HDEL', S, unpack(hd)) end
+redis.call('HSET', S, unpack(hs))
+return {'OK', out}
+`;
+
+/** macSwap (Cluster mode, before REPLACE). KEYS: {ipam-mac}:map. ARGV: holder, new MAC.
+ *  Reply {'OK', previous MAC or ''} or {'ERR', 'MACConflict', 'mac', holder}. */
+export const MAC_SWAP = `${COMMON}${MAC_LIB}
+local holder, mac = ARGV[1], ARGV[2]
+local h = redis.call('HGET', MAP, 'm:' .. mac)
+if h == holder then return {'OK', mac} end
+if h then return {'ERR', 'MACConflict', 'mac', h} end
+local prev = macRelease(holder) or ''
+macApply(holder, {mac = mac, bit = macBit(mac)})
+return {'OK', prev}
 `;

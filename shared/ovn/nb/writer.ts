@@ -4,10 +4,11 @@
 import { DomainError, isDomainError, Reason } from '../../errors.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
-import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
+import { type Operation, type OperationResult, op, where } from '../../ovsdb/protocol.ts';
 import {
   type LoadBalancer,
   type LogicalSwitch,
+  LogicalSwitchColumns,
   type LogicalSwitchPort,
   LogicalSwitchPortColumns,
   loadBalancerFromRow,
@@ -113,6 +114,20 @@ export class NorthboundWriter {
     const [r] = await this.read([selectSwitchByName(name)]);
     const row = r?.rows?.[0];
     return row ? logicalSwitchFromRow(row) : undefined;
+  }
+
+  /** Every logical switch, without its `ports` column (the audit looks for orphans). */
+  async listLogicalSwitches(): Promise<LogicalSwitch[]> {
+    const [r] = await this.read([op.select(Table.LogicalSwitch, [], LogicalSwitchColumns)]);
+    return (r?.rows ?? []).map(logicalSwitchFromRow);
+  }
+
+  /** Deletes a switch by name (its ports go with it: they are referenced by it only). */
+  deleteLogicalSwitch(name: string): Promise<boolean> {
+    return this.retry(`deleteLogicalSwitch ${name}`, async () => {
+      const [r] = await this.client.transact([op.delete(Table.LogicalSwitch, [where('name', '==', name)])]);
+      return (r?.count ?? 0) > 0;
+    });
   }
 
   async getPort(name: string): Promise<LogicalSwitchPort | undefined> {
