@@ -5,6 +5,11 @@ import type { SubnetSpec } from './subnet-range.ts';
 export type { SubnetSpec } from './subnet-range.ts';
 
 /** Who registered a subnet: the Subnet reconciler (`kubernetes`) or anyone else (`manual`). */
+/** A subnet's stored record changed under every attempt to register it: transient, retry later. */
+export class ConcurrentChangeError extends Error {
+  override readonly name = 'ConcurrentChangeError';
+}
+
 export type SubnetManager = 'kubernetes' | 'manual';
 
 export interface SubnetInfo {

@@ -40,6 +40,8 @@ const TRANSIENT_NAMES = new Set([
   // ioredis: the command waited through every reconnect attempt, or no cluster node answered.
   'MaxRetriesPerRequestError',
   'ClusterAllFailedError',
+  // the allocator: a subnet's record changed under every registration attempt.
+  'ConcurrentChangeError',
 ]);
 
 /** Redis server replies that mean "not now" (loading, failover, resharding, a busy script). */

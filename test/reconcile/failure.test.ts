@@ -1,6 +1,7 @@
 // The failure classes of createDispatch, decided from the error alone (no servers).
 import { describe, expect, it } from 'vitest';
 import { DomainError, Reason } from '../../shared/errors.ts';
+import { ConcurrentChangeError } from '../../shared/ipam/allocator.ts';
 import { KubeApiError, KubeConflictError } from '../../shared/kube/errors.ts';
 import { ConstraintViolation, Timeout, WaitFailed } from '../../shared/ovsdb/errors.ts';
 import { classifyFailure, failedStatusPatch, shortMessage } from '../../shared/reconcile/failure.ts';
@@ -20,6 +21,7 @@ describe('classifyFailure', () => {
       Object.assign(new Error('Reached the max retries per request limit'), {
         name: 'MaxRetriesPerRequestError',
       }),
+      new ConcurrentChangeError('subnet a kept changing while registering it; try again'),
       Object.assign(new Error('CLUSTERDOWN The cluster is down'), { name: 'ReplyError' }),
     ];
     for (const err of cases) expect(classifyFailure(err).class, String(err)).toBe('transient');

@@ -27,6 +27,7 @@ import type {
   SubnetManager,
   Violation,
 } from '../allocator.ts';
+import { ConcurrentChangeError } from '../allocator.ts';
 import { auditSnapshot, type FamilySnapshot } from '../audit.ts';
 import { type Family, formatIp, parseIp } from '../ip.ts';
 import { canonicalMac } from '../mac.ts';
@@ -179,7 +180,7 @@ class RedisAllocator implements Allocator {
       this.cache.set(range.name, { gen: String(reply[1]), range, managedBy });
       return infoOf(range, managedBy);
     }
-    throw new Error(`subnet ${range.name} kept changing while registering it; try again`);
+    throw new ConcurrentChangeError(`subnet ${range.name} kept changing while registering it; try again`);
   }
 
   async getSubnet(name: string, opts: { fresh?: boolean } = {}): Promise<SubnetInfo | undefined> {
