@@ -16,6 +16,8 @@ export const Reason = {
   InvalidType: 'InvalidType',
   InvalidSpec: 'InvalidSpec',
   ImmutableField: 'ImmutableField',
+  /** A spec change of an object whose deletion has started (metadata.deletionTimestamp set). */
+  DeletionInProgress: 'DeletionInProgress',
   ReservationNotFound: 'ReservationNotFound',
   /** A subnet change or delete refused while reservations exist. */
   SubnetInUse: 'SubnetInUse',

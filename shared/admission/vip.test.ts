@@ -94,6 +94,32 @@ describe('Vip admission', () => {
     ).toBe('allowed');
   });
 
+  it('refuses any spec change once deletion has started, still lets metadata go', async () => {
+    const old = {
+      metadata: {
+        name: 'v',
+        deletionTimestamp: '2026-01-01T00:00:00Z',
+        finalizers: ['kubeovn.io/kube-ovn-controller'],
+      },
+      spec: { subnet: 'ovn-default' },
+    };
+    const update = (spec: unknown, meta: object = {}) =>
+      req(spec, {
+        operation: 'UPDATE',
+        oldObject: old,
+        object: { metadata: { ...old.metadata, ...meta }, spec },
+      });
+    // a change the Vip would accept were it not being deleted
+    expect(await verdict(update({ subnet: 'ovn-default', v4ip: '10.16.0.9' }))).toBe(
+      'Vip v is being deleted; its spec cannot change (create a new Vip instead)',
+    );
+    expect(await causes(update({ subnet: 'ovn-default', type: 'switch_lb_vip' }))).toEqual([
+      'DeletionInProgress',
+    ]);
+    // the finalizer's removal (spec unchanged) goes through
+    expect(await verdict(update({ subnet: 'ovn-default' }, { finalizers: [] }))).toBe('allowed');
+  });
+
   it('leaves other kinds, deletes and subresources alone', async () => {
     expect(await verdict(req({}, { kind: { group: '', version: 'v1', kind: 'Pod' } }))).toBe('allowed');
     expect(await verdict(req({}, { operation: 'DELETE' }))).toBe('allowed');
