@@ -22,8 +22,13 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
     async ensureLogicalSwitch(spec) {
       await writer.ensureLogicalSwitch(spec);
     },
-    async deleteLogicalSwitch(_name) {
-      // Subnets are not deleted by this system yet (see docs/decisions.md).
+    async deleteLogicalSwitch(name) {
+      // The load balancers of SwitchLBRules (kube-ovn's external_ids) attached to it go too.
+      const { loadBalancers } = await writer.deleteLogicalSwitch(
+        name,
+        (lb) => lb.externalIds['switch-lb-rule'] !== undefined,
+      );
+      return loadBalancers;
     },
     async ensurePodPort(spec) {
       await writer.ensurePort(spec);
