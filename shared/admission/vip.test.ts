@@ -9,6 +9,10 @@ const subnets: Record<string, SubnetResource> = {
     spec: { cidrBlock: '10.16.0.0/16', gateway: '10.16.0.1' },
   },
   dual: { metadata: { name: 'dual' }, spec: { cidrBlock: '10.20.0.0/24,fd00:20::/64' } },
+  leaving: {
+    metadata: { name: 'leaving', deletionTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { cidrBlock: '10.30.0.0/24' },
+  },
 };
 const lookup = async (name: string) => subnets[name];
 
@@ -118,6 +122,13 @@ describe('Vip admission', () => {
     ]);
     // the finalizer's removal (spec unchanged) goes through
     expect(await verdict(update({ subnet: 'ovn-default' }, { finalizers: [] }))).toBe('allowed');
+  });
+
+  it('refuses a new Vip in a Subnet whose deletion has started', async () => {
+    expect(await verdict(req({ subnet: 'leaving' }))).toBe(
+      'subnet leaving is being deleted; use another subnet',
+    );
+    expect(await causes(req({ subnet: 'leaving' }))).toEqual(['SubnetNotReady']);
   });
 
   it('leaves other kinds, deletes and subresources alone', async () => {

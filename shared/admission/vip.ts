@@ -78,6 +78,15 @@ export async function reviewVip(
       { field: 'spec.subnet', reason: Reason.SubnetNotFound, message: `subnet ${spec.subnet} not found` },
     ]);
   }
+  if (subnet.metadata.deletionTimestamp) {
+    return deny(req, [
+      {
+        field: 'spec.subnet',
+        reason: Reason.SubnetNotReady,
+        message: `subnet ${spec.subnet} is being deleted; use another subnet`,
+      },
+    ]);
+  }
   const errors = checkAddressesInSubnet(spec, {
     name: subnet.metadata.name,
     cidrBlock: subnet.spec?.cidrBlock ?? '',
