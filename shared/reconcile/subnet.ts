@@ -107,16 +107,19 @@ export async function reconcileSubnet(deps: ReconcileDeps, name: string): Promis
     await deps.kube.addFinalizer('Subnet', name, SUBNET_FINALIZER);
   // The spec in force before this event: kept in OVN when the allocator refuses the change.
   const before = await deps.allocator.getSubnet(name);
-  const readiness = await register(deps, cr);
+  const held = before ? await heldNewGateway(deps, cr, before) : undefined;
+  const readiness: SubnetReadiness = held ? { status: 'missing', failure: held } : await register(deps, cr);
   if (readiness.status !== 'ready' && before) {
-    // A change the allocator refused (e.g. a new gateway someone holds): the old spec stays in
-    // force everywhere, counts included; only the condition reports the refusal.
-    await deps.nb.ensureLogicalSwitch({
-      name,
-      cidrBlock: before.cidrBlock,
-      gateway: before.gateway,
-      excludeIps: [...before.excludeIps],
-    });
+    // A change refused (e.g. a new gateway someone holds): the old spec stays in force
+    // everywhere, counts included; only the condition reports the refusal. `register` writes the
+    // switch before the allocator refuses, so the switch is put back (a race the check missed).
+    if (!held)
+      await deps.nb.ensureLogicalSwitch({
+        name,
+        cidrBlock: before.cidrBlock,
+        gateway: before.gateway,
+        excludeIps: [...before.excludeIps],
+      });
     await sweepOrphans(deps, name);
     await writeSubnetStatus(deps, cr, { status: 'ready', info: before }, readiness.failure);
     return { status: 'done' };
@@ -129,6 +132,36 @@ export async function reconcileSubnet(deps: ReconcileDeps, name: string): Promis
 }
 
 /**
+ * A new gateway that an owner holds, found before anything is written (OVN's switch included).
+ * Scans the reservations, only when the gateway changes; the allocator's own check inside
+ * `registerSubnet` still decides a race with an allocation.
+ */
+async function heldNewGateway(
+  deps: ReconcileDeps,
+  cr: SubnetResource,
+  before: SubnetInfo,
+): Promise<{ reason: string; message: string } | undefined> {
+  const parsed = parseSubnet(cr);
+  if (!parsed.ok || parsed.subnet.cidrBlock !== before.cidrBlock) return undefined;
+  const was = new Set(before.gateway.split(','));
+  const added = new Set(parsed.subnet.gateway.split(',').filter((g) => g && !was.has(g)));
+  if (added.size === 0) return undefined;
+  let cursor: string | undefined;
+  do {
+    const page = await deps.allocator.list(cr.metadata.name, { limit: 1000, ...(cursor ? { cursor } : {}) });
+    const holder = page.items.find((r) => (r.v4 && added.has(r.v4)) || (r.v6 && added.has(r.v6)));
+    if (holder) {
+      return {
+        reason: Reason.AddressConflict,
+        message: `the new gateway of subnet ${cr.metadata.name} is held by ${holder.owner}; release it or pick another gateway`,
+      };
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return undefined;
+}
+
+/**
  * A deleted Subnet (its finalizer holds it): while Vips, pods or other reservations still use it,
  * only the condition says so (`SubnetInUse`, naming how many); once none do, its allocator state,
  * its logical switch with the SwitchLBRule load balancers on it, then the finalizer go. Each
@@ -137,8 +170,14 @@ export async function reconcileSubnet(deps: ReconcileDeps, name: string): Promis
 async function finishDeletion(deps: ReconcileDeps, cr: SubnetResource): Promise<Outcome> {
   const name = cr.metadata.name;
   const info = await deps.allocator.getSubnet(name);
-  if (info) await sweepOrphans(deps, name);
-  const usage = info ? await usageIn(deps, name) : usageOf([]);
+  let usage = usageOf([]);
+  try {
+    if (info) await sweepOrphans(deps, name);
+    if (info) usage = await usageIn(deps, name);
+  } catch (err) {
+    // Another run (a replica, the status refresh) removed its allocator state meanwhile.
+    if (!(isDomainError(err) && err.reason === Reason.SubnetNotFound)) throw err;
+  }
   if (isInUse(usage) || !(await removeIfUnused(deps, name))) {
     const now = isInUse(usage) ? usage : await usageIn(deps, name);
     const failure = { reason: Reason.SubnetInUse, message: inUseMessage(name, now) };

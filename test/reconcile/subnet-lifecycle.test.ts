@@ -212,7 +212,10 @@ describe('changing excludeIps or gateway of a live Subnet', () => {
     const counts = await h.ports.allocator.counts('chg-gw');
 
     await h.admin.patch('Subnet', { name: 'chg-gw' }, { spec: { gateway: '10.81.5.254' } });
+    h.nbCalls.length = 0;
     await reconcileSubnet(h.deps, 'chg-gw');
+    // Refused before anything was written: OVN's switch never showed the held gateway.
+    expect(h.nbCalls).not.toContain('ensureLogicalSwitch');
     expect(await ready('chg-gw')).toMatchObject({ status: 'False', reason: 'AddressConflict' });
     expect((await ready('chg-gw'))?.message).toMatch(/held by vip\/chg-gw-holder/);
     expect((await h.nbWriter.getLogicalSwitch('chg-gw'))?.otherConfig.gateway).toBe('10.81.5.1');
