@@ -219,7 +219,9 @@ describe('the reservation, not the status, is the assignment', () => {
     const shown = { v4ip: '10.16.0.12', v6ip: '', mac: '00:00:00:F0:DB:25', type: '' };
     expect(statusShowsReservation(vip({ status: shown }), record)).toBe(true);
     expect(statusShowsReservation(vip({ status: { ...shown, v4ip: '10.16.0.200' } }), record)).toBe(false);
-    expect(statusShowsReservation(vip({ status: { ...shown, mac: '00:00:00:00:00:09' } }), record)).toBe(false);
+    expect(statusShowsReservation(vip({ status: { ...shown, mac: '00:00:00:00:00:09' } }), record)).toBe(
+      false,
+    );
     expect(statusShowsReservation(vip({ status: { ...shown, v6ip: 'fd00::5' } }), record)).toBe(false);
     expect(statusShowsReservation(vip({ status: { ...shown, type: 'switch_lb_vip' } }), record)).toBe(false);
     expect(statusShowsReservation(vip({ status: { ...shown, pv4ip: '10.16.0.9' } }), record)).toBe(false);
