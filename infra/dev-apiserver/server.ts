@@ -500,10 +500,20 @@ export class ApiServer {
     view?: ResourceInfo['view'],
   ): Promise<KubeObject> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
+    const isCustom = route.info.requireResourceVersion;
+    // The patch type is checked first, as kube-apiserver does: an apply patch of an object that
+    // does not exist is a 415 too, not a 404.
+    const served = ['application/json-patch+json', 'application/merge-patch+json'];
+    if (!isCustom) served.push('application/strategic-merge-patch+json');
+    if (!served.includes(type ?? ''))
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${served.join(', ')}`,
+      );
     const raw = await readBody(req);
     const fromStorage = view ? view.fromStorage : (o: KubeObject) => o;
     const toStorage = view ? view.toStorage : (o: KubeObject) => o;
-    const isCustom = route.info.requireResourceVersion;
     // A concurrent write during admission makes the final write conflict; real servers retry a patch.
     for (let attempt = 0; ; attempt++) {
       // Read only: every patch function below returns a new object and leaves this one alone.
