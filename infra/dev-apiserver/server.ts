@@ -240,7 +240,7 @@ export class ApiServer {
       info.resource === 'statefulsets' &&
       route.name
     ) {
-      return this.serveScale(req, res, route);
+      return this.serveScale(req, res, route, q);
     }
     if (route.subresource && route.subresource !== 'status') throw notFoundPath();
     if (route.subresource === 'status' && !info.hasStatus) throw notFoundPath();
@@ -454,11 +454,17 @@ export class ApiServer {
     };
   }
 
-  private async serveScale(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+  private async serveScale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    q: URLSearchParams,
+  ): Promise<void> {
     const target = { ...route, subresource: undefined };
     const current = this.store.get(route.info, route.namespace, route.name ?? '');
     const method = req.method ?? 'GET';
     if (method === 'GET') return sendJson(res, 200, toScale(current));
+    const dryRun = dryRunParam(q, method === 'PUT' ? 'UpdateOptions' : 'PatchOptions');
     let scale: unknown;
     const body = await readBody(req);
     if (method === 'PUT') scale = body;
@@ -488,7 +494,7 @@ export class ApiServer {
         { field: 'spec.replicas', message: (err as Error).message },
       ]);
     }
-    const updated = await this.writeUpdate(target, next, res);
+    const updated = await this.writeUpdate(target, next, res, dryRun);
     return sendJson(res, 200, toScale(updated));
   }
 
