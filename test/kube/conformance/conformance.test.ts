@@ -3,6 +3,7 @@
 // README's "How faithful is the development API server" comes from it) and fails on any row a
 // client can express that does not pass.
 import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,7 +105,10 @@ describe('conformance of the development API server, from three real clients', (
         return `| ${b.title} | ${cell(r?.kubectl ?? 'n/a')} | ${cell(r?.clientNode ?? 'n/a')} | ${cell(r?.python ?? 'n/a')} |`;
       }),
     ].join('\n');
-    console.log(`${table}\n\n(${BEHAVIOURS.length} behaviours in ${(elapsed / 1000).toFixed(1)} s)`);
+    const summary = `${table}\n\n(${BEHAVIOURS.length} behaviours in ${(elapsed / 1000).toFixed(1)} s)`;
+    console.log(summary);
+    // `CONFORMANCE_TABLE=file npx vitest run test/kube/conformance` writes the README's table.
+    if (process.env.CONFORMANCE_TABLE) writeFileSync(process.env.CONFORMANCE_TABLE, `${summary}\n`);
 
     const failures = [...results].flatMap(([id, r]) =>
       Object.entries(r)
