@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { metadataCauses, nameProblems, nameRule } from './names.ts';
+import { labelAnnotationCauses, metadataCauses, nameProblems, nameRule } from './names.ts';
 import { BUILTIN_RESOURCES, type ResourceInfo } from './resources.ts';
 
 const info = (group: string, resource: string) =>
@@ -34,5 +34,25 @@ describe('names as kube-apiserver validates them', () => {
     expect(metadataCauses(info('', 'pods'), { generateName: 'Web-', namespace: 'default' })[0]?.field).toBe(
       'metadata.generateName',
     );
+  });
+
+  it('checks label keys and values and the annotations total as ValidateObjectMeta', () => {
+    expect(
+      labelAnnotationCauses({ labels: { app: 'web', 'example.com/tier': 'Front_1', empty: '' } }),
+    ).toEqual([]);
+    const bad = labelAnnotationCauses({
+      labels: { 'bad key': 'x', app: 'a b', long: 'v'.repeat(64), 'Ex.com/x': 'y' },
+    });
+    expect(bad.map((c) => c.field)).toEqual(Array(4).fill('metadata.labels'));
+    expect(bad[0]?.message).toMatch(/^Invalid value: "bad key": name part must consist of/);
+    expect(bad[1]?.message).toMatch(/a valid label must be an empty string/);
+    expect(bad[2]?.message).toMatch(/must be no more than 63 characters/);
+    expect(bad[3]?.message).toMatch(/prefix part a lowercase RFC 1123 subdomain/);
+    expect(labelAnnotationCauses({ annotations: { big: 'x'.repeat(256 * 1024) } })).toEqual([
+      { field: 'metadata.annotations', message: 'Too long: must have at most 262144 bytes' },
+    ]);
+    expect(
+      labelAnnotationCauses({ annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } }),
+    ).toEqual([]);
   });
 });

@@ -61,5 +61,65 @@ export function metadataCauses(info: ResourceInfo, meta: ObjectMeta): FieldCause
     for (const why of nameProblems(meta.namespace, 'label'))
       causes.push({ field: 'metadata.namespace', message: invalidValue(meta.namespace, why) });
   }
+  causes.push(...labelAnnotationCauses(meta));
+  return causes;
+}
+
+const QNAME = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
+const QNAME_RE = new RegExp(`^${QNAME}$`);
+const LABEL_VALUE_RE = new RegExp(`^(${QNAME})?$`);
+const qnameHelp = `name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '${QNAME}')`;
+const labelValueHelp = `a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(${QNAME})?')`;
+/** kube-apiserver's TotalAnnotationSizeLimitB */
+const ANNOTATIONS_MAX = 256 * 1024;
+
+/** apimachinery's IsQualifiedName: `[prefix/]name`, the prefix a DNS subdomain. */
+function qualifiedNameProblems(key: string): string[] {
+  const parts = key.split('/');
+  if (parts.length > 2)
+    return [
+      `a qualified name ${qnameHelp.replace('name part must', 'must')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
+  const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0] ?? ''];
+  const out: string[] = [];
+  if (prefix !== undefined) {
+    if (prefix === '') out.push('prefix part must be non-empty');
+    else for (const why of nameProblems(prefix, 'subdomain')) out.push(`prefix part ${why}`);
+  }
+  if (!name) out.push('name part must be non-empty');
+  else {
+    if (name.length > LABEL_MAX) out.push(`name part must be no more than ${LABEL_MAX} characters`);
+    if (!QNAME_RE.test(name)) out.push(qnameHelp);
+  }
+  return out;
+}
+
+/** Labels and annotations as ValidateObjectMeta checks them, on create and on update. */
+export function labelAnnotationCauses(meta: ObjectMeta): FieldCause[] {
+  const causes: FieldCause[] = [];
+  for (const [k, v] of Object.entries(meta.labels ?? {})) {
+    for (const why of qualifiedNameProblems(k))
+      causes.push({ field: 'metadata.labels', message: invalidValue(k, why) });
+    const value = String(v);
+    if (value.length > LABEL_MAX)
+      causes.push({
+        field: 'metadata.labels',
+        message: invalidValue(value, `must be no more than ${LABEL_MAX} characters`),
+      });
+    if (!LABEL_VALUE_RE.test(value))
+      causes.push({ field: 'metadata.labels', message: invalidValue(value, labelValueHelp) });
+  }
+  let size = 0;
+  for (const [k, v] of Object.entries(meta.annotations ?? {})) {
+    // Annotation keys are qualified names; their prefix is checked as a subdomain (lower case).
+    for (const why of qualifiedNameProblems(k))
+      causes.push({ field: 'metadata.annotations', message: invalidValue(k, why) });
+    size += k.length + String(v).length;
+  }
+  if (size > ANNOTATIONS_MAX)
+    causes.push({
+      field: 'metadata.annotations',
+      message: `Too long: must have at most ${ANNOTATIONS_MAX} bytes`,
+    });
   return causes;
 }

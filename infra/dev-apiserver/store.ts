@@ -19,7 +19,7 @@ import {
   objectTooLarge,
 } from './errors.ts';
 import { copyJson, jsonEqual } from './json.ts';
-import { metadataCauses } from './names.ts';
+import { labelAnnotationCauses, metadataCauses } from './names.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
 import type { KubeObject, Matcher } from './selectors.ts';
 
@@ -266,6 +266,10 @@ export class Store {
       throw invalid(info.group, info.kind, name, [
         { field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
       ]);
+    }
+    if (opts.subresource !== 'status') {
+      const causes = labelAnnotationCauses(input.metadata ?? {});
+      if (causes.length > 0) throw invalid(info.group, info.kind, name, causes);
     }
     let next: KubeObject;
     if (opts.subresource === 'status') {

@@ -54,7 +54,7 @@ async function run(fn: (() => Promise<void>) | undefined): Promise<Result> {
 beforeAll(async () => {
   ensurePythonClient();
   // A short history so that the 410 rows need only a few writes.
-  api = await startTestApiServer('conformance-token', { historyLimit: 20 });
+  api = await startTestApiServer('conformance-token', { historyLimit: 8 });
   for (const ns of ['conf-kubectl', 'conf-node', 'conf-python'])
     await api.server.api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 }, 150_000);
