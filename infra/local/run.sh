@@ -37,6 +37,8 @@ ensure_system() {
   core=$(missing_packages PKG_OF)
   [ -f /usr/share/ovn/ovn-nb.ovsschema ] || core="$core ovn-central"
   dataplane=$(missing_packages DATAPLANE_PKG_OF)
+  # The conformance suite's third client (test/kube/conformance) runs under Debian's python3.
+  /usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1 || dataplane="$dataplane python3-kubernetes"
   if [ "$(id -u)" != 0 ]; then
     # Without root the dataplane cannot run anyway (npm start skips it and says why).
     [ -n "$dataplane" ] && say "note: the dataplane needs root and: $(echo $dataplane | tr ' ' '\n' | sort -u | tr '\n' ' ')"
