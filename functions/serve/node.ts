@@ -8,6 +8,7 @@ import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
 import { type AppOptions, createApp } from '../app.ts';
 import { createEventRoutes } from '../events/routes.ts';
+import { createOccupancyRoutes } from '../occupancy/routes.ts';
 
 const config = readConfig(process.env);
 let ports: Ports;
@@ -28,6 +29,7 @@ if (config.nbRemotes) {
       path: '/admission',
       app: createAdmissionRoutes({ lookupSubnet: (name) => controller.kube.getSubnet(name) }),
     },
+    { path: '/occupancy', app: createOccupancyRoutes({ ...controller, token: config.apiToken ?? '' }) },
   ];
 } else {
   ports = createPorts(config);
