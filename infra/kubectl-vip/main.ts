@@ -1,7 +1,7 @@
 // `kubectl vip`: the operator's view of Vip reservation from the command line (kubectl runs any
 // `kubectl-vip` on PATH as `kubectl vip`; bin/kubectl-vip starts this file). Reads only, except
 // `audit --repair`. The decisions and wording live in shared/occupancy and shared/audit.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   auditSystem,

@@ -76,7 +76,7 @@ describe('kubectl vip', () => {
     const bad = await vip(['frobnicate']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('unknown command "frobnicate"');
-  });
+  }, 30_000);
 
   it('who: names the Vip, pod or manual owner of an address, or what else it is', async () => {
     await e.apply(vipObject('who-vip', { subnet: 'ovn-default' }));
@@ -127,7 +127,7 @@ describe('kubectl vip', () => {
       'Subnet status to match',
       async () => {
         const s = (await e.kube.getSubnet('ovn-default'))?.status as Record<string, number> | undefined;
-        return s?.v4usingIPs === counts.v4UsingIPs || s?.v4UsingIPs === counts.v4UsingIPs;
+        return s?.v4usingIPs === counts.v4UsingIPs && s?.v4availableIPs === counts.v4AvailableIPs;
       },
       { timeoutMs: 10_000, intervalMs: 100 },
     );
@@ -137,7 +137,7 @@ describe('kubectl vip', () => {
     expect(
       JSON.parse(await ok(['usage', '-o', 'json'])).subnets.map((s: { name: string }) => s.name),
     ).toContain('ovn-default');
-  });
+  }, 60_000);
 
   it('holders: AAP Vips with the parents OVN has and the live holder', async () => {
     await e.apply(
@@ -176,9 +176,24 @@ describe('kubectl vip', () => {
   }, 60_000);
 
   it('trace: the virtual ports, the load balancer and (when there is one) the SB binding', async () => {
-    const noSb = await ok(['trace', 'hold-vip']);
-    expect(noSb).toMatch(/Logical_Switch_Port hold-vip {2}switch ovn-default {2}type virtual/);
-    expect(noSb).toContain('virtual-parents=hold-a.default,hold-b.default');
+    await e.apply(
+      vipObject('trace-aap', { subnet: 'ovn-default', namespace: 'default', selector: ['app: trace'] }),
+    );
+    await e.apply(
+      podObject('default', 'trace-p1', {
+        labels: { app: 'trace' },
+        annotations: { 'ovn.kubernetes.io/aaps': 'trace-aap' },
+      }),
+    );
+    await expect
+      .poll(async () => (await e.portOptions('trace-aap'))?.['virtual-parents'], {
+        timeout: 15_000,
+        interval: 100,
+      })
+      .toBe('trace-p1.default');
+    const noSb = await ok(['trace', 'trace-aap']);
+    expect(noSb).toMatch(/Logical_Switch_Port trace-aap {2}switch ovn-default {2}type virtual/);
+    expect(noSb).toContain('virtual-parents=trace-p1.default');
     expect(noSb).toContain('no OVN Southbound to read');
 
     // a switch_lb_vip and its rule: the load balancer shows up by the Vip's address
@@ -201,27 +216,27 @@ describe('kubectl vip', () => {
 
     // a southbound database with the binding ovn-controller would have written
     sb = await startOvsdbServer({ schema: '/usr/share/ovn/ovn-sb.ovsschema', name: 'sb' });
-    expect(await ok(['trace', 'hold-vip', '--sb', sb.remote])).toContain(
-      'Port_Binding hold-vip: none yet (ovn-northd has not translated the port)',
+    expect(await ok(['trace', 'trace-aap', '--sb', sb.remote])).toContain(
+      'Port_Binding trace-aap: none yet (ovn-northd has not translated the port)',
     );
     const client = await OvsdbClient.connect({ remotes: [sb.remote], database: SB_DATABASE });
     try {
       await client.transact([
         op.insert('Datapath_Binding', { tunnel_key: 1 }, 'dp'),
         op.insert('Port_Binding', {
-          logical_port: 'hold-vip',
+          logical_port: 'trace-aap',
           datapath: namedUuid('dp'),
           tunnel_key: 7,
           type: 'virtual',
-          virtual_parent: 'hold-b.default',
+          virtual_parent: 'trace-p1.default',
         }),
       ]);
     } finally {
       client.close();
     }
-    const withSb = await ok(['trace', 'hold-vip', '--sb', sb.remote]);
+    const withSb = await ok(['trace', 'trace-aap', '--sb', sb.remote]);
     expect(withSb).toContain(
-      'Port_Binding hold-vip  type virtual  chassis (none)  virtual_parent hold-b.default',
+      'Port_Binding trace-aap  type virtual  chassis (none)  virtual_parent trace-p1.default',
     );
     expect(withSb).not.toContain('no OVN Southbound');
 
