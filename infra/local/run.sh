@@ -22,6 +22,7 @@ declare -A PKG_OF=(
   [redis-server]=redis-server [redis-cli]=redis-server
   [ovsdb-server]=openvswitch-common [ovsdb-tool]=openvswitch-common [ovs-appctl]=openvswitch-common
   [ovn-nbctl]=ovn-common [ovn-sbctl]=ovn-common [ovn-northd]=ovn-central
+  [chromium]=chromium # the occupancy page's browser test (test/occupancy), driven by playwright-core
 )
 # ... and what the node agent's dataplane (infra/node-agent, root only) and its tests add.
 declare -A DATAPLANE_PKG_OF=(
