@@ -19,6 +19,7 @@ const info = (over: Partial<SubnetInfo> = {}): SubnetInfo => ({
   gateway: '10.0.0.1',
   excludeIps: ['10.0.0.10..10.0.0.19'],
   protocol: 'IPv4',
+  managedBy: 'kubernetes',
   ...over,
 });
 const res = (owner: string, v4?: string, v6?: string): Reservation => ({
