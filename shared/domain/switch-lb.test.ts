@@ -6,8 +6,8 @@ import {
   desiredSwitchLoadBalancers,
   endpoint,
   parseSwitchLbRule,
-  rulesAffectedByPod,
   ruleStatusColumns,
+  rulesAffectedByPod,
   ruleVip,
   switchLbFrontEnds,
   switchLbNames,
@@ -253,7 +253,13 @@ describe('kube-ovn master: endpoints, status columns, front ends answered by the
     ).toEqual({ ports: '443/TCP,53/UDP,80/TCP', service: 'ns1/slr-ep' });
   });
   it('lists the IPv4 front ends of a subnet: switch_lb_vip Vips with an address, not being deleted', () => {
-    const vip = (name: string, type: string, v4ip: string, subnet = 'ovn-default', deleting = false): Vip => ({
+    const vip = (
+      name: string,
+      type: string,
+      v4ip: string,
+      subnet = 'ovn-default',
+      deleting = false,
+    ): Vip => ({
       metadata: {
         name,
         labels: { 'ovn.kubernetes.io/subnet': subnet },

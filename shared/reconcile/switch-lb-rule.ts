@@ -89,8 +89,9 @@ async function writeRuleStatus(
   failure: { reason: string; message: string } | undefined,
   backends = 0,
 ): Promise<void> {
-  const prev = (rule as { status?: { conditions?: never[]; backends?: number; ports?: string; service?: string } })
-    .status;
+  const prev = (
+    rule as { status?: { conditions?: never[]; backends?: number; ports?: string; service?: string } }
+  ).status;
   const conditions = setCondition(
     prev?.conditions,
     {

@@ -31,10 +31,10 @@ import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import type { ReconcileDeps } from './ports.ts';
-import { refreshFrontEndArp } from './switch-lb-rule.ts';
 import { vipOwner } from './ports.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
+import { refreshFrontEndArp } from './switch-lb-rule.ts';
 
 type Failure = { reason: string; message: string };
 

@@ -63,7 +63,10 @@ describe('switch_lb_vip front end without routes', () => {
         .split('\n')
         .map((l) => l.trim())
         .filter(Boolean),
-    ).toEqual([`default via ${SUBNET.gateway} dev eth0`, '10.16.0.0/16 dev eth0 proto kernel scope link src 10.16.0.10']);
+    ).toEqual([
+      `default via ${SUBNET.gateway} dev eth0`,
+      '10.16.0.0/16 dev eth0 proto kernel scope link src 10.16.0.10',
+    ]);
     await waitFor('both back ends serving', async () => {
       const a = await inPod('client', 'curl', '-s', '-m', '1', 'http://10.16.0.21:8080/').catch(() => '');
       const b = await inPod('client', 'curl', '-s', '-m', '1', 'http://10.16.0.22:8080/').catch(() => '');
@@ -96,6 +99,8 @@ describe('switch_lb_vip front end without routes', () => {
     await s.kube.delete('Vip', { name: 'slr-front' });
     await refreshFrontEndArp(deps, SUBNET.name);
     await inPod('client', 'ip', 'neigh', 'flush', LB_VIP);
-    await waitFor('the front end is gone', async () => (await ask(1))['no answer'] === 1, { timeoutMs: 10_000 });
+    await waitFor('the front end is gone', async () => (await ask(1))['no answer'] === 1, {
+      timeoutMs: 10_000,
+    });
   });
 });

@@ -13,7 +13,8 @@ afterAll(async () => {
   await e?.stop();
 });
 
-const getJson = async (kind: string, name: string) => JSON.parse(await e.kubectl('get', kind, name, '-o', 'json'));
+const getJson = async (kind: string, name: string) =>
+  JSON.parse(await e.kubectl('get', kind, name, '-o', 'json'));
 
 describe('kube-ovn master objects and the seed examples', () => {
   it('keeps attachSubnets and endpoints, fills status.type and prints NAMESPACE and TYPE', async () => {
@@ -51,6 +52,19 @@ describe('kube-ovn master objects and the seed examples', () => {
     const slr = await getJson('slr', 'master-ep');
     expect(slr.spec.endpoints).toEqual(['10.16.0.201', '10.16.0.202']);
     expect(slr.spec.ports).toEqual([{ port: 8080, targetPort: 80, protocol: 'TCP' }]);
+    // The static endpoints are the back ends, and the status columns read as kube-ovn's.
+    await expect
+      .poll(
+        async () =>
+          (
+            await e.nbctl('--bare', '--columns=vips', 'find', 'load_balancer', 'name=slr-master-ep-tcp')
+          ).trim(),
+        { timeout: 15_000 },
+      )
+      .toBe(`${lb.status!.v4ip}:8080=10.16.0.201:80,10.16.0.202:80`);
+    await expect
+      .poll(async () => (await getJson('slr', 'master-ep')).status ?? {}, { timeout: 15_000 })
+      .toMatchObject({ ports: '8080/TCP', service: 'default/slr-master-ep', backends: 2 });
 
     // The seed's own examples apply as they are.
     for (const f of ['vip-dynamic-01.yaml', 'static-vip01.yaml', 'slr-01.yaml']) await e.applyExample(f);
@@ -74,7 +88,10 @@ describe('kube-ovn master objects and the seed examples', () => {
       'NAMESPACE',
       'TYPE',
     ]);
-    const row = wide.find((l) => l.startsWith('master-lb '))!.trim().split(/\s+/);
+    const row = wide
+      .find((l) => l.startsWith('master-lb '))!
+      .trim()
+      .split(/\s+/);
     expect(row.slice(-2)).toEqual(['default', 'switch_lb_vip']);
     // The seed's columns without -o wide stay as they were.
     const narrow = (await e.kubectl('get', 'vip')).split('\n')[0]!.trim().split(/\s+/);

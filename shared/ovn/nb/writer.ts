@@ -356,7 +356,8 @@ export class NorthboundWriter {
         return true;
       });
       if (!wrote) return;
-      if (pass >= this.maxAttempts) throw new Error(`arp_proxy on ${switchName}: still changing after ${pass} writes`);
+      if (pass >= this.maxAttempts)
+        throw new Error(`arp_proxy on ${switchName}: still changing after ${pass} writes`);
     }
   }
 
