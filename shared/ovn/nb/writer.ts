@@ -4,7 +4,7 @@
 import { DomainError, isDomainError, Reason } from '../../errors.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
-import { type Operation, type OperationResult, op, where } from '../../ovsdb/protocol.ts';
+import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
 import {
   type LoadBalancer,
   type LogicalSwitch,
