@@ -1,7 +1,7 @@
 // Request-body limits shared by every route group. Hono's bodyLimit refuses a Content-Length above
 // the cap before reading anything and cuts a chunked body off as soon as it passes the cap, so no
-// body is ever buffered beyond it. The answer is 413 PayloadTooLarge naming the limit, and the
-// connection is closed (the rest of an oversized upload is not worth draining).
+// body is ever buffered beyond it. The answer is 413 PayloadTooLarge naming the limit; Node then
+// closes the connection itself (`Connection: close`, the request was not read to its end).
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from '../shared/json-depth.ts';
@@ -27,7 +27,6 @@ const size = (bytes: number) =>
 
 /** The 413 answer, also for limits counted after reading (events per batch). */
 export function payloadTooLarge(c: Context, message: string, limit: number) {
-  c.header('Connection', 'close');
   return c.json({ reason: PAYLOAD_TOO_LARGE, message, details: { limit: String(limit) } }, 413);
 }
 
