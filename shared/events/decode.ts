@@ -19,20 +19,36 @@ const attributesSchema = z.looseObject({
 const nonEmpty = (what: string) =>
   z.string({ error: `${what} must be a string` }).min(1, `${what} is required`);
 
+// Every kind handled here is named by a DNS-1123 subdomain and namespaced by a DNS-1123 label, as
+// the API server enforces. A name outside that (e.g. `../x`) cannot come from Kubernetes, and
+// would become a different path when the handler GETs it.
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const objectName = (what: string) =>
+  nonEmpty(what)
+    .max(253, `${what} is longer than 253 characters`)
+    .regex(DNS_SUBDOMAIN, `${what} is not a Kubernetes object name (lower-case DNS-1123 subdomain)`);
+const namespaceName = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .max(63, `${what} is longer than 63 characters`)
+    .refine((ns) => ns === '' || DNS_LABEL.test(ns), `${what} is not a Kubernetes namespace (DNS-1123 label)`)
+    .optional();
+
 const kubeObjectSchema = z.looseObject({
   apiVersion: nonEmpty('data.apiVersion'),
   kind: nonEmpty('data.kind'),
   metadata: z.looseObject({
-    name: nonEmpty('data.metadata.name'),
-    namespace: z.string().optional(),
+    name: objectName('data.metadata.name'),
+    namespace: namespaceName('data.metadata.namespace'),
   }),
 });
 
 const referenceSchema = z.looseObject({
   apiVersion: nonEmpty('data.apiVersion'),
   kind: nonEmpty('data.kind'),
-  name: nonEmpty('data.name'),
-  namespace: z.string().optional(),
+  name: objectName('data.name'),
+  namespace: namespaceName('data.namespace'),
 });
 
 export type HeaderBag = Headers | Record<string, string | string[] | undefined>;
