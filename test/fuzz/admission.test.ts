@@ -4,6 +4,7 @@
 // nothing (admission never writes, so nothing changes at all, which the snapshots check too).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMISSION_MAX_BYTES } from '../../functions/body-limit.ts';
 import type { RawRequest } from '../limits/http.ts';
 import { ADMISSION_TOKEN, type FuzzStack, MANUAL_SUBNET, SEED, startFuzzStack } from './harness.ts';
 import { anyValue, bodyOf, contentType, fuzz, headers, mostly, shortWeirdString } from './property.ts';
@@ -124,7 +125,12 @@ const requests: fc.Arbitrary<RawRequest> = fc
 
 describe('fuzz: the admission webhook (/admission)', () => {
   it('never answers 5xx, and a 4xx changes nothing in Redis or NB', async () => {
-    const statuses = await fuzz(stack, requests);
+    const statuses = await fuzz(stack, requests, {
+      limit: {
+        covers: (r) => r.method === 'POST' && r.path === '/admission/vips',
+        bytes: ADMISSION_MAX_BYTES,
+      },
+    });
     console.info('fuzz /admission statuses', Object.fromEntries(statuses));
     // Past authentication and parsing, into the verdicts (200 allowed or denied).
     expect([...statuses.keys()]).toEqual(expect.arrayContaining([200, 400, 401]));

@@ -5,6 +5,7 @@
 // a 4xx must not, and nothing is ever a 5xx.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENTS_MAX_BYTES } from '../../functions/body-limit.ts';
 import {
   type EncodedEvent,
   encodeReferenceEvent,
@@ -265,7 +266,10 @@ const deliberateRetry = (a: Answer) => a.status === 503 && !OUTAGE.has(String(a.
 
 describe('fuzz: the event endpoint (/events)', () => {
   it('never answers 5xx, and a 4xx changes nothing in Redis or NB', async () => {
-    const statuses = await fuzz(stack, requests, { allowed5xx: deliberateRetry });
+    const statuses = await fuzz(stack, requests, {
+      allowed5xx: deliberateRetry,
+      limit: { covers: (r) => r.method === 'POST' && r.path === '/events', bytes: EVENTS_MAX_BYTES },
+    });
     console.info('fuzz /events statuses', Object.fromEntries(statuses));
     // Past authentication and decoding, into the reconcilers (200 single or batch answers).
     expect([...statuses.keys()]).toEqual(expect.arrayContaining([200, 400, 401]));

@@ -30,7 +30,11 @@ const describeRequest = (r: RawRequest) =>
 export async function fuzz(
   stack: FuzzStack,
   requests: fc.Arbitrary<RawRequest>,
-  opts: { allowed5xx?: (answer: Answer) => boolean } = {},
+  opts: {
+    allowed5xx?: (answer: Answer) => boolean;
+    /** A body cap: past authentication, a request it covers with a bigger body is answered 413. */
+    limit?: { covers: (r: RawRequest) => boolean; bytes: number };
+  } = {},
 ): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
   let before = await stack.snapshot();
@@ -45,6 +49,11 @@ export async function fuzz(
         console.info('FZ', answer.status, r.method, r.path.slice(0, 80), answer.text.slice(0, 100));
       const what = `${describeRequest(r)}\n-> ${answer.status} ${answer.text.slice(0, 500)}`;
       if (!opts.allowed5xx?.(answer)) expect(answer.status, what).toBeLessThan(500);
+      const size = r.body === undefined ? 0 : Buffer.byteLength(r.body);
+      if (opts.limit && size > opts.limit.bytes && opts.limit.covers(r) && answer.status !== 401) {
+        expect(answer.status, what).toBe(413);
+        expect(answer.json().reason, what).toBe('PayloadTooLarge');
+      }
       if (answer.status >= 400) {
         // 431 (a URL or headers above 16 KiB) is Node's own answer, before the app sees the request.
         if (r.method !== 'HEAD' && answer.status !== 431) {
