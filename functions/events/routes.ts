@@ -3,6 +3,8 @@
 // outcome onto the CloudEvents retry contract: 2xx done, 429/503 retry, other 4xx never succeeds.
 // A batch (application/cloudevents-batch+json) is verified once, its events are dispatched
 // concurrently, and the answer is 200 with each event's own status in `results`.
+// Limits: credentials are checked on the headers before the body is read (401), the body is
+// capped in bytes and a batch in events (413 PayloadTooLarge), JSON nests 128 levels at most (400).
 import { type Context, Hono } from 'hono';
 import { isDomainError } from '../../shared/errors.ts';
 import { decodeBatch, decodeEvent, isBatch } from '../../shared/events/decode.ts';
