@@ -22,3 +22,13 @@ describe('jsonNestsDeeperThan', () => {
     expect(jsonNestsDeeperThan(`{"a":${nested(100_000)}}`)).toBe(true);
   });
 });
+
+describe('jsonNestsDeeperThan: strings', () => {
+  it('skips strings ending in escaped backslashes and quotes, and stops at an unterminated one', () => {
+    const text = JSON.stringify({ a: 'x\\', b: '\\"[[[', c: [[[1]]] });
+    expect(JSON.parse(text).a).toBe('x\\');
+    expect(jsonNestsDeeperThan(text, 3)).toBe(true);
+    expect(jsonNestsDeeperThan(text, 4)).toBe(false);
+    expect(jsonNestsDeeperThan(`"${'['.repeat(300)}`, 2)).toBe(false);
+  });
+});
