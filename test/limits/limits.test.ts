@@ -260,6 +260,32 @@ describe('request body caps', () => {
   });
 });
 
+describe('/events: object names are what Kubernetes allows', () => {
+  it('a name or namespace that is no DNS-1123 name is 400 MalformedEvent naming the field', async () => {
+    const cases = [
+      { name: '../x', namespace: 'default', field: 'data.metadata.name' },
+      { name: 'Upper', namespace: 'default', field: 'data.metadata.name' },
+      { name: 'x'.repeat(254), namespace: 'default', field: 'data.metadata.name' },
+      { name: 'ok', namespace: 'a/b', field: 'data.metadata.namespace' },
+    ];
+    for (const { name, namespace, field } of cases) {
+      const msg = encodeResourceEvent(
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace } },
+        { action: 'delete', source: 'https://k' },
+      );
+      const a = await rawRequest(served.port, {
+        method: 'POST',
+        path: '/events',
+        headers: { ...msg.headers, ...signBodySync(SECRET, msg.body) },
+        body: msg.body,
+      });
+      expect([a.status, a.json().reason]).toEqual([400, 'MalformedEvent']);
+      expect(a.json().message).toContain(field);
+    }
+    expect(seen).toHaveLength(0);
+  });
+});
+
 describe('deeply nested JSON is a 400 NestingTooDeep, never a 5xx', () => {
   const nested = deep(100_000);
 
