@@ -393,7 +393,7 @@ describe('/v1 parses strictly: 400 naming the field, nothing changed', () => {
   });
 
   it('a valid JSON body with a bad owner names the field, not "invalid json"', async () => {
-    for (const owner of [5, '', 'vip/x', 'x'.repeat(513)]) {
+    for (const owner of [5, '', 'x'.repeat(600), ['lb/a']]) {
       const a = await v1('POST', `/v1/subnets/${sub}/reservations`, { owner });
       expectField(a, 'owner');
       expect(a.json().message).not.toMatch(/invalid json/i);
