@@ -47,6 +47,8 @@ if (config.nbRemotes) {
         dispatch: createDispatch(controller.reconcile),
         secret: config.relaySecret,
         token: config.eventsToken,
+        maxBytes: config.eventsMaxBytes,
+        maxBatch: config.eventsMaxBatch,
       }),
     },
     { path: '/admission', app: admission },
