@@ -65,6 +65,12 @@ export interface StackOptions {
   dataplane?: boolean;
   /** Extra environment for the function replicas (e.g. LOG_LEVEL). */
   functionEnv?: Record<string, string>;
+  /**
+   * The runtime of the function replicas: `node` (default) or `deno` (the `deno` npm package,
+   * running functions/serve/deno.ts from source); a list gives replica i the runtime at i (mod its
+   * length), e.g. `['node', 'deno']` for a mixed stack.
+   */
+  functionRuntime?: FunctionRuntime | readonly FunctionRuntime[];
   /** Extra node flags for the function replicas (e.g. `--cpu-prof` to profile them). */
   functionNodeArgs?: string[];
   /** Extra node flags for the relay. */
@@ -90,9 +96,32 @@ function entry(opts: StackOptions, program: string): string[] {
     : [...TSX, join(ROOT, `${program}.ts`)];
 }
 
+export type FunctionRuntime = 'node' | 'deno';
+
+/** The program and arguments that start function replica `index` under its runtime. */
+function functionCommand(
+  opts: StackOptions,
+  index: number,
+): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const runtimes = [opts.functionRuntime ?? 'node'].flat();
+  if (runtimes[index % runtimes.length] === 'deno')
+    // Deno runs the TypeScript sources itself; its cache stays in the project's ignored .cache.
+    return {
+      cmd: join(ROOT, 'node_modules/.bin/deno'),
+      args: ['run', '-A', join(ROOT, 'functions/serve/deno.ts')],
+      env: { DENO_DIR: process.env.DENO_DIR ?? join(ROOT, '.cache/deno'), DENO_NO_UPDATE_CHECK: '1' },
+    };
+  return {
+    cmd: process.execPath,
+    args: [...(opts.functionNodeArgs ?? []), ...entry(opts, 'functions/serve/node')],
+    env: {},
+  };
+}
+
 export interface FunctionReplica extends Daemon {
   readonly url: string;
   readonly port: number;
+  readonly runtime: FunctionRuntime;
 }
 
 export interface Stack {
@@ -267,19 +296,17 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
 
   const startReplica = async (index: number): Promise<FunctionReplica> => {
     const port = functions[index]?.port ?? (await freePort());
-    const d = spawnDaemon(
-      `function-${index}`,
-      process.execPath,
-      [...(opts.functionNodeArgs ?? []), ...entry(opts, 'functions/serve/node')],
-      dir,
-      { env: functionEnvironment({ PORT: String(port) }), cwd: ROOT },
-    );
+    const { cmd, args, env } = functionCommand(opts, index);
+    const d = spawnDaemon(`function-${index}`, cmd, args, dir, {
+      env: { ...functionEnvironment({ PORT: String(port) }), ...env },
+      cwd: ROOT,
+    });
     const url = `http://127.0.0.1:${port}`;
     await waitFor(`function replica ${index} on ${port}`, async () => (await fetch(`${url}/healthz`)).ok, {
       timeoutMs: 30_000,
       intervalMs: 100,
     });
-    const replica: FunctionReplica = { ...d, url, port };
+    const replica: FunctionReplica = { ...d, url, port, runtime: cmd === process.execPath ? 'node' : 'deno' };
     functions[index] = replica;
     supervisor.watch(
       `function replica ${index}`,
