@@ -153,6 +153,12 @@ describe("the seed's walkthrough, verbatim", () => {
     ).toContain('busybox.default');
   }, 60_000);
 
+  it('`kubectl ko trace` follows a packet from the client through the logical flows', async () => {
+    const out = await ok(`kubectl ko trace default/client ${busyboxIp} icmp`);
+    expect(out).toContain('ingress(dp="ovn-default", inport="client.default")');
+    expect(out).toContain('output to "busybox.default"');
+  }, 30_000);
+
   it('2 and 3: the switch_lb_vip Vip, and a pod fixed to a Vip has its address on eth0', async () => {
     await ok('kubectl apply -f examples/slr-01.yaml');
     const slr = await e.waitVip('slr-01', (v) => v.status?.ready === true);
