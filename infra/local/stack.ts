@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type DevApiServer, startDevApiServer } from '../dev-apiserver/index.ts';
+import { type DevApiServer, OVN_EXTENSION, startDevApiServer } from '../dev-apiserver/index.ts';
 import { maybeStartNodeAgent, type NodeAgent } from '../node-agent/index.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import {
@@ -279,6 +279,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     applyFiles: [join(ROOT, 'infra/local/ovn-default.yaml')],
   });
   inProcess.push(apiServer);
+  // `kubectl ko nbctl` finds the NB through the current kubeconfig's cluster.
+  apiServer.setClusterExtension(OVN_EXTENSION, { nb: nbRemote });
 
   const functions: FunctionReplica[] = [];
   const functionEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -331,9 +333,17 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       nbRemote,
       kube: { kubeconfigPath: apiServer.kubeconfigPath },
     });
-    if (started.skipped) log(`dataplane skipped: ${started.skipped}`);
+    if (started.skipped) {
+      log(`dataplane skipped: ${started.skipped}`);
+      apiServer.api.execUnavailable = `exec needs the local dataplane, which is off: ${started.skipped}`;
+    }
     node = started.agent;
-    if (node) inProcess.push(node);
+    if (node) {
+      inProcess.push(node);
+      // The agent plays the kubelet's part for `kubectl exec`; its SB serves `kubectl ko sbctl`.
+      apiServer.api.exec = node.execBackend;
+      apiServer.setClusterExtension(OVN_EXTENSION, { nb: nbRemote, sb: node.sbRemote });
+    }
   }
 
   if (opts.admission ?? true) {
