@@ -70,7 +70,10 @@ export async function createWholeApp(config: Config, runtime: RuntimeEdge = {}):
     { path: '/occupancy', app: createOccupancyRoutes({ ...controller, token: config.apiToken ?? '' }) },
   ];
   return {
-    app: createApp(controller, { apiToken: config.apiToken ?? '', mounts }),
+    app: createApp(
+      { allocator: controller.allocator, subnetChanged: controller.reconcile.subnetChanged },
+      { apiToken: config.apiToken ?? '', mounts },
+    ),
     ports: controller,
     parts: 'reservation API, /events, /admission, /occupancy',
   };

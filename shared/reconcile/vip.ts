@@ -26,7 +26,7 @@ import {
   statusShowsReservation,
 } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
-import { isDomainError, Reason } from '../errors.ts';
+import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
@@ -196,11 +196,10 @@ async function reconcileFrom(
       reservation = allocation;
     } catch (err) {
       if (!isDomainError(err)) throw err;
-      const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
       await writeStatus(deps, pass, vip, {
         spec,
         assigned,
-        failure: { reason: err.reason, message: err.message + holder },
+        failure: { reason: err.reason, message: refusalMessage(err) },
       });
       return { status: 'done' };
     }
@@ -350,7 +349,7 @@ async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefi
     const type = known ? known.status?.type || known.spec.type || '' : 'switch_lb_vip';
     if (type === 'switch_lb_vip') await refreshFrontEndArp(deps, subnet);
     try {
-      if (await deps.allocator.release(subnet, vipOwner(name))) deps.subnetChanged?.(subnet);
+      if (await deps.allocator.release(subnet, vipOwner(name))) deps.subnetChanged?.(subnet, 'released');
     } catch (err) {
       if (!(isDomainError(err) && err.reason === Reason.SubnetNotFound)) throw err;
     }

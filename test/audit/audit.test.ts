@@ -66,6 +66,8 @@ beforeAll(async () => {
     }),
   );
   expect((await reconcileSwitchLBRule(deps, 'web')).status).toBe('done');
+  // The Subnet's counts written now (no replica runs here to do it), so they start settled.
+  await reconcileSubnet(deps, SUBNET);
 }, 120_000);
 
 afterAll(async () => {
