@@ -62,6 +62,8 @@ export interface Config {
   readonly keepVmIp: boolean;
   /** pino level (LOG_LEVEL, default info). */
   readonly logLevel: string;
+  /** This replica's name in log lines (REPLICA_NAME, else HOSTNAME: the pod's name in a cluster). */
+  readonly replica?: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -159,6 +161,7 @@ export function readConfig(env: Env, io: ConfigIo = {}): Config {
     eventsMaxBatch: positiveInt(env, 'EVENTS_MAX_BATCH'),
     keepVmIp: (env.KEEP_VM_IP ?? 'true').toLowerCase() !== 'false',
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    replica: env.REPLICA_NAME?.trim() || env.HOSTNAME?.trim() || undefined,
   };
 }
 

@@ -59,7 +59,7 @@ export async function createWholeApp(config: Config, runtime: RuntimeEdge = {}):
     {
       path: '/events',
       app: createEventRoutes({
-        dispatch: createDispatch(controller.reconcile),
+        dispatch: createDispatch(controller.reconcile, config.replica ? { replica: config.replica } : {}),
         secret: config.relaySecret,
         token: config.eventsToken,
         maxBytes: config.eventsMaxBytes,

@@ -300,7 +300,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     const port = functions[index]?.port ?? (await freePort());
     const { cmd, args, env } = functionCommand(opts, index);
     const d = spawnDaemon(`function-${index}`, cmd, args, dir, {
-      env: { ...functionEnvironment({ PORT: String(port) }), ...env },
+      env: { ...functionEnvironment({ PORT: String(port), REPLICA_NAME: `function-${index}` }), ...env },
       cwd: ROOT,
     });
     const url = `http://127.0.0.1:${port}`;

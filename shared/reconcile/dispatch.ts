@@ -24,6 +24,7 @@ export type Route = (deps: ReconcileDeps, event: ResourceEvent) => Promise<Outco
 /** pino's shape; `error` falls back to `warn` for loggers without it. */
 interface DispatchLogger {
   debug(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error?(obj: object, msg?: string): void;
 }
@@ -39,6 +40,8 @@ export interface DispatchOptions {
   /** Objects whose internal failures are counted at most; the oldest are forgotten first. */
   maxTrackedObjects?: number;
   log?: DispatchLogger;
+  /** This replica's name in the one line per event (REPLICA_NAME, else the pod's HOSTNAME). */
+  replica?: string;
 }
 
 export const DEFAULT_INTERNAL_FAILURE_LIMIT = 5;
@@ -61,6 +64,7 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
 
   return async (event) => {
     const key = objectKey(event);
+    const started = performance.now();
     let outcome: Outcome;
     try {
       outcome = await route(scopedToEvent(deps), event);
@@ -68,6 +72,19 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
       outcome = await onFailure(event, key, err);
     }
     if (outcome.status === 'done' || outcome.status === 'rejected') failures.delete(key);
+    // One line per event, so an operator can follow which replica handled which object and how
+    // (LOG_LEVEL=warn turns these off and keeps the failures).
+    log?.info?.(
+      {
+        key,
+        ...(opts.replica ? { replica: opts.replica } : {}),
+        action: event.action,
+        outcome: outcome.status,
+        ...('reason' in outcome ? { reason: outcome.reason } : {}),
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'event handled',
+    );
     return outcome;
   };
 
