@@ -6,8 +6,7 @@ import type { Stack } from './stack.ts';
 
 /** Every log file the stack writes, by what writes it. */
 export function stackLogs(stack: Stack): { what: string; path: string }[] {
-  const logs: { what: string; path: string }[] = [];
-  stack.functions.forEach((f, i) => logs.push({ what: `function replica ${i}`, path: f.logFile }));
+  const logs = stack.functions.map((f, i) => ({ what: `function replica ${i}`, path: f.logFile }));
   if (stack.relay) logs.push({ what: 'relay', path: stack.relay.logFile });
   // The development API server runs inside `npm start` itself.
   logs.push({ what: 'Kubernetes API', path: 'this terminal (it runs inside npm start)' });
