@@ -56,6 +56,11 @@ export interface Config {
   readonly eventsToken?: string | undefined;
   /** kube-ovn's keep-vm-ip (KEEP_VM_IP, default true). */
   readonly keepVmIp: boolean;
+  /**
+   * kube-ovn-controller runs beside this system (BESIDE_KUBE_OVN=true): it keeps pod addresses,
+   * Vips are served from each Subnet's declared range only (docs/parts/beside-kube-ovn.md).
+   */
+  readonly besideKubeOvn: boolean;
   /** pino level (LOG_LEVEL, default info). */
   readonly logLevel: string;
 }
@@ -152,6 +157,7 @@ export function readConfig(env: Env, io: ConfigIo = {}): Config {
     relaySecret: readSecret(env, 'RELAY_SECRET', io),
     eventsToken: readSecret(env, 'EVENTS_TOKEN', io),
     keepVmIp: (env.KEEP_VM_IP ?? 'true').toLowerCase() !== 'false',
+    besideKubeOvn: ['true', '1', 'yes'].includes((env.BESIDE_KUBE_OVN ?? '').trim().toLowerCase()),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
 }

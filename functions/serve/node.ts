@@ -39,7 +39,13 @@ if (config.nbRemotes) {
           : undefined,
       }),
     )
-    .route('/', createAdmissionRoutes({ lookupSubnet: (name) => controller.kube.getSubnet(name) }));
+    .route(
+      '/',
+      createAdmissionRoutes({
+        lookupSubnet: (name) => controller.kube.getSubnet(name),
+        besideKubeOvn: config.besideKubeOvn,
+      }),
+    );
   mounts = [
     {
       path: '/events',
