@@ -241,6 +241,9 @@ describe('the image, run as the manifests run it', () => {
       OVN_NB_REMOTES: e.stack.nbRemote,
       OVN_SB_REMOTES: sb.remote,
     };
+    // No kube-ovn-controller runs here, so the functions serve the seed's pods too (its Vips bind
+    // pods and name AAP parents); in a cluster the manifests' BESIDE_KUBE_OVN=true leaves pods to it.
+    if (env.BESIDE_KUBE_OVN) local.BESIDE_KUBE_OVN = 'false';
     const redisPassword = (e.stack as { redisPassword?: string }).redisPassword;
     if (env.REDIS_PASSWORD_FILE && redisPassword) {
       writeFileSync(join(dir, `${name}-redis`, 'password'), redisPassword);
