@@ -5,8 +5,10 @@
 // ends Ready on its own address with a clean audit. The resync is an hour, so only the new
 // leader's list can have delivered what the dead leader had in flight.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, waitFor } from '../../infra/local/services.ts';
+import { freePort, sleep, spawnDaemon, waitFor } from '../../infra/local/services.ts';
+import { ROOT } from '../../infra/local/stack.ts';
 import { auditSystemSettled, openAuditPorts } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import type { Vip } from '../../shared/domain/types.ts';
@@ -152,5 +154,60 @@ describe('two relays electing a leader through a Lease', () => {
     expect(e.stack.relays[leader!]!.pid).not.toBe(killed.pid);
     await sleep(RETRY_MS * 3);
     expect((await lease()).spec.holderIdentity).toBe(next.spec.holderIdentity);
+
+    // A follower's probe: ready (a healthy standby), and it says it follows and who leads.
+    const port = await freePort();
+    const standby = spawnDaemon(
+      'relay-standby',
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'infra/relay/main.ts'),
+        '--kubeconfig',
+        e.stack.kubeconfig,
+        '--sink',
+        `${e.stack.functions[0]!.url}/events`,
+        '--leader-elect',
+        '--identity',
+        'relay-standby',
+        '--lease-namespace',
+        'default',
+        '--lease-duration',
+        `${LEASE_MS / 1000}s`,
+        '--renew-deadline',
+        '2s',
+        '--retry-period',
+        `${RETRY_MS}ms`,
+      ],
+      e.stack.dir,
+      {
+        env: {
+          ...process.env,
+          RELAY_SECRET_FILE: join(e.stack.secretsDir, 'relay-secret'),
+          HEALTH_PORT: String(port),
+          HEALTH_HOST: '127.0.0.1',
+        },
+        cwd: ROOT,
+      },
+    );
+    try {
+      const probe = await waitFor(
+        'the standby relay to report as follower',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          const text = res ? await res.text() : '';
+          return res && text.includes('leader=relay-') ? { status: res.status, text } : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      expect(probe).toEqual({
+        status: 200,
+        text: `ok\nrole=follower identity=relay-standby leader=${next.spec.holderIdentity}\n`,
+      });
+    } finally {
+      await standby.stop();
+    }
+    expect(readFileSync(standby.logFile, 'utf8')).not.toContain('relay started');
   }, 150_000);
 });
