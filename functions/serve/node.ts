@@ -8,60 +8,18 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { type HttpBindings, serve } from '@hono/node-server';
-import { Hono } from 'hono';
+import type { Context } from 'hono';
 import { readConfig } from '../../shared/config.ts';
-import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
-import { createDispatch } from '../../shared/reconcile/dispatch.ts';
-import { createAdmissionRoutes } from '../admission/routes.ts';
-import { type AppOptions, createApp } from '../app.ts';
-import { requireCaller } from '../auth.ts';
-import { createEventRoutes } from '../events/routes.ts';
-import { createOccupancyRoutes } from '../occupancy/routes.ts';
+import { createWholeApp } from './whole-app.ts';
 
 const readText = (path: string) => readFileSync(path, 'utf8');
 const config = readConfig(process.env, { readFile: readText });
 const { tls, admissionAuth } = config;
 
-let ports: Ports;
-let mounts: AppOptions['mounts'] = [];
-if (config.nbRemotes) {
-  const controller = await createControllerPorts(config);
-  ports = controller;
-  // The webhook's caller: a certificate the TLS handshake verified against the client CA
-  // (requested of every client, required only here), and/or a bearer token.
-  const admission = new Hono<{ Bindings: HttpBindings }>()
-    .use(
-      '*',
-      requireCaller({
-        token: admissionAuth.token,
-        clientCertificate: admissionAuth.clientCaFile
-          ? (c) => (c.env.incoming.socket as TLSSocket).authorized === true
-          : undefined,
-      }),
-    )
-    .route(
-      '/',
-      createAdmissionRoutes({
-        lookupSubnet: (name) => controller.kube.getSubnet(name),
-        besideKubeOvn: config.besideKubeOvn,
-      }),
-    );
-  mounts = [
-    {
-      path: '/events',
-      app: createEventRoutes({
-        dispatch: createDispatch(controller.reconcile),
-        secret: config.relaySecret,
-        token: config.eventsToken,
-      }),
-    },
-    { path: '/admission', app: admission },
-    { path: '/occupancy', app: createOccupancyRoutes({ ...controller, token: config.apiToken ?? '' }) },
-  ];
-} else {
-  ports = createPorts(config);
-}
-const app = createApp(ports, { apiToken: config.apiToken ?? '', mounts });
+const { app, ports, parts } = await createWholeApp(config, {
+  clientCertificate: (c: Context<{ Bindings: HttpBindings }>) =>
+    (c.env.incoming.socket as TLSSocket).authorized === true,
+});
 
 const secureContext = () => ({
   key: readText(tls!.keyFile),
@@ -84,7 +42,6 @@ const server = tls
 server.once('listening', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const parts = config.nbRemotes ? 'reservation API, /events, /admission' : 'reservation API';
   console.log(`functions (${parts}) listening on ${tls ? 'https' : 'http'}://${config.host}:${port}`);
 });
 
