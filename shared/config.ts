@@ -60,6 +60,11 @@ export interface Config {
   readonly eventsMaxBatch?: number | undefined;
   /** kube-ovn's keep-vm-ip (KEEP_VM_IP, default true). */
   readonly keepVmIp: boolean;
+  /**
+   * kube-ovn-controller runs beside this system (BESIDE_KUBE_OVN=true): it keeps pod addresses,
+   * Vips are served from each Subnet's declared range only (docs/parts/beside-kube-ovn.md).
+   */
+  readonly besideKubeOvn: boolean;
   /** pino level (LOG_LEVEL, default info). */
   readonly logLevel: string;
 }
@@ -158,6 +163,7 @@ export function readConfig(env: Env, io: ConfigIo = {}): Config {
     eventsMaxBytes: positiveInt(env, 'EVENTS_MAX_BYTES'),
     eventsMaxBatch: positiveInt(env, 'EVENTS_MAX_BATCH'),
     keepVmIp: (env.KEEP_VM_IP ?? 'true').toLowerCase() !== 'false',
+    besideKubeOvn: ['true', '1', 'yes'].includes((env.BESIDE_KUBE_OVN ?? '').trim().toLowerCase()),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
 }

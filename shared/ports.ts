@@ -63,7 +63,14 @@ export async function createControllerPorts(config: Config): Promise<ControllerP
     config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
   );
   const log = pino({ level: config.logLevel });
-  const reconcile: ReconcileDeps = { allocator: base.allocator, nb, kube, log, keepVmIp: config.keepVmIp };
+  const reconcile: ReconcileDeps = {
+    allocator: base.allocator,
+    nb,
+    kube,
+    log,
+    keepVmIp: config.keepVmIp,
+    besideKubeOvn: config.besideKubeOvn,
+  };
   const refresher = createSubnetStatusRefresher(reconcile);
   reconcile.subnetChanged = refresher.changed;
   return {

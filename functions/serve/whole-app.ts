@@ -54,7 +54,13 @@ export async function createWholeApp(config: Config, runtime: RuntimeEdge = {}):
         clientCertificate: admissionAuth.clientCaFile ? runtime.clientCertificate : undefined,
       }),
     )
-    .route('/', createAdmissionRoutes({ lookupSubnet: (name) => controller.kube.getSubnet(name) }));
+    .route(
+      '/',
+      createAdmissionRoutes({
+        lookupSubnet: (name) => controller.kube.getSubnet(name),
+        besideKubeOvn: config.besideKubeOvn,
+      }),
+    );
   const mounts: AppOptions['mounts'] = [
     {
       path: '/events',

@@ -18,6 +18,22 @@ describe('health server', () => {
     }
   });
 
+  it('adds the detail line to /readyz (a relay follower is ready and says so)', async () => {
+    const h = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      ready: () => true,
+      detail: () => 'role=follower leader=relay-a',
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${h.port}/readyz`);
+      expect([res.status, await res.text()]).toEqual([200, 'ok\nrole=follower leader=relay-a\n']);
+      expect(await (await fetch(`http://127.0.0.1:${h.port}/healthz`)).text()).toBe('ok\n');
+    } finally {
+      await h.close();
+    }
+  });
+
   it('listens only when HEALTH_PORT is set, and refuses a bad port', () => {
     expect(healthListenFromEnv({})).toBeUndefined();
     expect(healthListenFromEnv({ HEALTH_PORT: '8081' })).toEqual({ port: 8081, host: '0.0.0.0' });

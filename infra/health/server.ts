@@ -24,11 +24,16 @@ export async function startHealthServer(o: {
   port: number;
   host: string;
   ready: () => boolean;
+  /** A line /readyz adds to its answer (the relay says whether it leads or follows). */
+  detail?: () => string;
 }): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const status = path === '/healthz' ? 200 : path === '/readyz' ? (o.ready() ? 200 : 503) : 404;
-    res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok\n' : `${status}\n`);
+    const detail = path === '/readyz' && o.detail ? `${o.detail()}\n` : '';
+    res
+      .writeHead(status, { 'content-type': 'text/plain' })
+      .end(`${status === 200 ? 'ok' : status}\n${detail}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

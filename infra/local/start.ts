@@ -1,6 +1,7 @@
 // `npm start`: the whole local stack in the foreground until Ctrl-C, then everything it started
-// is stopped. Flags: --replicas N, --redis-cluster, --nb-raft, --resync 30s, --runtime deno (the
-// function replicas under Deno; `node,deno` alternates them). A daemon that dies in
+// is stopped. Flags: --replicas N, --relays N (leader election), --redis-cluster, --nb-raft,
+// --resync 30s, --runtime deno (the function replicas under Deno; `node,deno` alternates them).
+// A daemon that dies in
 // the meantime is restarted on its port and data, with a `[stack]` line saying why.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { type FunctionRuntime, ROOT, startStack, writeStackFile } from './stack.
 const { values } = parseArgs({
   options: {
     replicas: { type: 'string', default: '1' },
+    // More than one: the relays elect a leader through a Lease; only it delivers.
+    relays: { type: 'string', default: '1' },
     'redis-cluster': { type: 'boolean', default: false },
     'nb-raft': { type: 'boolean', default: false },
     resync: { type: 'string', default: '5m' },
@@ -34,6 +37,7 @@ rmSync(join(ROOT, '.local/run'), { recursive: true, force: true });
 const stack = await startStack({
   dir: join(ROOT, '.local/run'),
   replicas: Number(values.replicas),
+  relays: Number(values.relays),
   redis: values['redis-cluster'] ? 'cluster' : 'standalone',
   nb: values['nb-raft'] ? 'raft' : 'standalone',
   resync: values.resync,
@@ -51,6 +55,7 @@ The local stack is up. Everything listens on 127.0.0.1; details are in ${file}.
   Kubernetes API    ${stack.apiServer.url}
   kubeconfig        export KUBECONFIG=${stack.kubeconfig}
   functions         ${stack.functions.map((f) => `${f.url} (${f.runtime})`).join(', ')}   (Bearer token in ${join(stack.secretsDir, 'api-token')})
+  relays            ${stack.relays.length > 1 ? `${stack.relays.length}, electing a leader through Lease default/vip-relay (kubectl get lease vip-relay -o yaml)` : '1 (no election; --relays 2 for two)'}
   OVN Northbound    ${stack.nbRemote}
   Redis             ${redisAddress}   (password in ${join(stack.secretsDir, 'redis-password')})
   secrets           ${stack.secretsDir}   (files, as a mounted Secret; none is on a command line)

@@ -174,15 +174,17 @@ function routeEvent(deps: ReconcileDeps, event: ResourceEvent): Promise<Outcome>
     case 'Subnet':
       return reconcileSubnet(deps, name);
     case 'Pod':
+    case 'StatefulSet':
+    case 'VirtualMachine':
+      // Beside kube-ovn-controller, pod addresses (and their keep rules) are kube-ovn's.
+      if (deps.besideKubeOvn) return Promise.resolve({ status: 'done' });
+      if (kind === 'StatefulSet') return reconcileStatefulSet(deps, namespace, name);
+      if (kind === 'VirtualMachine') return reconcileVirtualMachine(deps, namespace, name);
       return reconcilePod(deps, namespace, name, last as Pod | undefined, {
         ...(event.action !== 'delete' && event.object ? { observed: event.object as Pod } : {}),
       });
     case 'SwitchLBRule':
       return reconcileSwitchLBRule(deps, name, last as SwitchLBRule | undefined);
-    case 'StatefulSet':
-      return reconcileStatefulSet(deps, namespace, name);
-    case 'VirtualMachine':
-      return reconcileVirtualMachine(deps, namespace, name);
     default:
       return Promise.resolve({
         status: 'rejected',

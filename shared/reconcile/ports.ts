@@ -141,6 +141,11 @@ export interface ReconcileDeps {
   log?: Logger;
   /** kube-ovn's keep-vm-ip (default on). */
   keepVmIp?: boolean;
+  /**
+   * kube-ovn-controller runs beside this system: pods are its, Vips come from each Subnet's
+   * declared range (shared/domain/beside-kube-ovn.ts).
+   */
+  besideKubeOvn?: boolean;
 }
 
 /** Owner keys in the allocator: a Vip and a pod port can never share one (shared/domain/owner.ts). */

@@ -4,6 +4,7 @@
 
 import { parentAddresses, podAaps, type VirtualParent, virtualParents } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
+import { besideView, besideVipDecision } from '../domain/beside-kube-ovn.ts';
 import { parentVipAddresses, portSecurity } from '../domain/port-security.ts';
 import type { Pod, Vip } from '../domain/types.ts';
 import {
@@ -157,6 +158,18 @@ async function reconcileFrom(
 
   // Claim the object before any resource exists, so a delete always goes through cleanup.
   vip = await ensureClaimed(deps, pass, vip, assigned?.subnet ?? spec.subnet);
+
+  if (deps.besideKubeOvn) {
+    const refusal = await besideKubeOvn(deps, vip, spec);
+    if (refusal) {
+      // Not served here (kube-ovn's part, or an unusable Subnet): our allocator holds nothing for
+      // it. Its NB rows are left alone: a Vip in kube-ovn's part has kube-ovn's own port, same name.
+      if (record && (await deps.allocator.release(record.subnet, vipOwner(name))))
+        deps.subnetChanged?.(record.subnet);
+      await writeStatus(deps, pass, vip, { spec, assigned: undefined, failure: refusal });
+      return { status: 'done' };
+    }
+  }
 
   if (assigned) {
     const immutable = checkImmutable(assigned, spec);
@@ -368,6 +381,34 @@ async function reservationMatches(deps: ReconcileDeps, vip: Vip): Promise<boolea
  * status stands in only when the record is missing (Redis lost it), so the same addresses are
  * reserved again; a Vip never assigned (no label) costs no read.
  */
+/** Beside kube-ovn-controller: why this Vip is not served here, or undefined (shared/domain/beside-kube-ovn.ts). */
+async function besideKubeOvn(
+  deps: ReconcileDeps,
+  vip: Vip,
+  spec: VipSpec,
+): Promise<{ reason: Reason; message: string } | undefined> {
+  const subnet = await deps.kube.getSubnet(spec.subnet);
+  if (!subnet) return undefined; // the usual SubnetNotFound path reports it
+  const view = besideView({
+    name: subnet.metadata.name,
+    cidrBlock: subnet.spec.cidrBlock ?? '',
+    ...(subnet.spec.excludeIps ? { excludeIps: subnet.spec.excludeIps } : {}),
+    ...(subnet.metadata.annotations ? { annotations: subnet.metadata.annotations } : {}),
+  });
+  if (!view.ok) return { reason: Reason.SubnetNotReady, message: view.message };
+  const decision = besideVipDecision(
+    {
+      name: vip.metadata.name,
+      ...(spec.v4ip ? { v4ip: spec.v4ip } : {}),
+      ...(spec.v6ip ? { v6ip: spec.v6ip } : {}),
+    },
+    view.vipRange,
+  );
+  return decision.kind === 'refuse'
+    ? { reason: Reason.AddressOwnedByKubeOvn, message: decision.message }
+    : undefined;
+}
+
 async function recordedAssignment(
   deps: ReconcileDeps,
   vip: Vip,
