@@ -8,8 +8,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Config } from './config.ts';
+import { ovsdbCheck, type ReadinessCheck, redisCheck } from './health/readiness.ts';
 import { type Allocator, createRedisAllocator } from './ipam/index.ts';
-import { createKube } from './kube/index.ts';
+import { createKube, type Kube, KubeApiError } from './kube/index.ts';
+import type { FunctionMetrics } from './metrics/functions.ts';
 import { connectNorthbound } from './ovn/nb/index.ts';
 import { sslFileOptions } from './ovsdb/transport.ts';
 import type { KubePort, NorthboundPort, ReconcileDeps } from './reconcile/ports.ts';
@@ -18,7 +20,14 @@ import { northboundPort } from './wiring/northbound.ts';
 
 export interface Ports {
   readonly allocator: Allocator;
+  /** What /readyz asks: each dependency these ports reach. */
+  readonly checks: readonly ReadinessCheck[];
   close(): Promise<void>;
+}
+
+export interface PortsOptions {
+  /** Time the allocator's calls and the NB transactions; show the allocator's subnet counts. */
+  metrics?: FunctionMetrics;
 }
 
 export interface ControllerPorts extends Ports {
@@ -43,21 +52,30 @@ export function createRedisClient(config: Config): Redis | Cluster {
     : new Redis(r.url, common);
 }
 
-export function createPorts(config: Config): Ports {
+export function createPorts(config: Config, opts: PortsOptions = {}): Ports {
   const redis = createRedisClient(config);
+  const allocator = createRedisAllocator(redis);
+  opts.metrics?.showSubnets(allocator);
   return {
-    allocator: createRedisAllocator(redis),
+    allocator: opts.metrics ? opts.metrics.instrumentAllocator(allocator) : allocator,
+    checks: [redisCheck(redis)],
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
-export async function createControllerPorts(config: Config): Promise<ControllerPorts> {
+export async function createControllerPorts(
+  config: Config,
+  opts: PortsOptions = {},
+): Promise<ControllerPorts> {
   if (!config.nbRemotes)
     throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
-  const base = createPorts(config);
+  const base = createPorts(config, opts);
   const northbound = await connectNorthbound({ remotes: config.nbRemotes, ...northboundTls(config) });
+  const metrics = opts.metrics;
+  if (metrics)
+    northbound.client.on('transacted', (ms, error) => metrics.observeNbTransaction(ms / 1000, error));
   const nb = northboundPort(northbound.writer, northbound.cache);
   const kube = createKube(
     config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
@@ -68,6 +86,7 @@ export async function createControllerPorts(config: Config): Promise<ControllerP
   reconcile.subnetChanged = refresher.changed;
   return {
     allocator: base.allocator,
+    checks: [...base.checks, ovsdbCheck('nb', northbound.client), kubeCheck(kube)],
     nb,
     kube,
     reconcile,
@@ -82,6 +101,18 @@ export async function createControllerPorts(config: Config): Promise<ControllerP
 /** The TLS options of `ssl:` NB remotes, read from the files the configuration names. */
 export function northboundTls(config: Config): { tls?: ConnectionOptions } {
   return config.nbSsl ? { tls: sslFileOptions(config.nbSsl) } : {};
+}
+
+/** The API server answers (any HTTP answer: a 403 on /version still proves it serves). */
+function kubeCheck(kube: Kube): ReadinessCheck {
+  return {
+    name: 'apiserver',
+    check: () =>
+      kube.transport.request('GET', { path: '/version' }).catch((err: unknown) => {
+        if (err instanceof KubeApiError && err.code > 0 && err.code < 500) return;
+        throw err;
+      }),
+  };
 }
 
 /** In a cluster: the service account; elsewhere ~/.kube/config. */

@@ -3,13 +3,19 @@
 // with OVN_NB_REMOTES (+ OVN_NB_SSL_*_FILE, KUBECONFIG, RELAY_SECRET[_FILE] / EVENTS_TOKEN[_FILE]) it
 // also serves /events and /admission. TLS_CERT_FILE + TLS_KEY_FILE: HTTPS (files re-read when
 // they change, as a renewed Kubernetes Secret is); ADMISSION_CLIENT_CA_FILE and
-// ADMISSION_TOKEN[_FILE]: what /admission requires of its caller. Closes everything on SIGTERM.
+// ADMISSION_TOKEN[_FILE]: what /admission requires of its caller. HEALTH_PORT: /metrics, /livez and
+// /readyz over plain HTTP on that port too (unauthenticated, as Prometheus scrapes). Closes
+// everything on SIGTERM.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { collectDefaultMetrics } from 'prom-client';
+import { healthListenFromEnv, startHealthServer } from '../../infra/health/server.ts';
 import { readConfig } from '../../shared/config.ts';
+import { runChecks } from '../../shared/health/readiness.ts';
+import { createFunctionMetrics } from '../../shared/metrics/functions.ts';
 import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
@@ -20,11 +26,13 @@ import { createEventRoutes } from '../events/routes.ts';
 const readText = (path: string) => readFileSync(path, 'utf8');
 const config = readConfig(process.env, { readFile: readText });
 const { tls, admissionAuth } = config;
+const metrics = createFunctionMetrics();
+collectDefaultMetrics({ register: metrics.registry });
 
 let ports: Ports;
 let mounts: AppOptions['mounts'] = [];
 if (config.nbRemotes) {
-  const controller = await createControllerPorts(config);
+  const controller = await createControllerPorts(config, { metrics });
   ports = controller;
   // The webhook's caller: a certificate the TLS handshake verified against the client CA
   // (requested of every client, required only here), and/or a bearer token.
@@ -43,7 +51,7 @@ if (config.nbRemotes) {
     {
       path: '/events',
       app: createEventRoutes({
-        dispatch: createDispatch(controller.reconcile),
+        dispatch: createDispatch(controller.reconcile, { observe: metrics.observeReconcile }),
         secret: config.relaySecret,
         token: config.eventsToken,
       }),
@@ -51,9 +59,18 @@ if (config.nbRemotes) {
     { path: '/admission', app: admission },
   ];
 } else {
-  ports = createPorts(config);
+  ports = createPorts(config, { metrics });
 }
 const app = createApp(ports, { apiToken: config.apiToken ?? '', mounts });
+
+const healthListen = healthListenFromEnv(process.env);
+const health = healthListen
+  ? await startHealthServer({
+      ...healthListen,
+      ready: () => runChecks(ports.checks),
+      registry: metrics.registry,
+    })
+  : undefined;
 
 const secureContext = () => ({
   key: readText(tls!.keyFile),
@@ -104,6 +121,7 @@ const shutdown = () => {
   closing = true;
   for (const file of watched) unwatchFile(file);
   server.close(async () => {
+    await health?.close();
     await ports.close();
     process.exit(0);
   });
