@@ -54,6 +54,9 @@ export function createRedisClient(config: Config): Redis | Cluster {
 
 export function createPorts(config: Config, opts: PortsOptions = {}): Ports {
   const redis = createRedisClient(config);
+  // Without a listener ioredis prints every failed reconnect; calls fail on their own and /readyz
+  // reports the outage.
+  redis.on('error', () => {});
   const allocator = createRedisAllocator(redis);
   opts.metrics?.showSubnets(allocator);
   return {
