@@ -8,9 +8,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Config } from './config.ts';
-import { ovsdbCheck, type ReadinessCheck, redisCheck } from './health/readiness.ts';
+import { apiServerCheck, ovsdbCheck, type ReadinessCheck, redisCheck } from './health/readiness.ts';
 import { type Allocator, createRedisAllocator } from './ipam/index.ts';
-import { createKube, type Kube, KubeApiError } from './kube/index.ts';
+import { createEventRecorder, kubeEventSink } from './kube/event-recorder.ts';
+import { createKube } from './kube/index.ts';
 import type { FunctionMetrics } from './metrics/functions.ts';
 import { connectNorthbound } from './ovn/nb/index.ts';
 import { sslFileOptions } from './ovsdb/transport.ts';
@@ -84,17 +85,26 @@ export async function createControllerPorts(
     config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
   );
   const log = pino({ level: config.logLevel });
-  const reconcile: ReconcileDeps = { allocator: base.allocator, nb, kube, log, keepVmIp: config.keepVmIp };
+  const events = createEventRecorder({ sink: kubeEventSink(kube.transport), log });
+  const reconcile: ReconcileDeps = {
+    allocator: base.allocator,
+    nb,
+    kube,
+    log,
+    events,
+    keepVmIp: config.keepVmIp,
+  };
   const refresher = createSubnetStatusRefresher(reconcile);
   reconcile.subnetChanged = refresher.changed;
   return {
     allocator: base.allocator,
-    checks: [...base.checks, ovsdbCheck('nb', northbound.client), kubeCheck(kube)],
+    checks: [...base.checks, ovsdbCheck('nb', northbound.client), apiServerCheck(kube)],
     nb,
     kube,
     reconcile,
     async close() {
       await refresher.flush();
+      await events.flush();
       await northbound.close();
       await base.close();
     },
@@ -104,18 +114,6 @@ export async function createControllerPorts(
 /** The TLS options of `ssl:` NB remotes, read from the files the configuration names. */
 export function northboundTls(config: Config): { tls?: ConnectionOptions } {
   return config.nbSsl ? { tls: sslFileOptions(config.nbSsl) } : {};
-}
-
-/** The API server answers (any HTTP answer: a 403 on /version still proves it serves). */
-function kubeCheck(kube: Kube): ReadinessCheck {
-  return {
-    name: 'apiserver',
-    check: () =>
-      kube.transport.request('GET', { path: '/version' }).catch((err: unknown) => {
-        if (err instanceof KubeApiError && err.code > 0 && err.code < 500) return;
-        throw err;
-      }),
-  };
 }
 
 /** In a cluster: the service account; elsewhere ~/.kube/config. */

@@ -16,6 +16,7 @@ import { healthListenFromEnv, startHealthServer } from '../../infra/health/serve
 import { readConfig } from '../../shared/config.ts';
 import { runChecks } from '../../shared/health/readiness.ts';
 import { createFunctionMetrics } from '../../shared/metrics/functions.ts';
+import { registerReadiness } from '../../shared/metrics/process.ts';
 import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
@@ -61,6 +62,7 @@ if (config.nbRemotes) {
 } else {
   ports = createPorts(config, { metrics });
 }
+registerReadiness(metrics.registry, () => runChecks(ports.checks));
 const app = createApp(ports, { apiToken: config.apiToken ?? '', mounts });
 
 const healthListen = healthListenFromEnv(process.env);

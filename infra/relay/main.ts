@@ -6,6 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { runChecks } from '../../shared/health/readiness.ts';
+import { registerReadiness } from '../../shared/metrics/process.ts';
 import { healthListenFromEnv, startHealthServer } from '../health/server.ts';
 import { parseRelayArgs } from './cli.ts';
 import { kubeTransport } from './kube-transport.ts';
@@ -64,6 +65,7 @@ const checks = [
     },
   },
 ];
+registerReadiness(metrics.registry, () => runChecks(checks));
 const healthListen = healthListenFromEnv(process.env);
 if (healthListen)
   await startHealthServer({ ...healthListen, ready: () => runChecks(checks), registry: metrics.registry });

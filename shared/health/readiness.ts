@@ -4,6 +4,9 @@
 // one turns it true at the next. Liveness (/livez) checks nothing: a process that answers HTTP
 // works, and restarting it would not bring a dependency back.
 
+import { KubeApiError } from '../kube/errors.ts';
+import type { KubeTransport } from '../kube/transport.ts';
+
 export interface ReadinessCheck {
   readonly name: string;
   /** Resolves when the dependency answers; rejects (or outlasts the timeout) when it does not. */
@@ -62,4 +65,13 @@ export const ovsdbCheck = (
 ): ReadinessCheck => ({
   name,
   check: () => client.echo(DEFAULT_CHECK_TIMEOUT_MS),
+});
+
+/** The API server answers (any HTTP answer below 500: a 403 on /version still proves it serves). */
+export const apiServerCheck = (kube: { transport: KubeTransport }): ReadinessCheck => ({
+  name: 'apiserver',
+  check: () =>
+    kube.transport.request('GET', { path: '/version' }).catch((err: unknown) => {
+      if (!(err instanceof KubeApiError && err.code > 0 && err.code < 500)) throw err;
+    }),
 });

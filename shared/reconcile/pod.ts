@@ -17,6 +17,7 @@ import { V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
 import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { noteAllocated, noteRefused } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
@@ -170,10 +171,12 @@ async function reconcileNic(
         ...fixed,
       });
       if (a.created) deps.subnetChanged?.(nic.subnet);
+      if (a.created) noteAllocated(deps, 'Pod', pod, nic.subnet, a);
       addr = a;
     } catch (err) {
       if (!isDomainError(err)) throw err;
       const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
+      noteRefused(deps, 'Pod', pod, { reason: err.reason, message: err.message + holder }, nic.subnet);
       return {
         status: 'rejected',
         reason: err.reason,
