@@ -16,6 +16,8 @@ export const Reason = {
   InvalidType: 'InvalidType',
   InvalidSpec: 'InvalidSpec',
   ImmutableField: 'ImmutableField',
+  /** A spec change of an object whose deletion has started (metadata.deletionTimestamp set). */
+  DeletionInProgress: 'DeletionInProgress',
   ReservationNotFound: 'ReservationNotFound',
   /**
    * The manual reservation API asked to register, change or delete a subnet the Kubernetes side

@@ -23,6 +23,7 @@ import { createAdmissionRoutes } from '../admission/routes.ts';
 import { type AppOptions, createApp } from '../app.ts';
 import { requireCaller } from '../auth.ts';
 import { createEventRoutes } from '../events/routes.ts';
+import { createOccupancyRoutes } from '../occupancy/routes.ts';
 
 const readText = (path: string) => readFileSync(path, 'utf8');
 const config = readConfig(process.env, { readFile: readText });
@@ -58,6 +59,7 @@ if (config.nbRemotes) {
       }),
     },
     { path: '/admission', app: admission },
+    { path: '/occupancy', app: createOccupancyRoutes({ ...controller, token: config.apiToken ?? '' }) },
   ];
 } else {
   ports = createPorts(config, { metrics });

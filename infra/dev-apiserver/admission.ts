@@ -21,6 +21,8 @@ export interface AdmissionWebhook {
 }
 
 export interface AdmissionAttributes {
+  /** the request is a dry run: the webhook must not act on it */
+  dryRun?: boolean;
   info: ResourceInfo;
   operation: AdmissionOperation;
   subresource?: string;
@@ -59,7 +61,7 @@ export function admissionReview(a: AdmissionAttributes, uid: string = randomUUID
       userInfo: { username: 'dev-admin', groups: ['system:masters', 'system:authenticated'] },
       object: a.object,
       oldObject: a.oldObject,
-      dryRun: false,
+      dryRun: a.dryRun === true,
       options: {
         kind:
           a.operation === 'CREATE'

@@ -1,7 +1,8 @@
 // Small HTTP helpers of the API server: JSON replies, Warning headers, request bodies.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { ApiError, badRequest } from './errors.ts';
+import { ApiError, badRequest, entityTooLarge, MAX_REQUEST_BODY_BYTES } from './errors.ts';
+import { decodeProtobuf, isProtobuf, ProtobufError } from './protobuf.ts';
 
 export const notFoundPath = () =>
   new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -24,16 +25,30 @@ export function setWarnings(res: ServerResponse, warnings: string[]): void {
   res.setHeader('Warning', [...prior, ...warnings.map((w) => `299 - ${JSON.stringify(w)}`)]);
 }
 
-function readText(req: IncomingMessage): Promise<string> {
+/** The whole body, refused with 413 once it passes kube-apiserver's limit (before reading it all). */
+function readRaw(req: IncomingMessage): Promise<Buffer> {
   // Plain events rather than `for await`: the async iterator costs more than the small body.
   return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_REQUEST_BODY_BYTES) {
+      req.resume();
+      reject(entityTooLarge());
+      return;
+    }
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () =>
-      resolve(
-        chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
-      ),
-    );
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_REQUEST_BODY_BYTES) {
+        chunks.length = 0;
+        req.off('data', onData);
+        req.resume();
+        reject(entityTooLarge());
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     req.on('error', reject);
     req.on('close', () => {
       if (!req.complete) reject(new Error('the request was aborted'));
@@ -41,13 +56,28 @@ function readText(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** JSON, YAML or (for the built-in kinds) Kubernetes protobuf, as the content type says. */
 export async function readBody(req: IncomingMessage, optional = false): Promise<unknown> {
-  const text = await readText(req);
+  const raw = await readRaw(req);
+  const type = req.headers['content-type'] ?? '';
+  if (raw.length > 0 && isProtobuf(type, raw)) {
+    try {
+      return decodeProtobuf(raw);
+    } catch (err) {
+      if (err instanceof ProtobufError)
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the protobuf body could not be decoded: ${err.message}`,
+        );
+      throw err;
+    }
+  }
+  const text = raw.toString('utf8');
   if (text.trim() === '') {
     if (optional) return undefined;
     throw badRequest('the request body is empty');
   }
-  const type = req.headers['content-type'] ?? '';
   try {
     return /yaml/.test(type) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {

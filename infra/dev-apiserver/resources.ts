@@ -29,6 +29,20 @@ export interface ResourceInfo {
   printerColumns?: PrinterColumn[];
   /** openAPIV3Schema of a custom resource, checked on write (schema.ts). */
   schema?: unknown;
+  /**
+   * Field selector labels beyond metadata.name and metadata.namespace (kube-apiserver refuses any
+   * other with 400); a label maps to the stored object's path it compares.
+   */
+  fieldLabels?: Record<string, string>;
+  /**
+   * Served from another resource's objects in another shape (events.k8s.io/v1 Events are core v1
+   * Events, as in kube-apiserver): objects are stored as `storage` and converted both ways.
+   */
+  view?: {
+    storage: { group: string; resource: string };
+    toStorage(obj: KubeObject): KubeObject;
+    fromStorage(obj: KubeObject): KubeObject;
+  };
 }
 
 export const resourceKey = (r: { group: string; resource: string }) => `${r.group}/${r.resource}`;
@@ -55,6 +69,7 @@ export const BUILTIN_RESOURCES: ResourceInfo[] = [
     namespaced: false,
     shortNames: ['ns'],
     hasStatus: true,
+    fieldLabels: { 'status.phase': 'status.phase' },
   }),
   builtin({
     group: '',
@@ -66,6 +81,81 @@ export const BUILTIN_RESOURCES: ResourceInfo[] = [
     shortNames: ['po'],
     categories: ['all'],
     hasStatus: true,
+    fieldLabels: Object.fromEntries(
+      [
+        'spec.nodeName',
+        'spec.restartPolicy',
+        'spec.schedulerName',
+        'spec.serviceAccountName',
+        'spec.hostNetwork',
+        'status.phase',
+        'status.podIP',
+        'status.nominatedNodeName',
+      ].map((f) => [f, f]),
+    ),
+  }),
+  builtin({
+    group: '',
+    version: 'v1',
+    resource: 'events',
+    kind: 'Event',
+    listKind: 'EventList',
+    namespaced: true,
+    shortNames: ['ev'],
+    hasStatus: false,
+    fieldLabels: Object.fromEntries(
+      [
+        'involvedObject.kind',
+        'involvedObject.namespace',
+        'involvedObject.name',
+        'involvedObject.uid',
+        'involvedObject.apiVersion',
+        'involvedObject.resourceVersion',
+        'involvedObject.fieldPath',
+        'reason',
+        'reportingComponent',
+        'source',
+        'type',
+      ].map((f) => [f, f === 'source' ? 'source.component' : f]),
+    ),
+  }),
+  builtin({
+    group: 'events.k8s.io',
+    version: 'v1',
+    resource: 'events',
+    kind: 'Event',
+    listKind: 'EventList',
+    namespaced: true,
+    shortNames: ['ev'],
+    hasStatus: false,
+    // The labels of the core resource under their events.k8s.io names, compared on stored objects.
+    fieldLabels: {
+      'regarding.kind': 'involvedObject.kind',
+      'regarding.namespace': 'involvedObject.namespace',
+      'regarding.name': 'involvedObject.name',
+      'regarding.uid': 'involvedObject.uid',
+      'regarding.apiVersion': 'involvedObject.apiVersion',
+      'regarding.resourceVersion': 'involvedObject.resourceVersion',
+      'regarding.fieldPath': 'involvedObject.fieldPath',
+      reason: 'reason',
+      reportingController: 'reportingComponent',
+      type: 'type',
+    },
+    view: {
+      storage: { group: '', resource: 'events' },
+      toStorage: (o) => renameFields(o, EVENTS_TO_CORE, 'v1'),
+      fromStorage: (o) => renameFields(o, CORE_TO_EVENTS, 'events.k8s.io/v1'),
+    },
+  }),
+  builtin({
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    resource: 'leases',
+    kind: 'Lease',
+    listKind: 'LeaseList',
+    namespaced: true,
+    shortNames: [],
+    hasStatus: false,
   }),
   builtin({
     group: 'apps',
@@ -102,6 +192,26 @@ export const BUILTIN_RESOURCES: ResourceInfo[] = [
   }),
 ];
 
+/** events.k8s.io/v1 field names of the core v1 Event's fields (the rest are named alike). */
+const EVENTS_TO_CORE: Record<string, string> = {
+  regarding: 'involvedObject',
+  note: 'message',
+  reportingController: 'reportingComponent',
+  deprecatedSource: 'source',
+  deprecatedFirstTimestamp: 'firstTimestamp',
+  deprecatedLastTimestamp: 'lastTimestamp',
+  deprecatedCount: 'count',
+};
+const CORE_TO_EVENTS = Object.fromEntries(Object.entries(EVENTS_TO_CORE).map(([a, b]) => [b, a]));
+
+function renameFields(obj: KubeObject, names: Record<string, string>, apiVersion: string): KubeObject {
+  const out: KubeObject = { metadata: obj.metadata };
+  for (const [k, v] of Object.entries(obj)) if (k !== 'metadata') out[names[k] ?? k] = v;
+  out.apiVersion = apiVersion;
+  out.kind = 'Event';
+  return out;
+}
+
 interface CrdVersion {
   name: string;
   served?: boolean;
@@ -109,6 +219,7 @@ interface CrdVersion {
   subresources?: { status?: unknown };
   additionalPrinterColumns?: PrinterColumn[];
   schema?: { openAPIV3Schema?: unknown };
+  selectableFields?: { jsonPath: string }[];
 }
 
 /** The served version of a CustomResourceDefinition (the storage one) as a resource. */
@@ -142,5 +253,11 @@ export function resourceFromCrd(crd: KubeObject): ResourceInfo {
     requireResourceVersion: true,
     printerColumns: version.additionalPrinterColumns,
     schema: version.schema?.openAPIV3Schema,
+    fieldLabels: Object.fromEntries(
+      (version.selectableFields ?? []).map((f) => [
+        f.jsonPath.replace(/^\./, ''),
+        f.jsonPath.replace(/^\./, ''),
+      ]),
+    ),
   };
 }

@@ -107,12 +107,22 @@ export function fieldValue(obj: KubeObject, path: string): string {
   return typeof cur === 'object' ? JSON.stringify(cur) : String(cur);
 }
 
-export function parseFieldSelector(selector: string | undefined): Matcher {
+/**
+ * `labels` maps the field labels a resource supports (beyond metadata.name and metadata.namespace)
+ * to the path compared; without it any path is accepted (the store's own callers).
+ */
+export function parseFieldSelector(selector: string | undefined, labels?: Record<string, string>): Matcher {
   if (!selector) return () => true;
   const reqs = splitTopLevel(selector).map((raw) => {
     const m = /^([\w.]+)\s*(==|=|!=)\s*(.*)$/.exec(raw);
     if (!m) throw new SelectorError(`invalid field selector: ${raw}`);
-    return { path: m[1] as string, neq: m[2] === '!=', value: (m[3] as string).trim() };
+    let path = m[1] as string;
+    if (labels && path !== 'metadata.name' && path !== 'metadata.namespace') {
+      const mapped = labels[path];
+      if (!mapped) throw new SelectorError(`field label not supported: ${path}`);
+      path = mapped;
+    }
+    return { path, neq: m[2] === '!=', value: (m[3] as string).trim() };
   });
   return (obj) => reqs.every((r) => (fieldValue(obj, r.path) === r.value) !== r.neq);
 }

@@ -5,10 +5,18 @@ import type { TLSSocket } from 'node:tls';
 import { type AdmissionWebhook, admit } from './admission.ts';
 import { apiGroups, resourceList, VERSION } from './discovery.ts';
 import { storedJson } from './encoding.ts';
-import { ApiError, badRequest, invalid } from './errors.ts';
+import { ApiError, badRequest, expired, invalid } from './errors.ts';
 import { notFoundPath, readBody, sendJson, setWarnings } from './http.ts';
 import { copyJson } from './json.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
+import {
+  dryRunParam,
+  int64Param,
+  type ListOptions,
+  ListOptionsError,
+  listOptions,
+  ParamError,
+} from './params.ts';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
 import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
 import { applyScale, toScale } from './scale.ts';
@@ -198,7 +206,31 @@ export class ApiServer {
     q: URLSearchParams,
     route: Route,
   ): Promise<void> {
-    const { info } = route;
+    try {
+      await this.serveResourceChecked(req, res, q, route);
+    } catch (err) {
+      if (err instanceof ParamError) throw badRequest(err.message);
+      if (err instanceof SelectorError) throw badRequest(err.message);
+      if (err instanceof ListOptionsError) throw invalid('meta.k8s.io', err.kind, '', err.causes);
+      throw err;
+    }
+  }
+
+  private async serveResourceChecked(
+    req: IncomingMessage,
+    res: ServerResponse,
+    q: URLSearchParams,
+    viewRoute: Route,
+  ): Promise<void> {
+    const served = viewRoute.info;
+    // A view (events.k8s.io Events) works on another resource's objects, converted both ways.
+    const view = served.view;
+    const info = view ? this.resource(view.storage.group, view.storage.resource) : served;
+    const route: Route = { ...viewRoute, info };
+    const out = view ? view.fromStorage : (o: KubeObject) => o;
+    const into = view ? view.toStorage : (o: KubeObject) => o;
+    const reply = (code: number, obj: KubeObject) =>
+      view ? sendJson(res, code, out(obj)) : sendJson(res, code, obj, storedJson(obj));
     const asTable = /as=Table/.test(req.headers.accept ?? '');
     const includeObject = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
     const method = req.method ?? 'GET';
@@ -208,67 +240,85 @@ export class ApiServer {
       info.resource === 'statefulsets' &&
       route.name
     ) {
-      return this.serveScale(req, res, route);
+      return this.serveScale(req, res, route, q);
     }
     if (route.subresource && route.subresource !== 'status') throw notFoundPath();
     if (route.subresource === 'status' && !info.hasStatus) throw notFoundPath();
-    if (method === 'GET' && route.name && q.get('watch') !== 'true' && q.get('watch') !== '1') {
+    const isRead = method === 'GET';
+    const opts = isRead ? listOptions(q) : undefined;
+    if (isRead && route.name && !opts?.watch) {
       const obj = this.store.peek(info, route.namespace, route.name);
-      if (!asTable) return sendJson(res, 200, obj, storedJson(obj));
+      if (!asTable) return reply(200, obj);
       return sendJson(
         res,
         200,
-        toTable(info, [obj], { resourceVersion: obj.metadata.resourceVersion, includeObject }),
+        toTable(served, [out(obj)], { resourceVersion: obj.metadata.resourceVersion, includeObject }),
       );
     }
-    if (method === 'GET') {
-      let matcher: ReturnType<typeof combine>;
-      try {
-        const name = route.name;
-        matcher = combine(
-          parseLabelSelector(q.get('labelSelector') ?? undefined),
-          parseFieldSelector(q.get('fieldSelector') ?? undefined),
-          name ? (o) => o.metadata.name === name : () => true,
-        );
-      } catch (err) {
-        if (err instanceof SelectorError) throw badRequest(err.message);
-        throw err;
-      }
-      if (q.get('watch') === 'true' || q.get('watch') === '1')
+    if (isRead && opts) {
+      const name = route.name;
+      const matcher = combine(
+        parseLabelSelector(opts.labelSelector),
+        parseFieldSelector(opts.fieldSelector, served.fieldLabels ?? {}),
+        name ? (o) => o.metadata.name === name : () => true,
+      );
+      if (opts.watch) {
+        // sendInitialEvents=false without a resourceVersion: from now on, no initial ADDED events.
+        const from =
+          opts.sendInitialEvents === true
+            ? undefined
+            : opts.sendInitialEvents === false && !opts.resourceVersion
+              ? this.store.resourceVersion
+              : opts.resourceVersion;
         return serveWatch(
           this.store,
           this.watches,
           this.bookmarkIntervalMs,
           {
             info,
+            served,
+            convert: view ? out : undefined,
             namespace: route.namespace,
             matcher,
-            resourceVersion: q.get('resourceVersion') ?? undefined,
-            allowBookmarks: q.get('allowWatchBookmarks') === 'true',
-            sendInitialEvents: q.get('sendInitialEvents') === 'true',
-            timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0),
+            resourceVersion: from,
+            allowBookmarks: opts.allowWatchBookmarks,
+            sendInitialEvents: opts.sendInitialEvents === true,
+            timeoutSeconds: Math.max(0, opts.timeoutSeconds ?? 0),
             asTable,
             includeObject,
           },
           req,
           res,
         );
-      const { items, resourceVersion } = this.store.select(info, { namespace: route.namespace, matcher });
-      if (asTable) return sendJson(res, 200, toTable(info, items, { resourceVersion, includeObject }));
+      }
+      const page = this.listPage(info, route.namespace, matcher, opts);
+      const items = page.items.map(out);
+      if (asTable)
+        return sendJson(
+          res,
+          200,
+          toTable(served, items, { resourceVersion: page.resourceVersion, includeObject }),
+        );
       return sendJson(res, 200, {
-        kind: info.listKind,
-        apiVersion: groupVersion(info),
-        metadata: { resourceVersion },
-        items: items.map((o) => ({ ...o, apiVersion: groupVersion(info), kind: info.kind })),
+        kind: served.listKind,
+        apiVersion: groupVersion(served),
+        metadata: {
+          resourceVersion: page.resourceVersion,
+          ...(page.continue ? { continue: page.continue } : {}),
+          ...(page.remaining !== undefined ? { remainingItemCount: page.remaining } : {}),
+        },
+        items: items.map((o) => ({ ...o, apiVersion: groupVersion(served), kind: served.kind })),
       });
     }
     if (method === 'POST' && !route.name) {
-      const body = (await readBody(req)) as KubeObject;
-      const created = await this.writeCreate(route, body, res);
-      return sendJson(res, 201, created, storedJson(created));
+      const dryRun = dryRunParam(q, 'CreateOptions');
+      const body = into((await readBody(req)) as KubeObject);
+      const created = await this.writeCreate(route, body, res, dryRun);
+      return reply(201, created);
     }
     if (method === 'PUT' && route.name) {
-      const body = (await readBody(req)) as KubeObject;
+      const dryRun = dryRunParam(q, 'UpdateOptions');
+      const body = into((await readBody(req)) as KubeObject);
       if (body?.metadata?.name && body.metadata.name !== route.name) {
         throw badRequest(
           `the name of the object (${body.metadata.name}) does not match the name on the URL (${route.name})`,
@@ -278,38 +328,55 @@ export class ApiServer {
         route,
         { ...body, metadata: { ...body.metadata, name: route.name, namespace: route.namespace } },
         res,
+        dryRun,
       );
-      return sendJson(res, 200, updated, storedJson(updated));
+      return reply(200, updated);
     }
     if (method === 'PATCH' && route.name) {
-      const patched = await this.patch(req, res, route);
-      return sendJson(res, 200, patched, storedJson(patched));
+      const dryRun = dryRunParam(q, 'PatchOptions');
+      const patched = await this.patch(req, res, route, dryRun, view);
+      return reply(200, patched);
     }
     if (method === 'DELETE' && route.name) {
+      const dryRun = dryRunParam(q, 'DeleteOptions');
+      int64Param(q, 'gracePeriodSeconds');
       const body = ((await readBody(req, true)) ?? {}) as {
         preconditions?: { uid?: string; resourceVersion?: string };
-        propagationPolicy?: 'Orphan';
+        propagationPolicy?: string;
+        dryRun?: string[];
       };
-      const propagationPolicy = (q.get('propagationPolicy') as 'Orphan' | null) ?? body.propagationPolicy;
+      const policy = q.get('propagationPolicy') ?? body.propagationPolicy;
+      if (policy !== undefined && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground')
+        throw new ListOptionsError(
+          [
+            {
+              field: 'propagationPolicy',
+              message: `Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`,
+            },
+          ],
+          'DeleteOptions',
+        );
       const { object } = this.store.delete(info, route.namespace, route.name, {
         preconditions: body.preconditions,
-        propagationPolicy,
+        propagationPolicy: policy,
+        dryRun: dryRun || (body.dryRun ?? []).includes('All'),
       });
-      return sendJson(res, 200, object);
+      return sendJson(res, 200, out(object));
     }
     if (method === 'DELETE') {
+      const dryRun = dryRunParam(q, 'DeleteOptions');
       const matcher = combine(
         parseLabelSelector(q.get('labelSelector') ?? undefined),
-        parseFieldSelector(q.get('fieldSelector') ?? undefined),
+        parseFieldSelector(q.get('fieldSelector') ?? undefined, served.fieldLabels ?? {}),
         () => true,
       );
       const { items } = this.store.list(info, { namespace: route.namespace, matcher });
-      for (const o of items) this.store.delete(info, o.metadata.namespace, o.metadata.name ?? '');
+      for (const o of items) this.store.delete(info, o.metadata.namespace, o.metadata.name ?? '', { dryRun });
       return sendJson(res, 200, {
-        kind: info.listKind,
-        apiVersion: groupVersion(info),
+        kind: served.listKind,
+        apiVersion: groupVersion(served),
         metadata: { resourceVersion: this.store.resourceVersion },
-        items,
+        items: items.map(out),
       });
     }
     throw new ApiError(
@@ -319,11 +386,85 @@ export class ApiServer {
     );
   }
 
-  private async serveScale(req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+  /**
+   * One page of a list. A continue token is base64 JSON of the list's resourceVersion and the key to
+   * start after, as kube-apiserver's; a token older than the resource's history is 410 Expired.
+   * The next pages are read from the current objects (the store keeps no snapshots): an object
+   * changed between pages shows its newer state, where etcd would show the one at the first page.
+   */
+  private listPage(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    matcher: (o: KubeObject) => boolean,
+    opts: ListOptions,
+  ): { items: KubeObject[]; resourceVersion: string; continue?: string; remaining?: number } {
+    const current = Number(this.store.resourceVersion);
+    if (opts.resourceVersion && opts.resourceVersion !== '0') {
+      const asked = Number(opts.resourceVersion);
+      if (!/^[0-9]+$/.test(opts.resourceVersion))
+        throw badRequest(`invalid resource version: ${opts.resourceVersion}`);
+      if (asked > current)
+        throw new ApiError(504, 'Timeout', `Too large resource version: ${asked}, current: ${current}`, {
+          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+        });
+      // Only the newest state is kept: an exact read of an older one is as if it were compacted.
+      if (opts.resourceVersionMatch === 'Exact' && asked !== current) throw expired(asked, current);
+    }
+    let listRv = current;
+    let after: string | undefined;
+    if (opts.continue) {
+      let token: { v?: string; rv?: number; start?: string };
+      try {
+        token = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8'));
+      } catch (err) {
+        throw badRequest(`continue key is not valid: ${(err as Error).message}`);
+      }
+      if (token.v !== 'meta.k8s.io/v1' || typeof token.rv !== 'number' || typeof token.start !== 'string')
+        throw badRequest(
+          'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+        );
+      if (token.rv < this.store.floor(info))
+        throw new ApiError(
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
+      listRv = token.rv;
+      after = token.start;
+    }
+    const key = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+    let items = this.store.select(info, { namespace, matcher }).items;
+    if (after !== undefined) {
+      const from = after;
+      items = items.filter((o) => key(o) > from);
+    }
+    const limit = opts.limit ?? 0;
+    if (limit <= 0 || items.length <= limit) return { items, resourceVersion: String(listRv) };
+    const page = items.slice(0, limit);
+    const last = page[page.length - 1] as KubeObject;
+    const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRv, start: key(last) })).toString(
+      'base64',
+    );
+    return {
+      items: page,
+      resourceVersion: String(listRv),
+      continue: token,
+      // kube-apiserver counts the rest only when no selector filters the list.
+      remaining: opts.labelSelector || opts.fieldSelector ? undefined : items.length - limit,
+    };
+  }
+
+  private async serveScale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    q: URLSearchParams,
+  ): Promise<void> {
     const target = { ...route, subresource: undefined };
     const current = this.store.get(route.info, route.namespace, route.name ?? '');
     const method = req.method ?? 'GET';
     if (method === 'GET') return sendJson(res, 200, toScale(current));
+    const dryRun = dryRunParam(q, method === 'PUT' ? 'UpdateOptions' : 'PatchOptions');
     let scale: unknown;
     const body = await readBody(req);
     if (method === 'PUT') scale = body;
@@ -353,18 +494,38 @@ export class ApiServer {
         { field: 'spec.replicas', message: (err as Error).message },
       ]);
     }
-    const updated = await this.writeUpdate(target, next, res);
+    const updated = await this.writeUpdate(target, next, res, dryRun);
     return sendJson(res, 200, toScale(updated));
   }
 
-  private async patch(req: IncomingMessage, res: ServerResponse, route: Route): Promise<KubeObject> {
+  private async patch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    dryRun = false,
+    view?: ResourceInfo['view'],
+  ): Promise<KubeObject> {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
-    const raw = await readBody(req);
     const isCustom = route.info.requireResourceVersion;
+    // The patch type is checked first, as kube-apiserver does: an apply patch of an object that
+    // does not exist is a 415 too, not a 404.
+    const served = ['application/json-patch+json', 'application/merge-patch+json'];
+    if (!isCustom) served.push('application/strategic-merge-patch+json');
+    if (!served.includes(type ?? ''))
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${served.join(', ')}`,
+      );
+    const raw = await readBody(req);
+    const fromStorage = view ? view.fromStorage : (o: KubeObject) => o;
+    const toStorage = view ? view.toStorage : (o: KubeObject) => o;
     // A concurrent write during admission makes the final write conflict; real servers retry a patch.
     for (let attempt = 0; ; attempt++) {
       // Read only: every patch function below returns a new object and leaves this one alone.
-      const current = this.store.peek(route.info, route.namespace, route.name ?? '');
+      const stored = this.store.peek(route.info, route.namespace, route.name ?? '');
+      // A view is patched in its own shape, then stored in the storage shape.
+      const current = fromStorage(stored);
       let next: unknown;
       try {
         if (type === 'application/merge-patch+json') next = mergePatch(current, raw);
@@ -374,7 +535,7 @@ export class ApiServer {
             throw new ApiError(
               415,
               'UnsupportedMediaType',
-              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json`,
             );
           next = strategicMergePatch(current, raw);
         } else
@@ -395,16 +556,16 @@ export class ApiServer {
         }
         throw err;
       }
-      const patched = next as KubeObject;
-      if (!patched?.metadata) throw badRequest('the patch removed metadata');
+      if (!(next as KubeObject)?.metadata) throw badRequest('the patch removed metadata');
+      const patched = toStorage(next as KubeObject);
       // A merge patch shares what it did not touch with `current`: copy, do not edit, metadata.
       const obj: KubeObject = {
         ...patched,
-        metadata: { ...patched.metadata, name: current.metadata.name, namespace: current.metadata.namespace },
+        metadata: { ...patched.metadata, name: stored.metadata.name, namespace: stored.metadata.namespace },
       };
-      const rvFromPatch = obj.metadata.resourceVersion !== current.metadata.resourceVersion;
+      const rvFromPatch = obj.metadata.resourceVersion !== stored.metadata.resourceVersion;
       try {
-        return await this.writeUpdate(route, obj, res);
+        return await this.writeUpdate(route, obj, res, dryRun);
       } catch (err) {
         if (err instanceof ApiError && err.reason === 'Conflict' && !rvFromPatch && attempt < 5) continue;
         throw err;
@@ -432,7 +593,12 @@ export class ApiServer {
     if (causes.length > 0) throw invalid(info.group, info.kind, obj.metadata?.name ?? '', causes);
   }
 
-  async writeCreate(route: Route, body: KubeObject, res?: ServerResponse): Promise<KubeObject> {
+  async writeCreate(
+    route: Route,
+    body: KubeObject,
+    res?: ServerResponse,
+    dryRun = false,
+  ): Promise<KubeObject> {
     const { info } = route;
     if (!body || typeof body !== 'object') throw badRequest('the request body must be an object');
     // The store keeps this copy as it is (Store.insert); the caller's object stays the caller's.
@@ -459,16 +625,23 @@ export class ApiServer {
       namespace: obj.metadata.namespace,
       object: obj,
       oldObject: null,
+      dryRun,
     });
     if (res) setWarnings(res, outcome.warnings);
-    const created = this.store.insert(info, obj);
+    const created = this.store.insert(info, obj, { dryRun });
+    if (dryRun) return created;
     if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions')
       return this.establish(created);
     return created;
   }
 
   /** Returns the stored object (writeCreate too): read it, do not change it. */
-  async writeUpdate(route: Route, obj: KubeObject, res?: ServerResponse): Promise<KubeObject> {
+  async writeUpdate(
+    route: Route,
+    obj: KubeObject,
+    res?: ServerResponse,
+    dryRun = false,
+  ): Promise<KubeObject> {
     const { info } = route;
     const current = this.store.peek(info, route.namespace, route.name ?? '');
     // The store keeps this copy as it is (Store.replace); `obj` may share parts with stored objects.
@@ -483,10 +656,12 @@ export class ApiServer {
       namespace: route.namespace,
       object: candidate,
       oldObject: current,
+      dryRun,
     });
     if (res) setWarnings(res, outcome.warnings);
-    const updated = this.store.replace(info, candidate, { subresource });
+    const updated = this.store.replace(info, candidate, { subresource, dryRun });
     if (
+      !dryRun &&
       info.group === 'apiextensions.k8s.io' &&
       info.resource === 'customresourcedefinitions' &&
       !subresource

@@ -7,8 +7,19 @@
 // cached serialization (encoding.ts) can hand out the stored object itself; the public get, list,
 // create and update still return copies for callers that edit what they get.
 import { randomUUID } from 'node:crypto';
-import { ApiError, alreadyExists, conflict, expired, invalid, notFound } from './errors.ts';
+import { storedJson } from './encoding.ts';
+import {
+  ApiError,
+  alreadyExists,
+  conflict,
+  expired,
+  invalid,
+  MAX_OBJECT_BYTES,
+  notFound,
+  objectTooLarge,
+} from './errors.ts';
 import { copyJson, jsonEqual } from './json.ts';
+import { labelAnnotationCauses, metadataCauses } from './names.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
 import type { KubeObject, Matcher } from './selectors.ts';
 
@@ -57,6 +68,13 @@ export interface ListOptions {
 export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  /** everything is checked and the answer computed, nothing is stored (dryRun=All) */
+  dryRun?: boolean;
+}
+
+/** etcd's limit on one write; the object's JSON is a (larger) stand-in for its protobuf size. */
+function checkSize(obj: KubeObject): void {
+  if (storedJson(obj).length > MAX_OBJECT_BYTES) throw objectTooLarge();
 }
 
 const clone = copyJson;
@@ -172,16 +190,16 @@ export class Store {
   }
 
   /** Creates from an object the store may keep as it is; returns the stored object (do not change it). */
-  insert(info: ResourceInfo, obj: KubeObject): KubeObject {
+  insert(info: ResourceInfo, obj: KubeObject, opts: { dryRun?: boolean } = {}): KubeObject {
     const b = this.bucket(info);
     obj.metadata = obj.metadata ?? {};
     const meta = obj.metadata;
     if (!meta.name && meta.generateName)
       meta.name = meta.generateName + randomUUID().replace(/-/g, '').slice(0, 5);
-    if (!meta.name)
-      throw invalid(info.group, info.kind, '', [
-        { field: 'metadata.name', message: 'Required value: name or generateName is required' },
-      ]);
+    if (!info.namespaced) delete meta.namespace;
+    const causes = metadataCauses(info, meta);
+    if (causes.length > 0) throw invalid(info.group, info.kind, meta.name ?? '', causes);
+    if (!meta.name) throw new Error('unreachable: a name was checked above');
     if (info.namespaced) {
       if (!meta.namespace)
         throw invalid(info.group, info.kind, meta.name, [
@@ -202,7 +220,13 @@ export class Store {
     meta.generation = 1;
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
-    meta.resourceVersion = String(++this.rv);
+    if (opts.dryRun) {
+      delete meta.resourceVersion;
+      return obj;
+    }
+    meta.resourceVersion = String(this.rv + 1);
+    checkSize(obj);
+    this.rv++;
     b.objects.set(key, obj);
     this.record(b, { rv: this.rv, type: 'ADDED', object: obj });
     return obj;
@@ -218,7 +242,11 @@ export class Store {
   }
 
   /** Updates from an object the store may keep as it is; returns the stored object (do not change it). */
-  replace(info: ResourceInfo, input: KubeObject, opts: { subresource?: 'status' } = {}): KubeObject {
+  replace(
+    info: ResourceInfo,
+    input: KubeObject,
+    opts: { subresource?: 'status'; dryRun?: boolean } = {},
+  ): KubeObject {
     const b = this.bucket(info);
     const name = input.metadata?.name ?? '';
     const ns = info.namespaced ? input.metadata?.namespace : undefined;
@@ -238,6 +266,10 @@ export class Store {
       throw invalid(info.group, info.kind, name, [
         { field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update' },
       ]);
+    }
+    if (opts.subresource !== 'status') {
+      const causes = labelAnnotationCauses(input.metadata ?? {});
+      if (causes.length > 0) throw invalid(info.group, info.kind, name, causes);
     }
     let next: KubeObject;
     if (opts.subresource === 'status') {
@@ -283,10 +315,13 @@ export class Store {
     next.metadata.resourceVersion = current.metadata.resourceVersion;
     // A no-op write changes nothing, not even the resourceVersion (as kube-apiserver).
     if (sameIgnoringVersion(next, current)) return current;
+    if (opts.dryRun) return next;
     if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
       return this.remove(b, key, next, current);
     }
-    next.metadata.resourceVersion = String(++this.rv);
+    next.metadata.resourceVersion = String(this.rv + 1);
+    checkSize(next);
+    this.rv++;
     b.objects.set(key, next);
     this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
     return next;
@@ -324,6 +359,7 @@ export class Store {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
       );
     }
+    if (opts.dryRun) return { object: clone(current), deleted: !current.metadata.finalizers?.length };
     if (current.metadata.finalizers?.length) {
       if (current.metadata.deletionTimestamp) return { object: clone(current), deleted: false };
       const next = clone(current);
@@ -338,6 +374,11 @@ export class Store {
     const gone = clone(this.remove(b, key, clone(current), current));
     if (opts.propagationPolicy !== 'Orphan') this.deleteDependents(current);
     return { object: gone, deleted: true };
+  }
+
+  /** Every change of the resource after this resourceVersion is still known (a continue token older is 410). */
+  floor(info: ResourceInfo): number {
+    return this.bucket(info).floor;
   }
 
   private remove(b: Bucket, key: string, last: KubeObject, prev: KubeObject): KubeObject {

@@ -9,7 +9,12 @@ import type { Store, WatchEvent } from './store.ts';
 import { type IncludeObject, toTable } from './table.ts';
 
 export interface WatchRequest {
+  /** the resource whose objects are watched (the storage one of a view) */
   info: ResourceInfo;
+  /** the resource as the client asked for it (its kind, columns); `info` when absent */
+  served?: ResourceInfo;
+  /** turns a stored object into the served shape (a view's); events are then encoded per watch */
+  convert?: (o: KubeObject) => KubeObject;
   namespace?: string;
   matcher: (o: KubeObject) => boolean;
   resourceVersion?: string;
@@ -57,6 +62,8 @@ export function serveWatch(
   res: ServerResponse,
 ): void {
   const { info } = w;
+  const served = w.served ?? info;
+  const convert = w.convert;
   res.writeHead(200, {
     'content-type': 'application/json',
     'cache-control': 'no-cache, private',
@@ -85,14 +92,21 @@ export function serveWatch(
   // The line's bytes are shared with every other watcher, its object's JSON with the write's reply.
   const render = (ev: WatchEvent) =>
     w.asTable
-      ? send({ type: ev.type, object: toTable(info, [ev.object], { includeObject: w.includeObject }) })
-      : sendLine(storedEvent(ev.type, ev.object));
+      ? send({
+          type: ev.type,
+          object: toTable(served, [convert ? convert(ev.object) : ev.object], {
+            includeObject: w.includeObject,
+          }),
+        })
+      : convert
+        ? send({ type: ev.type, object: convert(ev.object) })
+        : sendLine(storedEvent(ev.type, ev.object));
   const bookmark = (annotations?: Record<string, string>) =>
     send({
       type: 'BOOKMARK',
       object: {
-        kind: info.kind,
-        apiVersion: groupVersion(info),
+        kind: served.kind,
+        apiVersion: groupVersion(served),
         metadata: { resourceVersion: store.resourceVersion, ...(annotations ? { annotations } : {}) },
       },
     });

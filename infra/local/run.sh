@@ -22,6 +22,7 @@ declare -A PKG_OF=(
   [redis-server]=redis-server [redis-cli]=redis-server
   [ovsdb-server]=openvswitch-common [ovsdb-tool]=openvswitch-common [ovs-appctl]=openvswitch-common
   [ovn-nbctl]=ovn-common [ovn-sbctl]=ovn-common [ovn-northd]=ovn-central
+  [chromium]=chromium # the occupancy page's browser test (test/occupancy), driven by playwright-core
 )
 # ... and what the node agent's dataplane (infra/node-agent, root only) and its tests add.
 declare -A DATAPLANE_PKG_OF=(
@@ -37,6 +38,8 @@ ensure_system() {
   core=$(missing_packages PKG_OF)
   [ -f /usr/share/ovn/ovn-nb.ovsschema ] || core="$core ovn-central"
   dataplane=$(missing_packages DATAPLANE_PKG_OF)
+  # The conformance suite's third client (test/kube/conformance) runs under Debian's python3.
+  /usr/bin/python3 -c 'import kubernetes' >/dev/null 2>&1 || dataplane="$dataplane python3-kubernetes"
   if [ "$(id -u)" != 0 ]; then
     # Without root the dataplane cannot run anyway (npm start skips it and says why).
     [ -n "$dataplane" ] && say "note: the dataplane needs root and: $(echo $dataplane | tr ' ' '\n' | sort -u | tr '\n' ' ')"

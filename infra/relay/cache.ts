@@ -36,6 +36,7 @@ export function applyWatchEvent(
   kind: string,
   type: WatchEventType,
   obj: KubeObject,
+  opts: { claimedStatus?: readonly string[] } = {},
 ): ChangeEvent[] {
   const key = keyOf(kind, obj);
   const known = cache.get(key);
@@ -54,8 +55,25 @@ export function applyWatchEvent(
   // Status is the handlers' own output: an update that changed only status (our status writes
   // echoing back) tells a handler nothing. Skipping it halves the events per reservation; the
   // next real change or resync still carries the latest state, status included.
-  if (known && !changedBeyondStatus(known, obj)) return [];
+  // Except an edit of a claim (`claimedStatus`, a Vip's addresses): see changedClaim.
+  if (known && !changedBeyondStatus(known, obj) && !changedClaim(known, obj, opts.claimedStatus ?? []))
+    return [];
   return [{ action: known ? 'update' : 'add', key, object: obj }];
+}
+
+/**
+ * Whether a status field that shows a decision, and was already set, now differs. The handlers
+ * set such a field once (a Vip's address is immutable once assigned) and never change it, so a
+ * status-only update that does is someone else's edit, which the handler must see to overwrite.
+ * First writes (empty to set), the bulk of status updates, stay filtered.
+ */
+export function changedClaim(a: KubeObject, b: KubeObject, fields: readonly string[]): boolean {
+  const was = (a as { status?: Record<string, unknown> }).status ?? {};
+  const now = (b as { status?: Record<string, unknown> }).status ?? {};
+  return fields.some((f) => {
+    const before = was[f];
+    return before !== undefined && before !== '' && before !== now[f];
+  });
 }
 
 /** Whether anything but status (and the bookkeeping that moves with every write) differs. */

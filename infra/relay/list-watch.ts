@@ -232,7 +232,11 @@ export class ListWatch {
           const obj = withTypeMeta(line.object as KubeObject, apiVersion, resource.kind);
           if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
           healthy();
-          this.emit(applyWatchEvent(this.cache, resource.kind, line.type, obj));
+          this.emit(
+            applyWatchEvent(this.cache, resource.kind, line.type, obj, {
+              ...(resource.claimedStatus ? { claimedStatus: resource.claimedStatus } : {}),
+            }),
+          );
         },
         watchAbort.signal,
       );

@@ -5,11 +5,24 @@ export interface ResourceType {
   kind: string;
   plural: string;
   namespaced: boolean;
+  /**
+   * Status fields that show a decision (a Vip's addresses): an update that changed only status is
+   * still forwarded when it changed one of these once set, so the handler sees a hand edit and
+   * overwrites it (see cache.ts changedClaim).
+   */
+  claimedStatus?: readonly string[];
 }
 
 export const DEFAULT_RESOURCES: readonly ResourceType[] = [
   { group: 'kubeovn.io', version: 'v1', kind: 'Subnet', plural: 'subnets', namespaced: false },
-  { group: 'kubeovn.io', version: 'v1', kind: 'Vip', plural: 'vips', namespaced: false },
+  {
+    group: 'kubeovn.io',
+    version: 'v1',
+    kind: 'Vip',
+    plural: 'vips',
+    namespaced: false,
+    claimedStatus: ['v4ip', 'v6ip', 'mac'],
+  },
   { group: 'kubeovn.io', version: 'v1', kind: 'SwitchLBRule', plural: 'switch-lb-rules', namespaced: false },
   { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true },
   { group: 'apps', version: 'v1', kind: 'StatefulSet', plural: 'statefulsets', namespaced: true },

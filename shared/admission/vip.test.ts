@@ -9,6 +9,10 @@ const subnets: Record<string, SubnetResource> = {
     spec: { cidrBlock: '10.16.0.0/16', gateway: '10.16.0.1' },
   },
   dual: { metadata: { name: 'dual' }, spec: { cidrBlock: '10.20.0.0/24,fd00:20::/64' } },
+  leaving: {
+    metadata: { name: 'leaving', deletionTimestamp: '2026-01-01T00:00:00Z' },
+    spec: { cidrBlock: '10.30.0.0/24' },
+  },
 };
 const lookup = async (name: string) => subnets[name];
 
@@ -92,6 +96,39 @@ describe('Vip admission', () => {
         }),
       ),
     ).toBe('allowed');
+  });
+
+  it('refuses any spec change once deletion has started, still lets metadata go', async () => {
+    const old = {
+      metadata: {
+        name: 'v',
+        deletionTimestamp: '2026-01-01T00:00:00Z',
+        finalizers: ['kubeovn.io/kube-ovn-controller'],
+      },
+      spec: { subnet: 'ovn-default' },
+    };
+    const update = (spec: unknown, meta: object = {}) =>
+      req(spec, {
+        operation: 'UPDATE',
+        oldObject: old,
+        object: { metadata: { ...old.metadata, ...meta }, spec },
+      });
+    // a change the Vip would accept were it not being deleted
+    expect(await verdict(update({ subnet: 'ovn-default', v4ip: '10.16.0.9' }))).toBe(
+      'Vip v is being deleted; its spec cannot change (create a new Vip instead)',
+    );
+    expect(await causes(update({ subnet: 'ovn-default', type: 'switch_lb_vip' }))).toEqual([
+      'DeletionInProgress',
+    ]);
+    // the finalizer's removal (spec unchanged) goes through
+    expect(await verdict(update({ subnet: 'ovn-default' }, { finalizers: [] }))).toBe('allowed');
+  });
+
+  it('refuses a new Vip in a Subnet whose deletion has started', async () => {
+    expect(await verdict(req({ subnet: 'leaving' }))).toBe(
+      'subnet leaving is being deleted; use another subnet',
+    );
+    expect(await causes(req({ subnet: 'leaving' }))).toEqual(['SubnetNotReady']);
   });
 
   it('leaves other kinds, deletes and subresources alone', async () => {

@@ -47,12 +47,17 @@ export async function reviewVip(
   }
   // Metadata-only writes (labels, finalizers, the deletion itself) must go through even when the
   // Subnet has since gone, or a Vip could never lose its finalizer.
-  if (
-    req.operation === 'UPDATE' &&
-    old &&
-    (sameSpec(vip.spec, old.spec) || vip.metadata?.deletionTimestamp)
-  ) {
-    return allow(req.uid);
+  if (req.operation === 'UPDATE' && old && sameSpec(vip.spec, old.spec)) return allow(req.uid);
+  // Once deletion has started the handler is releasing what the spec named: a new spec would
+  // only be shown, never applied, so it is refused outright.
+  if (req.operation === 'UPDATE' && (old?.metadata?.deletionTimestamp || vip.metadata?.deletionTimestamp)) {
+    return deny(req, [
+      {
+        field: 'spec',
+        reason: Reason.DeletionInProgress,
+        message: `Vip ${vip.metadata?.name ?? req.name ?? ''} is being deleted; its spec cannot change (create a new Vip instead)`,
+      },
+    ]);
   }
 
   const parsed = parseVipSpec(vip.spec);
@@ -71,6 +76,15 @@ export async function reviewVip(
   if (!subnet) {
     return deny(req, [
       { field: 'spec.subnet', reason: Reason.SubnetNotFound, message: `subnet ${spec.subnet} not found` },
+    ]);
+  }
+  if (subnet.metadata.deletionTimestamp) {
+    return deny(req, [
+      {
+        field: 'spec.subnet',
+        reason: Reason.SubnetNotReady,
+        message: `subnet ${spec.subnet} is being deleted; use another subnet`,
+      },
     ]);
   }
   const errors = checkAddressesInSubnet(spec, {

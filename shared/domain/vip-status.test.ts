@@ -3,12 +3,14 @@ import { Reason } from '../errors.ts';
 import type { Vip } from './types.ts';
 import { parseVipSpec, type VipSpec } from './vip-spec.ts';
 import {
+  assignedFromReservation,
   assignedFromVip,
   computeVipStatus,
   FINALIZER,
   hasFinalizer,
   isSettled,
   statusEquals,
+  statusShowsReservation,
   vipLabels,
   withFinalizer,
   withoutFinalizer,
@@ -202,5 +204,27 @@ describe('isSettled', () => {
     expect(isSettled({ ...settled, status: { ...settled.status, ready: false } })).toBe(false);
     // AAP Vips depend on pods too, so they always take the full path
     expect(isSettled({ ...settled, spec: { subnet: 'ovn-default', namespace: 'default' } })).toBe(false);
+  });
+});
+
+describe('the reservation, not the status, is the assignment', () => {
+  const record = { v4: '10.16.0.12', mac: '00:00:00:F0:DB:25' };
+  it('assignedFromReservation takes addresses and MAC from the record', () => {
+    expect(assignedFromReservation('ovn-default', { ...record, mac: '00:00:00:f0:db:25' }, '')).toEqual(
+      assigned,
+    );
+  });
+
+  it('statusShowsReservation: equal only when addresses, MAC and type match and no parents show', () => {
+    const shown = { v4ip: '10.16.0.12', v6ip: '', mac: '00:00:00:F0:DB:25', type: '' };
+    expect(statusShowsReservation(vip({ status: shown }), record)).toBe(true);
+    expect(statusShowsReservation(vip({ status: { ...shown, v4ip: '10.16.0.200' } }), record)).toBe(false);
+    expect(statusShowsReservation(vip({ status: { ...shown, mac: '00:00:00:00:00:09' } }), record)).toBe(
+      false,
+    );
+    expect(statusShowsReservation(vip({ status: { ...shown, v6ip: 'fd00::5' } }), record)).toBe(false);
+    expect(statusShowsReservation(vip({ status: { ...shown, type: 'switch_lb_vip' } }), record)).toBe(false);
+    expect(statusShowsReservation(vip({ status: { ...shown, pv4ip: '10.16.0.9' } }), record)).toBe(false);
+    expect(statusShowsReservation(vip({ status: shown }), undefined)).toBe(false);
   });
 });

@@ -122,6 +122,41 @@ export function assignedFromVip(vip: Pick<Vip, 'metadata' | 'status'>): Assigned
   return a;
 }
 
+/**
+ * What the Vip was assigned according to the allocator's record (the source of truth), with the
+ * `type` the status shows (the record does not hold it). The status is only the handler's output:
+ * an edited status must never become the assignment.
+ */
+export function assignedFromReservation(
+  subnet: string,
+  r: { v4?: string; v6?: string; mac: string },
+  type: string,
+): AssignedVip {
+  return {
+    subnet,
+    type,
+    ...(r.v4 ? { v4ip: r.v4 } : {}),
+    ...(r.v6 ? { v6ip: r.v6 } : {}),
+    mac: r.mac.toUpperCase(),
+  };
+}
+
+/**
+ * Whether the status shows exactly the reservation `r` (addresses and MAC) and, for a Vip that is
+ * not AAP, no parents: the settled fast path's check that nobody edited the status since the
+ * handler wrote it.
+ */
+export function statusShowsReservation(
+  vip: Pick<Vip, 'spec' | 'status'>,
+  r: { v4?: string; v6?: string; mac: string } | undefined,
+): boolean {
+  const s = vip.status;
+  if (!r || !s) return false;
+  if ((r.v4 ?? '') !== (s.v4ip ?? '') || (r.v6 ?? '') !== (s.v6ip ?? '') || r.mac !== s.mac) return false;
+  if ((s.type ?? '') !== (vip.spec.type ?? '')) return false;
+  return !vip.spec.namespace ? !s.pv4ip && !s.pv6ip && !s.pmac : true;
+}
+
 export function hasFinalizer(vip: Pick<Vip, 'metadata'>): boolean {
   return (vip.metadata.finalizers ?? []).includes(FINALIZER);
 }

@@ -14,8 +14,9 @@ import { type PodNic, podNics } from '../domain/pod-network.ts';
 import type { Pod } from '../domain/types.ts';
 import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
 import { V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
-import { isDomainError } from '../errors.ts';
+import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
+import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import { noteAllocated, noteRefused } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
@@ -165,11 +166,16 @@ async function reconcileNic(
     const asked = readPodAnnotations(pod, nic.provider);
     const fixed = asked.allocated ? {} : { v4: asked.v4, v6: asked.v6, mac: asked.mac };
     try {
-      const a = await deps.allocator.allocate({
-        subnet: nic.subnet,
-        owner: podOwner(nic.portName),
-        ...fixed,
-      });
+      const owner = podOwner(nic.portName);
+      let a: Allocation;
+      try {
+        a = await deps.allocator.allocate({ subnet: nic.subnet, owner, ...fixed });
+      } catch (err) {
+        // The port already holds other addresses: the annotations (edited by hand, `allocated`
+        // dropped) ask for a change the record refuses. The record wins; they are rewritten from it.
+        if (!(isDomainError(err) && err.reason === Reason.ImmutableField)) throw err;
+        a = await deps.allocator.allocate({ subnet: nic.subnet, owner });
+      }
       if (a.created) deps.subnetChanged?.(nic.subnet);
       if (a.created) noteAllocated(deps, 'Pod', pod, nic.subnet, a);
       addr = a;

@@ -14,7 +14,11 @@ export type { LogicalSwitchSpec, PodPortInput as PodPortSpec } from '../ovn/nb/i
 
 export interface NorthboundPort {
   ensureLogicalSwitch(spec: LogicalSwitchSpec): Promise<void>;
-  deleteLogicalSwitch(name: string): Promise<void>;
+  /**
+   * Deletes the switch and its ports, with the SwitchLBRule load balancers attached to it;
+   * returns those load balancers' names. Idempotent.
+   */
+  deleteLogicalSwitch(name: string): Promise<string[]>;
   ensurePodPort(spec: PodPortSpec): Promise<void>;
   /** Returns the port's parents before the write and whether anything changed. */
   ensureVirtualPort(row: VirtualPortRow): Promise<VirtualPortChange>;

@@ -16,12 +16,14 @@ import {
   vipUsage,
 } from '../domain/vip-spec.ts';
 import {
+  assignedFromReservation,
   assignedFromVip,
   computeVipStatus,
   FINALIZER,
   hasFinalizer,
   isSettled,
   statusEquals,
+  statusShowsReservation,
 } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
 import { isDomainError, Reason } from '../errors.ts';
@@ -139,17 +141,19 @@ async function reconcileFrom(
     return { status: 'done' };
   }
 
+  // What the allocator holds for this Vip, not what its status shows: a status edited by hand is
+  // overwritten, never taken as the assignment.
+  const { assigned, record } = await recordedAssignment(deps, vip);
   const parsed = parseVipSpec(vip.spec);
   if (!parsed.ok) {
     await writeStatus(deps, pass, vip, {
       spec: undefined,
-      assigned: assignedFromVip(vip),
+      assigned,
       failure: firstError(parsed.errors),
     });
     return { status: 'done' };
   }
   const spec = parsed.spec;
-  const assigned = assignedFromVip(vip);
 
   // Claim the object before any resource exists, so a delete always goes through cleanup.
   vip = await ensureClaimed(deps, pass, vip, assigned?.subnet ?? spec.subnet);
@@ -177,27 +181,30 @@ async function reconcileFrom(
     return { status: 'done' };
   }
 
-  let reservation: Reservation;
-  try {
-    const allocation = await deps.allocator.allocate({
-      subnet: spec.subnet,
-      owner: vipOwner(name),
-      v4: spec.v4ip ?? assigned?.v4ip,
-      v6: spec.v6ip ?? assigned?.v6ip,
-      mac: spec.macAddress ?? assigned?.mac,
-    });
-    if (allocation.created) deps.subnetChanged?.(spec.subnet);
-    if (allocation.created) noteAllocated(deps, 'Vip', vip, spec.subnet, allocation);
-    reservation = allocation;
-  } catch (err) {
-    if (!isDomainError(err)) throw err;
-    const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
-    await writeStatus(deps, pass, vip, {
-      spec,
-      assigned,
-      failure: { reason: err.reason, message: err.message + holder },
-    });
-    return { status: 'done' };
+  // Held already, and the checks above found the spec agrees with it: nothing to allocate.
+  let reservation = record?.subnet === spec.subnet ? record : undefined;
+  if (!reservation) {
+    try {
+      const allocation = await deps.allocator.allocate({
+        subnet: spec.subnet,
+        owner: vipOwner(name),
+        v4: spec.v4ip ?? assigned?.v4ip,
+        v6: spec.v6ip ?? assigned?.v6ip,
+        mac: spec.macAddress ?? assigned?.mac,
+      });
+      if (allocation.created) deps.subnetChanged?.(spec.subnet);
+      if (allocation.created) noteAllocated(deps, 'Vip', vip, spec.subnet, allocation);
+      reservation = allocation;
+    } catch (err) {
+      if (!isDomainError(err)) throw err;
+      const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
+      await writeStatus(deps, pass, vip, {
+        spec,
+        assigned,
+        failure: { reason: err.reason, message: err.message + holder },
+      });
+      return { status: 'done' };
+    }
   }
   const nowAssigned: AssignedVip = {
     subnet: spec.subnet,
@@ -355,9 +362,28 @@ async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefi
 async function reservationMatches(deps: ReconcileDeps, vip: Vip): Promise<boolean> {
   const subnet = vip.metadata.labels?.[SUBNET_LABEL];
   if (!subnet) return false;
-  const r = await deps.allocator.get(subnet, vipOwner(vip.metadata.name));
-  const s = vip.status;
-  return !!r && (r.v4 ?? '') === (s?.v4ip ?? '') && (r.v6 ?? '') === (s?.v6ip ?? '') && r.mac === s?.mac;
+  return statusShowsReservation(vip, await deps.allocator.get(subnet, vipOwner(vip.metadata.name)));
+}
+
+/**
+ * The assignment in force: the allocator's record of this Vip in the subnet its label names. The
+ * status stands in only when the record is missing (Redis lost it), so the same addresses are
+ * reserved again; a Vip never assigned (no label) costs no read.
+ */
+async function recordedAssignment(
+  deps: ReconcileDeps,
+  vip: Vip,
+): Promise<{ assigned: AssignedVip | undefined; record?: Reservation }> {
+  const subnet = vip.metadata.labels?.[SUBNET_LABEL];
+  if (!subnet) return { assigned: undefined };
+  let record: Reservation | undefined;
+  try {
+    record = await deps.allocator.get(subnet, vipOwner(vip.metadata.name));
+  } catch (err) {
+    if (!(isDomainError(err) && err.reason === Reason.SubnetNotFound)) throw err;
+  }
+  if (!record) return { assigned: assignedFromVip(vip) };
+  return { assigned: assignedFromReservation(subnet, record, vip.status?.type ?? ''), record };
 }
 
 /**

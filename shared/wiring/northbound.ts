@@ -23,7 +23,12 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
       await writer.ensureLogicalSwitch(spec);
     },
     async deleteLogicalSwitch(name) {
-      await writer.deleteLogicalSwitch(name);
+      // The load balancers of SwitchLBRules (kube-ovn's external_ids) attached to it go too.
+      const { loadBalancers } = await writer.deleteLogicalSwitch(
+        name,
+        (lb) => lb.externalIds['switch-lb-rule'] !== undefined,
+      );
+      return loadBalancers;
     },
     async ensurePodPort(spec) {
       await writer.ensurePort(spec);

@@ -127,4 +127,25 @@ describe('validating admission through the development API server', () => {
     await kube.removeFinalizer('Vip', 'static-vip01', 'kubeovn.io/kube-ovn-controller');
     expect(await kube.getVip('static-vip01')).toBeUndefined();
   });
+
+  it('refuses a spec change of a Vip whose deletion has started, with the reason in the message', async () => {
+    await kube.create('Vip', {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'Vip',
+      metadata: { name: 'leaving', finalizers: ['kubeovn.io/kube-ovn-controller'] },
+      spec: { subnet: 'ovn-default' },
+    });
+    await kube.delete('Vip', { name: 'leaving' });
+    expect((await kube.getVip('leaving'))?.metadata.deletionTimestamp).toBeTruthy();
+    const r = await runKubectl(
+      server.kubeconfigPath,
+      ['patch', 'vip', 'leaving', '--type=merge', '-p', '{"spec":{"v4ip":"10.16.0.130"}}'],
+      { kubectl },
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/denied the request: Vip leaving is being deleted; its spec cannot change/);
+    expect((await kube.getVip('leaving'))?.spec.v4ip).toBeUndefined();
+    await kube.removeFinalizer('Vip', 'leaving', 'kubeovn.io/kube-ovn-controller');
+    expect(await kube.getVip('leaving')).toBeUndefined();
+  });
 });

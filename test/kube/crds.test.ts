@@ -94,6 +94,7 @@ describe('RBAC manifest', () => {
     const fn = role('kube-ovn-vip-functions');
     for (const [g, r, v] of [
       ['kubeovn.io', 'vips', 'patch'],
+      ['kubeovn.io', 'subnets', 'patch'],
       ['kubeovn.io', 'vips/status', 'patch'],
       ['kubeovn.io', 'subnets/status', 'patch'],
       ['kubeovn.io', 'switch-lb-rules/status', 'patch'],

@@ -176,7 +176,9 @@ describe('the AAP Vip + parent pod flow', () => {
     expect(steps.map((s) => total([s], 'kube'))).toEqual([3, 9]);
     // New ports are inserted without a select first (the port cache has not seen them).
     expect(steps.map((s) => total([s], 'transactions'))).toEqual([1, 3]);
-    expect(steps[1]!.redis).toEqual({ getSubnet: 1, allocate: 2 });
+    // The pod's address; the Vip's reconcile reads its record (the assignment, never the status)
+    // and, the spec agreeing with it, allocates nothing (before: a second, idempotent allocate).
+    expect(steps[1]!.redis).toEqual({ getSubnet: 1, allocate: 1, get: 1 });
   });
 
   it('the pod event first: pinned round trips, same outcome', async () => {

@@ -145,6 +145,11 @@ describe('createDispatch classifies failures', () => {
       if (broken) bug();
       return h.deps.allocator.allocate(req);
     });
+    // A Vip that holds an address reads its record instead of allocating: that read breaks too.
+    deps.allocator.get = async (subnet, owner) => {
+      if (broken) bug();
+      return h.deps.allocator.get(subnet, owner);
+    };
     const dispatch = createDispatch(deps, { log, internalFailureLimit: 3 });
     for (let i = 1; i <= 2; i++) {
       expect(await dispatch(vipEvent(vip))).toMatchObject({ status: 'failed', reason: 'InternalError' });

@@ -7,6 +7,7 @@ import {
   type ObjectCache,
   withTypeMeta,
 } from '../../infra/relay/cache.ts';
+import { DEFAULT_RESOURCES } from '../../infra/relay/resources.ts';
 
 const vip = (name: string, rv: string): KubeObject => ({
   apiVersion: 'kubeovn.io/v1',
@@ -89,5 +90,49 @@ describe('status-only updates', () => {
     expect(ev?.action).toBe('update');
     expect((ev!.object as { status?: unknown }).status).toEqual({ ready: true });
     expect(changedBeyondStatus(labelled, { ...labelled, spec: { subnet: 't' } })).toBe(true);
+  });
+});
+
+describe('status-only updates of a resource whose status is a claim (Vips)', () => {
+  it('are emitted when they change an address already shown: a hand edit reaches the handler', () => {
+    const cache = new Map();
+    const base = {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'Vip',
+      metadata: { name: 'v', resourceVersion: '1' },
+      spec: { subnet: 's' },
+    };
+    const opts = { claimedStatus: ['v4ip', 'v6ip', 'mac'] };
+    expect(applyWatchEvent(cache, 'Vip', 'ADDED', base, opts)).toHaveLength(1);
+    // The handler's first write (empty to set) and changes of other fields stay filtered.
+    const first = { ...base, metadata: { name: 'v', resourceVersion: '2' }, status: { v4ip: '10.16.0.2' } };
+    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', first, opts)).toEqual([]);
+    const holder = {
+      ...first,
+      metadata: { name: 'v', resourceVersion: '3' },
+      status: { v4ip: '10.16.0.2', holder: 'p' },
+    };
+    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', holder, opts)).toEqual([]);
+    const edited = {
+      ...base,
+      metadata: { name: 'v', resourceVersion: '4' },
+      status: { v4ip: '10.16.0.200' },
+    };
+    const [ev] = applyWatchEvent(cache, 'Vip', 'MODIFIED', edited, opts);
+    expect(ev?.action).toBe('update');
+    expect((ev!.object as { status?: { v4ip?: string } }).status?.v4ip).toBe('10.16.0.200');
+    // a repeat of the same resourceVersion is still not an update
+    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', edited, opts)).toEqual([]);
+    // blanking a shown address is an edit too
+    const blanked = { ...base, metadata: { name: 'v', resourceVersion: '5' }, status: { v4ip: '' } };
+    expect(applyWatchEvent(cache, 'Vip', 'MODIFIED', blanked, opts)).toHaveLength(1);
+    // without the option (other kinds) nothing status-only is emitted
+    const other = new Map();
+    applyWatchEvent(other, 'Vip', 'ADDED', first);
+    expect(applyWatchEvent(other, 'Vip', 'MODIFIED', edited)).toEqual([]);
+  });
+
+  it('the relay watches Vips with their addresses as the claim', () => {
+    expect(DEFAULT_RESOURCES.find((r) => r.kind === 'Vip')?.claimedStatus).toEqual(['v4ip', 'v6ip', 'mac']);
   });
 });

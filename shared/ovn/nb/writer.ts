@@ -26,6 +26,7 @@ import {
 } from './ops/load-balancer.ts';
 import {
   createSwitchOps,
+  deleteSwitchOps,
   type LogicalSwitchSpec,
   requireSwitch,
   selectSwitchByName,
@@ -122,14 +123,6 @@ export class NorthboundWriter {
     return (r?.rows ?? []).map(logicalSwitchFromRow);
   }
 
-  /** Deletes a switch by name (its ports go with it: they are referenced by it only). */
-  deleteLogicalSwitch(name: string): Promise<boolean> {
-    return this.retry(`deleteLogicalSwitch ${name}`, async () => {
-      const [r] = await this.client.transact([op.delete(Table.LogicalSwitch, [where('name', '==', name)])]);
-      return (r?.count ?? 0) > 0;
-    });
-  }
-
   async getPort(name: string): Promise<LogicalSwitchPort | undefined> {
     if (this.cache) return this.cache.get(name);
     const [r] = await this.read([selectPortByName(name)]);
@@ -171,6 +164,31 @@ export class NorthboundWriter {
         await this.client.transact(ops);
       }
       return (await this.getLogicalSwitch(spec.name))!;
+    });
+  }
+
+  /**
+   * Deletes the switch (its ports go with it) and, in the same transaction, the load balancers
+   * attached to it that `owned` says are ours (detached from any other switch first). Returns the
+   * names of the load balancers deleted; a switch already gone is not an error.
+   */
+  deleteLogicalSwitch(
+    name: string,
+    owned: (lb: LoadBalancer) => boolean,
+  ): Promise<{ deleted: boolean; loadBalancers: string[] }> {
+    return this.retry(`deleteLogicalSwitch ${name}`, async () => {
+      const current = await this.getLogicalSwitch(name);
+      if (!current) return { deleted: false, loadBalancers: [] };
+      const attached = new Set(current.loadBalancers);
+      const lbs =
+        attached.size === 0
+          ? []
+          : (await this.listLoadBalancers()).filter((lb) => attached.has(lb.uuid) && owned(lb));
+      await this.client.transact([
+        ...deleteSwitchOps(current),
+        ...lbs.flatMap((lb) => deleteLoadBalancerOps(lb.uuid)),
+      ]);
+      return { deleted: true, loadBalancers: lbs.map((lb) => lb.name) };
     });
   }
 

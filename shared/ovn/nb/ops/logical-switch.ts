@@ -97,6 +97,23 @@ export function updateSwitchOps(current: LogicalSwitch, spec: LogicalSwitchSpec)
   ];
 }
 
+/**
+ * Deletes the switch, guarded by the load balancers read with it (a rule attaching one meanwhile
+ * fails the wait: read again). Its ports go with it (OVSDB collects unreferenced ports); load
+ * balancers are root rows, so the caller deletes those it owns in the same transaction.
+ */
+export function deleteSwitchOps(current: Pick<LogicalSwitch, 'uuid' | 'loadBalancers'>): Operation[] {
+  return [
+    op.wait(
+      Table.LogicalSwitch,
+      [whereUuid(current.uuid)],
+      ['load_balancer'],
+      [{ load_balancer: set(current.loadBalancers.map((u) => uuid(u))) }],
+    ),
+    op.delete(Table.LogicalSwitch, [whereUuid(current.uuid)]),
+  ];
+}
+
 type SwitchRef = { uuid: string } | { name: string };
 const switchWhere = (ref: SwitchRef) =>
   'uuid' in ref ? [whereUuid(ref.uuid)] : [where('name', '==', ref.name)];
