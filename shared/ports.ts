@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Config } from './config.ts';
 import { apiServerCheck, ovsdbCheck, type ReadinessCheck, redisCheck } from './health/readiness.ts';
 import { type Allocator, createRedisAllocator } from './ipam/index.ts';
-import { createEventRecorder, kubeEventSink } from './kube/event-recorder.ts';
+import { createEventRecorder, type KubeEventRecorder, kubeEventSink } from './kube/event-recorder.ts';
 import { createKube } from './kube/index.ts';
 import type { FunctionMetrics } from './metrics/functions.ts';
 import { connectNorthbound } from './ovn/nb/index.ts';
@@ -36,6 +36,8 @@ export interface ControllerPorts extends Ports {
   readonly kube: KubePort;
   /** Everything a reconciler needs, ready to hand to createDispatch(). */
   readonly reconcile: ReconcileDeps;
+  /** The Events recorder the reconcilers use (flush() writes counted repeats now). */
+  readonly events: KubeEventRecorder;
 }
 
 export function createRedisClient(config: Config): Redis | Cluster {
@@ -102,6 +104,7 @@ export async function createControllerPorts(
     nb,
     kube,
     reconcile,
+    events,
     async close() {
       await refresher.flush();
       await events.flush();

@@ -146,7 +146,7 @@ export function createEventRecorder(o: EventRecorderOptions): KubeEventRecorder 
           known.count++;
           known.lastObserved = at;
           // The first repeat shows at once (a series exists); later ones at most every flushMs.
-          const due = known.written <= 1 || at.getTime() - known.lastWriteAt >= flushMs;
+          const due = known.count === 2 || at.getTime() - known.lastWriteAt >= flushMs;
           if (due) writeSeries(known);
           else if (!known.timer) {
             known.timer = setTimeout(() => writeSeries(known), known.lastWriteAt + flushMs - at.getTime());
