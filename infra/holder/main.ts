@@ -8,7 +8,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { apiServerCheck, runChecks } from '../../shared/health/readiness.ts';
+import { holderChangeEvents } from '../../shared/holder/events.ts';
 import { startHolderSync } from '../../shared/holder/index.ts';
+import { createEventRecorder, kubeEventSink } from '../../shared/kube/event-recorder.ts';
 import { createKube } from '../../shared/kube/index.ts';
 import { createHolderMetrics, registerReadiness } from '../../shared/metrics/process.ts';
 import { healthListenFromEnv, startHealthServer } from '../health/server.ts';
@@ -31,6 +33,11 @@ if (!Number.isInteger(resyncMs) || resyncMs < 100) {
 const kubeconfig = env.KUBECONFIG?.trim();
 const kube = createKube(kubeconfig ? { kubeconfigPath: kubeconfig } : { kubeConfig: inCluster() });
 
+const events = createEventRecorder({
+  sink: kubeEventSink(kube.transport),
+  controller: 'kubeovn.io/vip-holder',
+});
+const recordHolderChange = holderChangeEvents(kube, events);
 let sync: Awaited<ReturnType<typeof startHolderSync>> | undefined;
 const metrics = createHolderMetrics();
 collectDefaultMetrics({ register: metrics.registry });
@@ -52,7 +59,10 @@ sync = await startHolderSync({
   kube,
   resyncMs,
   log: (line) => log.info(line),
-  onChange: metrics.onChange,
+  onChange: (vip, from, to) => {
+    metrics.onChange(vip, from, to);
+    recordHolderChange(vip, from, to);
+  },
 });
 log.info({ sbRemotes }, 'holder sync running');
 
@@ -62,7 +72,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    Promise.all([sync?.stop(), health?.close()]).then(
+    Promise.all([sync?.stop(), health?.close(), events.flush()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -6,6 +6,8 @@
 import { parseArgs } from 'node:util';
 import { collectDefaultMetrics } from 'prom-client';
 import { apiServerCheck, ovsdbCheck, runChecks } from '../../shared/health/readiness.ts';
+import { holderChangeEvents } from '../../shared/holder/events.ts';
+import { createEventRecorder, kubeEventSink } from '../../shared/kube/event-recorder.ts';
 import { createKube } from '../../shared/kube/index.ts';
 import { createHolderMetrics, registerReadiness } from '../../shared/metrics/process.ts';
 import { OvsdbClient } from '../../shared/ovsdb/client.ts';
@@ -34,8 +36,17 @@ if (!values.nb || !values.kubeconfig) {
 }
 const metrics = createHolderMetrics();
 collectDefaultMetrics({ register: metrics.registry });
+const eventKube = createKube({ kubeconfigPath: values.kubeconfig });
+const events = createEventRecorder({
+  sink: kubeEventSink(eventKube.transport),
+  controller: 'kubeovn.io/vip-holder',
+});
+const recordHolderChange = holderChangeEvents(eventKube, events);
 const agent = await startNodeAgent({
-  onHolderChange: metrics.onChange,
+  onHolderChange: (vip, from, to) => {
+    metrics.onChange(vip, from, to);
+    recordHolderChange(vip, from, to);
+  },
   dir: values.dir ?? makeTempDir('vipres-node-'),
   nbRemote: values.nb,
   kube: { kubeconfigPath: values.kubeconfig },
@@ -49,7 +60,7 @@ let nb: OvsdbClient | undefined;
 if (healthListen) {
   nb = new OvsdbClient({ remotes: parseRemotes(values.nb), database: 'OVN_Northbound', leaderOnly: true });
   nb.start();
-  const kube = createKube({ kubeconfigPath: values.kubeconfig });
+  const kube = eventKube;
   const sync = agent.holderSync;
   const readiness = () =>
     runChecks([
