@@ -49,13 +49,22 @@ afterAll(async () => {
   await api?.stop();
 });
 
-async function reconcile(kind: 'Vip' | 'Subnet', name: string, action: 'add' | 'delete' = 'add') {
+async function reconcile(kind: 'Vip' | 'Subnet' | 'Pod', name: string, action: 'add' | 'delete' = 'add') {
   const object =
-    action === 'delete' ? undefined : kind === 'Vip' ? await kube.getVip(name) : await kube.getSubnet(name);
+    action === 'delete'
+      ? undefined
+      : kind === 'Vip'
+        ? await kube.getVip(name)
+        : kind === 'Pod'
+          ? await kube.getPod('default', name)
+          : await kube.getSubnet(name);
   const event: ResourceEvent = {
     action,
     mode: 'resource',
-    ref: { apiVersion: 'kubeovn.io/v1', kind, name },
+    ref:
+      kind === 'Pod'
+        ? { apiVersion: 'v1', kind, name, namespace: 'default' }
+        : { apiVersion: 'kubeovn.io/v1', kind, name },
     ...(object ? { object } : {}),
     id: randomBytes(4).toString('hex'),
     time: new Date().toISOString(),
@@ -161,5 +170,46 @@ describe('Events on Vips and Subnets', () => {
     await ports.events.flush();
     const events = (await eventsOf('Vip', name)).filter((e) => e.reason === 'AddressReleased');
     expect(events[0]!.note).toBe(`released the address reserved in subnet ${SUBNET}`);
+  });
+
+  it('a parent pod joining an AAP Vip: AddressAllocated on the pod, ParentsChanged on the Vip', async () => {
+    const subnet = `evp-${tag}`;
+    await kube.create('Subnet', {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'Subnet',
+      metadata: { name: subnet },
+      spec: { cidrBlock: '10.233.0.0/24', gateway: '10.233.0.1', protocol: 'IPv4' },
+    });
+    await reconcile('Subnet', subnet);
+    const vip = `ev-${tag}-aap`;
+    const pod = `parent-${tag}`;
+    await kube.create('Vip', {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'Vip',
+      metadata: { name: vip },
+      spec: { subnet, namespace: 'default', selector: [`vip: ${vip}`] },
+    });
+    expect((await reconcile('Vip', vip)).status).toBe('done');
+    await kube.create('Pod', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: pod,
+        namespace: 'default',
+        labels: { vip },
+        annotations: { 'ovn.kubernetes.io/aaps': vip, 'ovn.kubernetes.io/logical_switch': subnet },
+      },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    expect((await reconcile('Pod', pod)).status).toBe('done');
+    expect((await reconcile('Vip', vip)).status).toBe('done');
+    await ports.events.flush();
+    const onPod = (await eventsOf('Pod', pod)).filter((e) => e.reason === 'AddressAllocated');
+    expect(onPod[0]!.note).toMatch(
+      new RegExp(`^allocated 10\\.233\\.0\\.\\d+ mac \\S+ from subnet ${subnet}$`),
+    );
+    const changed = (await eventsOf('Vip', vip)).filter((e) => e.reason === 'ParentsChanged');
+    expect(changed.map((e) => e.note)).toEqual([`virtual parents ${pod}.default (were (none))`]);
+    expect(await describeVip(vip)).toMatch(/Normal\s+ParentsChanged\s+.*virtual parents parent-/);
   });
 });
