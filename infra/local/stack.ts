@@ -93,6 +93,8 @@ function entry(opts: StackOptions, program: string): string[] {
 export interface FunctionReplica extends Daemon {
   readonly url: string;
   readonly port: number;
+  /** Its HEALTH_PORT server: /metrics, /livez, /readyz (plain HTTP, no token). */
+  readonly healthUrl: string;
 }
 
 export interface Stack {
@@ -116,6 +118,8 @@ export interface Stack {
   readonly nb?: OvsdbServer;
   readonly nbRaft?: NbRaftCluster;
   relay?: Daemon;
+  /** The relay's HEALTH_PORT server: /metrics, /livez, /readyz. */
+  readonly relayHealthUrl: string;
   node?: NodeAgent;
   /** The env a function replica (or any tool of ours) needs to reach this stack. */
   functionEnvironment(extra?: Record<string, string>): NodeJS.ProcessEnv;
@@ -267,19 +271,23 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
 
   const startReplica = async (index: number): Promise<FunctionReplica> => {
     const port = functions[index]?.port ?? (await freePort());
+    const healthPort = functions[index]?.healthUrl.split(':').pop() ?? String(await freePort());
     const d = spawnDaemon(
       `function-${index}`,
       process.execPath,
       [...(opts.functionNodeArgs ?? []), ...entry(opts, 'functions/serve/node')],
       dir,
-      { env: functionEnvironment({ PORT: String(port) }), cwd: ROOT },
+      {
+        env: functionEnvironment({ PORT: String(port), HEALTH_PORT: healthPort, HEALTH_HOST: '127.0.0.1' }),
+        cwd: ROOT,
+      },
     );
     const url = `http://127.0.0.1:${port}`;
     await waitFor(`function replica ${index} on ${port}`, async () => (await fetch(`${url}/healthz`)).ok, {
       timeoutMs: 30_000,
       intervalMs: 100,
     });
-    const replica: FunctionReplica = { ...d, url, port };
+    const replica: FunctionReplica = { ...d, url, port, healthUrl: `http://127.0.0.1:${healthPort}` };
     functions[index] = replica;
     supervisor.watch(
       `function replica ${index}`,
@@ -320,6 +328,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     });
   }
 
+  // The relay's /metrics, /livez and /readyz; the same port across its restarts.
+  const relayHealthPort = await freePort();
   const spawnRelay = () =>
     spawnDaemon(
       `relay-${Date.now()}`,
@@ -343,6 +353,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
           ...inheritedEnv(),
           RELAY_SECRET_FILE: files.relaySecret,
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+          HEALTH_PORT: String(relayHealthPort),
+          HEALTH_HOST: '127.0.0.1',
         },
         cwd: ROOT,
       },
@@ -367,6 +379,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     redisPassword,
     secretsDir,
     functions,
+    relayHealthUrl: `http://127.0.0.1:${relayHealthPort}`,
     ...(node ? { node } : {}),
     functionEnvironment,
     startReplica,
@@ -402,6 +415,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
         secretsDir,
         functionsUrl: functions[0]?.url,
         functionUrls: functions.map((f) => f.url),
+        metricsUrls: [...functions.map((f) => `${f.healthUrl}/metrics`), `${stack.relayHealthUrl}/metrics`],
         apiToken,
         relayPid: stack.relay?.pid,
         ...(node
