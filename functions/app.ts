@@ -12,6 +12,7 @@ import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { isDomainError } from '../shared/errors.ts';
 import { type Readiness, runChecks } from '../shared/health/readiness.ts';
+import { limitBody, refuseDeepJson, V1_MAX_BYTES } from './body-limit.ts';
 import { type ErrorPayload, statusOf } from './reservation/errors.ts';
 import { createReservationRoutes, type ReservationPorts } from './reservation/routes.ts';
 
@@ -28,19 +29,29 @@ export interface AppOptions {
   readonly mounts?: readonly { readonly path: string; readonly app: Hono<any, any, any> }[];
 }
 
+// What a validation target is called in messages: the body is valid JSON by the time zod sees it,
+// so "invalid json" would mislead.
+const TARGET_NAME: Record<string, string> = {
+  json: 'body',
+  param: 'path',
+  query: 'query',
+  header: 'headers',
+};
+
 // zod failures become 400 InvalidRequest with a message naming the field.
 const zodHook: ConstructorParameters<typeof OpenAPIHono>[0] = {
   defaultHook: (result, c) => {
     if (result.success) return;
+    const target = TARGET_NAME[result.target] ?? result.target;
     const issues = result.error.issues.map((i) => {
-      const field = i.path.length > 0 ? i.path.join('.') : result.target;
+      const field = i.path.length > 0 ? i.path.join('.') : target;
       return `${field}: ${i.message}`;
     });
-    const field = result.error.issues[0]?.path.join('.') || result.target;
+    const field = result.error.issues[0]?.path.join('.') || target;
     return c.json<ErrorPayload>(
       {
         reason: 'InvalidRequest',
-        message: `invalid ${result.target}: ${issues.join('; ')}`,
+        message: `invalid ${target}: ${issues.join('; ')}`,
         details: { field },
       },
       400,
@@ -73,6 +84,27 @@ export function createApp(ports: AppPorts, opts: AppOptions) {
         401,
         { 'WWW-Authenticate': 'Bearer' },
       );
+    }
+    await next();
+  });
+  // After the token check, so an unauthenticated request is refused without reading its body.
+  app.use('/v1/*', limitBody(V1_MAX_BYTES, '/v1'));
+  app.use('/v1/*', async (c, next) => {
+    const bad = badPathSegment(c.req.url);
+    if (bad) {
+      return c.json<ErrorPayload>(
+        {
+          reason: 'InvalidRequest',
+          message: `invalid path: ${bad}: its percent-encoding is not valid UTF-8`,
+          details: { field: bad },
+        },
+        400,
+      );
+    }
+    if (c.req.raw.body) {
+      // Cached by Hono: the validator parses this same text.
+      const deep = refuseDeepJson(c, await c.req.text());
+      if (deep) return deep;
     }
     await next();
   });
@@ -117,6 +149,29 @@ export function createApp(ports: AppPorts, opts: AppOptions) {
   });
 
   return app;
+}
+
+// Names of the /v1 path segments by position: /v1/subnets/{name} and
+// /v1/subnets/{subnet}/reservations/{owner}.
+const segmentName = (segments: number, at: number) =>
+  at === 3 ? (segments === 4 ? 'name' : 'subnet') : at === 5 ? 'owner' : `segment ${at}`;
+
+/**
+ * The name of the first path segment whose percent-encoding is not UTF-8 (e.g. `%ED%A0%80`, a
+ * surrogate). Hono keeps such a segment undecoded, so it would pass as a literal owner name.
+ */
+function badPathSegment(url: string): string | undefined {
+  const path = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').replace(/[?#].*$/s, '');
+  const segments = path.split('/');
+  for (let i = 0; i < segments.length; i++) {
+    if (!segments[i]!.includes('%')) continue;
+    try {
+      decodeURIComponent(segments[i]!);
+    } catch {
+      return segmentName(segments.length, i);
+    }
+  }
+  return undefined;
 }
 
 /** Constant-time comparison (no runtime-specific crypto needed). */

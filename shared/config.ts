@@ -54,6 +54,10 @@ export interface Config {
   readonly relaySecret?: string | undefined;
   /** Bearer token accepted on /events, for senders that cannot sign, e.g. Knative (EVENTS_TOKEN[_FILE]). */
   readonly eventsToken?: string | undefined;
+  /** Body cap of POST /events in bytes (EVENTS_MAX_BYTES; unset = the endpoint's default, 16 MiB). */
+  readonly eventsMaxBytes?: number | undefined;
+  /** Events per batch on POST /events (EVENTS_MAX_BATCH; unset = 256; the relay sends up to 64). */
+  readonly eventsMaxBatch?: number | undefined;
   /** kube-ovn's keep-vm-ip (KEEP_VM_IP, default true). */
   readonly keepVmIp: boolean;
   /** pino level (LOG_LEVEL, default info). */
@@ -151,7 +155,19 @@ export function readConfig(env: Env, io: ConfigIo = {}): Config {
     kubeconfig: env.KUBECONFIG?.trim() || undefined,
     relaySecret: readSecret(env, 'RELAY_SECRET', io),
     eventsToken: readSecret(env, 'EVENTS_TOKEN', io),
+    eventsMaxBytes: positiveInt(env, 'EVENTS_MAX_BYTES'),
+    eventsMaxBatch: positiveInt(env, 'EVENTS_MAX_BATCH'),
     keepVmIp: (env.KEEP_VM_IP ?? 'true').toLowerCase() !== 'false',
     logLevel: env.LOG_LEVEL?.trim() || 'info',
   };
+}
+
+/** A whole number >= 1 in decimal digits, or undefined when the variable is unset or empty. */
+function positiveInt(env: Env, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  if (!/^[1-9][0-9]*$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+    throw new Error(`${name} "${env[name]}" must be a whole number of at least 1`);
+  }
+  return Number(raw);
 }

@@ -9,6 +9,7 @@ import {
   reviewVip,
   type SubnetLookup,
 } from '../../shared/admission/index.ts';
+import { ADMISSION_MAX_BYTES, limitBody, refuseDeepJson } from '../body-limit.ts';
 
 export interface AdmissionRoutesDeps {
   /** Reads a Subnet by name (e.g. `(name) => kube.getSubnet(name)` from shared/kube). */
@@ -35,13 +36,22 @@ const AdmissionReviewBody = z.object({
 export function createAdmissionRoutes(deps: AdmissionRoutesDeps) {
   const app = new Hono();
 
-  app.post('/vips', async (c) => {
+  app.post('/vips', async (c, next) => {
     if (deps.token && c.req.header('authorization') !== `Bearer ${deps.token}`) {
       return c.json({ reason: 'Unauthenticated', message: 'a bearer token is required' }, 401);
     }
+    await next();
+  });
+  // After the token check, so an unauthenticated request is refused without reading its body.
+  app.post('/vips', limitBody(ADMISSION_MAX_BYTES, '/admission'));
+
+  app.post('/vips', async (c) => {
+    const text = await c.req.text();
+    const deep = refuseDeepJson(c, text);
+    if (deep) return deep;
     let raw: unknown;
     try {
-      raw = await c.req.json();
+      raw = JSON.parse(text);
     } catch {
       return c.json({ reason: 'BadRequest', message: 'the body is not JSON' }, 400);
     }

@@ -3,13 +3,16 @@
 // outcome onto the CloudEvents retry contract: 2xx done, 429/503 retry, other 4xx never succeeds.
 // A batch (application/cloudevents-batch+json) is verified once, its events are dispatched
 // concurrently, and the answer is 200 with each event's own status in `results`.
-import { Hono } from 'hono';
+// Limits: credentials are checked on the headers before the body is read (401), the body is
+// capped in bytes and a batch in events (413 PayloadTooLarge), JSON nests 128 levels at most (400).
+import { type Context, Hono } from 'hono';
 import { isDomainError } from '../../shared/errors.ts';
 import { decodeBatch, decodeEvent, isBatch } from '../../shared/events/decode.ts';
-import { isEventError } from '../../shared/events/errors.ts';
+import { type EventError, isEventError } from '../../shared/events/errors.ts';
 import type { Dispatch, Outcome } from '../../shared/events/outcome.ts';
-import { verifyRequestSync } from '../../shared/events/signature.ts';
+import { verifyHeadersSync, verifyRequestSync } from '../../shared/events/signature.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
+import { EVENTS_MAX_BATCH, EVENTS_MAX_BYTES, limitBody, payloadTooLarge } from '../body-limit.ts';
 
 export interface EventRoutesOptions {
   dispatch: Dispatch;
@@ -20,6 +23,10 @@ export interface EventRoutesOptions {
   replayWindowMs?: number;
   /** Injectable clock for the replay window. */
   now?: () => number;
+  /** Request body cap in bytes (EVENTS_MAX_BYTES, default 16 MiB); more is answered 413. */
+  maxBytes?: number;
+  /** Events per batch at most (EVENTS_MAX_BATCH, default 256); more is answered 413. */
+  maxBatch?: number;
 }
 
 /** One event's answer inside a batch: the HTTP status it would have had alone. */
@@ -89,25 +96,40 @@ export function createEventRoutes(opts: EventRoutesOptions) {
     throw new Error('createEventRoutes needs a secret (RELAY_SECRET) or a token (EVENTS_TOKEN)');
   }
   const app = new Hono();
+  const maxBatch = opts.maxBatch ?? EVENTS_MAX_BATCH;
+  const verifyOptions = () => ({
+    secret: opts.secret,
+    token: opts.token,
+    nowMs: (opts.now ?? Date.now)(),
+    replayWindowMs: opts.replayWindowMs,
+  });
+  const refused = (c: Context, err: EventError) =>
+    err.reason === 'PayloadTooLarge'
+      ? payloadTooLarge(c, err.message, maxBatch)
+      : c.json({ reason: err.reason, message: err.message }, 400);
+
+  // Credentials first, from the headers alone: a request without a valid token or a well-formed,
+  // fresh signature is refused before a byte of its body is read.
+  app.post('/', async (c, next) => {
+    const early = verifyHeadersSync(c.req.raw.headers, verifyOptions());
+    if (early && !early.ok) return c.json({ reason: 'Unauthenticated', message: early.message }, 401);
+    await next();
+  });
+  app.post('/', limitBody(opts.maxBytes ?? EVENTS_MAX_BYTES, '/events'));
 
   app.post('/', async (c) => {
     // The raw text is what was signed; parse only after the signature holds.
     const body = await c.req.text();
     const headers = c.req.raw.headers;
-    const auth = verifyRequestSync(headers, body, {
-      secret: opts.secret,
-      token: opts.token,
-      nowMs: (opts.now ?? Date.now)(),
-      replayWindowMs: opts.replayWindowMs,
-    });
+    const auth = verifyRequestSync(headers, body, verifyOptions());
     if (!auth.ok) return c.json({ reason: 'Unauthenticated', message: auth.message }, 401);
 
     if (isBatch(headers)) {
       let items: ReturnType<typeof decodeBatch>;
       try {
-        items = decodeBatch(body);
+        items = decodeBatch(body, maxBatch);
       } catch (err) {
-        if (isEventError(err)) return c.json({ reason: err.reason, message: err.message }, 400);
+        if (isEventError(err)) return refused(c, err);
         throw err;
       }
       const results = await Promise.all(
@@ -125,7 +147,7 @@ export function createEventRoutes(opts: EventRoutesOptions) {
     try {
       event = decodeEvent(headers, body);
     } catch (err) {
-      if (isEventError(err)) return c.json({ reason: err.reason, message: err.message }, 400);
+      if (isEventError(err)) return refused(c, err);
       throw err;
     }
     const { result, details } = await handle(opts.dispatch, event);

@@ -1,6 +1,33 @@
 // Request and response shapes of the reservation API (zod, documented in /openapi.json).
 import { z } from '@hono/zod-openapi';
 
+// With the u flag a surrogate pair is one code point, so this matches only a lone surrogate
+// (e.g. "\ud800" in JSON), which Redis and JSON encoders would turn into U+FFFD or refuse.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+/** A string that is valid Unicode text (no lone surrogate). */
+const text = () =>
+  z
+    .string()
+    .refine((s) => !LONE_SURROGATE.test(s), { message: 'must be valid Unicode (it holds a lone surrogate)' });
+
+/** Well-formed UTF-8 of a cursor's bytes, or undefined. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * A page cursor is the base64url (no padding) of the last owner of the previous page; anything
+ * else was not made by this API. The round trip refuses non-canonical encodings too.
+ */
+export function isCursor(cursor: string): boolean {
+  if (!/^[A-Za-z0-9_-]{1,2048}$/.test(cursor) || cursor.length % 4 === 1) return false;
+  try {
+    const binary = atob(cursor.replace(/-/g, '+').replace(/_/g, '/'));
+    const owner = utf8.decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+    const again = btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    return again === cursor && owner.length > 0 && owner.length <= 512;
+  } catch {
+    return false;
+  }
+}
+
 export const ErrorBody = z
   .object({
     reason: z.string().openapi({ example: 'AddressConflict' }),
@@ -14,11 +41,12 @@ export const ErrorBody = z
 
 export const SubnetSpecBody = z
   .object({
-    name: z.string().min(1).max(253).openapi({ example: 'ovn-default' }),
-    cidrBlock: z.string().min(1).openapi({ example: '10.16.0.0/16' }),
-    gateway: z.string().optional().openapi({ example: '10.16.0.1' }),
+    name: text().min(1).max(253).openapi({ example: 'ovn-default' }),
+    cidrBlock: text().min(1).max(200).openapi({ example: '10.16.0.0/16' }),
+    gateway: text().max(200).optional().openapi({ example: '10.16.0.1' }),
     excludeIps: z
-      .array(z.string())
+      .array(text().max(200))
+      .max(1000)
       .optional()
       .openapi({ example: ['10.16.0.1..10.16.0.10'] }),
   })
@@ -49,14 +77,14 @@ export const Subnet = z
 
 export const ReservationBody = z
   .object({
-    owner: z.string().min(1).max(500).openapi({
+    owner: text().min(1).max(500).openapi({
       example: 'lb/web',
       description:
         'Any name; stored in the manual owner namespace. vip/… and pod/… are Kubernetes owners: 409 ManagedByKubernetes',
     }),
-    v4ip: z.string().optional().openapi({ example: '10.16.0.100' }),
-    v6ip: z.string().optional().openapi({ example: 'fd00:10:16::100' }),
-    macAddress: z.string().optional().openapi({ example: '00:00:00:0A:1B:2C' }),
+    v4ip: text().max(100).optional().openapi({ example: '10.16.0.100' }),
+    v6ip: text().max(100).optional().openapi({ example: 'fd00:10:16::100' }),
+    macAddress: text().max(100).optional().openapi({ example: '00:00:00:0A:1B:2C' }),
   })
   .openapi('ReservationRequest');
 
@@ -83,25 +111,25 @@ export const ReservationList = z
 export const Released = z.object({ released: z.boolean() }).openapi('Released');
 
 export const SubnetParam = z.object({
-  subnet: z
-    .string()
+  subnet: text()
     .min(1)
+    .max(253)
     .openapi({ param: { name: 'subnet', in: 'path' }, example: 'ovn-default' }),
 });
 export const NameParam = z.object({
-  name: z
-    .string()
+  name: text()
     .min(1)
+    .max(253)
     .openapi({ param: { name: 'name', in: 'path' }, example: 'ovn-default' }),
 });
 export const OwnerParams = z.object({
-  subnet: z
-    .string()
+  subnet: text()
     .min(1)
+    .max(253)
     .openapi({ param: { name: 'subnet', in: 'path' }, example: 'ovn-default' }),
-  owner: z
-    .string()
+  owner: text()
     .min(1)
+    .max(512)
     .openapi({
       param: { name: 'owner', in: 'path' },
       example: 'vip%2Fweb',
@@ -109,8 +137,18 @@ export const OwnerParams = z.object({
     }),
 });
 export const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ example: 100 }),
-  cursor: z.string().optional(),
+  // Digits only: Number() would take '1e2', '0x10', ' 5' and '5.0' as well.
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}$/, { message: 'must be a whole number from 1 to 1000, in decimal digits' })
+    .transform(Number)
+    .pipe(z.number().max(1000, { message: 'must be a whole number from 1 to 1000' }))
+    .optional()
+    .openapi({ type: 'integer', minimum: 1, maximum: 1000, example: 100 }),
+  cursor: z
+    .string()
+    .refine(isCursor, { message: 'is not a cursor this API gave out (pass nextCursor of the previous page)' })
+    .optional(),
 });
 export const DeleteQuery = z.object({
   force: z.enum(['true', 'false']).optional().openapi({ description: 'release every reservation first' }),

@@ -4,69 +4,36 @@
 // also serves /events and /admission. TLS_CERT_FILE + TLS_KEY_FILE: HTTPS (files re-read when
 // they change, as a renewed Kubernetes Secret is); ADMISSION_CLIENT_CA_FILE and
 // ADMISSION_TOKEN[_FILE]: what /admission requires of its caller. HEALTH_PORT: /metrics, /livez and
-// /readyz over plain HTTP on that port too (unauthenticated, as Prometheus scrapes). Closes
-// everything on SIGTERM.
+// /readyz over plain HTTP on that port too (unauthenticated, as Prometheus scrapes; HEALTH_HOST,
+// default 0.0.0.0). Closes everything on SIGTERM.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { type HttpBindings, serve } from '@hono/node-server';
-import { Hono } from 'hono';
+import type { Context } from 'hono';
 import { collectDefaultMetrics } from 'prom-client';
 import { healthListenFromEnv, startHealthServer } from '../../infra/health/server.ts';
 import { readConfig } from '../../shared/config.ts';
 import { runChecks } from '../../shared/health/readiness.ts';
 import { createFunctionMetrics } from '../../shared/metrics/functions.ts';
 import { registerReadiness } from '../../shared/metrics/process.ts';
-import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
-import { createDispatch } from '../../shared/reconcile/dispatch.ts';
-import { createAdmissionRoutes } from '../admission/routes.ts';
-import { type AppOptions, createApp } from '../app.ts';
-import { requireCaller } from '../auth.ts';
-import { createEventRoutes } from '../events/routes.ts';
-import { createOccupancyRoutes } from '../occupancy/routes.ts';
+import { createWholeApp } from './whole-app.ts';
 
 const readText = (path: string) => readFileSync(path, 'utf8');
 const config = readConfig(process.env, { readFile: readText });
 const { tls, admissionAuth } = config;
+
 const metrics = createFunctionMetrics();
 collectDefaultMetrics({ register: metrics.registry });
-
-let ports: Ports;
-let mounts: AppOptions['mounts'] = [];
-if (config.nbRemotes) {
-  const controller = await createControllerPorts(config, { metrics });
-  ports = controller;
-  // The webhook's caller: a certificate the TLS handshake verified against the client CA
-  // (requested of every client, required only here), and/or a bearer token.
-  const admission = new Hono<{ Bindings: HttpBindings }>()
-    .use(
-      '*',
-      requireCaller({
-        token: admissionAuth.token,
-        clientCertificate: admissionAuth.clientCaFile
-          ? (c) => (c.env.incoming.socket as TLSSocket).authorized === true
-          : undefined,
-      }),
-    )
-    .route('/', createAdmissionRoutes({ lookupSubnet: (name) => controller.kube.getSubnet(name) }));
-  mounts = [
-    {
-      path: '/events',
-      app: createEventRoutes({
-        dispatch: createDispatch(controller.reconcile, { observe: metrics.observeReconcile }),
-        secret: config.relaySecret,
-        token: config.eventsToken,
-      }),
-    },
-    { path: '/admission', app: admission },
-    { path: '/occupancy', app: createOccupancyRoutes({ ...controller, token: config.apiToken ?? '' }) },
-  ];
-} else {
-  ports = createPorts(config, { metrics });
-}
+const { app, ports, parts } = await createWholeApp(
+  config,
+  {
+    clientCertificate: (c: Context<{ Bindings: HttpBindings }>) =>
+      (c.env.incoming.socket as TLSSocket).authorized === true,
+  },
+  { metrics },
+);
 registerReadiness(metrics.registry, () => runChecks(ports.checks));
-const app = createApp(ports, { apiToken: config.apiToken ?? '', mounts });
-
 const healthListen = healthListenFromEnv(process.env);
 const health = healthListen
   ? await startHealthServer({
@@ -97,7 +64,6 @@ const server = tls
 server.once('listening', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const parts = config.nbRemotes ? 'reservation API, /events, /admission' : 'reservation API';
   console.log(`functions (${parts}) listening on ${tls ? 'https' : 'http'}://${config.host}:${port}`);
 });
 

@@ -15,7 +15,8 @@ export type StatusReason =
   | 'NotAcceptable'
   | 'InternalError'
   | 'RequestEntityTooLarge'
-  | 'Timeout';
+  | 'Timeout'
+  | 'ServiceUnavailable';
 
 export interface StatusDetails {
   name?: string;

@@ -1,9 +1,11 @@
 // Starts the development API server on loopback and writes a kubeconfig for it. Used in-process by
 // the local stack and tests, and by main.ts as a CLI.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
 import type { AdmissionWebhook } from './admission.ts';
 import type { KubeObject } from './selectors.ts';
@@ -11,6 +13,7 @@ import { ApiServer } from './server.ts';
 import { type DevCertificates, ensureCertificates } from './tls.ts';
 
 export type { AdmissionWebhook } from './admission.ts';
+export { type ExecBackend, type ExecProcess, ExecRefused, type ExecRequest } from './exec.ts';
 export { ApiServer } from './server.ts';
 
 export interface DevApiServerOptions {
@@ -50,7 +53,15 @@ export interface DevApiServer {
   connectionCount(): number;
   /** Adds a validating webhook after start (e.g. once the functions listen). */
   addAdmissionWebhook(hook: AdmissionWebhook): void;
+  /**
+   * Rewrites the kubeconfig with a named extension on its cluster (kubeconfig's own place for
+   * tool-specific data; kubectl keeps and ignores it). `kubectl ko` finds the OVN databases there.
+   */
+  setClusterExtension(name: string, value: Record<string, unknown>): void;
 }
+
+/** The extension that names the stack's OVN databases: `{ nb, sb? }` (OVSDB remotes). */
+export const OVN_EXTENSION = 'ovn.vipres.dev';
 
 export function readYamlObjects(file: string): KubeObject[] {
   return parseAllDocuments(readFileSync(file, 'utf8'))
@@ -61,7 +72,13 @@ export function readYamlObjects(file: string): KubeObject[] {
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** A kubeconfig with the token; the client certificate is in it too, so either works. */
-export function kubeconfigYaml(url: string, token: string, certs: DevCertificates): string {
+export function kubeconfigYaml(
+  url: string,
+  token: string,
+  certs: DevCertificates,
+  extensions: Record<string, Record<string, unknown>> = {},
+): string {
+  const ext = Object.entries(extensions);
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -70,6 +87,15 @@ export function kubeconfigYaml(url: string, token: string, certs: DevCertificate
     '    cluster:',
     `      server: ${url}`,
     `      certificate-authority-data: ${b64(certs.ca)}`,
+    ...(ext.length > 0
+      ? [
+          '      extensions:',
+          ...ext.flatMap(([name, value]) => [
+            `        - name: ${name}`,
+            `          extension: ${JSON.stringify(value)}`,
+          ]),
+        ]
+      : []),
     'users:',
     '  - name: vipres-dev-admin',
     '    user:',
@@ -110,6 +136,13 @@ export async function startDevApiServer(opts: DevApiServerOptions): Promise<DevA
     api.handle,
   );
   server.keepAliveTimeout = 30_000;
+  // Upgraded connections (exec) leave the server's bookkeeping: stop() ends them itself.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    api.handleUpgrade(req, socket, head);
+  });
   let connections = 0;
   server.on('secureConnection', () => {
     connections++;
@@ -123,7 +156,10 @@ export async function startDevApiServer(opts: DevApiServerOptions): Promise<DevA
   const url = `https://${host}:${port}`;
   mkdirSync(opts.dir, { recursive: true });
   const kubeconfigPath = join(opts.dir, 'kubeconfig');
-  writeFileSync(kubeconfigPath, kubeconfigYaml(url, opts.token, certs), { mode: 0o600 });
+  const extensions: Record<string, Record<string, unknown>> = {};
+  const writeKubeconfig = () =>
+    writeFileSync(kubeconfigPath, kubeconfigYaml(url, opts.token, certs, extensions), { mode: 0o600 });
+  writeKubeconfig();
   return {
     url,
     token: opts.token,
@@ -133,6 +169,7 @@ export async function startDevApiServer(opts: DevApiServerOptions): Promise<DevA
     api,
     async stop() {
       api.closeWatches();
+      for (const s of upgraded) s.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -142,6 +179,10 @@ export async function startDevApiServer(opts: DevApiServerOptions): Promise<DevA
     connectionCount: () => connections,
     addAdmissionWebhook: (hook) => {
       api.webhooks.push(hook);
+    },
+    setClusterExtension(name, value) {
+      extensions[name] = value;
+      writeKubeconfig();
     },
   };
 }

@@ -1,11 +1,13 @@
 // The HTTP layer: routes Kubernetes API paths to the store, speaks JSON, Status errors, Table
 // and watch streams. Decisions live in store.ts, patch.ts, table.ts, schema.ts and admission.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { type AdmissionWebhook, admit } from './admission.ts';
 import { apiGroups, resourceList, VERSION } from './discovery.ts';
 import { storedJson } from './encoding.ts';
 import { ApiError, badRequest, expired, invalid } from './errors.ts';
+import { type ExecBackend, refuseUpgrade, serveExec } from './exec.ts';
 import { notFoundPath, readBody, sendJson, setWarnings } from './http.ts';
 import { copyJson } from './json.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
@@ -124,6 +126,43 @@ export class ApiServer {
   closeWatches(): void {
     this.watches.close();
   }
+
+  /** Runs pods/exec commands: the local node agent, when it runs (infra/local wires it). */
+  exec: ExecBackend | undefined;
+  /** What `kubectl exec` is told while there is no backend. */
+  execUnavailable =
+    'exec needs the local dataplane and no node agent is running here (it needs root: start the stack as root)';
+
+  /** HTTP upgrades (the https server's 'upgrade' event): pods/exec over WebSocket, nothing else. */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.onRequest?.(req);
+    const raw = req.url ?? '/';
+    const qi = raw.indexOf('?');
+    const path = (qi < 0 ? raw : raw.slice(0, qi)).replace(/\/+$/, '');
+    const q = new URLSearchParams(qi < 0 ? '' : raw.slice(qi + 1));
+    const certOk = (socket as TLSSocket).authorized === true;
+    if (!certOk && req.headers.authorization !== `Bearer ${this.token}`) {
+      refuseUpgrade(socket, new ApiError(401, 'Unauthorized', 'Unauthorized'));
+      return;
+    }
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(path);
+    if (!m) {
+      refuseUpgrade(socket, notFoundPath());
+      return;
+    }
+    const [, namespace, pod] = m as unknown as [string, string, string];
+    serveExec(
+      {
+        backend: this.exec,
+        unavailable: this.execUnavailable,
+        getPod: (ns, name) => this.store.peek(this.resource('', 'pods'), ns, name),
+      },
+      req,
+      socket,
+      head,
+      { namespace: decodeURIComponent(namespace), pod: decodeURIComponent(pod), q },
+    );
+  };
 
   /** Called with every request as it arrives (diagnostics: bench/probe.ts counts them). */
   onRequest: ((req: IncomingMessage) => void) | undefined;

@@ -25,7 +25,7 @@ describe('table', () => {
     expect(evalPath(o, '.status.missing')).toEqual([]);
   });
 
-  it("prints the Vip CRD's columns in the seed's order, HOLDER at priority 1", () => {
+  it("prints the Vip CRD's columns in the seed's order, then HOLDER, NAMESPACE and TYPE at priority 1", () => {
     const info = resourceFromCrd(vipCrd as never);
     const t = toTable(info, [
       {
@@ -34,8 +34,14 @@ describe('table', () => {
         status: { v4ip: '10.16.0.12', mac: '00:00:00:F0:DB:25', ready: true },
       },
     ]);
-    expect(t.columnDefinitions.map((c) => c.name)).toEqual(['Name', ...SEED_VIP_HEADER.slice(1), 'HOLDER']);
-    expect(t.columnDefinitions.at(-1)?.priority).toBe(1);
+    expect(t.columnDefinitions.map((c) => c.name)).toEqual([
+      'Name',
+      ...SEED_VIP_HEADER.slice(1),
+      'HOLDER',
+      'NAMESPACE',
+      'TYPE',
+    ]);
+    expect(t.columnDefinitions.slice(-3).map((c) => c.priority)).toEqual([1, 1, 1]);
     expect(t.rows[0]?.cells).toEqual([
       'vip-dynamic-01',
       '10.16.0.12',
@@ -46,6 +52,8 @@ describe('table', () => {
       null,
       'ovn-default',
       true,
+      null,
+      null,
       null,
     ]);
     expect(t.rows[0]?.object).toMatchObject({ kind: 'PartialObjectMetadata' });

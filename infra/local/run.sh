@@ -11,6 +11,9 @@ export PATH="$PWD/node_modules/.bin:$PATH:/usr/sbin:/sbin"
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 ensure_npm() {
+  # A node_modules that is a symlink belongs to another checkout (a git worktree sharing it):
+  # npm ci would empty it under that checkout's feet.
+  [ -L node_modules ] && return 0
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { type DevApiServer, startDevApiServer } from '../dev-apiserver/index.ts';
+import { type DevApiServer, OVN_EXTENSION, startDevApiServer } from '../dev-apiserver/index.ts';
 import { maybeStartNodeAgent, type NodeAgent } from '../node-agent/index.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import {
@@ -65,6 +65,12 @@ export interface StackOptions {
   dataplane?: boolean;
   /** Extra environment for the function replicas (e.g. LOG_LEVEL). */
   functionEnv?: Record<string, string>;
+  /**
+   * The runtime of the function replicas: `node` (default) or `deno` (the `deno` npm package,
+   * running functions/serve/deno.ts from source); a list gives replica i the runtime at i (mod its
+   * length), e.g. `['node', 'deno']` for a mixed stack.
+   */
+  functionRuntime?: FunctionRuntime | readonly FunctionRuntime[];
   /** Extra node flags for the function replicas (e.g. `--cpu-prof` to profile them). */
   functionNodeArgs?: string[];
   /** Extra node flags for the relay. */
@@ -90,10 +96,33 @@ function entry(opts: StackOptions, program: string): string[] {
     : [...TSX, join(ROOT, `${program}.ts`)];
 }
 
+export type FunctionRuntime = 'node' | 'deno';
+
+/** The program and arguments that start function replica `index` under its runtime. */
+function functionCommand(
+  opts: StackOptions,
+  index: number,
+): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const runtimes = [opts.functionRuntime ?? 'node'].flat();
+  if (runtimes[index % runtimes.length] === 'deno')
+    // Deno runs the TypeScript sources itself; its cache stays in the project's ignored .cache.
+    return {
+      cmd: join(ROOT, 'node_modules/.bin/deno'),
+      args: ['run', '-A', join(ROOT, 'functions/serve/deno.ts')],
+      env: { DENO_DIR: process.env.DENO_DIR ?? join(ROOT, '.cache/deno'), DENO_NO_UPDATE_CHECK: '1' },
+    };
+  return {
+    cmd: process.execPath,
+    args: [...(opts.functionNodeArgs ?? []), ...entry(opts, 'functions/serve/node')],
+    env: {},
+  };
+}
+
 export interface FunctionReplica extends Daemon {
   readonly url: string;
   readonly port: number;
-  /** Its HEALTH_PORT server: /metrics, /livez, /readyz (plain HTTP, no token). */
+  readonly runtime: FunctionRuntime;
+  /** Its HEALTH_PORT server: /metrics, /livez, /readyz (plain HTTP, no token; Node replicas only). */
   readonly healthUrl: string;
 }
 
@@ -254,6 +283,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     applyFiles: [join(ROOT, 'infra/local/ovn-default.yaml')],
   });
   inProcess.push(apiServer);
+  // `kubectl ko nbctl` finds the NB through the current kubeconfig's cluster.
+  apiServer.setClusterExtension(OVN_EXTENSION, { nb: nbRemote });
 
   const functions: FunctionReplica[] = [];
   const functionEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
@@ -272,22 +303,26 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   const startReplica = async (index: number): Promise<FunctionReplica> => {
     const port = functions[index]?.port ?? (await freePort());
     const healthPort = functions[index]?.healthUrl.split(':').pop() ?? String(await freePort());
-    const d = spawnDaemon(
-      `function-${index}`,
-      process.execPath,
-      [...(opts.functionNodeArgs ?? []), ...entry(opts, 'functions/serve/node')],
-      dir,
-      {
-        env: functionEnvironment({ PORT: String(port), HEALTH_PORT: healthPort, HEALTH_HOST: '127.0.0.1' }),
-        cwd: ROOT,
+    const { cmd, args, env } = functionCommand(opts, index);
+    const d = spawnDaemon(`function-${index}`, cmd, args, dir, {
+      env: {
+        ...functionEnvironment({ PORT: String(port), HEALTH_PORT: healthPort, HEALTH_HOST: '127.0.0.1' }),
+        ...env,
       },
-    );
+      cwd: ROOT,
+    });
     const url = `http://127.0.0.1:${port}`;
     await waitFor(`function replica ${index} on ${port}`, async () => (await fetch(`${url}/healthz`)).ok, {
       timeoutMs: 30_000,
       intervalMs: 100,
     });
-    const replica: FunctionReplica = { ...d, url, port, healthUrl: `http://127.0.0.1:${healthPort}` };
+    const replica: FunctionReplica = {
+      ...d,
+      url,
+      port,
+      runtime: cmd === process.execPath ? 'node' : 'deno',
+      healthUrl: `http://127.0.0.1:${healthPort}`,
+    };
     functions[index] = replica;
     supervisor.watch(
       `function replica ${index}`,
@@ -312,9 +347,17 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       nbRemote,
       kube: { kubeconfigPath: apiServer.kubeconfigPath },
     });
-    if (started.skipped) log(`dataplane skipped: ${started.skipped}`);
+    if (started.skipped) {
+      log(`dataplane skipped: ${started.skipped}`);
+      apiServer.api.execUnavailable = `exec needs the local dataplane, which is off: ${started.skipped}`;
+    }
     node = started.agent;
-    if (node) inProcess.push(node);
+    if (node) {
+      inProcess.push(node);
+      // The agent plays the kubelet's part for `kubectl exec`; its SB serves `kubectl ko sbctl`.
+      apiServer.api.exec = node.execBackend;
+      apiServer.setClusterExtension(OVN_EXTENSION, { nb: nbRemote, sb: node.sbRemote });
+    }
   }
 
   if (opts.admission ?? true) {

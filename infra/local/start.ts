@@ -1,10 +1,11 @@
 // `npm start`: the whole local stack in the foreground until Ctrl-C, then everything it started
-// is stopped. Flags: --replicas N, --redis-cluster, --nb-raft, --resync 30s. A daemon that dies in
+// is stopped. Flags: --replicas N, --redis-cluster, --nb-raft, --resync 30s, --runtime deno (the
+// function replicas under Deno; `node,deno` alternates them). A daemon that dies in
 // the meantime is restarted on its port and data, with a `[stack]` line saying why.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT, startStack, writeStackFile } from './stack.ts';
+import { type FunctionRuntime, ROOT, startStack, writeStackFile } from './stack.ts';
 
 const { values } = parseArgs({
   options: {
@@ -13,8 +14,18 @@ const { values } = parseArgs({
     'nb-raft': { type: 'boolean', default: false },
     resync: { type: 'string', default: '5m' },
     'no-dataplane': { type: 'boolean', default: false },
+    runtime: { type: 'string', default: 'node' },
   },
 });
+const runtimes = values.runtime.split(',').map((r) => r.trim());
+for (const r of runtimes) {
+  if (r !== 'node' && r !== 'deno') {
+    console.error(
+      `--runtime: expected node, deno or a list of them (e.g. node,deno), got ${JSON.stringify(r)}`,
+    );
+    process.exit(2);
+  }
+}
 
 const say = (line: string) => console.log(`[stack] ${line}`);
 // Each run starts clean: the development API server keeps its objects in memory, so data left in
@@ -27,6 +38,7 @@ const stack = await startStack({
   nb: values['nb-raft'] ? 'raft' : 'standalone',
   resync: values.resync,
   dataplane: !values['no-dataplane'],
+  functionRuntime: runtimes as FunctionRuntime[],
   log: say,
 });
 const file = writeStackFile(stack);
@@ -38,7 +50,7 @@ The local stack is up. Everything listens on 127.0.0.1; details are in ${file}.
 
   Kubernetes API    ${stack.apiServer.url}
   kubeconfig        export KUBECONFIG=${stack.kubeconfig}
-  functions         ${stack.functions.map((f) => f.url).join(', ')}   (Bearer token in ${join(stack.secretsDir, 'api-token')})
+  functions         ${stack.functions.map((f) => `${f.url} (${f.runtime})`).join(', ')}   (Bearer token in ${join(stack.secretsDir, 'api-token')})
   OVN Northbound    ${stack.nbRemote}
   Redis             ${redisAddress}   (password in ${join(stack.secretsDir, 'redis-password')})
   secrets           ${stack.secretsDir}   (files, as a mounted Secret; none is on a command line)

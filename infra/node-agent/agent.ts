@@ -3,6 +3,7 @@
 // gives every pod that the handlers gave an address a network namespace plugged into br-int.
 // It writes down what it makes before making it; stop(), the exit hook and the next start remove
 // exactly that. Needs root.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -21,8 +22,10 @@ import { CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import type { Pod } from '../../shared/domain/types.ts';
 import { type HolderSync, startHolderSync } from '../../shared/holder/index.ts';
 import { createKube, type KubeOptions, loadKubeConfig } from '../../shared/kube/index.ts';
+import type { ExecBackend } from '../dev-apiserver/exec.ts';
 import { type Daemon, sleep } from '../local/services.ts';
 import { type Ovs, type Sb, startOvnController, startOvs, startSouthbound, tool } from './daemons.ts';
+import { podExecBackend } from './exec.ts';
 import { ensureGateway, removeGateway } from './gateway.ts';
 import {
   cmdlineOf,
@@ -79,6 +82,8 @@ export interface NodeAgent {
   spawnIn(namespace: string, pod: string, args: string[]): ChildProcess;
   /** ovs-vsctl against this node's Open vSwitch database. */
   vsctl(...args: string[]): Promise<string>;
+  /** `kubectl exec` into wired pods: the development API server's exec backend (infra/local wires it). */
+  readonly execBackend: ExecBackend;
   readonly holderSync: HolderSync | undefined;
   stop(): Promise<void>;
 }
@@ -414,6 +419,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     holderSync,
     netnsOf,
     vsctl: plumbing.vsctl,
+    execBackend: podExecBackend({ wiredNetns: (ns, pod) => made.get(`${pod}.${ns}`)?.netns }),
     wired: () => new Map(made),
     async waitForPod(namespace, pod, timeoutMs = 15_000) {
       const port = `${pod}.${namespace}`;

@@ -9,5 +9,6 @@ export {
   type NodeAgentOptions,
   startNodeAgent,
 } from './agent.ts';
+export { execArgv, exitCode, podExecBackend, shellJoin } from './exec.ts';
 export { ensureGateway, gatewayMac, ROUTER } from './gateway.ts';
 export { hostIfName, netnsName, type PodNic, planNamespaces, podNic } from './pod-nic.ts';

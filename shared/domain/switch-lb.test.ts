@@ -6,8 +6,10 @@ import {
   desiredSwitchLoadBalancers,
   endpoint,
   parseSwitchLbRule,
+  ruleStatusColumns,
   rulesAffectedByPod,
   ruleVip,
+  switchLbFrontEnds,
   switchLbNames,
 } from './switch-lb.ts';
 import type { Pod, SwitchLBRule, Vip } from './types.ts';
@@ -205,5 +207,76 @@ describe('back ends and rows', () => {
       'nginx',
     ]);
     expect(rulesAffectedByPod(rules, undefined, pod('a', '10.16.0.9', { app: 'none' }))).toEqual([]);
+  });
+});
+
+describe('kube-ovn master: endpoints, status columns, front ends answered by the gateway', () => {
+  const rule = (spec: SwitchLBRule['spec']): SwitchLBRule => ({ metadata: { name: 'ep' }, spec });
+  it('takes static endpoints instead of the selector, of the front end family only', () => {
+    const p = parseSwitchLbRule(
+      rule({
+        vip: '10.16.0.200',
+        namespace: 'default',
+        selector: ['app: web'],
+        endpoints: ['10.16.0.22', ' 10.16.0.9', 'fd00::5', '10.16.0.22'],
+        ports: [{ port: 80, targetPort: 8080 }],
+      }),
+    );
+    if (!p.ok) throw new Error(JSON.stringify(p.errors));
+    expect(p.rule.endpoints).toEqual(['10.16.0.22', '10.16.0.9', 'fd00::5']);
+    // No pod is consulted: the endpoints are the back ends.
+    expect(backendAddresses(p.rule, 'ovn-default', [], [])).toEqual(['10.16.0.9', '10.16.0.22']);
+    const rows = desiredSwitchLoadBalancers(p.rule, 'ovn-default', ['10.16.0.9', '10.16.0.22']);
+    expect(rows[0]?.vips).toEqual({ '10.16.0.200:80': '10.16.0.9:8080,10.16.0.22:8080' });
+  });
+  it('refuses an endpoint that is not an address', () => {
+    const p = parseSwitchLbRule(
+      rule({ vip: '10.16.0.200', namespace: 'default', endpoints: ['web-1'], ports: [{ port: 80 }] }),
+    );
+    expect(p.ok ? [] : p.errors).toEqual([
+      { field: 'spec.endpoints[0]', reason: Reason.InvalidAddress, message: '"web-1" is not an IP address' },
+    ]);
+  });
+  it('prints ports and service as kube-ovn does', () => {
+    expect(
+      ruleStatusColumns(
+        rule({
+          vip: '10.16.0.200',
+          namespace: 'ns1',
+          ports: [
+            { name: 'a', port: 443, protocol: 'TCP' },
+            { name: 'b', port: 53, protocol: 'UDP' },
+            { name: 'c', port: 80 },
+          ],
+        }),
+      ),
+    ).toEqual({ ports: '443/TCP,53/UDP,80/TCP', service: 'ns1/slr-ep' });
+  });
+  it('lists the IPv4 front ends of a subnet: switch_lb_vip Vips with an address, not being deleted', () => {
+    const vip = (
+      name: string,
+      type: string,
+      v4ip: string,
+      subnet = 'ovn-default',
+      deleting = false,
+    ): Vip => ({
+      metadata: {
+        name,
+        labels: { 'ovn.kubernetes.io/subnet': subnet },
+        ...(deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}),
+      },
+      spec: { subnet, type },
+      status: { v4ip, type },
+    });
+    expect(
+      switchLbFrontEnds('ovn-default', [
+        vip('b', 'switch_lb_vip', '10.16.0.200'),
+        vip('a', 'switch_lb_vip', '10.16.0.30'),
+        vip('aap', '', '10.16.0.40'),
+        vip('other', 'switch_lb_vip', '10.17.0.5', 'other'),
+        vip('gone', 'switch_lb_vip', '10.16.0.50', 'ovn-default', true),
+        vip('none', 'switch_lb_vip', ''),
+      ]),
+    ).toEqual(['10.16.0.30', '10.16.0.200']);
   });
 });

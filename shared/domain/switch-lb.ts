@@ -30,6 +30,8 @@ export interface ParsedRule {
   selector: LabelRequirement[];
   ports: LbPort[];
   sessionAffinity: 'None' | 'ClientIP';
+  /** Static back ends (canonical addresses); when present the selector is not used, as in kube-ovn. */
+  endpoints: string[];
 }
 
 export type RuleParse = { ok: true; rule: ParsedRule } | { ok: false; errors: FieldError[] };
@@ -92,6 +94,14 @@ export function parseSwitchLbRule(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>)
     if (typeof p.name === 'string' && p.name) lp.name = p.name;
     ports.push(lp);
   }
+  const endpoints: string[] = [];
+  const rawEndpoints: unknown[] = Array.isArray(s.endpoints) ? s.endpoints : [];
+  for (const [i, e] of rawEndpoints.entries()) {
+    const raw = typeof e === 'string' ? e.trim() : '';
+    const addr = canonicalV4(raw) ?? canonicalV6(raw);
+    if (!addr) err(`spec.endpoints[${i}]`, Reason.InvalidAddress, `"${show(e)}" is not an IP address`);
+    else if (!endpoints.includes(addr)) endpoints.push(addr);
+  }
   const affinity =
     typeof s.sessionAffinity === 'string'
       ? s.sessionAffinity
@@ -112,6 +122,7 @@ export function parseSwitchLbRule(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>)
       selector,
       ports,
       sessionAffinity: affinity === 'ClientIP' ? 'ClientIP' : 'None',
+      endpoints,
     },
   };
 }
@@ -151,6 +162,26 @@ export function ruleVip(
   return { ok: true, vip: holder.metadata.name, subnet };
 }
 
+/**
+ * The IPv4 front ends (switch_lb_vip Vips with an address, not being deleted) of `subnet`, sorted:
+ * what the subnet's gateway port answers ARP for, so a client on the subnet sends to the gateway's
+ * MAC and the switch's load balancer rewrites the address (no route needed on the client).
+ */
+export function switchLbFrontEnds(
+  subnet: string,
+  vips: readonly Pick<Vip, 'metadata' | 'spec' | 'status'>[],
+): string[] {
+  const out: string[] = [];
+  for (const v of vips) {
+    if (v.metadata.deletionTimestamp) continue;
+    if ((v.status?.type || v.spec.type || '') !== 'switch_lb_vip') continue;
+    if ((v.metadata.labels?.['ovn.kubernetes.io/subnet'] || v.spec.subnet) !== subnet) continue;
+    const a = canonicalV4(v.status?.v4ip ?? '');
+    if (a) out.push(a);
+  }
+  return sortAddresses(out);
+}
+
 export interface LoadBalancerRow {
   /** `slr-<rule>-<protocol>`. */
   name: string;
@@ -179,12 +210,17 @@ export function endpoint(addr: string, port: number): string {
  * NIC on the subnet carrying an address of the vip's family. Sorted numerically, deduplicated.
  */
 export function backendAddresses(
-  rule: Pick<ParsedRule, 'namespace' | 'selector' | 'family'>,
+  rule: Pick<ParsedRule, 'namespace' | 'selector' | 'family'> & { endpoints?: string[] },
   subnet: string,
   pods: readonly Pod[],
   subnets: readonly SubnetPlacement[],
   opts: PortNamingOptions = {},
 ): string[] {
+  // Static endpoints (e.g. KubeVirt VMs whose addresses no selector finds) replace the selector;
+  // only those of the front end's family can be its back ends.
+  if (rule.endpoints && rule.endpoints.length > 0) {
+    return sortAddresses(rule.endpoints.filter((a) => familyOf(a) === rule.family));
+  }
   if (rule.selector.length === 0) return [];
   const out = new Set<string>();
   for (const pod of pods) {
@@ -199,11 +235,29 @@ export function backendAddresses(
     const addr = rule.family === 'v4' ? ann.v4 : ann.v6;
     if (addr) out.add(addr);
   }
-  return [...out].sort((a, b) => {
+  return sortAddresses(out);
+}
+
+const sortAddresses = (addrs: Iterable<string>): string[] =>
+  [...new Set(addrs)].sort((a, b) => {
     const x = toBigInt(a);
     const y = toBigInt(b);
     return x < y ? -1 : x > y ? 1 : 0;
   });
+
+/**
+ * The status columns kube-ovn prints: `ports` as "<port>/<PROTOCOL>" in spec order (TCP when
+ * unset), and `service` as "<namespace>/slr-<rule>", the name of kube-ovn's headless Service (no
+ * such object exists here: the load balancer is written to OVN directly).
+ */
+export function ruleStatusColumns(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>): {
+  ports: string;
+  service: string;
+} {
+  const ports = (Array.isArray(rule.spec.ports) ? rule.spec.ports : [])
+    .map((p) => `${p?.port}/${typeof p?.protocol === 'string' && p.protocol ? p.protocol : 'TCP'}`)
+    .join(',');
+  return { ports, service: `${rule.spec.namespace ?? ''}/slr-${rule.metadata.name}` };
 }
 
 /** The Load_Balancer rows for a parsed rule on `subnet`, one per protocol in use, sorted by name. */

@@ -111,6 +111,8 @@ export interface SwitchLBRule {
     selector?: string[];
     ports?: SlrPort[];
     sessionAffinity?: string;
+    /** Static back-end addresses (kube-ovn master), used instead of the selector. */
+    endpoints?: string[];
   };
 }
 

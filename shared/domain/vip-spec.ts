@@ -117,13 +117,8 @@ export function parseVipSpec(raw: unknown): VipSpecParse {
       );
     } else namespace = r.namespace;
   }
-  if (namespace !== undefined && type === SWITCH_LB_VIP) {
-    err(
-      'spec.namespace',
-      Reason.InvalidSpec,
-      'namespace (allowed-address-pairs) cannot be combined with type switch_lb_vip',
-    );
-  }
+  // kube-ovn master accepts a namespace on a switch_lb_vip (it only names the port) and its
+  // e2e objects carry one: it is kept and ignored, the Vip stays a front end, never an AAP.
 
   const v4ip = parseAddress(r.v4ip, 'v4', err);
   const v6ip = parseAddress(r.v6ip, 'v6', err);

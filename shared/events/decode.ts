@@ -3,6 +3,7 @@
 // wrong. The HTTP binding is read by hand (binary mode is a plain `ce-*` header mapping) and the
 // attributes are checked with zod: the SDK's parser cost more per event than the rest of decoding.
 import { z } from 'zod';
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from '../json-depth.ts';
 import { EventError } from './errors.ts';
 import { type ObjectRef, parseEventType, type ResourceEvent } from './types.ts';
 
@@ -18,20 +19,36 @@ const attributesSchema = z.looseObject({
 const nonEmpty = (what: string) =>
   z.string({ error: `${what} must be a string` }).min(1, `${what} is required`);
 
+// Every kind handled here is named by a DNS-1123 subdomain and namespaced by a DNS-1123 label, as
+// the API server enforces. A name outside that (e.g. `../x`) cannot come from Kubernetes, and
+// would become a different path when the handler GETs it.
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const objectName = (what: string) =>
+  nonEmpty(what)
+    .max(253, `${what} is longer than 253 characters`)
+    .regex(DNS_SUBDOMAIN, `${what} is not a Kubernetes object name (lower-case DNS-1123 subdomain)`);
+const namespaceName = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .max(63, `${what} is longer than 63 characters`)
+    .refine((ns) => ns === '' || DNS_LABEL.test(ns), `${what} is not a Kubernetes namespace (DNS-1123 label)`)
+    .optional();
+
 const kubeObjectSchema = z.looseObject({
   apiVersion: nonEmpty('data.apiVersion'),
   kind: nonEmpty('data.kind'),
   metadata: z.looseObject({
-    name: nonEmpty('data.metadata.name'),
-    namespace: z.string().optional(),
+    name: objectName('data.metadata.name'),
+    namespace: namespaceName('data.metadata.namespace'),
   }),
 });
 
 const referenceSchema = z.looseObject({
   apiVersion: nonEmpty('data.apiVersion'),
   kind: nonEmpty('data.kind'),
-  name: nonEmpty('data.name'),
-  namespace: z.string().optional(),
+  name: objectName('data.name'),
+  namespace: namespaceName('data.namespace'),
 });
 
 export type HeaderBag = Headers | Record<string, string | string[] | undefined>;
@@ -70,18 +87,33 @@ export const isBatch = (headers: HeaderBag): boolean => mediaTypeOf(headers) ===
 const issuesText = (error: z.ZodError) =>
   error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 
+/** JSON.parse, refusing a text that nests deeper than MAX_JSON_DEPTH before parsing it. */
+function parseBounded(text: string, notJson: string, what: string): unknown {
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new EventError(
+      'NestingTooDeep',
+      `the ${what} nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new EventError('MalformedEvent', notJson);
+  }
+}
+
 function dataOf(raw: Record<string, unknown>): unknown {
   let data = raw.data;
   if (data === undefined && typeof raw.data_base64 === 'string') {
-    data = new TextDecoder().decode(Uint8Array.from(atob(raw.data_base64), (c) => c.charCodeAt(0)));
-  }
-  if (typeof data === 'string') {
+    let binary: string;
     try {
-      return JSON.parse(data);
+      binary = atob(raw.data_base64);
     } catch {
-      throw new EventError('MalformedEvent', 'event data is not JSON');
+      throw new EventError('MalformedEvent', 'event data_base64 is not base64');
     }
+    data = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
   }
+  if (typeof data === 'string') return parseBounded(data, 'event data is not JSON', 'event data');
   return data;
 }
 
@@ -144,13 +176,8 @@ export function decodeStructured(raw: unknown): ResourceEvent {
   return fromAttributes(raw as Record<string, unknown>);
 }
 
-function parseJson(body: string, what: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    throw new EventError('MalformedEvent', `not a CloudEvent: the ${what} is not JSON`);
-  }
-}
+const parseJson = (body: string, what: string): unknown =>
+  parseBounded(body, `not a CloudEvent: the ${what} is not JSON`, what);
 
 /** A single event in binary or structured mode. */
 export function decodeEvent(headers: HeaderBag, body: string): ResourceEvent {
@@ -180,10 +207,19 @@ export function decodeEvent(headers: HeaderBag, body: string): ResourceEvent {
 /** One element of a decoded batch: the event, or why it was refused (alone). */
 export type BatchItem = { ok: true; event: ResourceEvent } | { ok: false; id: string; error: EventError };
 
-/** A batch-mode body: a JSON array of structured events; a malformed element fails alone. */
-export function decodeBatch(body: string): BatchItem[] {
+/**
+ * A batch-mode body: a JSON array of structured events; a malformed element fails alone. More
+ * than `maxEvents` fails the whole batch (PayloadTooLarge) before any element is decoded.
+ */
+export function decodeBatch(body: string, maxEvents = Number.POSITIVE_INFINITY): BatchItem[] {
   const raw = parseJson(body, 'batch');
   if (!Array.isArray(raw)) throw new EventError('MalformedEvent', 'a CloudEvents batch must be a JSON array');
+  if (raw.length > maxEvents) {
+    throw new EventError(
+      'PayloadTooLarge',
+      `the batch holds ${raw.length} events; the limit is ${maxEvents} events per request`,
+    );
+  }
   return raw.map((item): BatchItem => {
     try {
       return { ok: true, event: decodeStructured(item) };

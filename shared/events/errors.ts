@@ -3,6 +3,10 @@ export const EventReason = {
   Unauthenticated: 'Unauthenticated',
   MalformedEvent: 'MalformedEvent',
   UnsupportedEventType: 'UnsupportedEventType',
+  /** JSON nesting deeper than MAX_JSON_DEPTH (shared/json-depth.ts). */
+  NestingTooDeep: 'NestingTooDeep',
+  /** More events in one batch than the endpoint takes (answered 413). */
+  PayloadTooLarge: 'PayloadTooLarge',
 } as const;
 export type EventReason = (typeof EventReason)[keyof typeof EventReason];
 

@@ -86,6 +86,12 @@ export function subnetRange(spec: SubnetSpec): SubnetRange {
     .filter((s) => s !== '')) {
     const ip = parseIp(g);
     if (!ip) throw invalid(`gateway "${g}" is not an IP address`, { field: 'gateway' });
+    // One gateway per family: a second one would silently replace the first.
+    if (gateways.has(ip.family)) {
+      throw invalid(`gateway "${spec.gateway}" has two IPv${ip.family} addresses; give one per family`, {
+        field: 'gateway',
+      });
+    }
     gateways.set(ip.family, ip.value);
   }
 

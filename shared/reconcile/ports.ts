@@ -41,6 +41,12 @@ export interface NorthboundPort {
   findPorts(externalIds: Record<string, string>): Promise<{ name: string; switchName?: string }[]>;
   /** Names of virtual ports that list `parentPort` in their virtual-parents. */
   virtualPortsWithParent(parentPort: string): Promise<string[]>;
+  /**
+   * The subnet gateway answers ARP for `compute()` (the subnet's switch_lb_vip IPv4 addresses):
+   * `options:arp_proxy` on the switch's router-type port(s). `compute` must read the API itself;
+   * it is called again after a write (see NorthboundWriter.refreshArpProxy). No router port: no-op.
+   */
+  refreshArpProxy(switchName: string, compute: () => Promise<string[]>): Promise<void>;
   ensureLoadBalancer(row: LoadBalancerRow): Promise<void>;
   /** Idempotent; detaches from switches first. */
   deleteLoadBalancer(name: string): Promise<void>;

@@ -5,8 +5,10 @@ import {
   backendAddresses,
   desiredSwitchLoadBalancers,
   parseSwitchLbRule,
+  ruleStatusColumns,
   rulesAffectedByPod,
   ruleVip,
+  switchLbFrontEnds,
   switchLbNames,
 } from '../domain/switch-lb.ts';
 import type { Pod, SwitchLBRule } from '../domain/types.ts';
@@ -47,12 +49,18 @@ export async function reconcileSwitchLBRule(
   const backends = backendAddresses(parsed.rule, vip.subnet, pods, placements, {
     keepVmIp: deps.keepVmIp ?? true,
   });
+  await refreshFrontEndArp(deps, vip.subnet);
   const rows = desiredSwitchLoadBalancers(parsed.rule, vip.subnet, backends);
   for (const row of rows) await deps.nb.ensureLoadBalancer(row);
   const wanted = new Set(rows.map((r) => r.name));
   for (const lb of switchLbNames(name)) if (!wanted.has(lb)) await deps.nb.deleteLoadBalancer(lb);
   await writeRuleStatus(deps, rule, undefined, backends.length);
   return { status: 'done' };
+}
+
+/** The subnet's gateway answers ARP for its switch_lb_vip addresses (see switchLbFrontEnds). */
+export async function refreshFrontEndArp(deps: ReconcileDeps, subnet: string): Promise<void> {
+  await deps.nb.refreshArpProxy(subnet, async () => switchLbFrontEnds(subnet, await deps.kube.listVips()));
 }
 
 /**
@@ -81,7 +89,9 @@ async function writeRuleStatus(
   failure: { reason: string; message: string } | undefined,
   backends = 0,
 ): Promise<void> {
-  const prev = (rule as { status?: { conditions?: never[]; backends?: number } }).status;
+  const prev = (
+    rule as { status?: { conditions?: never[]; backends?: number; ports?: string; service?: string } }
+  ).status;
   const conditions = setCondition(
     prev?.conditions,
     {
@@ -93,8 +103,13 @@ async function writeRuleStatus(
     },
     (deps.now?.() ?? new Date()).toISOString(),
   );
-  const status = { conditions, backends };
-  if (JSON.stringify(prev ?? {}) !== JSON.stringify(status)) {
+  const status = { ...ruleStatusColumns(rule), conditions, backends };
+  const same =
+    prev?.ports === status.ports &&
+    prev?.service === status.service &&
+    prev?.backends === status.backends &&
+    JSON.stringify(prev?.conditions) === JSON.stringify(conditions);
+  if (!same) {
     await deps.kube.patchStatus('SwitchLBRule', rule.metadata.name, status);
   }
 }

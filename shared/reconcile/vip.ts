@@ -35,6 +35,7 @@ import type { ReconcileDeps } from './ports.ts';
 import { vipOwner } from './ports.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
+import { refreshFrontEndArp } from './switch-lb-rule.ts';
 
 type Failure = { reason: string; message: string };
 
@@ -220,6 +221,8 @@ async function reconcileFrom(
     assigned: nowAssigned,
     parents: parentAddresses(parents),
   });
+  // A front end is reachable from its subnet once the gateway answers ARP for it.
+  if (vipUsage(spec) === 'switch_lb_vip') await refreshFrontEndArp(deps, spec.subnet);
   // Port security follows the status just written (the addresses) and the parents: refresh the
   // ports whose allowance may have changed. A newly assigned address counts as a change.
   const addressChanged =
@@ -348,6 +351,9 @@ async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefi
     for (const s of await deps.kube.listSubnets()) subnets.add(s.metadata.name);
   }
   for (const subnet of subnets) {
+    // A front end no longer answered for (known type, or unknown: a reference-mode delete).
+    const type = known ? known.status?.type || known.spec.type || '' : 'switch_lb_vip';
+    if (type === 'switch_lb_vip') await refreshFrontEndArp(deps, subnet);
     try {
       if (await deps.allocator.release(subnet, vipOwner(name))) {
         deps.subnetChanged?.(subnet);

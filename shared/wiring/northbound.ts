@@ -71,6 +71,9 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
         .filter((p) => p.type === 'virtual' && parentsOf(p).includes(parentPort))
         .map((p) => p.name);
     },
+    refreshArpProxy(switchName, compute) {
+      return writer.refreshArpProxy(switchName, compute);
+    },
     async ensureLoadBalancer(row: LoadBalancerRow) {
       const vips: Record<string, string[]> = {};
       for (const [front, backs] of Object.entries(row.vips)) vips[front] = backs ? backs.split(',') : [];

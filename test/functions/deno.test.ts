@@ -80,3 +80,42 @@ describe('reservation API on Deno', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('the whole app on Deno', () => {
+  it('refuses ADMISSION_CLIENT_CA_FILE at start: Deno cannot tell a verified client certificate', {
+    timeout: 90_000,
+  }, async () => {
+    const caFile = join(secrets, 'client-ca.pem');
+    writeFileSync(caFile, 'not read: refused before any file is used\n');
+    let out = '';
+    const deno = spawn(resolve(root, 'node_modules/.bin/deno'), ['run', '-A', 'functions/serve/deno.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        DENO_DIR: resolve(root, '.cache/deno'),
+        REDIS_URL: inject('redisUrl'),
+        OVN_NB_REMOTES: inject('nbRemote'),
+        API_TOKEN: 'deno-token',
+        ADMISSION_CLIENT_CA_FILE: caFile,
+        // Required beside a client CA; the refusal comes before they are read.
+        TLS_CERT_FILE: join(secrets, 'tls.crt'),
+        TLS_KEY_FILE: join(secrets, 'tls.key'),
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    deno.stdout.on('data', (d) => {
+      out += d;
+    });
+    deno.stderr.on('data', (d) => {
+      out += d;
+    });
+    const code = await new Promise<number | null>((r) => deno.on('exit', (c) => r(c)));
+    expect(code).not.toBe(0);
+    expect(out).toContain(
+      'ADMISSION_CLIENT_CA_FILE is set but this runtime cannot verify client certificates',
+    );
+    expect(out).not.toContain('listening');
+  });
+});

@@ -67,6 +67,22 @@ describe('subnetRange (SPEC §2 usable range, gateway, excludeIps)', () => {
     expect(reasonOf(() => subnetRange({ name: 'A_b', cidrBlock: '10.0.0.0/24' }))).toBe('InvalidSubnet');
     expect(reasonOf(() => subnetRange({ name: 'a', cidrBlock: 'fd00::/48' }))).toBe('InvalidSubnet');
   });
+
+  it('refuses two gateways of one family (the second used to replace the first silently)', () => {
+    for (const gateway of ['10.0.0.1,10.0.0.2', 'fd00::1,10.0.0.1,fd00::2']) {
+      let err: unknown;
+      try {
+        subnetRange({ name: 'a', cidrBlock: '10.0.0.0/24,fd00::/64', gateway });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(DomainError);
+      expect(err).toMatchObject({ reason: 'InvalidSubnet', details: { field: 'gateway' } });
+    }
+    expect(
+      subnetRange({ name: 'a', cidrBlock: '10.0.0.0/24,fd00::/64', gateway: 'fd00::1,10.0.0.1' }).gateway,
+    ).toBe('10.0.0.1,fd00::1');
+  });
 });
 
 describe('values', () => {

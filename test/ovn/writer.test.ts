@@ -183,6 +183,42 @@ describe('NorthboundWriter', () => {
     }
   });
 
+  it("keeps arp_proxy of the switch's router port equal to the computed front ends, other options untouched", async () => {
+    const name = unique('ls');
+    await nb.ensureLogicalSwitch({ name, cidrBlock: '10.30.0.0/16', gateway: '10.30.0.1' });
+    const rp = `${name}-rtr`;
+    await nbctl(
+      remote,
+      'lsp-add',
+      name,
+      rp,
+      '--',
+      'lsp-set-type',
+      rp,
+      'router',
+      '--',
+      'lsp-set-options',
+      rp,
+      'router-port=lrp-x',
+    );
+    let want = ['10.30.0.200', '10.30.0.30'];
+    let calls = 0;
+    await nb.refreshArpProxy(name, async () => {
+      calls++;
+      return want;
+    });
+    // A pass that wrote is followed by one that computes again and finds nothing to change.
+    expect(calls).toBe(2);
+    expect((await nbctl(remote, 'get', 'Logical_Switch_Port', rp, 'options')).trim()).toBe(
+      '{arp_proxy="10.30.0.200 10.30.0.30", router-port=lrp-x}',
+    );
+    want = [];
+    await nb.refreshArpProxy(name, async () => want);
+    expect((await nbctl(remote, 'get', 'Logical_Switch_Port', rp, 'options')).trim()).toBe(
+      '{router-port=lrp-x}',
+    );
+  });
+
   it('creates a load balancer attached to its switch, updates back ends in place, deletes it', async () => {
     const ls = unique('ls');
     await nb.ensureLogicalSwitch({ name: ls, cidrBlock: '10.25.0.0/16' });

@@ -4,7 +4,7 @@
 import { DomainError, isDomainError, Reason } from '../../errors.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
-import { type Operation, type OperationResult, op, where } from '../../ovsdb/protocol.ts';
+import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
 import {
   type LoadBalancer,
   type LogicalSwitch,
@@ -328,6 +328,36 @@ export class NorthboundWriter {
       if (pass >= this.maxAttempts)
         throw new Error(`port_security of ${name}: still changing after ${pass} writes`);
       written = step.port;
+    }
+  }
+
+  /**
+   * Sets `options:arp_proxy` of the router-type ports on `switchName` to `compute()` (IPv4
+   * addresses; [] removes the key): the gateway then answers ARP for them with its own MAC.
+   * OVN 23.03 honours arp_proxy only on router-type switch ports. Like refreshPortSecurity, a pass
+   * that wrote is followed by one that reads the switch and calls `compute` again, so a writer
+   * that decided from an older list of addresses is corrected (the write is guarded by the read).
+   */
+  async refreshArpProxy(switchName: string, compute: () => Promise<string[]>): Promise<void> {
+    for (let pass = 1; ; pass++) {
+      const wrote = await this.retry(`arp_proxy on ${switchName}`, async () => {
+        const routers = (await this.listPorts({ switchName })).filter((p) => p.type === 'router');
+        if (routers.length === 0) return false;
+        const want = [...new Set(await compute())].sort();
+        let ops: Operation[] = [];
+        for (const port of routers) {
+          const options = { ...port.options };
+          if (want.length > 0) options.arp_proxy = want.join(' ');
+          else delete options.arp_proxy;
+          ops = ops.concat(setPortOptionsOps(port, options));
+        }
+        if (ops.length === 0) return false;
+        await this.client.transact(ops);
+        return true;
+      });
+      if (!wrote) return;
+      if (pass >= this.maxAttempts)
+        throw new Error(`arp_proxy on ${switchName}: still changing after ${pass} writes`);
     }
   }
 

@@ -1,0 +1,84 @@
+// The whole app from configuration, the same for every long-lived runtime (serve/node.ts,
+// serve/deno.ts): /v1 always; with OVN_NB_REMOTES also /events (the reconcilers), /admission and
+// /occupancy over the controller ports. What differs between runtimes (the server, TLS, how a
+// verified client certificate is seen) stays in the entry and comes in through `runtime`.
+import { Hono } from 'hono';
+import type { Config } from '../../shared/config.ts';
+import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
+import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
+import { createDispatch } from '../../shared/reconcile/dispatch.ts';
+import { createAdmissionRoutes } from '../admission/routes.ts';
+import { type AppOptions, createApp } from '../app.ts';
+import { type CallerAuth, requireCaller } from '../auth.ts';
+import { createEventRoutes } from '../events/routes.ts';
+import { createOccupancyRoutes } from '../occupancy/routes.ts';
+
+export interface RuntimeEdge {
+  /**
+   * Whether this request came with a client certificate the TLS layer verified against
+   * ADMISSION_CLIENT_CA_FILE; undefined when the runtime cannot tell (the entry then refuses a
+   * configured client CA rather than let callers through unchecked).
+   */
+  readonly clientCertificate?: CallerAuth['clientCertificate'];
+}
+
+export interface WholeApp {
+  readonly app: ReturnType<typeof createApp>;
+  readonly ports: Ports;
+  /** The route groups served, for the listening line. */
+  readonly parts: string;
+}
+
+export async function createWholeApp(
+  config: Config,
+  runtime: RuntimeEdge = {},
+  /** Times reconciles, allocator calls and NB transactions; shows the subnet gauges. */
+  observe: { metrics?: FunctionMetrics } = {},
+): Promise<WholeApp> {
+  const { admissionAuth } = config;
+  const { metrics } = observe;
+  if (!config.nbRemotes) {
+    const ports = createPorts(config, { metrics });
+    return {
+      app: createApp(ports, { apiToken: config.apiToken ?? '' }),
+      ports,
+      parts: 'reservation API',
+    };
+  }
+  if (admissionAuth.clientCaFile && !runtime.clientCertificate)
+    throw new Error(
+      'ADMISSION_CLIENT_CA_FILE is set but this runtime cannot verify client certificates; use ADMISSION_TOKEN[_FILE] here',
+    );
+  const controller = await createControllerPorts(config, { metrics });
+  // The webhook's caller: a certificate the TLS handshake verified against the client CA
+  // (requested of every client, required only here), and/or a bearer token.
+  // biome-ignore lint/suspicious/noExplicitAny: the entry's bindings (Node's incoming socket) pass through
+  const admission = new Hono<any>()
+    .use(
+      '*',
+      requireCaller({
+        token: admissionAuth.token,
+        clientCertificate: admissionAuth.clientCaFile ? runtime.clientCertificate : undefined,
+      }),
+    )
+    .route('/', createAdmissionRoutes({ lookupSubnet: (name) => controller.kube.getSubnet(name) }));
+  const mounts: AppOptions['mounts'] = [
+    {
+      path: '/events',
+      app: createEventRoutes({
+        dispatch: createDispatch(controller.reconcile, metrics ? { observe: metrics.observeReconcile } : {}),
+        secret: config.relaySecret,
+        token: config.eventsToken,
+        maxBytes: config.eventsMaxBytes,
+        maxBatch: config.eventsMaxBatch,
+      }),
+    },
+    { path: '/admission', app: admission },
+    { path: '/occupancy', app: createOccupancyRoutes({ ...controller, token: config.apiToken ?? '' }) },
+  ];
+  return {
+    app: createApp(controller, { apiToken: config.apiToken ?? '', mounts }),
+    ports: controller,
+    parts: 'reservation API, /events, /admission, /occupancy',
+  };
+}
