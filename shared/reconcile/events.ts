@@ -16,6 +16,8 @@ export const EventReason = {
   SubnetFull: 'SubnetFull',
   /** Warning: the spec cannot be honoured as written. */
   ValidateFailed: 'ValidateFailed',
+  /** Warning on a Subnet: its spec is refused (kube-ovn's reason for a Subnet it cannot validate). */
+  ValidateLogicalSwitchFailed: 'ValidateLogicalSwitchFailed',
   /** Normal on an AAP Vip: its virtual parents changed. */
   ParentsChanged: 'ParentsChanged',
   /** Normal on an AAP Vip: OVN now sends its address to another parent. */
@@ -106,6 +108,26 @@ export function noteRefused(
       action: 'Allocate',
       note: `no available address in subnet ${subnet} for ${kind.toLowerCase()} ${obj.metadata.name}`,
     });
+}
+
+/**
+ * A Subnet whose status shows a refusal: a spec kube-ovn would not accept is
+ * ValidateLogicalSwitchFailed; anything else (in use, being deleted) keeps its own reason.
+ */
+export function noteSubnetRefused(deps: ReconcileDeps, subnet: SubnetResource, failure: Failure): void {
+  // A spec that does not parse is shown as SubnetNotReady "... is invalid: ..." (subnet.ts), the
+  // allocator's refusals as InvalidSubnet and the address reasons.
+  const spec =
+    failure.reason === Reason.InvalidSubnet ||
+    SPEC_REASONS.has(failure.reason) ||
+    (failure.reason === Reason.SubnetNotReady && / is invalid: /.test(failure.message));
+  deps.events?.record({
+    regarding: refOf('Subnet', subnet),
+    type: 'Warning',
+    reason: spec ? EventReason.ValidateLogicalSwitchFailed : failure.reason,
+    action: spec ? 'Validate' : 'Reconcile',
+    note: `${failure.reason}: ${failure.message}`,
+  });
 }
 
 export function noteParentsChanged(deps: ReconcileDeps, vip: Vip, before: string[], after: string[]): void {

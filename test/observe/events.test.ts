@@ -212,4 +212,27 @@ describe('Events on Vips and Subnets', () => {
     expect(changed.map((e) => e.note)).toEqual([`virtual parents ${pod}.default (were (none))`]);
     expect(await describeVip(vip)).toMatch(/Normal\s+ParentsChanged\s+.*virtual parents parent-/);
   });
+
+  it('a Subnet with a spec it cannot accept gets ValidateLogicalSwitchFailed', async () => {
+    const subnet = `evbad-${tag}`;
+    await kube.create('Subnet', {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'Subnet',
+      metadata: { name: subnet },
+      spec: { cidrBlock: '10.234.0.0/24', gateway: '10.99.0.1', protocol: 'IPv4' },
+    });
+    await reconcile('Subnet', subnet);
+    await reconcile('Subnet', subnet);
+    await ports.events.flush();
+    const events = await eventsOf('Subnet', subnet);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'Warning',
+      reason: 'ValidateLogicalSwitchFailed',
+      series: { count: 2 },
+    });
+    expect(events[0]!.note).toMatch(/^SubnetNotReady: Subnet evbad-.* is invalid: .*gateway/);
+    const r = await runKubectl(api.server.kubeconfigPath, ['describe', 'subnet', subnet]);
+    expect(r.stdout).toMatch(/Warning\s+ValidateLogicalSwitchFailed\s+.*\(x2 over/);
+  });
 });
