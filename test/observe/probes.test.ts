@@ -3,7 +3,7 @@
 // process would not bring a dependency back). The functions' own servers, so the run's shared ones
 // are never stopped.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/app.ts';
@@ -53,6 +53,7 @@ afterAll(async () => {
   await api?.stop();
   await redis?.stop();
   await nb?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const status = async (path: string) => (await fetch(`http://127.0.0.1:${health.port}${path}`)).status;
