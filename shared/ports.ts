@@ -87,7 +87,13 @@ export async function createControllerPorts(
     config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
   );
   const log = pino({ level: config.logLevel });
-  const events = createEventRecorder({ sink: kubeEventSink(kube.transport), log });
+  const events = createEventRecorder({
+    sink: kubeEventSink(kube.transport),
+    log,
+    types: { all: ['Normal', 'Warning'] as const, warnings: ['Warning'] as const, none: [] }[
+      config.kubeEvents
+    ],
+  });
   const reconcile: ReconcileDeps = {
     allocator: base.allocator,
     nb,

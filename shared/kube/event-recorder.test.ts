@@ -120,4 +120,13 @@ describe('event recorder', () => {
     await r.flush();
     expect(created[0]!.note).toHaveLength(1024);
   });
+
+  it('records only the types it is told to (KUBE_EVENTS=warnings)', async () => {
+    const { sink, created } = memorySink();
+    const r = createEventRecorder({ sink, types: ['Warning'] });
+    r.record({ ...conflict(), type: 'Normal', reason: 'AddressAllocated', note: 'allocated' });
+    r.record(conflict());
+    await r.flush();
+    expect(created.map((e) => e.reason)).toEqual(['AcquireAddressFailed']);
+  });
 });

@@ -53,6 +53,8 @@ export interface EventRecorderOptions {
   /** Distinct event keys remembered (oldest forgotten first; default 4,096). */
   maxKeys?: number;
   log?: { debug(obj: object, msg?: string): void };
+  /** Which types are recorded (default both); the rest are ignored at once. */
+  types?: readonly ('Normal' | 'Warning')[];
 }
 
 interface Series {
@@ -95,6 +97,7 @@ export function createEventRecorder(o: EventRecorderOptions): KubeEventRecorder 
   const buckets = new Map<string, Bucket>();
   const writes = new Set<Promise<unknown>>();
   let throttled = 0;
+  const types = new Set(o.types ?? ['Normal', 'Warning']);
 
   const track = (p: Promise<unknown>) => {
     const q = p
@@ -135,6 +138,7 @@ export function createEventRecorder(o: EventRecorderOptions): KubeEventRecorder 
       return throttled;
     },
     record(e) {
+      if (!types.has(e.type)) return;
       try {
         const at = now();
         const note = e.note.length > NOTE_LIMIT ? `${e.note.slice(0, NOTE_LIMIT - 3)}...` : e.note;
