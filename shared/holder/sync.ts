@@ -51,7 +51,11 @@ export async function startHolderSync(o: HolderSyncOptions): Promise<HolderSync>
 
   const desired = () => holdersByVip([...rows.values()].map(bindingFromRow));
 
+  // Nothing is written before the first resync has read what the Vips show: a holder that is
+  // already there is neither rewritten nor reported as a change after a restart.
+  let primed = false;
   const write = async () => {
+    if (!primed) return;
     for (const { vip, holder } of holderChanges(desired(), shown)) {
       try {
         await o.kube.patchStatus('Vip', vip, { holder });
@@ -94,6 +98,7 @@ export async function startHolderSync(o: HolderSyncOptions): Promise<HolderSync>
       const vips = await o.kube.listVips();
       shown.clear();
       for (const v of vips) shown.set(v.metadata.name, v.status?.holder ?? '');
+      primed = true;
       await write();
     } catch (err) {
       log(`holder resync failed: ${(err as Error).message}`);

@@ -106,4 +106,28 @@ describe('holder changes', () => {
         : undefined;
     });
   }, 40_000);
+
+  it('are not reported again by a restarted holder sync (what the Vip shows is read first)', async () => {
+    expect(await holderOf()).toBe('default.p2');
+    const metrics = createHolderMetrics();
+    const changes: string[] = [];
+    const again = await startHolderSync({
+      sbRemotes: [sb.remote],
+      kube,
+      resyncMs: 500,
+      onChange: (vip, from, to) => {
+        metrics.onChange(vip, from, to);
+        changes.push(`${vip}: ${from} -> ${to}`);
+      },
+    });
+    try {
+      await again.flush();
+      expect(again.current().get(VIP)).toBe('default.p2');
+      expect(changes).toEqual([]);
+      const text = await metrics.registry.metrics();
+      expect(text).toMatch(/^vip_holder_changes_total\{change="claimed"\} 0$/m);
+    } finally {
+      await again.stop();
+    }
+  });
 });
