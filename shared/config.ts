@@ -60,10 +60,20 @@ export interface Config {
   readonly eventsMaxBatch?: number | undefined;
   /** kube-ovn's keep-vm-ip (KEEP_VM_IP, default true). */
   readonly keepVmIp: boolean;
+  /**
+   * kube-ovn-controller runs beside this system (BESIDE_KUBE_OVN=true): it keeps pod addresses,
+   * Vips are served from each Subnet's declared range only (docs/parts/beside-kube-ovn.md).
+   */
+  readonly besideKubeOvn: boolean;
   /** pino level (LOG_LEVEL, default info). */
   readonly logLevel: string;
   /** This replica's name in log lines (REPLICA_NAME, else HOSTNAME: the pod's name in a cluster). */
   readonly replica?: string | undefined;
+  /**
+   * Which Kubernetes Events the reconcilers record (KUBE_EVENTS): `all` (default), `warnings`
+   * (refusals only: saves one API write per allocation and release), or `none`.
+   */
+  readonly kubeEvents: 'all' | 'warnings' | 'none';
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -160,9 +170,17 @@ export function readConfig(env: Env, io: ConfigIo = {}): Config {
     eventsMaxBytes: positiveInt(env, 'EVENTS_MAX_BYTES'),
     eventsMaxBatch: positiveInt(env, 'EVENTS_MAX_BATCH'),
     keepVmIp: (env.KEEP_VM_IP ?? 'true').toLowerCase() !== 'false',
+    besideKubeOvn: ['true', '1', 'yes'].includes((env.BESIDE_KUBE_OVN ?? '').trim().toLowerCase()),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
     replica: env.REPLICA_NAME?.trim() || env.HOSTNAME?.trim() || undefined,
+    kubeEvents: kubeEventsOf(env.KUBE_EVENTS),
   };
+}
+
+function kubeEventsOf(text: string | undefined): Config['kubeEvents'] {
+  const v = (text?.trim() || 'all').toLowerCase();
+  if (v === 'all' || v === 'warnings' || v === 'none') return v;
+  throw new Error(`KUBE_EVENTS "${text}" must be all, warnings or none`);
 }
 
 /** A whole number >= 1 in decimal digits, or undefined when the variable is unset or empty. */

@@ -36,6 +36,11 @@ export const Reason = {
   VipNotFound: 'VipNotFound',
   /** A pod names a Vip that has no address yet, or is being deleted. */
   VipNotReady: 'VipNotReady',
+  /**
+   * Beside kube-ovn-controller: a Vip asks for an address outside this system's Vip range that
+   * kube-ovn-controller has not granted to it (yet).
+   */
+  AddressOwnedByKubeOvn: 'AddressOwnedByKubeOvn',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

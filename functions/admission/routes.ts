@@ -16,6 +16,8 @@ export interface AdmissionRoutesDeps {
   lookupSubnet: SubnetLookup;
   /** When set, callers must send `Authorization: Bearer <token>` (a real API server relies on TLS instead). */
   token?: string;
+  /** kube-ovn-controller runs beside this system (shared/domain/beside-kube-ovn.ts). */
+  besideKubeOvn?: boolean;
 }
 
 const AdmissionReviewBody = z.object({
@@ -66,7 +68,9 @@ export function createAdmissionRoutes(deps: AdmissionRoutesDeps) {
       );
     }
     try {
-      const response = await reviewVip(parsed.data.request as AdmissionRequest, deps.lookupSubnet);
+      const response = await reviewVip(parsed.data.request as AdmissionRequest, deps.lookupSubnet, {
+        besideKubeOvn: deps.besideKubeOvn ?? false,
+      });
       return c.json(reviewResponse(response), 200);
     } catch (err) {
       // The Subnet could not be read: the API server applies the webhook's failurePolicy.

@@ -7,7 +7,9 @@ import type { Stack } from './stack.ts';
 /** Every log file the stack writes, by what writes it. */
 export function stackLogs(stack: Stack): { what: string; path: string }[] {
   const logs = stack.functions.map((f, i) => ({ what: `function replica ${i}`, path: f.logFile }));
-  if (stack.relay) logs.push({ what: 'relay', path: stack.relay.logFile });
+  stack.relays.forEach((r, i) => {
+    logs.push({ what: stack.relays.length > 1 ? `relay ${i}` : 'relay', path: r.logFile });
+  });
   // The development API server runs inside `npm start` itself.
   logs.push({ what: 'Kubernetes API', path: 'this terminal (it runs inside npm start)' });
   for (const r of redisServers(stack))
@@ -40,6 +42,7 @@ The local stack is up. Everything listens on 127.0.0.1; details are in ${stackFi
   Kubernetes API    ${stack.apiServer.url}
   kubeconfig        export KUBECONFIG=${stack.kubeconfig}
   functions         ${stack.functions.map((f) => `${f.url} (${f.runtime})`).join(', ')}   (Bearer token in ${join(stack.secretsDir, 'api-token')})
+  relays            ${stack.relays.length > 1 ? `${stack.relays.length}, electing a leader through Lease default/vip-relay (kubectl get lease vip-relay -o yaml)` : '1 (no election; --relays 2 for two)'}
   OVN Northbound    ${stack.nbRemote}
   Redis             ${redisAddress}   (password in ${join(stack.secretsDir, 'redis-password')})
   secrets           ${stack.secretsDir}   (files, as a mounted Secret; none is on a command line)

@@ -50,6 +50,13 @@ export interface StackOptions {
   nb?: 'standalone' | 'raft';
   /** Start the relay (default true). */
   relay?: boolean;
+  /**
+   * Relay processes (default 1). With more than one they elect a leader through a Lease
+   * (`--leader-elect`, Lease `default/vip-relay`): only the leader delivers.
+   */
+  relays?: number;
+  /** Leader election timing for the relays, e.g. `{ leaseDuration: '4s', renewDeadline: '2s', retryPeriod: '500ms' }`. */
+  election?: { leaseDuration?: string; renewDeadline?: string; retryPeriod?: string };
   /** Relay resync period, e.g. `30s` (default 5m). */
   resync?: string;
   /**
@@ -122,6 +129,8 @@ export interface FunctionReplica extends Daemon {
   readonly url: string;
   readonly port: number;
   readonly runtime: FunctionRuntime;
+  /** Its HEALTH_PORT server: /metrics, /livez, /readyz (plain HTTP, no token; Node replicas only). */
+  readonly healthUrl: string;
 }
 
 export interface Stack {
@@ -144,12 +153,23 @@ export interface Stack {
   /** The current NB server (a new handle after the stack restarted it). */
   readonly nb?: OvsdbServer;
   readonly nbRaft?: NbRaftCluster;
+  /** The first relay process (relays[0]). */
   relay?: Daemon;
+  /** Every relay process, by index; more than one elect a leader. */
+  readonly relays: Daemon[];
+  /** holderIdentity of relay `index`'s current process (with leader election), e.g. `relay-1.2`. */
+  relayIdentity(index: number): string | undefined;
+  /** The first relay's HEALTH_PORT server: /metrics, /livez, /readyz. */
+  readonly relayHealthUrl: string;
   node?: NodeAgent;
   /** The env a function replica (or any tool of ours) needs to reach this stack. */
   functionEnvironment(extra?: Record<string, string>): NodeJS.ProcessEnv;
   startReplica(index: number): Promise<FunctionReplica>;
-  startRelay(): Promise<Daemon>;
+  /**
+   * Starts relay `index` (default 0). Resolves once a relay has listed and watches: this one, or
+   * with leader election, whichever leads.
+   */
+  startRelay(index?: number): Promise<Daemon>;
   /** `.local/stack.json`-style description. */
   describe(): Record<string, unknown>;
   stop(): Promise<void>;
@@ -298,9 +318,18 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
 
   const startReplica = async (index: number): Promise<FunctionReplica> => {
     const port = functions[index]?.port ?? (await freePort());
+    const healthPort = functions[index]?.healthUrl.split(':').pop() ?? String(await freePort());
     const { cmd, args, env } = functionCommand(opts, index);
     const d = spawnDaemon(`function-${index}`, cmd, args, dir, {
-      env: { ...functionEnvironment({ PORT: String(port), REPLICA_NAME: `function-${index}` }), ...env },
+      env: {
+        ...functionEnvironment({
+          PORT: String(port),
+          HEALTH_PORT: healthPort,
+          HEALTH_HOST: '127.0.0.1',
+          REPLICA_NAME: `function-${index}`,
+        }),
+        ...env,
+      },
       cwd: ROOT,
     });
     const url = `http://127.0.0.1:${port}`;
@@ -308,7 +337,13 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       timeoutMs: 30_000,
       intervalMs: 100,
     });
-    const replica: FunctionReplica = { ...d, url, port, runtime: cmd === process.execPath ? 'node' : 'deno' };
+    const replica: FunctionReplica = {
+      ...d,
+      url,
+      port,
+      runtime: cmd === process.execPath ? 'node' : 'deno',
+      healthUrl: `http://127.0.0.1:${healthPort}`,
+    };
     functions[index] = replica;
     supervisor.watch(
       `function replica ${index}`,
@@ -357,9 +392,31 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     });
   }
 
-  const spawnRelay = () =>
-    spawnDaemon(
-      `relay-${Date.now()}`,
+  const relayCount = opts.relays ?? 1;
+  const elect = relayCount > 1;
+  const relays: Daemon[] = [];
+  const identities: string[] = [];
+  let relaySpawns = 0;
+  // Each relay's /metrics, /livez and /readyz; the same port across its restarts.
+  const relayHealthPorts = await Promise.all(Array.from({ length: relayCount }, () => freePort()));
+  const spawnRelay = (index: number) => {
+    // A new identity per process, as client-go's hostname_uuid: a restarted relay is a new candidate.
+    const identity = `relay-${index}.${++relaySpawns}`;
+    identities[index] = identity;
+    const election = elect
+      ? [
+          '--leader-elect',
+          '--identity',
+          identity,
+          '--lease-namespace',
+          'default',
+          ...(opts.election?.leaseDuration ? ['--lease-duration', opts.election.leaseDuration] : []),
+          ...(opts.election?.renewDeadline ? ['--renew-deadline', opts.election.renewDeadline] : []),
+          ...(opts.election?.retryPeriod ? ['--retry-period', opts.election.retryPeriod] : []),
+        ]
+      : [];
+    return spawnDaemon(
+      `relay-${index}-${Date.now()}`,
       process.execPath,
       [
         ...(opts.relayNodeArgs ?? []),
@@ -372,6 +429,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
         // Handlers are I/O-bound; many events in flight keep every replica busy.
         '--concurrency',
         String(256 * Math.max(1, functions.length)),
+        ...election,
       ],
       dir,
       // info: the relay says little at info (start, synced, stop), and its sync line is awaited here.
@@ -380,10 +438,13 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
           ...inheritedEnv(),
           RELAY_SECRET_FILE: files.relaySecret,
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+          HEALTH_PORT: String(relayHealthPorts[index]),
+          HEALTH_HOST: '127.0.0.1',
         },
         cwd: ROOT,
       },
     );
+  };
 
   const stack: Stack = {
     dir,
@@ -404,26 +465,44 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     redisPassword,
     secretsDir,
     functions,
+    relays,
+    get relay() {
+      return relays[0];
+    },
+    set relay(d: Daemon | undefined) {
+      if (d) relays[0] = d;
+      else relays.splice(0, 1);
+    },
+    relayIdentity: (index) => (elect ? identities[index] : undefined),
+    relayHealthUrl: `http://127.0.0.1:${relayHealthPorts[0]}`,
     ...(node ? { node } : {}),
     functionEnvironment,
     startReplica,
-    async startRelay() {
-      const relay = spawnRelay();
-      stack.relay = relay;
-      // A restarted relay lists everything again; nothing waits for it.
+    async startRelay(index = 0) {
+      const relay = spawnRelay(index);
+      relays[index] = relay;
+      // A restarted relay lists everything again (or, electing, waits for the lease); nothing waits for it.
       supervisor.watch(
-        'the relay',
+        relayCount > 1 ? `relay ${index}` : 'the relay',
         relay,
-        async () => spawnRelay(),
+        async () => spawnRelay(index),
         (next) => {
-          stack.relay = next;
+          relays[index] = next;
         },
         () => 'same sinks',
       );
-      // Ready once it has listed everything and watches: events from now on are not missed or late.
+      // Ready once a relay has listed everything and watches: events from now on are not missed or
+      // late. Electing, a follower never lists: whichever relay leads counts.
+      const watched = elect ? relays : [relay];
       await waitFor(
         'the relay to list and watch',
-        async () => readFileSync(relay.logFile, 'utf8').includes('initial lists delivered'),
+        async () =>
+          watched.some(
+            (r) =>
+              r &&
+              startedPids().includes(r.pid) &&
+              readFileSync(r.logFile, 'utf8').includes('initial lists delivered'),
+          ),
         { timeoutMs: 30_000, intervalMs: 50 },
       );
       return relay;
@@ -439,8 +518,10 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
         secretsDir,
         functionsUrl: functions[0]?.url,
         functionUrls: functions.map((f) => f.url),
+        metricsUrls: [...functions.map((f) => `${f.healthUrl}/metrics`), `${stack.relayHealthUrl}/metrics`],
         apiToken,
         relayPid: stack.relay?.pid,
+        ...(relays.length > 1 ? { relayPids: relays.map((r) => r.pid) } : {}),
         ...(node
           ? {
               node: { instance: node.instance, sbRemote: node.sbRemote, netnsPrefix: `vp-${node.instance}-` },
@@ -451,7 +532,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     async stop() {
       // First: no restart may race with the stops below.
       await supervisor.stop();
-      await stack.relay?.stop();
+      await Promise.all(relays.map((r) => r.stop()));
       await Promise.all(functions.map((f) => f.stop()));
       await stack.node?.stop();
       await apiServer.stop();
@@ -462,8 +543,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     },
   };
   if (opts.relay ?? true) {
-    log('starting the relay');
-    await stack.startRelay();
+    log(relayCount > 1 ? `starting ${relayCount} relays (leader election)` : 'starting the relay');
+    await Promise.all(Array.from({ length: relayCount }, (_, i) => stack.startRelay(i)));
   }
   return stack;
 }

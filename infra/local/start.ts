@@ -1,7 +1,8 @@
 // `npm start`: the whole local stack in the foreground until Ctrl-C, then everything it started
-// is stopped. Flags: --replicas N, --redis-cluster, --nb-raft, --resync 30s, --runtime deno (the
-// function replicas under Deno; `node,deno` alternates them), --log-level warn (default info, or
-// LOG_LEVEL: info logs one line per event per replica). A daemon that dies in
+// is stopped. Flags: --replicas N, --relays N (leader election), --redis-cluster, --nb-raft,
+// --resync 30s, --runtime deno (the function replicas under Deno; `node,deno` alternates them),
+// --log-level warn (default info, or LOG_LEVEL: info logs one line per event per replica).
+// A daemon that dies in
 // the meantime is restarted on its port and data, with a `[stack]` line saying why.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { type FunctionRuntime, ROOT, startStack, writeStackFile } from './stack.
 const { values } = parseArgs({
   options: {
     replicas: { type: 'string', default: '1' },
+    // More than one: the relays elect a leader through a Lease; only it delivers.
+    relays: { type: 'string', default: '1' },
     'redis-cluster': { type: 'boolean', default: false },
     'nb-raft': { type: 'boolean', default: false },
     resync: { type: 'string', default: '5m' },
@@ -38,6 +41,7 @@ rmSync(join(ROOT, '.local/run'), { recursive: true, force: true });
 const stack = await startStack({
   dir: join(ROOT, '.local/run'),
   replicas: Number(values.replicas),
+  relays: Number(values.relays),
   redis: values['redis-cluster'] ? 'cluster' : 'standalone',
   nb: values['nb-raft'] ? 'raft' : 'standalone',
   resync: values.resync,

@@ -1,8 +1,20 @@
 // Command line and environment of the relay, parsed without side effects (files are read through
 // the `readFile` the caller passes). Secrets never come from the command line, where `ps` and
 // /proc/<pid>/cmdline show them to every user: from the environment or from a file instead.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { readSecret } from '../../shared/config.ts';
+import { type ElectionTiming, timingProblem } from '../../shared/domain/leader-lease.ts';
+
+/** Where a pod's own namespace is (the service account's mount), as client-go reads it in-cluster. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+export interface LeaderElectionCli extends ElectionTiming {
+  leaseName: string;
+  leaseNamespace: string;
+  identity: string;
+}
 
 export interface RelayCliOptions {
   kubeconfig?: string;
@@ -17,6 +29,8 @@ export interface RelayCliOptions {
   maxAttempts: number;
   shutdownDeadlineMs: number;
   logLevel: string;
+  /** Set when replicas elect a leader (only it delivers); undefined: this relay always delivers. */
+  leaderElection?: LeaderElectionCli;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -48,7 +62,20 @@ change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the fu
                         dead letter and retried only every 5 minutes; outages are retried until
                         they end (env RELAY_MAX_ATTEMPTS; 5)
   --shutdown-deadline D how long SIGTERM waits for queued deliveries (env RELAY_SHUTDOWN_DEADLINE; 10s)
-  --log-level LEVEL     pino level (env LOG_LEVEL; info)`;
+  --log-level LEVEL     pino level (env LOG_LEVEL; info)
+
+Leader election (several replicas; only the holder of a coordination.k8s.io/v1 Lease lists,
+watches and delivers, the others wait and answer /readyz as followers):
+  --leader-elect        turn it on (env RELAY_LEADER_ELECT=true)
+  --lease-name NAME     the Lease (env RELAY_LEASE_NAME; vip-relay)
+  --lease-namespace NS  its namespace (env RELAY_LEASE_NAMESPACE, else POD_NAMESPACE, else the
+                        pod's own namespace from its service account, else default)
+  --identity ID         this replica's holderIdentity (env RELAY_LEADER_IDENTITY; default
+                        <hostname>_<random>, unique per process as client-go's)
+  --lease-duration D    a silent holder's lease is taken over after this (env RELAY_LEASE_DURATION; 15s)
+  --renew-deadline D    a leader that could not renew for this long stops delivering
+                        (env RELAY_RENEW_DEADLINE; 10s)
+  --retry-period D      time between tries and renewals (env RELAY_RETRY_PERIOD; 2s)`;
 
 export function parseRelayArgs(
   argv: string[],
@@ -71,6 +98,13 @@ export function parseRelayArgs(
       'max-in-flight': { type: 'string' },
       'shutdown-deadline': { type: 'string' },
       'log-level': { type: 'string' },
+      'leader-elect': { type: 'boolean' },
+      'lease-name': { type: 'string' },
+      'lease-namespace': { type: 'string' },
+      identity: { type: 'string' },
+      'lease-duration': { type: 'string' },
+      'renew-deadline': { type: 'string' },
+      'retry-period': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -108,7 +142,37 @@ export function parseRelayArgs(
   };
   const optionalInt = (text: string | undefined, name: string) =>
     text === undefined ? undefined : int(text, 1, name);
+  const elect =
+    values['leader-elect'] ??
+    ['true', '1', 'yes'].includes((env.RELAY_LEADER_ELECT ?? '').trim().toLowerCase());
+  let leaderElection: LeaderElectionCli | undefined;
+  if (elect) {
+    const readNamespace = () => {
+      try {
+        return io.readFile?.(SERVICE_ACCOUNT_NAMESPACE_FILE).trim() || undefined;
+      } catch {
+        return undefined; // not in a pod
+      }
+    };
+    leaderElection = {
+      leaseName: values['lease-name'] ?? env.RELAY_LEASE_NAME ?? 'vip-relay',
+      leaseNamespace:
+        values['lease-namespace'] ??
+        env.RELAY_LEASE_NAMESPACE ??
+        env.POD_NAMESPACE ??
+        readNamespace() ??
+        'default',
+      identity:
+        values.identity ?? env.RELAY_LEADER_IDENTITY ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
+      leaseDurationMs: parseDuration(values['lease-duration'] ?? env.RELAY_LEASE_DURATION ?? '15s'),
+      renewDeadlineMs: parseDuration(values['renew-deadline'] ?? env.RELAY_RENEW_DEADLINE ?? '10s'),
+      retryPeriodMs: parseDuration(values['retry-period'] ?? env.RELAY_RETRY_PERIOD ?? '2s'),
+    };
+    const problem = timingProblem(leaderElection);
+    if (problem) throw new Error(`leader election: ${problem}`);
+  }
   return {
+    ...(leaderElection ? { leaderElection } : {}),
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     sinks,
     secret,

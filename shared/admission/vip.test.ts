@@ -136,4 +136,43 @@ describe('Vip admission', () => {
     expect(await verdict(req({}, { operation: 'DELETE' }))).toBe('allowed');
     expect(await verdict(req({}, { operation: 'UPDATE', subResource: 'status' }))).toBe('allowed');
   });
+
+  it("beside kube-ovn-controller: refuses addresses of kube-ovn's part, and kube-ovn's own writes of addresses and MACs", async () => {
+    const beside: Record<string, SubnetResource> = {
+      'ovn-default': {
+        metadata: {
+          name: 'ovn-default',
+          annotations: { 'vip.kubeovn.io/vip-range': '10.16.200.1..10.16.200.254' },
+        },
+        spec: { cidrBlock: '10.16.0.0/16', gateway: '10.16.0.1', excludeIps: ['10.16.200.0..10.16.200.255'] },
+      },
+    };
+    const review = (r: AdmissionRequest) => reviewVip(r, async (n) => beside[n], { besideKubeOvn: true });
+    expect((await review(req({ subnet: 'ovn-default' }))).allowed).toBe(true);
+    expect((await review(req({ subnet: 'ovn-default', v4ip: '10.16.200.7' }))).allowed).toBe(true);
+    const theirs = await review(req({ subnet: 'ovn-default', v4ip: '10.16.0.121' }));
+    expect(theirs.allowed).toBe(false);
+    expect(theirs.status?.details?.causes?.map((c) => c.reason)).toEqual(['AddressOwnedByKubeOvn']);
+    // kube-ovn-controller's createOrUpdateVipCR on a new dynamic Vip: its address and MAC into the spec.
+    const kubeOvnWrite = await review(
+      req(
+        { subnet: 'ovn-default', v4ip: '10.16.0.2', macAddress: '00:00:00:12:34:56' },
+        { operation: 'UPDATE', oldObject: { metadata: { name: 'v' }, spec: { subnet: 'ovn-default' } } },
+      ),
+    );
+    expect(kubeOvnWrite.allowed).toBe(false);
+    expect(kubeOvnWrite.status?.message).toMatch(
+      /cannot be set or changed after creation beside kube-ovn-controller/,
+    );
+    // Its metadata-only writes (labels, finalizer) pass; without the mode the same UPDATE is allowed.
+    const same = { metadata: { name: 'v' }, spec: { subnet: 'ovn-default' } };
+    expect(
+      (await review(req({ subnet: 'ovn-default' }, { operation: 'UPDATE', oldObject: same }))).allowed,
+    ).toBe(true);
+    expect(
+      await verdict(
+        req({ subnet: 'ovn-default', v4ip: '10.16.0.2' }, { operation: 'UPDATE', oldObject: same }),
+      ),
+    ).toBe('allowed');
+  });
 });

@@ -2,6 +2,7 @@
 // subnet, invalid address, address outside the subnet's CIDR, address change after assignment)
 // and what SPEC adds (malformed selector item, unknown type), with the same reasons the Vip
 // handler uses (shared/domain/vip-spec.ts). Pure apart from the injected Subnet lookup.
+import { besideAddressChange, besideView, besideVipDecision } from '../domain/beside-kube-ovn.ts';
 import type { SubnetResource, Vip } from '../domain/types.ts';
 import { checkAddressesInSubnet, checkImmutable, type FieldError, parseVipSpec } from '../domain/vip-spec.ts';
 import { assignedFromVip } from '../domain/vip-status.ts';
@@ -34,6 +35,7 @@ const sameSpec = (a: unknown, b: unknown) => JSON.stringify(a ?? {}) === JSON.st
 export async function reviewVip(
   req: AdmissionRequest,
   lookupSubnet: SubnetLookup,
+  opts: { besideKubeOvn?: boolean } = {},
 ): Promise<AdmissionResponse> {
   if (req.kind?.group !== 'kubeovn.io' || req.kind.kind !== 'Vip') return allow(req.uid);
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow(req.uid);
@@ -64,6 +66,10 @@ export async function reviewVip(
   if (!parsed.ok) return deny(req, parsed.errors);
   const { spec } = parsed;
 
+  if (opts.besideKubeOvn && req.operation === 'UPDATE') {
+    const change = besideAddressChange(old?.spec, vip.spec ?? {});
+    if (change) return deny(req, [{ field: 'spec', reason: Reason.AddressOwnedByKubeOvn, message: change }]);
+  }
   if (req.operation === 'UPDATE' && old) {
     const assigned = assignedFromVip(old);
     if (assigned) {
@@ -93,5 +99,16 @@ export async function reviewVip(
     gateway: subnet.spec?.gateway,
   });
   if (errors.length > 0) return deny(req, errors);
+  if (opts.besideKubeOvn) {
+    const view = besideView({
+      name: subnet.metadata.name,
+      cidrBlock: subnet.spec?.cidrBlock ?? '',
+      ...(subnet.spec?.excludeIps ? { excludeIps: subnet.spec.excludeIps } : {}),
+      ...(subnet.metadata.annotations ? { annotations: subnet.metadata.annotations } : {}),
+    });
+    const refusal = view.ok ? besideVipDecision({ name: req.name ?? '', ...spec }, view.vipRange) : undefined;
+    if (refusal?.kind === 'refuse')
+      return deny(req, [{ field: 'spec', reason: Reason.AddressOwnedByKubeOvn, message: refusal.message }]);
+  }
   return allow(req.uid);
 }

@@ -42,6 +42,8 @@ export interface DispatchOptions {
   log?: DispatchLogger;
   /** This replica's name in the one line per event (REPLICA_NAME, else the pod's HOSTNAME). */
   replica?: string;
+  /** Told of every handled event (shared/metrics/functions.ts counts and times them). */
+  observe?: (kind: string, outcome: Outcome['status'], reason: string, seconds: number) => void;
 }
 
 export const DEFAULT_INTERNAL_FAILURE_LIMIT = 5;
@@ -64,7 +66,7 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
 
   return async (event) => {
     const key = objectKey(event);
-    const started = performance.now();
+    const start = performance.now();
     let outcome: Outcome;
     try {
       outcome = await route(scopedToEvent(deps), event);
@@ -72,6 +74,9 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
       outcome = await onFailure(event, key, err);
     }
     if (outcome.status === 'done' || outcome.status === 'rejected') failures.delete(key);
+    const reason = outcome.status === 'done' ? '' : outcome.reason;
+    const seconds = (performance.now() - start) / 1000;
+    opts.observe?.(event.ref.kind, outcome.status, reason, seconds);
     // One line per event, so an operator can follow which replica handled which object and how
     // (LOG_LEVEL=warn turns these off and keeps the failures).
     log?.info?.(
@@ -80,8 +85,8 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
         ...(opts.replica ? { replica: opts.replica } : {}),
         action: event.action,
         outcome: outcome.status,
-        ...('reason' in outcome ? { reason: outcome.reason } : {}),
-        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        ...(reason ? { reason } : {}),
+        durationMs: Math.round(seconds * 10_000) / 10,
       },
       'event handled',
     );
@@ -191,15 +196,17 @@ function routeEvent(deps: ReconcileDeps, event: ResourceEvent): Promise<Outcome>
     case 'Subnet':
       return reconcileSubnet(deps, name);
     case 'Pod':
+    case 'StatefulSet':
+    case 'VirtualMachine':
+      // Beside kube-ovn-controller, pod addresses (and their keep rules) are kube-ovn's.
+      if (deps.besideKubeOvn) return Promise.resolve({ status: 'done' });
+      if (kind === 'StatefulSet') return reconcileStatefulSet(deps, namespace, name);
+      if (kind === 'VirtualMachine') return reconcileVirtualMachine(deps, namespace, name);
       return reconcilePod(deps, namespace, name, last as Pod | undefined, {
         ...(event.action !== 'delete' && event.object ? { observed: event.object as Pod } : {}),
       });
     case 'SwitchLBRule':
       return reconcileSwitchLBRule(deps, name, last as SwitchLBRule | undefined);
-    case 'StatefulSet':
-      return reconcileStatefulSet(deps, namespace, name);
-    case 'VirtualMachine':
-      return reconcileVirtualMachine(deps, namespace, name);
     default:
       return Promise.resolve({
         status: 'rejected',

@@ -18,6 +18,7 @@ import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { noteAllocated, noteRefused } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
@@ -176,9 +177,11 @@ async function reconcileNic(
         a = await deps.allocator.allocate({ subnet: nic.subnet, owner });
       }
       if (a.created) deps.subnetChanged?.(nic.subnet);
+      if (a.created) noteAllocated(deps, 'Pod', pod, nic.subnet, a);
       addr = a;
     } catch (err) {
       if (!isDomainError(err)) throw err;
+      noteRefused(deps, 'Pod', pod, { reason: err.reason, message: refusalMessage(err) }, nic.subnet);
       return {
         status: 'rejected',
         reason: err.reason,

@@ -1,6 +1,7 @@
 // Reconciles one Subnet: its range in the allocator, its logical switch, and exact status counts.
 // Vips and pods call `ensureSubnetRegistered` inline, so they never wait on event order.
 
+import { besideView } from '../domain/beside-kube-ovn.ts';
 import type { SubnetPlacement } from '../domain/pod-network.ts';
 import {
   inUseMessage,
@@ -14,6 +15,7 @@ import type { Condition, SubnetResource } from '../domain/types.ts';
 import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
+import { noteSubnetRefused } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { sweepOrphans } from './sweep.ts';
 import { reconcileVip } from './vip.ts';
@@ -70,11 +72,19 @@ async function register(deps: ReconcileDeps, cr: SubnetResource): Promise<Subnet
     gateway: s.gateway,
     excludeIps: s.excludeIps,
   });
+  // Beside kube-ovn-controller our allocator sees only the Vip range; the rest is kube-ovn's.
+  let excludeIps = s.excludeIps;
+  if (deps.besideKubeOvn) {
+    const view = besideView({ ...s, annotations: cr.metadata.annotations });
+    if (!view.ok)
+      return { status: 'missing', failure: { reason: Reason.SubnetNotReady, message: view.message } };
+    excludeIps = view.allocatorExcludeIps;
+  }
   try {
     // Marked managed-by-Kubernetes in the same script: from then on the manual API can read it
     // and reserve in it, never change or delete it.
     const info = await deps.allocator.registerSubnet(
-      { name: s.name, cidrBlock: s.cidrBlock, gateway: s.gateway, excludeIps: s.excludeIps },
+      { name: s.name, cidrBlock: s.cidrBlock, gateway: s.gateway, excludeIps },
       { managedBy: 'kubernetes' },
     );
     return { status: 'ready', info };
@@ -259,8 +269,11 @@ async function writeSubnetStatus(
   /** Shown with the counts of a ready subnet (a refused change, a deletion waiting). */
   failure?: { reason: string; message: string },
 ) {
+  // Beside kube-ovn-controller the Subnet's status is kube-ovn's (its counts cover pods too).
+  if (deps.besideKubeOvn) return;
   const counts = readiness.status === 'ready' ? await deps.allocator.counts(cr.metadata.name) : undefined;
   const shown = failure ?? (readiness.status !== 'ready' ? readiness.failure : undefined);
+  if (shown) noteSubnetRefused(deps, cr, shown);
   const status = computeSubnetStatus({
     ...(counts ? { counts } : {}),
     ...(shown ? { failure: shown } : {}),

@@ -19,6 +19,9 @@ const VIP_OWNER_PREFIX = vipOwner('');
 
 /** Both sweeps; returns how many things were freed or removed. */
 export async function sweepOrphans(deps: ReconcileDeps, subnet: string): Promise<number> {
+  // Beside kube-ovn-controller the switch holds kube-ovn's own ports (pods, nodes, routers), all
+  // with vendor kube-ovn: what is gone is for it to judge, not for this sweep.
+  if (deps.besideKubeOvn) return 0;
   return (await sweepGonePods(deps, subnet)) + (await sweepGoneVips(deps, subnet));
 }
 

@@ -4,6 +4,7 @@
 
 import { parentAddresses, podAaps, type VirtualParent, virtualParents } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
+import { besideView, besideVipDecision } from '../domain/beside-kube-ovn.ts';
 import { parentVipAddresses, portSecurity } from '../domain/port-security.ts';
 import type { Pod, Vip } from '../domain/types.ts';
 import {
@@ -30,6 +31,7 @@ import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { noteAllocated, noteParentsChanged, noteRefused, noteReleased } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { vipOwner } from './ports.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
@@ -158,6 +160,18 @@ async function reconcileFrom(
   // Claim the object before any resource exists, so a delete always goes through cleanup.
   vip = await ensureClaimed(deps, pass, vip, assigned?.subnet ?? spec.subnet);
 
+  if (deps.besideKubeOvn) {
+    const refusal = await besideKubeOvn(deps, vip, spec);
+    if (refusal) {
+      // Not served here (kube-ovn's part, or an unusable Subnet): our allocator holds nothing for
+      // it. Its NB rows are left alone: a Vip in kube-ovn's part has kube-ovn's own port, same name.
+      if (record && (await deps.allocator.release(record.subnet, vipOwner(name))))
+        deps.subnetChanged?.(record.subnet, 'released');
+      await writeStatus(deps, pass, vip, { spec, assigned: undefined, failure: refusal });
+      return { status: 'done' };
+    }
+  }
+
   if (assigned) {
     const immutable = checkImmutable(assigned, spec);
     if (immutable.length > 0) {
@@ -193,6 +207,7 @@ async function reconcileFrom(
         mac: spec.macAddress ?? assigned?.mac,
       });
       if (allocation.created) deps.subnetChanged?.(spec.subnet);
+      if (allocation.created) noteAllocated(deps, 'Vip', vip, spec.subnet, allocation);
       reservation = allocation;
     } catch (err) {
       if (!isDomainError(err)) throw err;
@@ -212,7 +227,7 @@ async function reconcileFrom(
     mac: reservation.mac,
   };
 
-  const { parents, touched } = await syncVirtualPorts(deps, name, spec, reservation);
+  const { parents, touched } = await syncVirtualPorts(deps, name, spec, reservation, vip);
   const written = await writeStatus(deps, pass, vip, {
     spec,
     assigned: nowAssigned,
@@ -243,6 +258,7 @@ async function syncVirtualPorts(
   name: string,
   spec: VipSpec,
   reservation: Reservation,
+  vip?: Vip,
 ): Promise<{ parents: VirtualParent[]; touched: string[] }> {
   // Parents come from pods, which other replicas' reconciles read at other moments. A pass that
   // wrote is therefore followed by another that reads the pods again after that write: a writer
@@ -273,6 +289,8 @@ async function syncVirtualPorts(
         changed = true;
         if (!change.created) onlyInserted = false;
         touched.push(...change.previousParents, ...row.parents);
+        if (vip && !change.created && change.previousParents.join() !== row.parents.join())
+          noteParentsChanged(deps, vip, change.previousParents, row.parents);
       }
     }
     if (vipUsage(spec) === 'aap') {
@@ -349,7 +367,10 @@ async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefi
     const type = known ? known.status?.type || known.spec.type || '' : 'switch_lb_vip';
     if (type === 'switch_lb_vip') await refreshFrontEndArp(deps, subnet);
     try {
-      if (await deps.allocator.release(subnet, vipOwner(name))) deps.subnetChanged?.(subnet, 'released');
+      if (await deps.allocator.release(subnet, vipOwner(name))) {
+        deps.subnetChanged?.(subnet, 'released');
+        if (known) noteReleased(deps, 'Vip', known, subnet);
+      }
     } catch (err) {
       if (!(isDomainError(err) && err.reason === Reason.SubnetNotFound)) throw err;
     }
@@ -367,6 +388,34 @@ async function reservationMatches(deps: ReconcileDeps, vip: Vip): Promise<boolea
  * status stands in only when the record is missing (Redis lost it), so the same addresses are
  * reserved again; a Vip never assigned (no label) costs no read.
  */
+/** Beside kube-ovn-controller: why this Vip is not served here, or undefined (shared/domain/beside-kube-ovn.ts). */
+async function besideKubeOvn(
+  deps: ReconcileDeps,
+  vip: Vip,
+  spec: VipSpec,
+): Promise<{ reason: Reason; message: string } | undefined> {
+  const subnet = await deps.kube.getSubnet(spec.subnet);
+  if (!subnet) return undefined; // the usual SubnetNotFound path reports it
+  const view = besideView({
+    name: subnet.metadata.name,
+    cidrBlock: subnet.spec.cidrBlock ?? '',
+    ...(subnet.spec.excludeIps ? { excludeIps: subnet.spec.excludeIps } : {}),
+    ...(subnet.metadata.annotations ? { annotations: subnet.metadata.annotations } : {}),
+  });
+  if (!view.ok) return { reason: Reason.SubnetNotReady, message: view.message };
+  const decision = besideVipDecision(
+    {
+      name: vip.metadata.name,
+      ...(spec.v4ip ? { v4ip: spec.v4ip } : {}),
+      ...(spec.v6ip ? { v6ip: spec.v6ip } : {}),
+    },
+    view.vipRange,
+  );
+  return decision.kind === 'refuse'
+    ? { reason: Reason.AddressOwnedByKubeOvn, message: decision.message }
+    : undefined;
+}
+
 async function recordedAssignment(
   deps: ReconcileDeps,
   vip: Vip,
@@ -414,6 +463,7 @@ async function writeStatus(
     status.pv6ip = vip.status.pv6ip ?? '';
     status.pmac = vip.status.pmac ?? '';
   }
+  if (input.failure) noteRefused(deps, 'Vip', vip, input.failure, input.spec?.subnet);
   if (statusEquals(vip.status, status)) return vip;
   const written = await deps.kube.patchStatus('Vip', vip.metadata.name, status, {
     ...(vip.metadata.resourceVersion ? { resourceVersion: vip.metadata.resourceVersion } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseRelayArgs } from '../../infra/relay/cli.ts';
+import { parseDuration, parseRelayArgs, SERVICE_ACCOUNT_NAMESPACE_FILE } from '../../infra/relay/cli.ts';
 
 describe('relay CLI parsing', () => {
   it('durations', () => {
@@ -84,5 +84,72 @@ describe('relay CLI parsing', () => {
     // A secret given on the command line is refused, with the way to pass it instead.
     expect(() => parseRelayArgs([...sink, '--secret', 'visible-in-ps'], {})).toThrow(/RELAY_SECRET\[_FILE\]/);
     expect(() => parseRelayArgs([...sink, '--token', 'visible-in-ps'], {})).toThrow(/EVENTS_TOKEN\[_FILE\]/);
+  });
+
+  it('leader election: off unless asked; names, namespace and timing from flags, env or the pod', () => {
+    const sink = ['--sink', 'http://a/e'];
+    expect(parseRelayArgs(sink, { RELAY_SECRET: 's' }).leaderElection).toBeUndefined();
+    const inPod = (p: string) => {
+      if (p === SERVICE_ACCOUNT_NAMESPACE_FILE) return 'kube-ovn-vip\n';
+      throw new Error('ENOENT');
+    };
+    const fromEnv = parseRelayArgs(
+      sink,
+      { RELAY_SECRET: 's', RELAY_LEADER_ELECT: 'true' },
+      { readFile: inPod },
+    );
+    expect(fromEnv.leaderElection).toMatchObject({
+      leaseName: 'vip-relay',
+      leaseNamespace: 'kube-ovn-vip',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
+    // Unique per process, so a restarted replica is a new candidate (client-go's hostname_uuid).
+    expect(fromEnv.leaderElection!.identity).toMatch(/^.+_[0-9a-f]{8}$/);
+    expect(
+      parseRelayArgs(sink, { RELAY_SECRET: 's', RELAY_LEADER_ELECT: 'true' }, { readFile: inPod })
+        .leaderElection!.identity,
+    ).not.toBe(fromEnv.leaderElection!.identity);
+    const flags = parseRelayArgs(
+      [
+        ...sink,
+        '--leader-elect',
+        '--lease-name',
+        'r',
+        '--lease-namespace',
+        'ns1',
+        '--identity',
+        'relay-1',
+        '--lease-duration',
+        '4s',
+        '--renew-deadline',
+        '2s',
+        '--retry-period',
+        '500ms',
+      ],
+      { RELAY_SECRET: 's', RELAY_LEASE_NAMESPACE: 'other' },
+    );
+    expect(flags.leaderElection).toEqual({
+      leaseName: 'r',
+      leaseNamespace: 'ns1',
+      identity: 'relay-1',
+      leaseDurationMs: 4_000,
+      renewDeadlineMs: 2_000,
+      retryPeriodMs: 500,
+    });
+    expect(
+      parseRelayArgs([...sink, '--leader-elect'], { RELAY_SECRET: 's', POD_NAMESPACE: 'p' }).leaderElection!
+        .leaseNamespace,
+    ).toBe('p');
+    expect(
+      parseRelayArgs([...sink, '--leader-elect'], { RELAY_SECRET: 's' }).leaderElection!.leaseNamespace,
+    ).toBe('default');
+    // A renew deadline that is not shorter than the lease could let two relays deliver at once.
+    expect(() =>
+      parseRelayArgs([...sink, '--leader-elect', '--lease-duration', '10s', '--renew-deadline', '10s'], {
+        RELAY_SECRET: 's',
+      }),
+    ).toThrow(/leader election: the lease duration/);
   });
 });
