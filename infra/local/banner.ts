@@ -1,8 +1,9 @@
 // What `npm start` prints once the stack is up: where everything listens, where each log and each
 // piece of data really is (they live in different directories), and commands that work as shown
 // (ovn-nbctl gets every NB remote, so it also works while a Raft follower answers first).
-import { join } from 'node:path';
-import type { Stack } from './stack.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ROOT, type Stack } from './stack.ts';
 
 /** Every log file the stack writes, by what writes it. */
 export function stackLogs(stack: Stack): { what: string; path: string }[] {
@@ -38,6 +39,7 @@ export function stackBanner(stack: Stack, stackFile: string): string {
     rows.map((r) => `    ${r.what.padEnd(36)} ${r.path}`).join('\n');
   return `
 The local stack is up. Everything listens on 127.0.0.1; details are in ${stackFile}.
+In a shell: . .local/stack.env   (KUBECONFIG, NB, API, AUTH)
 
   Kubernetes API    ${stack.apiServer.url}
   kubeconfig        export KUBECONFIG=${stack.kubeconfig}
@@ -54,12 +56,32 @@ ${table(stackLogs(stack))}
 ${table(stackData(stack))}
 
 Try it:
-  export KUBECONFIG=${stack.kubeconfig}
+  . .local/stack.env
   kubectl apply -f examples/vip-dynamic-01.yaml -f examples/static-vip01.yaml
   kubectl get vip
   ovn-nbctl --db=${stack.nbRemote} show ovn-default
   curl -s -H @${join(stack.secretsDir, 'api-auth-header')} ${stack.functions[0]?.url}/v1/subnets/ovn-default
+  kubectl describe vip static-vip01        # why a Vip is not Ready: docs/troubleshooting.md
   REDISCLI_AUTH=$(cat ${join(stack.secretsDir, 'redis-password')}) redis-cli -p ${stack.redis?.port ?? stack.redisCluster?.nodes[0]?.port ?? '<port>'} -c DBSIZE
 
 Ctrl-C stops everything.`;
+}
+
+/**
+ * A file a shell sources (`. .local/stack.env`) to reach the stack: KUBECONFIG, NB (every NB
+ * remote, as `ovn-nbctl --db=` takes them), API (the first replica) and AUTH (a file holding its
+ * bearer header, for `curl -H @$AUTH`). The README's runnable blocks start with it.
+ */
+export function writeStackEnv(stack: Stack, file = join(ROOT, '.local/stack.env')): string {
+  const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  const lines = [
+    '# Written by npm start; removed when it stops. Use: . .local/stack.env',
+    `export KUBECONFIG=${q(stack.kubeconfig)}`,
+    `export NB=${q(stack.nbRemote)}`,
+    `export API=${q(stack.functions[0]?.url ?? '')}`,
+    `export AUTH=${q(join(stack.secretsDir, 'api-auth-header'))}`,
+  ];
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return file;
 }

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stackBanner } from './banner.ts';
+import { stackBanner, writeStackEnv } from './banner.ts';
 import { type FunctionRuntime, ROOT, startStack, writeStackFile } from './stack.ts';
 
 const { values } = parseArgs({
@@ -51,6 +51,7 @@ const stack = await startStack({
   log: say,
 });
 const file = writeStackFile(stack);
+const envFile = writeStackEnv(stack);
 console.log(stackBanner(stack, file));
 
 let stopping = false;
@@ -60,6 +61,7 @@ const shutdown = async (signal: string) => {
   say(`${signal}: stopping`);
   await stack.stop();
   rmSync(file, { force: true });
+  rmSync(envFile, { force: true });
   process.exit(0);
 };
 process.on('SIGINT', () => void shutdown('SIGINT'));
