@@ -21,7 +21,7 @@ function markdownFiles(dir: string): string[] {
 }
 
 /** Link targets outside code: inline `[x](t)`, images, and reference definitions `[x]: t`. */
-export function linkTargets(markdown: string): string[] {
+function linkTargets(markdown: string): string[] {
   const text = markdown.replace(/```[\s\S]*?```/g, '').replace(/`[^`\n]*`/g, '');
   const inline = [...text.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]!);
   const refs = [...text.matchAll(/^\s*\[[^\]]+\]:\s*(\S+)/gm)].map((m) => m[1]!);
@@ -29,7 +29,7 @@ export function linkTargets(markdown: string): string[] {
 }
 
 /** Why `target` (linked from `file`) leaves the repository or leads nowhere; undefined when fine. */
-export function badLink(file: string, target: string, root = ROOT): string | undefined {
+function badLink(file: string, target: string, root = ROOT): string | undefined {
   if (/^(https?:|mailto:)/i.test(target) || target.startsWith('#')) return undefined;
   if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return `${target}: not a link inside the repository`;
   const path = decodeURIComponent(target.replace(/[#?].*$/, ''));

@@ -11,7 +11,7 @@ import { writeStackEnv } from '../../infra/local/banner.ts';
 import { ROOT, type Stack, startStack } from '../../infra/local/stack.ts';
 
 /** The fenced blocks whose info string is `sh runnable`, with the line they start on. */
-export function runnableBlocks(markdown: string): { line: number; code: string }[] {
+function runnableBlocks(markdown: string): { line: number; code: string }[] {
   const out: { line: number; code: string }[] = [];
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
