@@ -157,3 +157,4 @@ export interface ReconcileDeps {
 export const vipOwner = (vip: string) => kubernetesOwner('vip', vip);
 export const podOwner = (port: string) => kubernetesOwner('pod', port);
 export const ipOwner = (ip: string) => kubernetesOwner('ip', ip);
+export const healthCheckOwner = (subnet: string) => kubernetesOwner('hc', subnet);
