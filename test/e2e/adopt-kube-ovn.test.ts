@@ -125,9 +125,10 @@ describe('moving a cluster over from kube-ovn', () => {
       'other_config:exclude_ips=10.16.0.1',
       'external_ids:vendor=kube-ovn',
     );
-    for (const [pod, a, extra] of [
-      ['kov-a', LEFT.podA, [LEFT.aap.ip]],
-      ['kov-b', LEFT.podB, []],
+    // kube-ovn's own external_ids on pod ports include its security groups' membership keys.
+    for (const [pod, a, extra, sg] of [
+      ['kov-a', LEFT.podA, [LEFT.aap.ip], ['security_groups=sg1', 'external_ids:associated_sg_sg1=true']],
+      ['kov-b', LEFT.podB, [], ['external_ids:associated_sg_default-securitygroup=false']],
     ] as const) {
       const port = `${pod}.default`;
       await e.nbctl(
@@ -149,6 +150,7 @@ describe('moving a cluster over from kube-ovn', () => {
         `external_ids:ls=${SUBNET}`,
         'external_ids:vendor=kube-ovn',
         `external_ids:pod=default/${pod}`,
+        ...sg.map((kv) => (kv.startsWith('external_ids:') ? kv : `external_ids:${kv}`)),
       );
     }
     await e.nbctl(

@@ -173,6 +173,29 @@ describe('NB operations (pure)', () => {
     expect(moved.portSecurity).toEqual(['00:00:00:00:00:01 10.16.0.6 fd00::6 10.16.0.100 fd00::100']);
     expect(updatePortOps(current, podPortSpec(input, current))).toEqual([]);
     expect(ownAddresses({ addresses: ['dynamic'] })).toBeUndefined();
+    // kube-ovn's own keys (its security groups') stay: only ls, vendor and pod are this system's.
+    const theirs: LogicalSwitchPort = {
+      ...current,
+      externalIds: {
+        ...current.externalIds,
+        associated_sg_sg1: 'true',
+        security_groups: 'sg1',
+        pod: 'x/old',
+      },
+    };
+    expect(podPortSpec(input, theirs).externalIds).toEqual({
+      ls: 'ovn-default',
+      vendor: 'kube-ovn',
+      pod: 'ns/web',
+      associated_sg_sg1: 'true',
+      security_groups: 'sg1',
+    });
+    expect(
+      virtualPortSpec(
+        { switchName: 's', name: 'v', virtualIp: '10.16.0.100' },
+        { ...theirs, type: 'virtual' },
+      ).externalIds,
+    ).toMatchObject({ ls: 's', vendor: 'kube-ovn', associated_sg_sg1: 'true' });
   });
 
   it('sets port security guarded by every column read, port_security included', () => {
@@ -289,7 +312,9 @@ describe('NB operations (pure)', () => {
       'insert Load_Balancer_Health_Check',
       'update Load_Balancer',
     ]);
-    expect(changed[0]).toMatchObject({ rows: [{ health_check: ['set', [['uuid', current.healthChecks[0]]]] }] });
+    expect(changed[0]).toMatchObject({
+      rows: [{ health_check: ['set', [['uuid', current.healthChecks[0]]]] }],
+    });
     expect((changed[3] as { row: { health_check: unknown } }).row.health_check).toEqual([
       'set',
       [
