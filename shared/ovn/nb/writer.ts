@@ -6,12 +6,12 @@ import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
 import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
 import {
+  healthCheckFromRow,
   type LoadBalancer,
   type LogicalSwitch,
   LogicalSwitchColumns,
   type LogicalSwitchPort,
   LogicalSwitchPortColumns,
-  healthCheckFromRow,
   loadBalancerFromRow,
   logicalSwitchFromRow,
   logicalSwitchPortFromRow,
