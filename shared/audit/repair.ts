@@ -233,7 +233,7 @@ async function restorePodReservation(
     if (current) {
       // One script: the pod holds its old reservation or the annotated one, never none.
       await deps.allocator.replace({ subnet: a.subnet, owner: a.owner, v4: a.v4, v6: a.v6, mac: a.mac });
-      deps.subnetChanged?.(a.subnet);
+      deps.subnetChanged?.(a.subnet, 'released'); // its old address is free
     } else {
       const r = await deps.allocator.allocate({
         subnet: a.subnet,
