@@ -20,7 +20,7 @@ import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
-import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
+import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
 import { refreshRulesForPod } from './switch-lb-rule.ts';
 import { type EventState, reconcileVip, refreshPortSecurityOf } from './vip.ts';
 

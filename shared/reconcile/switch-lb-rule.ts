@@ -14,7 +14,7 @@ import {
 import type { Pod, SwitchLBRule } from '../domain/types.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { ReconcileDeps } from './ports.ts';
-import { subnetPlacements } from './subnet.ts';
+import { subnetPlacements } from './subnet-registration.ts';
 
 export async function reconcileSwitchLBRule(
   deps: ReconcileDeps,
