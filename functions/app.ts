@@ -7,10 +7,11 @@
 //   <mounts>               other route groups (the lead mounts /events and /admission here);
 //                          each brings its own authentication
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { isDomainError } from '../shared/errors.ts';
+import { requireBearer } from './auth.ts';
 import { limitBody, refuseDeepJson, V1_MAX_BYTES } from './body-limit.ts';
+import type { FunctionsEnv, OpenApiInit, RouteGroup } from './env.ts';
 import { type ErrorPayload, statusOf } from './reservation/errors.ts';
 import { createReservationRoutes, type ReservationPorts } from './reservation/routes.ts';
 
@@ -20,8 +21,7 @@ export interface AppOptions {
   /** API_TOKEN: required by every /v1 route. */
   readonly apiToken: string;
   /** Route groups mounted at a path, e.g. `{ path: '/events', app: createEventRoutes(...) }`. */
-  // biome-ignore lint/suspicious/noExplicitAny: any Hono app can be mounted
-  readonly mounts?: readonly { readonly path: string; readonly app: Hono<any, any, any> }[];
+  readonly mounts?: readonly { readonly path: string; readonly app: RouteGroup }[];
 }
 
 // What a validation target is called in messages: the body is valid JSON by the time zod sees it,
@@ -34,7 +34,7 @@ const TARGET_NAME: Record<string, string> = {
 };
 
 // zod failures become 400 InvalidRequest with a message naming the field.
-const zodHook: ConstructorParameters<typeof OpenAPIHono>[0] = {
+const zodHook: OpenApiInit = {
   defaultHook: (result, c) => {
     if (result.success) return;
     const target = TARGET_NAME[result.target] ?? result.target;
@@ -56,27 +56,18 @@ const zodHook: ConstructorParameters<typeof OpenAPIHono>[0] = {
 
 export function createApp(ports: AppPorts, opts: AppOptions) {
   if (!opts.apiToken) throw new Error('createApp needs an API token (set API_TOKEN)');
-  const app = new OpenAPIHono(zodHook);
+  const app = new OpenAPIHono<FunctionsEnv>(zodHook);
 
   app.get('/healthz', (c) => c.json({ ok: true }));
 
-  app.use('/v1/*', async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const token = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
-    if (!token || !timingSafeEqual(token, opts.apiToken)) {
-      return c.json<ErrorPayload>(
-        {
-          reason: 'Unauthorized',
-          message: token
-            ? 'the bearer token is not valid for this API'
-            : 'send the API token as "Authorization: Bearer <API_TOKEN>"',
-        },
-        401,
-        { 'WWW-Authenticate': 'Bearer' },
-      );
-    }
-    await next();
-  });
+  app.use(
+    '/v1/*',
+    requireBearer(opts.apiToken, {
+      reason: 'Unauthorized',
+      missing: 'send the API token as "Authorization: Bearer <API_TOKEN>"',
+      invalid: 'the bearer token is not valid for this API',
+    }),
+  );
   // After the token check, so an unauthenticated request is refused without reading its body.
   app.use('/v1/*', limitBody(V1_MAX_BYTES, '/v1'));
   app.use('/v1/*', async (c, next) => {
@@ -162,12 +153,4 @@ function badPathSegment(url: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Constant-time comparison (no runtime-specific crypto needed). */
-function timingSafeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++)
-    diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
 }
