@@ -8,9 +8,13 @@ export function bearerToken(authorization: string | undefined): string | undefin
 }
 
 // HMAC both sides under a per-process random key: the compared digests have equal length, so the
-// time taken depends neither on where the strings differ nor on their lengths.
-const compareKey = randomBytes(32);
-const digest = (s: string) => createHmac('sha256', compareKey).update(s).digest();
+// time taken depends neither on where the strings differ nor on their lengths. The key is made on
+// first use: Workers refuse random values at module scope.
+let compareKey: Buffer | undefined;
+const digest = (s: string) => {
+  compareKey ??= randomBytes(32);
+  return createHmac('sha256', compareKey).update(s).digest();
+};
 
 /** Whether `sent` is `expected`, in constant time. */
 export function sameSecret(sent: string, expected: string): boolean {
