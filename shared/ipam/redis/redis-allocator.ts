@@ -28,7 +28,7 @@ import type {
   Violation,
 } from '../allocator.ts';
 import { ConcurrentChangeError } from '../allocator.ts';
-import { auditSnapshot, type FamilySnapshot } from '../audit.ts';
+import { auditSnapshot, type SubnetDump, snapshotOfDump } from '../audit.ts';
 import { type Family, formatIp, parseIp } from '../ip.ts';
 import { canonicalMac } from '../mac.ts';
 import { addressOf, excludedRanges, pageBitsOf, pageShape, positionOf, valueAt } from '../positions.ts';
@@ -58,8 +58,18 @@ export interface RedisAllocatorOptions {
   readonly onBatch?: (size: number) => void;
 }
 
-/** One allocation as the batch script takes it: owner, fixed v4 position, fixed v6 position, MAC. */
-type BatchRequest = readonly [string, string, string, string];
+/** One allocation as the batch script takes it. A batch holds requests of one subnet and generation. */
+interface BatchRequest {
+  readonly subnet: string;
+  /** The subnet's spec generation the positions were computed against. */
+  readonly gen: string;
+  readonly owner: string;
+  /** Fixed positions, '' for a dynamic address. */
+  readonly v4: string;
+  readonly v6: string;
+  /** The fixed MAC or '' (one Redis), or the MAC already reserved for this owner (Cluster). */
+  readonly mac: string;
+}
 
 interface CachedSubnet {
   readonly gen: string;
@@ -94,28 +104,27 @@ class RedisAllocator implements Allocator {
     if (opts.batching ?? true) {
       this.batcher = new Batcher({
         maxBatch: Math.min(Math.max(1, opts.maxBatch ?? 32), MAX_BATCH),
-        send: (key, reqs) => {
-          const cut = key.lastIndexOf('\n');
-          return this.sendBatch(key.slice(0, cut), key.slice(cut + 1), reqs);
-        },
+        // The key only groups requests; every request of a batch carries the same subnet and gen.
+        send: (_key, reqs) => this.sendBatch(reqs),
       });
     }
   }
 
   /** One allocate script call for requests of one subnet; one reply string per request
    *  ('STALE'/'NOSUBNET' for all when the batch was not run). */
-  private async sendBatch(subnet: string, gen: string, reqs: readonly BatchRequest[]): Promise<string[]> {
+  private async sendBatch(reqs: readonly BatchRequest[]): Promise<string[]> {
+    const { subnet, gen } = reqs[0]!;
     this.onBatch?.(reqs.length);
     // the common request (dynamic, no MAC) travels as one argument
     let shape = '';
     const args: string[] = [];
     for (const r of reqs) {
-      if (r[1] === '' && r[2] === '' && r[3] === '') {
+      if (r.v4 === '' && r.v6 === '' && r.mac === '') {
         shape += 'o';
-        args.push(r[0]);
+        args.push(r.owner);
       } else {
         shape += 'f';
-        args.push(r[0], r[1], r[2], r[3]);
+        args.push(r.owner, r.v4, r.v6, r.mac);
       }
     }
     const reply = (
@@ -253,10 +262,17 @@ class RedisAllocator implements Allocator {
           macCreated = m[1] === 1;
           reservedMac = String(m[2]);
         }
-        const one: BatchRequest = [req.owner, v4, v6, this.splitMac ? reservedMac : fixedMac];
+        const one: BatchRequest = {
+          subnet: req.subnet,
+          gen: s.gen,
+          owner: req.owner,
+          v4,
+          v6,
+          mac: this.splitMac ? reservedMac : fixedMac,
+        };
         const reply = this.batcher
-          ? await this.batcher.submit(`${req.subnet}\n${s.gen}`, one)
-          : ((await this.sendBatch(req.subnet, s.gen, [one]))[0] as string);
+          ? await this.batcher.submit(JSON.stringify([req.subnet, s.gen]), one)
+          : ((await this.sendBatch([one]))[0] as string);
         if (reply === 'STALE' || reply === 'NOSUBNET') {
           this.cache.delete(req.subnet);
           continue;
@@ -412,45 +428,11 @@ class RedisAllocator implements Allocator {
   async audit(subnet: string): Promise<Violation[]> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const s = await this.require(subnet, attempt > 0);
-      const r = (await this.cmd.dump(stateKey(subnet))) as [
-        Buffer | null,
-        Buffer[],
-        Buffer[],
-        Buffer[],
-        Buffer[],
-      ];
-      if (r[0] === null) throw notFound(subnet);
-      if (r[0].toString() !== s.gen) continue;
-      const state = pairs(r[1]);
-      const records = new Map<string, string>();
-      const a2o = new Map<Family, Map<string, string>>([
-        [4, new Map()],
-        [6, new Map()],
-      ]);
-      for (const [field, value] of state) {
-        if (field.startsWith('o:')) records.set(field.slice(2), value);
-        else if (field[1] === '@') a2o.get(Number(field[0]) as Family)?.set(field.slice(2), value);
-      }
-      const families = new Map<Family, FamilySnapshot>();
-      ([4, 6] as const).forEach((f, i) => {
-        const pages = r[3 + i] as Buffer[];
-        const pageMap = new Map<string, { used: Uint8Array; ever: Uint8Array; excluded: Uint8Array }>();
-        for (let j = 0; j + 3 < pages.length; j += 4) {
-          pageMap.set(String(pages[j]), {
-            used: pages[j + 1] as Buffer,
-            ever: pages[j + 2] as Buffer,
-            excluded: pages[j + 3] as Buffer,
-          });
-        }
-        families.set(f, {
-          ownedExcluded: Number(state.get(`${f}:ox`) ?? '0'),
-          ownedCount: Number(state.get(`${f}:n`) ?? '0'),
-          a2o: a2o.get(f) ?? new Map(),
-          pages: pageMap,
-        });
-      });
-      const indexed = new Set(r[2].map(String));
-      const violations = auditSnapshot(s.range, { records, indexed, families });
+      const dump = snapshotOfDump((await this.cmd.dump(stateKey(subnet))) as SubnetDump);
+      if (!dump) throw notFound(subnet);
+      if (dump.gen !== s.gen) continue;
+      const { records } = dump.snapshot;
+      const violations = auditSnapshot(s.range, dump.snapshot);
       // MACs live in another slot: checked by a second read (not atomic with the snapshot)
       const holders = [...records.keys()].map((o) => `${subnet}/${o}`);
       if (holders.length > 0) {
@@ -690,12 +672,6 @@ function allocationOf(range: SubnetRange, owner: string, reply: string): Allocat
 function fromRecord(range: SubnetRange, owner: string, rec: string): Reservation {
   const [v4, v6, mac] = rec.split('|');
   return reservationOf(range, owner, v4 ?? '', v6 ?? '', mac ?? '');
-}
-
-function pairs(flat: (Buffer | string)[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), String(flat[i + 1]));
-  return m;
 }
 
 /** The first count-1 fields split at '|', the last one whole (it may hold '|', e.g. an owner). */
