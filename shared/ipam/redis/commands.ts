@@ -14,7 +14,7 @@ import {
   REGISTER,
   RELEASE,
   REPLACE,
-} from './scripts.ts';
+} from './scripts/index.ts';
 
 type Arg = string | number;
 type Reply = unknown;
