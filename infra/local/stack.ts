@@ -392,9 +392,10 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   const relays: Daemon[] = [];
   const identities: string[] = [];
   let relaySpawns = 0;
-  // Each relay's /metrics, /livez and /readyz; the same port across its restarts.
-  const relayHealthPorts = await Promise.all(Array.from({ length: relayCount }, () => freePort()));
-  const spawnRelay = (index: number) => {
+  // Each relay's /metrics, /livez and /readyz. A new port per process: a relay stopped with a drain deadline may still hold its old one.
+  const relayHealthPorts: number[] = [];
+  const spawnRelay = async (index: number) => {
+    relayHealthPorts[index] = await freePort();
     // A new identity per process, as client-go's hostname_uuid: a restarted relay is a new candidate.
     const identity = `relay-${index}.${++relaySpawns}`;
     identities[index] = identity;
@@ -469,12 +470,14 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       else relays.splice(0, 1);
     },
     relayIdentity: (index) => (elect ? identities[index] : undefined),
-    relayHealthUrl: `http://127.0.0.1:${relayHealthPorts[0]}`,
+    get relayHealthUrl() {
+      return `http://127.0.0.1:${relayHealthPorts[0]}`;
+    },
     ...(node ? { node } : {}),
     functionEnvironment,
     startReplica,
     async startRelay(index = 0) {
-      const relay = spawnRelay(index);
+      const relay = await spawnRelay(index);
       relays[index] = relay;
       // A restarted relay lists everything again (or, electing, waits for the lease); nothing waits for it.
       supervisor.watch(

@@ -84,8 +84,10 @@ const granted = (role: Obj, c: Omit<Call, 'who'>) =>
  */
 const NOT_EXERCISED: Record<string, string[]> = {
   // Owners of a pod's reservation (keep rules) and SwitchLBRule status; the seed has no
-  // StatefulSet, VirtualMachine or SwitchLBRule, and status is written with patch here.
+  // StatefulSet, VirtualMachine or SwitchLBRule, and status is written with patch here. An Event
+  // is patched only when it repeats (its series count), and the seed's Vips succeed at once.
   functions: [
+    'events.k8s.io/events/patch',
     'apps/statefulsets/get',
     'kubevirt.io/virtualmachines/get',
     'kubeovn.io/switch-lb-rules/get',
