@@ -43,7 +43,8 @@ import {
   subnetRange,
 } from '../subnet-range.ts';
 import { Batcher } from './batcher.ts';
-import { type IpamCommands, loadCommands, MAC_MAP, stateKey } from './commands.ts';
+import { type IpamCommands, loadCommands } from './commands.ts';
+import { MAC_KEYS, MAC_MAP, stateKey, subnetKeys } from './keys.ts';
 
 export interface RedisAllocatorOptions {
   /** Force the two-step MAC protocol even on a single Redis (tests use it). Default: Cluster only. */
@@ -129,8 +130,8 @@ class RedisAllocator implements Allocator {
     }
     const reply = (
       this.splitMac
-        ? await this.cmd.allocate(stateKey(subnet), gen, shape, ...args)
-        : await this.cmd.allocateWithMac(stateKey(subnet), MAC_MAP, gen, shape, ...args)
+        ? await this.cmd.allocate(...subnetKeys(subnet), gen, shape, ...args)
+        : await this.cmd.allocateWithMac(...subnetKeys(subnet), ...MAC_KEYS, gen, shape, ...args)
     ) as string[];
     if (reply[0] !== 'OK') return reqs.map(() => String(reply[0]));
     return reply.slice(1);
@@ -144,7 +145,7 @@ class RedisAllocator implements Allocator {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const oldJson = (await this.redis.hget(key, 'spec')) ?? '';
       const old = oldJson ? rangeFromJson(range.name, oldJson) : undefined;
-      const args: (string | number)[] = [key, json, range.cidrBlock, oldJson, manager];
+      const args: (string | number)[] = [...subnetKeys(range.name), json, range.cidrBlock, oldJson, manager];
       for (const fr of range.families) {
         const shape = pageShape(fr);
         const oldFr = old && old.cidrBlock === range.cidrBlock ? familyOf(old, fr.family) : undefined;
@@ -216,7 +217,7 @@ class RedisAllocator implements Allocator {
   async deleteSubnet(name: string, opts: DeleteSubnetOptions = {}): Promise<boolean> {
     const manager: SubnetManager = opts.managedBy ?? 'manual';
     for (let attempt = 0; attempt < 100; attempt++) {
-      const reply = (await this.cmd.deleteSubnet(stateKey(name), manager)) as Reply;
+      const reply = (await this.cmd.deleteSubnet(...subnetKeys(name), manager)) as Reply;
       if (reply[0] === 'OK') {
         this.cache.delete(name);
         return reply[1] === 1;
@@ -257,7 +258,7 @@ class RedisAllocator implements Allocator {
         const v4 = fixedPosition(s.range, 4, req.v4);
         const v6 = fixedPosition(s.range, 6, req.v6);
         if (this.splitMac && !reservedMac) {
-          const m = (await this.cmd.macReserve(MAC_MAP, `${req.subnet}/${req.owner}`, fixedMac)) as Reply;
+          const m = (await this.cmd.macReserve(...MAC_KEYS, `${req.subnet}/${req.owner}`, fixedMac)) as Reply;
           if (m[0] === 'ERR') throw this.scriptError(s.range, req, m as string[]);
           macCreated = m[1] === 1;
           reservedMac = String(m[2]);
@@ -284,13 +285,13 @@ class RedisAllocator implements Allocator {
       }
       throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
     } finally {
-      if (macCreated) await this.cmd.macRelease(MAC_MAP, `${req.subnet}/${req.owner}`);
+      if (macCreated) await this.cmd.macRelease(...MAC_KEYS, `${req.subnet}/${req.owner}`);
     }
   }
 
   async get(subnet: string, owner: string): Promise<Reservation | undefined> {
     const s = await this.require(subnet);
-    const [gen, rec] = (await this.cmd.get(stateKey(subnet), owner)) as [string | null, string | null];
+    const [gen, rec] = (await this.cmd.get(...subnetKeys(subnet), owner)) as [string | null, string | null];
     if (gen === null) {
       this.cache.delete(subnet);
       throw notFound(subnet);
@@ -304,7 +305,7 @@ class RedisAllocator implements Allocator {
     let s = await this.require(subnet);
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : '';
-    const reply = (await this.cmd.list(stateKey(subnet), after, limit)) as (string | null)[];
+    const reply = (await this.cmd.list(...subnetKeys(subnet), after, limit)) as (string | null)[];
     if (reply[0] === null) {
       this.cache.delete(subnet);
       throw notFound(subnet);
@@ -333,12 +334,18 @@ class RedisAllocator implements Allocator {
   ): Promise<'released' | 'none' | false> {
     const holder = `${subnet}/${owner}`;
     if (this.splitMac) {
-      const r = (await this.cmd.release(stateKey(subnet), owner, holder, guard)) as Reply;
+      const r = (await this.cmd.release(...subnetKeys(subnet), owner, holder, guard)) as Reply;
       if (r[0] === -1) return false;
-      const mac = await this.cmd.macRelease(MAC_MAP, holder);
+      const mac = await this.cmd.macRelease(...MAC_KEYS, holder);
       return r[0] === 1 || mac ? 'released' : 'none';
     }
-    const r = (await this.cmd.releaseWithMac(stateKey(subnet), MAC_MAP, owner, holder, guard)) as Reply;
+    const r = (await this.cmd.releaseWithMac(
+      ...subnetKeys(subnet),
+      ...MAC_KEYS,
+      owner,
+      holder,
+      guard,
+    )) as Reply;
     if (r[0] === -1) return false;
     return r[0] === 1 || r[1] ? 'released' : 'none';
   }
@@ -357,16 +364,16 @@ class RedisAllocator implements Allocator {
       // refused). A crash in between leaves the owner its addresses; audit() shows the MAC mismatch.
       let previousMac: string | undefined;
       if (this.splitMac && mac) {
-        const m = (await this.cmd.macSwap(MAC_MAP, holder, mac)) as string[];
+        const m = (await this.cmd.macSwap(...MAC_KEYS, holder, mac)) as string[];
         if (m[0] === 'ERR') throw this.scriptError(s.range, req, m);
         previousMac = m[1] !== mac ? m[1] : undefined;
       }
       const reply = (
         this.splitMac
-          ? await this.cmd.replace(stateKey(req.subnet), s.gen, req.owner, holder, v4, v6, mac)
+          ? await this.cmd.replace(...subnetKeys(req.subnet), s.gen, req.owner, holder, v4, v6, mac)
           : await this.cmd.replaceWithMac(
-              stateKey(req.subnet),
-              MAC_MAP,
+              ...subnetKeys(req.subnet),
+              ...MAC_KEYS,
               s.gen,
               req.owner,
               holder,
@@ -375,7 +382,7 @@ class RedisAllocator implements Allocator {
               mac,
             )
       ) as string[];
-      if (reply[0] !== 'OK' && previousMac) await this.cmd.macSwap(MAC_MAP, holder, previousMac);
+      if (reply[0] !== 'OK' && previousMac) await this.cmd.macSwap(...MAC_KEYS, holder, previousMac);
       if (reply[0] === 'STALE' || reply[0] === 'NOSUBNET') {
         this.cache.delete(req.subnet);
         if (reply[0] === 'NOSUBNET') throw notFound(req.subnet);
@@ -390,7 +397,7 @@ class RedisAllocator implements Allocator {
   async counts(subnet: string): Promise<SubnetCounts> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const s = await this.require(subnet, attempt > 0);
-      const r = (await this.cmd.counts(stateKey(subnet))) as [
+      const r = (await this.cmd.counts(...subnetKeys(subnet))) as [
         string | null,
         string,
         string,
@@ -428,7 +435,7 @@ class RedisAllocator implements Allocator {
   async audit(subnet: string): Promise<Violation[]> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const s = await this.require(subnet, attempt > 0);
-      const dump = snapshotOfDump((await this.cmd.dump(stateKey(subnet))) as SubnetDump);
+      const dump = snapshotOfDump((await this.cmd.dump(...subnetKeys(subnet))) as SubnetDump);
       if (!dump) throw notFound(subnet);
       if (dump.gen !== s.gen) continue;
       const { records } = dump.snapshot;

@@ -1,4 +1,5 @@
 // allocate: a batch of requests of one subnet, each decided as if it ran alone (SPEC §2).
+import { macKeysLua, SUBNET_KEY_COUNT } from '../keys.ts';
 import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
 
 /**
@@ -10,18 +11,18 @@ import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
  * HSET, one ZADD) and the bitmaps are shared. Bitmaps are read in chunks of CHUNK bytes (GETRANGE,
  * BITPOS to jump over full stretches), changed in Lua, and written back once (SETRANGE of the
  * changed bytes), so an allocation costs no redis.call() of its own.
- * KEYS: 1 T state; 2 {ipam-mac}:map when the MAC is reserved by this script too (one Redis, not
- * Cluster). ARGV: 1 gen, 2 shape: one letter per request, then the requests' arguments: 'o' is
+ * KEYS: the subnet's (keys.ts subnetKeys), then MAC_KEYS when the MAC is reserved by this script too
+ * (one Redis, not Cluster). ARGV: 1 gen, 2 shape: one letter per request, then the requests' arguments: 'o' is
  * one (owner: dynamic addresses, no MAC given), 'f' is four (owner, fixed v4 position or '',
- * fixed v6 position or '', MAC: with KEYS[2] the fixed MAC or '', else the MAC already reserved
+ * fixed v6 position or '', MAC: with MAC_KEYS the fixed MAC or '', else the MAC already reserved
  * for this owner).
  * The MAC holder is "<subnet>/<owner>".
  * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each the record
  *   v4pos '|' v6pos '|' mac (created), '=' and the record (held already), or
  *   'E' reason '|' field '|' holder-or-held (refused).
  */
-export const ALLOCATE = `${COMMON}${SUBNET_LIB}${MAC_LIB}
-local inline = #KEYS > 1
+export const ALLOCATE = `${COMMON}${SUBNET_LIB}${macKeysLua(SUBNET_KEY_COUNT + 1)}${MAC_LIB}
+local inline = #KEYS > ${SUBNET_KEY_COUNT}
 local shape = ARGV[2]
 local n = #shape
 local subnet = string.sub(T, 7, -3)
@@ -127,7 +128,7 @@ for _, F in pairs(fam) do
 end
 local function pageKey(F, kind, page)
   local k = F.keys[kind][page]
-  if not k then k = T .. F.f .. ':' .. kind .. ':' .. page; F.keys[kind][page] = k end
+  if not k then k = bitmapKey(F.f, kind, page); F.keys[kind][page] = k end
   return k
 end
 -- the lowest clear bit of the ever ('e') or used ('u') bitmaps from the family's cursor, which
@@ -315,10 +316,10 @@ for f, F in pairs(fam) do
   if c[6] ~= F.ox then hs[#hs + 1] = f .. ':ox'; hs[#hs + 1] = F.ox end
   local pages = {}
   for page in pairs(F.pgs) do pages[#pages + 1] = page end
-  if #pages > 0 then redis.call('SADD', T .. f .. ':pg', unpack(pages)) end
+  if #pages > 0 then redis.call('SADD', PG[f], unpack(pages)) end
 end
 if #hs > 0 then redis.call('HSET', S, unpack(hs)) end
-if #idx > 0 then redis.call('ZADD', T .. 'idx', unpack(idx)) end
+if #idx > 0 then redis.call('ZADD', IDX, unpack(idx)) end
 if #macHs > 0 then
   macHs[#macHs + 1] = '#next'; macHs[#macHs + 1] = macNext
   redis.call('HSET', MAP, unpack(macHs))

@@ -5,8 +5,9 @@
 // every field a decision needs, one HSET writes them back.
 //
 // Key layout. A subnet's keys share the hash tag {ipam:<subnet>} (one Redis Cluster slot); T is the
-// prefix "{ipam:<subnet>}:", f the family "4" or "6". Scripts get T state as KEYS[1] and derive the
-// other names from it (same slot, so Cluster accepts them).
+// prefix "{ipam:<subnet>}:", f the family "4" or "6". The names are declared once in ../keys.ts: a
+// subnet script gets T state, T idx, T 4:pg and T 6:pg as KEYS 1-4; the bitmap pages, found inside
+// the script, are named by bitmapKey from the same tag (same slot, so Cluster accepts them).
 //   T state        hash  gen, spec (JSON), cidr, mgr ('kubernetes' when the Subnet reconciler
 //                        registered it: the manual API may then not change or delete it); per family: f:pages, f:last (usable bits in the last
 //                        page), f:gw (gateway position), f:ep/f:eb and f:up/f:ub (page and byte
@@ -25,7 +26,7 @@
 // MACs are cluster-wide under their own tag: {ipam-mac}:map (hash: h:<holder> -> MAC,
 // m:<MAC> -> holder, #next = the dynamic cursor) and {ipam-mac}:u (bitmap of 00:00:00:XX:XX:XX in
 // use; bit i is MAC value i+1, so 00:00:00:00:00:00 is never handed out). A holder is
-// "<subnet>/<owner>".
+// "<subnet>/<owner>". A script that changes them gets MAC_KEYS (map, bitmap) as its last two KEYS.
 //
 // Replies: {'OK', ...} | {'ERR', reason, field, holder-or-held} | {'STALE'} (the caller's spec
 // generation is old: reload, retry) | {'NOSUBNET'}.

@@ -1,5 +1,6 @@
 // Lua shared by the scripts, prepended to each that needs it: position and bitmap helpers (COMMON),
 // the cluster-wide MAC registry (MAC_LIB), and reading a subnet's state hash (SUBNET_LIB).
+import { SUBNET_KEYS_LUA } from '../keys.ts';
 
 export const COMMON = `
 local PAGE = 65536
@@ -25,8 +26,8 @@ local function clearBit(key, b)
 end
 `;
 
+/** The MAC registry's Lua; `MAP` and `MU` must be defined before it (keys.ts macKeysLua). */
 export const MAC_LIB = `
-local MAP, MU = '{ipam-mac}:map', '{ipam-mac}:u'
 local MAC_BITS = 16777215
 local function macBit(mac)
   if string.sub(mac, 1, 9) ~= '00:00:00:' then return nil end
@@ -94,10 +95,7 @@ end
 const FAMILY_FIELDS = ['pages', 'last', 'gw', 'ep', 'eb', 'up', 'ub', 'n', 'ox'];
 const hmgetFamilies = FAMILY_FIELDS.flatMap((f) => [`'4:${f}'`, `'6:${f}'`]).join(', ');
 
-export const SUBNET_LIB = `
-local S = KEYS[1]
-local T = string.sub(S, 1, -6)
-local FIELDS = {${FAMILY_FIELDS.map((f) => `'${f}'`).join(', ')}}
+export const SUBNET_LIB = `${SUBNET_KEYS_LUA}local FIELDS = {${FAMILY_FIELDS.map((f) => `'${f}'`).join(', ')}}
 -- reads gen plus the family fields (and extra fields); returns gen, fam table, extra values
 local function readState(...)
   local extra = {...}

@@ -1,15 +1,14 @@
 // The read-only scripts: list, get, counts, and the audit's dump.
+import { SUBNET_KEYS_LUA } from '../keys.ts';
 
-/** list. KEYS: 1 T state. ARGV: 1 exclusive start owner ('' = from the start), 2 limit.
+/** list. KEYS: the subnet's. ARGV: 1 exclusive start owner ('' = from the start), 2 limit.
  *  Reply: {gen or false, owner1, record1, ...} (limit+1 owners at most). */
 export const LIST = `
-local S = KEYS[1]
-local T = string.sub(S, 1, -6)
-local gen = redis.call('HGET', S, 'gen')
+${SUBNET_KEYS_LUA}local gen = redis.call('HGET', S, 'gen')
 if not gen then return {false} end
 local from = '-'
 if ARGV[1] ~= '' then from = '(' .. ARGV[1] end
-local owners = redis.call('ZRANGEBYLEX', T .. 'idx', from, '+', 'LIMIT', 0, tonumber(ARGV[2]) + 1)
+local owners = redis.call('ZRANGEBYLEX', IDX, from, '+', 'LIMIT', 0, tonumber(ARGV[2]) + 1)
 local out = {gen}
 if #owners == 0 then return out end
 local fields = {}
@@ -22,13 +21,13 @@ end
 return out
 `;
 
-/** get. KEYS: 1 T state. ARGV: owner. Reply: {gen or false, record or false}. */
+/** get. KEYS: the subnet's. ARGV: owner. Reply: {gen or false, record or false}. */
 export const GET = `
 local m = redis.call('HMGET', KEYS[1], 'gen', 'o:' .. ARGV[1])
 return {m[1], m[2]}
 `;
 
-/** counts. KEYS: 1 T state. Reply: {gen, ox4, ox6, {v4 positions}, {v6 positions}}. */
+/** counts. KEYS: the subnet's. Reply: {gen, ox4, ox6, {v4 positions}, {v6 positions}}. */
 export const COUNTS = `
 local m = redis.call('HMGET', KEYS[1], 'gen', '4:ox', '6:ox')
 if not m[1] then return {false} end
@@ -40,20 +39,18 @@ end
 return {m[1], m[2] or '0', m[3] or '0', pos['4'], pos['6']}
 `;
 
-/** dump (for audit): one consistent snapshot. KEYS: 1 T state.
+/** dump (for audit): one consistent snapshot. KEYS: the subnet's.
  *  Reply: {gen, state flat, idx owners, then per family {page, u, e, x, ...}}. */
 export const DUMP = `
-local S = KEYS[1]
-local T = string.sub(S, 1, -6)
-if redis.call('EXISTS', S) == 0 then return {false} end
-local out = {redis.call('HGET', S, 'gen'), redis.call('HGETALL', S), redis.call('ZRANGE', T .. 'idx', 0, -1)}
+${SUBNET_KEYS_LUA}if redis.call('EXISTS', S) == 0 then return {false} end
+local out = {redis.call('HGET', S, 'gen'), redis.call('HGETALL', S), redis.call('ZRANGE', IDX, 0, -1)}
 for _, f in ipairs({'4', '6'}) do
   local pages = {}
-  for _, page in ipairs(redis.call('SMEMBERS', T .. f .. ':pg')) do
+  for _, page in ipairs(redis.call('SMEMBERS', PG[f])) do
     pages[#pages + 1] = page
-    pages[#pages + 1] = redis.call('GET', T .. f .. ':u:' .. page) or ''
-    pages[#pages + 1] = redis.call('GET', T .. f .. ':e:' .. page) or ''
-    pages[#pages + 1] = redis.call('GET', T .. f .. ':x:' .. page) or ''
+    pages[#pages + 1] = redis.call('GET', bitmapKey(f, 'u', page)) or ''
+    pages[#pages + 1] = redis.call('GET', bitmapKey(f, 'e', page)) or ''
+    pages[#pages + 1] = redis.call('GET', bitmapKey(f, 'x', page)) or ''
   end
   out[#out + 1] = pages
 end

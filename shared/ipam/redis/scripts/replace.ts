@@ -1,11 +1,12 @@
 // replace: one owner's addresses (and MAC) swapped in one step (the audit's repair).
+import { macKeysLua, SUBNET_KEY_COUNT } from '../keys.ts';
 import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
 
 /**
  * replace: one owner's addresses (and MAC) swapped for others in one step, so a repair never
  * leaves the owner without an address, not even if the caller dies half-way (release-then-allocate
  * from the caller could). Everything is checked before the first write; a refusal changes nothing.
- * KEYS: 1 T state; 2 {ipam-mac}:map when the MAC is changed by this script too (one Redis; on
+ * KEYS: the subnet's, then MAC_KEYS when the MAC is changed by this script too (one Redis; on
  * Cluster the caller has moved the holder's MAC with MAC_SWAP first and passes the new MAC).
  * ARGV: 1 gen, 2 owner, 3 MAC holder ("<subnet>/<owner>"), 4 v4 plan, 5 v6 plan, 6 MAC ('' keeps
  * the held one). A plan is '' (keep what is held), '*' (a free address other than the held one,
@@ -13,7 +14,7 @@ import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
  * Reply: {'OK', new record} | {'STALE'} | {'NOSUBNET'} | {'ERR', reason, field, holder-or-held}
  *   (reasons: ReservationNotFound, AddressOutOfRange, AddressConflict, SubnetFull, MACConflict).
  */
-export const REPLACE = `${COMMON}${SUBNET_LIB}${MAC_LIB}
+export const REPLACE = `${COMMON}${SUBNET_LIB}${macKeysLua(SUBNET_KEY_COUNT + 1)}${MAC_LIB}
 local owner, holder = ARGV[2], ARGV[3]
 local gen, fam, extra = readState('o:' .. owner)
 if not gen then return {'NOSUBNET'} end
@@ -32,7 +33,7 @@ local function nextFree(F, kind, pk, bk)
   while p < F.pages do
     local limit = PAGE
     if p == F.pages - 1 then limit = F.last end
-    local pos = clearBit(T .. F.f .. ':' .. kind .. ':' .. fmt(p), b)
+    local pos = clearBit(bitmapKey(F.f, kind, fmt(p)), b)
     if pos < limit then
       F[pk] = p; F[bk] = math.floor(pos / 8)
       return fmt(p) .. ':' .. pos
@@ -62,7 +63,7 @@ for _, f in ipairs({'4', '6'}) do
     target[f] = w
   end
 end
-if #KEYS > 1 and newMac ~= mac then
+if #KEYS > ${SUBNET_KEY_COUNT} and newMac ~= mac then
   local h = redis.call('HGET', MAP, 'm:' .. newMac)
   if h and h ~= holder then return {'ERR', 'MACConflict', 'mac', h} end
 end
@@ -74,10 +75,10 @@ for _, f in ipairs({'4', '6'}) do
     if old ~= '' then
       local p, b = parsePos(old)
       local page = fmt(p)
-      if redis.call('GETBIT', T .. f .. ':x:' .. page, b) == 1 then
+      if redis.call('GETBIT', bitmapKey(f, 'x', page), b) == 1 then
         F.ox = F.ox - 1
       else
-        redis.call('SETBIT', T .. f .. ':u:' .. page, b, 0)
+        redis.call('SETBIT', bitmapKey(f, 'u', page), b, 0)
         local nb = math.floor(b / 8)
         if p < F.up or (p == F.up and nb < F.ub) then F.up = p; F.ub = nb end
       end
@@ -86,10 +87,10 @@ for _, f in ipairs({'4', '6'}) do
     end
     local p, b = parsePos(new)
     local page = fmt(p)
-    redis.call('SETBIT', T .. f .. ':u:' .. page, b, 1)
-    redis.call('SETBIT', T .. f .. ':e:' .. page, b, 1)
-    redis.call('SADD', T .. f .. ':pg', page)
-    if redis.call('GETBIT', T .. f .. ':x:' .. page, b) == 1 then F.ox = F.ox + 1 end
+    redis.call('SETBIT', bitmapKey(f, 'u', page), b, 1)
+    redis.call('SETBIT', bitmapKey(f, 'e', page), b, 1)
+    redis.call('SADD', PG[f], page)
+    if redis.call('GETBIT', bitmapKey(f, 'x', page), b) == 1 then F.ox = F.ox + 1 end
     hs[#hs + 1] = f .. '@' .. new; hs[#hs + 1] = owner
     F.n = F.n + 1
   end
@@ -99,7 +100,7 @@ for _, f in ipairs({'4', '6'}) do
     hs[#hs + 1] = f .. ':up'; hs[#hs + 1] = fmt(F.up)
   end
 end
-if #KEYS > 1 and newMac ~= mac then
+if #KEYS > ${SUBNET_KEY_COUNT} and newMac ~= mac then
   macRelease(holder)
   macApply(holder, {mac = newMac, bit = macBit(newMac)})
 end
