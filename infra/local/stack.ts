@@ -293,9 +293,12 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   const apiServer = await startDevApiServer({
     dir: join(dir, 'apiserver'),
     token: randomBytes(16).toString('hex'),
-    crdFiles: ['subnets.kubeovn.io.yaml', 'vips.kubeovn.io.yaml', 'switch-lb-rules.kubeovn.io.yaml'].map(
-      (f) => join(CRD_DIR, f),
-    ),
+    crdFiles: [
+      'subnets.kubeovn.io.yaml',
+      'vips.kubeovn.io.yaml',
+      'switch-lb-rules.kubeovn.io.yaml',
+      'ips.kubeovn.io.yaml',
+    ].map((f) => join(CRD_DIR, f)),
     applyFiles: [join(ROOT, 'infra/local/ovn-default.yaml')],
   });
   inProcess.push(apiServer);

@@ -97,8 +97,14 @@ const NOT_EXERCISED: Record<string, string[]> = {
     'kubeovn.io/vips/status/update',
   ],
   relay: [],
-  // The local SB has no Port_Binding rows (no ovn-northd here), so there is no holder to write.
-  holder: ['kubeovn.io/vips/status/patch'],
+  // The local SB has no Port_Binding rows (no ovn-northd here), so there is no holder to write,
+  // no Vip to read for it and no HolderChanged Event to record.
+  holder: [
+    'kubeovn.io/vips/status/patch',
+    'kubeovn.io/vips/get',
+    'events.k8s.io/events/create',
+    'events.k8s.io/events/patch',
+  ],
 };
 
 function writeKubeconfig(file: string, e: E2E, auth: 'token' | 'cert'): void {
