@@ -5,7 +5,12 @@ import { configDefaults, defineConfig } from 'vitest/config';
 //                no Redis, no ovsdb-server, no external program, so no global setup; seconds in all.
 //   integration  everything else under test/, and `*.integration.test.ts` anywhere: real servers,
 //                started once by test/setup/global.ts (`inject('redisUrl')`, `inject('nbRemote')`).
-const UNIT = ['shared/**/*.test.ts', 'functions/**/*.test.ts', 'infra/**/*.test.ts', 'test/**/*.unit.test.ts'];
+const UNIT = [
+  'shared/**/*.test.ts',
+  'functions/**/*.test.ts',
+  'infra/**/*.test.ts',
+  'test/**/*.unit.test.ts',
+];
 const INTEGRATION = ['test/**/*.test.ts', '**/*.integration.test.ts'];
 
 export default defineConfig({
