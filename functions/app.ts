@@ -8,11 +8,12 @@
 //   <mounts>               other route groups (the lead mounts /events and /admission here);
 //                          each brings its own authentication
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { isDomainError } from '../shared/errors.ts';
 import { type Readiness, runChecks } from '../shared/health/readiness.ts';
+import { requireBearer } from './auth.ts';
 import { limitBody, refuseDeepJson, V1_MAX_BYTES } from './body-limit.ts';
+import type { FunctionsEnv, OpenApiInit, RouteGroup } from './env.ts';
 import { type ErrorPayload, statusOf } from './reservation/errors.ts';
 import { createReservationRoutes, type ReservationPorts } from './reservation/routes.ts';
 
@@ -25,8 +26,7 @@ export interface AppOptions {
   /** API_TOKEN: required by every /v1 route. */
   readonly apiToken: string;
   /** Route groups mounted at a path, e.g. `{ path: '/events', app: createEventRoutes(...) }`. */
-  // biome-ignore lint/suspicious/noExplicitAny: any Hono app can be mounted
-  readonly mounts?: readonly { readonly path: string; readonly app: Hono<any, any, any> }[];
+  readonly mounts?: readonly { readonly path: string; readonly app: RouteGroup }[];
 }
 
 // What a validation target is called in messages: the body is valid JSON by the time zod sees it,
@@ -39,7 +39,7 @@ const TARGET_NAME: Record<string, string> = {
 };
 
 // zod failures become 400 InvalidRequest with a message naming the field.
-const zodHook: ConstructorParameters<typeof OpenAPIHono>[0] = {
+const zodHook: OpenApiInit = {
   defaultHook: (result, c) => {
     if (result.success) return;
     const target = TARGET_NAME[result.target] ?? result.target;
@@ -61,7 +61,7 @@ const zodHook: ConstructorParameters<typeof OpenAPIHono>[0] = {
 
 export function createApp(ports: AppPorts, opts: AppOptions) {
   if (!opts.apiToken) throw new Error('createApp needs an API token (set API_TOKEN)');
-  const app = new OpenAPIHono(zodHook);
+  const app = new OpenAPIHono<FunctionsEnv>(zodHook);
 
   app.get('/livez', (c) => c.json({ ok: true }));
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -70,23 +70,14 @@ export function createApp(ports: AppPorts, opts: AppOptions) {
     return c.json({ ok: r.ready, checks: r.checks }, r.ready ? 200 : 503);
   });
 
-  app.use('/v1/*', async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const token = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
-    if (!token || !timingSafeEqual(token, opts.apiToken)) {
-      return c.json<ErrorPayload>(
-        {
-          reason: 'Unauthorized',
-          message: token
-            ? 'the bearer token is not valid for this API'
-            : 'send the API token as "Authorization: Bearer <API_TOKEN>"',
-        },
-        401,
-        { 'WWW-Authenticate': 'Bearer' },
-      );
-    }
-    await next();
-  });
+  app.use(
+    '/v1/*',
+    requireBearer(opts.apiToken, {
+      reason: 'Unauthorized',
+      missing: 'send the API token as "Authorization: Bearer <API_TOKEN>"',
+      invalid: 'the bearer token is not valid for this API',
+    }),
+  );
   // After the token check, so an unauthenticated request is refused without reading its body.
   app.use('/v1/*', limitBody(V1_MAX_BYTES, '/v1'));
   app.use('/v1/*', async (c, next) => {
@@ -172,12 +163,4 @@ function badPathSegment(url: string): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Constant-time comparison (no runtime-specific crypto needed). */
-function timingSafeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++)
-    diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
 }

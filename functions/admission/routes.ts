@@ -9,7 +9,9 @@ import {
   reviewVip,
   type SubnetLookup,
 } from '../../shared/admission/index.ts';
+import { requireCaller } from '../auth.ts';
 import { ADMISSION_MAX_BYTES, limitBody, refuseDeepJson } from '../body-limit.ts';
+import type { FunctionsEnv } from '../env.ts';
 
 export interface AdmissionRoutesDeps {
   /** Reads a Subnet by name (e.g. `(name) => kube.getSubnet(name)` from shared/kube). */
@@ -36,14 +38,9 @@ const AdmissionReviewBody = z.object({
 });
 
 export function createAdmissionRoutes(deps: AdmissionRoutesDeps) {
-  const app = new Hono();
+  const app = new Hono<FunctionsEnv>();
 
-  app.post('/vips', async (c, next) => {
-    if (deps.token && c.req.header('authorization') !== `Bearer ${deps.token}`) {
-      return c.json({ reason: 'Unauthenticated', message: 'a bearer token is required' }, 401);
-    }
-    await next();
-  });
+  if (deps.token) app.post('/vips', requireCaller({ token: deps.token }));
   // After the token check, so an unauthenticated request is refused without reading its body.
   app.post('/vips', limitBody(ADMISSION_MAX_BYTES, '/admission'));
 

@@ -13,6 +13,7 @@ import type { Dispatch, Outcome } from '../../shared/events/outcome.ts';
 import { verifyHeadersSync, verifyRequestSync } from '../../shared/events/signature.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 import { EVENTS_MAX_BATCH, EVENTS_MAX_BYTES, limitBody, payloadTooLarge } from '../body-limit.ts';
+import type { FunctionsEnv } from '../env.ts';
 
 export interface EventRoutesOptions {
   dispatch: Dispatch;
@@ -95,7 +96,7 @@ export function createEventRoutes(opts: EventRoutesOptions) {
   if (!opts.secret && !opts.token) {
     throw new Error('createEventRoutes needs a secret (RELAY_SECRET) or a token (EVENTS_TOKEN)');
   }
-  const app = new Hono();
+  const app = new Hono<FunctionsEnv>();
   const maxBatch = opts.maxBatch ?? EVENTS_MAX_BATCH;
   const verifyOptions = () => ({
     secret: opts.secret,

@@ -21,6 +21,8 @@ import {
   readSubnetOccupancy,
   subnetSummaries,
 } from '../../shared/occupancy/index.ts';
+import { requireBearer } from '../auth.ts';
+import type { FunctionsEnv } from '../env.ts';
 import { PAGE_HTML, PAGE_JS } from './page.ts';
 
 export interface OccupancyRoutesOptions extends OccupancyPorts {
@@ -41,7 +43,7 @@ const PAGE_HEADERS = {
 
 export function createOccupancyRoutes(opts: OccupancyRoutesOptions) {
   if (!opts.token) throw new Error('the occupancy routes need a token (API_TOKEN)');
-  const app = new Hono();
+  const app = new Hono<FunctionsEnv>();
 
   // `/occupancy/` -> `/occupancy`: the page and its script are addressed from the path without a slash.
   app.use('*', async (c, next) => {
@@ -59,17 +61,11 @@ export function createOccupancyRoutes(opts: OccupancyRoutesOptions) {
     c.body(PAGE_JS, 200, { ...PAGE_HEADERS, 'Content-Type': 'text/javascript; charset=utf-8' }),
   );
 
-  app.use('/api/*', async (c, next) => {
-    const token = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-    if (!token || !sameText(token, opts.token)) {
-      return c.json(
-        { reason: 'Unauthorized', message: 'send the API token as "Authorization: Bearer <API_TOKEN>"' },
-        401,
-        { 'WWW-Authenticate': 'Bearer' },
-      );
-    }
-    await next();
-  });
+  const tokenHint = 'send the API token as "Authorization: Bearer <API_TOKEN>"';
+  app.use(
+    '/api/*',
+    requireBearer(opts.token, { reason: 'Unauthorized', missing: tokenHint, invalid: tokenHint }),
+  );
 
   /** JSON with a strong ETag of its body; 304 when the client already has it. */
   const answer = async (c: { req: { header(n: string): string | undefined } }, value: unknown) => {
@@ -129,12 +125,4 @@ export function createOccupancyRoutes(opts: OccupancyRoutesOptions) {
     );
   });
   return app;
-}
-
-/** Constant-time comparison of two strings (no runtime-specific crypto). */
-function sameText(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++)
-    diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
 }

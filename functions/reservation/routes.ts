@@ -4,6 +4,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { DomainError, Reason } from '../../shared/errors.ts';
 import type { Allocator } from '../../shared/ipam/index.ts';
 import { createManualReservations, type ManualReservation } from '../../shared/reservation/manual.ts';
+import type { FunctionsEnv, OpenApiInit } from '../env.ts';
 import {
   DeleteQuery,
   ErrorBody,
@@ -133,11 +134,8 @@ const toBody = (r: ManualReservation) => ({
 });
 
 /** The reservation routes; `hook` is the app's zod error mapper (shared by every route group). */
-export function createReservationRoutes(
-  ports: ReservationPorts,
-  hook: ConstructorParameters<typeof OpenAPIHono>[0],
-) {
-  const app = new OpenAPIHono(hook);
+export function createReservationRoutes(ports: ReservationPorts, hook: OpenApiInit) {
+  const app = new OpenAPIHono<FunctionsEnv>(hook);
   const allocator = createManualReservations(ports.allocator);
 
   app.openapi(registerSubnet, async (c) => {

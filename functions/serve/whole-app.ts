@@ -10,6 +10,7 @@ import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
 import { type AppOptions, createApp } from '../app.ts';
 import { type CallerAuth, requireCaller } from '../auth.ts';
+import type { FunctionsEnv } from '../env.ts';
 import { createEventRoutes } from '../events/routes.ts';
 import { createOccupancyRoutes } from '../occupancy/routes.ts';
 
@@ -52,8 +53,7 @@ export async function createWholeApp(
   const controller = await createControllerPorts(config, { metrics });
   // The webhook's caller: a certificate the TLS handshake verified against the client CA
   // (requested of every client, required only here), and/or a bearer token.
-  // biome-ignore lint/suspicious/noExplicitAny: the entry's bindings (Node's incoming socket) pass through
-  const admission = new Hono<any>()
+  const admission = new Hono<FunctionsEnv>()
     .use(
       '*',
       requireCaller({

@@ -294,11 +294,12 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     dir: join(dir, 'apiserver'),
     token: randomBytes(16).toString('hex'),
     crdFiles: [
-      'subnets.kubeovn.io.yaml',
-      'vips.kubeovn.io.yaml',
-      'switch-lb-rules.kubeovn.io.yaml',
-      'ips.kubeovn.io.yaml',
-    ].map((f) => join(CRD_DIR, f)),
+      ...['subnets.kubeovn.io.yaml', 'vips.kubeovn.io.yaml', 'switch-lb-rules.kubeovn.io.yaml'].map((f) =>
+        join(CRD_DIR, f),
+      ),
+      // kube-ovn's own IP CRD: the local stack plays a kube-ovn cluster (we read IPs, never install them).
+      join(ROOT, 'infra/local/kube-ovn-crds/ips.kubeovn.io.yaml'),
+    ],
     applyFiles: [join(ROOT, 'infra/local/ovn-default.yaml')],
   });
   inProcess.push(apiServer);

@@ -8,7 +8,8 @@
 import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import { reconcilePod, releaseBinding } from '../reconcile/pod.ts';
 import { type ReconcileDeps, vipOwner } from '../reconcile/ports.ts';
-import { ensureSubnetRegistered, reconcileSubnet } from '../reconcile/subnet.ts';
+import { reconcileSubnet } from '../reconcile/subnet.ts';
+import { ensureSubnetRegistered } from '../reconcile/subnet-registration.ts';
 import { reconcileSwitchLBRule } from '../reconcile/switch-lb-rule.ts';
 import { reconcileVip } from '../reconcile/vip.ts';
 import type { AuditPorts } from './collect.ts';

@@ -3,7 +3,8 @@
 // The relay signs `<timestamp>.<body>` with HMAC-SHA256 (RELAY_SECRET); the timestamp bounds how
 // long a captured request can be replayed. A bearer token (EVENTS_TOKEN) is accepted as well,
 // because a Knative ApiServerSource cannot sign.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { bearerToken, sameSecret } from '../bearer.ts';
 import type { HeaderBag } from './decode.ts';
 
 export const SIGNATURE_HEADER = 'x-relay-signature';
@@ -54,15 +55,6 @@ function header(headers: HeaderBag, name: string): string | undefined {
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 
-// Token compare: HMAC both sides under a per-process random key, so the compared lengths are equal
-// and the time taken does not depend on where (or whether) the strings differ.
-const compareKey = randomBytes(32);
-const sameSecret = (a: string, b: string): boolean =>
-  timingSafeEqual(
-    createHmac('sha256', compareKey).update(a).digest(),
-    createHmac('sha256', compareKey).update(b).digest(),
-  );
-
 /**
  * What the headers alone decide: a bearer token in full, a signature's form and age. Undefined
  * when only the body's HMAC is left to check. Lets an endpoint refuse a request before reading
@@ -85,8 +77,8 @@ export function verifyHeadersSync(headers: HeaderBag, opts: VerifyOptions): Veri
   }
   const auth = header(headers, 'authorization');
   if (auth !== undefined && opts.token) {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    if (m?.[1] && sameSecret(m[1], opts.token)) return { ok: true, method: 'token' };
+    const sent = bearerToken(auth);
+    if (sent && sameSecret(sent, opts.token)) return { ok: true, method: 'token' };
     return { ok: false, message: 'the bearer token does not match' };
   }
   return { ok: false, message: 'the request carries no signature or bearer token' };

@@ -24,6 +24,57 @@ export interface SubnetSnapshot {
   readonly families: ReadonlyMap<Family, FamilySnapshot>;
 }
 
+/**
+ * The dump script's reply (redis/scripts.ts DUMP): gen (null when the subnet does not exist), the
+ * state hash as field, value, ..., the owner index, then per family 4 and 6 the pages as
+ * page, used, ever, excluded, ...
+ */
+export type SubnetDump = [
+  gen: Uint8Array | null,
+  state: Uint8Array[],
+  indexed: Uint8Array[],
+  pages4: Uint8Array[],
+  pages6: Uint8Array[],
+];
+
+const utf8 = new TextDecoder();
+const text = (b: Uint8Array | string) => (typeof b === 'string' ? b : utf8.decode(b));
+
+/**
+ * The snapshot `auditSnapshot` judges, from the dump. State fields: `o:<owner>` is an owner's
+ * record, `<f>@<pos>` the owner of a position, `<f>:n` and `<f>:ox` the family counters.
+ */
+export function snapshotOfDump(dump: SubnetDump): { gen: string; snapshot: SubnetSnapshot } | undefined {
+  const [gen, flat, indexed, ...familyPages] = dump;
+  if (gen === null) return undefined;
+  const state = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) state.set(text(flat[i]!), text(flat[i + 1]!));
+  const records = new Map<string, string>();
+  const a2o = new Map<Family, Map<string, string>>([
+    [4, new Map()],
+    [6, new Map()],
+  ]);
+  for (const [field, value] of state) {
+    if (field.startsWith('o:')) records.set(field.slice(2), value);
+    else if (field[1] === '@') a2o.get(Number(field[0]) as Family)?.set(field.slice(2), value);
+  }
+  const families = new Map<Family, FamilySnapshot>();
+  ([4, 6] as const).forEach((f, i) => {
+    const pages = familyPages[i] ?? [];
+    const pageMap = new Map<string, { used: Uint8Array; ever: Uint8Array; excluded: Uint8Array }>();
+    for (let j = 0; j + 3 < pages.length; j += 4) {
+      pageMap.set(text(pages[j]!), { used: pages[j + 1]!, ever: pages[j + 2]!, excluded: pages[j + 3]! });
+    }
+    families.set(f, {
+      ownedExcluded: Number(state.get(`${f}:ox`) ?? '0'),
+      ownedCount: Number(state.get(`${f}:n`) ?? '0'),
+      a2o: a2o.get(f) ?? new Map(),
+      pages: pageMap,
+    });
+  });
+  return { gen: text(gen), snapshot: { records, indexed: new Set(indexed.map(text)), families } };
+}
+
 const bitAt = (buf: Uint8Array, bit: number): boolean => {
   const byte = buf[bit >> 3];
   return byte !== undefined && (byte & (0x80 >> (bit & 7))) !== 0;

@@ -18,6 +18,7 @@ import {
   Uuid,
   uuid,
   where,
+  whereUuid,
 } from './protocol.ts';
 
 describe('OVSDB notation', () => {
@@ -60,6 +61,16 @@ describe('OVSDB notation', () => {
       until: '==',
       rows: [],
       timeout: 0,
+    });
+  });
+
+  it('selects a row by uuid: a string becomes a uuid atom, a named uuid stays named', () => {
+    expect(whereUuid('5f1c')).toEqual(['_uuid', '==', new Uuid('5f1c')]);
+    expect(operationToJson(op.select('T', [whereUuid('5f1c')]))).toMatchObject({
+      where: [['_uuid', '==', ['uuid', '5f1c']]],
+    });
+    expect(operationToJson(op.delete('T', [whereUuid(namedUuid('row1'))]))).toMatchObject({
+      where: [['_uuid', '==', ['named-uuid', 'row1']]],
     });
   });
 

@@ -5,7 +5,7 @@
 import { ipObjectHolds } from '../domain/adopt.ts';
 import { isDomainError } from '../errors.ts';
 import { ipOwner, type ReconcileDeps } from './ports.ts';
-import { subnetPlacements } from './subnet.ts';
+import { subnetPlacements } from './subnet-registration.ts';
 import { livePodPorts, reservations } from './sweep.ts';
 
 /** Returns how many holds were taken or released. */

@@ -22,7 +22,7 @@ import { isConflict, isNotFound } from '../kube/errors.ts';
 import { noteAllocated, noteRefused } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
-import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
+import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
 import { refreshRulesForPod } from './switch-lb-rule.ts';
 import { type EventState, reconcileVip, refreshPortSecurityOf } from './vip.ts';
 

@@ -12,7 +12,7 @@ import { isDomainError } from '../errors.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { reconcilePod, releaseBinding } from './pod.ts';
 import { podOwner, type ReconcileDeps, vipOwner } from './ports.ts';
-import { subnetPlacements } from './subnet.ts';
+import { subnetPlacements } from './subnet-registration.ts';
 
 const POD_OWNER_PREFIX = podOwner('');
 const VIP_OWNER_PREFIX = vipOwner('');

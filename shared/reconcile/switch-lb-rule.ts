@@ -19,7 +19,7 @@ import type { Pod, SwitchLBRule } from '../domain/types.ts';
 import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import { healthCheckOwner, type ReconcileDeps } from './ports.ts';
-import { subnetPlacements } from './subnet.ts';
+import { subnetPlacements } from './subnet-registration.ts';
 
 export async function reconcileSwitchLBRule(
   deps: ReconcileDeps,

@@ -36,7 +36,7 @@ import { noteAllocated, noteParentsChanged, noteRefused, noteReleased } from './
 import type { ReconcileDeps } from './ports.ts';
 import { vipOwner } from './ports.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
-import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
+import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
 import { refreshFrontEndArp } from './switch-lb-rule.ts';
 
 type Failure = { reason: string; message: string };

@@ -11,11 +11,11 @@ import { waitFor } from '../../infra/local/services.ts';
 import {
   type Assembled,
   assemble,
+  failOver,
   leftovers,
   msUntilPing,
   pings,
   SUBNET,
-  startPinger,
   virtualParent,
 } from './helpers.ts';
 
@@ -110,33 +110,11 @@ describe("the seed's vip-aap, for real", () => {
   });
 
   it('fails over keepalived-style: the address moves to busybox2 with a gratuitous ARP, pings within 1 s, holder within 1 s', async () => {
-    const pinger = startPinger(s.agent, { pod: 'client' }, VIP);
-    await waitFor('pings answered by busybox', async () => pinger.replies().length > 0);
-    await inPod('busybox', 'ip', 'addr', 'del', `${VIP}/16`, 'dev', 'eth0');
-    await inPod('busybox2', 'ip', 'addr', 'add', `${VIP}/16`, 'dev', 'eth0');
-    // The move: the address is on busybox2 and it announces it.
-    const moved = Date.now();
-    const garp = inPod('busybox2', 'arping', '-U', '-c', '1', '-I', 'eth0', VIP);
-    await waitFor(
-      'holder = busybox2.default',
-      async () => (await holderOf('vip-aap')) === 'busybox2.default',
-      {
-        timeoutMs: 1000,
-        intervalMs: 20,
-      },
-    );
-    const holderMs = Date.now() - moved;
-    await waitFor('a ping answered after the move', async () => pinger.replies().some((t) => t > moved), {
-      timeoutMs: 3000,
-    });
-    const replies = await pinger.stop();
-    await garp;
-    const pingMs = replies.find((t) => t > moved)! - moved;
+    const { pingMs, holderMs } = await failOver(s.agent, VIP, () => holderOf('vip-aap'), 1000);
     console.log(`failover: ping answered ${pingMs} ms after the move; holder shown after ${holderMs} ms`);
     expect(pingMs).toBeLessThan(1000);
     expect(holderMs).toBeLessThan(1000);
     expect(await virtualParent(s.agent.sbRemote, 'vip-aap')).toBe('busybox2.default');
-    console.log(`failover: ping answered ${pingMs} ms after the move; holder shown after ${holderMs} ms`);
   });
 
   it('a pod of another namespace that adds the address cannot take it over', async () => {

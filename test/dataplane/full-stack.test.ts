@@ -15,7 +15,7 @@ import {
   switchLbRuleObject,
   vipObject,
 } from '../e2e/harness.ts';
-import { leftovers, msUntilPing, pings, requireRoot, startPinger, virtualParent } from './helpers.ts';
+import { failOver, leftovers, msUntilPing, pings, requireRoot, virtualParent } from './helpers.ts';
 
 let e: E2E;
 let agent: NodeAgent;
@@ -83,23 +83,7 @@ describe("the seed's vip-aap through the handlers", () => {
   });
 
   it('fails over to busybox2: pings within 1 s, status.holder within 1 s', async () => {
-    const pinger = startPinger(agent, { pod: 'client' }, vip);
-    await waitFor('pings answered by busybox', async () => pinger.replies().length > 0);
-    await inPod('busybox', 'ip', 'addr', 'del', `${vip}/16`, 'dev', 'eth0');
-    await inPod('busybox2', 'ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0');
-    const moved = Date.now();
-    const garp = inPod('busybox2', 'arping', '-U', '-c', '1', '-I', 'eth0', vip);
-    await waitFor('holder busybox2', async () => (await holderOf('vip-aap')) === 'busybox2.default', {
-      timeoutMs: 1500,
-      intervalMs: 20,
-    });
-    const holderMs = Date.now() - moved;
-    await waitFor('a ping answered after the move', async () => pinger.replies().some((t) => t > moved), {
-      timeoutMs: 3000,
-    });
-    const replies = await pinger.stop();
-    await garp;
-    const pingMs = replies.find((t) => t > moved)! - moved;
+    const { pingMs, holderMs } = await failOver(agent, vip, () => holderOf('vip-aap'), 1500);
     console.log(`full stack failover: ping after ${pingMs} ms, status.holder after ${holderMs} ms`);
     expect(pingMs).toBeLessThan(1000);
     expect(holderMs).toBeLessThan(1000);

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
-import { makeTempDir, nbctl, type OvsdbServer, startNbServer } from '../../infra/local/services.ts';
+import { makeTempDir, nbctl, type OvsdbServer, startNbServer, waitFor } from '../../infra/local/services.ts';
 import { LOCK_FILE, type NodeAgent, startNodeAgent } from '../../infra/node-agent/index.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
 import { NorthboundWriter } from '../../shared/ovn/nb/index.ts';
@@ -256,4 +256,36 @@ export async function leftovers(instance: string, bridge: string): Promise<strin
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(`vp-${instance}-`));
   return [...links.map((l) => `link ${l}`), ...ns.map((n) => `netns ${n}`)];
+}
+
+/**
+ * Moves `vip` from busybox to busybox2 as keepalived does (off one, on the other, a gratuitous
+ * ARP) while the client pings it. Answers how long after the move a ping was answered again and
+ * `holder()` named busybox2.default.
+ */
+export async function failOver(
+  agent: NodeAgent,
+  vip: string,
+  holder: () => Promise<string>,
+  holderTimeoutMs: number,
+): Promise<{ pingMs: number; holderMs: number }> {
+  const inPod = (pod: string, ...cmd: string[]) => agent.exec('default', pod, cmd);
+  const pinger = startPinger(agent, { pod: 'client' }, vip);
+  await waitFor('pings answered by busybox', async () => pinger.replies().length > 0);
+  await inPod('busybox', 'ip', 'addr', 'del', `${vip}/16`, 'dev', 'eth0');
+  await inPod('busybox2', 'ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0');
+  // The move: the address is on busybox2 and it announces it.
+  const moved = Date.now();
+  const garp = inPod('busybox2', 'arping', '-U', '-c', '1', '-I', 'eth0', vip);
+  await waitFor('holder = busybox2.default', async () => (await holder()) === 'busybox2.default', {
+    timeoutMs: holderTimeoutMs,
+    intervalMs: 20,
+  });
+  const holderMs = Date.now() - moved;
+  await waitFor('a ping answered after the move', async () => pinger.replies().some((t) => t > moved), {
+    timeoutMs: 3000,
+  });
+  const replies = await pinger.stop();
+  await garp;
+  return { pingMs: replies.find((t) => t > moved)! - moved, holderMs };
 }

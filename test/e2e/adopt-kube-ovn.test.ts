@@ -6,7 +6,7 @@
 // takes an adopted address or MAC.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../infra/local/services.ts';
+import { stopPid, waitFor } from '../../infra/local/services.ts';
 import { auditSystem, openAuditPorts } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import { type E2E, podObject, readyCondition, startE2E, vipObject } from './harness.ts';
@@ -89,7 +89,8 @@ async function objectVersions(): Promise<Record<string, string>> {
 /** Stops the relay once it has delivered everything it queued (its last line says so). */
 async function drainRelay(): Promise<void> {
   const relay = e.stack.relay!;
-  await relay.stop();
+  // Longer than the relay's own drain deadline, so it is never cut short on a loaded machine.
+  await stopPid(relay.pid, 'SIGTERM', 20_000);
   const last = readFileSync(relay.logFile, 'utf8').trim().split('\n').at(-1)!;
   expect(JSON.parse(last).msg).toBe('relay stopped; 0 key(s) were pending');
 }
@@ -228,6 +229,12 @@ describe('moving a cluster over from kube-ovn', () => {
       'every kube-ovn assignment held in Redis',
       async () => {
         for (const owner of Object.keys(owners)) if (!(await e.allocator.get(SUBNET, owner))) return false;
+        // ... and written back where each object shows it (a status or annotation write comes
+        // after the reservation; on a loaded machine, visibly later).
+        for (const name of ['kov-aap', 'kov-plain']) if (!(await e.vip(name))?.status?.ready) return false;
+        for (const pod of ['kov-a', 'kov-b'])
+          if (!(await e.pod('default', pod))?.metadata.annotations?.['ovn.kubernetes.io/ip_address'])
+            return false;
         return true;
       },
       { timeoutMs: 30_000, intervalMs: 100 },

@@ -74,7 +74,12 @@ describe('two relays electing a leader through a Lease', () => {
     const follower = 1 - leader!;
     // Only the leader listed and watched; the follower waits for the lease.
     expect(logOf(leader!)).toContain('initial lists delivered');
-    expect(logOf(follower)).toContain('leader election: waiting for the lease');
+    // The follower may still be starting on a loaded machine (a cold tsx cache in a fresh clone).
+    await waitFor(
+      'the follower to wait for the lease',
+      async () => (logOf(follower).includes('leader election: waiting for the lease') ? true : undefined),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     expect(logOf(follower)).not.toContain('relay started');
 
     const before = await createVips('lead-before', 15);

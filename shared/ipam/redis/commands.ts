@@ -1,6 +1,7 @@
 // Loads the Lua scripts into an ioredis client (defineCommand: EVALSHA, falling back to EVAL once
 // per connection when the server lacks the script, e.g. after a restart). Nothing else talks to Redis.
 import type { Cluster, Redis } from 'ioredis';
+import { SUBNET_KEY_COUNT as SK } from './keys.ts';
 import {
   ALLOCATE,
   COUNTS,
@@ -14,13 +15,13 @@ import {
   REGISTER,
   RELEASE,
   REPLACE,
-} from './scripts.ts';
+} from './scripts/index.ts';
 
 type Arg = string | number;
 type Reply = unknown;
 
 export interface IpamCommands {
-  /** KEYS: state [, MAC map] — the "WithMac" variants also reserve/release the MAC. */
+  /** KEYS: the subnet's (keys.ts subnetKeys) [, MAC_KEYS] — the "WithMac" variants also reserve/release the MAC. */
   allocate(...args: Arg[]): Promise<Reply>;
   allocateWithMac(...args: Arg[]): Promise<Reply>;
   release(...args: Arg[]): Promise<Reply>;
@@ -28,7 +29,7 @@ export interface IpamCommands {
   macReserve(...args: Arg[]): Promise<Reply>;
   macRelease(...args: Arg[]): Promise<Reply>;
   macSwap(...args: Arg[]): Promise<Reply>;
-  /** KEYS: state [, MAC map]: one owner's addresses (and MAC) swapped in one step. */
+  /** KEYS: the subnet's [, MAC_KEYS]: one owner's addresses (and MAC) swapped in one step. */
   replace(...args: Arg[]): Promise<Reply>;
   replaceWithMac(...args: Arg[]): Promise<Reply>;
   register(...args: Arg[]): Promise<Reply>;
@@ -40,22 +41,23 @@ export interface IpamCommands {
   dump(...args: Arg[]): Promise<Reply>;
 }
 
+// numberOfKeys: a subnet script gets the subnet's keys (SK), a MAC script MAC_KEYS (2), both: SK + 2.
 const DEFS: Record<string, { lua: string; numberOfKeys: number }> = {
-  ipamAllocate: { lua: ALLOCATE, numberOfKeys: 1 },
-  ipamAllocateWithMac: { lua: ALLOCATE, numberOfKeys: 2 },
-  ipamRelease: { lua: RELEASE, numberOfKeys: 1 },
-  ipamReleaseWithMac: { lua: RELEASE, numberOfKeys: 2 },
-  ipamMacReserve: { lua: MAC_RESERVE, numberOfKeys: 1 },
-  ipamMacRelease: { lua: MAC_RELEASE, numberOfKeys: 1 },
-  ipamMacSwap: { lua: MAC_SWAP, numberOfKeys: 1 },
-  ipamReplace: { lua: REPLACE, numberOfKeys: 1 },
-  ipamReplaceWithMac: { lua: REPLACE, numberOfKeys: 2 },
-  ipamRegister: { lua: REGISTER, numberOfKeys: 1 },
-  ipamDeleteSubnet: { lua: DELETE_SUBNET, numberOfKeys: 1 },
-  ipamGet: { lua: GET, numberOfKeys: 1 },
-  ipamList: { lua: LIST, numberOfKeys: 1 },
-  ipamCounts: { lua: COUNTS, numberOfKeys: 1 },
-  ipamDump: { lua: DUMP, numberOfKeys: 1 },
+  ipamAllocate: { lua: ALLOCATE, numberOfKeys: SK },
+  ipamAllocateWithMac: { lua: ALLOCATE, numberOfKeys: SK + 2 },
+  ipamRelease: { lua: RELEASE, numberOfKeys: SK },
+  ipamReleaseWithMac: { lua: RELEASE, numberOfKeys: SK + 2 },
+  ipamMacReserve: { lua: MAC_RESERVE, numberOfKeys: 2 },
+  ipamMacRelease: { lua: MAC_RELEASE, numberOfKeys: 2 },
+  ipamMacSwap: { lua: MAC_SWAP, numberOfKeys: 2 },
+  ipamReplace: { lua: REPLACE, numberOfKeys: SK },
+  ipamReplaceWithMac: { lua: REPLACE, numberOfKeys: SK + 2 },
+  ipamRegister: { lua: REGISTER, numberOfKeys: SK },
+  ipamDeleteSubnet: { lua: DELETE_SUBNET, numberOfKeys: SK },
+  ipamGet: { lua: GET, numberOfKeys: SK },
+  ipamList: { lua: LIST, numberOfKeys: SK },
+  ipamCounts: { lua: COUNTS, numberOfKeys: SK },
+  ipamDump: { lua: DUMP, numberOfKeys: SK },
 };
 
 export function loadCommands(redis: Redis | Cluster): IpamCommands {
@@ -82,9 +84,3 @@ export function loadCommands(redis: Redis | Cluster): IpamCommands {
     dump: bind('ipamDumpBuffer'),
   };
 }
-
-/** The state hash of a subnet; every other key of the subnet shares its {ipam:<subnet>} tag. */
-export const stateKey = (subnet: string) => `{ipam:${subnet}}:state`;
-
-/** The cluster-wide MAC registry, under its own hash tag. */
-export const MAC_MAP = '{ipam-mac}:map';

@@ -28,7 +28,7 @@ import type {
   Violation,
 } from '../allocator.ts';
 import { ConcurrentChangeError } from '../allocator.ts';
-import { auditSnapshot, type FamilySnapshot } from '../audit.ts';
+import { auditSnapshot, type SubnetDump, snapshotOfDump } from '../audit.ts';
 import { type Family, formatIp, parseIp } from '../ip.ts';
 import { canonicalMac } from '../mac.ts';
 import { addressOf, excludedRanges, pageBitsOf, pageShape, positionOf, valueAt } from '../positions.ts';
@@ -43,7 +43,8 @@ import {
   subnetRange,
 } from '../subnet-range.ts';
 import { Batcher } from './batcher.ts';
-import { type IpamCommands, loadCommands, MAC_MAP, stateKey } from './commands.ts';
+import { type IpamCommands, loadCommands } from './commands.ts';
+import { MAC_KEYS, MAC_MAP, stateKey, subnetKeys } from './keys.ts';
 
 export interface RedisAllocatorOptions {
   /** Force the two-step MAC protocol even on a single Redis (tests use it). Default: Cluster only. */
@@ -58,8 +59,18 @@ export interface RedisAllocatorOptions {
   readonly onBatch?: (size: number) => void;
 }
 
-/** One allocation as the batch script takes it: owner, fixed v4 position, fixed v6 position, MAC. */
-type BatchRequest = readonly [string, string, string, string];
+/** One allocation as the batch script takes it. A batch holds requests of one subnet and generation. */
+interface BatchRequest {
+  readonly subnet: string;
+  /** The subnet's spec generation the positions were computed against. */
+  readonly gen: string;
+  readonly owner: string;
+  /** Fixed positions, '' for a dynamic address. */
+  readonly v4: string;
+  readonly v6: string;
+  /** The fixed MAC or '' (one Redis), or the MAC already reserved for this owner (Cluster). */
+  readonly mac: string;
+}
 
 interface CachedSubnet {
   readonly gen: string;
@@ -94,34 +105,33 @@ class RedisAllocator implements Allocator {
     if (opts.batching ?? true) {
       this.batcher = new Batcher({
         maxBatch: Math.min(Math.max(1, opts.maxBatch ?? 32), MAX_BATCH),
-        send: (key, reqs) => {
-          const cut = key.lastIndexOf('\n');
-          return this.sendBatch(key.slice(0, cut), key.slice(cut + 1), reqs);
-        },
+        // The key only groups requests; every request of a batch carries the same subnet and gen.
+        send: (_key, reqs) => this.sendBatch(reqs),
       });
     }
   }
 
   /** One allocate script call for requests of one subnet; one reply string per request
    *  ('STALE'/'NOSUBNET' for all when the batch was not run). */
-  private async sendBatch(subnet: string, gen: string, reqs: readonly BatchRequest[]): Promise<string[]> {
+  private async sendBatch(reqs: readonly BatchRequest[]): Promise<string[]> {
+    const { subnet, gen } = reqs[0]!;
     this.onBatch?.(reqs.length);
     // the common request (dynamic, no MAC) travels as one argument
     let shape = '';
     const args: string[] = [];
     for (const r of reqs) {
-      if (r[1] === '' && r[2] === '' && r[3] === '') {
+      if (r.v4 === '' && r.v6 === '' && r.mac === '') {
         shape += 'o';
-        args.push(r[0]);
+        args.push(r.owner);
       } else {
         shape += 'f';
-        args.push(r[0], r[1], r[2], r[3]);
+        args.push(r.owner, r.v4, r.v6, r.mac);
       }
     }
     const reply = (
       this.splitMac
-        ? await this.cmd.allocate(stateKey(subnet), gen, shape, ...args)
-        : await this.cmd.allocateWithMac(stateKey(subnet), MAC_MAP, gen, shape, ...args)
+        ? await this.cmd.allocate(...subnetKeys(subnet), gen, shape, ...args)
+        : await this.cmd.allocateWithMac(...subnetKeys(subnet), ...MAC_KEYS, gen, shape, ...args)
     ) as string[];
     if (reply[0] !== 'OK') return reqs.map(() => String(reply[0]));
     return reply.slice(1);
@@ -135,7 +145,7 @@ class RedisAllocator implements Allocator {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const oldJson = (await this.redis.hget(key, 'spec')) ?? '';
       const old = oldJson ? rangeFromJson(range.name, oldJson) : undefined;
-      const args: (string | number)[] = [key, json, range.cidrBlock, oldJson, manager];
+      const args: (string | number)[] = [...subnetKeys(range.name), json, range.cidrBlock, oldJson, manager];
       for (const fr of range.families) {
         const shape = pageShape(fr);
         const oldFr = old && old.cidrBlock === range.cidrBlock ? familyOf(old, fr.family) : undefined;
@@ -207,7 +217,7 @@ class RedisAllocator implements Allocator {
   async deleteSubnet(name: string, opts: DeleteSubnetOptions = {}): Promise<boolean> {
     const manager: SubnetManager = opts.managedBy ?? 'manual';
     for (let attempt = 0; attempt < 100; attempt++) {
-      const reply = (await this.cmd.deleteSubnet(stateKey(name), manager)) as Reply;
+      const reply = (await this.cmd.deleteSubnet(...subnetKeys(name), manager)) as Reply;
       if (reply[0] === 'OK') {
         this.cache.delete(name);
         return reply[1] === 1;
@@ -248,15 +258,22 @@ class RedisAllocator implements Allocator {
         const v4 = fixedPosition(s.range, 4, req.v4);
         const v6 = fixedPosition(s.range, 6, req.v6);
         if (this.splitMac && !reservedMac) {
-          const m = (await this.cmd.macReserve(MAC_MAP, `${req.subnet}/${req.owner}`, fixedMac)) as Reply;
+          const m = (await this.cmd.macReserve(...MAC_KEYS, `${req.subnet}/${req.owner}`, fixedMac)) as Reply;
           if (m[0] === 'ERR') throw this.scriptError(s.range, req, m as string[]);
           macCreated = m[1] === 1;
           reservedMac = String(m[2]);
         }
-        const one: BatchRequest = [req.owner, v4, v6, this.splitMac ? reservedMac : fixedMac];
+        const one: BatchRequest = {
+          subnet: req.subnet,
+          gen: s.gen,
+          owner: req.owner,
+          v4,
+          v6,
+          mac: this.splitMac ? reservedMac : fixedMac,
+        };
         const reply = this.batcher
-          ? await this.batcher.submit(`${req.subnet}\n${s.gen}`, one)
-          : ((await this.sendBatch(req.subnet, s.gen, [one]))[0] as string);
+          ? await this.batcher.submit(JSON.stringify([req.subnet, s.gen]), one)
+          : ((await this.sendBatch([one]))[0] as string);
         if (reply === 'STALE' || reply === 'NOSUBNET') {
           this.cache.delete(req.subnet);
           continue;
@@ -268,13 +285,13 @@ class RedisAllocator implements Allocator {
       }
       throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
     } finally {
-      if (macCreated) await this.cmd.macRelease(MAC_MAP, `${req.subnet}/${req.owner}`);
+      if (macCreated) await this.cmd.macRelease(...MAC_KEYS, `${req.subnet}/${req.owner}`);
     }
   }
 
   async get(subnet: string, owner: string): Promise<Reservation | undefined> {
     const s = await this.require(subnet);
-    const [gen, rec] = (await this.cmd.get(stateKey(subnet), owner)) as [string | null, string | null];
+    const [gen, rec] = (await this.cmd.get(...subnetKeys(subnet), owner)) as [string | null, string | null];
     if (gen === null) {
       this.cache.delete(subnet);
       throw notFound(subnet);
@@ -288,7 +305,7 @@ class RedisAllocator implements Allocator {
     let s = await this.require(subnet);
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 100), 1), 1000);
     const after = opts.cursor ? decodeCursor(opts.cursor) : '';
-    const reply = (await this.cmd.list(stateKey(subnet), after, limit)) as (string | null)[];
+    const reply = (await this.cmd.list(...subnetKeys(subnet), after, limit)) as (string | null)[];
     if (reply[0] === null) {
       this.cache.delete(subnet);
       throw notFound(subnet);
@@ -317,12 +334,18 @@ class RedisAllocator implements Allocator {
   ): Promise<'released' | 'none' | false> {
     const holder = `${subnet}/${owner}`;
     if (this.splitMac) {
-      const r = (await this.cmd.release(stateKey(subnet), owner, holder, guard)) as Reply;
+      const r = (await this.cmd.release(...subnetKeys(subnet), owner, holder, guard)) as Reply;
       if (r[0] === -1) return false;
-      const mac = await this.cmd.macRelease(MAC_MAP, holder);
+      const mac = await this.cmd.macRelease(...MAC_KEYS, holder);
       return r[0] === 1 || mac ? 'released' : 'none';
     }
-    const r = (await this.cmd.releaseWithMac(stateKey(subnet), MAC_MAP, owner, holder, guard)) as Reply;
+    const r = (await this.cmd.releaseWithMac(
+      ...subnetKeys(subnet),
+      ...MAC_KEYS,
+      owner,
+      holder,
+      guard,
+    )) as Reply;
     if (r[0] === -1) return false;
     return r[0] === 1 || r[1] ? 'released' : 'none';
   }
@@ -341,16 +364,16 @@ class RedisAllocator implements Allocator {
       // refused). A crash in between leaves the owner its addresses; audit() shows the MAC mismatch.
       let previousMac: string | undefined;
       if (this.splitMac && mac) {
-        const m = (await this.cmd.macSwap(MAC_MAP, holder, mac)) as string[];
+        const m = (await this.cmd.macSwap(...MAC_KEYS, holder, mac)) as string[];
         if (m[0] === 'ERR') throw this.scriptError(s.range, req, m);
         previousMac = m[1] !== mac ? m[1] : undefined;
       }
       const reply = (
         this.splitMac
-          ? await this.cmd.replace(stateKey(req.subnet), s.gen, req.owner, holder, v4, v6, mac)
+          ? await this.cmd.replace(...subnetKeys(req.subnet), s.gen, req.owner, holder, v4, v6, mac)
           : await this.cmd.replaceWithMac(
-              stateKey(req.subnet),
-              MAC_MAP,
+              ...subnetKeys(req.subnet),
+              ...MAC_KEYS,
               s.gen,
               req.owner,
               holder,
@@ -359,7 +382,7 @@ class RedisAllocator implements Allocator {
               mac,
             )
       ) as string[];
-      if (reply[0] !== 'OK' && previousMac) await this.cmd.macSwap(MAC_MAP, holder, previousMac);
+      if (reply[0] !== 'OK' && previousMac) await this.cmd.macSwap(...MAC_KEYS, holder, previousMac);
       if (reply[0] === 'STALE' || reply[0] === 'NOSUBNET') {
         this.cache.delete(req.subnet);
         if (reply[0] === 'NOSUBNET') throw notFound(req.subnet);
@@ -374,7 +397,7 @@ class RedisAllocator implements Allocator {
   async counts(subnet: string): Promise<SubnetCounts> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const s = await this.require(subnet, attempt > 0);
-      const r = (await this.cmd.counts(stateKey(subnet))) as [
+      const r = (await this.cmd.counts(...subnetKeys(subnet))) as [
         string | null,
         string,
         string,
@@ -412,45 +435,11 @@ class RedisAllocator implements Allocator {
   async audit(subnet: string): Promise<Violation[]> {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const s = await this.require(subnet, attempt > 0);
-      const r = (await this.cmd.dump(stateKey(subnet))) as [
-        Buffer | null,
-        Buffer[],
-        Buffer[],
-        Buffer[],
-        Buffer[],
-      ];
-      if (r[0] === null) throw notFound(subnet);
-      if (r[0].toString() !== s.gen) continue;
-      const state = pairs(r[1]);
-      const records = new Map<string, string>();
-      const a2o = new Map<Family, Map<string, string>>([
-        [4, new Map()],
-        [6, new Map()],
-      ]);
-      for (const [field, value] of state) {
-        if (field.startsWith('o:')) records.set(field.slice(2), value);
-        else if (field[1] === '@') a2o.get(Number(field[0]) as Family)?.set(field.slice(2), value);
-      }
-      const families = new Map<Family, FamilySnapshot>();
-      ([4, 6] as const).forEach((f, i) => {
-        const pages = r[3 + i] as Buffer[];
-        const pageMap = new Map<string, { used: Uint8Array; ever: Uint8Array; excluded: Uint8Array }>();
-        for (let j = 0; j + 3 < pages.length; j += 4) {
-          pageMap.set(String(pages[j]), {
-            used: pages[j + 1] as Buffer,
-            ever: pages[j + 2] as Buffer,
-            excluded: pages[j + 3] as Buffer,
-          });
-        }
-        families.set(f, {
-          ownedExcluded: Number(state.get(`${f}:ox`) ?? '0'),
-          ownedCount: Number(state.get(`${f}:n`) ?? '0'),
-          a2o: a2o.get(f) ?? new Map(),
-          pages: pageMap,
-        });
-      });
-      const indexed = new Set(r[2].map(String));
-      const violations = auditSnapshot(s.range, { records, indexed, families });
+      const dump = snapshotOfDump((await this.cmd.dump(...subnetKeys(subnet))) as SubnetDump);
+      if (!dump) throw notFound(subnet);
+      if (dump.gen !== s.gen) continue;
+      const { records } = dump.snapshot;
+      const violations = auditSnapshot(s.range, dump.snapshot);
       // MACs live in another slot: checked by a second read (not atomic with the snapshot)
       const holders = [...records.keys()].map((o) => `${subnet}/${o}`);
       if (holders.length > 0) {
@@ -690,12 +679,6 @@ function allocationOf(range: SubnetRange, owner: string, reply: string): Allocat
 function fromRecord(range: SubnetRange, owner: string, rec: string): Reservation {
   const [v4, v6, mac] = rec.split('|');
   return reservationOf(range, owner, v4 ?? '', v6 ?? '', mac ?? '');
-}
-
-function pairs(flat: (Buffer | string)[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), String(flat[i + 1]));
-  return m;
 }
 
 /** The first count-1 fields split at '|', the last one whole (it may hold '|', e.g. an owner). */

@@ -1,0 +1,125 @@
+// Lua shared by the scripts, prepended to each that needs it: position and bitmap helpers (COMMON),
+// the cluster-wide MAC registry (MAC_LIB), and reading a subnet's state hash (SUBNET_LIB).
+import { SUBNET_KEYS_LUA } from '../keys.ts';
+
+export const COMMON = `
+local PAGE = 65536
+local function fmt(n) return string.format('%d', n) end
+local function parsePos(pos)
+  local p, b = string.match(pos, '^(%d+):(%d+)$')
+  return tonumber(p), tonumber(b)
+end
+-- bits a..z of one page key set to v: edge bits one by one, whole bytes in one SETRANGE
+local function setRange(key, a, z, v)
+  while a <= z and a % 8 ~= 0 do redis.call('SETBIT', key, a, v); a = a + 1 end
+  while z >= a and (z + 1) % 8 ~= 0 do redis.call('SETBIT', key, z, v); z = z - 1 end
+  if a <= z then
+    redis.call('SETRANGE', key, a / 8, string.rep(v == 1 and '\\255' or '\\0', (z - a + 1) / 8))
+  end
+end
+-- first clear bit at or after byte b of a bitmap key (BITPOS answers 0 for a missing key and -1
+-- past the end of the string: both mean "clear from byte b on")
+local function clearBit(key, b)
+  local pos = redis.call('BITPOS', key, 0, b)
+  if pos < b * 8 then pos = b * 8 end
+  return pos
+end
+`;
+
+/** The MAC registry's Lua; `MAP` and `MU` must be defined before it (keys.ts macKeysLua). */
+export const MAC_LIB = `
+local MAC_BITS = 16777215
+local function macBit(mac)
+  if string.sub(mac, 1, 9) ~= '00:00:00:' then return nil end
+  local v = tonumber(string.sub(mac, 10, 11) .. string.sub(mac, 13, 14) .. string.sub(mac, 16, 17), 16)
+  if v == 0 then return nil end
+  return v - 1
+end
+local function macFormat(bit)
+  local v = bit + 1
+  return string.format('00:00:00:%02X:%02X:%02X', math.floor(v / 65536), math.floor(v / 256) % 256, v % 256)
+end
+-- Returns mac, plan (nil when the holder already has it) or nil, err. Must be the last check of a
+-- script: a dynamic MAC is claimed here (SETBIT answers whether it was free), so nothing may fail
+-- after it. Dynamic MACs come from a cursor that goes round the whole space, so a released MAC
+-- is handed out again only after every other one has been.
+local function macPlan(holder, fixed)
+  local m = redis.call('HMGET', MAP, 'h:' .. holder, '#next')
+  local cur = m[1]
+  if cur then
+    if fixed ~= '' and fixed ~= cur then return nil, {'ERR', 'ImmutableField', 'mac', cur} end
+    return cur, nil
+  end
+  if fixed ~= '' then
+    local h = redis.call('HGET', MAP, 'm:' .. fixed)
+    if h then return nil, {'ERR', 'MACConflict', 'mac', h} end
+    return fixed, {mac = fixed, bit = macBit(fixed)}
+  end
+  local nxt = tonumber(m[2] or '0')
+  for _ = 1, 64 do
+    local bit = nxt % MAC_BITS
+    nxt = bit + 1
+    if redis.call('SETBIT', MU, bit, '1') == 0 then
+      local mac = macFormat(bit)
+      return mac, {mac = mac, claimed = true, next = nxt % MAC_BITS}
+    end
+  end
+  -- a crowded stretch: take the lowest free one
+  local bit = clearBit(MU, 0)
+  if bit >= MAC_BITS then return nil, {'ERR', 'SubnetFull', 'mac', ''} end
+  redis.call('SETBIT', MU, bit, 1)
+  return macFormat(bit), {mac = macFormat(bit), claimed = true, next = (bit + 1) % MAC_BITS}
+end
+local function macApply(holder, plan)
+  if plan.claimed then
+    redis.call('HSET', MAP, 'm:' .. plan.mac, holder, 'h:' .. holder, plan.mac, '#next', plan.next)
+  else
+    redis.call('HSET', MAP, 'm:' .. plan.mac, holder, 'h:' .. holder, plan.mac)
+    if plan.bit then redis.call('SETBIT', MU, plan.bit, 1) end
+  end
+end
+local function macRelease(holder)
+  local mac = redis.call('HGET', MAP, 'h:' .. holder)
+  if not mac then return nil end
+  if redis.call('HGET', MAP, 'm:' .. mac) == holder then
+    redis.call('HDEL', MAP, 'h:' .. holder, 'm:' .. mac)
+    local bit = macBit(mac)
+    if bit then redis.call('SETBIT', MU, bit, 0) end
+  else
+    redis.call('HDEL', MAP, 'h:' .. holder)
+  end
+  return mac
+end
+`;
+
+const FAMILY_FIELDS = ['pages', 'last', 'gw', 'ep', 'eb', 'up', 'ub', 'n', 'ox'];
+const hmgetFamilies = FAMILY_FIELDS.flatMap((f) => [`'4:${f}'`, `'6:${f}'`]).join(', ');
+
+export const SUBNET_LIB = `${SUBNET_KEYS_LUA}local FIELDS = {${FAMILY_FIELDS.map((f) => `'${f}'`).join(', ')}}
+-- reads gen plus the family fields (and extra fields); returns gen, fam table, extra values
+local function readState(...)
+  local extra = {...}
+  local m = redis.call('HMGET', S, 'gen', ${hmgetFamilies}, ...)
+  local fam = {['4'] = {f = '4', i = 1}, ['6'] = {f = '6', i = 2}}
+  for i, name in ipairs(FIELDS) do
+    fam['4'][name] = m[2 * i]
+    fam['6'][name] = m[2 * i + 1]
+  end
+  for _, F in pairs(fam) do
+    if F.pages then
+      F.pages = tonumber(F.pages); F.last = tonumber(F.last)
+      F.ep = tonumber(F.ep); F.eb = tonumber(F.eb); F.up = tonumber(F.up); F.ub = tonumber(F.ub)
+      F.n = tonumber(F.n or '0'); F.ox = tonumber(F.ox or '0')
+    else
+      fam[F.f] = nil
+    end
+  end
+  local rest = {}
+  for i = 1, #extra do rest[i] = m[${FAMILY_FIELDS.length * 2 + 1} + i] end
+  return m[1], fam, rest
+end
+local function splitRecord(rec)
+  local v4, v6, mac = string.match(rec, '^([^|]*)|([^|]*)|(.*)$')
+  return {['4'] = v4, ['6'] = v6}, mac
+end
+`;

@@ -1,0 +1,29 @@
+// The MAC registry's own scripts, for Redis Cluster where it lives in another slot than the subnet.
+import { macKeysLua } from '../keys.ts';
+import { COMMON, MAC_LIB } from './lib.ts';
+
+/** macReserve (Cluster mode). KEYS: MAC_KEYS. ARGV: holder, fixed MAC or ''.
+ *  Reply {'OK', created 0|1, mac} or {'ERR', ...}. */
+export const MAC_RESERVE = `${COMMON}${macKeysLua(1)}${MAC_LIB}
+local mac, plan = macPlan(ARGV[1], ARGV[2])
+if not mac then return plan end
+if plan then macApply(ARGV[1], plan); return {'OK', 1, mac} end
+return {'OK', 0, mac}
+`;
+
+/** macRelease (Cluster mode). KEYS: MAC_KEYS. ARGV: holder. Reply: the MAC released or false. */
+export const MAC_RELEASE = `${COMMON}${macKeysLua(1)}${MAC_LIB}
+return macRelease(ARGV[1])
+`;
+
+/** macSwap (Cluster mode, before REPLACE). KEYS: MAC_KEYS. ARGV: holder, new MAC.
+ *  Reply {'OK', previous MAC or ''} or {'ERR', 'MACConflict', 'mac', holder}. */
+export const MAC_SWAP = `${COMMON}${macKeysLua(1)}${MAC_LIB}
+local holder, mac = ARGV[1], ARGV[2]
+local h = redis.call('HGET', MAP, 'm:' .. mac)
+if h == holder then return {'OK', mac} end
+if h then return {'ERR', 'MACConflict', 'mac', h} end
+local prev = macRelease(holder) or ''
+macApply(holder, {mac = mac, bit = macBit(mac)})
+return {'OK', prev}
+`;
