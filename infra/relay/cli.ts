@@ -132,6 +132,7 @@ export function parseRelayArgs(
       ? parseSinkList(io.readFile ? io.readFile(sinksFile) : '')
       : parseSinkList(env.RELAY_SINKS ?? '');
   if (sinks.length === 0) throw new Error(`at least one --sink URL is needed\n\n${USAGE}`);
+  for (const s of sinks) new URL(s); // throws on a malformed URL
   // Parsed only to refuse them with a useful message rather than "unknown option".
   for (const flag of ['secret', 'token'] as const) {
     if (values[flag] !== undefined)
