@@ -1,7 +1,8 @@
 // Builds the HTTP app from its ports. No runtime code here: serve/node.ts, serve/deno.ts and
 // serve/worker.ts wrap app.fetch for their runtime.
 //
-//   GET  /healthz          liveness, no auth
+//   GET  /livez            liveness, no auth (/healthz: the same, kept for older manifests)
+//   GET  /readyz           readiness: 503 while a dependency (Redis, NB leader, API server) does not answer
 //   GET  /openapi.json     the OpenAPI 3.1 document, no auth
 //   /v1/...                the reservation API (bearer token API_TOKEN)
 //   <mounts>               other route groups (the lead mounts /events and /admission here);
@@ -10,11 +11,15 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { isDomainError } from '../shared/errors.ts';
+import { type Readiness, runChecks } from '../shared/health/readiness.ts';
 import { limitBody, refuseDeepJson, V1_MAX_BYTES } from './body-limit.ts';
 import { type ErrorPayload, statusOf } from './reservation/errors.ts';
 import { createReservationRoutes, type ReservationPorts } from './reservation/routes.ts';
 
-export interface AppPorts extends ReservationPorts {}
+export interface AppPorts extends ReservationPorts {
+  /** What /readyz checks (shared/ports.ts lists each dependency); none: ready while live. */
+  readonly checks?: Parameters<typeof runChecks>[0];
+}
 
 export interface AppOptions {
   /** API_TOKEN: required by every /v1 route. */
@@ -58,7 +63,12 @@ export function createApp(ports: AppPorts, opts: AppOptions) {
   if (!opts.apiToken) throw new Error('createApp needs an API token (set API_TOKEN)');
   const app = new OpenAPIHono(zodHook);
 
+  app.get('/livez', (c) => c.json({ ok: true }));
   app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    const r: Readiness = await runChecks(ports.checks ?? []);
+    return c.json({ ok: r.ready, checks: r.checks }, r.ready ? 200 : 503);
+  });
 
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';

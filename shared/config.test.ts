@@ -76,3 +76,14 @@ describe('TLS settings', () => {
     ).toEqual({ clientCaFile: '/t/ca.crt', token: undefined });
   });
 });
+
+describe('KUBE_EVENTS', () => {
+  it('is all by default, takes warnings or none, and refuses anything else', () => {
+    expect(readConfig({}).kubeEvents).toBe('all');
+    expect(readConfig({ KUBE_EVENTS: 'Warnings' }).kubeEvents).toBe('warnings');
+    expect(readConfig({ KUBE_EVENTS: 'none' }).kubeEvents).toBe('none');
+    expect(() => readConfig({ KUBE_EVENTS: 'some' })).toThrow(
+      /KUBE_EVENTS "some" must be all, warnings or none/,
+    );
+  });
+});

@@ -67,6 +67,11 @@ export interface Config {
   readonly besideKubeOvn: boolean;
   /** pino level (LOG_LEVEL, default info). */
   readonly logLevel: string;
+  /**
+   * Which Kubernetes Events the reconcilers record (KUBE_EVENTS): `all` (default), `warnings`
+   * (refusals only: saves one API write per allocation and release), or `none`.
+   */
+  readonly kubeEvents: 'all' | 'warnings' | 'none';
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -165,7 +170,14 @@ export function readConfig(env: Env, io: ConfigIo = {}): Config {
     keepVmIp: (env.KEEP_VM_IP ?? 'true').toLowerCase() !== 'false',
     besideKubeOvn: ['true', '1', 'yes'].includes((env.BESIDE_KUBE_OVN ?? '').trim().toLowerCase()),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    kubeEvents: kubeEventsOf(env.KUBE_EVENTS),
   };
+}
+
+function kubeEventsOf(text: string | undefined): Config['kubeEvents'] {
+  const v = (text?.trim() || 'all').toLowerCase();
+  if (v === 'all' || v === 'warnings' || v === 'none') return v;
+  throw new Error(`KUBE_EVENTS "${text}" must be all, warnings or none`);
 }
 
 /** A whole number >= 1 in decimal digits, or undefined when the variable is unset or empty. */

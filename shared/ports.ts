@@ -8,8 +8,11 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Config } from './config.ts';
+import { apiServerCheck, ovsdbCheck, type ReadinessCheck, redisCheck } from './health/readiness.ts';
 import { type Allocator, createRedisAllocator } from './ipam/index.ts';
+import { createEventRecorder, type KubeEventRecorder, kubeEventSink } from './kube/event-recorder.ts';
 import { createKube } from './kube/index.ts';
+import type { FunctionMetrics } from './metrics/functions.ts';
 import { connectNorthbound } from './ovn/nb/index.ts';
 import { sslFileOptions } from './ovsdb/transport.ts';
 import type { KubePort, NorthboundPort, ReconcileDeps } from './reconcile/ports.ts';
@@ -18,7 +21,14 @@ import { northboundPort } from './wiring/northbound.ts';
 
 export interface Ports {
   readonly allocator: Allocator;
+  /** What /readyz asks: each dependency these ports reach. */
+  readonly checks: readonly ReadinessCheck[];
   close(): Promise<void>;
+}
+
+export interface PortsOptions {
+  /** Time the allocator's calls and the NB transactions; show the allocator's subnet counts. */
+  metrics?: FunctionMetrics;
 }
 
 export interface ControllerPorts extends Ports {
@@ -26,6 +36,8 @@ export interface ControllerPorts extends Ports {
   readonly kube: KubePort;
   /** Everything a reconciler needs, ready to hand to createDispatch(). */
   readonly reconcile: ReconcileDeps;
+  /** The Events recorder the reconcilers use (flush() writes counted repeats now). */
+  readonly events: KubeEventRecorder;
 }
 
 export function createRedisClient(config: Config): Redis | Cluster {
@@ -43,31 +55,51 @@ export function createRedisClient(config: Config): Redis | Cluster {
     : new Redis(r.url, common);
 }
 
-export function createPorts(config: Config): Ports {
+export function createPorts(config: Config, opts: PortsOptions = {}): Ports {
   const redis = createRedisClient(config);
+  // Without a listener ioredis prints every failed reconnect; calls fail on their own and /readyz
+  // reports the outage.
+  redis.on('error', () => {});
+  const allocator = createRedisAllocator(redis);
+  opts.metrics?.showSubnets(allocator);
   return {
-    allocator: createRedisAllocator(redis),
+    allocator: opts.metrics ? opts.metrics.instrumentAllocator(allocator) : allocator,
+    checks: [redisCheck(redis)],
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
-export async function createControllerPorts(config: Config): Promise<ControllerPorts> {
+export async function createControllerPorts(
+  config: Config,
+  opts: PortsOptions = {},
+): Promise<ControllerPorts> {
   if (!config.nbRemotes)
     throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
-  const base = createPorts(config);
+  const base = createPorts(config, opts);
   const northbound = await connectNorthbound({ remotes: config.nbRemotes, ...northboundTls(config) });
+  const metrics = opts.metrics;
+  if (metrics)
+    northbound.client.on('transacted', (ms, error) => metrics.observeNbTransaction(ms / 1000, error));
   const nb = northboundPort(northbound.writer, northbound.cache);
   const kube = createKube(
     config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
   );
   const log = pino({ level: config.logLevel });
+  const events = createEventRecorder({
+    sink: kubeEventSink(kube.transport),
+    log,
+    types: { all: ['Normal', 'Warning'] as const, warnings: ['Warning'] as const, none: [] }[
+      config.kubeEvents
+    ],
+  });
   const reconcile: ReconcileDeps = {
     allocator: base.allocator,
     nb,
     kube,
     log,
+    events,
     keepVmIp: config.keepVmIp,
     besideKubeOvn: config.besideKubeOvn,
   };
@@ -75,11 +107,14 @@ export async function createControllerPorts(config: Config): Promise<ControllerP
   reconcile.subnetChanged = refresher.changed;
   return {
     allocator: base.allocator,
+    checks: [...base.checks, ovsdbCheck('nb', northbound.client), apiServerCheck(kube)],
     nb,
     kube,
     reconcile,
+    events,
     async close() {
       await refresher.flush();
+      await events.flush();
       await northbound.close();
       await base.close();
     },

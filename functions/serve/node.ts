@@ -3,23 +3,45 @@
 // with OVN_NB_REMOTES (+ OVN_NB_SSL_*_FILE, KUBECONFIG, RELAY_SECRET[_FILE] / EVENTS_TOKEN[_FILE]) it
 // also serves /events and /admission. TLS_CERT_FILE + TLS_KEY_FILE: HTTPS (files re-read when
 // they change, as a renewed Kubernetes Secret is); ADMISSION_CLIENT_CA_FILE and
-// ADMISSION_TOKEN[_FILE]: what /admission requires of its caller. Closes everything on SIGTERM.
+// ADMISSION_TOKEN[_FILE]: what /admission requires of its caller. HEALTH_PORT: /metrics, /livez and
+// /readyz over plain HTTP on that port too (unauthenticated, as Prometheus scrapes; HEALTH_HOST,
+// default 0.0.0.0). Closes everything on SIGTERM.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { type HttpBindings, serve } from '@hono/node-server';
 import type { Context } from 'hono';
+import { collectDefaultMetrics } from 'prom-client';
+import { healthListenFromEnv, startHealthServer } from '../../infra/health/server.ts';
 import { readConfig } from '../../shared/config.ts';
+import { runChecks } from '../../shared/health/readiness.ts';
+import { createFunctionMetrics } from '../../shared/metrics/functions.ts';
+import { registerReadiness } from '../../shared/metrics/process.ts';
 import { createWholeApp } from './whole-app.ts';
 
 const readText = (path: string) => readFileSync(path, 'utf8');
 const config = readConfig(process.env, { readFile: readText });
 const { tls, admissionAuth } = config;
 
-const { app, ports, parts } = await createWholeApp(config, {
-  clientCertificate: (c: Context<{ Bindings: HttpBindings }>) =>
-    (c.env.incoming.socket as TLSSocket).authorized === true,
-});
+const metrics = createFunctionMetrics();
+collectDefaultMetrics({ register: metrics.registry });
+const { app, ports, parts } = await createWholeApp(
+  config,
+  {
+    clientCertificate: (c: Context<{ Bindings: HttpBindings }>) =>
+      (c.env.incoming.socket as TLSSocket).authorized === true,
+  },
+  { metrics },
+);
+registerReadiness(metrics.registry, () => runChecks(ports.checks));
+const healthListen = healthListenFromEnv(process.env);
+const health = healthListen
+  ? await startHealthServer({
+      ...healthListen,
+      ready: () => runChecks(ports.checks),
+      registry: metrics.registry,
+    })
+  : undefined;
 
 const secureContext = () => ({
   key: readText(tls!.keyFile),
@@ -69,6 +91,7 @@ const shutdown = () => {
   closing = true;
   for (const file of watched) unwatchFile(file);
   server.close(async () => {
+    await health?.close();
     await ports.close();
     process.exit(0);
   });

@@ -4,6 +4,7 @@
 // verified client certificate is seen) stays in the entry and comes in through `runtime`.
 import { Hono } from 'hono';
 import type { Config } from '../../shared/config.ts';
+import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
 import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
@@ -28,10 +29,16 @@ export interface WholeApp {
   readonly parts: string;
 }
 
-export async function createWholeApp(config: Config, runtime: RuntimeEdge = {}): Promise<WholeApp> {
+export async function createWholeApp(
+  config: Config,
+  runtime: RuntimeEdge = {},
+  /** Times reconciles, allocator calls and NB transactions; shows the subnet gauges. */
+  observe: { metrics?: FunctionMetrics } = {},
+): Promise<WholeApp> {
   const { admissionAuth } = config;
+  const { metrics } = observe;
   if (!config.nbRemotes) {
-    const ports = createPorts(config);
+    const ports = createPorts(config, { metrics });
     return {
       app: createApp(ports, { apiToken: config.apiToken ?? '' }),
       ports,
@@ -42,7 +49,7 @@ export async function createWholeApp(config: Config, runtime: RuntimeEdge = {}):
     throw new Error(
       'ADMISSION_CLIENT_CA_FILE is set but this runtime cannot verify client certificates; use ADMISSION_TOKEN[_FILE] here',
     );
-  const controller = await createControllerPorts(config);
+  const controller = await createControllerPorts(config, { metrics });
   // The webhook's caller: a certificate the TLS handshake verified against the client CA
   // (requested of every client, required only here), and/or a bearer token.
   // biome-ignore lint/suspicious/noExplicitAny: the entry's bindings (Node's incoming socket) pass through
@@ -65,7 +72,7 @@ export async function createWholeApp(config: Config, runtime: RuntimeEdge = {}):
     {
       path: '/events',
       app: createEventRoutes({
-        dispatch: createDispatch(controller.reconcile),
+        dispatch: createDispatch(controller.reconcile, metrics ? { observe: metrics.observeReconcile } : {}),
         secret: config.relaySecret,
         token: config.eventsToken,
         maxBytes: config.eventsMaxBytes,

@@ -1,4 +1,5 @@
 // The probe endpoints of the relay and the holder sync: live at once, ready only when told.
+import { Counter, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { healthListenFromEnv, startHealthServer } from './server.ts';
 
@@ -29,6 +30,34 @@ describe('health server', () => {
       const res = await fetch(`http://127.0.0.1:${h.port}/readyz`);
       expect([res.status, await res.text()]).toEqual([200, 'ok\nrole=follower leader=relay-a\n']);
       expect(await (await fetch(`http://127.0.0.1:${h.port}/healthz`)).text()).toBe('ok\n');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('serves /livez, a /readyz naming each check, and its own registry on /metrics', async () => {
+    const registry = new Registry();
+    const counter = new Counter({ name: 'vip_test_total', help: 'a test counter', registers: [registry] });
+    counter.inc(3);
+    let redis = 'ok';
+    const h = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      ready: async () => ({ ready: redis === 'ok', checks: { redis, nb: 'ok' } }),
+      registry,
+    });
+    try {
+      const get = (path: string) => fetch(`http://127.0.0.1:${h.port}${path}`);
+      expect((await get('/livez')).status).toBe(200);
+      const ready = await get('/readyz');
+      expect([ready.status, await ready.text()]).toEqual([200, 'ok\nredis: ok\nnb: ok\n']);
+      redis = 'connection refused';
+      const not = await get('/readyz');
+      expect([not.status, await not.text()]).toEqual([503, 'not ready\nredis: connection refused\nnb: ok\n']);
+      expect((await get('/livez')).status).toBe(200);
+      const metrics = await get('/metrics');
+      expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      expect(await metrics.text()).toMatch(/^vip_test_total 3$/m);
     } finally {
       await h.close();
     }

@@ -1,7 +1,13 @@
-// Liveness and readiness over HTTP for the processes that serve nothing else (the relay, the holder
-// sync), so a Deployment can probe them: GET /healthz answers 200 while the process runs, GET /readyz
-// 200 once `ready()` says so (503 before). Started only when HEALTH_PORT is set.
+// Probes and metrics over plain HTTP on their own port (HEALTH_PORT), for every long-running
+// process: the kubelet probes it and Prometheus scrapes it, both without credentials, as
+// Kubernetes components do; a NetworkPolicy limits who reaches it (docs/parts/metrics.md).
+//   GET /livez    200 while the process runs (nothing else is checked: a restart cures no outage)
+//   GET /healthz  the same (kept for manifests written before /livez)
+//   GET /readyz   200 when `ready()` says so, 503 otherwise; the body names each check's result
+//   GET /metrics  the process's own registry in Prometheus text format (404 without one)
 import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Readiness } from '../../shared/health/readiness.ts';
 
 export interface HealthServer {
   readonly port: number;
@@ -23,17 +29,43 @@ export function healthListenFromEnv(
 export async function startHealthServer(o: {
   port: number;
   host: string;
-  ready: () => boolean;
+  /** A flag, or the result of the process's readiness checks. */
+  ready: () => boolean | Readiness | Promise<boolean | Readiness>;
   /** A line /readyz adds to its answer (the relay says whether it leads or follows). */
   detail?: () => string;
+  registry?: Registry;
 }): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const status = path === '/healthz' ? 200 : path === '/readyz' ? (o.ready() ? 200 : 503) : 404;
-    const detail = path === '/readyz' && o.detail ? `${o.detail()}\n` : '';
-    res
-      .writeHead(status, { 'content-type': 'text/plain' })
-      .end(`${status === 200 ? 'ok' : status}\n${detail}`);
+    const answer = (status: number, body: string, type = 'text/plain') =>
+      res.writeHead(status, { 'content-type': type }).end(body);
+    if (path === '/livez' || path === '/healthz') return answer(200, 'ok\n');
+    if (path === '/readyz') {
+      Promise.resolve()
+        .then(o.ready)
+        .then(
+          (r) => {
+            const readiness = typeof r === 'boolean' ? { ready: r, checks: {} } : r;
+            const lines = Object.entries(readiness.checks).map(([k, v]) => `${k}: ${v}\n`);
+            const detail = o.detail ? `${o.detail()}\n` : '';
+            answer(
+              readiness.ready ? 200 : 503,
+              `${readiness.ready ? 'ok' : 'not ready'}\n${lines.join('')}${detail}`,
+            );
+          },
+          (err) => answer(503, `not ready\n${(err as Error).message}\n`),
+        );
+      return;
+    }
+    if (path === '/metrics' && o.registry) {
+      const registry = o.registry;
+      registry.metrics().then(
+        (text) => answer(200, text, registry.contentType),
+        (err) => answer(500, `${(err as Error).message}\n`),
+      );
+      return;
+    }
+    answer(404, '404\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -42,6 +74,10 @@ export async function startHealthServer(o: {
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : o.port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -143,6 +143,8 @@ export interface FunctionReplica extends Daemon {
   readonly url: string;
   readonly port: number;
   readonly runtime: FunctionRuntime;
+  /** Its HEALTH_PORT server: /metrics, /livez, /readyz (plain HTTP, no token; Node replicas only). */
+  readonly healthUrl: string;
 }
 
 export interface Stack {
@@ -171,6 +173,8 @@ export interface Stack {
   readonly relays: Daemon[];
   /** holderIdentity of relay `index`'s current process (with leader election), e.g. `relay-1.2`. */
   relayIdentity(index: number): string | undefined;
+  /** The first relay's HEALTH_PORT server: /metrics, /livez, /readyz. */
+  readonly relayHealthUrl: string;
   node?: NodeAgent;
   /** The env a function replica (or any tool of ours) needs to reach this stack. */
   functionEnvironment(extra?: Record<string, string>): NodeJS.ProcessEnv;
@@ -369,9 +373,13 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
 
   const startReplica = async (index: number): Promise<FunctionReplica> => {
     const port = functions[index]?.port ?? (await freePort());
+    const healthPort = functions[index]?.healthUrl.split(':').pop() ?? String(await freePort());
     const { cmd, args, env } = functionCommand(opts, index);
     const d = spawnDaemon(`function-${index}`, cmd, args, dir, {
-      env: { ...functionEnvironment({ PORT: String(port) }), ...env },
+      env: {
+        ...functionEnvironment({ PORT: String(port), HEALTH_PORT: healthPort, HEALTH_HOST: '127.0.0.1' }),
+        ...env,
+      },
       cwd: ROOT,
     });
     const url = `http://127.0.0.1:${port}`;
@@ -379,7 +387,13 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       timeoutMs: 30_000,
       intervalMs: 100,
     });
-    const replica: FunctionReplica = { ...d, url, port, runtime: cmd === process.execPath ? 'node' : 'deno' };
+    const replica: FunctionReplica = {
+      ...d,
+      url,
+      port,
+      runtime: cmd === process.execPath ? 'node' : 'deno',
+      healthUrl: `http://127.0.0.1:${healthPort}`,
+    };
     functions[index] = replica;
     supervisor.watch(
       `function replica ${index}`,
@@ -445,6 +459,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   const relays: Daemon[] = [];
   const identities: string[] = [];
   let relaySpawns = 0;
+  // Each relay's /metrics, /livez and /readyz; the same port across its restarts.
+  const relayHealthPorts = await Promise.all(Array.from({ length: relayCount }, () => freePort()));
   const spawnRelay = (index: number) => {
     // A new identity per process, as client-go's hostname_uuid: a restarted relay is a new candidate.
     const identity = `relay-${index}.${++relaySpawns}`;
@@ -487,6 +503,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
           ...inheritedEnv(),
           RELAY_SECRET_FILE: files.relaySecret,
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+          HEALTH_PORT: String(relayHealthPorts[index]),
+          HEALTH_HOST: '127.0.0.1',
         },
         cwd: ROOT,
       },
@@ -521,6 +539,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       else relays.splice(0, 1);
     },
     relayIdentity: (index) => (elect ? identities[index] : undefined),
+    relayHealthUrl: `http://127.0.0.1:${relayHealthPorts[0]}`,
     ...(node ? { node } : {}),
     functionEnvironment,
     startReplica,
@@ -581,6 +600,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
         secretsDir,
         functionsUrl: functions[0]?.url,
         functionUrls: functions.map((f) => f.url),
+        metricsUrls: [...functions.map((f) => `${f.healthUrl}/metrics`), `${stack.relayHealthUrl}/metrics`],
         apiToken,
         relayPid: stack.relay?.pid,
         ...(relays.length > 1 ? { relayPids: relays.map((r) => r.pid) } : {}),

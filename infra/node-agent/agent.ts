@@ -59,6 +59,8 @@ export interface NodeAgentOptions {
   /** How long to wait for another agent on this machine to finish (default 120 s). */
   lockTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Told of each holder change the holder sync writes (metrics, Events). */
+  onHolderChange?: (vip: string, from: string, to: string) => void;
 }
 
 export interface NodeAgent {
@@ -314,7 +316,12 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
   const kube = createKube(o.kube);
   if (o.holder !== false) {
     try {
-      holderSync = await startHolderSync({ sbRemotes: [sbRemote], kube, log });
+      holderSync = await startHolderSync({
+        sbRemotes: [sbRemote],
+        kube,
+        log,
+        ...(o.onHolderChange ? { onChange: o.onHolderChange } : {}),
+      });
     } catch (err) {
       await shutdown();
       throw err;

@@ -65,6 +65,8 @@ export interface DeliveryOptions {
   now?: () => number;
   random?: () => number;
   logger?: Logger;
+  /** Told of each delivered event: ms from its arrival (the oldest state it stands for) to the answer. */
+  onDelivered?: (ms: number) => void;
   /**
    * Keys whose produced resourceVersions are remembered until their echo arrives (an echo may
    * arrive after the answer that named it). Oldest forgotten first. Default 10,000.
@@ -522,6 +524,7 @@ export class Delivery {
   }
 
   private async settle(st: KeyState, event: ChangeEvent, result: SendResult): Promise<void> {
+    if (result.outcome === 'done') this.opts.onDelivered?.(Math.max(0, this.now() - st.since));
     if (result.outcome === 'done' || result.outcome === 'drop') {
       if (st.parked) this.log.info({ key: st.key, attempts: st.attempts + 1 }, 'parked key settled');
       st.attempts = 0;

@@ -2,13 +2,20 @@
 // SIGTERM/SIGINT stop the watches and give queued deliveries a deadline before exiting.
 // With --leader-elect (RELAY_LEADER_ELECT=true) several replicas run and only the holder of the
 // Lease lists, watches and delivers; a follower waits, ready, until it takes the lease over.
+// HEALTH_PORT: /livez, /readyz (a leader: initial lists queued and the API server answers; a
+// follower: ready, and says whom it follows) and /metrics.
 import { readFileSync, watchFile } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { collectDefaultMetrics } from 'prom-client';
+import { runChecks } from '../../shared/health/readiness.ts';
+import { registerReadiness } from '../../shared/metrics/process.ts';
 import { healthListenFromEnv, startHealthServer } from '../health/server.ts';
 import { parseRelayArgs, parseSinkList } from './cli.ts';
 import type { CloseResult } from './delivery.ts';
+import { kubeTransport } from './kube-transport.ts';
 import { kubeLeasePort, LeaderElector } from './leader.ts';
+import { createRelayMetrics } from './metrics.ts';
 import { type Relay, startRelay } from './relay.ts';
 
 let cli: ReturnType<typeof parseRelayArgs>;
@@ -23,6 +30,10 @@ const log = pino({ name: 'relay', level: cli.logLevel });
 const kc = new KubeConfig();
 if (cli.kubeconfig) kc.loadFromFile(cli.kubeconfig);
 else kc.loadFromDefault();
+
+const metrics = createRelayMetrics();
+collectDefaultMetrics({ register: metrics.registry });
+const transport = kubeTransport(kc);
 
 let relay: Relay | undefined;
 let synced = false;
@@ -48,7 +59,8 @@ if (cli.sinksFile) {
 /** Lists, watches and delivers (a new relay each term: its first list covers what was in flight). */
 function lead(): void {
   const current = startRelay({
-    kubeConfig: kc,
+    transport,
+    onDelivered: metrics.onDelivered,
     sinks,
     secret: cli.secret,
     token: cli.token,
@@ -60,6 +72,7 @@ function lead(): void {
     logger: log,
   });
   relay = current;
+  metrics.attach(current);
   synced = false;
   current.synced.then(() => {
     if (relay !== current) return;
@@ -100,13 +113,32 @@ if (elector) {
   lead();
 }
 
-// Probes for a Deployment (HEALTH_PORT): the leader is ready once its initial lists are queued; a
-// follower is ready at once (it is a healthy standby) and says it follows.
+// Probes for a Deployment (HEALTH_PORT): the leader is ready once its initial lists are queued
+// and while the API server answers (any HTTP status below 500 is an answer); a follower is ready at
+// once (a healthy standby) and says whom it follows.
+const checks = [
+  {
+    name: 'lists',
+    check: async () =>
+      (elector && !elector.isLeader()) || synced
+        ? undefined
+        : Promise.reject(new Error('initial lists pending')),
+  },
+  {
+    name: 'apiserver',
+    check: async (signal: AbortSignal) => {
+      const { status } = await transport.list('/version', signal);
+      if (status >= 500) throw new Error(`HTTP ${status}`);
+    },
+  },
+];
+registerReadiness(metrics.registry, () => runChecks(checks));
 const healthListen = healthListenFromEnv(process.env);
 if (healthListen)
   await startHealthServer({
     ...healthListen,
-    ready: () => (elector && !elector.isLeader() ? true : synced),
+    ready: () => runChecks(checks),
+    registry: metrics.registry,
     detail: () => {
       if (!elector) return 'role=leader election=off';
       const s = elector.status();

@@ -47,6 +47,8 @@ export interface RelayOptions {
   delay?: Delay;
   random?: () => number;
   logger?: Logger;
+  /** Told of each delivered event: ms from its arrival to the function's answer (metrics). */
+  onDelivered?: (ms: number) => void;
   onRouted?: (url: string, event: ChangeEvent) => void;
 }
 
@@ -106,6 +108,7 @@ export function startRelay(options: RelayOptions): Relay {
     delay: options.delay,
     random: options.random,
     logger: log,
+    ...(options.onDelivered ? { onDelivered: options.onDelivered } : {}),
   });
   const watches = resources.map(
     (resource) =>

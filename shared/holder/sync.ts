@@ -26,9 +26,13 @@ export interface HolderSyncOptions {
   /** How often the Vips' shown holders are compared with OVN's (default 2000 ms). */
   resyncMs?: number;
   log?: (line: string) => void;
+  /** Told after a Vip's shown holder was changed from `from` ('' = none) to `to` (metrics, Events). */
+  onChange?: (vip: string, from: string, to: string) => void;
 }
 
 export interface HolderSync {
+  /** Resolves when the southbound leader answers (readiness). */
+  ping(): Promise<void>;
   /** The holder per Vip as OVN binds it now. */
   current(): Map<string, string>;
   /** Resolves after the next write pass (for tests and orderly shutdown). */
@@ -47,12 +51,18 @@ export async function startHolderSync(o: HolderSyncOptions): Promise<HolderSync>
 
   const desired = () => holdersByVip([...rows.values()].map(bindingFromRow));
 
+  // Nothing is written before the first resync has read what the Vips show: a holder that is
+  // already there is neither rewritten nor reported as a change after a restart.
+  let primed = false;
   const write = async () => {
+    if (!primed) return;
     for (const { vip, holder } of holderChanges(desired(), shown)) {
       try {
         await o.kube.patchStatus('Vip', vip, { holder });
+        const from = shown.get(vip) ?? '';
         shown.set(vip, holder);
         log(`vip ${vip}: holder ${holder || '(none)'}`);
+        if (from !== holder) o.onChange?.(vip, from, holder);
       } catch (err) {
         // No Vip (yet, or any more): forget it; the next pass or update retries if it comes back.
         if (isNotFound(err)) shown.set(vip, holder);
@@ -88,6 +98,7 @@ export async function startHolderSync(o: HolderSyncOptions): Promise<HolderSync>
       const vips = await o.kube.listVips();
       shown.clear();
       for (const v of vips) shown.set(v.metadata.name, v.status?.holder ?? '');
+      primed = true;
       await write();
     } catch (err) {
       log(`holder resync failed: ${(err as Error).message}`);
@@ -103,6 +114,7 @@ export async function startHolderSync(o: HolderSyncOptions): Promise<HolderSync>
   timer.unref();
 
   return {
+    ping: () => client.echo(2_000),
     current: desired,
     flush: () => schedule(),
     async stop() {

@@ -339,6 +339,8 @@ export function createKube(opts: KubeOptions) {
       });
       return won;
     },
+    /** The JSON transport itself, for calls outside the kinds above (Events, /version). */
+    transport: http,
   };
 }
 

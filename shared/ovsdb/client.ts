@@ -86,6 +86,8 @@ export interface OvsdbClientEvents {
   disconnected: [remote: string, reason: string];
   /** A connection attempt failed (unreachable, not the leader, handshake timeout). */
   attemptFailed: [remote: string, reason: string];
+  /** One transaction ended: its duration and, when it failed, the error's name (for metrics). */
+  transacted: [ms: number, error: string | undefined];
 }
 
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
@@ -397,6 +399,22 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
    * (outcome unknown) or Timeout.
    */
   async transact(ops: readonly Operation[], opts: { timeoutMs?: number } = {}): Promise<OperationResult[]> {
+    if (this.listenerCount('transacted') === 0) return this.transactOnce(ops, opts);
+    const start = performance.now();
+    try {
+      const results = await this.transactOnce(ops, opts);
+      this.emit('transacted', performance.now() - start, undefined);
+      return results;
+    } catch (err) {
+      this.emit('transacted', performance.now() - start, (err as Error).name || 'Error');
+      throw err;
+    }
+  }
+
+  private async transactOnce(
+    ops: readonly Operation[],
+    opts: { timeoutMs?: number },
+  ): Promise<OperationResult[]> {
     const timeoutMs = opts.timeoutMs ?? this.o.requestTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const conn = await this.connection(deadline);

@@ -39,6 +39,8 @@ export interface DispatchOptions {
   /** Objects whose internal failures are counted at most; the oldest are forgotten first. */
   maxTrackedObjects?: number;
   log?: DispatchLogger;
+  /** Told of every handled event (shared/metrics/functions.ts counts and times them). */
+  observe?: (kind: string, outcome: Outcome['status'], reason: string, seconds: number) => void;
 }
 
 export const DEFAULT_INTERNAL_FAILURE_LIMIT = 5;
@@ -61,6 +63,7 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
 
   return async (event) => {
     const key = objectKey(event);
+    const start = performance.now();
     let outcome: Outcome;
     try {
       outcome = await route(scopedToEvent(deps), event);
@@ -68,6 +71,8 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
       outcome = await onFailure(event, key, err);
     }
     if (outcome.status === 'done' || outcome.status === 'rejected') failures.delete(key);
+    const reason = outcome.status === 'done' ? '' : outcome.reason;
+    opts.observe?.(event.ref.kind, outcome.status, reason, (performance.now() - start) / 1000);
     return outcome;
   };
 

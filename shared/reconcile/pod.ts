@@ -18,6 +18,7 @@ import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { noteAllocated, noteRefused } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { podOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet.ts';
@@ -176,10 +177,12 @@ async function reconcileNic(
         a = await deps.allocator.allocate({ subnet: nic.subnet, owner });
       }
       if (a.created) deps.subnetChanged?.(nic.subnet);
+      if (a.created) noteAllocated(deps, 'Pod', pod, nic.subnet, a);
       addr = a;
     } catch (err) {
       if (!isDomainError(err)) throw err;
       const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
+      noteRefused(deps, 'Pod', pod, { reason: err.reason, message: err.message + holder }, nic.subnet);
       return {
         status: 'rejected',
         reason: err.reason,

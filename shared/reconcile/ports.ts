@@ -131,6 +131,31 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
 }
 
+/** The object an Event is about, as events.k8s.io/v1 `regarding` names it. */
+export interface EventObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+export interface RecordedEvent {
+  regarding: EventObjectRef;
+  type: 'Normal' | 'Warning';
+  /** CamelCase, stable (kube-ovn's wording: `AcquireAddressFailed`, ...). */
+  reason: string;
+  /** What was done or tried: `Allocate`, `Release`, `Validate`, `Bind`. */
+  action: string;
+  /** For people; at most 1 kB is kept. */
+  note: string;
+}
+
+/** Kubernetes Events. `record` never throws and never waits: an Event is a hint, not state. */
+export interface EventRecorder {
+  record(event: RecordedEvent): void;
+}
+
 export interface ReconcileDeps {
   allocator: Allocator;
   nb: NorthboundPort;
@@ -139,6 +164,8 @@ export interface ReconcileDeps {
   subnetChanged?: (subnet: string) => void;
   now?: () => Date;
   log?: Logger;
+  /** Events on the objects handled (absent: none recorded). */
+  events?: EventRecorder;
   /** kube-ovn's keep-vm-ip (default on). */
   keepVmIp?: boolean;
   /**

@@ -15,6 +15,7 @@ import type { Condition, SubnetResource } from '../domain/types.ts';
 import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
+import { noteSubnetRefused } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { sweepOrphans } from './sweep.ts';
 import { reconcileVip } from './vip.ts';
@@ -270,6 +271,7 @@ async function writeSubnetStatus(
   if (deps.besideKubeOvn) return;
   const counts = readiness.status === 'ready' ? await deps.allocator.counts(cr.metadata.name) : undefined;
   const shown = failure ?? (readiness.status !== 'ready' ? readiness.failure : undefined);
+  if (shown) noteSubnetRefused(deps, cr, shown);
   const status = computeSubnetStatus({
     ...(counts ? { counts } : {}),
     ...(shown ? { failure: shown } : {}),

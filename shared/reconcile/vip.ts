@@ -31,6 +31,7 @@ import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { noteAllocated, noteParentsChanged, noteRefused, noteReleased } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { vipOwner } from './ports.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
@@ -206,6 +207,7 @@ async function reconcileFrom(
         mac: spec.macAddress ?? assigned?.mac,
       });
       if (allocation.created) deps.subnetChanged?.(spec.subnet);
+      if (allocation.created) noteAllocated(deps, 'Vip', vip, spec.subnet, allocation);
       reservation = allocation;
     } catch (err) {
       if (!isDomainError(err)) throw err;
@@ -226,7 +228,7 @@ async function reconcileFrom(
     mac: reservation.mac,
   };
 
-  const { parents, touched } = await syncVirtualPorts(deps, name, spec, reservation);
+  const { parents, touched } = await syncVirtualPorts(deps, name, spec, reservation, vip);
   const written = await writeStatus(deps, pass, vip, {
     spec,
     assigned: nowAssigned,
@@ -257,6 +259,7 @@ async function syncVirtualPorts(
   name: string,
   spec: VipSpec,
   reservation: Reservation,
+  vip?: Vip,
 ): Promise<{ parents: VirtualParent[]; touched: string[] }> {
   // Parents come from pods, which other replicas' reconciles read at other moments. A pass that
   // wrote is therefore followed by another that reads the pods again after that write: a writer
@@ -287,6 +290,8 @@ async function syncVirtualPorts(
         changed = true;
         if (!change.created) onlyInserted = false;
         touched.push(...change.previousParents, ...row.parents);
+        if (vip && !change.created && change.previousParents.join() !== row.parents.join())
+          noteParentsChanged(deps, vip, change.previousParents, row.parents);
       }
     }
     if (vipUsage(spec) === 'aap') {
@@ -363,7 +368,10 @@ async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefi
     const type = known ? known.status?.type || known.spec.type || '' : 'switch_lb_vip';
     if (type === 'switch_lb_vip') await refreshFrontEndArp(deps, subnet);
     try {
-      if (await deps.allocator.release(subnet, vipOwner(name))) deps.subnetChanged?.(subnet);
+      if (await deps.allocator.release(subnet, vipOwner(name))) {
+        deps.subnetChanged?.(subnet);
+        if (known) noteReleased(deps, 'Vip', known, subnet);
+      }
     } catch (err) {
       if (!(isDomainError(err) && err.reason === Reason.SubnetNotFound)) throw err;
     }
@@ -456,6 +464,7 @@ async function writeStatus(
     status.pv6ip = vip.status.pv6ip ?? '';
     status.pmac = vip.status.pmac ?? '';
   }
+  if (input.failure) noteRefused(deps, 'Vip', vip, input.failure, input.spec?.subnet);
   if (statusEquals(vip.status, status)) return vip;
   const written = await deps.kube.patchStatus('Vip', vip.metadata.name, status, {
     ...(vip.metadata.resourceVersion ? { resourceVersion: vip.metadata.resourceVersion } : {}),

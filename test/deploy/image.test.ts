@@ -230,9 +230,12 @@ describe('the image, run as the manifests run it', () => {
       }
     }
     const probe = c.readinessProbe.httpGet;
-    const portEnv = env.HEALTH_PORT ? 'HEALTH_PORT' : 'PORT';
+    // The probe's port is the health port (relay, holder) or the serving port (functions, which
+    // also serve /metrics on a HEALTH_PORT of their own: a free one here too, on the host network).
+    const portEnv = probe.port === 'health' ? 'HEALTH_PORT' : 'PORT';
     const probePort = await freePort();
     const local: Record<string, string> = {
+      ...(env.HEALTH_PORT && portEnv === 'PORT' ? { HEALTH_PORT: String(await freePort()) } : {}),
       [portEnv]: String(probePort),
       HOST: '127.0.0.1',
       HEALTH_HOST: '127.0.0.1',
