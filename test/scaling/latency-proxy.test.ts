@@ -92,8 +92,8 @@ describe('latency proxy', () => {
       });
     });
     for (let i = 0; i < 20; i++) s.write(randomBytes(1024));
-    // Serialised, twenty chunks would take at least 20 x 30 ms each way.
-    expect(await got).toBeLessThan(60 * 5);
+    // Serialised, twenty chunks would take at least 20 x 30 ms on the way out alone.
+    expect(await got).toBeLessThan(20 * 30);
   });
 
   it('passes bytes intact and in order, both ways', async () => {
