@@ -218,10 +218,15 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
  * The verdict of the system's own audit (shared/audit), which compares the API server, Redis and
  * OVN NB: duplicate addresses, leaked reservations, orphan NB rows, and every other drift.
  */
-async function checkOutcome(stack: Stack, kube: ReturnType<typeof createKube>, expected: number) {
+export async function checkOutcome(
+  stack: Stack,
+  kube: ReturnType<typeof createKube>,
+  expected: number,
+  warmup = WARMUP_VIPS,
+) {
   const vips = await kube.listVips();
-  if (vips.length !== expected + WARMUP_VIPS)
-    throw new Error(`expected ${expected} Vips and ${WARMUP_VIPS} warm-up ones, found ${vips.length}`);
+  if (vips.length !== expected + warmup)
+    throw new Error(`expected ${expected} Vips and ${warmup} warm-up ones, found ${vips.length}`);
   const ports = await openAuditPorts(
     readConfig({ REDIS_URL: stack.redisUrl, OVN_NB_REMOTES: stack.nbRemote, KUBECONFIG: stack.kubeconfig }),
   );
