@@ -171,7 +171,7 @@ try {
       t,
       offered: ((issued - lastIssued) * 1000) / intervalMs,
       completed: ((readyAt.length - lastReady) * 1000) / intervalMs,
-      replicas: stack.functions.length,
+      replicas: stack.functions.filter(Boolean).length,
       backlog: pending,
       p99: window[Math.min(window.length - 1, Math.floor(window.length * 0.99))] ?? 0,
     };
@@ -185,7 +185,9 @@ try {
         decisions.push({ t, from, to: d.replicas, why: d.why });
         console.log(`  ${t.toFixed(1)} s: ${from} -> ${d.replicas} replicas (${d.why})`);
         acting = (async () => {
-          while (stack.functions.length < d.replicas) await stack.addReplica();
+          // New replicas start side by side (as pods would); leaving ones go one at a time.
+          const add = Math.max(0, d.replicas - stack.functions.length);
+          await Promise.all(Array.from({ length: add }, () => stack.addReplica()));
           while (stack.functions.length > d.replicas) await stack.removeReplica(1_000);
         })().finally(() => {
           acting = undefined;

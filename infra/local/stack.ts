@@ -453,6 +453,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     renameSync(`${sinksFile}.new`, sinksFile);
   };
   if (opts.dynamicSinks) writeSinks();
+  let startingReplicas = 0;
 
   const relayCount = opts.relays ?? 1;
   const elect = relayCount > 1;
@@ -544,10 +545,12 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     functionEnvironment,
     startReplica,
     async addReplica() {
-      const index = functions.length;
-      const replica = await startReplica(index);
+      // Several may start at once (a scale-up by more than one): each takes its own index.
+      const index = functions.length + startingReplicas++;
+      const replica = await startReplica(index).finally(() => startingReplicas--);
       sinkIndexes.add(index);
       if (opts.dynamicSinks) writeSinks();
+      let startingReplicas = 0;
       return replica;
     },
     async removeReplica(drainMs = 2_000) {

@@ -94,7 +94,7 @@ export function decideScale(
     return {
       replicas: next,
       state: { replicas: next, lastChangeAt: now },
-      why: `quiet for ${quietFor} ms; down to ${next}`,
+      why: `quiet for ${Math.round(quietFor / 100) / 10} s; down to ${next}`,
     };
   }
 
