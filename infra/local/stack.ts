@@ -453,7 +453,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     renameSync(`${sinksFile}.new`, sinksFile);
   };
   if (opts.dynamicSinks) writeSinks();
-  let startingReplicas = 0;
+  let nextReplicaIndex = 0;
+  const startingReplicas = 0;
 
   const relayCount = opts.relays ?? 1;
   const elect = relayCount > 1;
@@ -546,11 +547,11 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     startReplica,
     async addReplica() {
       // Several may start at once (a scale-up by more than one): each takes its own index.
-      const index = functions.length + startingReplicas++;
-      const replica = await startReplica(index).finally(() => startingReplicas--);
+      const index = Math.max(functions.length, nextReplicaIndex);
+      nextReplicaIndex = index + 1;
+      const replica = await startReplica(index);
       sinkIndexes.add(index);
       if (opts.dynamicSinks) writeSinks();
-      let startingReplicas = 0;
       return replica;
     },
     async removeReplica(drainMs = 2_000) {
@@ -561,6 +562,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       writeSinks();
       await sleep(drainMs);
       const replica = functions.pop()!;
+      nextReplicaIndex = functions.length;
       await replica.stop();
     },
     async startRelay(index = 0) {
