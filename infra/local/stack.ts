@@ -454,7 +454,6 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   };
   if (opts.dynamicSinks) writeSinks();
   let nextReplicaIndex = 0;
-  const startingReplicas = 0;
 
   const relayCount = opts.relays ?? 1;
   const elect = relayCount > 1;
