@@ -18,6 +18,7 @@ import {
   type AutoscaleState,
   autoscalePolicyProblem,
   decideScale,
+  desiredReplicas,
 } from '../shared/domain/autoscale.ts';
 import { createKube } from '../shared/kube/index.ts';
 import { checkOutcome, latencyStack } from './scale.ts';
@@ -238,13 +239,15 @@ try {
   const offeredSteps: [number, number][] = [];
   for (const b of bands)
     offeredSteps.push([b.from, Number(b.label.split(' ')[0])], [b.to, Number(b.label.split(' ')[0])]);
-  offeredSteps.push([samples.at(-1)?.t ?? from, 0]);
+  offeredSteps.push([from, 0], [Math.max(from, samples.at(-1)?.t ?? from), 0]);
   const svg = renderChart({
     title: 'Autoscaler: replicas follow the relay backlog',
-    subtitle:
-      `RTT ${rttMs} ms on every back-end connection, ${containerConcurrency} events per replica, target backlog ` +
-      `${policy.targetPerReplica}/replica, ${policy.minReplicas}-${policy.maxReplicas} replicas; ` +
-      `${readyAt.length} Vips, audit ${clean ? 'clean' : 'NOT clean'} (one shared 2-core machine: indicative)`,
+    subtitle: [
+      `RTT ${rttMs} ms on every back-end connection of the functions, at most ${containerConcurrency} events per replica; ` +
+        `target backlog ${policy.targetPerReplica} per replica, ${policy.minReplicas}-${policy.maxReplicas} replicas.`,
+      `${readyAt.length} Vips, ${decisions.length} scaling steps, audit ${clean ? 'clean: no event lost' : 'NOT clean'}. ` +
+        'One shared 2-core machine: indicative figures.',
+    ],
     bands,
     panels: [
       {
@@ -256,17 +259,25 @@ try {
         ],
       },
       {
-        title: 'Replicas and backlog',
-        unit: 'count',
+        title: 'Replicas',
+        unit: 'replicas',
         height: 120,
         series: [
-          { name: 'replicas', color: '#d62728', points: samples.map((s) => [s.t, s.replicas]), step: true },
+          { name: 'running', color: '#d62728', points: samples.map((s) => [s.t, s.replicas]), step: true },
           {
-            name: 'backlog / target',
+            name: 'wanted by backlog',
             color: '#ff7f0e',
-            points: samples.map((s) => [s.t, s.backlog / policy.targetPerReplica]),
+            dashed: true,
+            step: true,
+            points: samples.map((s) => [s.t, desiredReplicas(s.backlog, policy)]),
           },
         ],
+      },
+      {
+        title: 'Relay backlog (events not yet answered)',
+        unit: 'events',
+        height: 100,
+        series: [{ name: 'backlog', color: '#9467bd', points: samples.map((s) => [s.t, s.backlog]) }],
       },
       {
         title: 'p99 create -> Ready (3 s window)',

@@ -22,7 +22,8 @@ export interface Panel {
 
 export interface Chart {
   title: string;
-  subtitle?: string;
+  /** Lines under the title. */
+  subtitle?: string | string[];
   panels: Panel[];
   /** Light vertical bands with a label, e.g. the offered load's phases. */
   bands?: { from: number; to: number; label: string }[];
@@ -46,20 +47,23 @@ export function renderChart(c: Chart): string {
   const width = c.width ?? 900;
   const left = 70;
   const right = 170; // the legend
-  const top = c.subtitle ? 58 : 40;
+  const subtitle = c.subtitle === undefined ? [] : [c.subtitle].flat();
+  // Title, subtitle lines, then room for the band labels above the first panel.
+  const top = 30 + subtitle.length * 16 + (c.bands?.length ? 22 : 8);
   const gap = 34;
   const plotW = width - left - right;
   const all = c.panels.flatMap((p) => p.series.flatMap((s) => s.points.map(([t]) => t)));
   const tMax = Math.max(1, ...all, ...(c.bands ?? []).map((b) => b.to));
   const x = (t: number) => left + (t / tMax) * plotW;
   const heights = c.panels.map((p) => p.height ?? 150);
-  const height = top + heights.reduce((a, b) => a + b + gap, 0) + 30;
+  const height = top + heights.reduce((a, b) => a + b + gap, 0) + 10;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="22" font-size="16" font-weight="bold" fill="#222">${esc(c.title)}</text>`,
   ];
-  if (c.subtitle) out.push(`<text x="${left}" y="42" fill="#555">${esc(c.subtitle)}</text>`);
+  for (const [i, line] of subtitle.entries())
+    out.push(`<text x="${left}" y="${42 + i * 16}" fill="#555">${esc(line)}</text>`);
   let y0 = top;
   c.panels.forEach((panel, pi) => {
     const h = heights[pi]!;
