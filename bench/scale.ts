@@ -44,6 +44,9 @@ export interface ScaleResult {
   cpuMsPerVip: Record<string, number>;
   /** TLS connections the API server accepted during the measured window (kept-alive clients: few). */
   apiConnections: number;
+  /** API server requests per Vip in the measured window: writes (POST/PUT/PATCH/DELETE) and reads. */
+  apiWritesPerVip: number;
+  apiReadsPerVip: number;
   /** Cores our processes kept busy on average over the measured window. */
   coresBusy: number;
   /** Share of the whole machine busy over the window (other users of the machine included). */
@@ -75,6 +78,15 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     ...opts.stack,
   });
   opts.onStack?.(stack);
+  // Requests to the API server by kind, the load generator's own creates included (one per Vip).
+  const requests = { writes: 0, reads: 0, counting: false };
+  const before = stack.apiServer.api.onRequest;
+  stack.apiServer.api.onRequest = (req) => {
+    before?.(req);
+    if (!requests.counting || (req.url ?? '').includes('watch=true')) return;
+    if (req.method === 'GET') requests.reads++;
+    else requests.writes++;
+  };
   const kube = createKube({ kubeconfigPath: stack.kubeconfig });
   try {
     const created = new Map<string, number>();
@@ -130,6 +142,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const cpuBefore = sample();
     const machineBefore = machineBusy();
     const connectionsBefore = stack.apiServer.connectionCount();
+    requests.counting = true;
     const start = performance.now();
     let next = 0;
     const interval = opts.ratePerSecond ? 1000 / opts.ratePerSecond : 0;
@@ -185,6 +198,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const end = Math.max(...ready.values());
     const cpuMsPerVip = cpuPerUnit(cpuBefore, sample(), ready.size);
     const machine = machineBusy(machineBefore);
+    requests.counting = false;
     const apiConnections = stack.apiServer.connectionCount() - connectionsBefore;
     watchAbort.abort();
     await watchEnded;
@@ -198,6 +212,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     const cpuMs = Object.values(cpuMsPerVip).reduce((a, b) => a + b, 0) * ready.size;
     return {
       coresBusy: cpuMs / 1000 / seconds,
+      apiWritesPerVip: requests.writes / Math.max(1, ready.size),
+      apiReadsPerVip: requests.reads / Math.max(1, ready.size),
       machineBusy: machine.share,
       replicas: opts.replicas,
       vips: ready.size,
