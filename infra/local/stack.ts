@@ -9,7 +9,6 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync }
 import { basename, join, resolve } from 'node:path';
 import { type DevApiServer, OVN_EXTENSION, startDevApiServer } from '../dev-apiserver/index.ts';
 import { maybeStartNodeAgent, type NodeAgent } from '../node-agent/index.ts';
-import { type LatencyProxy, startLatencyProxy } from './latency-proxy.ts';
 import { DEFAULT_RESTART_POLICY, decideRestart, type RestartPolicy } from './restart-policy.ts';
 import {
   type Daemon,
@@ -326,17 +325,41 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   // With a round trip to add: the functions reach every back end through a latency proxy.
   const via = opts.functionRttMs !== undefined ? await latencyPaths(opts.functionRttMs) : undefined;
   async function latencyPaths(rttMs: number) {
-    const proxies: LatencyProxy[] = [];
-    const proxy = async (port: number) => {
-      const p = await startLatencyProxy({ targetPort: port, rttMs });
-      proxies.push(p);
-      return p.port;
-    };
-    inProcess.push({ stop: async () => void (await Promise.all(proxies.map((p) => p.stop()))) });
+    // Every back-end port the functions use, then one proxy process for all of them.
+    const hostPorts = [
+      ...nbRemote.split(','),
+      ...(live.redis ? [`127.0.0.1:${live.redis.port}`] : []),
+      ...(redisClusterNodes ? redisClusterNodes.split(',') : []),
+      `127.0.0.1:${new URL(apiServer.url).port}`,
+    ];
+    const portOf = (hp: string) => Number(/:(\d+)$/.exec(hp)?.[1]);
+    const proxyDaemon = spawnDaemon(
+      'latency-proxies',
+      process.execPath,
+      [
+        ...entry(opts, 'infra/local/latency-proxy-main'),
+        '--rtt',
+        String(rttMs),
+        ...hostPorts.flatMap((hp) => ['--target', String(portOf(hp))]),
+      ],
+      dir,
+      { cwd: ROOT },
+    );
+    inProcess.push({ stop: () => proxyDaemon.stop() });
+    const ports = await waitFor(
+      'the latency proxies',
+      async () => {
+        const m = /latency proxies: (\{.*\})/.exec(readFileSync(proxyDaemon.logFile, 'utf8'));
+        return m ? (JSON.parse(m[1]!) as { ports: number[] }).ports : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    const proxied = new Map(hostPorts.map((hp, i) => [hp, ports[i]!]));
     const swapPort = async (hostPort: string) => {
       const m = /^(.*:)(\d+)$/.exec(hostPort);
-      return m ? `${m[1]}${await proxy(Number(m[2]))}` : hostPort;
+      return m ? `${m[1]}${proxied.get(hostPort)}` : hostPort;
     };
+    const proxy = async (port: number) => proxied.get(`127.0.0.1:${port}`)!;
     const nb = (await Promise.all(nbRemote.split(',').map(swapPort))).join(',');
     const redis = live.redis ? `redis://127.0.0.1:${await proxy(live.redis.port)}` : undefined;
     const cluster = redisClusterNodes
