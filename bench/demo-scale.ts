@@ -65,8 +65,9 @@ if (values.autoscale) {
 
   const clean = (r: ScaleResult) => r.duplicates + r.leaked + r.orphanRows + r.violations === 0;
   const cpuPerVip = (r: ScaleResult) => Object.values(r.cpuMsPerVip).reduce((a, b) => a + b, 0);
-  // Saturated: the machine as a whole (every process on it) is at least 85% busy.
-  const saturated = (r: ScaleResult) => r.machineBusy >= 0.85;
+  // Where the curve bends because of the cores: the speed-up per replica falls under 0.8 while the
+  // machine as a whole (every process on it, ours or not: it is shared) is at least 85% busy.
+  const saturated = (r: ScaleResult, perReplica: number) => perReplica < 0.8 && r.machineBusy >= 0.85;
 
   const table = (title: string, results: ScaleResult[]) => {
     console.log(`\n${title}`);
@@ -78,8 +79,9 @@ if (values.autoscale) {
     for (const r of results) {
       const speedUp = base ? r.vipsPerSecond / base.vipsPerSecond : 1;
       const perReplica = base ? speedUp / (r.replicas / base.replicas) : 1;
-      const mark = saturated(r) && !marked ? `  <- the ${cores} cores saturate here` : '';
-      if (saturated(r)) marked = true;
+      const sat = saturated(r, perReplica);
+      const mark = sat && !marked ? `  <- bends here: the ${cores} cores are saturated` : '';
+      if (sat) marked = true;
       console.log(
         [
           String(r.replicas).padStart(8),
