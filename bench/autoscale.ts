@@ -1,7 +1,7 @@
 // `npm run demo:autoscale` (= `npm run demo:scale -- --autoscale --svg docs/img/autoscale.svg`):
 // the replica count follows the backlog. A latency-bound stack (RTT on every connection of the
 // functions, a per-replica cap on events in flight) takes an offered load that steps up and down
-// (`--steps 40:15,150:20,300:20,40:25`: Vips/s for seconds). Every second the autoscaler reads the
+// (`--steps 10:10,40:15,80:15,10:15`: Vips/s for seconds; the defaults suit a small shared machine). Every second the autoscaler reads the
 // relay's backlog from its /metrics (`vip_relay_queue_depth`: events not yet answered, in flight
 // included, as KEDA's Prometheus scaler would), decides (shared/domain/autoscale.ts) and adds or
 // removes a replica; the relay learns the new sink list from its watched file. At the end the
@@ -27,11 +27,11 @@ import { renderChart } from './svg-chart.ts';
 const { values } = parseArgs({
   options: {
     autoscale: { type: 'boolean' },
-    rtt: { type: 'string', default: '5ms' },
-    concurrency: { type: 'string', default: '16' },
-    steps: { type: 'string', default: '40:15,150:20,300:20,40:25' },
+    rtt: { type: 'string', default: '20ms' },
+    concurrency: { type: 'string', default: '4' },
+    steps: { type: 'string', default: '10:10,40:15,80:15,10:15' },
     min: { type: 'string', default: '1' },
-    max: { type: 'string', default: '4' },
+    max: { type: 'string', default: '8' },
     target: { type: 'string' },
     interval: { type: 'string', default: '1s' },
     'up-cooldown': { type: 'string', default: '2s' },
