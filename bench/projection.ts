@@ -39,6 +39,9 @@ export interface ProjectionInputs {
   };
 }
 
+const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'unbounded');
+const replicasText = (n: number) => `${n0(n)} replica${n === 1 ? '' : 's'}`;
+
 export interface Ceiling {
   part: string;
   vipsPerSecond: number;
@@ -82,13 +85,13 @@ export function project(i: ProjectionInputs): Projection {
       vipsPerSecond: Math.min(nbByTxn, nbByCpu),
       why:
         nbByTxn <= nbByCpu
-          ? `${a.nbTxnPerSecond} txn/s / ${a.nbTxnPerVip} txn per Vip`
+          ? `${n0(a.nbTxnPerSecond)} txn/s / ${a.nbTxnPerVip} txn per Vip`
           : `one core / ${m.nbCpuMs.toFixed(3)} ms CPU per Vip`,
     },
     {
       part: 'API server + etcd',
       vipsPerSecond: a.apiWritesPerSecond / m.apiWritesPerVip,
-      why: `${a.apiWritesPerSecond} writes/s / ${m.apiWritesPerVip.toFixed(1)} writes per Vip`,
+      why: `${n0(a.apiWritesPerSecond)} writes/s / ${m.apiWritesPerVip.toFixed(1)} writes per Vip`,
     },
   ].sort((x, y) => x.vipsPerSecond - y.vipsPerSecond);
   const scaledCeilings = ceilings
@@ -110,8 +113,6 @@ export function project(i: ProjectionInputs): Projection {
     .sort((x, y) => x.vipsPerSecond - y.vipsPerSecond);
   return { perReplica, perReplicaWhy, ceilings, scaledCeilings };
 }
-
-const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'unbounded');
 
 export function projectionMarkdown(i: ProjectionInputs, p: Projection): string {
   const table = (cs: Ceiling[]) => [
@@ -144,7 +145,7 @@ export function projectionMarkdown(i: ProjectionInputs, p: Projection): string {
     ...table(p.ceilings),
     '',
     `The first to saturate: **${first.part} at about ${n0(first.vipsPerSecond)} Vips/s, ` +
-      `reached with ${n0(Math.ceil(first.vipsPerSecond / p.perReplica))} replicas**. More replicas past that add backlog, not throughput.`,
+      `reached with ${replicasText(Math.ceil(first.vipsPerSecond / p.perReplica))}**. More replicas past that add backlog, not throughput.`,
     '',
     'With Redis Cluster sharded by subnet and NB as a 3-member Raft cluster:',
     '',
@@ -163,6 +164,8 @@ if (process.argv[1]?.match(/projection\.[jt]s$/)) {
       from: { type: 'string' },
       write: { type: 'string' },
       'cluster-rtt-ms': { type: 'string', default: '1' },
+      // Default: the run's own per-replica cap.
+      'container-concurrency': { type: 'string' },
       'cores-per-replica': { type: 'string', default: '1' },
       'api-writes-per-s': { type: 'string', default: '1000' },
       // `npm run bench -- ovsdb`, session 2: ensurePort with the port cache at 10,000 ports.
@@ -196,7 +199,7 @@ if (process.argv[1]?.match(/projection\.[jt]s$/)) {
     },
     assumed: {
       clusterRttMs: Number(values['cluster-rtt-ms']),
-      containerConcurrency: run.latency.containerConcurrency,
+      containerConcurrency: Number(values['container-concurrency'] ?? run.latency.containerConcurrency),
       coresPerReplica: Number(values['cores-per-replica']),
       apiWritesPerSecond: Number(values['api-writes-per-s']),
       nbTxnPerSecond: Number(values['nb-txn-per-s']),

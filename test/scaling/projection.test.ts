@@ -43,7 +43,7 @@ describe('projection', () => {
       ['Redis', 10000],
     ]);
     expect(projectionMarkdown(inputs, p)).toContain(
-      'API server + etcd at about 500 Vips/s, reached with 1 replicas',
+      'API server + etcd at about 500 Vips/s, reached with 1 replica',
     );
   });
 
