@@ -313,9 +313,12 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   const apiServer = await startDevApiServer({
     dir: join(dir, 'apiserver'),
     token: randomBytes(16).toString('hex'),
-    crdFiles: ['subnets.kubeovn.io.yaml', 'vips.kubeovn.io.yaml', 'switch-lb-rules.kubeovn.io.yaml'].map(
-      (f) => join(CRD_DIR, f),
-    ),
+    crdFiles: [
+      'subnets.kubeovn.io.yaml',
+      'vips.kubeovn.io.yaml',
+      'switch-lb-rules.kubeovn.io.yaml',
+      'ips.kubeovn.io.yaml',
+    ].map((f) => join(CRD_DIR, f)),
     applyFiles: [join(ROOT, 'infra/local/ovn-default.yaml')],
   });
   inProcess.push(apiServer);
@@ -483,9 +486,10 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   const relays: Daemon[] = [];
   const identities: string[] = [];
   let relaySpawns = 0;
-  // Each relay's /metrics, /livez and /readyz; the same port across its restarts.
-  const relayHealthPorts = await Promise.all(Array.from({ length: relayCount }, () => freePort()));
-  const spawnRelay = (index: number) => {
+  // Each relay's /metrics, /livez and /readyz. A new port per process: a relay stopped with a drain deadline may still hold its old one.
+  const relayHealthPorts: number[] = [];
+  const spawnRelay = async (index: number) => {
+    relayHealthPorts[index] = await freePort();
     // A new identity per process, as client-go's hostname_uuid: a restarted relay is a new candidate.
     const identity = `relay-${index}.${++relaySpawns}`;
     identities[index] = identity;
@@ -563,7 +567,9 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       else relays.splice(0, 1);
     },
     relayIdentity: (index) => (elect ? identities[index] : undefined),
-    relayHealthUrl: `http://127.0.0.1:${relayHealthPorts[0]}`,
+    get relayHealthUrl() {
+      return `http://127.0.0.1:${relayHealthPorts[0]}`;
+    },
     ...(node ? { node } : {}),
     functionEnvironment,
     startReplica,
@@ -588,7 +594,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       await replica.stop();
     },
     async startRelay(index = 0) {
-      const relay = spawnRelay(index);
+      const relay = await spawnRelay(index);
       relays[index] = relay;
       // A restarted relay lists everything again (or, electing, waits for the lease); nothing waits for it.
       supervisor.watch(

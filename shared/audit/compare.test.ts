@@ -409,6 +409,8 @@ describe('compareState', () => {
         protocol: 'tcp',
         options: {},
         externalIds: { 'switch-lb-rule': 'r', vendor: 'kube-ovn' },
+        healthChecks: [],
+        ipPortMappings: {},
       };
       s.loadBalancers = [lb];
       return s;

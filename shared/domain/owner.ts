@@ -1,5 +1,7 @@
 // Who holds a reservation, decided from the owner key alone. Two sides share the allocator:
-// the Kubernetes side (the reconcilers: `vip/<name>`, `pod/<port>`) and the manual reservation
+// the Kubernetes side (the reconcilers: `vip/<name>`, `pod/<port>`, and `ip/<name>` for what a
+// kube-ovn IP object of an absent StatefulSet pod, VM or node holds, `hc/<subnet>` for the source
+// address of a subnet's load balancer health checks) and the manual reservation
 // API. Manual owners are stored under their own namespace, `manual/<name>`, so the manual API's
 // writes can only ever name keys under `manual/`: whatever owner kind the Kubernetes side adds
 // later is out of its reach by construction, not by a list someone has to remember to extend.
@@ -7,7 +9,7 @@
 // nothing") and for telling the audit which objects to look up.
 
 /** Every owner kind the Kubernetes side uses; build keys with `kubernetesOwner` only. */
-export const KUBERNETES_OWNER_KINDS = ['vip', 'pod'] as const;
+export const KUBERNETES_OWNER_KINDS = ['vip', 'pod', 'ip', 'hc'] as const;
 export type KubernetesOwnerKind = (typeof KUBERNETES_OWNER_KINDS)[number];
 
 const MANUAL_PREFIX = 'manual/';

@@ -3,8 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { Reason } from '../errors.ts';
 import {
   backendAddresses,
+  backendPorts,
   desiredSwitchLoadBalancers,
   endpoint,
+  HEALTH_CHECK_ANNOTATION,
+  healthChecksOn,
   parseSwitchLbRule,
   ruleStatusColumns,
   rulesAffectedByPod,
@@ -278,5 +281,50 @@ describe('kube-ovn master: endpoints, status columns, front ends answered by the
         vip('none', 'switch_lb_vip', ''),
       ]),
     ).toEqual(['10.16.0.30', '10.16.0.200']);
+  });
+});
+
+describe('health checks', () => {
+  const pods = [pod('a', '10.16.0.9'), pod('b', '10.16.0.10'), pod('c', '10.16.0.11', { app: 'other' })];
+  it('are on by default and off with kube-ovn annotation set to "false"', () => {
+    expect(healthChecksOn(rule(base))).toBe(true);
+    const off = rule(base);
+    off.metadata.annotations = { [HEALTH_CHECK_ANNOTATION]: 'false' };
+    expect(healthChecksOn(off)).toBe(false);
+    off.metadata.annotations = { [HEALTH_CHECK_ANNOTATION]: 'true' };
+    expect(healthChecksOn(off)).toBe(true);
+  });
+  it('give each front end a check with kube-ovn options, and each back end with a port a mapping', () => {
+    const r = parsed({ ...base, ports: [...base.ports, { port: 9090, targetPort: 90 }] });
+    // 10.16.0.12 is a back end no pod has (a static endpoint, say): not probed, no mapping.
+    const backends = ['10.16.0.9', '10.16.0.10', '10.16.0.12'];
+    const ports = backendPorts(r, 'ovn-default', backends, pods, subnets);
+    expect([...ports]).toEqual([
+      ['10.16.0.9', 'a.default'],
+      ['10.16.0.10', 'b.default'],
+    ]);
+    const [row] = desiredSwitchLoadBalancers(r, 'ovn-default', backends, { source: '10.16.0.2', ports });
+    expect(row?.healthChecks).toEqual(
+      ['10.16.0.50:8080', '10.16.0.50:9090'].map((vip) => ({
+        vip,
+        options: { interval: '5', timeout: '20', success_count: '3', failure_count: '3' },
+        externalIds: { switch_lb_subnet: 'ovn-default' },
+      })),
+    );
+    expect(row?.ipPortMappings).toEqual({
+      '10.16.0.9': 'a.default:10.16.0.2',
+      '10.16.0.10': 'b.default:10.16.0.2',
+    });
+  });
+  it('are not written without the probe input, nor for an IPv6 front end (kube-ovn probes IPv4 only)', () => {
+    const [plain] = desiredSwitchLoadBalancers(parsed(base), 'ovn-default', ['10.16.0.9']);
+    expect(plain).not.toHaveProperty('healthChecks');
+    expect(plain).not.toHaveProperty('ipPortMappings');
+    const r6 = parsed({ ...base, vip: 'fd00::50' });
+    const [v6] = desiredSwitchLoadBalancers(r6, 'ovn-default', ['fd00::9'], {
+      source: '10.16.0.2',
+      ports: new Map([['fd00::9', 'a.default']]),
+    });
+    expect(v6).not.toHaveProperty('healthChecks');
   });
 });

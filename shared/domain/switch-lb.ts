@@ -12,6 +12,15 @@ import type { PortNamingOptions } from './workload.ts';
 
 export type LbProtocol = 'tcp' | 'udp' | 'sctp';
 export const LB_PROTOCOLS: readonly LbProtocol[] = ['tcp', 'udp', 'sctp'];
+/** kube-ovn's annotation: `"false"` on a SwitchLBRule turns its health checks off (on by default). */
+export const HEALTH_CHECK_ANNOTATION = 'ovn.kubernetes.io/service_health_check';
+/** The probe settings kube-ovn writes on every check: every 5 s, down after 3 misses, up after 3. */
+export const HEALTH_CHECK_OPTIONS: Readonly<Record<string, string>> = {
+  interval: '5',
+  timeout: '20',
+  success_count: '3',
+  failure_count: '3',
+};
 /** Kubernetes' default ClientIP affinity (3 h); OVN accepts at most 65535 s. */
 export const CLIENT_IP_AFFINITY_TIMEOUT = '10800';
 
@@ -193,6 +202,23 @@ export interface LoadBalancerRow {
   externalIds: { 'switch-lb-rule': string; vendor: 'kube-ovn' };
   /** The logical switch (= subnet) the row is attached to. */
   switchName: string;
+  /** One Load_Balancer_Health_Check per front end (IPv4 rules with checks on); [] = none. */
+  healthChecks?: { vip: string; options: Record<string, string>; externalIds: Record<string, string> }[];
+  /** Back-end IP -> `<its port>:<probe source>`; only back ends whose port is known. */
+  ipPortMappings?: Record<string, string>;
+}
+
+/** Health checks are on unless the rule carries kube-ovn's annotation set to "false". */
+export function healthChecksOn(rule: Pick<SwitchLBRule, 'metadata'>): boolean {
+  return rule.metadata.annotations?.[HEALTH_CHECK_ANNOTATION] !== 'false';
+}
+
+/** What probing needs: the source address of the probes and each back end's logical switch port. */
+export interface HealthCheckInput {
+  /** An IPv4 address of the subnet reserved for the probes (kube-ovn: a Vip named after the subnet). */
+  source: string;
+  /** Back-end address -> its logical switch port. */
+  ports: ReadonlyMap<string, string>;
 }
 
 /** Every Load_Balancer name a rule can own, for deletion. */
@@ -224,18 +250,52 @@ export function backendAddresses(
   if (rule.selector.length === 0) return [];
   const out = new Set<string>();
   for (const pod of pods) {
-    if ((pod.metadata.namespace ?? 'default') !== rule.namespace || pod.metadata.deletionTimestamp) continue;
-    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
     if (!matchesSelector(rule.selector, pod.metadata.labels)) continue;
-    const nics = podNics(pod, subnets, opts);
-    if (!nics.ok) continue;
-    const nic = nicOnSubnet(nics.value, subnet);
-    if (!nic) continue;
-    const ann = readPodAnnotations(pod, nic.provider);
-    const addr = rule.family === 'v4' ? ann.v4 : ann.v6;
-    if (addr) out.add(addr);
+    const nic = usableNic(rule, subnet, pod, subnets, opts);
+    if (nic) out.add(nic.addr);
   }
   return sortAddresses(out);
+}
+
+/** A running pod's NIC on `subnet` in the rule's namespace, with its address of the rule's family. */
+function usableNic(
+  rule: Pick<ParsedRule, 'namespace' | 'family'>,
+  subnet: string,
+  pod: Pod,
+  subnets: readonly SubnetPlacement[],
+  opts: PortNamingOptions,
+): { addr: string; port: string } | undefined {
+  if ((pod.metadata.namespace ?? 'default') !== rule.namespace || pod.metadata.deletionTimestamp) return;
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
+  const nics = podNics(pod, subnets, opts);
+  if (!nics.ok) return;
+  const nic = nicOnSubnet(nics.value, subnet);
+  if (!nic) return;
+  const ann = readPodAnnotations(pod, nic.provider);
+  const addr = rule.family === 'v4' ? ann.v4 : ann.v6;
+  return addr ? { addr, port: nic.portName } : undefined;
+}
+
+/**
+ * Each back end's logical switch port, for the probes' `ip_port_mappings`: the pod of the rule's
+ * namespace whose NIC on the subnet has that address (static endpoints included, when a pod has
+ * them; a back end no pod has gets no mapping and is not probed).
+ */
+export function backendPorts(
+  rule: Pick<ParsedRule, 'namespace' | 'family'>,
+  subnet: string,
+  backends: readonly string[],
+  pods: readonly Pod[],
+  subnets: readonly SubnetPlacement[],
+  opts: PortNamingOptions = {},
+): Map<string, string> {
+  const wanted = new Set(backends);
+  const out = new Map<string, string>();
+  for (const pod of pods) {
+    const nic = usableNic(rule, subnet, pod, subnets, opts);
+    if (nic && wanted.has(nic.addr) && !out.has(nic.addr)) out.set(nic.addr, nic.port);
+  }
+  return out;
 }
 
 const sortAddresses = (addrs: Iterable<string>): string[] =>
@@ -260,12 +320,25 @@ export function ruleStatusColumns(rule: Pick<SwitchLBRule, 'metadata' | 'spec'>)
   return { ports, service: `${rule.spec.namespace ?? ''}/slr-${rule.metadata.name}` };
 }
 
-/** The Load_Balancer rows for a parsed rule on `subnet`, one per protocol in use, sorted by name. */
+/**
+ * The Load_Balancer rows for a parsed rule on `subnet`, one per protocol in use, sorted by name.
+ * With `health` (checks on, IPv4: kube-ovn probes IPv4 front ends only) every front end gets a
+ * health check, and every back end whose port is known an `ip_port_mappings` entry.
+ */
 export function desiredSwitchLoadBalancers(
   rule: ParsedRule,
   subnet: string,
   backends: readonly string[],
+  health?: HealthCheckInput,
 ): LoadBalancerRow[] {
+  const probed = health && rule.family === 'v4' ? health : undefined;
+  const mappings: Record<string, string> = {};
+  if (probed) {
+    for (const b of backends) {
+      const port = probed.ports.get(b);
+      if (port) mappings[b] = `${port}:${probed.source}`;
+    }
+  }
   const rows: LoadBalancerRow[] = [];
   for (const protocol of LB_PROTOCOLS) {
     const ports = rule.ports.filter((p) => p.protocol === protocol);
@@ -282,6 +355,16 @@ export function desiredSwitchLoadBalancers(
       options: {},
       externalIds: { 'switch-lb-rule': rule.name, vendor: 'kube-ovn' },
       switchName: subnet,
+      ...(probed
+        ? {
+            healthChecks: Object.keys(vips).map((vip) => ({
+              vip,
+              options: { ...HEALTH_CHECK_OPTIONS },
+              externalIds: { switch_lb_subnet: subnet },
+            })),
+            ipPortMappings: { ...mappings },
+          }
+        : {}),
     };
     // ClientIP: OVN's own affinity (same client -> same back end for the timeout) is what
     // Kubernetes means; selection_fields would only hash, and re-shuffle when back ends change.

@@ -125,3 +125,22 @@ export interface StatefulSet {
 export interface VirtualMachine {
   metadata: ObjectMeta;
 }
+
+/**
+ * kube-ovn's own record of an address it gave out (kubeovn.io/v1 IP), read only when taking a
+ * cluster over from kube-ovn: its field names, as kube-ovn writes them.
+ */
+export interface KubeOvnIp {
+  metadata: ObjectMeta;
+  spec: {
+    podName?: string;
+    namespace?: string;
+    subnet?: string;
+    nodeName?: string;
+    ipAddress?: string;
+    v4IpAddress?: string;
+    v6IpAddress?: string;
+    macAddress?: string;
+    podType?: string;
+  };
+}

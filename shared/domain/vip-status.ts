@@ -152,7 +152,9 @@ export function statusShowsReservation(
 ): boolean {
   const s = vip.status;
   if (!r || !s) return false;
-  if ((r.v4 ?? '') !== (s.v4ip ?? '') || (r.v6 ?? '') !== (s.v6ip ?? '') || r.mac !== s.mac) return false;
+  // The MAC's letter case is kept as the status shows it (kube-ovn writes lower case; see sameMac).
+  if ((r.v4 ?? '') !== (s.v4ip ?? '') || (r.v6 ?? '') !== (s.v6ip ?? '') || !sameMac(r.mac, s.mac))
+    return false;
   if ((s.type ?? '') !== (vip.spec.type ?? '')) return false;
   return !vip.spec.namespace ? !s.pv4ip && !s.pv6ip && !s.pmac : true;
 }
@@ -193,3 +195,14 @@ export function isSettled(vip: Pick<Vip, 'metadata' | 'spec' | 'status'>): boole
     !vip.spec.namespace
   );
 }
+
+/** One MAC spelled in either case (Redis stores upper case; kube-ovn writes lower case). */
+export const sameMac = (a: string | undefined, b: string | undefined): boolean =>
+  !!a && !!b && a.toUpperCase() === b.toUpperCase();
+
+/**
+ * The MAC to show: `shown` (what the object already says) when it is the reservation's MAC in
+ * another letter case, so a cluster taken over from kube-ovn is not rewritten for case alone.
+ */
+export const macAsShown = (reserved: string, shown: string | undefined): string =>
+  shown && sameMac(reserved, shown) ? shown : reserved;

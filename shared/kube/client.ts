@@ -6,7 +6,15 @@
 
 import { Agent as HttpsAgent } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { Pod, StatefulSet, SubnetResource, SwitchLBRule, Vip, VirtualMachine } from '../domain/types.ts';
+import type {
+  KubeOvnIp,
+  Pod,
+  StatefulSet,
+  SubnetResource,
+  SwitchLBRule,
+  Vip,
+  VirtualMachine,
+} from '../domain/types.ts';
 import { isConflict, isNotFound, KubeConflictError } from './errors.ts';
 import { type ClusterKind, collectionPath, type KindName, objectPath } from './kinds.ts';
 import { createKubeTransport } from './transport.ts';
@@ -231,6 +239,9 @@ export function createKube(opts: KubeOptions) {
     getSwitchLBRule: (name: string) =>
       orUndefined(get('SwitchLBRule', { name }) as Promise<unknown> as Promise<SwitchLBRule>),
     listSwitchLBRules: async () => (await list('SwitchLBRule')).items as unknown as SwitchLBRule[],
+    /** kube-ovn's IP objects; none where its CRD is not installed (a cluster never run by kube-ovn). */
+    listIPs: async (): Promise<KubeOvnIp[]> =>
+      ((await orUndefined(list('IP')))?.items ?? []) as unknown as KubeOvnIp[],
     getPod: (namespace: string, name: string) =>
       orUndefined(get('Pod', { namespace, name }) as Promise<unknown> as Promise<Pod>),
     listPods: async (o: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}) =>

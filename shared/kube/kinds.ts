@@ -13,6 +13,8 @@ export const KINDS = {
   SwitchLBRule: { group: 'kubeovn.io', version: 'v1', plural: 'switch-lb-rules', namespaced: false },
   VirtualMachine: { group: 'kubevirt.io', version: 'v1', plural: 'virtualmachines', namespaced: true },
   Pod: { group: '', version: 'v1', plural: 'pods', namespaced: true },
+  /** kube-ovn's IP objects: read (never written) when taking a cluster over from kube-ovn. */
+  IP: { group: 'kubeovn.io', version: 'v1', plural: 'ips', namespaced: false },
   StatefulSet: { group: 'apps', version: 'v1', plural: 'statefulsets', namespaced: true },
 } as const satisfies Record<string, KindInfo>;
 

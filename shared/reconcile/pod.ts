@@ -13,6 +13,7 @@ import { annotationsPatch, desiredNicAnnotations, readPodAnnotations } from '../
 import { type PodNic, podNics } from '../domain/pod-network.ts';
 import type { Pod } from '../domain/types.ts';
 import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
+import { macAsShown } from '../domain/vip-status.ts';
 import { V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
 import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
@@ -162,9 +163,12 @@ async function reconcileNic(
     // The address never leaves the Vip's reservation (SPEC §3.3): the pod only borrows it.
     addr = { ...(d.v4 ? { v4: d.v4 } : {}), ...(d.v6 ? { v6: d.v6 } : {}), mac: d.mac ?? '' };
   } else {
-    // kube-ovn lets a user fix a pod's address by annotating it before it is allocated.
+    // kube-ovn lets a user fix a pod's address by annotating it before it is allocated. An
+    // `allocated` pod asks for what its annotations show too: with its record in Redis that is a
+    // no-op, and without one (a cluster taken over from kube-ovn, or Redis lost) the running pod
+    // keeps the addresses its interface already has instead of being given new ones.
     const asked = readPodAnnotations(pod, nic.provider);
-    const fixed = asked.allocated ? {} : { v4: asked.v4, v6: asked.v6, mac: asked.mac };
+    const fixed = { v4: asked.v4, v6: asked.v6, mac: asked.mac };
     try {
       const owner = podOwner(nic.portName);
       let a: Allocation;
@@ -173,12 +177,15 @@ async function reconcileNic(
       } catch (err) {
         // The port already holds other addresses: the annotations (edited by hand, `allocated`
         // dropped) ask for a change the record refuses. The record wins; they are rewritten from it.
-        if (!(isDomainError(err) && err.reason === Reason.ImmutableField)) throw err;
+        // An allocated pod whose addresses someone else holds now gets fresh ones, as before.
+        if (!(isDomainError(err) && (err.reason === Reason.ImmutableField || asked.allocated))) throw err;
         a = await deps.allocator.allocate({ subnet: nic.subnet, owner });
       }
       if (a.created) deps.subnetChanged?.(nic.subnet);
       if (a.created) noteAllocated(deps, 'Pod', pod, nic.subnet, a);
-      addr = a;
+      // Spelled as the annotation has it when only the letter case differs (kube-ovn writes lower
+      // case): taking a cluster over rewrites no pod and no port for case alone.
+      addr = { ...a, mac: macAsShown(a.mac, asked.mac) };
     } catch (err) {
       if (!isDomainError(err)) throw err;
       const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';

@@ -4,7 +4,15 @@
 
 import { kubernetesOwner } from '../domain/owner.ts';
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
-import type { Pod, StatefulSet, SubnetResource, SwitchLBRule, Vip, VirtualMachine } from '../domain/types.ts';
+import type {
+  KubeOvnIp,
+  Pod,
+  StatefulSet,
+  SubnetResource,
+  SwitchLBRule,
+  Vip,
+  VirtualMachine,
+} from '../domain/types.ts';
 import type { VirtualPortRow } from '../domain/virtual-port.ts';
 import type { Allocator } from '../ipam/index.ts';
 import type { LogicalSwitchSpec, PodPortInput as PodPortSpec } from '../ovn/nb/index.ts';
@@ -79,6 +87,8 @@ export interface KubePort {
   listSubnets(): Promise<SubnetResource[]>;
   getSwitchLBRule(name: string): Promise<SwitchLBRule | undefined>;
   listSwitchLBRules(): Promise<SwitchLBRule[]>;
+  /** kube-ovn's IP objects (taking a cluster over from kube-ovn); optional: [] when absent. */
+  listIPs?(): Promise<KubeOvnIp[]>;
   getPod(namespace: string, name: string): Promise<Pod | undefined>;
   listPods(opts: { namespace?: string; labelSelector?: string }): Promise<Pod[]>;
   getStatefulSet(namespace: string, name: string): Promise<StatefulSet | undefined>;
@@ -178,3 +188,5 @@ export interface ReconcileDeps {
 /** Owner keys in the allocator: a Vip and a pod port can never share one (shared/domain/owner.ts). */
 export const vipOwner = (vip: string) => kubernetesOwner('vip', vip);
 export const podOwner = (port: string) => kubernetesOwner('pod', port);
+export const ipOwner = (ip: string) => kubernetesOwner('ip', ip);
+export const healthCheckOwner = (subnet: string) => kubernetesOwner('hc', subnet);

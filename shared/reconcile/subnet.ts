@@ -15,6 +15,7 @@ import type { Condition, SubnetResource } from '../domain/types.ts';
 import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
+import { adoptIpObjects } from './adopt.ts';
 import { noteSubnetRefused } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
 import { sweepOrphans } from './sweep.ts';
@@ -136,8 +137,12 @@ export async function reconcileSubnet(deps: ReconcileDeps, name: string): Promis
     await writeSubnetStatus(deps, cr, { status: 'ready', info: before }, readiness.failure);
     return { status: 'done' };
   }
-  // Before the counts: what a gone pod or Vip still holds is released first.
-  if (readiness.status === 'ready') await sweepOrphans(deps, name);
+  // Before the counts: what kube-ovn's IP objects keep for absent owners is held (a cluster taken
+  // over from kube-ovn), and what a gone pod or Vip still holds is released.
+  if (readiness.status === 'ready') {
+    await adoptIpObjects(deps, name);
+    await sweepOrphans(deps, name);
+  }
   await writeSubnetStatus(deps, cr, readiness);
   if (readiness.status === 'ready') await requeueWaitingVips(deps, name);
   return { status: 'done' };

@@ -69,7 +69,7 @@ export async function sweepGoneVips(deps: ReconcileDeps, subnet: string): Promis
   return swept;
 }
 
-function livePodPorts(
+export function livePodPorts(
   deps: ReconcileDeps,
   pods: Awaited<ReturnType<ReconcileDeps['kube']['listPods']>>,
   placements: Awaited<ReturnType<typeof subnetPlacements>>,
@@ -108,7 +108,11 @@ export async function sweepGonePods(deps: ReconcileDeps, subnet: string): Promis
   return swept;
 }
 
-async function reservations(deps: ReconcileDeps, subnet: string, prefix: string): Promise<Reservation[]> {
+export async function reservations(
+  deps: ReconcileDeps,
+  subnet: string,
+  prefix: string,
+): Promise<Reservation[]> {
   const out: Reservation[] = [];
   let cursor: string | undefined;
   try {

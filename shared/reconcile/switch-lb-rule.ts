@@ -3,7 +3,11 @@
 import { setCondition } from '../domain/conditions.ts';
 import {
   backendAddresses,
+  backendPorts,
   desiredSwitchLoadBalancers,
+  type HealthCheckInput,
+  healthChecksOn,
+  type ParsedRule,
   parseSwitchLbRule,
   ruleStatusColumns,
   rulesAffectedByPod,
@@ -12,8 +16,9 @@ import {
   switchLbNames,
 } from '../domain/switch-lb.ts';
 import type { Pod, SwitchLBRule } from '../domain/types.ts';
+import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
-import type { ReconcileDeps } from './ports.ts';
+import { healthCheckOwner, type ReconcileDeps } from './ports.ts';
 import { subnetPlacements } from './subnet.ts';
 
 export async function reconcileSwitchLBRule(
@@ -50,12 +55,47 @@ export async function reconcileSwitchLBRule(
     keepVmIp: deps.keepVmIp ?? true,
   });
   await refreshFrontEndArp(deps, vip.subnet);
-  const rows = desiredSwitchLoadBalancers(parsed.rule, vip.subnet, backends);
+  const health =
+    healthChecksOn(rule) && parsed.rule.family === 'v4'
+      ? await healthCheckInput(deps, vip.subnet, parsed.rule, backends, pods, placements)
+      : undefined;
+  const rows = desiredSwitchLoadBalancers(parsed.rule, vip.subnet, backends, health);
   for (const row of rows) await deps.nb.ensureLoadBalancer(row);
   const wanted = new Set(rows.map((r) => r.name));
   for (const lb of switchLbNames(name)) if (!wanted.has(lb)) await deps.nb.deleteLoadBalancer(lb);
   await writeRuleStatus(deps, rule, undefined, backends.length);
   return { status: 'done' };
+}
+
+/**
+ * The probes' source address and the back ends' ports. The source is what kube-ovn uses when the
+ * cluster came from it (a Vip named after the subnet), otherwise one address of the subnet held
+ * for it under `hc/<subnet>` (kept while the subnet exists: one address per subnet).
+ */
+async function healthCheckInput(
+  deps: ReconcileDeps,
+  subnet: string,
+  rule: ParsedRule,
+  backends: string[],
+  pods: Pod[],
+  placements: Awaited<ReturnType<typeof subnetPlacements>>,
+): Promise<HealthCheckInput | undefined> {
+  const theirs = await deps.kube.getVip(subnet);
+  let source = theirs && theirs.spec.subnet === subnet ? theirs.status?.v4ip : undefined;
+  if (!source) {
+    try {
+      const held = await deps.allocator.allocate({ subnet, owner: healthCheckOwner(subnet) });
+      if (held.created) deps.subnetChanged?.(subnet);
+      source = held.v4;
+    } catch (err) {
+      // A full subnet: the balancer still works, unprobed.
+      if (!isDomainError(err)) throw err;
+      deps.log?.warn({ subnet, reason: err.reason }, 'no address for the health checks');
+    }
+  }
+  if (!source) return undefined; // an IPv6-only subnet: kube-ovn probes IPv4 only
+  const ports = backendPorts(rule, subnet, backends, pods, placements, { keepVmIp: deps.keepVmIp ?? true });
+  return { source, ports };
 }
 
 /** The subnet's gateway answers ARP for its switch_lb_vip addresses (see switchLbFrontEnds). */

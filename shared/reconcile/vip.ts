@@ -23,6 +23,7 @@ import {
   FINALIZER,
   hasFinalizer,
   isSettled,
+  macAsShown,
   statusEquals,
   statusShowsReservation,
 } from '../domain/vip-status.ts';
@@ -225,7 +226,7 @@ async function reconcileFrom(
     type: spec.type,
     ...(reservation.v4 ? { v4ip: reservation.v4 } : {}),
     ...(reservation.v6 ? { v6ip: reservation.v6 } : {}),
-    mac: reservation.mac,
+    mac: macAsShown(reservation.mac, vip.status?.mac),
   };
 
   const { parents, touched } = await syncVirtualPorts(deps, name, spec, reservation, vip);

@@ -84,6 +84,8 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
         vips,
         options: row.options,
         externalIds: row.externalIds,
+        ...(row.healthChecks ? { healthChecks: row.healthChecks } : {}),
+        ...(row.ipPortMappings ? { ipPortMappings: row.ipPortMappings } : {}),
       });
     },
     async deleteLoadBalancer(name) {

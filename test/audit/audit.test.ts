@@ -92,8 +92,9 @@ describe('audit of a running system', () => {
     const { drifts, counts } = await auditSystem(ports);
     expect(show(drifts)).toBe('');
     expect(counts).toMatchObject({ vips: 3, pods: 2, loadBalancers: 1 });
-    // 3 Vips + 2 pods hold addresses; busybox's port, web-a's port and vip-aap's virtual port.
-    expect(counts.reservations).toBe(5);
+    // 3 Vips + 2 pods hold addresses, and the probe source of the rule's health checks
+    // (hc/<subnet>); busybox's port, web-a's port and vip-aap's virtual port.
+    expect(counts.reservations).toBe(6);
     expect(counts.ports).toBe(3);
     const clean = await cli('--json');
     expect(clean.code).toBe(0);

@@ -84,8 +84,10 @@ const granted = (role: Obj, c: Omit<Call, 'who'>) =>
  */
 const NOT_EXERCISED: Record<string, string[]> = {
   // Owners of a pod's reservation (keep rules) and SwitchLBRule status; the seed has no
-  // StatefulSet, VirtualMachine or SwitchLBRule, and status is written with patch here.
+  // StatefulSet, VirtualMachine or SwitchLBRule, and status is written with patch here. An Event
+  // is patched only when it repeats (its series count), and the seed's Vips succeed at once.
   functions: [
+    'events.k8s.io/events/patch',
     'apps/statefulsets/get',
     'kubevirt.io/virtualmachines/get',
     'kubeovn.io/switch-lb-rules/get',
@@ -95,8 +97,14 @@ const NOT_EXERCISED: Record<string, string[]> = {
     'kubeovn.io/vips/status/update',
   ],
   relay: [],
-  // The local SB has no Port_Binding rows (no ovn-northd here), so there is no holder to write.
-  holder: ['kubeovn.io/vips/status/patch'],
+  // The local SB has no Port_Binding rows (no ovn-northd here), so there is no holder to write,
+  // no Vip to read for it and no HolderChanged Event to record.
+  holder: [
+    'kubeovn.io/vips/status/patch',
+    'kubeovn.io/vips/get',
+    'events.k8s.io/events/create',
+    'events.k8s.io/events/patch',
+  ],
 };
 
 function writeKubeconfig(file: string, e: E2E, auth: 'token' | 'cert'): void {

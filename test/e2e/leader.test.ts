@@ -203,7 +203,7 @@ describe('two relays electing a leader through a Lease', () => {
       );
       expect(probe).toEqual({
         status: 200,
-        text: `ok\nrole=follower identity=relay-standby leader=${next.spec.holderIdentity}\n`,
+        text: `ok\nlists: ok\napiserver: ok\nrole=follower identity=relay-standby leader=${next.spec.holderIdentity}\n`,
       });
     } finally {
       await standby.stop();

@@ -77,6 +77,60 @@ describe('switch_lb_vip and SwitchLBRule', () => {
     ).toBe('');
   });
 
+  it('probes the back ends by default (kube-ovn health checks) and not with its annotation set to "false"', async () => {
+    await e.apply(vipObject('slr-hc', { subnet: 'ovn-default', type: 'switch_lb_vip' }));
+    const front = (await e.waitVip('slr-hc', (v) => v.status?.ready === true)).status!.v4ip!;
+    await e.apply(podObject('default', 'hc-a', { labels: { app: 'hc' } }));
+    const a = ipOf(await e.waitPod('default', 'hc-a', (p) => !!ipOf(p)));
+    const rule = switchLbRuleObject('hc', {
+      vip: front,
+      namespace: 'default',
+      selector: ['app: hc'],
+      ports: [{ port: 80, targetPort: 8080 }],
+    });
+    await e.apply(rule);
+    const column = async (col: string) =>
+      (await e.nbctl('--bare', `--columns=${col}`, 'find', 'load_balancer', 'name=slr-hc-tcp')).trim();
+    // The probe source: one address of the subnet held for its checks.
+    await expect
+      .poll(() => column('ip_port_mappings'), { timeout: 15_000 })
+      .toMatch(/^\S+=hc-a\.default:\S+$/);
+    const source = (await column('ip_port_mappings')).split(':').at(-1)!;
+    expect((await e.allocator.get('ovn-default', 'hc/ovn-default'))?.v4).toBe(source);
+    expect(await column('ip_port_mappings')).toBe(`${a}=hc-a.default:${source}`);
+    const check = await e.nbctl(
+      '--bare',
+      '--columns=vip,options,external_ids',
+      'list',
+      'load_balancer_health_check',
+      await column('health_check'),
+    );
+    expect(
+      check
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    ).toEqual([
+      `${front}:80`,
+      'failure_count=3 interval=5 success_count=3 timeout=20',
+      'switch_lb_subnet=ovn-default',
+    ]);
+
+    await e.kube.patchMetadata(
+      'SwitchLBRule',
+      { name: 'hc' },
+      {
+        annotations: { 'ovn.kubernetes.io/service_health_check': 'false' },
+      },
+    );
+    await expect.poll(() => column('health_check'), { timeout: 15_000 }).toBe('');
+    expect(await column('ip_port_mappings')).toBe('');
+    expect((await e.nbctl('--bare', '--columns=_uuid', 'list', 'load_balancer_health_check')).trim()).toBe(
+      '',
+    );
+    await e.kube.delete('SwitchLBRule', { name: 'hc' });
+  });
+
   it('refuses a rule whose vip is not a reserved switch_lb_vip address, with a reason', async () => {
     await e.apply(
       switchLbRuleObject('stray', {

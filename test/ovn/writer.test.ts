@@ -242,6 +242,63 @@ describe('NorthboundWriter', () => {
     expect(await nbctl(remote, 'ls-lb-list', ls)).toBe('');
   });
 
+  it('writes health checks with the balancer in one transaction, replaces them when they change, drops them when off', async () => {
+    const ls = unique('ls');
+    const name = unique('lb');
+    await nb.ensureLogicalSwitch({ name: ls, cidrBlock: '10.26.0.0/16' });
+    const check = (vip: string) => ({
+      vip,
+      options: { interval: '5', timeout: '20', success_count: '3', failure_count: '3' },
+      externalIds: { switch_lb_subnet: ls },
+    });
+    const spec = {
+      name,
+      switchName: ls,
+      protocol: 'tcp' as const,
+      vips: { '10.26.0.10:80': ['10.26.0.20:8080', '10.26.0.21:8080'] },
+      healthChecks: [check('10.26.0.10:80')],
+      ipPortMappings: { '10.26.0.20': 'a.default:10.26.0.2', '10.26.0.21': 'b.default:10.26.0.2' },
+    };
+    const checksOf = async () =>
+      (
+        await nbctl(
+          remote,
+          '--bare',
+          '--columns=vip',
+          'find',
+          'load_balancer_health_check',
+          `external_ids:switch_lb_subnet=${ls}`,
+        )
+      )
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+    const lb = await nb.ensureLoadBalancer(spec);
+    expect(lb.healthChecks).toHaveLength(1);
+    expect(lb.ipPortMappings).toEqual(spec.ipPortMappings);
+    expect(await checksOf()).toEqual(['10.26.0.10:80']);
+    expect(
+      (await nbctl(remote, 'get', 'load_balancer_health_check', lb.healthChecks[0]!, 'options')).trim(),
+    ).toBe('{failure_count="3", interval="5", success_count="3", timeout="20"}');
+    // Unchanged: nothing rewritten (same check row).
+    expect((await nb.ensureLoadBalancer(spec)).healthChecks).toEqual(lb.healthChecks);
+    // A second front end: two checks, the old row collected (not left behind).
+    const more = {
+      ...spec,
+      vips: { ...spec.vips, '10.26.0.10:81': ['10.26.0.20:8081'] },
+      healthChecks: [check('10.26.0.10:80'), check('10.26.0.10:81')],
+    };
+    const lb2 = await nb.ensureLoadBalancer(more);
+    expect(lb2.uuid).toBe(lb.uuid);
+    expect(await checksOf()).toEqual(['10.26.0.10:80', '10.26.0.10:81']);
+    // Off (kube-ovn's annotation): no checks and no mappings left.
+    const off = await nb.ensureLoadBalancer({ ...more, healthChecks: [], ipPortMappings: {} });
+    expect(off.healthChecks).toEqual([]);
+    expect(off.ipPortMappings).toEqual({});
+    expect(await checksOf()).toEqual([]);
+    expect(await nb.deleteLoadBalancer(name)).toBe(true);
+  });
+
   it('with a port cache, a new port is one transaction; a port the cache has not seen is updated after the refused insert', async () => {
     const ls = unique('ls');
     await nb.ensureLogicalSwitch({ name: ls, cidrBlock: '10.21.0.0/16' });

@@ -7,6 +7,7 @@ import type { Pod, Vip } from '../../shared/domain/types.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
 import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
 let h: ReconcileHarness;
@@ -15,6 +16,9 @@ let deps: ReconcileDeps;
 beforeAll(async () => {
   h = await startReconcileHarness({ cidrBlock: '10.78.0.0/24', gateway: '10.78.0.1' });
   deps = { ...h.deps, besideKubeOvn: true };
+  // The harness's coalesced Subnet status refresher was built on deps without the mode: build it
+  // on these, as shared/ports.ts does for a process in this mode.
+  deps.subnetChanged = createSubnetStatusRefresher(deps, 50).changed;
   await h.admin.patch(
     'Subnet',
     { name: h.subnet },
@@ -80,6 +84,8 @@ describe('beside kube-ovn-controller', () => {
     const vip = (await h.admin.getVip('bk-dyn'))!;
     expect(vip.status?.v4ip).toBe('10.78.0.200');
     expect(condition(vip)?.status).toBe('True');
+    // Past the refresher's coalescing delay: nothing wrote the Subnet's status.
+    await new Promise((r) => setTimeout(r, 300));
     expect((await h.admin.getSubnet(h.subnet))!.status).toEqual(status);
   });
 

@@ -16,6 +16,7 @@ export const Table = {
   LogicalSwitch: 'Logical_Switch',
   LogicalSwitchPort: 'Logical_Switch_Port',
   LoadBalancer: 'Load_Balancer',
+  LoadBalancerHealthCheck: 'Load_Balancer_Health_Check',
 } as const;
 
 /** The `vendor` external id kube-ovn puts on what it owns. */
@@ -78,9 +79,41 @@ export interface LoadBalancer {
   protocol?: LbProtocol;
   options: Record<string, string>;
   externalIds: Record<string, string>;
+  /** Load_Balancer_Health_Check row uuids (strong references: an unreferenced check is collected). */
+  healthChecks: string[];
+  /** Back-end IP -> `<its logical switch port>:<probe source IP>`, for ovn-controller's probes. */
+  ipPortMappings: Record<string, string>;
 }
 
-export const LoadBalancerColumns = ['_uuid', 'name', 'vips', 'protocol', 'options', 'external_ids'] as const;
+export const LoadBalancerColumns = [
+  '_uuid',
+  'name',
+  'vips',
+  'protocol',
+  'options',
+  'external_ids',
+  'health_check',
+  'ip_port_mappings',
+] as const;
+
+/** One Load_Balancer_Health_Check row: probes the back ends of one front end `vip:port`. */
+export interface LoadBalancerHealthCheck {
+  uuid: string;
+  vip: string;
+  options: Record<string, string>;
+  externalIds: Record<string, string>;
+}
+
+export const LoadBalancerHealthCheckColumns = ['_uuid', 'vip', 'options', 'external_ids'] as const;
+
+export function healthCheckFromRow(row: Row): LoadBalancerHealthCheck {
+  return {
+    uuid: uuidString(row._uuid),
+    vip: str(optional(row.vip)),
+    options: mapRecord(row.options),
+    externalIds: mapRecord(row.external_ids),
+  };
+}
 
 const str = (a: Atom | undefined) => (a === undefined ? '' : atomString(a));
 
@@ -119,5 +152,7 @@ export function loadBalancerFromRow(row: Row): LoadBalancer {
     ...(protocol !== undefined && { protocol: atomString(protocol) as LbProtocol }),
     options: mapRecord(row.options),
     externalIds: mapRecord(row.external_ids),
+    healthChecks: setValues(row.health_check).map(atomString),
+    ipPortMappings: mapRecord(row.ip_port_mappings),
   };
 }

@@ -6,6 +6,7 @@ import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
 import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
 import {
+  healthCheckFromRow,
   type LoadBalancer,
   type LogicalSwitch,
   LogicalSwitchColumns,
@@ -21,6 +22,7 @@ import {
   deleteLoadBalancerOps,
   type LoadBalancerSpec,
   selectAllLoadBalancers,
+  selectHealthChecks,
   selectLoadBalancerByName,
   updateLoadBalancerOps,
 } from './ops/load-balancer.ts';
@@ -466,8 +468,16 @@ export class NorthboundWriter {
       const sw = logicalSwitchFromRow({ ...swRow, name: spec.switchName });
       const lbRow = lbR?.rows?.[0];
       const current = lbRow ? loadBalancerFromRow(lbRow) : undefined;
+      // Its health checks as they are now; the update's guard on the balancer's `health_check`
+      // column covers them (a check row is only ever replaced, never edited, by this writer).
+      const checks =
+        current && current.healthChecks.length > 0
+          ? (await this.read(selectHealthChecks(current.healthChecks))).flatMap((r) =>
+              (r?.rows ?? []).map(healthCheckFromRow),
+            )
+          : [];
       const ops = current
-        ? updateLoadBalancerOps(current, spec, { attached: sw.loadBalancers.includes(current.uuid) })
+        ? updateLoadBalancerOps(current, spec, { attached: sw.loadBalancers.includes(current.uuid), checks })
         : createLoadBalancerOps(spec);
       if (ops.length > 0) await this.transactRequiringSwitch(spec.switchName, ops);
       const [after] = await this.read([selectLoadBalancerByName(spec.name)]);

@@ -48,7 +48,16 @@ export function podPortSpec(p: PodPortInput, current?: LogicalSwitchPort): PortS
     type: '',
     addresses: [[p.mac, ...p.ips].join(' ')],
     options: {},
-    externalIds: { ls: p.switchName, vendor: VENDOR, pod: `${p.namespace}/${p.pod}`, ...p.externalIds },
+    // Only ls, vendor and pod are ours: keys kube-ovn keeps there (its security groups'
+    // `associated_sg_<sg>`, `security_groups`, `vips`) stay, so its security group sync still
+    // finds the port after this system (re)writes it.
+    externalIds: {
+      ...current?.externalIds,
+      ls: p.switchName,
+      vendor: VENDOR,
+      pod: `${p.namespace}/${p.pod}`,
+      ...p.externalIds,
+    },
     portSecurity: [portSecurityElement(p.mac, [...p.ips, ...extra])],
   };
 }
@@ -114,7 +123,8 @@ export function virtualPortSpec(v: VirtualPortInput, current?: LogicalSwitchPort
     type: 'virtual',
     addresses: [],
     options: withParents({ [VIRTUAL_IP]: v.virtualIp }, parents),
-    externalIds: { ls: v.switchName, vendor: VENDOR },
+    // ls and vendor are ours; other keys (kube-ovn's) are kept.
+    externalIds: { ...current?.externalIds, ls: v.switchName, vendor: VENDOR },
     portSecurity: [],
   };
 }

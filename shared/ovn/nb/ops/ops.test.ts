@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { operationToJson } from '../../../ovsdb/protocol.ts';
 import type { LogicalSwitchPort } from '../model.ts';
-import { createLoadBalancerOps, lbVips, updateLoadBalancerOps } from './load-balancer.ts';
+import {
+  createLoadBalancerOps,
+  lbVips,
+  sameHealthChecks,
+  selectHealthChecks,
+  updateLoadBalancerOps,
+} from './load-balancer.ts';
 import { switchOtherConfig, updateSwitchOps } from './logical-switch.ts';
 import {
   createPortOps,
@@ -167,6 +173,29 @@ describe('NB operations (pure)', () => {
     expect(moved.portSecurity).toEqual(['00:00:00:00:00:01 10.16.0.6 fd00::6 10.16.0.100 fd00::100']);
     expect(updatePortOps(current, podPortSpec(input, current))).toEqual([]);
     expect(ownAddresses({ addresses: ['dynamic'] })).toBeUndefined();
+    // kube-ovn's own keys (its security groups') stay: only ls, vendor and pod are this system's.
+    const theirs: LogicalSwitchPort = {
+      ...current,
+      externalIds: {
+        ...current.externalIds,
+        associated_sg_sg1: 'true',
+        security_groups: 'sg1',
+        pod: 'x/old',
+      },
+    };
+    expect(podPortSpec(input, theirs).externalIds).toEqual({
+      ls: 'ovn-default',
+      vendor: 'kube-ovn',
+      pod: 'ns/web',
+      associated_sg_sg1: 'true',
+      security_groups: 'sg1',
+    });
+    expect(
+      virtualPortSpec(
+        { switchName: 's', name: 'v', virtualIp: '10.16.0.100' },
+        { ...theirs, type: 'virtual' },
+      ).externalIds,
+    ).toMatchObject({ ls: 's', vendor: 'kube-ovn', associated_sg_sg1: 'true' });
   });
 
   it('sets port security guarded by every column read, port_security included', () => {
@@ -209,10 +238,104 @@ describe('NB operations (pure)', () => {
       protocol: 'tcp' as const,
       options: {},
       externalIds: { vendor: 'kube-ovn', ls: 's' },
+      healthChecks: [],
+      ipPortMappings: {},
     };
     expect(updateLoadBalancerOps(current, spec, { attached: true })).toEqual([]);
     expect(json(updateLoadBalancerOps(current, spec, { attached: false })).map((o) => o.op)).toEqual([
       'mutate',
+    ]);
+  });
+
+  it('health checks: inserted with a new balancer and referenced by it, replaced as a whole when they change', () => {
+    const check = (vip: string) => ({
+      vip,
+      options: { interval: '5', timeout: '20', success_count: '3', failure_count: '3' },
+      externalIds: { switch_lb_subnet: 's' },
+    });
+    const spec = {
+      name: 'lb',
+      switchName: 's',
+      protocol: 'tcp' as const,
+      vips: { '10.0.0.1:80': ['10.0.0.2:8080'] },
+      healthChecks: [check('10.0.0.1:80')],
+      ipPortMappings: { '10.0.0.2': 'p.default:10.0.0.9' },
+    };
+    const created = json(createLoadBalancerOps(spec));
+    expect(created.map((o) => `${o.op} ${o.table ?? ''}`)).toEqual([
+      'wait Load_Balancer',
+      'insert Load_Balancer_Health_Check',
+      'insert Load_Balancer',
+      'mutate Logical_Switch',
+    ]);
+    expect(created[1]).toMatchObject({
+      'uuid-name': 'new_lb_hc0',
+      row: {
+        vip: '10.0.0.1:80',
+        options: [
+          'map',
+          expect.arrayContaining([
+            ['interval', '5'],
+            ['failure_count', '3'],
+          ]),
+        ],
+        external_ids: ['map', [['switch_lb_subnet', 's']]],
+      },
+    });
+    expect(created[2]).toMatchObject({
+      row: {
+        health_check: ['set', [['named-uuid', 'new_lb_hc0']]],
+        ip_port_mappings: ['map', [['10.0.0.2', 'p.default:10.0.0.9']]],
+      },
+    });
+
+    const current = {
+      uuid: '8d9e0f6a-0000-4000-8000-000000000001',
+      name: 'lb',
+      vips: lbVips(spec.vips),
+      protocol: 'tcp' as const,
+      options: {},
+      externalIds: { vendor: 'kube-ovn', ls: 's' },
+      healthChecks: ['8d9e0f6a-0000-4000-8000-0000000000c1'],
+      ipPortMappings: { '10.0.0.2': 'p.default:10.0.0.9' },
+    };
+    const read = [{ uuid: current.healthChecks[0]!, ...check('10.0.0.1:80') }];
+    expect(sameHealthChecks(read, spec.healthChecks)).toBe(true);
+    expect(updateLoadBalancerOps(current, spec, { attached: true, checks: read })).toEqual([]);
+    // A new front end: the guard holds the checks read; new rows; the balancer points at them.
+    const more = { ...spec, vips: { ...spec.vips, '10.0.0.1:81': ['10.0.0.2:8081'] } };
+    more.healthChecks = [check('10.0.0.1:80'), check('10.0.0.1:81')];
+    const changed = json(updateLoadBalancerOps(current, more, { attached: true, checks: read }));
+    expect(changed.map((o) => `${o.op} ${o.table}`)).toEqual([
+      'wait Load_Balancer',
+      'insert Load_Balancer_Health_Check',
+      'insert Load_Balancer_Health_Check',
+      'update Load_Balancer',
+    ]);
+    expect(changed[0]).toMatchObject({
+      rows: [{ health_check: ['set', [['uuid', current.healthChecks[0]]]] }],
+    });
+    expect((changed[3] as { row: { health_check: unknown } }).row.health_check).toEqual([
+      'set',
+      [
+        ['named-uuid', 'lb_8d9e0f6a_0000_4000_8000_000000000001_hc0'],
+        ['named-uuid', 'lb_8d9e0f6a_0000_4000_8000_000000000001_hc1'],
+      ],
+    ]);
+    // Checks turned off: the balancer references none (the server collects the old row).
+    const off = json(
+      updateLoadBalancerOps(
+        current,
+        { ...spec, healthChecks: [], ipPortMappings: {} },
+        { attached: true, checks: read },
+      ),
+    );
+    expect(off.at(-1)).toMatchObject({
+      op: 'update',
+      row: { health_check: ['set', []], ip_port_mappings: ['map', []] },
+    });
+    expect(json(selectHealthChecks(current.healthChecks))).toEqual([
+      expect.objectContaining({ op: 'select', table: 'Load_Balancer_Health_Check' }),
     ]);
   });
 });

@@ -1,0 +1,51 @@
+// Taking a cluster over from kube-ovn (see shared/domain/adopt.ts): the addresses kube-ovn's IP
+// objects keep for absent StatefulSet pods, VMs and nodes are held under `ip/<name>`, so nothing
+// allocated here takes them; a hold goes when its IP object goes or a live pod has that port (the
+// pod's reconcile then holds the address from its annotations). Run by every Subnet reconcile.
+import { ipObjectHolds } from '../domain/adopt.ts';
+import { isDomainError } from '../errors.ts';
+import { ipOwner, type ReconcileDeps } from './ports.ts';
+import { subnetPlacements } from './subnet.ts';
+import { livePodPorts, reservations } from './sweep.ts';
+
+/** Returns how many holds were taken or released. */
+export async function adoptIpObjects(deps: ReconcileDeps, subnet: string): Promise<number> {
+  if (!deps.kube.listIPs) return 0;
+  const held = await reservations(deps, subnet, ipOwner(''));
+  const [ips, pods, placements] = await Promise.all([
+    deps.kube.listIPs(),
+    deps.kube.listPods({}),
+    subnetPlacements(deps),
+  ]);
+  if (ips.length === 0 && held.length === 0) return 0;
+  const holds = ipObjectHolds(subnet, ips, livePodPorts(deps, pods, placements));
+  let changed = 0;
+  for (const h of holds) {
+    try {
+      const a = await deps.allocator.allocate({
+        subnet,
+        owner: ipOwner(h.name),
+        v4: h.v4,
+        v6: h.v6,
+        mac: h.mac,
+      });
+      if (a.created) {
+        changed++;
+        deps.subnetChanged?.(subnet);
+      }
+    } catch (err) {
+      if (!isDomainError(err)) throw err;
+      // Someone here holds it already (or it is outside the range): reported, not fought over.
+      deps.log?.warn({ subnet, ip: h.name, reason: err.reason }, 'kube-ovn IP object not adopted');
+    }
+  }
+  const wanted = new Set(holds.map((h) => ipOwner(h.name)));
+  for (const r of held) {
+    if (wanted.has(r.owner)) continue;
+    if (await deps.allocator.release(subnet, r.owner)) {
+      changed++;
+      deps.subnetChanged?.(subnet);
+    }
+  }
+  return changed;
+}
