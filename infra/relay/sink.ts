@@ -58,6 +58,8 @@ export interface SinkStats {
   /** Events waiting for a free request slot. */
   queued: number;
   largestBatch: number;
+  /** Sink URLs with a connection pool: the current ones, and removed ones still finishing requests. */
+  targets: number;
 }
 
 /**
@@ -124,6 +126,8 @@ interface Waiting {
 }
 
 interface Target {
+  /** The URL as configured (the map's key). */
+  key: string;
   url: URL;
   agent: HttpAgent;
   request: typeof httpRequest;
@@ -227,6 +231,7 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
       ...(Number.isFinite(maxInFlight) ? { maxSockets: maxInFlight } : {}),
     };
     targets.set(u, {
+      key: u,
       url,
       agent: https ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts),
       request: https ? httpsRequest : httpRequest,
@@ -349,6 +354,7 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
       void deliver(target, batch).finally(() => {
         target.inFlight--;
         pump(target);
+        retireIfIdle(target);
       });
     }
   }
@@ -360,6 +366,13 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
    * URL that left or the share a new one takes). Requests already sent finish where they went;
    * events still waiting for a removed URL's request slot go to their new URL.
    */
+  /** A URL no longer in the list goes once its last request is answered (pod IPs churn: no growth). */
+  function retireIfIdle(t: Target) {
+    if (urls.includes(t.key) || t.inFlight > 0 || t.queue.length > 0) return;
+    t.agent.destroy();
+    targets.delete(t.key);
+  }
+
   const setUrls = (next: readonly string[]) => {
     if (next.length === 0) throw new Error('at least one sink URL is needed');
     for (const u of next) if (!targets.has(u)) addTarget(u);
@@ -373,6 +386,7 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
         pump(to);
       }
     }
+    for (const t of [...targets.values()]) retireIfIdle(t);
   };
 
   /** Whether the URL's server answers at all: its /healthz, on a connection of its own. */
@@ -412,7 +426,7 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
     stats(): SinkStats {
       let queued = 0;
       for (const t of targets.values()) queued += t.queue.length;
-      return { ...counts, queued };
+      return { ...counts, queued, targets: targets.size };
     },
     close() {
       for (const t of targets.values()) t.agent.destroy();
