@@ -45,3 +45,29 @@ export function formatCpu(perUnit: Record<string, number>): string {
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(', ')}; total ${total.toFixed(2)} ms`;
 }
+
+export interface MachineSample {
+  busy: number;
+  total: number;
+  /** Busy share of all cores between the sample given and this one (0 for a first sample). */
+  share: number;
+}
+
+/** The whole machine's CPU counters (/proc/stat): busy and total ticks, and the share since `before`. */
+export function machineBusy(before?: MachineSample): MachineSample {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+    const busy = total - idle;
+    const share = before && total > before.total ? (busy - before.busy) / (total - before.total) : 0;
+    return { busy, total, share };
+  } catch {
+    return { busy: 0, total: 0, share: 0 };
+  }
+}

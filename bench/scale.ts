@@ -7,7 +7,7 @@ import { kubeTransport } from '../infra/relay/kube-transport.ts';
 import { auditSystemSettled, openAuditPorts } from '../shared/audit/index.ts';
 import { readConfig } from '../shared/config.ts';
 import { createKube } from '../shared/kube/index.ts';
-import { type CpuSample, cpuPerUnit, sampleCpu } from './cpu.ts';
+import { type CpuSample, cpuPerUnit, machineBusy, sampleCpu } from './cpu.ts';
 
 export interface ScaleOptions {
   replicas: number;
@@ -19,6 +19,11 @@ export interface ScaleOptions {
   /** Instead of as fast as possible: this many creates per second. */
   ratePerSecond?: number;
   stack?: StackOptions;
+  /**
+   * Latency-bound mode: this round trip (ms) on every connection the functions make, and at most
+   * `containerConcurrency` events in flight per replica (the relay's per-sink cap, unbatched).
+   */
+  latency?: { rttMs: number; containerConcurrency: number };
   progress?: (line: string) => void;
   /** Called once the stack is up, before anything is measured (diagnostics hook in). */
   onStack?: (stack: Stack) => void;
@@ -39,6 +44,23 @@ export interface ScaleResult {
   cpuMsPerVip: Record<string, number>;
   /** TLS connections the API server accepted during the measured window (kept-alive clients: few). */
   apiConnections: number;
+  /** API server requests per Vip in the measured window: writes (POST/PUT/PATCH/DELETE) and reads. */
+  apiWritesPerVip: number;
+  apiReadsPerVip: number;
+  /** Cores our processes kept busy on average over the measured window. */
+  coresBusy: number;
+  /** Share of the whole machine busy over the window (other users of the machine included). */
+  machineBusy: number;
+}
+
+/** Stack options of latency-bound mode: RTT through proxies, one event per request, a per-replica cap. */
+export function latencyStack(latency: ScaleOptions['latency']): StackOptions {
+  if (!latency) return {};
+  return {
+    functionRttMs: latency.rttMs,
+    // Knative's containerConcurrency, enforced where the requests queue: the relay's per-sink cap.
+    relayArgs: ['--max-batch', '1', '--max-in-flight', String(latency.containerConcurrency)],
+  };
 }
 
 const WARMUP_VIPS = 200;
@@ -48,8 +70,23 @@ const pct = (sorted: number[], p: number) =>
 
 export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const say = opts.progress ?? (() => {});
-  const stack = await startStack({ replicas: opts.replicas, admission: false, resync: '5m', ...opts.stack });
+  const stack = await startStack({
+    replicas: opts.replicas,
+    admission: false,
+    resync: '5m',
+    ...latencyStack(opts.latency),
+    ...opts.stack,
+  });
   opts.onStack?.(stack);
+  // Requests to the API server by kind, the load generator's own creates included (one per Vip).
+  const requests = { writes: 0, reads: 0, counting: false };
+  const before = stack.apiServer.api.onRequest;
+  stack.apiServer.api.onRequest = (req) => {
+    before?.(req);
+    if (!requests.counting || (req.url ?? '').includes('watch=true')) return;
+    if (req.method === 'GET') requests.reads++;
+    else requests.writes++;
+  };
   const kube = createKube({ kubeconfigPath: stack.kubeconfig });
   try {
     const created = new Map<string, number>();
@@ -103,7 +140,9 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         ...(stack.nb ? { nb: stack.nb.pid } : {}),
       });
     const cpuBefore = sample();
+    const machineBefore = machineBusy();
     const connectionsBefore = stack.apiServer.connectionCount();
+    requests.counting = true;
     const start = performance.now();
     let next = 0;
     const interval = opts.ratePerSecond ? 1000 / opts.ratePerSecond : 0;
@@ -138,7 +177,11 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         });
       }
     };
-    const concurrency = opts.ratePerSecond ? opts.vips : (opts.concurrency ?? 32);
+    // Latency-bound, the offered load must outrun every replica's cap, or the load generator is the limit.
+    const concurrency = opts.ratePerSecond
+      ? opts.vips
+      : (opts.concurrency ??
+        (opts.latency ? Math.max(32, 2 * opts.replicas * opts.latency.containerConcurrency) : 32));
     const ticker = setInterval(
       () => say(`  created ${created.size}/${opts.vips}, ready ${ready.size}`),
       Number(process.env.SCALE_TICK_MS ?? 2000),
@@ -154,6 +197,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     clearInterval(ticker);
     const end = Math.max(...ready.values());
     const cpuMsPerVip = cpuPerUnit(cpuBefore, sample(), ready.size);
+    const machine = machineBusy(machineBefore);
+    requests.counting = false;
     const apiConnections = stack.apiServer.connectionCount() - connectionsBefore;
     watchAbort.abort();
     await watchEnded;
@@ -163,7 +208,13 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       .map((n) => ready.get(n)! - created.get(n)!)
       .sort((a, b) => a - b);
     const verdict = await checkOutcome(stack, kube, opts.vips);
+    const seconds = (end - start) / 1000;
+    const cpuMs = Object.values(cpuMsPerVip).reduce((a, b) => a + b, 0) * ready.size;
     return {
+      coresBusy: cpuMs / 1000 / seconds,
+      apiWritesPerVip: requests.writes / Math.max(1, ready.size),
+      apiReadsPerVip: requests.reads / Math.max(1, ready.size),
+      machineBusy: machine.share,
       replicas: opts.replicas,
       vips: ready.size,
       seconds: (end - start) / 1000,
@@ -183,10 +234,15 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
  * The verdict of the system's own audit (shared/audit), which compares the API server, Redis and
  * OVN NB: duplicate addresses, leaked reservations, orphan NB rows, and every other drift.
  */
-async function checkOutcome(stack: Stack, kube: ReturnType<typeof createKube>, expected: number) {
+export async function checkOutcome(
+  stack: Stack,
+  kube: ReturnType<typeof createKube>,
+  expected: number,
+  warmup = WARMUP_VIPS,
+) {
   const vips = await kube.listVips();
-  if (vips.length !== expected + WARMUP_VIPS)
-    throw new Error(`expected ${expected} Vips and ${WARMUP_VIPS} warm-up ones, found ${vips.length}`);
+  if (vips.length !== expected + warmup)
+    throw new Error(`expected ${expected} Vips and ${warmup} warm-up ones, found ${vips.length}`);
   const ports = await openAuditPorts(
     readConfig({ REDIS_URL: stack.redisUrl, OVN_NB_REMOTES: stack.nbRemote, KUBECONFIG: stack.kubeconfig }),
   );

@@ -5,7 +5,7 @@
 // `*_FILE` variables, never on a command line. A daemon that dies by itself (a crash, a kill -9 from
 // outside) is restarted on the same port and data directory, as a cluster would restart a pod.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type DevApiServer, OVN_EXTENSION, startDevApiServer } from '../dev-apiserver/index.ts';
 import { maybeStartNodeAgent, type NodeAgent } from '../node-agent/index.ts';
@@ -82,6 +82,19 @@ export interface StackOptions {
   functionNodeArgs?: string[];
   /** Extra node flags for the relay. */
   relayNodeArgs?: string[];
+  /** Extra relay arguments (e.g. `--max-batch 1 --max-in-flight 16`: a per-replica concurrency cap). */
+  relayArgs?: string[];
+  /**
+   * A round trip (ms) added to every connection the function replicas open to Redis, OVN NB and
+   * the API server, through latency proxies (infra/local/latency-proxy.ts): replicas then wait on
+   * a network as in a cluster. The relay and the test's own clients connect directly.
+   */
+  functionRttMs?: number;
+  /**
+   * The relay reads its sinks from a file it watches (`--sinks-file`) instead of `--sink`
+   * arguments, so `addReplica` / `removeReplica` change where events go without a restart.
+   */
+  dynamicSinks?: boolean;
   /**
    * Run the function replicas and the relay from `dist/` (`npm run build`), as a deployment runs
    * them, instead of the TypeScript sources through tsx (whose transform adds a cost to every
@@ -165,6 +178,13 @@ export interface Stack {
   /** The env a function replica (or any tool of ours) needs to reach this stack. */
   functionEnvironment(extra?: Record<string, string>): NodeJS.ProcessEnv;
   startReplica(index: number): Promise<FunctionReplica>;
+  /** Starts one more replica and, with `dynamicSinks`, adds it to the relay's sinks. */
+  addReplica(): Promise<FunctionReplica>;
+  /**
+   * Takes the last replica out of the relay's sinks, waits `drainMs` for what the relay had sent
+   * it, then stops it (SIGTERM: it finishes what it holds). Needs `dynamicSinks`.
+   */
+  removeReplica(drainMs?: number): Promise<void>;
   /**
    * Starts relay `index` (default 0). Resolves once a relay has listed and watches: this one, or
    * with leader election, whichever leads.
@@ -306,13 +326,71 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   // `kubectl ko nbctl` finds the NB through the current kubeconfig's cluster.
   apiServer.setClusterExtension(OVN_EXTENSION, { nb: nbRemote });
 
+  // With a round trip to add: the functions reach every back end through a latency proxy.
+  const via = opts.functionRttMs !== undefined ? await latencyPaths(opts.functionRttMs) : undefined;
+  async function latencyPaths(rttMs: number) {
+    // Every back-end port the functions use, then one proxy process for all of them.
+    const hostPorts = [
+      ...nbRemote.split(','),
+      ...(live.redis ? [`127.0.0.1:${live.redis.port}`] : []),
+      ...(redisClusterNodes ? redisClusterNodes.split(',') : []),
+      `127.0.0.1:${new URL(apiServer.url).port}`,
+    ];
+    const portOf = (hp: string) => Number(/:(\d+)$/.exec(hp)?.[1]);
+    const proxyDaemon = spawnDaemon(
+      'latency-proxies',
+      process.execPath,
+      [
+        ...entry(opts, 'infra/local/latency-proxy-main'),
+        '--rtt',
+        String(rttMs),
+        ...hostPorts.flatMap((hp) => ['--target', String(portOf(hp))]),
+      ],
+      dir,
+      { cwd: ROOT },
+    );
+    inProcess.push({ stop: () => proxyDaemon.stop() });
+    const ports = await waitFor(
+      'the latency proxies',
+      async () => {
+        const m = /latency proxies: (\{.*\})/.exec(readFileSync(proxyDaemon.logFile, 'utf8'));
+        return m ? (JSON.parse(m[1]!) as { ports: number[] }).ports : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+    const proxied = new Map(hostPorts.map((hp, i) => [hp, ports[i]!]));
+    const swapPort = async (hostPort: string) => {
+      const m = /^(.*:)(\d+)$/.exec(hostPort);
+      return m ? `${m[1]}${proxied.get(hostPort)}` : hostPort;
+    };
+    const proxy = async (port: number) => proxied.get(`127.0.0.1:${port}`)!;
+    const nb = (await Promise.all(nbRemote.split(',').map(swapPort))).join(',');
+    const redis = live.redis ? `redis://127.0.0.1:${await proxy(live.redis.port)}` : undefined;
+    const cluster = redisClusterNodes
+      ? (await Promise.all(redisClusterNodes.split(',').map(swapPort))).join(',')
+      : undefined;
+    const apiPort = Number(new URL(apiServer.url).port);
+    const kubeconfig = join(dir, 'kubeconfig-functions');
+    writeFileSync(
+      kubeconfig,
+      readFileSync(apiServer.kubeconfigPath, 'utf8').replaceAll(
+        `server: ${apiServer.url}`,
+        `server: https://127.0.0.1:${await proxy(apiPort)}`,
+      ),
+      { mode: 0o600 },
+    );
+    return { nb, redis, cluster, kubeconfig };
+  }
+
   const functions: FunctionReplica[] = [];
   const functionEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
     ...inheritedEnv(),
-    ...(redisPlainUrl ? { REDIS_URL: redisPlainUrl } : { REDIS_CLUSTER_NODES: redisClusterNodes }),
+    ...(redisPlainUrl
+      ? { REDIS_URL: via?.redis ?? redisPlainUrl }
+      : { REDIS_CLUSTER_NODES: via?.cluster ?? redisClusterNodes }),
     REDIS_PASSWORD_FILE: files.redisPassword,
-    OVN_NB_REMOTES: nbRemote,
-    KUBECONFIG: apiServer.kubeconfigPath,
+    OVN_NB_REMOTES: via?.nb ?? nbRemote,
+    KUBECONFIG: via?.kubeconfig ?? apiServer.kubeconfigPath,
     API_TOKEN_FILE: files.apiToken,
     RELAY_SECRET_FILE: files.relaySecret,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -396,6 +474,19 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     });
   }
 
+  // The relay's sink list as a file it watches: a new replica is added once it answers, a
+  // leaving one is taken out before it stops (as an EndpointSlice tracks ready pods).
+  const sinksFile = join(dir, 'relay-sinks');
+  const sinkIndexes = new Set(functions.map((_, i) => i));
+  const writeSinks = () => {
+    const urls = [...sinkIndexes].sort((a, b) => a - b).map((i) => `${functions[i]!.url}/events`);
+    // Whole or not at all: the relay never reads half a list.
+    writeFileSync(`${sinksFile}.new`, `${urls.join('\n')}\n`);
+    renameSync(`${sinksFile}.new`, sinksFile);
+  };
+  if (opts.dynamicSinks) writeSinks();
+  let nextReplicaIndex = 0;
+
   const relayCount = opts.relays ?? 1;
   const elect = relayCount > 1;
   const relays: Daemon[] = [];
@@ -428,13 +519,16 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
         ...entry(opts, 'infra/relay/main'),
         '--kubeconfig',
         apiServer.kubeconfigPath,
-        ...functions.flatMap((f) => ['--sink', `${f.url}/events`]),
+        ...(opts.dynamicSinks
+          ? ['--sinks-file', sinksFile]
+          : functions.flatMap((f) => ['--sink', `${f.url}/events`])),
         '--resync',
         opts.resync ?? '5m',
         // Handlers are I/O-bound; many events in flight keep every replica busy.
         '--concurrency',
         String(256 * Math.max(1, functions.length)),
         ...election,
+        ...(opts.relayArgs ?? []),
       ],
       dir,
       // info: the relay says little at info (start, synced, stop), and its sync line is awaited here.
@@ -485,6 +579,26 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     ...(node ? { node } : {}),
     functionEnvironment,
     startReplica,
+    async addReplica() {
+      // Several may start at once (a scale-up by more than one): each takes its own index.
+      const index = Math.max(functions.length, nextReplicaIndex);
+      nextReplicaIndex = index + 1;
+      const replica = await startReplica(index);
+      sinkIndexes.add(index);
+      if (opts.dynamicSinks) writeSinks();
+      return replica;
+    },
+    async removeReplica(drainMs = 2_000) {
+      if (!opts.dynamicSinks) throw new Error('removeReplica needs a stack with dynamicSinks');
+      const index = functions.length - 1;
+      if (index < 1) throw new Error('the last replica stays');
+      sinkIndexes.delete(index);
+      writeSinks();
+      await sleep(drainMs);
+      const replica = functions.pop()!;
+      nextReplicaIndex = functions.length;
+      await replica.stop();
+    },
     async startRelay(index = 0) {
       const relay = await spawnRelay(index);
       relays[index] = relay;

@@ -19,6 +19,8 @@ export interface LeaderElectionCli extends ElectionTiming {
 export interface RelayCliOptions {
   kubeconfig?: string;
   sinks: string[];
+  /** A file of sink URLs (one a line) that is watched: replicas added or removed while running. */
+  sinksFile?: string;
   secret?: string;
   token?: string;
   resyncMs: number;
@@ -42,11 +44,23 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * (UNITS[m[2] ?? 's'] ?? 1000));
 }
 
+/** Sink URLs separated by commas or lines; throws on a malformed one. */
+export function parseSinkList(text: string): string[] {
+  const urls = text
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of urls) new URL(s);
+  return urls;
+}
+
 export const USAGE = `relay: lists and watches Subnet, Vip, SwitchLBRule, Pod, StatefulSet, VirtualMachine and posts each
 change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the functions.
 
   --kubeconfig PATH     kubeconfig (env KUBECONFIG; default: in-cluster or ~/.kube/config)
   --sink URL            function URL, repeatable (env RELAY_SINKS, comma-separated)
+  --sinks-file PATH     file of function URLs, one a line, re-read when it changes: replicas
+                        come and go without a restart (env RELAY_SINKS_FILE)
   --secret-file PATH    file holding the HMAC-SHA256 signing secret (env RELAY_SECRET_FILE,
                         or the secret itself in env RELAY_SECRET)
   --token-file PATH     file holding a bearer token to send as well (env EVENTS_TOKEN_FILE,
@@ -87,6 +101,7 @@ export function parseRelayArgs(
     options: {
       kubeconfig: { type: 'string' },
       sink: { type: 'string', multiple: true },
+      'sinks-file': { type: 'string' },
       secret: { type: 'string' },
       token: { type: 'string' },
       'secret-file': { type: 'string' },
@@ -110,12 +125,12 @@ export function parseRelayArgs(
     strict: true,
   });
   if (values.help) throw new Error(USAGE);
+  const sinksFile = values['sinks-file'] ?? env.RELAY_SINKS_FILE;
   const sinks = values.sink?.length
     ? values.sink
-    : (env.RELAY_SINKS ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean);
+    : sinksFile
+      ? parseSinkList(io.readFile ? io.readFile(sinksFile) : '')
+      : parseSinkList(env.RELAY_SINKS ?? '');
   if (sinks.length === 0) throw new Error(`at least one --sink URL is needed\n\n${USAGE}`);
   for (const s of sinks) new URL(s); // throws on a malformed URL
   // Parsed only to refuse them with a useful message rather than "unknown option".
@@ -175,6 +190,7 @@ export function parseRelayArgs(
     ...(leaderElection ? { leaderElection } : {}),
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     sinks,
+    ...(sinksFile && !values.sink?.length ? { sinksFile } : {}),
     secret,
     token,
     resyncMs: parseDuration(values.resync ?? env.RELAY_RESYNC ?? '5m'),

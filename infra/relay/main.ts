@@ -4,14 +4,14 @@
 // Lease lists, watches and delivers; a follower waits, ready, until it takes the lease over.
 // HEALTH_PORT: /livez, /readyz (a leader: initial lists queued and the API server answers; a
 // follower: ready, and says whom it follows) and /metrics.
-import { readFileSync } from 'node:fs';
+import { readFileSync, watchFile } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { runChecks } from '../../shared/health/readiness.ts';
 import { registerReadiness } from '../../shared/metrics/process.ts';
 import { healthListenFromEnv, startHealthServer } from '../health/server.ts';
-import { parseRelayArgs } from './cli.ts';
+import { parseRelayArgs, parseSinkList } from './cli.ts';
 import type { CloseResult } from './delivery.ts';
 import { kubeTransport } from './kube-transport.ts';
 import { kubeLeasePort, LeaderElector } from './leader.ts';
@@ -38,13 +38,30 @@ const transport = kubeTransport(kc);
 let relay: Relay | undefined;
 let synced = false;
 let lastStop: CloseResult | undefined;
+let sinks = cli.sinks;
+
+// A sinks file is polled (a ConfigMap volume is updated by a rename that fs.watch can miss): the
+// replicas' URLs change while events keep flowing.
+if (cli.sinksFile) {
+  const file = cli.sinksFile;
+  watchFile(file, { interval: 250 }, () => {
+    try {
+      const next = parseSinkList(readFileSync(file, 'utf8'));
+      if (next.length === 0 || next.join() === sinks.join()) return;
+      sinks = next;
+      relay?.setSinks(next);
+    } catch (err) {
+      log.warn({ file, err: (err as Error).message }, 'sinks file unreadable; keeping the sinks');
+    }
+  });
+}
 
 /** Lists, watches and delivers (a new relay each term: its first list covers what was in flight). */
 function lead(): void {
   const current = startRelay({
     transport,
     onDelivered: metrics.onDelivered,
-    sinks: cli.sinks,
+    sinks,
     secret: cli.secret,
     token: cli.token,
     resyncMs: cli.resyncMs,

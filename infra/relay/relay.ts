@@ -64,6 +64,8 @@ export interface Relay {
   /** Resolves when every resource type has been listed once (or found missing). */
   synced: Promise<void>;
   stats(): RelayStats;
+  /** New function URLs (replicas added or removed); keys route over them from now on. */
+  setSinks(urls: readonly string[]): void;
   /** Stops the watches, then lets queued deliveries finish until the deadline (default 10 s). */
   stop(opts?: { deadlineMs?: number }): Promise<CloseResult>;
 }
@@ -140,6 +142,11 @@ export function startRelay(options: RelayOptions): Relay {
       routed: { ...routed },
       ...(httpSink ? { sink: httpSink.stats() } : {}),
     }),
+    setSinks(urls) {
+      if (!httpSink) throw new Error('setSinks needs the HTTP sink');
+      httpSink.setUrls(urls);
+      log.info({ sinks: urls }, 'sinks changed');
+    },
     stop(opts = {}) {
       stopping ??= (async () => {
         await Promise.all(watches.map((w) => w.stop()));

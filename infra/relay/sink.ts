@@ -58,6 +58,8 @@ export interface SinkStats {
   /** Events waiting for a free request slot. */
   queued: number;
   largestBatch: number;
+  /** Sink URLs with a connection pool: the current ones, and removed ones still finishing requests. */
+  targets: number;
 }
 
 /**
@@ -68,6 +70,9 @@ export type HttpSink = Send & {
   stats(): SinkStats;
   close(): void;
   route(key: string): string;
+  /** Replaces the sink URLs (a replica added or removed). */
+  setUrls(urls: readonly string[]): void;
+  urls(): string[];
   probe(url: string): Promise<boolean>;
 };
 
@@ -121,6 +126,8 @@ interface Waiting {
 }
 
 interface Target {
+  /** The URL as configured (the map's key). */
+  key: string;
   url: URL;
   agent: HttpAgent;
   request: typeof httpRequest;
@@ -211,7 +218,9 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const counts = { requests: 0, events: 0, largestBatch: 0 };
   const targets = new Map<string, Target>();
-  for (const u of opts.urls) {
+  // The URLs keys are spread over now; setUrls changes them (replicas come and go).
+  let urls: readonly string[] = [...opts.urls];
+  const addTarget = (u: string) => {
     const url = new URL(u);
     const https = url.protocol === 'https:';
     const agentOpts = {
@@ -222,13 +231,15 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
       ...(Number.isFinite(maxInFlight) ? { maxSockets: maxInFlight } : {}),
     };
     targets.set(u, {
+      key: u,
       url,
       agent: https ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts),
       request: https ? httpsRequest : httpRequest,
       queue: [],
       inFlight: 0,
     });
-  }
+  };
+  for (const u of urls) addTarget(u);
 
   const encodeOne = (event: ChangeEvent, id?: string) => {
     const plural = opts.plurals?.get(event.object.kind ?? '');
@@ -343,11 +354,40 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
       void deliver(target, batch).finally(() => {
         target.inFlight--;
         pump(target);
+        retireIfIdle(target);
       });
     }
   }
 
-  const route = (key: string) => (opts.urls.length === 1 ? opts.urls[0]! : pickSink(key, opts.urls));
+  const route = (key: string) => (urls.length === 1 ? urls[0]! : pickSink(key, urls));
+
+  /**
+   * New sink URLs: keys route over them from now on (rendezvous hashing moves only the keys of a
+   * URL that left or the share a new one takes). Requests already sent finish where they went;
+   * events still waiting for a removed URL's request slot go to their new URL.
+   */
+  /** A URL no longer in the list goes once its last request is answered (pod IPs churn: no growth). */
+  function retireIfIdle(t: Target) {
+    if (urls.includes(t.key) || t.inFlight > 0 || t.queue.length > 0) return;
+    t.agent.destroy();
+    targets.delete(t.key);
+  }
+
+  const setUrls = (next: readonly string[]) => {
+    if (next.length === 0) throw new Error('at least one sink URL is needed');
+    for (const u of next) if (!targets.has(u)) addTarget(u);
+    urls = [...next];
+    for (const [u, t] of targets) {
+      if (urls.includes(u) || t.queue.length === 0) continue;
+      const moved = t.queue.splice(0);
+      for (const w of moved) {
+        const to = targets.get(route(w.event.key))!;
+        to.queue.push(w);
+        pump(to);
+      }
+    }
+    for (const t of [...targets.values()]) retireIfIdle(t);
+  };
 
   /** Whether the URL's server answers at all: its /healthz, on a connection of its own. */
   const probe = (u: string) =>
@@ -380,11 +420,13 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
 
   return Object.assign(send, {
     route,
+    setUrls,
+    urls: () => [...urls],
     probe,
     stats(): SinkStats {
       let queued = 0;
       for (const t of targets.values()) queued += t.queue.length;
-      return { ...counts, queued };
+      return { ...counts, queued, targets: targets.size };
     },
     close() {
       for (const t of targets.values()) t.agent.destroy();
