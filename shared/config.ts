@@ -67,6 +67,8 @@ export interface Config {
   readonly besideKubeOvn: boolean;
   /** pino level (LOG_LEVEL, default info). */
   readonly logLevel: string;
+  /** This replica's name in log lines (REPLICA_NAME, else HOSTNAME: the pod's name in a cluster). */
+  readonly replica?: string | undefined;
   /**
    * Which Kubernetes Events the reconcilers record (KUBE_EVENTS): `all` (default), `warnings`
    * (refusals only: saves one API write per allocation and release), or `none`.
@@ -170,6 +172,7 @@ export function readConfig(env: Env, io: ConfigIo = {}): Config {
     keepVmIp: (env.KEEP_VM_IP ?? 'true').toLowerCase() !== 'false',
     besideKubeOvn: ['true', '1', 'yes'].includes((env.BESIDE_KUBE_OVN ?? '').trim().toLowerCase()),
     logLevel: env.LOG_LEVEL?.trim() || 'info',
+    replica: env.REPLICA_NAME?.trim() || env.HOSTNAME?.trim() || undefined,
     kubeEvents: kubeEventsOf(env.KUBE_EVENTS),
   };
 }

@@ -57,3 +57,13 @@ export class DomainError extends Error {
 }
 
 export const isDomainError = (err: unknown): err is DomainError => err instanceof DomainError;
+
+/**
+ * A refusal's message for a person, naming the holder exactly once: the allocator's own messages
+ * already name it ("... is already held by vip/a ..."), others may only carry it in `details`.
+ */
+export function refusalMessage(err: DomainError): string {
+  const holder = err.details.holder;
+  if (!holder || holder === 'gateway' || err.message.includes(holder)) return err.message;
+  return `${err.message} (held by ${holder})`;
+}

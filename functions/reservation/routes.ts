@@ -22,6 +22,12 @@ import {
 
 export interface ReservationPorts {
   readonly allocator: Allocator;
+  /**
+   * Where the Kubernetes side runs in the same process: a manual reservation or release in a
+   * subnet, so a Kubernetes Subnet's counts include it and Vips waiting on an address get another
+   * pass. Absent in the API-only builds (nothing there to tell).
+   */
+  readonly subnetChanged?: (subnet: string, change?: 'released') => void;
 }
 
 const security = [{ bearerAuth: [] }];
@@ -180,6 +186,7 @@ export function createReservationRoutes(ports: ReservationPorts, hook: OpenApiIn
       v6: body.v6ip,
       mac: body.macAddress,
     });
+    if (r.created) ports.subnetChanged?.(subnet);
     return r.created ? c.json(toBody(r), 201) : c.json(toBody(r), 200);
   });
 
@@ -214,7 +221,9 @@ export function createReservationRoutes(ports: ReservationPorts, hook: OpenApiIn
     if (!(await allocator.getSubnet(subnet))) {
       throw new DomainError(Reason.SubnetNotFound, `subnet ${subnet} is not registered`, { subnet });
     }
-    return c.json({ released: await allocator.release(subnet, owner) }, 200);
+    const released = await allocator.release(subnet, owner);
+    if (released) ports.subnetChanged?.(subnet, 'released');
+    return c.json({ released }, 200);
   });
 
   return app;

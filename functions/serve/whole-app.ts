@@ -72,7 +72,10 @@ export async function createWholeApp(
     {
       path: '/events',
       app: createEventRoutes({
-        dispatch: createDispatch(controller.reconcile, metrics ? { observe: metrics.observeReconcile } : {}),
+        dispatch: createDispatch(controller.reconcile, {
+          ...(metrics ? { observe: metrics.observeReconcile } : {}),
+          ...(config.replica ? { replica: config.replica } : {}),
+        }),
         secret: config.relaySecret,
         token: config.eventsToken,
         maxBytes: config.eventsMaxBytes,
@@ -83,7 +86,10 @@ export async function createWholeApp(
     { path: '/occupancy', app: createOccupancyRoutes({ ...controller, token: config.apiToken ?? '' }) },
   ];
   return {
-    app: createApp(controller, { apiToken: config.apiToken ?? '', mounts }),
+    app: createApp(
+      { allocator: controller.allocator, subnetChanged: controller.reconcile.subnetChanged },
+      { apiToken: config.apiToken ?? '', mounts },
+    ),
     ports: controller,
     parts: 'reservation API, /events, /admission, /occupancy',
   };

@@ -404,7 +404,12 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     const { cmd, args, env } = functionCommand(opts, index);
     const d = spawnDaemon(`function-${index}`, cmd, args, dir, {
       env: {
-        ...functionEnvironment({ PORT: String(port), HEALTH_PORT: healthPort, HEALTH_HOST: '127.0.0.1' }),
+        ...functionEnvironment({
+          PORT: String(port),
+          HEALTH_PORT: healthPort,
+          HEALTH_HOST: '127.0.0.1',
+          REPLICA_NAME: `function-${index}`,
+        }),
         ...env,
       },
       cwd: ROOT,

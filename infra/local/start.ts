@@ -1,11 +1,13 @@
 // `npm start`: the whole local stack in the foreground until Ctrl-C, then everything it started
 // is stopped. Flags: --replicas N, --relays N (leader election), --redis-cluster, --nb-raft,
-// --resync 30s, --runtime deno (the function replicas under Deno; `node,deno` alternates them).
+// --resync 30s, --runtime deno (the function replicas under Deno; `node,deno` alternates them),
+// --log-level warn (default info, or LOG_LEVEL: info logs one line per event per replica).
 // A daemon that dies in
 // the meantime is restarted on its port and data, with a `[stack]` line saying why.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stackBanner, writeStackEnv } from './banner.ts';
 import { type FunctionRuntime, ROOT, startStack, writeStackFile } from './stack.ts';
 
 const { values } = parseArgs({
@@ -18,6 +20,8 @@ const { values } = parseArgs({
     resync: { type: 'string', default: '5m' },
     'no-dataplane': { type: 'boolean', default: false },
     runtime: { type: 'string', default: 'node' },
+    // One line per event per replica at info; warn keeps only what went wrong.
+    'log-level': { type: 'string', default: process.env.LOG_LEVEL ?? 'info' },
   },
 });
 const runtimes = values.runtime.split(',').map((r) => r.trim());
@@ -43,34 +47,12 @@ const stack = await startStack({
   resync: values.resync,
   dataplane: !values['no-dataplane'],
   functionRuntime: runtimes as FunctionRuntime[],
+  functionEnv: { LOG_LEVEL: values['log-level'] },
   log: say,
 });
 const file = writeStackFile(stack);
-const info = stack.describe();
-const redisAddress = stack.redis ? `redis://127.0.0.1:${stack.redis.port}` : String(info.redisClusterNodes);
-
-console.log(`
-The local stack is up. Everything listens on 127.0.0.1; details are in ${file}.
-
-  Kubernetes API    ${stack.apiServer.url}
-  kubeconfig        export KUBECONFIG=${stack.kubeconfig}
-  functions         ${stack.functions.map((f) => `${f.url} (${f.runtime})`).join(', ')}   (Bearer token in ${join(stack.secretsDir, 'api-token')})
-  relays            ${stack.relays.length > 1 ? `${stack.relays.length}, electing a leader through Lease default/vip-relay (kubectl get lease vip-relay -o yaml)` : '1 (no election; --relays 2 for two)'}
-  OVN Northbound    ${stack.nbRemote}
-  Redis             ${redisAddress}   (password in ${join(stack.secretsDir, 'redis-password')})
-  secrets           ${stack.secretsDir}   (files, as a mounted Secret; none is on a command line)
-  logs              ${stack.dir}
-  dataplane         ${stack.node ? `pods are network namespaces: ip netns exec vp-${stack.node.instance}-<pod>.<ns> ...` : 'off (not root, or --no-dataplane)'}
-
-Try it:
-  export KUBECONFIG=${stack.kubeconfig}
-  kubectl apply -f examples/vip-dynamic-01.yaml -f examples/static-vip01.yaml
-  kubectl get vip
-  ovn-nbctl --db=${stack.nbRemote.split(',')[0]} show ovn-default
-  curl -s -H @${join(stack.secretsDir, 'api-auth-header')} ${stack.functions[0]?.url}/v1/subnets/ovn-default
-  REDISCLI_AUTH=$(cat ${join(stack.secretsDir, 'redis-password')}) redis-cli -p ${stack.redis?.port ?? '<port>'} -c DBSIZE
-
-Ctrl-C stops everything.`);
+const envFile = writeStackEnv(stack);
+console.log(stackBanner(stack, file));
 
 let stopping = false;
 const shutdown = async (signal: string) => {
@@ -79,6 +61,7 @@ const shutdown = async (signal: string) => {
   say(`${signal}: stopping`);
   await stack.stop();
   rmSync(file, { force: true });
+  rmSync(envFile, { force: true });
   process.exit(0);
 };
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -692,3 +692,32 @@ describe('repair actions carry what repair re-checks', () => {
     });
   });
 });
+
+describe('Subnet status counts (issue 21 item 6)', () => {
+  const withStatus = (v4usingIPs: number): SubnetResource => ({ ...subnet, status: { v4usingIPs } });
+
+  it('counts that include every reservation, a manual one too, are no drift', () => {
+    const s = healthy();
+    s.reservations = {
+      [SUBNET]: [...s.reservations[SUBNET]!, res('manual/lab', '10.16.0.30', '00:00:00:CC:00:30')],
+    };
+    s.subnets = [withStatus(3)];
+    expect(kinds(s)).toEqual([]);
+  });
+
+  it('counts that miss a manual reservation are stale-subnet-counts, repaired by the Subnet reconciler', () => {
+    const s = healthy();
+    s.reservations = {
+      [SUBNET]: [...s.reservations[SUBNET]!, res('manual/lab', '10.16.0.30', '00:00:00:CC:00:30')],
+    };
+    s.subnets = [withStatus(2)];
+    const drifts = compareState(s).filter((d) => d.kind === DriftKind.StaleSubnetCounts);
+    expect(drifts).toEqual([
+      expect.objectContaining({
+        object: `Subnet/${SUBNET}`,
+        detail: 'status counts differ: v4usingIPs 2, the allocator holds 3',
+        action: { type: 'reconcile', kind: 'Subnet', name: SUBNET },
+      }),
+    ]);
+  });
+});

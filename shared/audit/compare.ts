@@ -303,6 +303,7 @@ export function compareState(state: ObservedState): Drift[] {
 
   drifts.push(...compareOwnership(state, live, holderOf));
   drifts.push(...compareRegistrations(state, holderOf));
+  drifts.push(...compareSubnetCounts(state));
 
   // ---- allocator invariants
   for (const [subnet, violations] of Object.entries(state.allocatorViolations)) {
@@ -701,6 +702,39 @@ function compareRegistrations(state: ObservedState, holderOf: ReadonlyMap<string
       detail: `the allocator still has Kubernetes subnet ${name} (${reg.cidrBlock}); its Subnet object is gone`,
       repair: `delete the allocator's registration of ${name} (refused while it holds reservations)`,
       action: { type: 'delete-subnet-state', subnet: name },
+    });
+  }
+  return out;
+}
+
+/**
+ * Each Subnet's status counts against the reservations the allocator holds in it, every owner
+ * kind counted (Vips, pods and manual reservations alike). A status written from the allocator's
+ * counts agrees; one that missed a change (say a manual reservation) does not.
+ */
+export function compareSubnetCounts(state: ObservedState): Drift[] {
+  const out: Drift[] = [];
+  for (const cr of state.subnets) {
+    const name = cr.metadata.name;
+    const held = state.reservations[name];
+    const status = cr.status as { v4usingIPs?: unknown; v6usingIPs?: unknown } | undefined;
+    if (!held || cr.metadata.deletionTimestamp || !status) continue;
+    const why: string[] = [];
+    for (const [family, shown] of [
+      ['v4', status.v4usingIPs],
+      ['v6', status.v6usingIPs],
+    ] as const) {
+      if (typeof shown !== 'number') continue;
+      const actual = held.filter((r) => r[family]).length;
+      if (shown !== actual) why.push(`${family}usingIPs ${shown}, the allocator holds ${actual}`);
+    }
+    if (why.length === 0) continue;
+    out.push({
+      kind: DriftKind.StaleSubnetCounts,
+      object: `Subnet/${name}`,
+      detail: `status counts differ: ${why.join('; ')}`,
+      repair: "re-run the Subnet reconciler (writes the counts from the allocator's)",
+      action: { type: 'reconcile', kind: 'Subnet', name },
     });
   }
   return out;

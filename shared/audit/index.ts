@@ -1,9 +1,9 @@
 // Audit: compare the API server (the source of truth), Redis and OVN NB; report drift; repair it
 // in the direction of the API server by re-running the owning object's reconciler.
 import { type AuditPorts, type CollectOptions, collectState } from './collect.ts';
-import { compareState } from './compare.ts';
+import { compareState, compareSubnetCounts } from './compare.ts';
 import { auditSettled, type SettleOptions } from './settle.ts';
-import type { AuditResult } from './types.ts';
+import { type AuditResult, DriftKind } from './types.ts';
 
 export {
   type AuditKube,
@@ -18,9 +18,22 @@ export { compareState } from './compare.ts';
 export * from './types.ts';
 
 /** One full audit: read everything once, compare, and count what was read. */
-export async function auditSystem(ports: AuditPorts, opts: CollectOptions = {}): Promise<AuditResult> {
+export async function auditSystem(
+  ports: AuditPorts,
+  opts: CollectOptions & {
+    /** How long Subnet counts may lag the allocator before they are drift (default 1 s). */
+    countsGraceMs?: number;
+  } = {},
+): Promise<AuditResult> {
   const state = await collectState(ports, opts);
-  const drifts = compareState(state);
+  let drifts = compareState(state);
+  if (drifts.some((d) => d.kind === DriftKind.StaleSubnetCounts)) {
+    // The handlers write a Subnet's counts within ~250 ms of a change (coalesced): only counts
+    // still wrong after that are drift. One more read, only when some looked wrong.
+    await new Promise((r) => setTimeout(r, opts.countsGraceMs ?? 1_000));
+    const still = new Set(compareSubnetCounts(await collectState(ports, opts)).map((d) => d.object));
+    drifts = drifts.filter((d) => d.kind !== DriftKind.StaleSubnetCounts || still.has(d.object));
+  }
   return {
     drifts,
     counts: {

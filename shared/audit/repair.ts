@@ -5,7 +5,7 @@
 // Destructive steps are re-checked against a fresh read first, so an object created since the
 // audit is never stripped. Changing an owner's addresses is one allocator script (replace), so a
 // repair that dies half-way never leaves an owner without an address.
-import { isDomainError, Reason } from '../errors.ts';
+import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import { reconcilePod, releaseBinding } from '../reconcile/pod.ts';
 import { type ReconcileDeps, vipOwner } from '../reconcile/ports.ts';
 import { reconcileSubnet } from '../reconcile/subnet.ts';
@@ -105,7 +105,7 @@ export async function repair(
             report.skipped.push({ drift, why });
             continue;
           }
-          if (await deps.allocator.release(a.subnet, a.owner)) deps.subnetChanged?.(a.subnet);
+          if (await deps.allocator.release(a.subnet, a.owner)) deps.subnetChanged?.(a.subnet, 'released');
           break;
         }
         case 'delete-port': {
@@ -138,7 +138,7 @@ export async function repair(
             continue;
           }
           await deps.allocator.replace({ subnet: a.subnet, owner: a.owner, move: families });
-          deps.subnetChanged?.(a.subnet);
+          deps.subnetChanged?.(a.subnet, 'released');
           if (a.after) problem = await follow(a.after);
           break;
         }
@@ -234,7 +234,7 @@ async function restorePodReservation(
     if (current) {
       // One script: the pod holds its old reservation or the annotated one, never none.
       await deps.allocator.replace({ subnet: a.subnet, owner: a.owner, v4: a.v4, v6: a.v6, mac: a.mac });
-      deps.subnetChanged?.(a.subnet);
+      deps.subnetChanged?.(a.subnet, 'released'); // its old address is free
     } else {
       const r = await deps.allocator.allocate({
         subnet: a.subnet,
@@ -248,8 +248,7 @@ async function restorePodReservation(
     return undefined;
   } catch (err) {
     if (!isDomainError(err)) throw err;
-    const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
-    return `cannot reserve the annotated addresses: ${err.message}${holder}`;
+    return `cannot reserve the annotated addresses: ${refusalMessage(err)}`;
   }
 }
 

@@ -53,6 +53,9 @@ export const DriftKind = {
   OrphanSwitch: 'orphan-switch',
   /** A Kubernetes-managed allocator registration whose Subnet object is gone. */
   OrphanSubnetState: 'orphan-subnet-state',
+  /** A Subnet's status counts differ from the reservations the allocator holds in it (manual
+   *  owners included). */
+  StaleSubnetCounts: 'stale-subnet-counts',
 } as const;
 export type DriftKind = (typeof DriftKind)[keyof typeof DriftKind];
 

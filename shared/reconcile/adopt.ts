@@ -44,7 +44,7 @@ export async function adoptIpObjects(deps: ReconcileDeps, subnet: string): Promi
     if (wanted.has(r.owner)) continue;
     if (await deps.allocator.release(subnet, r.owner)) {
       changed++;
-      deps.subnetChanged?.(subnet);
+      deps.subnetChanged?.(subnet, 'released');
     }
   }
   return changed;

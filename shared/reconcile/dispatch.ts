@@ -24,6 +24,7 @@ export type Route = (deps: ReconcileDeps, event: ResourceEvent) => Promise<Outco
 /** pino's shape; `error` falls back to `warn` for loggers without it. */
 interface DispatchLogger {
   debug(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error?(obj: object, msg?: string): void;
 }
@@ -39,6 +40,8 @@ export interface DispatchOptions {
   /** Objects whose internal failures are counted at most; the oldest are forgotten first. */
   maxTrackedObjects?: number;
   log?: DispatchLogger;
+  /** This replica's name in the one line per event (REPLICA_NAME, else the pod's HOSTNAME). */
+  replica?: string;
   /** Told of every handled event (shared/metrics/functions.ts counts and times them). */
   observe?: (kind: string, outcome: Outcome['status'], reason: string, seconds: number) => void;
 }
@@ -72,7 +75,21 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
     }
     if (outcome.status === 'done' || outcome.status === 'rejected') failures.delete(key);
     const reason = outcome.status === 'done' ? '' : outcome.reason;
-    opts.observe?.(event.ref.kind, outcome.status, reason, (performance.now() - start) / 1000);
+    const seconds = (performance.now() - start) / 1000;
+    opts.observe?.(event.ref.kind, outcome.status, reason, seconds);
+    // One line per event, so an operator can follow which replica handled which object and how
+    // (LOG_LEVEL=warn turns these off and keeps the failures).
+    log?.info?.(
+      {
+        key,
+        ...(opts.replica ? { replica: opts.replica } : {}),
+        action: event.action,
+        outcome: outcome.status,
+        ...(reason ? { reason } : {}),
+        durationMs: Math.round(seconds * 10_000) / 10,
+      },
+      'event handled',
+    );
     return outcome;
   };
 

@@ -15,7 +15,7 @@ import type { Pod } from '../domain/types.ts';
 import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
 import { macAsShown } from '../domain/vip-status.ts';
 import { V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
-import { isDomainError, Reason } from '../errors.ts';
+import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
@@ -188,12 +188,11 @@ async function reconcileNic(
       addr = { ...a, mac: macAsShown(a.mac, asked.mac) };
     } catch (err) {
       if (!isDomainError(err)) throw err;
-      const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
-      noteRefused(deps, 'Pod', pod, { reason: err.reason, message: err.message + holder }, nic.subnet);
+      noteRefused(deps, 'Pod', pod, { reason: err.reason, message: refusalMessage(err) }, nic.subnet);
       return {
         status: 'rejected',
         reason: err.reason,
-        message: `pod ${ns}/${pod.metadata.name}: ${err.message}${holder}`,
+        message: `pod ${ns}/${pod.metadata.name}: ${refusalMessage(err)}`,
       };
     }
   }
@@ -236,7 +235,7 @@ async function podGone(deps: ReconcileDeps, namespace: string, name: string, las
     await releaseBinding(deps, port);
     if (subnet) {
       try {
-        if (await deps.allocator.release(subnet, podOwner(port))) deps.subnetChanged?.(subnet);
+        if (await deps.allocator.release(subnet, podOwner(port))) deps.subnetChanged?.(subnet, 'released');
       } catch (err) {
         if (!isDomainError(err)) throw err;
       }

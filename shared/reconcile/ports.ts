@@ -170,8 +170,11 @@ export interface ReconcileDeps {
   allocator: Allocator;
   nb: NorthboundPort;
   kube: KubePort;
-  /** Called after a reservation changed in a subnet, so its status counts follow (coalesced). */
-  subnetChanged?: (subnet: string) => void;
+  /**
+   * Called after a reservation changed in a subnet, so its status counts follow (coalesced).
+   * `released`: an address or MAC came free, so Vips refused for want of one get another pass.
+   */
+  subnetChanged?: (subnet: string, change?: 'released') => void;
   now?: () => Date;
   log?: Logger;
   /** Events on the objects handled (absent: none recorded). */

@@ -58,7 +58,9 @@ export async function reconcileSubnet(deps: ReconcileDeps, name: string): Promis
     await sweepOrphans(deps, name);
   }
   await writeSubnetStatus(deps, cr, readiness);
-  if (readiness.status === 'ready') await requeueWaitingVips(deps, name);
+  // A new or changed Subnet (created, widened, fewer exclusions) may be what a Vip waits on.
+  if (readiness.status === 'ready')
+    await requeueWaitingVips(deps, name, new Set([...WAITING_ON_SUBNET, ...WAITING_ON_RELEASE]));
   return { status: 'done' };
 }
 
@@ -201,35 +203,63 @@ async function writeSubnetStatus(
   if (!subnetStatusEquals(cr.status, status)) await deps.kube.patchStatus('Subnet', cr.metadata.name, status);
 }
 
-/** Vips that failed because this Subnet was missing get another pass now that it exists. */
-async function requeueWaitingVips(deps: ReconcileDeps, subnet: string): Promise<void> {
+/** Vips refused because the Subnet was missing or not ready: another pass once it is. */
+const WAITING_ON_SUBNET: ReadonlySet<string> = new Set([Reason.SubnetNotFound, Reason.SubnetNotReady]);
+/** Vips refused for want of an address or MAC someone else held: another pass once one is freed. */
+const WAITING_ON_RELEASE: ReadonlySet<string> = new Set([
+  Reason.AddressConflict,
+  Reason.MACConflict,
+  Reason.SubnetFull,
+]);
+
+/**
+ * Gives the Vips of `subnet` whose Ready=False reason is one of `reasons` another pass now, so a
+ * blocked Vip recovers within moments of what it waits on, not at the next resync. One list of
+ * the Vips, only when something they may wait on happened.
+ */
+export async function requeueWaitingVips(
+  deps: ReconcileDeps,
+  subnet: string,
+  reasons: ReadonlySet<string>,
+): Promise<number> {
   const vips = await deps.kube.listVips();
+  let requeued = 0;
   for (const vip of vips) {
-    if (vip.spec.subnet !== subnet || vip.status?.ready) continue;
-    const reason = vip.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
-    if (reason === Reason.SubnetNotFound || reason === Reason.SubnetNotReady)
-      await reconcileVip(deps, vip.metadata.name);
+    if (vip.spec.subnet !== subnet || vip.status?.ready || vip.metadata.deletionTimestamp) continue;
+    const ready = vip.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status !== 'False' || !reasons.has(ready.reason)) continue;
+    requeued++;
+    await reconcileVip(deps, vip.metadata.name);
   }
+  return requeued;
 }
 
 /**
  * Coalesces "a reservation changed in subnet X" into one status write per subnet per `delayMs`,
+ * and, when something was released there, one pass over the Vips waiting for an address,
  * so a burst of 1,000 Vips costs a handful of Subnet writes, not 1,000 conflicting ones. This is
  * only a write-saver: the counts live in Redis, and a lost pending write is redone by the
  * Subnet's next event or resync.
  */
 export function createSubnetStatusRefresher(deps: ReconcileDeps, delayMs = 250) {
   const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Subnets where something was released since their pending run was scheduled. */
+  const released = new Set<string>();
   const running = new Set<Promise<void>>();
   const run = (subnet: string) => {
     pending.delete(subnet);
+    const freed = released.delete(subnet);
     const p = refreshSubnetStatus(deps, subnet)
+      .then(async () => {
+        if (freed) await requeueWaitingVips(deps, subnet, WAITING_ON_RELEASE);
+      })
       .catch((err) => deps.log?.warn({ subnet, err: String(err) }, 'subnet status refresh failed'))
       .finally(() => running.delete(p));
     running.add(p);
   };
   return {
-    changed(subnet: string) {
+    changed(subnet: string, change?: 'released') {
+      if (change === 'released') released.add(subnet);
       if (pending.has(subnet)) return;
       pending.set(
         subnet,

@@ -45,7 +45,7 @@ export async function sweepGoneVips(deps: ReconcileDeps, subnet: string): Promis
   for (const owner of owners) {
     const vip = owner.slice(VIP_OWNER_PREFIX.length);
     if (!(await gone(vip))) continue;
-    if (await deps.allocator.release(subnet, owner)) deps.subnetChanged?.(subnet);
+    if (await deps.allocator.release(subnet, owner)) deps.subnetChanged?.(subnet, 'released');
     deps.log?.warn({ subnet, vip }, 'released what a gone Vip held');
     swept++;
   }
@@ -100,7 +100,7 @@ export async function sweepGonePods(deps: ReconcileDeps, subnet: string): Promis
     // then what it cannot find without the pod's last state: this reservation and port.
     await reconcilePod(deps, hint.namespace, hint.name);
     await releaseBinding(deps, port);
-    if (await deps.allocator.release(subnet, r.owner)) deps.subnetChanged?.(subnet);
+    if (await deps.allocator.release(subnet, r.owner)) deps.subnetChanged?.(subnet, 'released');
     await deps.nb.deletePort(port);
     deps.log?.warn({ subnet, port }, 'released what a gone pod held (its delete event was missed)');
     swept++;

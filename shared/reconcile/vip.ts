@@ -28,7 +28,7 @@ import {
   statusShowsReservation,
 } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
-import { isDomainError, Reason } from '../errors.ts';
+import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
@@ -167,7 +167,7 @@ async function reconcileFrom(
       // Not served here (kube-ovn's part, or an unusable Subnet): our allocator holds nothing for
       // it. Its NB rows are left alone: a Vip in kube-ovn's part has kube-ovn's own port, same name.
       if (record && (await deps.allocator.release(record.subnet, vipOwner(name))))
-        deps.subnetChanged?.(record.subnet);
+        deps.subnetChanged?.(record.subnet, 'released');
       await writeStatus(deps, pass, vip, { spec, assigned: undefined, failure: refusal });
       return { status: 'done' };
     }
@@ -212,11 +212,10 @@ async function reconcileFrom(
       reservation = allocation;
     } catch (err) {
       if (!isDomainError(err)) throw err;
-      const holder = err.details.holder ? ` (held by ${err.details.holder})` : '';
       await writeStatus(deps, pass, vip, {
         spec,
         assigned,
-        failure: { reason: err.reason, message: err.message + holder },
+        failure: { reason: err.reason, message: refusalMessage(err) },
       });
       return { status: 'done' };
     }
@@ -370,7 +369,7 @@ async function cleanUpVip(deps: ReconcileDeps, name: string, known: Vip | undefi
     if (type === 'switch_lb_vip') await refreshFrontEndArp(deps, subnet);
     try {
       if (await deps.allocator.release(subnet, vipOwner(name))) {
-        deps.subnetChanged?.(subnet);
+        deps.subnetChanged?.(subnet, 'released');
         if (known) noteReleased(deps, 'Vip', known, subnet);
       }
     } catch (err) {

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/app.ts';
+import { waitFor } from '../../infra/local/services.ts';
 import {
   AuditReadError,
   auditSystem,
@@ -44,6 +45,8 @@ const api = async (method: string, path: string, body?: unknown) => {
 const vipReady = async (name: string) => {
   const r = await reconcileVip(ports.reconcile, name);
   expect(r.status).toBe('done');
+  // No replica runs here: the Subnet's counts are written now, not 250 ms later.
+  await reconcileSubnet(ports.reconcile, SUBNET);
   return (await e.vip(name))!;
 };
 
@@ -51,7 +54,16 @@ const vipReady = async (name: string) => {
 async function repairClean(drifts: readonly Drift[]) {
   const report = await repair(drifts, ports);
   expect(report.failed, JSON.stringify(report.failed)).toEqual([]);
-  const after = await auditSystem(ports);
+  // The counts follow a repair's releases a moment later (coalesced): wait for them, no longer.
+  let after = await auditSystem(ports);
+  await waitFor(
+    'a clean audit',
+    async () => {
+      after = await auditSystem(ports);
+      return after.drifts.length === 0;
+    },
+    { timeoutMs: 5_000, intervalMs: 100 },
+  ).catch(() => undefined);
   expect(show(after.drifts)).toBe('');
   return report;
 }

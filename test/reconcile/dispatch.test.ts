@@ -231,3 +231,26 @@ describe('createDispatch classifies failures', () => {
     expect(statuses).toEqual({ outage: 503, domain: 422, internal: 500 });
   });
 });
+
+describe('one log line per event (issue 21 item 7)', () => {
+  it('names the object key, the replica, the outcome with its reason, and the duration, at info', async () => {
+    const vip = await createVip('disp-logged');
+    const { lines, log } = recorder();
+    const dispatch = createDispatch(h.deps, { log, replica: 'function-7' });
+    expect((await dispatch(vipEvent(vip))).status).toBe('done');
+    const refused: Route = () => Promise.reject(new DomainError(Reason.InvalidAddress, 'bad address'));
+    await createDispatch(h.deps, { log, replica: 'function-7', route: refused })(vipEvent(vip));
+
+    const handled = lines.filter((l) => l.msg === 'event handled');
+    expect(handled.map((l) => l.level)).toEqual(['info', 'info']);
+    expect(handled[0]!.obj).toMatchObject({
+      key: 'Vip//disp-logged',
+      replica: 'function-7',
+      action: 'add',
+      outcome: 'done',
+    });
+    expect(handled[0]!.obj).not.toHaveProperty('reason');
+    expect(handled[1]!.obj).toMatchObject({ outcome: 'rejected', reason: 'InvalidAddress' });
+    for (const l of handled) expect(typeof l.obj.durationMs).toBe('number');
+  });
+});
