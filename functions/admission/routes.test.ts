@@ -54,6 +54,21 @@ describe('POST /vips (admission)', () => {
     expect((await post(review({ subnet: 'ovn-default' }), 'bad')).status).toBe(401);
   });
 
+  it('refuses an object without metadata with 400, not a 503 dressed as a failed lookup (found by the fuzz)', async () => {
+    const r = review({ subnet: 'nope', v6ip: 'fd00::5' });
+    const update = {
+      ...r,
+      request: {
+        ...r.request,
+        operation: 'UPDATE',
+        oldObject: { kind: 1.5, spec: { type: 'switch_lb_vip' } },
+      },
+    };
+    const res = await post(update);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { message: string }).message).toMatch(/oldObject\.metadata/);
+  });
+
   it('answers 503 when the Subnet cannot be read (the API server applies failurePolicy)', async () => {
     const broken = createAdmissionRoutes({
       lookupSubnet: async () => Promise.reject(new Error('apiserver down')),

@@ -22,6 +22,13 @@ export interface AdmissionRoutesDeps {
   besideKubeOvn?: boolean;
 }
 
+const KubeObjectBody = z.looseObject({
+  metadata: z.looseObject({
+    labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+});
+
 const AdmissionReviewBody = z.object({
   apiVersion: z.literal('admission.k8s.io/v1'),
   kind: z.literal('AdmissionReview'),
@@ -32,8 +39,9 @@ const AdmissionReviewBody = z.object({
     name: z.string().optional(),
     namespace: z.string().optional(),
     subResource: z.string().optional(),
-    object: z.unknown().optional(),
-    oldObject: z.unknown().optional(),
+    // kube-apiserver always sends whole objects: metadata included (labels, deletionTimestamp).
+    object: KubeObjectBody.nullish(),
+    oldObject: KubeObjectBody.nullish(),
   }),
 });
 
@@ -64,13 +72,21 @@ export function createAdmissionRoutes(deps: AdmissionRoutesDeps) {
         400,
       );
     }
+    // Only a failed Subnet read is a 503 (the API server applies the webhook's failurePolicy); any
+    // other error is ours and goes to the app's error handler as such, never dressed up as a lookup.
+    let lookupFailure: unknown;
+    const lookup: typeof deps.lookupSubnet = (name) =>
+      deps.lookupSubnet(name).catch((err) => {
+        lookupFailure = err;
+        throw err;
+      });
     try {
-      const response = await reviewVip(parsed.data.request as AdmissionRequest, deps.lookupSubnet, {
+      const response = await reviewVip(parsed.data.request as AdmissionRequest, lookup, {
         besideKubeOvn: deps.besideKubeOvn ?? false,
       });
       return c.json(reviewResponse(response), 200);
     } catch (err) {
-      // The Subnet could not be read: the API server applies the webhook's failurePolicy.
+      if (err !== lookupFailure) throw err;
       return c.json({ reason: 'LookupFailed', message: (err as Error).message ?? String(err) }, 503);
     }
   });

@@ -184,8 +184,19 @@ function describe(event: ResourceEvent) {
   };
 }
 
+/** Kinds that live in a namespace: an event of one that names none cannot come from Kubernetes. */
+const NAMESPACED = new Set(['Pod', 'StatefulSet', 'VirtualMachine']);
+
 function routeEvent(deps: ReconcileDeps, event: ResourceEvent): Promise<Outcome> {
   const { kind, name } = event.ref;
+  if (NAMESPACED.has(kind) && !event.ref.namespace) {
+    // Defaulting it would pair one namespace with a copy that shows another (a port `<pod>.`).
+    return Promise.resolve({
+      status: 'rejected',
+      reason: 'MalformedEvent',
+      message: `a ${kind} event must name the object's namespace (metadata.namespace, or data.namespace in Reference mode)`,
+    });
+  }
   const namespace = event.ref.namespace ?? 'default';
   const last = event.action === 'delete' ? event.object : undefined;
   switch (kind) {

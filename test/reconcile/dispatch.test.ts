@@ -196,6 +196,30 @@ describe('createDispatch classifies failures', () => {
     expect(lines.filter((l) => l.level === 'error')).toHaveLength(3);
   });
 
+  it('refuses a Pod event that names no namespace, and writes nothing (found by the fuzz)', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'no-ns', namespace: '', annotations: { 'ovn.kubernetes.io/vip': 'no-ns' } },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    };
+    const before = [...h.calls];
+    const outcome = await createDispatch(h.deps)({
+      action: 'add',
+      mode: 'resource',
+      ref: { apiVersion: 'v1', kind: 'Pod', name: 'no-ns' },
+      object: pod as never,
+      id: 'test-no-ns',
+      time: '',
+      source: 'test',
+    });
+    // Defaulting the namespace paired 'default' with the copy's '' and wrote a label `no-ns.`.
+    expect(outcome).toMatchObject({ status: 'rejected', reason: 'MalformedEvent' });
+    expect(h.calls.slice(before.length).filter((c) => !c.startsWith('get') && !c.startsWith('list'))).toEqual(
+      [],
+    );
+  });
+
   it('answers on the wire: 503 for an outage, 422 for a domain error, 500 for an internal one', async () => {
     const vip = await createVip('disp-wire');
     const throwing: Record<string, unknown> = {
