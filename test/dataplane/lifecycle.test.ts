@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../infra/local/services.ts';
+import { freePort, waitFor } from '../../infra/local/services.ts';
 import { cmdlineOf, listNetns } from '../../infra/node-agent/netns.ts';
 import { readState } from '../../infra/node-agent/state.ts';
 import { type Assembled, assemble, leftovers, lockOwner, msUntilPing } from './helpers.ts';
@@ -31,7 +31,10 @@ const alive = (pid: number) => {
 };
 
 /** The CLI as `npm start` would run it; resolves with its ready line. */
-async function startChild(dir: string): Promise<{ child: ChildProcess; instance: string }> {
+async function startChild(
+  dir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; instance: string }> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -46,7 +49,7 @@ async function startChild(dir: string): Promise<{ child: ChildProcess; instance:
       s.api.kubeconfigPath,
       '--quiet',
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const ready = await new Promise<{ instance: string }>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
@@ -115,13 +118,51 @@ describe('node agent lifecycle', () => {
     expect(listNetns(`vp-${agent.instance}-`)).toEqual([]);
   }, 150_000);
 
-  it('the CLI on SIGTERM (Ctrl-C of npm start) removes everything and exits 0', async () => {
+  it('the CLI serves its probes and metrics, and on SIGTERM (Ctrl-C of npm start) removes everything and exits 0', async () => {
     await s.addPod({ name: 'term1', ip: '10.16.0.71', mac: '00:00:00:00:10:71', wait: false });
     const dir = join(s.dir, 'agent-c');
-    const { child, instance } = await startChild(dir);
+    const health = `http://127.0.0.1:${await freePort()}`;
+    const { child, instance } = await startChild(dir, {
+      HEALTH_PORT: new URL(health).port,
+      HEALTH_HOST: '127.0.0.1',
+    });
     await waitFor('the child wired term1', async () => listNetns(`vp-${instance}-term1`).length === 1, {
       timeoutMs: 15_000,
     });
+    try {
+      // The process's own endpoints: alive, ready (NB, its SB, the API server), and the pod counted.
+      expect((await fetch(`${health}/livez`)).status).toBe(200);
+      const ready = await waitFor('the agent ready', async () => {
+        const r = await fetch(`${health}/readyz`);
+        return r.status === 200 ? r.text() : undefined;
+      });
+      expect(ready).toMatch(/^ok\n/);
+      let lastText = '';
+      const wired = await waitFor(
+        'the wired pods counted',
+        async () => {
+          // Every pod the agent wired (earlier tests' pods too): one namespace each.
+          const namespaces = listNetns(`vp-${instance}-`).length;
+          lastText = await (await fetch(`${health}/metrics`)).text();
+          return namespaces > 0 && new RegExp(`^vip_node_pods_wired ${namespaces}$`, 'm').test(lastText)
+            ? lastText
+            : undefined;
+        },
+        { timeoutMs: 20_000 },
+      ).catch((err) => {
+        throw new Error(
+          `${err.message}; /metrics said: ${lastText
+            .split('\n')
+            .filter((l) => l.startsWith('vip_'))
+            .join(' | ')}`,
+        );
+      });
+      expect(wired).toMatch(/^vip_holder_changes_total\b|# TYPE vip_holder_changes_total counter/m);
+    } catch (err) {
+      child.kill('SIGTERM'); // never leave an agent holding the machine's one datapath
+      await new Promise((r) => child.once('exit', r));
+      throw err;
+    }
     const { bridge, pids } = readState(dir)!;
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
