@@ -107,7 +107,12 @@ describe('examples/<use>/', () => {
 
   it('fixed-ip-pod: the pod gets the annotated address', async () => {
     await applyDir('fixed-ip-pod');
-    const pod = await e.waitPod('default', 'fixed-ip', (p) => !!ipOf(p));
+    // The example itself carries ip_address: wait for the handler's `allocated`, not for that.
+    const pod = await e.waitPod(
+      'default',
+      'fixed-ip',
+      (p) => p.metadata.annotations?.['ovn.kubernetes.io/allocated'] === 'true',
+    );
     expect(ipOf(pod)).toBe('10.16.0.140');
     expect(await e.allocator.get('ovn-default', podOwner('fixed-ip.default'))).toMatchObject({
       v4: '10.16.0.140',
