@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VIP_RANGE_ANNOTATION } from '../../shared/domain/beside-kube-ovn.ts';
 import type { Pod, Vip } from '../../shared/domain/types.ts';
-import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
 import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
-import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
+import { eventOf, type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
 let h: ReconcileHarness;
 let deps: ReconcileDeps;
@@ -31,21 +30,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
-});
-
-const eventOf = (o: Vip | Pod, action: 'add' | 'update'): ResourceEvent => ({
-  action,
-  mode: 'resource',
-  ref: {
-    apiVersion: o.apiVersion ?? '',
-    kind: o.kind ?? '',
-    name: o.metadata.name,
-    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
-  },
-  object: o,
-  id: `test-${o.metadata.resourceVersion}`,
-  time: '',
-  source: 'test',
 });
 
 const createVip = async (name: string, spec: Record<string, unknown> = {}) =>

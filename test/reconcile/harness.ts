@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { readConfig } from '../../shared/config.ts';
+import type { Pod, Vip } from '../../shared/domain/types.ts';
+import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
 import { connectNorthbound, type NorthboundWriter } from '../../shared/ovn/nb/index.ts';
 import { type ControllerPorts, createControllerPorts } from '../../shared/ports.ts';
@@ -114,3 +116,19 @@ export async function startReconcileHarness(cidr: {
     },
   };
 }
+
+/** A Resource-mode event carrying the object, as the relay sends it. */
+export const eventOf = (o: Vip | Pod, action: 'add' | 'update'): ResourceEvent => ({
+  action,
+  mode: 'resource',
+  ref: {
+    apiVersion: o.apiVersion ?? '',
+    kind: o.kind ?? '',
+    name: o.metadata.name,
+    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+  },
+  object: o,
+  id: `test-${o.metadata.resourceVersion}`,
+  time: '',
+  source: 'test',
+});

@@ -3,9 +3,8 @@
 // reconcile, the record itself untouched. Real development API server, the run's Redis and NB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod, Vip } from '../../shared/domain/types.ts';
-import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
-import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
+import { eventOf, type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
 let h: ReconcileHarness;
 
@@ -15,21 +14,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
-});
-
-const eventOf = (o: Vip | Pod, action: 'add' | 'update'): ResourceEvent => ({
-  action,
-  mode: 'resource',
-  ref: {
-    apiVersion: o.apiVersion ?? '',
-    kind: o.kind ?? '',
-    name: o.metadata.name,
-    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
-  },
-  object: o,
-  id: `test-${o.metadata.resourceVersion}`,
-  time: '',
-  source: 'test',
 });
 
 async function readyVip(name: string, spec: Record<string, unknown> = {}): Promise<Vip> {
