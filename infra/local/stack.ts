@@ -84,6 +84,8 @@ export interface StackOptions {
   relayNodeArgs?: string[];
   /** Extra relay arguments (e.g. `--max-batch 1 --max-in-flight 16`: a per-replica concurrency cap). */
   relayArgs?: string[];
+  /** How long startRelay waits for the relay's first lists (default 30 s; a 200,000-object relist takes longer). */
+  relayReadyTimeoutMs?: number;
   /**
    * A round trip (ms) added to every connection the function replicas open to Redis, OVN NB and
    * the API server, through latency proxies (infra/local/latency-proxy.ts): replicas then wait on
@@ -624,7 +626,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
               startedPids().includes(r.pid) &&
               readFileSync(r.logFile, 'utf8').includes('initial lists delivered'),
           ),
-        { timeoutMs: 30_000, intervalMs: 50 },
+        { timeoutMs: opts.relayReadyTimeoutMs ?? 30_000, intervalMs: 50 },
       );
       return relay;
     },

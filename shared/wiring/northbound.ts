@@ -62,12 +62,14 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
       });
     },
     async findPorts(externalIds) {
-      return (await allPorts())
+      // By pod (a pod's cleanup): the cache's index, not a scan.
+      const byPod = cache && Object.keys(externalIds).length === 1 ? externalIds.pod : undefined;
+      return (byPod !== undefined ? cache!.portsOfPod(byPod) : await allPorts())
         .filter((p) => holds(p.externalIds, externalIds))
         .map((p) => ({ name: p.name, ...(p.externalIds.ls ? { switchName: p.externalIds.ls } : {}) }));
     },
     async virtualPortsWithParent(parentPort) {
-      return (await allPorts())
+      return (cache ? cache.virtualPortsWithParent(parentPort) : await allPorts())
         .filter((p) => p.type === 'virtual' && parentsOf(p).includes(parentPort))
         .map((p) => p.name);
     },

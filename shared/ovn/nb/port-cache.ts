@@ -11,6 +11,7 @@ import {
   logicalSwitchPortFromRow,
   Table,
 } from './model.ts';
+import { parentsOf } from './ops/logical-switch-port.ts';
 
 const KINDS: ColumnKinds = {
   name: 'atom',
@@ -28,6 +29,11 @@ export class PortCache {
   /** The typed port of each row, made once per change rather than on every read (reads are per event). */
   private readonly ports = new Map<string, LogicalSwitchPort>();
   private readonly byName = new Map<string, string>();
+  // Row ids by what the reconcilers look ports up by on every event, so that a lookup costs the
+  // matches and not a scan of every port (which grew with the database: a pod event scanned
+  // 100,000 ports for the virtual ports naming it a parent).
+  private readonly byParent = new Map<string, Set<string>>();
+  private readonly byPod = new Map<string, Set<string>>();
   private monitor: Monitor | undefined;
 
   private constructor() {}
@@ -44,10 +50,14 @@ export class PortCache {
           cache.rows.clear();
           cache.ports.clear();
           cache.byName.clear();
+          cache.byParent.clear();
+          cache.byPod.clear();
         }
         for (const [id, change] of Object.entries(updates[Table.LogicalSwitchPort] ?? {})) {
           const old = cache.rows.get(id);
           if (old) cache.byName.delete(String(old.name));
+          const oldPort = cache.ports.get(id);
+          if (oldPort) cache.index(id, oldPort, false);
           if ('delete' in change) {
             cache.rows.delete(id);
             cache.ports.delete(id);
@@ -58,12 +68,39 @@ export class PortCache {
               ? applyModify(old ?? {}, change.modify, KINDS)
               : { ...('initial' in change ? change.initial : change.insert) };
           cache.rows.set(id, row);
-          cache.ports.set(id, Object.freeze(logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) })));
+          const port = Object.freeze(logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) }));
+          cache.ports.set(id, port);
+          cache.index(id, port, true);
           cache.byName.set(String(row.name), id);
         }
       },
     });
     return cache;
+  }
+
+  private index(id: string, port: LogicalSwitchPort, add: boolean) {
+    const keys: [Map<string, Set<string>>, string][] = [];
+    if (port.type === 'virtual') for (const p of parentsOf(port)) keys.push([this.byParent, p]);
+    if (port.externalIds.pod) keys.push([this.byPod, port.externalIds.pod]);
+    for (const [map, key] of keys) {
+      const ids = map.get(key) ?? new Set<string>();
+      if (add) map.set(key, ids.add(id));
+      else if (ids.delete(id) && ids.size === 0) map.delete(key);
+    }
+  }
+
+  private lookup(map: Map<string, Set<string>>, key: string): LogicalSwitchPort[] {
+    return [...(map.get(key) ?? [])].map((id) => this.ports.get(id)).filter((p) => p !== undefined);
+  }
+
+  /** Virtual ports whose `virtual-parents` name this port. */
+  virtualPortsWithParent(parent: string): LogicalSwitchPort[] {
+    return this.lookup(this.byParent, parent);
+  }
+
+  /** Ports whose external_ids:pod is `namespace/name`. */
+  portsOfPod(pod: string): LogicalSwitchPort[] {
+    return this.lookup(this.byPod, pod);
   }
 
   get size() {
