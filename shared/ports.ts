@@ -78,7 +78,12 @@ export async function createControllerPorts(
   if (!config.nbRemotes)
     throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
   const base = createPorts(config, opts);
-  const northbound = await connectNorthbound({ remotes: config.nbRemotes, ...northboundTls(config) });
+  const northbound = await connectNorthbound({
+    remotes: config.nbRemotes,
+    // Serve at once; the port cache fills in the background (reads ask the server until then).
+    portCacheInBackground: true,
+    ...northboundTls(config),
+  });
   const metrics = opts.metrics;
   if (metrics)
     northbound.client.on('transacted', (ms, error) => metrics.observeNbTransaction(ms / 1000, error));

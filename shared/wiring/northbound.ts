@@ -16,8 +16,10 @@ import type { NorthboundPort } from '../reconcile/ports.ts';
 const holds = (have: Record<string, string>, want: Record<string, string>) =>
   Object.entries(want).every(([k, v]) => have[k] === v);
 
-export function northboundPort(writer: NorthboundWriter, cache?: PortCache): NorthboundPort {
-  const allPorts = async (): Promise<LogicalSwitchPort[]> => cache?.all() ?? writer.listPorts();
+export function northboundPort(writer: NorthboundWriter, portCache?: PortCache): NorthboundPort {
+  // Until the cache has loaded (a replica just started), lookups ask the server.
+  const ready = () => (portCache?.ready ? portCache : undefined);
+  const allPorts = async (): Promise<LogicalSwitchPort[]> => ready()?.all() ?? writer.listPorts();
   return {
     async ensureLogicalSwitch(spec) {
       await writer.ensureLogicalSwitch(spec);
@@ -49,6 +51,7 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
     },
     async deletePort(name) {
       // The cache answers "absent" without a round trip; a stale "absent" is healed by resync.
+      const cache = ready();
       if (cache && !cache.get(name)) return [];
       const gone = await writer.deletePortReturning(name);
       return gone ? parentsOf(gone) : [];
@@ -63,12 +66,14 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
     },
     async findPorts(externalIds) {
       // By pod (a pod's cleanup): the cache's index, not a scan.
+      const cache = ready();
       const byPod = cache && Object.keys(externalIds).length === 1 ? externalIds.pod : undefined;
       return (byPod !== undefined ? cache!.portsOfPod(byPod) : await allPorts())
         .filter((p) => holds(p.externalIds, externalIds))
         .map((p) => ({ name: p.name, ...(p.externalIds.ls ? { switchName: p.externalIds.ls } : {}) }));
     },
     async virtualPortsWithParent(parentPort) {
+      const cache = ready();
       return (cache ? cache.virtualPortsWithParent(parentPort) : await allPorts())
         .filter((p) => p.type === 'virtual' && parentsOf(p).includes(parentPort))
         .map((p) => p.name);

@@ -52,3 +52,31 @@ it('finds virtual ports by parent and pod ports by pod, as the ports change', as
   await expect.poll(() => names(cache.portsOfPod(`idx/${a}`))).toEqual([]);
   expect(names(cache.portsOfPod(`idx/${b}`))).toEqual([b]);
 });
+
+it('a cache opened in the background is not used until it has loaded: reads go to the server meanwhile', async () => {
+  const ls = unique('ls');
+  await nb.ensureLogicalSwitch({ name: ls, cidrBlock: '10.24.0.0/16' });
+  const name = unique('early');
+  await nb.ensurePort({
+    switchName: ls,
+    name,
+    mac: '00:00:00:aa:bb:04',
+    ips: ['10.24.0.5'],
+    pod: name,
+    namespace: 'idx',
+  });
+  const c = await OvsdbClient.connect({ remotes: [remote], database: 'OVN_Northbound' });
+  try {
+    const opened = PortCache.open(c);
+    // Nothing loaded yet: a writer using it must not take "not in the cache" for "absent".
+    expect(opened.ready).toBe(false);
+    expect(opened.get(name)).toBeUndefined();
+    const writer = new NorthboundWriter(c, { portCache: opened });
+    expect((await writer.getPort(name))?.name).toBe(name);
+    await expect.poll(() => opened.ready).toBe(true);
+    expect(opened.get(name)?.name).toBe(name);
+    await opened.close();
+  } finally {
+    c.close();
+  }
+});

@@ -11,6 +11,11 @@ export interface NorthboundOptions extends Omit<OvsdbClientOptions, 'remotes' | 
   remotes: string[] | string;
   /** Keep a monitor-fed copy of Logical_Switch_Port (default true). */
   portCache?: boolean;
+  /**
+   * Resolve before the port cache has loaded (default false): reads go to the server until it
+   * has. A replica that restarts next to 100,000 ports takes events at once.
+   */
+  portCacheInBackground?: boolean;
   writer?: Omit<WriterOptions, 'portCache'>;
 }
 
@@ -22,7 +27,13 @@ export interface Northbound {
 }
 
 export async function connectNorthbound(opts: NorthboundOptions): Promise<Northbound> {
-  const { remotes, portCache = true, writer: writerOpts, ...clientOpts } = opts;
+  const {
+    remotes,
+    portCache = true,
+    portCacheInBackground = false,
+    writer: writerOpts,
+    ...clientOpts
+  } = opts;
   const client = await OvsdbClient.connect({
     leaderOnly: true,
     ...clientOpts,
@@ -30,7 +41,11 @@ export async function connectNorthbound(opts: NorthboundOptions): Promise<Northb
     database: NB_DATABASE,
   });
   try {
-    const cache = portCache ? await PortCache.start(client) : undefined;
+    const cache = portCache
+      ? portCacheInBackground
+        ? PortCache.open(client)
+        : await PortCache.start(client)
+      : undefined;
     const writer = new NorthboundWriter(client, { ...writerOpts, ...(cache && { portCache: cache }) });
     return {
       client,

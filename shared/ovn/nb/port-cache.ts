@@ -35,47 +35,78 @@ export class PortCache {
   private readonly byParent = new Map<string, Set<string>>();
   private readonly byPod = new Map<string, Set<string>>();
   private monitor: Monitor | undefined;
+  private loading: Promise<unknown> = Promise.resolve();
+  /**
+   * Whether the current ports are loaded. Until then a reader must ask the server (the writer and
+   * the wiring do): a process opened with `open` serves at once while the cache fills.
+   */
+  ready = false;
 
   private constructor() {}
 
   /** Starts the monitor and resolves once the current ports are loaded. */
   static async start(client: Pick<OvsdbClient, 'monitor'>): Promise<PortCache> {
+    const cache = PortCache.open(client);
+    await cache.loading;
+    if (!cache.ready) throw cache.failure;
+    return cache;
+  }
+
+  /**
+   * Starts the monitor and returns at once; `ready` turns true once the current ports are loaded
+   * (100,000 ports take seconds: a restarted replica takes events meanwhile). A monitor that could
+   * not start leaves the cache not ready, so readers keep asking the server.
+   */
+  static open(client: Pick<OvsdbClient, 'monitor'>): PortCache {
     const cache = new PortCache();
-    cache.monitor = await client.monitor({
+    cache.loading = cache.load(client).then(
+      () => {
+        cache.ready = true;
+      },
+      (err: unknown) => {
+        cache.failure = err;
+      },
+    );
+    return cache;
+  }
+
+  private failure: unknown;
+
+  private async load(client: Pick<OvsdbClient, 'monitor'>): Promise<void> {
+    this.monitor = await client.monitor({
       tables: {
         [Table.LogicalSwitchPort]: { columns: LogicalSwitchPortColumns.filter((c) => c !== '_uuid') },
       },
       onUpdate: (updates, { reset }) => {
         if (reset) {
-          cache.rows.clear();
-          cache.ports.clear();
-          cache.byName.clear();
-          cache.byParent.clear();
-          cache.byPod.clear();
+          this.rows.clear();
+          this.ports.clear();
+          this.byName.clear();
+          this.byParent.clear();
+          this.byPod.clear();
         }
         for (const [id, change] of Object.entries(updates[Table.LogicalSwitchPort] ?? {})) {
-          const old = cache.rows.get(id);
-          if (old) cache.byName.delete(String(old.name));
-          const oldPort = cache.ports.get(id);
-          if (oldPort) cache.index(id, oldPort, false);
+          const old = this.rows.get(id);
+          if (old) this.byName.delete(String(old.name));
+          const oldPort = this.ports.get(id);
+          if (oldPort) this.index(id, oldPort, false);
           if ('delete' in change) {
-            cache.rows.delete(id);
-            cache.ports.delete(id);
+            this.rows.delete(id);
+            this.ports.delete(id);
             continue;
           }
           const row =
             'modify' in change
               ? applyModify(old ?? {}, change.modify, KINDS)
               : { ...('initial' in change ? change.initial : change.insert) };
-          cache.rows.set(id, row);
+          this.rows.set(id, row);
           const port = Object.freeze(logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) }));
-          cache.ports.set(id, port);
-          cache.index(id, port, true);
-          cache.byName.set(String(row.name), id);
+          this.ports.set(id, port);
+          this.index(id, port, true);
+          this.byName.set(String(row.name), id);
         }
       },
     });
-    return cache;
   }
 
   private index(id: string, port: LogicalSwitchPort, add: boolean) {
@@ -119,6 +150,7 @@ export class PortCache {
   }
 
   async close() {
+    await this.loading;
     await this.monitor?.cancel();
   }
 }

@@ -79,14 +79,18 @@ const shouldRetry = (err: unknown) =>
 
 export class NorthboundWriter {
   private readonly maxAttempts: number;
-  private readonly cache: PortCache | undefined;
+  private readonly portCache: PortCache | undefined;
+  /** The port cache once it is loaded; until then reads go to the server. */
+  private get cache(): PortCache | undefined {
+    return this.portCache?.ready ? this.portCache : undefined;
+  }
   private readonly onRetry: WriterOptions['onRetry'];
   constructor(
     private readonly client: Transactor,
     opts: WriterOptions = {},
   ) {
     this.maxAttempts = opts.maxAttempts ?? 30;
-    this.cache = opts.portCache;
+    this.portCache = opts.portCache;
     this.onRetry = opts.onRetry;
   }
 
