@@ -149,6 +149,8 @@ interface StageRow {
   p99: number;
   cpuMsPerVip: Record<string, number>;
   rssMB: Record<string, number>;
+  /** V8 heap in use (MB) of the functions and the relay, from their /metrics: what they hold, not what the OS lent them. */
+  heapMB: Record<string, number>;
   redisUsedMB: number;
   nbFileMB: number;
   nbCells: number;
@@ -394,6 +396,10 @@ async function measure(
     await compactNb(stack.nb!.ctl);
     const mem = await nbMemory(stack.nb!.ctl);
     const rss = (pids: number[]) => MB(pids.reduce((s, p) => s + rssOf(p), 0));
+    const heap = async (urls: string[]) => {
+      const all = await Promise.all(urls.map((u) => scrape(`${u}/metrics`, ['nodejs_heap_size_used_bytes'])));
+      return MB(all.reduce((s, m) => s + (m.nodejs_heap_size_used_bytes ?? 0), 0));
+    };
     return {
       vipsPresent,
       podsPresent,
@@ -408,6 +414,11 @@ async function measure(
         redis: rss([stack.redis!.pid]),
         nb: rss([stack.nb!.pid]),
       },
+      heapMB: {
+        functions: await heap(stack.functions.map((f) => f.healthUrl)),
+        relay: await heap([stack.relayHealthUrl]),
+        'api+load': MB(process.memoryUsage().heapUsed),
+      },
       redisUsedMB: MB(await redisUsedMemory(redis)),
       nbFileMB: MB(statSync(stack.nb!.dbFile).size),
       nbCells: mem.cells ?? Number.NaN,
@@ -421,7 +432,7 @@ function printRows(rows: StageRow[]) {
   const base = rows[0]?.vipsPerSecond ?? 0;
   const c = (v: number, w: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '-').padStart(w);
   console.log(
-    '\n  Vips   pods   fill s  Vips/s  x0    p50 ms  p99 ms | CPU ms/Vip: func  relay api+load redis   nb  total | RSS MB: func relay api+load redis   nb | Redis MB  NB file MB  NB cells',
+    '\n  Vips   pods   fill s  Vips/s  x0    p50 ms  p99 ms | CPU ms/Vip: func  relay api+load redis   nb  total | RSS MB: func relay api+load redis   nb | heap MB: func relay api+load | Redis MB  NB file MB  NB cells',
   );
   for (const r of rows) {
     const cpu = r.cpuMsPerVip;
@@ -431,6 +442,7 @@ function printRows(rows: StageRow[]) {
       `${c(r.vipsPresent, 6)} ${c(r.podsPresent, 6)} ${c(r.fillSeconds, 8)} ${c(r.vipsPerSecond, 7)} ${c(r.vipsPerSecond / base, 5, 2)} ${c(r.p50, 7)} ${c(r.p99, 7)} |` +
         `             ${c(cpu.functions ?? 0, 5, 2)} ${c(cpu.relay ?? 0, 6, 2)} ${c(cpu.self ?? 0, 8, 2)} ${c(cpu.redis ?? 0, 5, 2)} ${c(cpu.nb ?? 0, 4, 2)} ${c(total, 6, 2)} |` +
         `        ${c(m.functions ?? 0, 4)} ${c(m.relay ?? 0, 5)} ${c(m['api+load'] ?? 0, 8)} ${c(m.redis ?? 0, 5)} ${c(m.nb ?? 0, 4)} |` +
+        `         ${c(r.heapMB.functions ?? 0, 4)} ${c(r.heapMB.relay ?? 0, 5)} ${c(r.heapMB['api+load'] ?? 0, 8)} |` +
         ` ${c(r.redisUsedMB, 8)} ${c(r.nbFileMB, 11, 1)} ${c(r.nbCells, 9)}`,
     );
   }
