@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeSubnetStatus, parseSubnet, subnetStatusEquals } from './subnet-status.ts';
+import { computeSubnetStatus, parseSubnet, subnetRefreshDelay, subnetStatusEquals } from './subnet-status.ts';
 
 const cr = (spec: object, name = 'ovn-default') => ({ metadata: { name }, spec });
 
@@ -108,5 +108,28 @@ describe('computeSubnetStatus', () => {
       v4availableIPs: 0,
       conditions: [expect.objectContaining({ status: 'False', reason: 'Pending' })],
     });
+  });
+});
+
+describe('subnetRefreshDelay', () => {
+  it('keeps the base delay while refreshes are cheap or unmeasured', () => {
+    expect(subnetRefreshDelay(250, undefined)).toBe(250);
+    expect(subnetRefreshDelay(250, 0)).toBe(250);
+    expect(subnetRefreshDelay(250, Number.NaN)).toBe(250);
+    expect(subnetRefreshDelay(250, 5)).toBe(250); // 20 x 5 ms = 100 ms < base
+  });
+
+  it('waits costFactor times what the last round of refreshes took, up to the cap', () => {
+    expect(subnetRefreshDelay(250, 30)).toBe(600);
+    expect(subnetRefreshDelay(250, 30, { costFactor: 10 })).toBe(300);
+    expect(subnetRefreshDelay(250, 2_000)).toBe(10_000);
+    expect(subnetRefreshDelay(250, 2_000, { maxMs: 30_000 })).toBe(30_000);
+  });
+
+  it('bounds the share of time spent refreshing to about 1 / costFactor at any size', () => {
+    for (const cost of [20, 50, 200, 400]) {
+      const delay = subnetRefreshDelay(250, cost);
+      expect(cost / (delay + cost)).toBeLessThanOrEqual(1 / 20);
+    }
   });
 });

@@ -206,3 +206,23 @@ export function subnetStatusEquals(
     (k) => JSON.stringify(stored[k] ?? null) === JSON.stringify(next[k]),
   );
 }
+
+/**
+ * How long a Subnet's status refresh waits after a change, given what the last refresh of every
+ * subnet took (summed: a round over all busy subnets). Counting a subnet's reservations costs
+ * time in proportion to them (the allocator lists every address held to show kube-ovn's
+ * `usingIPRange`), so a fixed delay turned into a cost that grew with the subnets: filling ten
+ * subnets towards 10,000 reservations each, refreshes every 250 ms took most of Redis's time.
+ * Waiting `costFactor` times that round bounds the share to about 1 / costFactor whatever the
+ * size, up to `maxMs`; small subnets keep the base delay.
+ */
+export function subnetRefreshDelay(
+  baseMs: number,
+  lastRefreshMs: number | undefined,
+  opts: { costFactor?: number; maxMs?: number } = {},
+): number {
+  const factor = opts.costFactor ?? 20;
+  const max = opts.maxMs ?? 10_000;
+  if (lastRefreshMs === undefined || !Number.isFinite(lastRefreshMs) || lastRefreshMs <= 0) return baseMs;
+  return Math.min(max, Math.max(baseMs, Math.round(factor * lastRefreshMs)));
+}

@@ -8,7 +8,12 @@ import {
   type SubnetUsage,
   usageOf,
 } from '../domain/subnet-lifecycle.ts';
-import { computeSubnetStatus, parseSubnet, subnetStatusEquals } from '../domain/subnet-status.ts';
+import {
+  computeSubnetStatus,
+  parseSubnet,
+  subnetRefreshDelay,
+  subnetStatusEquals,
+} from '../domain/subnet-status.ts';
 import type { Condition, SubnetResource } from '../domain/types.ts';
 import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
@@ -239,18 +244,28 @@ export async function requeueWaitingVips(
  * and, when something was released there, one pass over the Vips waiting for an address,
  * so a burst of 1,000 Vips costs a handful of Subnet writes, not 1,000 conflicting ones. This is
  * only a write-saver: the counts live in Redis, and a lost pending write is redone by the
- * Subnet's next event or resync.
+ * Subnet's next event or resync. The delay grows with what the last refreshes of all subnets
+ * took (subnetRefreshDelay), so counting large subnets stays a bounded share of the work.
  */
 export function createSubnetStatusRefresher(deps: ReconcileDeps, delayMs = 250) {
   const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Milliseconds the last refresh of each subnet took; their sum is what a round of all costs. */
+  const cost = new Map<string, number>();
+  const delay = () =>
+    subnetRefreshDelay(
+      delayMs,
+      [...cost.values()].reduce((a, b) => a + b, 0),
+    );
   /** Subnets where something was released since their pending run was scheduled. */
   const released = new Set<string>();
   const running = new Set<Promise<void>>();
   const run = (subnet: string) => {
     pending.delete(subnet);
     const freed = released.delete(subnet);
+    const started = performance.now();
     const p = refreshSubnetStatus(deps, subnet)
       .then(async () => {
+        cost.set(subnet, performance.now() - started);
         if (freed) await requeueWaitingVips(deps, subnet, WAITING_ON_RELEASE);
       })
       .catch((err) => deps.log?.warn({ subnet, err: String(err) }, 'subnet status refresh failed'))
@@ -263,9 +278,11 @@ export function createSubnetStatusRefresher(deps: ReconcileDeps, delayMs = 250) 
       if (pending.has(subnet)) return;
       pending.set(
         subnet,
-        setTimeout(() => run(subnet), delayMs),
+        setTimeout(() => run(subnet), delay()),
       );
     },
+    /** How long a change waits now before its subnet's refresh runs (ms). */
+    delay,
     /** Runs what is pending now and waits for it (shutdown, tests). */
     async flush() {
       for (const [subnet, timer] of pending) {
