@@ -17,6 +17,24 @@ import { subnetPlacements } from './subnet-registration.ts';
 const POD_OWNER_PREFIX = podOwner('');
 const VIP_OWNER_PREFIX = vipOwner('');
 
+// Lists of every pod and Vip that sweeps running at once in this process share: a relist delivers
+// every Subnet's event together, and each sweep listed the whole cluster (three lists of 100,000+
+// objects per subnet, which timed out and were retried). Sharing a list that began before a
+// sweep read its reservations is safe: the list only preselects, and nothing is freed before a
+// GET of the owner confirms it gone.
+const inFlight = new WeakMap<object, Map<string, Promise<unknown>>>();
+function sharedList<T>(deps: ReconcileDeps, what: string, read: () => Promise<T>): Promise<T> {
+  const lists = inFlight.get(deps.kube) ?? new Map<string, Promise<unknown>>();
+  inFlight.set(deps.kube, lists);
+  const running = lists.get(what) as Promise<T> | undefined;
+  if (running) return running;
+  const started = read().finally(() => lists.delete(what));
+  lists.set(what, started);
+  return started;
+}
+const allPods = (deps: ReconcileDeps) => sharedList(deps, 'pods', () => deps.kube.listPods({}));
+const allVips = (deps: ReconcileDeps) => sharedList(deps, 'vips', () => deps.kube.listVips());
+
 /** Both sweeps; returns how many things were freed or removed. */
 export async function sweepOrphans(deps: ReconcileDeps, subnet: string): Promise<number> {
   // Beside kube-ovn-controller the switch holds kube-ovn's own ports (pods, nodes, routers), all
@@ -33,11 +51,7 @@ export async function sweepGoneVips(deps: ReconcileDeps, subnet: string): Promis
   const owners = (await reservations(deps, subnet, VIP_OWNER_PREFIX)).map((r) => r.owner);
   const ports = await deps.nb.findPorts({ ls: subnet, vendor: KUBE_OVN_VENDOR });
   // Listed after the reservations and ports: anything they name that this list lacks was deleted.
-  const [vips, pods, placements] = await Promise.all([
-    deps.kube.listVips(),
-    deps.kube.listPods({}),
-    subnetPlacements(deps),
-  ]);
+  const [vips, pods, placements] = await Promise.all([allVips(deps), allPods(deps), subnetPlacements(deps)]);
   const liveVips = new Set(vips.map((v) => v.metadata.name));
   const livePorts = livePodPorts(deps, pods, placements);
   const gone = async (vip: string) => !liveVips.has(vip) && !(await deps.kube.getVip(vip));
@@ -88,7 +102,7 @@ export async function sweepGonePods(deps: ReconcileDeps, subnet: string): Promis
   if (held.length === 0) return 0;
   // Listed after the reservations: a pod that holds one existed before this list was taken, so
   // missing from it means deleted (a re-created pod of the same name is re-checked below).
-  const [pods, placements] = await Promise.all([deps.kube.listPods({}), subnetPlacements(deps)]);
+  const [pods, placements] = await Promise.all([allPods(deps), subnetPlacements(deps)]);
   const livePorts = livePodPorts(deps, pods, placements);
   let swept = 0;
   for (const r of held) {
