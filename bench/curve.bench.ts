@@ -449,6 +449,10 @@ function printRows(rows: StageRow[]) {
 }
 
 async function relayRestart(stack: Stack, redis: Redis, objects: number) {
+  // Subnet counts are written up to 10 s after the last change (shared/domain/subnet-status.ts
+  // subnetRefreshDelay): let them land, or the relist would find them due and write them.
+  await sleep(11_000);
+  await relayDrained(stack.relayHealthUrl, 0, { timeoutMs: 600_000 });
   await compactNb(stack.nb!.ctl);
   const mark = nbLogMark(stack.nb!.dbFile);
   const nbTxns = () =>
