@@ -391,9 +391,12 @@ export class Delivery {
     s.unreachable = false;
     s.failing = false;
     let woken = 0;
+    // A probe that answered proved the sink up: its keys need not wait out the whole retry gap (a
+    // replica that restarted gets what waited for it within a probe interval of answering).
+    const gap = how === 'probe' ? Math.min(this.minRetryGapMs, this.probeIntervalMs) : this.minRetryGapMs;
     for (const st of this.keys.values()) {
       if (st.sink !== sink || st.parked || st.waitUntil === undefined) continue;
-      this.wakeSoon(st);
+      this.wakeSoon(st, gap);
       woken++;
     }
     if (woken > 0 || wasUnreachable) {

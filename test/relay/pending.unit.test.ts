@@ -134,6 +134,33 @@ describe('the pending set', () => {
     expect(Math.max(...deliveredAt.values()) - back).toBeLessThanOrEqual(1_000);
   });
 
+  it('a replica restarting: once its probe answers, the keys waiting for it go within a probe interval, not a retry gap', async () => {
+    const clock = fakeClock();
+    let up = false;
+    const deliveredAt = new Map<string, number>();
+    const d = new Delivery({
+      delay: clock.delay,
+      now: clock.now,
+      probe: async () => up,
+      probeIntervalMs: 250,
+      minRetryGapMs: 1_000,
+      send: async (e) => {
+        if (!up) return unreachable;
+        deliveredAt.set(e.key, clock.now());
+        return { outcome: 'done' };
+      },
+    });
+    for (let i = 0; i < 20; i++) d.enqueue(ev('add', `v${i}`, '1'));
+    await clock.advance(700); // tried and refused while the replica starts
+    up = true;
+    const back = clock.now();
+    await clock.advance(500);
+    await d.idle();
+    expect(deliveredAt.size).toBe(20);
+    // The next probe (<= 250 ms) proves it up; each key then waits at most a probe interval more.
+    expect(Math.max(...deliveredAt.values()) - back).toBeLessThanOrEqual(500);
+  });
+
   it('a success of one key sends the others waiting on the same sink at once (a 503 outage ends)', async () => {
     const clock = fakeClock();
     let redisUp = false;
