@@ -1,0 +1,140 @@
+// The curve's last phase (bench/curve.bench.ts): a relay restart and the writes it caused, a
+// function replica restart, and the audit, on the stack the curve filled.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { ROOT, type Stack } from '../infra/local/stack.ts';
+import {
+  compactNb,
+  countApiWrites,
+  nbCommitsSince,
+  nbLogMark,
+  peakRssOf,
+  redisWrites,
+  relayDrained,
+  rssOf,
+  scrape,
+} from '../infra/local/write-counters.ts';
+
+const say = (line: string) => console.log(`[curve ${new Date().toISOString().slice(11, 19)}] ${line}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MB = (bytes: number) => bytes / 1024 / 1024;
+
+/** Creates one Vip (an AAP one with its parent pod) in the subnet of `slot`. */
+export type CreateVip = (name: string, slot: number, aap: boolean) => Promise<void>;
+/** Where the next object goes (round-robin over the subnets). */
+export interface Slots {
+  nextSlot: number;
+}
+
+export async function relayRestart(stack: Stack, redis: Redis, objects: number) {
+  // Subnet counts are written up to 10 s after the last change (shared/domain/subnet-status.ts
+  // subnetRefreshDelay): let them land, or the relist would find them due and write them.
+  await sleep(11_000);
+  await relayDrained(stack.relayHealthUrl, 0, { timeoutMs: 600_000 });
+  await compactNb(stack.nb!.ctl);
+  const mark = nbLogMark(stack.nb!.dbFile);
+  const nbTxns = () =>
+    Promise.all(
+      stack.functions.map((f) =>
+        scrape(`${f.healthUrl}/metrics`, ['vip_nb_transaction_duration_seconds_count']),
+      ),
+    ).then((all) => all.reduce((s, m) => s + (m.vip_nb_transaction_duration_seconds_count ?? 0), 0));
+  const txBefore = await nbTxns();
+  const redisBefore = await redisWrites(redis);
+  const api = countApiWrites(stack.apiServer);
+  await stack.relay!.stop();
+  const spawned = performance.now();
+  const ticker = setInterval(
+    () => say(`  relay relisting (${((performance.now() - spawned) / 1000).toFixed(0)} s)`),
+    10_000,
+  );
+  let listSeconds: number;
+  let drained: Awaited<ReturnType<typeof relayDrained>>;
+  try {
+    await stack.startRelay(0);
+    listSeconds = (performance.now() - spawned) / 1000;
+    drained = await relayDrained(stack.relayHealthUrl, objects, {
+      timeoutMs: 600_000,
+      onTick: (p) => say(`  relay: ${p.delivered}/${p.received} delivered, ${p.depth} waiting`),
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+  const drainSeconds = (performance.now() - spawned) / 1000;
+  api.detach();
+  return {
+    listSeconds,
+    drainSeconds,
+    delivered: drained.delivered,
+    apiWrites: api.total,
+    apiByShape: Object.fromEntries(api.byShape),
+    redisWrites: (await redisWrites(redis)) - redisBefore,
+    nbCommits: nbCommitsSince(stack.nb!.dbFile, mark),
+    nbTransactions: (await nbTxns()) - txBefore,
+    relayRssMB: MB(rssOf(stack.relay!.pid)),
+  };
+}
+
+export async function replicaRestart(stack: Stack, createVip: CreateVip, counts: Slots) {
+  const healthUrl = stack.functions[0]!.healthUrl; // the same port after the restart
+  await stack.functions[0]!.stop();
+  const spawned = performance.now();
+  const started = stack.startReplica(0).then(() => performance.now());
+  // Events for it while it starts: the relay holds them and sends them once it answers.
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) => createVip(`restart-${i}`, counts.nextSlot++, false)),
+  );
+  let first = Number.NaN;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const m = await scrape(`${healthUrl}/metrics`, ['vip_reconcile_total']);
+    if ((m.vip_reconcile_total ?? 0) > 0) {
+      first = performance.now();
+      break;
+    }
+    await sleep(10);
+  }
+  const healthy = await started;
+  return { healthySeconds: (healthy - spawned) / 1000, firstEventSeconds: (first - spawned) / 1000 };
+}
+
+export async function runAudit(stack: Stack) {
+  const compiled = import.meta.url.endsWith('.js');
+  const args = compiled
+    ? [join(ROOT, 'dist/infra/local/audit.js'), '--quiet']
+    : ['--import', 'tsx', join(ROOT, 'infra/local/audit.ts'), '--quiet'];
+  const start = performance.now();
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      REDIS_URL: `redis://127.0.0.1:${stack.redis!.port}`,
+      REDIS_PASSWORD_FILE: join(stack.secretsDir, 'redis-password'),
+      OVN_NB_REMOTES: stack.nbRemote,
+      KUBECONFIG: stack.kubeconfig,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  let peak = 0;
+  const poll = setInterval(() => {
+    const p = peakRssOf(child.pid!);
+    if (Number.isFinite(p)) peak = Math.max(peak, p);
+  }, 100);
+  const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? -1)));
+  clearInterval(poll);
+  const lines = out.trim().split('\n');
+  return {
+    seconds: (performance.now() - start) / 1000,
+    code,
+    peakMB: MB(peak),
+    summary: lines.slice(-3).join(' / ').slice(0, 300),
+  };
+}
