@@ -3,7 +3,7 @@
 // each object should own, so the audit cannot drift from the handlers' own idea of "correct".
 import { type VirtualParent, virtualParents } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
-import { ownerSide } from '../domain/owner.ts';
+import { ownerSide } from '../domain/ownership.ts';
 import { readPodAnnotations } from '../domain/pod-annotations.ts';
 import { type PodNic, podNics, type SubnetPlacement } from '../domain/pod-network.ts';
 import { parseSubnet } from '../domain/subnet-status.ts';

@@ -2,7 +2,7 @@
 // live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); shared/ports.ts
 // wires them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
 
-import { kubernetesOwner } from '../domain/owner.ts';
+import { kubernetesOwner } from '../domain/ownership.ts';
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type {
   KubeOvnIp,

@@ -11,7 +11,7 @@ import {
   type OwnerSide,
   ownerSide,
   storedOwnerOf,
-} from '../domain/owner.ts';
+} from '../domain/ownership.ts';
 import { DomainError, isDomainError, Reason } from '../errors.ts';
 import type {
   Allocator,

@@ -6,7 +6,7 @@ import {
   namesKubernetesOwner,
   ownerSide,
   storedOwnerOf,
-} from './owner.ts';
+} from './ownership.ts';
 
 describe('owner namespaces', () => {
   it('manual owners live under manual/, shown without it', () => {
