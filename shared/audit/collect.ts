@@ -8,6 +8,7 @@ import { portOwnerHint } from '../domain/vip-binding.ts';
 import { isDomainError, Reason } from '../errors.ts';
 import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
+import { allReservations } from '../reconcile/live-owners.ts';
 import type { KubePort, ReconcileDeps } from '../reconcile/ports.ts';
 import { orphanBindingPorts } from './compare.ts';
 import type { ObservedState } from './types.ts';
@@ -99,9 +100,10 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
     try {
       await reading(`allocator subnet ${subnet}`, async () => {
         if (!(await allocator.getSubnet(subnet, { fresh: true }))) return;
-        reservations[subnet] = await listAll(allocator, subnet, opts.pageSize ?? 1000, (n) =>
-          report(`reservations ${subnet}`, n),
-        );
+        reservations[subnet] = await allReservations(allocator, subnet, {
+          limit: opts.pageSize ?? 1000,
+          progress: (n) => report(`reservations ${subnet}`, n),
+        });
         allocatorViolations[subnet] = await allocator.audit(subnet);
         // after the list: a registration that changed since this process cached it is re-read
         const info = await allocator.getSubnet(subnet, { fresh: true });
@@ -164,21 +166,4 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
     workloads: { statefulSets, vms },
     keepVmIp,
   };
-}
-
-async function listAll(
-  allocator: Allocator,
-  subnet: string,
-  limit: number,
-  progress: (n: number) => void,
-): Promise<Reservation[]> {
-  const out: Reservation[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await allocator.list(subnet, { cursor, limit });
-    out.push(...page.items);
-    progress(out.length);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
 }

@@ -1,11 +1,26 @@
 // The audit's decisions: given one snapshot of the API server, Redis and OVN NB, what disagrees
 // and what repair would do about it. Pure: the same functions the reconcilers use decide what
-// each object should own, so the audit cannot drift from the handlers' own idea of "correct".
+// each object should own, so the audit cannot drift from the handlers' own idea of "correct";
+// whether a reservation or port has a live owner is shared/domain/ownership.ts's judgement, the
+// one the sweep uses.
 import { type VirtualParent, virtualParents } from '../domain/aap.ts';
-import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
-import { ownerSide } from '../domain/ownership.ts';
+import { IP_RESERVED_LABEL } from '../domain/annotations.ts';
+import {
+  judgePort,
+  judgeReservation,
+  type LiveNic,
+  liveOwners,
+  livePodPorts,
+  ownerSide,
+  parseOwner,
+  placementsOf,
+  podOwner,
+  vipOfPort,
+  vipOwner,
+  vipSubnet,
+} from '../domain/ownership.ts';
 import { readPodAnnotations } from '../domain/pod-annotations.ts';
-import { type PodNic, podNics, type SubnetPlacement } from '../domain/pod-network.ts';
+import type { SubnetPlacement } from '../domain/pod-network.ts';
 import { parseSubnet } from '../domain/subnet-status.ts';
 import {
   backendAddresses,
@@ -14,47 +29,14 @@ import {
   parseSwitchLbRule,
   ruleVip,
 } from '../domain/switch-lb.ts';
-import type { Pod, SubnetResource, Vip } from '../domain/types.ts';
+import type { Pod } from '../domain/types.ts';
 import { keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
 import { type AssignedVip, parseVipSpec, vipUsage } from '../domain/vip-spec.ts';
 import { assignedFromVip } from '../domain/vip-status.ts';
-import { desiredVirtualPorts, V6_PORT_SUFFIX, type VirtualPortRow } from '../domain/virtual-port.ts';
+import { desiredVirtualPorts, type VirtualPortRow } from '../domain/virtual-port.ts';
 import { type Reservation, subnetRange } from '../ipam/index.ts';
 import { type LogicalSwitchPort, parentsOf, VENDOR, VIRTUAL_IP } from '../ovn/nb/index.ts';
-import { podOwner, vipOwner } from '../reconcile/ports.ts';
 import { type Drift, DriftKind, type ObservedState } from './types.ts';
-
-const VIP_PREFIX = 'vip/';
-const POD_PREFIX = 'pod/';
-
-export function placementsOf(subnets: readonly SubnetResource[]): SubnetPlacement[] {
-  return subnets.map((s) => ({
-    name: s.metadata.name,
-    namespaces: s.spec.namespaces ?? [],
-    default: s.spec.default === true,
-    ...(s.spec.provider ? { provider: s.spec.provider } : {}),
-  }));
-}
-
-interface LiveNic {
-  pod: Pod;
-  nic: PodNic;
-}
-
-/** Every port name the existing pods have (allocated or not), with its pod and NIC. */
-export function livePodPorts(
-  pods: readonly Pod[],
-  placements: readonly SubnetPlacement[],
-  keepVmIp: boolean,
-): Map<string, LiveNic> {
-  const out = new Map<string, LiveNic>();
-  for (const pod of pods) {
-    const nics = podNics(pod, placements, { keepVmIp });
-    if (!nics.ok) continue;
-    for (const nic of nics.value) out.set(nic.portName, { pod, nic });
-  }
-  return out;
-}
 
 /** Ports bound to Vips (ip_reserved labels) that no existing pod has: the workloads to look up. */
 export function orphanBindingPorts(state: Pick<ObservedState, 'vips' | 'pods' | 'subnets' | 'keepVmIp'>) {
@@ -64,7 +46,6 @@ export function orphanBindingPorts(state: Pick<ObservedState, 'vips' | 'pods' | 
     .filter((p) => p !== '' && !live.has(p));
 }
 
-const vipSubnet = (v: Vip) => v.metadata.labels?.[SUBNET_LABEL] || v.spec.subnet || '';
 const podRef = (p: Pod) => `${p.metadata.namespace ?? 'default'}/${p.metadata.name}`;
 const addrText = (a: { v4?: string | undefined; v6?: string | undefined; mac?: string | undefined }) =>
   [a.v4, a.v6, a.mac].filter(Boolean).join(' ') || 'nothing';
@@ -74,8 +55,9 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function compareState(state: ObservedState): Drift[] {
   const keepVmIp = state.keepVmIp ?? true;
   const placements = placementsOf(state.subnets);
-  const live = livePodPorts(state.pods, placements, keepVmIp);
-  const vipsByName = new Map(state.vips.map((v) => [v.metadata.name, v]));
+  const owners = liveOwners(state.vips, state.pods, placements, keepVmIp);
+  const live = owners.podPorts;
+  const vipsByName = owners.vips;
   const portsByName = new Map(state.ports.map((p) => [p.name, p]));
   const byOwner = new Map<string, Reservation>();
   for (const [subnet, list] of Object.entries(state.reservations))
@@ -228,8 +210,9 @@ export function compareState(state: ObservedState): Drift[] {
   // ---- Reservations: owners the API server no longer has
   for (const [subnet, list] of Object.entries(state.reservations)) {
     for (const res of list) {
-      const why = leakReason(subnet, res.owner, vipsByName, live);
-      if (!why) continue;
+      const judged = judgeReservation(subnet, res.owner, owners);
+      if (judged.verdict !== 'gone' && judged.verdict !== 'misplaced') continue;
+      const why = judged.why;
       drifts.push({
         kind: DriftKind.LeakedReservation,
         object: `Reservation/${subnet}/${res.owner}`,
@@ -243,8 +226,13 @@ export function compareState(state: ObservedState): Drift[] {
   // ---- NB ports nothing in the API server owns
   for (const port of state.ports) {
     if (port.externalIds.vendor !== VENDOR) continue;
-    const why = orphanPortReason(port, vipsByName, live, wantedVirtualPorts);
-    if (!why) continue;
+    const judged = judgePort(
+      { name: port.name, type: port.type, pod: port.externalIds.pod },
+      owners,
+      wantedVirtualPorts,
+    );
+    if (judged.verdict === 'owned' || judged.verdict === 'not-judged') continue;
+    const why = judged.why;
     drifts.push({
       kind: DriftKind.OrphanPort,
       object: `Port/${port.name}`,
@@ -392,60 +380,6 @@ function compareVirtualPort(vip: string, row: VirtualPortRow, port: LogicalSwitc
     });
   }
   return out;
-}
-
-const vipOfPort = (name: string) =>
-  name.endsWith(V6_PORT_SUFFIX) ? name.slice(0, -V6_PORT_SUFFIX.length) : name;
-
-function leakReason(
-  subnet: string,
-  owner: string,
-  vips: ReadonlyMap<string, Vip>,
-  live: ReadonlyMap<string, LiveNic>,
-): string | undefined {
-  if (owner.startsWith(VIP_PREFIX)) {
-    const vip = vips.get(owner.slice(VIP_PREFIX.length));
-    if (!vip) return `Vip ${owner.slice(VIP_PREFIX.length)} does not exist`;
-    // A Vip being deleted keeps its reservation until its finalizer runs.
-    if (vip.metadata.deletionTimestamp) return undefined;
-    const where = vipSubnet(vip);
-    return where === subnet ? undefined : `Vip ${vip.metadata.name} belongs to subnet ${where}`;
-  }
-  if (owner.startsWith(POD_PREFIX)) {
-    const port = owner.slice(POD_PREFIX.length);
-    const nic = live.get(port);
-    if (!nic) return `no pod has port ${port}`;
-    return nic.nic.subnet === subnet ? undefined : `port ${port} is on subnet ${nic.nic.subnet}`;
-  }
-  // Owners of the manual reservation API are not objects of the API server: not ours to judge.
-  return undefined;
-}
-
-function orphanPortReason(
-  port: LogicalSwitchPort,
-  vips: ReadonlyMap<string, Vip>,
-  live: ReadonlyMap<string, LiveNic>,
-  wantedVirtual: ReadonlySet<string>,
-): string | undefined {
-  if (port.type === 'virtual') {
-    const vipName = port.name.endsWith(V6_PORT_SUFFIX)
-      ? port.name.slice(0, -V6_PORT_SUFFIX.length)
-      : port.name;
-    const vip = vips.get(vipName) ?? vips.get(port.name);
-    if (!vip) return `virtual port of Vip ${vipName}, which does not exist`;
-    if (vip.metadata.deletionTimestamp || wantedVirtual.has(port.name)) return undefined;
-    const parsed = parseVipSpec(vip.spec);
-    if (parsed.ok && vipUsage(parsed.spec) !== 'aap')
-      return `Vip ${vip.metadata.name} is not an allowed-address-pairs Vip`;
-    // An AAP Vip not (yet) Ready: its reconciler owns the port; only a Ready Vip says which it wants.
-    if (!vip.status?.ready) return undefined;
-    return `Vip ${vip.metadata.name} does not want port ${port.name}`;
-  }
-  if (port.type === '' && port.externalIds.pod !== undefined) {
-    if (live.has(port.name)) return undefined;
-    return `pod port of ${port.externalIds.pod}, which has no such NIC (pod gone)`;
-  }
-  return undefined;
 }
 
 function compareLoadBalancers(
@@ -640,7 +574,8 @@ function compareRegistrations(state: ObservedState, holderOf: ReadonlyMap<string
     for (const gw of parsed.subnet.gateway.split(',').filter(Boolean)) {
       const holder = holderOf.get(`${name}|${gw.toUpperCase()}`);
       if (!holder) continue;
-      const vip = holder.startsWith('vip/') ? holder.slice(4) : undefined;
+      const owner = parseOwner(holder);
+      const vip = owner.kind === 'vip' ? owner.name : undefined;
       const movable = ownerSide(holder) === 'manual' || vip !== undefined;
       out.push({
         kind: DriftKind.GatewayReserved,

@@ -1,6 +1,7 @@
 // Reconciles one SwitchLBRule (SPEC §1, §3.2): OVN load balancers on the Vip's subnet switch whose
 // back ends follow the selected pods. Pod events call `refreshRulesForPod`.
 import { setCondition } from '../domain/conditions.ts';
+import { healthCheckOwner } from '../domain/ownership.ts';
 import {
   backendAddresses,
   backendPorts,
@@ -18,7 +19,7 @@ import {
 import type { Pod, SwitchLBRule } from '../domain/types.ts';
 import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
-import { healthCheckOwner, type ReconcileDeps } from './ports.ts';
+import type { ReconcileDeps } from './ports.ts';
 import { subnetPlacements } from './subnet-registration.ts';
 
 export async function reconcileSwitchLBRule(

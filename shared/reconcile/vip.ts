@@ -5,6 +5,7 @@
 import { parentAddresses, podAaps, type VirtualParent, virtualParents } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
 import { besideView, besideVipDecision } from '../domain/beside-kube-ovn.ts';
+import { vipOwner } from '../domain/ownership.ts';
 import { parentVipAddresses, portSecurity } from '../domain/port-security.ts';
 import type { Pod, Vip } from '../domain/types.ts';
 import {
@@ -34,7 +35,6 @@ import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import { noteAllocated, noteParentsChanged, noteRefused, noteReleased } from './events.ts';
 import type { ReconcileDeps } from './ports.ts';
-import { vipOwner } from './ports.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
 import { refreshFrontEndArp } from './switch-lb-rule.ts';

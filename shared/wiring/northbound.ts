@@ -64,7 +64,12 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
     async findPorts(externalIds) {
       return (await allPorts())
         .filter((p) => holds(p.externalIds, externalIds))
-        .map((p) => ({ name: p.name, ...(p.externalIds.ls ? { switchName: p.externalIds.ls } : {}) }));
+        .map((p) => ({
+          name: p.name,
+          ...(p.externalIds.ls ? { switchName: p.externalIds.ls } : {}),
+          type: p.type,
+          ...(p.externalIds.pod !== undefined ? { pod: p.externalIds.pod } : {}),
+        }));
     },
     async virtualPortsWithParent(parentPort) {
       return (await allPorts())
