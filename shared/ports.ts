@@ -15,7 +15,7 @@ import { createKube } from './kube/index.ts';
 import type { FunctionMetrics } from './metrics/functions.ts';
 import { connectNorthbound } from './ovn/nb/index.ts';
 import { sslFileOptions } from './ovsdb/transport.ts';
-import type { KubePort, NorthboundPort, ReconcileDeps } from './reconcile/ports.ts';
+import type { KubePort, NorthboundPort, ReconcileDeps } from './reconcile/deps.ts';
 import { createSubnetStatusRefresher } from './reconcile/subnet.ts';
 import { northboundPort } from './wiring/northbound.ts';
 

@@ -8,8 +8,8 @@ import { portOwnerHint } from '../domain/vip-binding.ts';
 import { isDomainError, Reason } from '../errors.ts';
 import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
+import type { KubePort, ReconcileDeps } from '../reconcile/deps.ts';
 import { allReservations } from '../reconcile/live-owners.ts';
-import type { KubePort, ReconcileDeps } from '../reconcile/ports.ts';
 import { orphanBindingPorts } from './compare.ts';
 import type { ObservedState } from './types.ts';
 

@@ -4,7 +4,7 @@
 import type { Config } from '../config.ts';
 import { connectNorthbound } from '../ovn/nb/index.ts';
 import { createControllerPorts, northboundTls } from '../ports.ts';
-import type { ReconcileDeps } from '../reconcile/ports.ts';
+import type { ReconcileDeps } from '../reconcile/deps.ts';
 import type { AuditPorts } from './collect.ts';
 
 export type OpenAuditPorts = AuditPorts & { reconcile: ReconcileDeps; close(): Promise<void> };

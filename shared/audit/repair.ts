@@ -7,8 +7,8 @@
 // repair that dies half-way never leaves an owner without an address.
 import { judgeReservation, liveOwners, placementsOf, vipOwner } from '../domain/ownership.ts';
 import { isDomainError, Reason, refusalMessage } from '../errors.ts';
+import type { ReconcileDeps } from '../reconcile/deps.ts';
 import { reconcilePod, releaseBinding } from '../reconcile/pod.ts';
-import type { ReconcileDeps } from '../reconcile/ports.ts';
 import { reconcileSubnet } from '../reconcile/subnet.ts';
 import { ensureSubnetRegistered } from '../reconcile/subnet-registration.ts';
 import { reconcileSwitchLBRule } from '../reconcile/switch-lb-rule.ts';

@@ -2,7 +2,7 @@
 // knows), every reservation of one (allocator.list paged), and the AAP Vips. Read-only.
 import { DomainError, Reason } from '../errors.ts';
 import type { Allocator, Reservation } from '../ipam/allocator.ts';
-import type { KubePort } from '../reconcile/ports.ts';
+import type { KubePort } from '../reconcile/deps.ts';
 import { type FamilyUsage, familyUsage, rangeOf, type SubnetOccupancy, subnetOccupancy } from './grid.ts';
 import { type AapRow, aapRows, isAapVip, parentsFromStatus, vipSubnet } from './vips.ts';
 

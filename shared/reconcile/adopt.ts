@@ -5,8 +5,8 @@
 import { ipObjectHolds } from '../domain/adopt.ts';
 import { ipOwner, livePodPorts } from '../domain/ownership.ts';
 import { isDomainError } from '../errors.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { reservationsOf } from './live-owners.ts';
-import type { ReconcileDeps } from './ports.ts';
 import { subnetPlacements } from './subnet-registration.ts';
 
 /** Returns how many holds were taken or released. */

@@ -3,7 +3,7 @@
 // the event; `deps.events` (shared/kube/event-recorder.ts) aggregates repeats and never throws.
 import type { Pod, SubnetResource, Vip } from '../domain/types.ts';
 import { Reason } from '../errors.ts';
-import type { EventObjectRef, ReconcileDeps, RecordedEvent } from './ports.ts';
+import type { EventObjectRef, ReconcileDeps, RecordedEvent } from './deps.ts';
 
 export const EventReason = {
   /** Normal: an address was reserved for the object. */

@@ -4,7 +4,7 @@
 import { type KubernetesOwnerKind, type LiveOwners, liveOwners, parseOwner } from '../domain/ownership.ts';
 import { isDomainError } from '../errors.ts';
 import type { Allocator, Reservation } from '../ipam/index.ts';
-import type { ReconcileDeps } from './ports.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { subnetPlacements } from './subnet-registration.ts';
 
 /** Every reservation of a subnet, `limit` per list call; `progress` gets the running count. */

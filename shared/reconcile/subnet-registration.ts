@@ -8,7 +8,7 @@ import { parseSubnet } from '../domain/subnet-status.ts';
 import type { SubnetResource } from '../domain/types.ts';
 import { isDomainError, Reason } from '../errors.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
-import type { ReconcileDeps } from './ports.ts';
+import type { ReconcileDeps } from './deps.ts';
 
 export type SubnetReadiness =
   | { status: 'ready'; info: SubnetInfo }

@@ -13,9 +13,9 @@
 import { judgePort, judgeReservation } from '../domain/ownership.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
 import { KUBE_OVN_VENDOR } from '../domain/virtual-port.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { readLiveOwners, reservationsOf } from './live-owners.ts';
 import { reconcilePod, releaseBinding } from './pod.ts';
-import type { ReconcileDeps } from './ports.ts';
 
 /** Both sweeps; returns how many things were freed or removed. */
 export async function sweepOrphans(deps: ReconcileDeps, subnet: string): Promise<number> {

@@ -19,7 +19,7 @@ import {
 import type { Pod, SwitchLBRule } from '../domain/types.ts';
 import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
-import type { ReconcileDeps } from './ports.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { subnetPlacements } from './subnet-registration.ts';
 
 export async function reconcileSwitchLBRule(

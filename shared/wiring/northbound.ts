@@ -1,5 +1,5 @@
 // Adapts the OVN Northbound writer (shared/ovn) to what the reconcilers ask of OVN
-// (shared/reconcile/ports.ts). Lookups that scan ports use the monitor-fed PortCache when the
+// (shared/reconcile/deps.ts). Lookups that scan ports use the monitor-fed PortCache when the
 // process has one, so they cost no server round trip.
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type { VirtualPortRow } from '../domain/virtual-port.ts';
@@ -11,7 +11,7 @@ import {
   parentsOf,
   VIRTUAL_IP,
 } from '../ovn/nb/index.ts';
-import type { NorthboundPort } from '../reconcile/ports.ts';
+import type { NorthboundPort } from '../reconcile/deps.ts';
 
 const holds = (have: Record<string, string>, want: Record<string, string>) =>
   Object.entries(want).every(([k, v]) => have[k] === v);

@@ -14,7 +14,7 @@ import {
   desiredSwitchLoadBalancers,
   parseSwitchLbRule,
 } from '../../shared/domain/switch-lb.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { refreshFrontEndArp } from '../../shared/reconcile/switch-lb-rule.ts';
 import { northboundPort } from '../../shared/wiring/northbound.ts';
 import { type Assembled, assemble, SUBNET } from './helpers.ts';

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VIP_RANGE_ANNOTATION } from '../../shared/domain/beside-kube-ovn.ts';
 import type { Pod, Vip } from '../../shared/domain/types.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
 import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
 import { eventOf, type ReconcileHarness, startReconcileHarness } from './harness.ts';
 

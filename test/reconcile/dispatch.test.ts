@@ -11,8 +11,8 @@ import { signBodySync } from '../../shared/events/signature.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 import { KubeApiError } from '../../shared/kube/errors.ts';
 import { Disconnected, NotLeader } from '../../shared/ovsdb/errors.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { createDispatch, type Route } from '../../shared/reconcile/dispatch.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
 import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
 let h: ReconcileHarness;

@@ -11,7 +11,7 @@ import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
 import { connectNorthbound, type NorthboundWriter } from '../../shared/ovn/nb/index.ts';
 import { type ControllerPorts, createControllerPorts } from '../../shared/ports.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { northboundPort } from '../../shared/wiring/northbound.ts';
 import { startTestApiServer, type TestApiServer } from '../kube/dev-server.ts';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vip } from '../../shared/domain/types.ts';
 import type { Kube } from '../../shared/kube/index.ts';
 import type { ControllerPorts } from '../../shared/ports.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { reconcileVip } from '../../shared/reconcile/vip.ts';
 import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
