@@ -46,7 +46,6 @@ export async function auditSystem(
   };
 }
 export { countsText, driftTable, repairLine, summaryLine } from './format.ts';
-export { type OpenAuditPorts, openAuditPorts } from './open.ts';
 export { type RepairFailure, type RepairReport, repair } from './repair.ts';
 export { persistentDrift, type SettleOptions } from './settle.ts';
 

@@ -7,17 +7,26 @@ import type { ConnectionOptions } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { Config } from './config.ts';
-import { apiServerCheck, ovsdbCheck, type ReadinessCheck, redisCheck } from './health/readiness.ts';
-import { type Allocator, createRedisAllocator } from './ipam/index.ts';
-import { createEventRecorder, type KubeEventRecorder, kubeEventSink } from './kube/event-recorder.ts';
-import { createKube } from './kube/index.ts';
-import type { FunctionMetrics } from './metrics/functions.ts';
-import { connectNorthbound } from './ovn/nb/index.ts';
-import { sslFileOptions } from './ovsdb/transport.ts';
-import type { KubePort, NorthboundPort, ReconcileDeps } from './reconcile/deps.ts';
-import { createSubnetStatusRefresher } from './reconcile/subnet.ts';
-import { northboundPort } from './wiring/northbound.ts';
+import type { Config } from '../../shared/config.ts';
+import {
+  apiServerCheck,
+  ovsdbCheck,
+  type ReadinessCheck,
+  redisCheck,
+} from '../../shared/health/readiness.ts';
+import { type Allocator, createRedisAllocator } from '../../shared/ipam/index.ts';
+import {
+  createEventRecorder,
+  type KubeEventRecorder,
+  kubeEventSink,
+} from '../../shared/kube/event-recorder.ts';
+import { createKube } from '../../shared/kube/index.ts';
+import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
+import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
+import { sslFileOptions } from '../../shared/ovsdb/transport.ts';
+import type { KubePort, NorthboundPort, ReconcileDeps } from '../../shared/reconcile/deps.ts';
+import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
+import { northboundPort } from './northbound-port.ts';
 
 export interface Ports {
   readonly allocator: Allocator;

@@ -1,8 +1,8 @@
 // Adapts the OVN Northbound writer (shared/ovn) to what the reconcilers ask of OVN
 // (shared/reconcile/deps.ts). Lookups that scan ports use the monitor-fed PortCache when the
 // process has one, so they cost no server round trip.
-import type { LoadBalancerRow } from '../domain/switch-lb.ts';
-import type { VirtualPortRow } from '../domain/virtual-port.ts';
+import type { LoadBalancerRow } from '../../shared/domain/switch-lb.ts';
+import type { VirtualPortRow } from '../../shared/domain/virtual-port.ts';
 import {
   type LogicalSwitchPort,
   type NorthboundWriter,
@@ -10,8 +10,8 @@ import {
   type PortCache,
   parentsOf,
   VIRTUAL_IP,
-} from '../ovn/nb/index.ts';
-import type { NorthboundPort } from '../reconcile/deps.ts';
+} from '../../shared/ovn/nb/index.ts';
+import type { NorthboundPort } from '../../shared/reconcile/deps.ts';
 
 const holds = (have: Record<string, string>, want: Record<string, string>) =>
   Object.entries(want).every(([k, v]) => have[k] === v);
