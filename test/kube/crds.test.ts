@@ -43,13 +43,17 @@ describe('CRD manifests', () => {
     }
   });
 
-  it("gives the Vip the seed's short name and printer columns in order, HOLDER only in -o wide", () => {
+  it("gives the Vip the seed's short name and printer columns in order, PARENTS and HOLDER only in -o wide", () => {
     const vip = crds.find((c) => c.spec.names.kind === 'Vip');
     expect(vip.spec.names.shortNames).toEqual(['vip']);
     const cols = vip.spec.versions[0].additionalPrinterColumns;
     expect(
       cols.filter((c: { priority?: number }) => !c.priority).map((c: { name: string }) => c.name),
     ).toEqual(['V4IP', 'PV4IP', 'MAC', 'PMAC', 'V6IP', 'PV6IP', 'SUBNET', 'READY']);
+    expect(cols.find((c: { name: string }) => c.name === 'PARENTS')).toMatchObject({
+      priority: 1,
+      jsonPath: '.status.parents',
+    });
     expect(cols.find((c: { name: string }) => c.name === 'HOLDER')).toMatchObject({
       priority: 1,
       jsonPath: '.status.holder',
