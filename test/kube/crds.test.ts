@@ -62,7 +62,7 @@ describe('CRD manifests', () => {
   });
 
   it('has a ValidatingWebhookConfiguration for Vip CREATE and UPDATE', () => {
-    const [hook] = readYamlObjects(join(root, 'infra/manifests/webhook.yaml')) as unknown as {
+    const [hook] = readYamlObjects(join(root, 'infra/deploy/base/webhook.yaml')) as unknown as {
       kind: string;
       webhooks: {
         admissionReviewVersions: string[];
@@ -80,9 +80,9 @@ describe('CRD manifests', () => {
   });
 });
 
-describe('RBAC manifest', () => {
+describe('RBAC manifest (the one kustomize installs)', () => {
   // biome-ignore lint/suspicious/noExplicitAny: manifests read as plain YAML
-  const docs = readYamlObjects(join(root, 'infra/manifests/rbac.yaml')) as any[];
+  const docs = readYamlObjects(join(root, 'infra/deploy/base/rbac.yaml')) as any[];
   const role = (name: string) => docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === name);
   const allows = (
     r: { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] },
@@ -119,6 +119,7 @@ describe('RBAC manifest', () => {
       .map((b) => `${b.roleRef.name}->${b.subjects[0].name}`);
     expect(bindings.sort()).toEqual([
       'kube-ovn-vip-functions->vip-functions',
+      'kube-ovn-vip-holder->vip-holder',
       'kube-ovn-vip-relay->vip-relay',
     ]);
   });
