@@ -28,6 +28,7 @@ import { type Ovs, type Sb, startOvnController, startOvs, startSouthbound, tool 
 import { podExecBackend } from './exec.ts';
 import { ensureGateway, removeGateway } from './gateway.ts';
 import {
+  addSecondaryNic,
   cmdlineOf,
   createPodNetns,
   deleteLinkSync,
@@ -35,8 +36,9 @@ import {
   type NicPlumbing,
   removeNetnsSync,
   removePodNetns,
+  removeSecondaryNic,
 } from './netns.ts';
-import { netnsName, type PodNic, planNamespaces, podNic } from './pod-nic.ts';
+import { netnsName, type PodNic, planNamespaces, planSecondaries, podNic } from './pod-nic.ts';
 import { type AgentState, readState, removeState, writeState } from './state.ts';
 
 /** The userspace datapath's own tap device: one per machine, so one agent per machine. */
@@ -223,6 +225,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
   const made = new Map<string, PodNic>();
   const gatewaysMade = new Set<string>();
   let stopped = false;
+  const attachmentHostIfs = (nic: PodNic) => nic.secondaries.map((s) => s.hostIf);
 
   const onExit = () => {
     if (stopped) return;
@@ -263,7 +266,9 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     await attempt('pending pass', () => pass);
     const plumbing = ovs && { vsctl: ovs.vsctl, bridge, instance };
     for (const nic of made.values())
-      await attempt(`namespace ${nic.netns}`, () => removePodNetns(nic.netns, nic.hostIf, plumbing));
+      await attempt(`namespace ${nic.netns}`, () =>
+        removePodNetns(nic.netns, nic.hostIf, plumbing, attachmentHostIfs(nic)),
+      );
     made.clear();
     for (const ls of gatewaysMade) await attempt(`gateway of ${ls}`, () => removeGateway(o.nbRemote, ls));
     await attempt('ovn-controller', () => controller?.stop());
@@ -344,10 +349,11 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     return out;
   };
   const syncPods = async () => {
-    const plan = planNamespaces(desired(), made);
+    const want = desired();
+    const plan = planNamespaces(want, made);
     let failed = false;
     for (const nic of plan.remove) {
-      await removePodNetns(nic.netns, nic.hostIf, plumbing);
+      await removePodNetns(nic.netns, nic.hostIf, plumbing, attachmentHostIfs(nic));
       made.delete(nic.port);
       delete state.namespaces[nic.netns];
       writeState(dir, state);
@@ -368,7 +374,8 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
         state.namespaces[nic.netns] = nic.hostIf;
         writeState(dir, state);
         await createPodNetns(nic, plumbing);
-        made.set(nic.port, nic);
+        // Its attachments are wired below, like those of a namespace that was already there.
+        made.set(nic.port, { ...nic, secondaries: [] });
         log(`pod ${nic.port}: namespace ${nic.netns} (${nic.addresses.join(', ')})`);
       } catch (err) {
         failed = true;
@@ -377,6 +384,31 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
         delete state.namespaces[nic.netns];
         writeState(dir, state);
       }
+    }
+    // Attachments (Multus, OVN provider): added to and taken out of a standing namespace, so a
+    // changed attachment leaves eth0 and the pod's processes alone. Their veths go with the
+    // namespace, so the state file needs nothing more for them.
+    for (const [port, nic] of want) {
+      const have = made.get(port);
+      if (!have || stopped) continue;
+      const change = planSecondaries(nic.secondaries, have.secondaries);
+      let wired = have.secondaries.filter((s) => !change.remove.includes(s));
+      for (const s of change.remove) {
+        await removeSecondaryNic(have.netns, s, plumbing);
+        log(`pod ${port}: ${s.ifName} (${s.port}) removed`);
+      }
+      for (const s of change.create) {
+        try {
+          await addSecondaryNic(have.netns, s, plumbing);
+          wired = [...wired, s];
+          log(`pod ${port}: ${s.ifName} on ${s.port} (${s.addresses.join(', ')})`);
+        } catch (err) {
+          failed = true;
+          log(`pod ${port}: ${s.ifName}: ${(err as Error).message}`);
+          await removeSecondaryNic(have.netns, s, plumbing);
+        }
+      }
+      made.set(port, { ...have, secondaries: wired });
     }
     if (failed && !stopped) {
       clearTimeout(retryTimer);
