@@ -197,9 +197,13 @@ describe('an AAP Vip on a Multus secondary network', () => {
     spawned.push(sleeper);
     const clientNet1 = net1Of('client')!.hostIf;
     expect(await ovsPorts()).toContain(clientNet1);
-    await e.kube.patch('Pod', { namespace: 'default', name: 'client' }, {
-      metadata: { annotations: { [NETWORKS]: null } },
-    } as never);
+    await e.kube.patch(
+      'Pod',
+      { namespace: 'default', name: 'client' },
+      {
+        metadata: { annotations: { [NETWORKS]: null } },
+      },
+    );
     await waitFor('client net1 unwired', async () => !net1Of('client'), {
       timeoutMs: 15_000,
       intervalMs: 25,
