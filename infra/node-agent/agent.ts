@@ -38,7 +38,14 @@ import {
   removePodNetns,
   removeSecondaryNic,
 } from './netns.ts';
-import { netnsName, type PodNic, planNamespaces, planSecondaries, podNic } from './pod-nic.ts';
+import {
+  netnsName,
+  type PodNic,
+  planNamespaces,
+  planSecondaries,
+  podNic,
+  type SecondaryNic,
+} from './pod-nic.ts';
 import { type AgentState, readState, removeState, writeState } from './state.ts';
 
 /** The userspace datapath's own tap device: one per machine, so one agent per machine. */
@@ -348,10 +355,37 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     }
     return out;
   };
+  let failed = false;
+  /**
+   * Brings a namespace's attachment interfaces (Multus, OVN provider) in line with the
+   * pod's: taken out and added one by one, so a changed attachment leaves eth0 and the pod's
+   * processes alone. Their veths go with the namespace: the state file needs nothing for them.
+   * Answers what is wired afterwards; a failed one is retried on the next pass.
+   */
+  const syncAttachments = async (nic: PodNic, wiredBefore: readonly SecondaryNic[]) => {
+    const change = planSecondaries(nic.secondaries, wiredBefore);
+    let wired = wiredBefore.filter((s) => !change.remove.includes(s));
+    for (const s of change.remove) {
+      await removeSecondaryNic(nic.netns, s, plumbing);
+      log(`pod ${nic.port}: ${s.ifName} (${s.port}) removed`);
+    }
+    for (const s of change.create) {
+      try {
+        await addSecondaryNic(nic.netns, s, plumbing);
+        wired = [...wired, s];
+        log(`pod ${nic.port}: ${s.ifName} on ${s.port} (${s.addresses.join(', ')})`);
+      } catch (err) {
+        failed = true;
+        log(`pod ${nic.port}: ${s.ifName}: ${(err as Error).message}`);
+        await removeSecondaryNic(nic.netns, s, plumbing);
+      }
+    }
+    return wired;
+  };
   const syncPods = async () => {
     const want = desired();
     const plan = planNamespaces(want, made);
-    let failed = false;
+    failed = false;
     for (const nic of plan.remove) {
       await removePodNetns(nic.netns, nic.hostIf, plumbing, attachmentHostIfs(nic));
       made.delete(nic.port);
@@ -374,8 +408,8 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
         state.namespaces[nic.netns] = nic.hostIf;
         writeState(dir, state);
         await createPodNetns(nic, plumbing);
-        // Its attachments are wired below, like those of a namespace that was already there.
-        made.set(nic.port, { ...nic, secondaries: [] });
+        // Wired (waitForPod, exec) only with its attachments in place.
+        made.set(nic.port, { ...nic, secondaries: await syncAttachments(nic, []) });
         log(`pod ${nic.port}: namespace ${nic.netns} (${nic.addresses.join(', ')})`);
       } catch (err) {
         failed = true;
@@ -385,30 +419,11 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
         writeState(dir, state);
       }
     }
-    // Attachments (Multus, OVN provider): added to and taken out of a standing namespace, so a
-    // changed attachment leaves eth0 and the pod's processes alone. Their veths go with the
-    // namespace, so the state file needs nothing more for them.
+    // Namespaces that stood already: only their attachments may have changed.
     for (const [port, nic] of want) {
       const have = made.get(port);
-      if (!have || stopped) continue;
-      const change = planSecondaries(nic.secondaries, have.secondaries);
-      let wired = have.secondaries.filter((s) => !change.remove.includes(s));
-      for (const s of change.remove) {
-        await removeSecondaryNic(have.netns, s, plumbing);
-        log(`pod ${port}: ${s.ifName} (${s.port}) removed`);
-      }
-      for (const s of change.create) {
-        try {
-          await addSecondaryNic(have.netns, s, plumbing);
-          wired = [...wired, s];
-          log(`pod ${port}: ${s.ifName} on ${s.port} (${s.addresses.join(', ')})`);
-        } catch (err) {
-          failed = true;
-          log(`pod ${port}: ${s.ifName}: ${(err as Error).message}`);
-          await removeSecondaryNic(have.netns, s, plumbing);
-        }
-      }
-      made.set(port, { ...have, secondaries: wired });
+      if (!have || stopped || plan.create.includes(nic)) continue;
+      made.set(port, { ...have, secondaries: await syncAttachments(nic, have.secondaries) });
     }
     if (failed && !stopped) {
       clearTimeout(retryTimer);
