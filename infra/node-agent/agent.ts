@@ -28,7 +28,6 @@ import { type Ovs, type Sb, startOvnController, startOvs, startSouthbound, tool 
 import { podExecBackend } from './exec.ts';
 import { ensureGateway, removeGateway } from './gateway.ts';
 import {
-  addSecondaryNic,
   cmdlineOf,
   createPodNetns,
   deleteLinkSync,
@@ -36,16 +35,9 @@ import {
   type NicPlumbing,
   removeNetnsSync,
   removePodNetns,
-  removeSecondaryNic,
+  syncSecondaryNics,
 } from './netns.ts';
-import {
-  netnsName,
-  type PodNic,
-  planNamespaces,
-  planSecondaries,
-  podNic,
-  type SecondaryNic,
-} from './pod-nic.ts';
+import { netnsName, type PodNic, planNamespaces, podNic, type SecondaryNic } from './pod-nic.ts';
 import { type AgentState, readState, removeState, writeState } from './state.ts';
 
 /** The userspace datapath's own tap device: one per machine, so one agent per machine. */
@@ -356,31 +348,10 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     return out;
   };
   let failed = false;
-  /**
-   * Brings a namespace's attachment interfaces (Multus, OVN provider) in line with the
-   * pod's: taken out and added one by one, so a changed attachment leaves eth0 and the pod's
-   * processes alone. Their veths go with the namespace: the state file needs nothing for them.
-   * Answers what is wired afterwards; a failed one is retried on the next pass.
-   */
   const syncAttachments = async (nic: PodNic, wiredBefore: readonly SecondaryNic[]) => {
-    const change = planSecondaries(nic.secondaries, wiredBefore);
-    let wired = wiredBefore.filter((s) => !change.remove.includes(s));
-    for (const s of change.remove) {
-      await removeSecondaryNic(nic.netns, s, plumbing);
-      log(`pod ${nic.port}: ${s.ifName} (${s.port}) removed`);
-    }
-    for (const s of change.create) {
-      try {
-        await addSecondaryNic(nic.netns, s, plumbing);
-        wired = [...wired, s];
-        log(`pod ${nic.port}: ${s.ifName} on ${s.port} (${s.addresses.join(', ')})`);
-      } catch (err) {
-        failed = true;
-        log(`pod ${nic.port}: ${s.ifName}: ${(err as Error).message}`);
-        await removeSecondaryNic(nic.netns, s, plumbing);
-      }
-    }
-    return wired;
+    const r = await syncSecondaryNics(nic, wiredBefore, plumbing, log);
+    if (r.failed) failed = true;
+    return r.wired;
   };
   const syncPods = async () => {
     const want = desired();

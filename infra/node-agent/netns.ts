@@ -3,7 +3,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { PodNic, SecondaryNic } from './pod-nic.ts';
+import { type PodNic, planSecondaries, type SecondaryNic } from './pod-nic.ts';
 
 const run = promisify(execFile);
 const PATH_ENV = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
@@ -52,16 +52,42 @@ export async function createPodNetns(nic: PodNic, p: NicPlumbing): Promise<void>
 }
 
 /**
- * An attachment's interface in a pod's existing namespace: its own veth, MAC and addresses,
- * bound to the attachment's port. Only the subnet's connected route comes with the address, as
- * kube-ovn's CNI does for a non-default network: the pod's default route stays on eth0.
+ * Brings a namespace's attachment interfaces (Multus, OVN provider) in line with the pod's: taken
+ * out and added one by one, so a changed attachment leaves eth0 and the pod's processes alone.
+ * Their veths go with the namespace: the agent's state file needs nothing for them. Answers what
+ * is wired afterwards, and whether one failed (the agent retries it on its next pass).
  */
-export async function addSecondaryNic(netns: string, nic: SecondaryNic, p: NicPlumbing): Promise<void> {
-  await plugVeth(netns, nic, p);
+export async function syncSecondaryNics(
+  nic: PodNic,
+  wiredBefore: readonly SecondaryNic[],
+  p: NicPlumbing,
+  log: (line: string) => void,
+): Promise<{ wired: SecondaryNic[]; failed: boolean }> {
+  const change = planSecondaries(nic.secondaries, wiredBefore);
+  let wired = wiredBefore.filter((s) => !change.remove.includes(s));
+  let failed = false;
+  for (const s of change.remove) {
+    await removeSecondaryNic(nic.netns, s, p);
+    log(`pod ${nic.port}: ${s.ifName} (${s.port}) removed`);
+  }
+  for (const s of change.create) {
+    try {
+      // Its own veth, MAC and addresses on the attachment's port. Only the subnet's connected
+      // route comes with the address, as kube-ovn's CNI does off eth0: the default route stays.
+      await plugVeth(nic.netns, s, p);
+      wired = [...wired, s];
+      log(`pod ${nic.port}: ${s.ifName} on ${s.port} (${s.addresses.join(', ')})`);
+    } catch (err) {
+      failed = true;
+      log(`pod ${nic.port}: ${s.ifName}: ${(err as Error).message}`);
+      await removeSecondaryNic(nic.netns, s, p);
+    }
+  }
+  return { wired, failed };
 }
 
 /** Takes an attachment's interface out of a namespace that stays (both veth ends and the OVS port). */
-export async function removeSecondaryNic(netns: string, nic: SecondaryNic, p: NicPlumbing): Promise<void> {
+async function removeSecondaryNic(netns: string, nic: SecondaryNic, p: NicPlumbing): Promise<void> {
   await p.vsctl('--if-exists', 'del-port', p.bridge, nic.hostIf).catch(() => {});
   await sh('ip', ['-n', netns, 'link', 'delete', nic.ifName]).catch(() => {});
   deleteLinkSync(nic.hostIf);
