@@ -3,7 +3,8 @@
 // /occupancy over the controller ports. What differs between runtimes (the server, TLS, how a
 // verified client certificate is seen) stays in the entry and comes in through `runtime`.
 import { Hono } from 'hono';
-import { createControllerPorts, createPorts, type Ports } from '../../infra/wiring/controller.ts';
+import { createControllerPorts } from '../../infra/wiring/controller.ts';
+import { createPorts, type Ports } from '../../infra/wiring/redis.ts';
 import type { Config } from '../../shared/config.ts';
 import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';

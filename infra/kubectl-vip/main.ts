@@ -25,7 +25,7 @@ import { OvsdbClient } from '../../shared/ovsdb/client.ts';
 import { atomString, op, optional, uuid, uuidString, where, whereUuid } from '../../shared/ovsdb/protocol.ts';
 import { parseRemotes } from '../../shared/ovsdb/transport.ts';
 import { openAuditPorts } from '../wiring/audit.ts';
-import { createPorts } from '../wiring/controller.ts';
+import { createPorts } from '../wiring/redis.ts';
 import { type Connection, resolveConnection } from './connect.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
