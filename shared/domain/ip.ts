@@ -1,5 +1,5 @@
-// String-facing address helpers for the domain decisions, built on the allocator's value types
-// (shared/ipam/ip.ts), so the whole system parses and formats addresses one way.
+// String-facing address helpers for the domain decisions, built on the value types the allocator
+// uses too (ip-codec.ts), so the whole system parses and formats addresses one way.
 import {
   bitsOf as bitsOfFamily,
   formatCidr,
@@ -7,7 +7,7 @@ import {
   type Family as IpamFamily,
   parseIp,
   parseCidr as parseIpamCidr,
-} from '../ipam/ip.ts';
+} from './ip-codec.ts';
 
 export type Family = 'v4' | 'v6';
 

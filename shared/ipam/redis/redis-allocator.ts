@@ -11,6 +11,7 @@
 // MAC held by that holder; the owner's retry gets the same MAC, and audit() reports it meanwhile.
 import { Buffer } from 'node:buffer';
 import type { Cluster, Redis } from 'ioredis';
+import { type Family, formatIp, parseIp } from '../../domain/ip-codec.ts';
 import { DomainError, Reason } from '../../errors.ts';
 import type {
   AllocateRequest,
@@ -29,7 +30,6 @@ import type {
 } from '../allocator.ts';
 import { ConcurrentChangeError } from '../allocator.ts';
 import { auditSnapshot, type SubnetDump, snapshotOfDump } from '../audit.ts';
-import { type Family, formatIp, parseIp } from '../ip.ts';
 import { canonicalMac } from '../mac.ts';
 import { addressOf, excludedRanges, pageBitsOf, pageShape, positionOf, valueAt } from '../positions.ts';
 import {
