@@ -4,16 +4,17 @@ import {
   bitsOf as bitsOfFamily,
   formatCidr,
   formatIp,
-  type Family as IpamFamily,
+  type Family as IpVersion,
   parseIp,
   parseCidr as parseIpamCidr,
 } from './ip-codec.ts';
 
-export type Family = 'v4' | 'v6';
+/** A family as kube-ovn's fields name it (`v4ip`, `v6ip`); the codec's is the IP version, 4 | 6. */
+export type FamilyName = 'v4' | 'v6';
 
-const toFamily = (f: IpamFamily): Family => (f === 4 ? 'v4' : 'v6');
-const toIpamFamily = (f: Family): IpamFamily => (f === 'v4' ? 4 : 6);
-const bitsOf = (f: Family): number => bitsOfFamily(toIpamFamily(f));
+const toFamily = (f: IpVersion): FamilyName => (f === 4 ? 'v4' : 'v6');
+const toIpVersion = (f: FamilyName): IpVersion => (f === 'v4' ? 4 : 6);
+const bitsOf = (f: FamilyName): number => bitsOfFamily(toIpVersion(f));
 
 /** Canonical IPv4 dotted quad, or undefined when `s` is not a plain four-part decimal address. */
 export function canonicalV4(s: string): string | undefined {
@@ -27,7 +28,7 @@ export function canonicalV6(s: string): string | undefined {
   return ip?.family === 6 ? formatIp(ip) : undefined;
 }
 
-export function familyOf(addr: string): Family | undefined {
+export function familyOf(addr: string): FamilyName | undefined {
   const ip = parseIp(addr);
   return ip ? toFamily(ip.family) : undefined;
 }
@@ -38,12 +39,12 @@ export function toBigInt(addr: string): bigint {
   return ip.value;
 }
 
-export function fromBigInt(n: bigint, family: Family): string {
-  return formatIp({ family: toIpamFamily(family), value: n });
+export function fromBigInt(n: bigint, family: FamilyName): string {
+  return formatIp({ family: toIpVersion(family), value: n });
 }
 
 export interface Cidr {
-  family: Family;
+  family: FamilyName;
   /** Canonical text, network address + prefix, e.g. `10.16.0.0/16`. */
   text: string;
   prefix: number;

@@ -7,7 +7,7 @@ import {
   canonicalV6,
   cidrContains,
   defaultGateway,
-  type Family,
+  type FamilyName,
   familyOf,
   isUsable,
   parseCidr,
@@ -178,7 +178,7 @@ export function parseVipSpec(raw: unknown): VipSpecParse {
 
 function parseAddress(
   v: unknown,
-  family: Family,
+  family: FamilyName,
   err: (field: string, reason: Reason, message: string) => void,
 ): string | undefined {
   const field = family === 'v4' ? 'spec.v4ip' : 'spec.v6ip';
