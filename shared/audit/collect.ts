@@ -3,9 +3,10 @@
 // meanwhile can show as drift once; re-running the audit tells lasting drift from a passing one.
 // A read that fails fails the audit (AuditReadError): only "not found" means absent. Taking an
 // API error for "absent" would report healthy objects as leaks and let --repair free them.
+
+import { isDomainError, Reason } from '../domain/errors.ts';
 import type { StatefulSet, VirtualMachine } from '../domain/types.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
-import { isDomainError, Reason } from '../errors.ts';
 import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
 import type { KubePort, ReconcileDeps } from '../reconcile/deps.ts';

@@ -5,8 +5,9 @@
 // Destructive steps are re-checked against a fresh read first, so an object created since the
 // audit is never stripped. Changing an owner's addresses is one allocator script (replace), so a
 // repair that dies half-way never leaves an owner without an address.
+
+import { isDomainError, Reason, refusalMessage } from '../domain/errors.ts';
 import { judgeReservation, liveOwners, placementsOf, vipOwner } from '../domain/ownership.ts';
-import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { ReconcileDeps } from '../reconcile/deps.ts';
 import { reconcilePod, releaseBinding } from '../reconcile/pod.ts';
 import { reconcileSubnet } from '../reconcile/subnet.ts';

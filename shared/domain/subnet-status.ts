@@ -1,6 +1,7 @@
 // Subnet: the parsed view every decision uses, and its status from the allocator's counts.
-import { Reason } from '../errors.ts';
+
 import { setCondition } from './conditions.ts';
+import { Reason } from './errors.ts';
 import {
   type Cidr,
   canonicalV4,

@@ -1,6 +1,6 @@
 // Validation of a Vip's spec: the webhook and the Vip handler share it, so both refuse exactly the
 // same things with the same reasons. Pure: the subnet check takes the Subnet's fields as data.
-import { Reason } from '../errors.ts';
+import { Reason } from './errors.ts';
 import {
   type Cidr,
   canonicalV4,

@@ -1,6 +1,6 @@
 // The I/O around the occupancy views: which subnets to show (the API server's Subnets the allocator
 // knows), every reservation of one (allocator.list paged), and the AAP Vips. Read-only.
-import { DomainError, Reason } from '../errors.ts';
+import { DomainError, Reason } from '../domain/errors.ts';
 import type { Allocator, Reservation } from '../ipam/allocator.ts';
 import type { KubePort } from '../reconcile/deps.ts';
 import { type FamilyUsage, familyUsage, rangeOf, type SubnetOccupancy, subnetOccupancy } from './grid.ts';

@@ -3,8 +3,8 @@
 // allocated here takes them; a hold goes when its IP object goes or a live pod has that port (the
 // pod's reconcile then holds the address from its annotations). Run by every Subnet reconcile.
 import { ipObjectHolds } from '../domain/adopt.ts';
+import { isDomainError } from '../domain/errors.ts';
 import { ipOwner, livePodPorts } from '../domain/ownership.ts';
-import { isDomainError } from '../errors.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { reservationsOf } from './live-owners.ts';
 import { subnetPlacements } from './subnet-registration.ts';

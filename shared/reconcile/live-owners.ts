@@ -1,8 +1,9 @@
 // The reads the judgement of shared/domain/ownership.ts needs: what the allocator holds in a
 // subnet (paged), and who exists in the API server. One loop for the sweep, the kube-ovn
 // adoption and the audit, so they page and filter alike.
+
+import { isDomainError } from '../domain/errors.ts';
 import { type KubernetesOwnerKind, type LiveOwners, liveOwners, parseOwner } from '../domain/ownership.ts';
-import { isDomainError } from '../errors.ts';
 import type { Allocator, Reservation } from '../ipam/index.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { subnetPlacements } from './subnet-registration.ts';

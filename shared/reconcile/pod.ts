@@ -9,13 +9,13 @@ import {
   nicAnnotation,
   PRIMARY_PROVIDER,
 } from '../domain/annotations.ts';
+import { isDomainError, Reason, refusalMessage } from '../domain/errors.ts';
 import { podOwner, vipOfPort } from '../domain/ownership.ts';
 import { annotationsPatch, desiredNicAnnotations, readPodAnnotations } from '../domain/pod-annotations.ts';
 import { type PodNic, podNics } from '../domain/pod-network.ts';
 import type { Pod } from '../domain/types.ts';
 import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
 import { macAsShown } from '../domain/vip-status.ts';
-import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';

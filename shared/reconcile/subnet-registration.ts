@@ -2,11 +2,11 @@
 // need. Below every reconciler (Vip, pod, Subnet, SwitchLBRule, sweep), so they import it, never each other.
 
 import { besideView } from '../domain/beside-kube-ovn.ts';
+import { isDomainError, Reason } from '../domain/errors.ts';
 import { placementsOf } from '../domain/ownership.ts';
 import type { SubnetPlacement } from '../domain/pod-network.ts';
 import { parseSubnet } from '../domain/subnet-status.ts';
 import type { SubnetResource } from '../domain/types.ts';
-import { isDomainError, Reason } from '../errors.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
 import type { ReconcileDeps } from './deps.ts';
 

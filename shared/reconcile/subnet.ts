@@ -1,6 +1,7 @@
 // Reconciles one Subnet: its range in the allocator, its logical switch, and exact status counts.
 // Vips and pods call `ensureSubnetRegistered` (subnet-registration.ts) inline, so they never wait on event order.
 
+import { isDomainError, Reason } from '../domain/errors.ts';
 import {
   inUseMessage,
   isInUse,
@@ -10,7 +11,6 @@ import {
 } from '../domain/subnet-lifecycle.ts';
 import { computeSubnetStatus, parseSubnet, subnetStatusEquals } from '../domain/subnet-status.ts';
 import type { Condition, SubnetResource } from '../domain/types.ts';
-import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
 import { adoptIpObjects } from './adopt.ts';

@@ -11,6 +11,7 @@ import {
 } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
 import { besideView, besideVipDecision } from '../domain/beside-kube-ovn.ts';
+import { isDomainError, Reason, refusalMessage } from '../domain/errors.ts';
 import { vipOwner } from '../domain/ownership.ts';
 import { parentVipAddresses, portSecurity } from '../domain/port-security.ts';
 import type { Pod, Vip } from '../domain/types.ts';
@@ -35,7 +36,6 @@ import {
   statusShowsReservation,
 } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
-import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';

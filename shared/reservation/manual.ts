@@ -4,6 +4,8 @@
 // read-only too: every write goes to an owner in the manual namespace (shared/domain/ownership.ts), so
 // it cannot reach a `vip/`, `pod/` or any future Kubernetes key. Manual owners may hold addresses
 // in a Kubernetes subnet: through the same allocator (no collision, never the gateway, counted).
+
+import { DomainError, isDomainError, Reason } from '../domain/errors.ts';
 import {
   apiOwnerName,
   manualOwner,
@@ -12,7 +14,6 @@ import {
   ownerSide,
   storedOwnerOf,
 } from '../domain/ownership.ts';
-import { DomainError, isDomainError, Reason } from '../errors.ts';
 import type {
   Allocator,
   ListOptions,

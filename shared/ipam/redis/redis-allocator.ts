@@ -11,8 +11,8 @@
 // MAC held by that holder; the owner's retry gets the same MAC, and audit() reports it meanwhile.
 import { Buffer } from 'node:buffer';
 import type { Cluster, Redis } from 'ioredis';
+import { DomainError, Reason } from '../../domain/errors.ts';
 import { type Family, formatIp, parseIp } from '../../domain/ip-codec.ts';
-import { DomainError, Reason } from '../../errors.ts';
 import type {
   AllocateRequest,
   Allocation,
