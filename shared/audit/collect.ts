@@ -11,7 +11,7 @@ import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/inde
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
 import type { KubePort, ReconcileDeps } from '../reconcile/deps.ts';
 import { allReservations } from '../reconcile/live-owners.ts';
-import { orphanBindingPorts } from './compare.ts';
+import { orphanBindingPorts } from './compare-ownership.ts';
 import type { ObservedState } from './types.ts';
 
 export type AuditKube = Pick<

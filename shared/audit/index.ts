@@ -1,7 +1,8 @@
 // Audit: compare the API server (the source of truth), Redis and OVN NB; report drift; repair it
 // in the direction of the API server by re-running the owning object's reconciler.
 import { type AuditPorts, type CollectOptions, collectState } from './collect.ts';
-import { compareState, compareSubnetCounts } from './compare.ts';
+import { compareState } from './compare.ts';
+import { compareSubnetCounts } from './compare-registrations.ts';
 import { auditSettled, type SettleOptions } from './settle.ts';
 import { type AuditResult, DriftKind } from './types.ts';
 
