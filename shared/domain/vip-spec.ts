@@ -2,7 +2,7 @@
 // same things with the same reasons. Pure: the subnet check takes the Subnet's fields as data.
 import { Reason } from './errors.ts';
 import {
-  type Cidr,
+  type CidrBlock,
   canonicalV4,
   canonicalV6,
   cidrContains,
@@ -217,7 +217,7 @@ export function checkAddressesInSubnet(
 ): FieldError[] {
   const errors: FieldError[] = [];
   const label = subnet.name ? `subnet ${subnet.name}` : 'the subnet';
-  const cidrs: Cidr[] = [];
+  const cidrs: CidrBlock[] = [];
   for (const part of subnet.cidrBlock.split(',')) {
     if (part.trim() === '') continue;
     const c = parseCidr(part);
