@@ -8,9 +8,9 @@ import { isDomainError, Reason } from '../domain/errors.ts';
 import type { StatefulSet, VirtualMachine } from '../domain/types.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
 import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
+import { allReservations } from '../ipam/list-all.ts';
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
 import type { KubePort, ReconcileDeps } from '../reconcile/deps.ts';
-import { allReservations } from '../reconcile/live-owners.ts';
 import { orphanBindingPorts } from './compare-ownership.ts';
 import type { ObservedState } from './types.ts';
 

@@ -1,29 +1,13 @@
 // The reads the judgement of shared/domain/ownership.ts needs: what the allocator holds in a
-// subnet (paged), and who exists in the API server. One loop for the sweep, the kube-ovn
-// adoption and the audit, so they page and filter alike.
+// subnet (ipam/list-all.ts pages it for the sweep, the kube-ovn adoption, the audit, the Subnet
+// lifecycle and the occupancy page alike), and who exists in the API server.
 
 import { isDomainError } from '../domain/errors.ts';
 import { type KubernetesOwnerKind, type LiveOwners, liveOwners, parseOwner } from '../domain/ownership.ts';
-import type { Allocator, Reservation } from '../ipam/index.ts';
+import type { Reservation } from '../ipam/index.ts';
+import { allReservations } from '../ipam/list-all.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { subnetPlacements } from './subnet-registration.ts';
-
-/** Every reservation of a subnet, `limit` per list call; `progress` gets the running count. */
-export async function allReservations(
-  allocator: Pick<Allocator, 'list'>,
-  subnet: string,
-  opts: { limit?: number; progress?: (n: number) => void } = {},
-): Promise<Reservation[]> {
-  const out: Reservation[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await allocator.list(subnet, { ...(cursor ? { cursor } : {}), limit: opts.limit ?? 1000 });
-    out.push(...page.items);
-    opts.progress?.(out.length);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
 
 /** The reservations of one owner kind in a subnet; an unregistered subnet holds nothing. */
 export async function reservationsOf(

@@ -13,6 +13,7 @@ import { computeSubnetStatus, parseSubnet, subnetStatusEquals } from '../domain/
 import type { Condition, SubnetResource } from '../domain/types.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
+import { allReservations } from '../ipam/list-all.ts';
 import { adoptIpObjects } from './adopt.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { noteSubnetRefused } from './events.ts';
@@ -147,14 +148,7 @@ async function removeIfUnused(deps: ReconcileDeps, name: string): Promise<boolea
 }
 
 async function usageIn(deps: ReconcileDeps, subnet: string): Promise<SubnetUsage> {
-  const owners: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.allocator.list(subnet, { limit: 1000, ...(cursor ? { cursor } : {}) });
-    for (const r of page.items) owners.push(r.owner);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return usageOf(owners);
+  return usageOf((await allReservations(deps.allocator, subnet)).map((r) => r.owner));
 }
 
 /** Brings `status` counts up to date from the allocator; cheap when nothing changed. */
