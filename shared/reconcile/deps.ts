@@ -1,6 +1,6 @@
 // What the reconcilers need from the outside world, from their point of view. Implementations
-// live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); shared/ports.ts
-// wires them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
+// live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); infra/wiring
+// builds them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
 
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type {
