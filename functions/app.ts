@@ -18,7 +18,7 @@ import { type ErrorPayload, statusOf } from './reservation/errors.ts';
 import { createReservationRoutes, type ReservationPorts } from './reservation/routes.ts';
 
 export interface AppPorts extends ReservationPorts {
-  /** What /readyz checks (shared/ports.ts lists each dependency); none: ready while live. */
+  /** What /readyz checks (infra/wiring lists each dependency); none: ready while live. */
   readonly checks?: Parameters<typeof runChecks>[0];
 }
 
