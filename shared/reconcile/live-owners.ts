@@ -9,20 +9,28 @@ import { allReservations } from '../ipam/list-all.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { subnetPlacements } from './subnet-registration.ts';
 
-/** The reservations of one owner kind in a subnet; an unregistered subnet holds nothing. */
-export async function reservationsOf(
-  deps: Pick<ReconcileDeps, 'allocator'>,
-  subnet: string,
-  kind: KubernetesOwnerKind,
-): Promise<Reservation[]> {
+/** Everything held in a subnet; an unregistered subnet holds nothing. */
+export async function heldIn(deps: Pick<ReconcileDeps, 'allocator'>, subnet: string): Promise<Reservation[]> {
   try {
-    return (await allReservations(deps.allocator, subnet)).filter((r) => parseOwner(r.owner).kind === kind);
+    return await allReservations(deps.allocator, subnet);
   } catch (err) {
     // The subnet is not (or no longer) registered: nothing is held there.
     if (!isDomainError(err)) throw err;
     return [];
   }
 }
+
+/** What owners of one kind hold in a subnet. */
+export async function reservationsOf(
+  deps: Pick<ReconcileDeps, 'allocator'>,
+  subnet: string,
+  kind: KubernetesOwnerKind,
+): Promise<Reservation[]> {
+  return ofKind(await heldIn(deps, subnet), kind);
+}
+
+export const ofKind = (held: readonly Reservation[], kind: KubernetesOwnerKind) =>
+  held.filter((r) => parseOwner(r.owner).kind === kind);
 
 /**
  * Who exists now. Read after what is judged against it: an owner that held something before this

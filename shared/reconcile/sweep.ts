@@ -10,11 +10,12 @@
 // (shared/domain/ownership.ts) which reservations and ports have no live owner ("gone"), and
 // repairs only those, after a point read confirms the owner is still absent. Misplaced and
 // unwanted things are the audit's to report, not a resync's to act on.
-import { judgePort, judgeReservation } from '../domain/ownership.ts';
+import { judgePort, judgeReservation, type LiveOwners } from '../domain/ownership.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
 import { KUBE_OVN_VENDOR } from '../domain/virtual-port.ts';
-import type { ReconcileDeps } from './deps.ts';
-import { readLiveOwners, reservationsOf } from './live-owners.ts';
+import type { Reservation } from '../ipam/index.ts';
+import type { FoundPort, ReconcileDeps } from './deps.ts';
+import { heldIn, ofKind, readLiveOwners } from './live-owners.ts';
 import { reconcilePod, releaseBinding } from './pod.ts';
 
 /** Both sweeps; returns how many things were freed or removed. */
@@ -22,18 +23,29 @@ export async function sweepOrphans(deps: ReconcileDeps, subnet: string): Promise
   // Beside kube-ovn-controller the switch holds kube-ovn's own ports (pods, nodes, routers), all
   // with vendor kube-ovn: what is gone is for it to judge, not for this sweep.
   if (deps.besideKubeOvn) return 0;
-  return (await sweepGonePods(deps, subnet)) + (await sweepGoneVips(deps, subnet));
+  // What is held first, then who exists: an owner that held something before the list was taken
+  // and is missing from it was deleted (each is confirmed by a point read before anything goes).
+  const held = await heldIn(deps, subnet);
+  const ports = await deps.nb.findPorts({ ls: subnet, vendor: KUBE_OVN_VENDOR });
+  if (held.length === 0 && ports.length === 0) return 0;
+  const live = await readLiveOwners(deps);
+  return (
+    (await sweepGonePods(deps, subnet, ofKind(held, 'pod'), live)) +
+    (await sweepGoneVips(deps, subnet, ofKind(held, 'vip'), ports, live))
+  );
 }
 
 /**
  * Vip reservations and NB ports of the subnet whose Vip no longer exists. A Vip that is being
  * deleted still exists (its finalizer holds it), so its own delete path is never raced here.
  */
-export async function sweepGoneVips(deps: ReconcileDeps, subnet: string): Promise<number> {
-  const held = await reservationsOf(deps, subnet, 'vip');
-  const ports = await deps.nb.findPorts({ ls: subnet, vendor: KUBE_OVN_VENDOR });
-  // Listed after the reservations and ports: anything they name that this list lacks was deleted.
-  const live = await readLiveOwners(deps);
+async function sweepGoneVips(
+  deps: ReconcileDeps,
+  subnet: string,
+  held: readonly Reservation[],
+  ports: readonly FoundPort[],
+  live: LiveOwners,
+): Promise<number> {
   const exists = async (vip: string) => live.vips.has(vip) || !!(await deps.kube.getVip(vip));
   let swept = 0;
   for (const r of held) {
@@ -62,12 +74,13 @@ export async function sweepGoneVips(deps: ReconcileDeps, subnet: string): Promis
 }
 
 /** Releases what gone pods still hold in `subnet`; returns how many ports were swept. */
-export async function sweepGonePods(deps: ReconcileDeps, subnet: string): Promise<number> {
-  const held = await reservationsOf(deps, subnet, 'pod');
-  if (held.length === 0) return 0;
-  // Listed after the reservations: a pod that holds one existed before this list was taken, so
-  // missing from it means deleted (a re-created pod of the same name is re-checked below).
-  const live = await readLiveOwners(deps);
+async function sweepGonePods(
+  deps: ReconcileDeps,
+  subnet: string,
+  held: readonly Reservation[],
+  live: LiveOwners,
+): Promise<number> {
+  // A pod missing from `live` may have been re-created since under the same name: re-checked below.
   let swept = 0;
   for (const r of held) {
     const judged = judgeReservation(subnet, r.owner, live);
