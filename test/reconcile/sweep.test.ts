@@ -86,4 +86,23 @@ describe('sweepOrphans', () => {
     // Nothing left that is gone: a second sweep frees nothing.
     expect(await sweepOrphans(h.deps, subnet)).toBe(0);
   });
+
+  it('reads who exists once per sweep, after what is held', async () => {
+    // A pod that exists holds an address here: the pod part of the sweep has something to judge.
+    const name = `kept-${h.subnet.slice(-6)}`;
+    await h.admin.create('Pod', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    await h.deps.allocator.allocate({ subnet: h.subnet, owner: podOwner(`${name}.default`) });
+    h.calls.length = 0;
+    h.redisCalls.length = 0;
+    await sweepOrphans(h.deps, h.subnet);
+    const count = (name: string) => h.calls.filter((c) => c === name).length;
+    expect([count('listVips'), count('listPods'), count('listSubnets')]).toEqual([1, 1, 1]);
+    expect(h.redisCalls.filter((c) => c === 'list')).toEqual(['list']); // one page: a handful held
+    expect(await owners()).toContain(podOwner(`${name}.default`)); // it exists: kept
+  });
 });
