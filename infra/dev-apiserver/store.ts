@@ -22,6 +22,7 @@ import { copyJson, jsonEqual } from './json.ts';
 import { labelAnnotationCauses, metadataCauses } from './names.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
 import type { KubeObject, Matcher } from './selectors.ts';
+import { type Slot, SortedIndex } from './sorted-index.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -47,8 +48,13 @@ interface Subscriber {
 
 interface Bucket {
   info: ResourceInfo;
-  objects: Map<string, KubeObject>;
-  history: HistoryEntry[];
+  /** each object's slot by key; the same slots sorted by key in `sorted` */
+  objects: Map<string, Slot<KubeObject>>;
+  /** in etcd's order: a list page reads only its own part */
+  sorted: SortedIndex<KubeObject>;
+  /** the window of changes is history[head..]: dropping the oldest is O(1) */
+  history: (HistoryEntry | undefined)[];
+  head: number;
   /** every change with rv > floor is in history; a watch from below it gets 410 */
   floor: number;
   subscribers: Set<Subscriber>;
@@ -65,6 +71,24 @@ export interface ListOptions {
   matcher?: Matcher;
 }
 
+export interface PageOptions extends ListOptions {
+  /** the resourceVersion the page shows the objects at: from the bucket's floor to now */
+  at: number;
+  /** the key (`namespace/name`) the page starts after */
+  after?: string;
+  /** at most this many items; 0: all */
+  limit: number;
+  /** count the objects after the page (remainingItemCount) */
+  count?: boolean;
+}
+
+export interface Page {
+  items: KubeObject[];
+  /** the key of the page's last item, when more objects follow it */
+  last?: string;
+  remaining?: number;
+}
+
 export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
@@ -79,6 +103,9 @@ function checkSize(obj: KubeObject): void {
 
 const clone = copyJson;
 const objKey = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
+const keyOf = (o: KubeObject) => objKey(o.metadata.namespace, o.metadata.name ?? '');
+/** Keys of one namespace are `ns/...`: they sort from `ns/` up to `ns0` ('0' follows '/'). */
+const rangeOf = (ns: string | undefined) => (ns === undefined ? {} : { lo: `${ns}/`, hi: `${ns}0` });
 const timestamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 const notSpec = (k: string) => k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind';
@@ -116,7 +143,15 @@ export class Store {
       existing.info = info;
       return;
     }
-    this.buckets.set(key, { info, objects: new Map(), history: [], floor: this.rv, subscribers: new Set() });
+    this.buckets.set(key, {
+      info,
+      objects: new Map(),
+      sorted: new SortedIndex(),
+      history: [],
+      head: 0,
+      floor: this.rv,
+      subscribers: new Set(),
+    });
   }
 
   unregister(info: { group: string; resource: string }): void {
@@ -162,7 +197,7 @@ export class Store {
 
   /** The stored object itself, not a copy: the caller must not change it. */
   peek(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
-    const obj = this.bucket(info).objects.get(objKey(info.namespaced ? namespace : undefined, name));
+    const obj = this.bucket(info).objects.get(objKey(info.namespaced ? namespace : undefined, name))?.value;
     if (!obj) throw notFound(info.group, info.resource, name);
     return obj;
   }
@@ -175,14 +210,98 @@ export class Store {
   /** As list, but the stored objects themselves: the caller must not change them. */
   select(info: ResourceInfo, opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
     const b = this.bucket(info);
-    const items = [...b.objects.values()]
-      .filter((o) => opts.namespace === undefined || o.metadata.namespace === opts.namespace)
-      .filter((o) => !opts.matcher || opts.matcher(o))
-      // Byte order of the keys, as etcd returns them (and far cheaper than localeCompare).
-      .map((o) => ({ o, k: objKey(o.metadata.namespace, o.metadata.name ?? '') }))
-      .sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0))
-      .map(({ o }) => o);
+    const items: KubeObject[] = [];
+    this.eachSlot(b, opts.namespace, undefined, ({ value }) => {
+      if (!opts.matcher || opts.matcher(value)) items.push(value);
+      return true;
+    });
     return { items, resourceVersion: this.resourceVersion };
+  }
+
+  /** The current objects of a namespace (all without one) after key `after`, in etcd's byte order. */
+  private eachSlot(
+    b: Bucket,
+    namespace: string | undefined,
+    after: string | undefined,
+    visit: (slot: Slot<KubeObject>) => boolean,
+  ): void {
+    const { lo, hi } = rangeOf(namespace);
+    b.sorted.forEach(lo !== undefined && (after === undefined || after < lo) ? lo : after, hi, visit);
+  }
+
+  /**
+   * One page of a list as the objects were at resourceVersion `at`, as etcd serves every page of a
+   * list at the revision of its first: the current objects, with those changed since put back to
+   * their state then from the history (so the caller checks `at` against floor() first). Reads
+   * only the keys it returns, the page's slice of the sorted keys, plus the changes since `at`.
+   * With a matcher it reads keys until it has `limit` matches; `last` is set when any object
+   * follows, matching or not, as kube-apiserver sets `continue`.
+   */
+  page(info: ResourceInfo, o: PageOptions): Page {
+    const b = this.bucket(info);
+    const { lo, hi } = rangeOf(o.namespace);
+    const inRange = (k: string) =>
+      (lo === undefined || (k > lo && k < (hi as string))) && (o.after === undefined || k > o.after);
+    // Each key changed since `at`: its state then (null: it did not exist yet).
+    const then = new Map<string, KubeObject | null>();
+    if (o.at < this.rv) {
+      for (const e of this.historySince(b, o.at)) {
+        const k = keyOf(e.object);
+        if (!then.has(k)) then.set(k, e.type === 'ADDED' ? null : (e.prev ?? null));
+      }
+    }
+    // Deleted since `at`: no longer among the keys, so merged in from here.
+    const gone = [...then]
+      .filter(([k, v]) => v !== null && !b.objects.has(k) && inRange(k))
+      .map(([k]) => k)
+      .sort();
+    const items: KubeObject[] = [];
+    let last: string | undefined;
+    let more = false;
+    /** false once the page is full and another object follows */
+    const take = (key: string, now?: KubeObject): boolean => {
+      const obj = then.size > 0 && then.has(key) ? then.get(key) : now;
+      if (!obj) return true;
+      if (o.limit > 0 && items.length === o.limit) {
+        more = true;
+        return false;
+      }
+      if (!o.matcher || o.matcher(obj)) {
+        items.push(obj);
+        last = key;
+      }
+      return true;
+    };
+    let g = 0;
+    this.eachSlot(b, o.namespace, o.after, ({ key, value }) => {
+      while (g < gone.length && (gone[g] as string) < key) if (!take(gone[g++] as string)) return false;
+      return take(key, value);
+    });
+    while (!more && g < gone.length) take(gone[g++] as string);
+    if (!more) return { items };
+    const page: Page = { items, last };
+    if (o.count && last !== undefined) {
+      const from = last;
+      const now = hi === undefined ? b.sorted.size : b.sorted.rank(hi);
+      let remaining = now - b.sorted.rank(from) - (b.objects.has(from) ? 1 : 0);
+      for (const [k, v] of then)
+        if (k > from && inRange(k)) remaining += (v !== null ? 1 : 0) - (b.objects.has(k) ? 1 : 0);
+      page.remaining = remaining;
+    }
+    return page;
+  }
+
+  /** The recorded changes after resourceVersion `rv`, oldest first. */
+  private *historySince(b: Bucket, rv: number): Generator<HistoryEntry> {
+    const h = b.history;
+    let lo = b.head;
+    let hi = h.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((h[mid] as HistoryEntry).rv <= rv) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < h.length; i++) yield h[i] as HistoryEntry;
   }
 
   create(info: ResourceInfo, input: KubeObject): KubeObject {
@@ -227,7 +346,7 @@ export class Store {
     meta.resourceVersion = String(this.rv + 1);
     checkSize(obj);
     this.rv++;
-    b.objects.set(key, obj);
+    this.put(b, key, obj);
     this.record(b, { rv: this.rv, type: 'ADDED', object: obj });
     return obj;
   }
@@ -251,7 +370,7 @@ export class Store {
     const name = input.metadata?.name ?? '';
     const ns = info.namespaced ? input.metadata?.namespace : undefined;
     const key = objKey(ns, name);
-    const current = b.objects.get(key);
+    const current = b.objects.get(key)?.value;
     if (!current) throw notFound(info.group, info.resource, name);
     const wantRv = input.metadata?.resourceVersion;
     if (wantRv && wantRv !== current.metadata.resourceVersion) {
@@ -322,7 +441,7 @@ export class Store {
     next.metadata.resourceVersion = String(this.rv + 1);
     checkSize(next);
     this.rv++;
-    b.objects.set(key, next);
+    this.put(b, key, next, current);
     this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
     return next;
   }
@@ -340,7 +459,7 @@ export class Store {
   ): { object: KubeObject; deleted: boolean } {
     const b = this.bucket(info);
     const key = objKey(info.namespaced ? namespace : undefined, name);
-    const current = b.objects.get(key);
+    const current = b.objects.get(key)?.value;
     if (!current) throw notFound(info.group, info.resource, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid) {
@@ -367,7 +486,7 @@ export class Store {
       next.metadata.deletionGracePeriodSeconds = 0;
       next.metadata.generation = (current.metadata.generation ?? 1) + 1;
       next.metadata.resourceVersion = String(++this.rv);
-      b.objects.set(key, next);
+      this.put(b, key, next, current);
       this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
       return { object: clone(next), deleted: false };
     }
@@ -381,8 +500,46 @@ export class Store {
     return this.bucket(info).floor;
   }
 
+  /** Stores an object under its key, keeping the sorted keys and the owner index in step. */
+  private put(b: Bucket, key: string, obj: KubeObject, prev?: KubeObject): void {
+    const slot = b.objects.get(key);
+    if (slot) slot.value = obj;
+    else {
+      const added = { key, value: obj };
+      b.objects.set(key, added);
+      b.sorted.add(added);
+    }
+    this.indexOwners(b, key, prev, obj);
+  }
+
+  /**
+   * Dependents by owner uid, so deleting an owner finds its dependents without reading every
+   * object of every resource (which made each delete O(all objects)).
+   */
+  private readonly dependents = new Map<string, Map<string, { b: Bucket; key: string }>>();
+
+  private indexOwners(b: Bucket, key: string, before?: KubeObject, after?: KubeObject): void {
+    const was = before?.metadata.ownerReferences;
+    const now = after?.metadata.ownerReferences;
+    if (!was?.length && !now?.length) return;
+    const id = `${resourceKey(b.info)} ${key}`;
+    for (const r of was ?? []) {
+      if (now?.some((x) => x.uid === r.uid)) continue;
+      const deps = this.dependents.get(r.uid);
+      deps?.delete(id);
+      if (deps?.size === 0) this.dependents.delete(r.uid);
+    }
+    for (const r of now ?? []) {
+      const deps = this.dependents.get(r.uid) ?? new Map();
+      if (deps.size === 0) this.dependents.set(r.uid, deps);
+      deps.set(id, { b, key });
+    }
+  }
+
   private remove(b: Bucket, key: string, last: KubeObject, prev: KubeObject): KubeObject {
     b.objects.delete(key);
+    b.sorted.delete(key);
+    this.indexOwners(b, key, prev);
     last.metadata.resourceVersion = String(++this.rv);
     this.record(b, { rv: this.rv, type: 'DELETED', object: last, prev });
     if (b.info.group === '' && b.info.resource === 'namespaces')
@@ -396,16 +553,16 @@ export class Store {
   onCrdDeleted?: (crd: KubeObject) => void;
 
   private deleteDependents(owner: KubeObject): void {
-    const uid = owner.metadata.uid;
-    for (const b of [...this.buckets.values()]) {
-      for (const obj of [...b.objects.values()]) {
-        if (obj.metadata.ownerReferences?.some((r) => r.uid === uid)) {
-          try {
-            this.delete(b.info, obj.metadata.namespace, obj.metadata.name ?? '');
-          } catch {
-            // already gone
-          }
-        }
+    const deps = this.dependents.get(owner.metadata.uid ?? '');
+    if (!deps) return;
+    for (const { b, key } of [...deps.values()]) {
+      const obj = b.objects.get(key)?.value;
+      // A resource unregistered since (its CRD deleted) has taken its objects with it.
+      if (!obj || this.buckets.get(resourceKey(b.info)) !== b) continue;
+      try {
+        this.delete(b.info, obj.metadata.namespace, obj.metadata.name ?? '');
+      } catch {
+        // already gone
       }
     }
   }
@@ -413,17 +570,28 @@ export class Store {
   private deleteNamespaceContents(ns: string): void {
     for (const b of [...this.buckets.values()]) {
       if (!b.info.namespaced) continue;
-      for (const obj of [...b.objects.values()]) {
-        if (obj.metadata.namespace === ns) this.delete(b.info, ns, obj.metadata.name ?? '');
+      const names: string[] = [];
+      this.eachSlot(b, ns, undefined, ({ value }) => names.push(value.metadata.name ?? '') > 0);
+      for (const name of names) {
+        try {
+          this.delete(b.info, ns, name);
+        } catch {
+          // gone with an owner deleted before it
+        }
       }
     }
   }
 
   private record(b: Bucket, entry: HistoryEntry): void {
     b.history.push(entry);
-    while (b.history.length > this.historyLimit) {
-      const dropped = b.history.shift();
-      if (dropped) b.floor = dropped.rv;
+    if (b.history.length - b.head > this.historyLimit) {
+      b.floor = (b.history[b.head] as HistoryEntry).rv;
+      b.history[b.head++] = undefined;
+      // Drop the freed slots now and then: amortized O(1) a write.
+      if (b.head >= 1024 && b.head * 2 >= b.history.length) {
+        b.history = b.history.slice(b.head);
+        b.head = 0;
+      }
     }
     for (const sub of [...b.subscribers]) {
       const ev = filterEvent(entry, sub);
@@ -449,8 +617,7 @@ export class Store {
       if (!Number.isInteger(n) || n < 0)
         throw new ApiError(400, 'BadRequest', `invalid resource version: ${from}`);
       if (n < b.floor) throw expired(n, b.floor + 1);
-      for (const entry of b.history) {
-        if (entry.rv <= n) continue;
+      for (const entry of this.historySince(b, n)) {
         const ev = filterEvent(entry, sub);
         if (ev) listener(ev);
       }
@@ -473,6 +640,7 @@ export class Store {
     this.rv++;
     for (const b of this.buckets.values()) {
       b.history = [];
+      b.head = 0;
       b.floor = this.rv;
     }
   }
