@@ -239,6 +239,20 @@ export async function run(): Promise<void> {
       Math.ceil(pods / PAGE),
     );
 
+    await phase(
+      'list all pods in one answer (a relist)',
+      pods,
+      async () => {
+        const start = performance.now();
+        const list = JSON.parse(await call('GET', '/api/v1/pods')) as { items: unknown[] };
+        if (list.items.length !== pods)
+          throw new Error(`the list returned ${list.items.length} pods, not ${pods}`);
+        const ms = performance.now() - start;
+        return { ms, p50: ms, p99: ms };
+      },
+      1,
+    );
+
     const selected = Array.from({ length: pods }, (_, i) => i).filter((i) => i % APPS === 7).length;
     const reps = 10;
     await phase(
