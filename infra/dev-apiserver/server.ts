@@ -8,7 +8,7 @@ import { apiGroups, resourceList, VERSION } from './discovery.ts';
 import { storedJson } from './encoding.ts';
 import { ApiError, badRequest, expired, invalid } from './errors.ts';
 import { type ExecBackend, refuseUpgrade, serveExec } from './exec.ts';
-import { notFoundPath, readBody, sendJson, setWarnings } from './http.ts';
+import { notFoundPath, readBody, sendJson, sendList, setWarnings } from './http.ts';
 import { copyJson } from './json.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
 import {
@@ -331,23 +331,30 @@ export class ApiServer {
         );
       }
       const page = this.listPage(info, route.namespace, matcher, opts);
-      const items = page.items.map(out);
+      const items = view ? page.items.map(out) : page.items;
+      const gv = groupVersion(served);
       if (asTable)
         return sendJson(
           res,
           200,
           toTable(served, items, { resourceVersion: page.resourceVersion, includeObject }),
         );
-      return sendJson(res, 200, {
-        kind: served.listKind,
-        apiVersion: groupVersion(served),
-        metadata: {
-          resourceVersion: page.resourceVersion,
-          ...(page.continue ? { continue: page.continue } : {}),
-          ...(page.remaining !== undefined ? { remainingItemCount: page.remaining } : {}),
+      return sendList(
+        res,
+        {
+          kind: served.listKind,
+          apiVersion: gv,
+          metadata: {
+            resourceVersion: page.resourceVersion,
+            ...(page.continue ? { continue: page.continue } : {}),
+            ...(page.remaining !== undefined ? { remainingItemCount: page.remaining } : {}),
+          },
         },
-        items: items.map((o) => ({ ...o, apiVersion: groupVersion(served), kind: served.kind })),
-      });
+        // Stored objects carry their kind already; a copy of each only for the others (views).
+        items.map((o) =>
+          o.apiVersion === gv && o.kind === served.kind ? o : { ...o, apiVersion: gv, kind: served.kind },
+        ),
+      );
     }
     if (method === 'POST' && !route.name) {
       const dryRun = dryRunParam(q, 'CreateOptions');

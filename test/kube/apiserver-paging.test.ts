@@ -1,7 +1,9 @@
 // Lists paged with limit/continue while objects change, exact resourceVersions inside and outside
 // the history, and selectors over pages: with client-node and kubectl, as clients see them.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STREAM_LIST_FROM } from '../../infra/dev-apiserver/http.ts';
 import { findKubectl, runKubectl } from '../../infra/dev-apiserver/kubectl.ts';
 import { NodeClient } from './conformance/clients.ts';
 import { startTestApiServer, type TestApiServer } from './dev-server.ts';
@@ -142,5 +144,45 @@ describe('list paging at the scale of many objects', () => {
     );
     expect(none.code).toBe(0);
     expect(none.stdout.trim()).toBe('');
+  });
+
+  it('writes a list of more than 1,000 objects in pieces that client-node and kubectl read whole', async () => {
+    await createNamespace('big');
+    const store = api.server.api.store;
+    const podsInfo = api.server.api.resource('', 'pods');
+    const n = STREAM_LIST_FROM + 200;
+    for (let i = 0; i < n; i++)
+      store.create(podsInfo, {
+        metadata: { name: `b-${String(i).padStart(5, '0')}`, namespace: 'big' },
+        spec: {},
+      });
+    const whole = await c.core.listNamespacedPod({ namespace: 'big' });
+    expect(whole.items.map((p) => p.metadata?.name)).toEqual(
+      Array.from({ length: n }, (_, i) => `b-${String(i).padStart(5, '0')}`),
+    );
+    expect(whole.metadata?.resourceVersion).toBe(store.resourceVersion);
+    const dispatcher = new Agent({ connect: { ca: api.server.ca } });
+    try {
+      const res = await request(`${api.server.url}/api/v1/namespaces/big/pods`, {
+        headers: { authorization: `Bearer ${api.server.token}` },
+        dispatcher,
+      });
+      expect(res.headers['transfer-encoding']).toBe('chunked');
+      expect(res.headers['content-length']).toBeUndefined();
+      const body = (await res.body.json()) as { kind: string; items: unknown[] };
+      expect(body.kind).toBe('PodList');
+      expect(body.items).toHaveLength(n);
+    } finally {
+      await dispatcher.close();
+    }
+    const k = await runKubectl(
+      api.server.kubeconfigPath,
+      ['get', 'pods', '-n', 'big', '-o', 'name', '--chunk-size=0'],
+      {
+        kubectl: findKubectl(),
+      },
+    );
+    expect(k.stderr).toBe('');
+    expect(k.stdout.trim().split('\n')).toHaveLength(n);
   });
 });
