@@ -2,9 +2,10 @@
 // history behind them, and dependents found by owner.
 import { describe, expect, it } from 'vitest';
 import type { ApiError } from './errors.ts';
+import type { PageOptions } from './list-page.ts';
 import { BUILTIN_RESOURCES, type ResourceInfo } from './resources.ts';
 import { type KubeObject, parseLabelSelector } from './selectors.ts';
-import { type PageOptions, Store } from './store.ts';
+import { Store } from './store.ts';
 
 const pods = BUILTIN_RESOURCES.find((r) => r.resource === 'pods') as ResourceInfo;
 const namespaces = BUILTIN_RESOURCES.find((r) => r.resource === 'namespaces') as ResourceInfo;

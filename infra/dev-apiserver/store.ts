@@ -19,10 +19,14 @@ import {
   objectTooLarge,
 } from './errors.ts';
 import { copyJson, jsonEqual } from './json.ts';
+import { type Page, type PageOptions, readPage, slotsIn } from './list-page.ts';
 import { labelAnnotationCauses, metadataCauses } from './names.ts';
+import { OwnerIndex } from './owners.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
 import type { KubeObject, Matcher } from './selectors.ts';
 import { type Slot, SortedIndex } from './sorted-index.ts';
+
+export type { Page, PageOptions } from './list-page.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -71,24 +75,6 @@ export interface ListOptions {
   matcher?: Matcher;
 }
 
-export interface PageOptions extends ListOptions {
-  /** the resourceVersion the page shows the objects at: from the bucket's floor to now */
-  at: number;
-  /** the key (`namespace/name`) the page starts after */
-  after?: string;
-  /** at most this many items; 0: all */
-  limit: number;
-  /** count the objects after the page (remainingItemCount) */
-  count?: boolean;
-}
-
-export interface Page {
-  items: KubeObject[];
-  /** the key of the page's last item, when more objects follow it */
-  last?: string;
-  remaining?: number;
-}
-
 export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
@@ -103,9 +89,6 @@ function checkSize(obj: KubeObject): void {
 
 const clone = copyJson;
 const objKey = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
-const keyOf = (o: KubeObject) => objKey(o.metadata.namespace, o.metadata.name ?? '');
-/** Keys of one namespace are `ns/...`: they sort from `ns/` up to `ns0` ('0' follows '/'). */
-const rangeOf = (ns: string | undefined) => (ns === undefined ? {} : { lo: `${ns}/`, hi: `${ns}0` });
 const timestamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 const notSpec = (k: string) => k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind';
@@ -211,84 +194,18 @@ export class Store {
   select(info: ResourceInfo, opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
     const b = this.bucket(info);
     const items: KubeObject[] = [];
-    this.eachSlot(b, opts.namespace, undefined, ({ value }) => {
+    slotsIn(b.sorted, opts.namespace, undefined, ({ value }) => {
       if (!opts.matcher || opts.matcher(value)) items.push(value);
       return true;
     });
     return { items, resourceVersion: this.resourceVersion };
   }
 
-  /** The current objects of a namespace (all without one) after key `after`, in etcd's byte order. */
-  private eachSlot(
-    b: Bucket,
-    namespace: string | undefined,
-    after: string | undefined,
-    visit: (slot: Slot<KubeObject>) => boolean,
-  ): void {
-    const { lo, hi } = rangeOf(namespace);
-    b.sorted.forEach(lo !== undefined && (after === undefined || after < lo) ? lo : after, hi, visit);
-  }
-
-  /**
-   * One page of a list as the objects were at resourceVersion `at`, as etcd serves every page of a
-   * list at the revision of its first: the current objects, with those changed since put back to
-   * their state then from the history (so the caller checks `at` against floor() first). Reads
-   * only the keys it returns, the page's slice of the sorted keys, plus the changes since `at`.
-   * With a matcher it reads keys until it has `limit` matches; `last` is set when any object
-   * follows, matching or not, as kube-apiserver sets `continue`.
-   */
+  /** One page of a list as the objects were at resourceVersion `at` (list-page.ts). */
   page(info: ResourceInfo, o: PageOptions): Page {
     const b = this.bucket(info);
-    const { lo, hi } = rangeOf(o.namespace);
-    const inRange = (k: string) =>
-      (lo === undefined || (k > lo && k < (hi as string))) && (o.after === undefined || k > o.after);
-    // Each key changed since `at`: its state then (null: it did not exist yet).
-    const then = new Map<string, KubeObject | null>();
-    if (o.at < this.rv) {
-      for (const e of this.historySince(b, o.at)) {
-        const k = keyOf(e.object);
-        if (!then.has(k)) then.set(k, e.type === 'ADDED' ? null : (e.prev ?? null));
-      }
-    }
-    // Deleted since `at`: no longer among the keys, so merged in from here.
-    const gone = [...then]
-      .filter(([k, v]) => v !== null && !b.objects.has(k) && inRange(k))
-      .map(([k]) => k)
-      .sort();
-    const items: KubeObject[] = [];
-    let last: string | undefined;
-    let more = false;
-    /** false once the page is full and another object follows */
-    const take = (key: string, now?: KubeObject): boolean => {
-      const obj = then.size > 0 && then.has(key) ? then.get(key) : now;
-      if (!obj) return true;
-      if (o.limit > 0 && items.length === o.limit) {
-        more = true;
-        return false;
-      }
-      if (!o.matcher || o.matcher(obj)) {
-        items.push(obj);
-        last = key;
-      }
-      return true;
-    };
-    let g = 0;
-    this.eachSlot(b, o.namespace, o.after, ({ key, value }) => {
-      while (g < gone.length && (gone[g] as string) < key) if (!take(gone[g++] as string)) return false;
-      return take(key, value);
-    });
-    while (!more && g < gone.length) take(gone[g++] as string);
-    if (!more) return { items };
-    const page: Page = { items, last };
-    if (o.count && last !== undefined) {
-      const from = last;
-      const now = hi === undefined ? b.sorted.size : b.sorted.rank(hi);
-      let remaining = now - b.sorted.rank(from) - (b.objects.has(from) ? 1 : 0);
-      for (const [k, v] of then)
-        if (k > from && inRange(k)) remaining += (v !== null ? 1 : 0) - (b.objects.has(k) ? 1 : 0);
-      page.remaining = remaining;
-    }
-    return page;
+    const changes = o.at < this.rv ? this.historySince(b, o.at) : [];
+    return readPage(b.sorted, (k) => b.objects.has(k), changes, o);
   }
 
   /** The recorded changes after resourceVersion `rv`, oldest first. */
@@ -512,28 +429,11 @@ export class Store {
     this.indexOwners(b, key, prev, obj);
   }
 
-  /**
-   * Dependents by owner uid, so deleting an owner finds its dependents without reading every
-   * object of every resource (which made each delete O(all objects)).
-   */
-  private readonly dependents = new Map<string, Map<string, { b: Bucket; key: string }>>();
+  /** Deleting an owner finds its dependents here, not by reading every object of every resource. */
+  private readonly dependents = new OwnerIndex<{ b: Bucket; key: string }>();
 
   private indexOwners(b: Bucket, key: string, before?: KubeObject, after?: KubeObject): void {
-    const was = before?.metadata.ownerReferences;
-    const now = after?.metadata.ownerReferences;
-    if (!was?.length && !now?.length) return;
-    const id = `${resourceKey(b.info)} ${key}`;
-    for (const r of was ?? []) {
-      if (now?.some((x) => x.uid === r.uid)) continue;
-      const deps = this.dependents.get(r.uid);
-      deps?.delete(id);
-      if (deps?.size === 0) this.dependents.delete(r.uid);
-    }
-    for (const r of now ?? []) {
-      const deps = this.dependents.get(r.uid) ?? new Map();
-      if (deps.size === 0) this.dependents.set(r.uid, deps);
-      deps.set(id, { b, key });
-    }
+    this.dependents.update(`${resourceKey(b.info)} ${key}`, { b, key }, before, after);
   }
 
   private remove(b: Bucket, key: string, last: KubeObject, prev: KubeObject): KubeObject {
@@ -553,9 +453,7 @@ export class Store {
   onCrdDeleted?: (crd: KubeObject) => void;
 
   private deleteDependents(owner: KubeObject): void {
-    const deps = this.dependents.get(owner.metadata.uid ?? '');
-    if (!deps) return;
-    for (const { b, key } of [...deps.values()]) {
+    for (const { b, key } of this.dependents.of(owner.metadata.uid ?? '')) {
       const obj = b.objects.get(key)?.value;
       // A resource unregistered since (its CRD deleted) has taken its objects with it.
       if (!obj || this.buckets.get(resourceKey(b.info)) !== b) continue;
@@ -571,7 +469,7 @@ export class Store {
     for (const b of [...this.buckets.values()]) {
       if (!b.info.namespaced) continue;
       const names: string[] = [];
-      this.eachSlot(b, ns, undefined, ({ value }) => names.push(value.metadata.name ?? '') > 0);
+      slotsIn(b.sorted, ns, undefined, ({ value }) => names.push(value.metadata.name ?? '') > 0);
       for (const name of names) {
         try {
           this.delete(b.info, ns, name);
