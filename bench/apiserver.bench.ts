@@ -40,9 +40,12 @@ class ServerProcess {
     });
   }
   stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       this.child.once('exit', () => resolve());
       this.child.send({ cmd: 'stop' });
+      // Stopped by its pid if it does not stop on its own.
+      setTimeout(() => this.child.kill('SIGKILL'), 10_000).unref();
     });
   }
 }
