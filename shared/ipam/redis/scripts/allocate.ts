@@ -220,7 +220,6 @@ local function fast()
 end
 `;
 
-
 export const ALLOCATE = `${COMMON}${SUBNET_LIB}${macKeysLua(SUBNET_KEY_COUNT + 1)}${MAC_LIB}
 local inline = #KEYS > ${SUBNET_KEY_COUNT}
 local shape = ARGV[2]
