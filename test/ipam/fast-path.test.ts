@@ -30,7 +30,7 @@ async function everything(r: Redis): Promise<Record<string, unknown>> {
       // the spec generation is a timestamp: equal runs differ only there
       const { gen: _gen, ...fields } = await r.hgetall(key);
       out[key] = fields;
-    } else if (type === 'zset') out[key] = await r.zrange(key, 0, -1, 'WITHSCORES');
+    } else if (type === 'zset') out[key] = await r.zrange(key, '0', '-1', 'WITHSCORES');
     else if (type === 'set') out[key] = (await r.smembers(key)).sort();
     else out[key] = (await r.getBuffer(key))?.toString('hex');
   }

@@ -272,7 +272,7 @@ class RedisAllocator implements Allocator {
           mac: this.splitMac ? reservedMac : fixedMac,
         };
         const reply = this.batcher
-          ? await this.batcher.submit(JSON.stringify([req.subnet, s.gen]), one)
+          ? await this.batcher.submit(`${s.gen}\n${req.subnet}`, one)
           : ((await this.sendBatch([one]))[0] as string);
         if (reply === 'STALE' || reply === 'NOSUBNET') {
           this.cache.delete(req.subnet);
