@@ -157,7 +157,10 @@ export async function run() {
     );
 
     const N = 20_000;
+    // every scenario starts from an empty Redis (the MAC registry is cluster-wide: without this, a
+    // row would also pay for the records the rows before it left behind)
     // empty /16
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'empty16', cidrBlock: '10.16.0.0/16' });
     await measure(
       'empty /16',
@@ -170,6 +173,7 @@ export async function run() {
     const usable = 65534 - 1; // minus the gateway
     const ninety = Math.floor(65536 * 0.9);
     const M = 5000;
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'full16', cidrBlock: '10.17.0.0/16' });
     await fill(ipam, 'full16', ninety);
     // the bare bitmap gets the same fill: 90% of its bits set from the start
@@ -183,6 +187,7 @@ export async function run() {
 
     // 90%-full /16, fragmented: every address used once, then a random 10% released (the free ones
     // are all "released", so allocation takes the used-bitmap path)
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'frag16', cidrBlock: '10.18.0.0/16' });
     await fill(ipam, 'frag16', usable);
     const owners = Array.from({ length: usable }, (_, i) => i);
@@ -206,6 +211,7 @@ export async function run() {
     );
 
     // IPv6 /64
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'v6', cidrBlock: 'fd00:10:16::/64' });
     await measure(
       'IPv6 /64',
@@ -217,6 +223,7 @@ export async function run() {
     // 90%-full /12: 2^20 addresses over 16 pages, filled in order, so the state hash, the owner
     // index and the MAC registry each hold ~1M entries more than in the rows above
     const big90 = Math.floor(BIG * 0.9);
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'full12', cidrBlock: '10.32.0.0/12' });
     await fill(ipam, 'full12', big90);
     for (let page = 0; page * PAGE_BITS < big90; page++) {
@@ -234,6 +241,7 @@ export async function run() {
     // is a /64 after a /12's worth of use: its first 2^20 addresses (16 pages) handed out, then a
     // random 10% released, 943,718 held. ipam hands out never-used addresses first, so new ones
     // come from page 16 on; the bare script takes the released holes of page 0 first.
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'full64', cidrBlock: 'fd00:64::/64' });
     const held64 = BIG - 2; // positions 2 .. 2^20-1 (::1 is the gateway)
     await fill(ipam, 'full64', held64);
@@ -265,6 +273,7 @@ export async function run() {
     );
 
     // the same empty /16 case with micro-batching off: one script call per allocation, like bare
+    await redis.flushall();
     await unbatched.registerSubnet({ name: 'nobatch16', cidrBlock: '10.19.0.0/16' });
     await measure(
       'empty /16, batching off',
