@@ -150,11 +150,7 @@ export async function run() {
   try {
     // warm up both paths (script load, JIT)
     await ipam.registerSubnet({ name: 'warm', cidrBlock: '10.99.0.0/16' });
-    await compare(
-      4000,
-      (i) => ipam.allocate({ subnet: 'warm', owner: `w${i}` }),
-      pagedBare('bare:warm'),
-    );
+    await compare(4000, (i) => ipam.allocate({ subnet: 'warm', owner: `w${i}` }), pagedBare('bare:warm'));
 
     const N = 20_000;
     // every scenario starts from an empty Redis (the MAC registry is cluster-wide: without this, a
