@@ -69,7 +69,7 @@ async function compare(
   n: number,
   ipamOp: (i: number) => Promise<unknown>,
   bareOp: (i: number) => Promise<unknown>,
-  rounds = 5,
+  rounds = 10,
 ): Promise<{ ipam: Result; bare: Result }> {
   const lat = { ipam: [] as number[], bare: [] as number[] };
   const ms = { ipam: 0, bare: 0 };

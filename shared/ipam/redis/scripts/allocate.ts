@@ -25,10 +25,11 @@ import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
  * The common batch on one Redis: every request dynamic with no MAC given ('o' only). Decided as
  * the general code below would decide it, request by request, in far fewer Lua steps: the k new
  * owners take the next k clear bits of each family's ever-used bitmap from its cursor (scanned
- * once, in windows of WIN bytes), and the next free MACs from the MAC cursor. It only reads until
+ * once, in windows of WIN bytes), or of its used bitmap once the ever-used one is full (only
+ * released addresses are left), and the next free MACs from the MAC cursor. It only reads until
  * every request is decided; when it cannot decide the whole batch this way (the ever-used bitmap
- * has no k clear bits left, a crowded MAC stretch, the MAC space wrapping) it returns nil having
- * written nothing, and the general code decides the batch.
+ * runs out in the middle of the batch, the used one runs out, a crowded MAC stretch, the MAC space
+ * wrapping) it returns nil having written nothing, and the general code decides the batch.
  */
 const FAST = `
 local function fast()
@@ -48,18 +49,21 @@ local function fast()
     for i = 1, n do replies[i + 1] = '=' .. recList[i] end
     return replies
   end
-  -- per family: nNew positions from the ever-used cursor (nothing is written before all are found)
+  -- per family: nNew positions from the ever-used cursor, or from the used one once every address
+  -- has been used (the released ones are left); nothing is written before all are found
   local picks = {}
   for f, F in pairs(fam) do
     local pos, wins, k = {}, {}, 0
-    local p, b = F.ep, F.eb
+    local kind, p, b = 'e', F.ep, F.eb
+    if p >= F.pages then kind, p, b = 'u', F.up, F.ub end
+    local from = p
     local lastP, lastB, pgs
     while k < nNew do
       if p >= F.pages then return nil end
       local limit = PAGE
       if p == F.pages - 1 then limit = F.last end
       local page = fmt(p)
-      local key = bitmapKey(f, 'e', page)
+      local key = bitmapKey(f, kind, page)
       local at = redis.call('BITPOS', key, 0, b)
       if at < b * 8 then at = b * 8 end
       if at >= limit then
@@ -96,14 +100,14 @@ local function fast()
         if lo then
           wins[#wins + 1] = {page = page, b = b, lo = lo, hi = hi, old = old, new = new}
           -- a page the cursor enters joins the page set (the one it starts on is there already)
-          if p ~= F.ep then pgs = pgs or {}; pgs[#pgs + 1] = page end
+          if p ~= from then pgs = pgs or {}; pgs[#pgs + 1] = page end
         end
         if k < nNew then
           if full then p = p + 1; b = 0 else b = b + WIN end
         end
       end
     end
-    picks[f] = {pos = pos, wins = wins, ep = lastP, eb = lastB, pgs = pgs}
+    picks[f] = {kind = kind, pos = pos, wins = wins, p = lastP, b = lastB, pgs = pgs}
   end
   -- MACs: a holder's own (left over by the Cluster protocol) or the next free one from the
   -- cursor, at most 64 tries each, as macClaim takes them
@@ -183,23 +187,23 @@ local function fast()
   end
   for f, pk in pairs(picks) do
     for _, w in ipairs(pk.wins) do
-      -- the changed ever-used bytes, and the same bits set in the used bitmap (e is a superset of u,
-      -- so a clear ever-used bit is clear in used too)
-      local eb, ub = {}, {}
-      local us = redis.call('GETRANGE', bitmapKey(f, 'u', w.page), w.b + w.lo - 1, w.b + w.hi - 1)
-      for j = w.lo, w.hi do
-        local o = w.old[j]
-        local v = w.new[j] or o
-        eb[j - w.lo + 1] = v
-        ub[j - w.lo + 1] = bor(byte(us, j - w.lo + 1) or 0, v - o)
+      local sb = {}
+      for j = w.lo, w.hi do sb[j - w.lo + 1] = w.new[j] or w.old[j] end
+      local at = w.b + w.lo - 1
+      redis.call('SETRANGE', bitmapKey(f, pk.kind, w.page), at, string.char(unpack(sb)))
+      if pk.kind == 'e' then
+        -- the same bits set in the used bitmap (a subset of ever-used: a clear e bit is a clear u bit);
+        -- from the used bitmap the ever-used bits are set already
+        local us = redis.call('GETRANGE', bitmapKey(f, 'u', w.page), at, w.b + w.hi - 1)
+        local ub = {}
+        for j = w.lo, w.hi do ub[j - w.lo + 1] = bor(byte(us, j - w.lo + 1) or 0, sb[j - w.lo + 1] - w.old[j]) end
+        redis.call('SETRANGE', bitmapKey(f, 'u', w.page), at, string.char(unpack(ub)))
       end
-      redis.call('SETRANGE', bitmapKey(f, 'e', w.page), w.b + w.lo - 1, string.char(unpack(eb)))
-      redis.call('SETRANGE', bitmapKey(f, 'u', w.page), w.b + w.lo - 1, string.char(unpack(ub)))
     end
     local F = fam[f]
     hs[hsN + 1] = f .. ':n'; hs[hsN + 2] = F.n + nNew
-    hs[hsN + 3] = f .. ':ep'; hs[hsN + 4] = fmt(pk.ep)
-    hs[hsN + 5] = f .. ':eb'; hs[hsN + 6] = pk.eb
+    hs[hsN + 3] = f .. ':' .. pk.kind .. 'p'; hs[hsN + 4] = fmt(pk.p)
+    hs[hsN + 5] = f .. ':' .. pk.kind .. 'b'; hs[hsN + 6] = pk.b
     hsN = hsN + 6
     if pk.pgs then redis.call('SADD', PG[f], unpack(pk.pgs)) end
   end
