@@ -1,11 +1,11 @@
 // OVSDB write throughput: one logical switch port created per transaction (insert + add to the
 // switch, the switch's existence guarded by a wait; the port's name is a unique index), over one
 // persistent connection, at 0, 10,000 and 50,000 existing ports on the switch. Side by side in one
-// run: our client (one transaction at a time, the same with a PortCache monitor open in this
-// process, and pipelined), our NorthboundWriter (read + write), ovn-nbctl processes, and Open
-// vSwitch's Python IDL (the client OpenStack's ovsdbapp builds on) as a reference peer. Each row
-// also shows the CPU per transaction of ovsdb-server (/proc/<pid>/stat) and of the client, which
-// is where a loss with size shows up.
+// run: our client (one transaction at a time; the same into an empty second switch, with a
+// PortCache monitor open in this process, with 16 ports per transaction, and pipelined), our
+// NorthboundWriter (read + write), ovn-nbctl processes, and Open vSwitch's Python IDL (the client
+// OpenStack's ovsdbapp builds on) as a reference peer. Each row also shows the CPU per transaction
+// of ovsdb-server (/proc/<pid>/stat) and of the client, which is where a loss with size shows up.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,10 +26,15 @@ const exec = promisify(execFile);
 const SWITCH = 'bench';
 const SIZES = [0, 10_000, 50_000];
 const PIPELINE = 16;
+/** Ports per transaction of the batched row: the server's per-transaction cost paid once per batch. */
+const BATCH = 16;
+const OTHER_SWITCH = 'bench-empty';
 /** Transactions per contender; the slow ones (a server scan or a whole-DB download per txn) run fewer at size. */
 const fixed = (n: number) => (_size: number) => n;
 const N = {
   sequential: fixed(2000),
+  otherSwitch: fixed(2000),
+  batched: fixed(4000),
   monitored: fixed(2000),
   pipelined: fixed(4000),
   writer: (size: number) => (size >= 50_000 ? 200 : size >= 10_000 ? 500 : 1000),
@@ -92,6 +97,8 @@ interface Row {
 
 const WHO = {
   sequential: 'this client, 1 txn at a time',
+  otherSwitch: 'the same, into an empty second switch',
+  batched: `this client, ${BATCH} ports per txn (ports/s)`,
   monitored: 'this client, 1 at a time, + PortCache monitor',
   pipelined: `this client, ${PIPELINE} txns in flight`,
   writer: 'NorthboundWriter.ensurePort, server reads',
@@ -160,6 +167,7 @@ export async function run() {
 
   try {
     await nb.ensureLogicalSwitch({ name: SWITCH, cidrBlock: '10.100.0.0/10' });
+    await nb.ensureLogicalSwitch({ name: OTHER_SWITCH, cidrBlock: '10.200.0.0/16' });
     // Warm up (JIT, the server's allocator) so the first size is not measured cold.
     await sequential('warm-', 1000)();
     await ensureAll(nb, 'warmw-', 300)();
@@ -183,6 +191,28 @@ export async function run() {
 
       await measure(size, WHO.sequential, N.sequential(size), sequential('seq-', N.sequential(size)));
       await removePrefix('seq-');
+
+      // The database holds as many ports, but the switch written to is empty: what grows is the
+      // cost of the one switch's `ports` set, not of the database.
+      const nOther = N.otherSwitch(size);
+      await measure(size, WHO.otherSwitch, nOther, async () => {
+        for (let i = 0; i < nOther; i++) {
+          const s = { ...spec(`oth-${i}`, serial++), switchName: OTHER_SWITCH };
+          await client.transact([requireSwitch(OTHER_SWITCH), ...createPortOps(s)]);
+        }
+      });
+      await removePrefix('oth-');
+
+      // Several ports per transaction, one transaction at a time (rate in ports/s; CPU per port).
+      const nBatched = N.batched(size);
+      await measure(size, WHO.batched, nBatched, async () => {
+        for (let i = 0; i < nBatched; i += BATCH) {
+          const ops: Operation[] = [requireSwitch(SWITCH)];
+          for (let j = 0; j < BATCH; j++) ops.push(...createPortOps(spec(`bat-${i + j}`, serial++), `p${j}`));
+          await client.transact(ops);
+        }
+      });
+      await removePrefix('bat-');
 
       // The same, with a monitor of every port open in this process (as a long-lived function
       // keeps): the server's update fan-out and the cache's apply are added to each transaction.
@@ -315,7 +345,9 @@ function printTable(
     );
   }
 
-  console.log('\nCPU per transaction, microseconds: ovsdb-server / the client process (- = not measured)');
+  console.log(
+    '\nCPU per transaction (per port in the batched row), microseconds: ovsdb-server / the client process (- = not measured)',
+  );
   console.log(['contender'.padEnd(48), ...SIZES.map((s) => `@${k(s)}`.padStart(14))].join(''));
   for (const who of Object.values(WHO)) {
     const cells = SIZES.map((s) => {
