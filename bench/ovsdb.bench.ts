@@ -228,7 +228,9 @@ export async function run() {
       await measure(size, WHO.batched, nBatched, async (from, to) => {
         for (let i = from; i < to; i += BATCH) {
           const ops: Operation[] = [requireSwitch(SWITCH)];
-          for (let j = 0; j < BATCH; j++) ops.push(...createPortOps(spec(`bat-${i + j}`, serial++), `p${j}`));
+          for (let j = i; j < Math.min(i + BATCH, to); j++) {
+            ops.push(...createPortOps(spec(`bat-${j}`, serial++), `p${j}`));
+          }
           await client.transact(ops);
         }
       });
