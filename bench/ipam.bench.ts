@@ -1,17 +1,25 @@
 // Allocation throughput and latency through shared/ipam against the bare BITPOS+SETBIT Lua script,
 // through the same ioredis client at the same concurrency, on a Redis this bench starts itself.
 // Scenarios: an empty /16, a 90%-full /16 (filled in order; and fragmented: filled, then 10% released
-// at random so only released addresses are left), and an IPv6 /64; plus the empty /16 with
-// micro-batching off. ipam batches (allocations of one subnet in the same tick go to Redis as one
-// script call, each decided on its own); the bare script is one EVALSHA per allocation, always.
+// at random so only released addresses are left), an IPv6 /64, a 90%-full /12 (1M addresses, 16
+// bitmap pages) and a "90%-full" /64 (below); plus the empty /16 with micro-batching off. ipam
+// batches (allocations of one subnet in the same tick go to Redis as one script call, each decided
+// on its own); the bare script is one EVALSHA per allocation, always.
+// The bare script is the least an allocator does on the same layout: bitmap pages of 65,536 bits,
+// one key each; BITPOS finds the lowest clear bit of the page the bench is on, SETBIT takes it (-1:
+// the page is full, the bench moves to the next one). No owner, no MAC, no counts, no audit trail.
 import { Redis } from 'ioredis';
 import { startRedis } from '../infra/local/services.ts';
 import { type Allocator, createRedisAllocator } from '../shared/ipam/index.ts';
 
 const CONCURRENCY = 50;
+const PAGE_BITS = 65536;
 const BARE_LUA = `local p = redis.call('BITPOS', KEYS[1], 0)
+if p < 0 or p >= ${PAGE_BITS} then return -1 end
 redis.call('SETBIT', KEYS[1], p, 1)
 return p`;
+/** A /12 holds 2^20 addresses: 16 pages. "90%-full /64": see the scenario below. */
+const BIG = 2 ** 20;
 
 interface Result {
   perSecond: number;
@@ -61,7 +69,7 @@ async function compare(
   n: number,
   ipamOp: (i: number) => Promise<unknown>,
   bareOp: (i: number) => Promise<unknown>,
-  rounds = 5,
+  rounds = 10,
 ): Promise<{ ipam: Result; bare: Result }> {
   const lat = { ipam: [] as number[], bare: [] as number[] };
   const ms = { ipam: 0, bare: 0 };
@@ -110,6 +118,18 @@ export async function run() {
   redis.defineCommand('bareAlloc', { numberOfKeys: 1, lua: BARE_LUA });
   const bareAlloc = (key: string) =>
     (redis as unknown as { bareAlloc: (k: string) => Promise<number> }).bareAlloc(key);
+  /** the bare allocator over pages `<prefix>:<n>`: from the page the bench is on, the next when full */
+  const pagedBare = (prefix: string) => {
+    let page = 0;
+    return async () => {
+      for (;;) {
+        const at = page;
+        const pos = await bareAlloc(`${prefix}:${at}`);
+        if (pos >= 0) return pos;
+        if (page === at) page = at + 1;
+      }
+    };
+  };
   let batches = 0;
   let batched = 0;
   const ipam = createRedisAllocator(redis, {
@@ -130,39 +150,40 @@ export async function run() {
   try {
     // warm up both paths (script load, JIT)
     await ipam.registerSubnet({ name: 'warm', cidrBlock: '10.99.0.0/16' });
-    await compare(
-      4000,
-      (i) => ipam.allocate({ subnet: 'warm', owner: `w${i}` }),
-      () => bareAlloc('bare:warm'),
-    );
+    await compare(4000, (i) => ipam.allocate({ subnet: 'warm', owner: `w${i}` }), pagedBare('bare:warm'));
 
     const N = 20_000;
+    // every scenario starts from an empty Redis (the MAC registry is cluster-wide: without this, a
+    // row would also pay for the records the rows before it left behind)
     // empty /16
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'empty16', cidrBlock: '10.16.0.0/16' });
     await measure(
       'empty /16',
       N,
       (i) => ipam.allocate({ subnet: 'empty16', owner: `o${i}` }),
-      () => bareAlloc('bare:empty16'),
+      pagedBare('bare:empty16'),
     );
 
     // 90%-full /16, filled in order: never-used addresses remain above the fill
     const usable = 65534 - 1; // minus the gateway
     const ninety = Math.floor(65536 * 0.9);
     const M = 5000;
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'full16', cidrBlock: '10.17.0.0/16' });
     await fill(ipam, 'full16', ninety);
     // the bare bitmap gets the same fill: 90% of its bits set from the start
-    await redis.setrange('bare:full16', 0, Buffer.alloc(ninety / 8, 0xff));
+    await redis.setrange('bare:full16:0', 0, Buffer.alloc(ninety / 8, 0xff));
     await measure(
       '90%-full /16',
       M,
       (i) => ipam.allocate({ subnet: 'full16', owner: `o${i}` }),
-      () => bareAlloc('bare:full16'),
+      pagedBare('bare:full16'),
     );
 
     // 90%-full /16, fragmented: every address used once, then a random 10% released (the free ones
     // are all "released", so allocation takes the used-bitmap path)
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'frag16', cidrBlock: '10.18.0.0/16' });
     await fill(ipam, 'frag16', usable);
     const owners = Array.from({ length: usable }, (_, i) => i);
@@ -174,33 +195,87 @@ export async function run() {
     for (let i = 0; i < released.length; i += 1000) {
       await Promise.all(released.slice(i, i + 1000).map((o) => ipam.release('frag16', `fill-${o}`)));
     }
-    await redis.set('bare:frag16', Buffer.alloc(8192, 0xff));
+    await redis.set('bare:frag16:0', Buffer.alloc(8192, 0xff));
     const pipe = redis.pipeline();
-    for (const o of released) pipe.setbit('bare:frag16', o + 2, 0);
+    for (const o of released) pipe.setbit('bare:frag16:0', o + 2, 0);
     await pipe.exec();
     await measure(
       '90%-full /16, fragmented',
       M,
       (i) => ipam.allocate({ subnet: 'frag16', owner: `o${i}` }),
-      () => bareAlloc('bare:frag16'),
+      pagedBare('bare:frag16'),
     );
 
     // IPv6 /64
+    await redis.flushall();
     await ipam.registerSubnet({ name: 'v6', cidrBlock: 'fd00:10:16::/64' });
     await measure(
       'IPv6 /64',
       N,
       (i) => ipam.allocate({ subnet: 'v6', owner: `o${i}` }),
-      () => bareAlloc('bare:v6'),
+      pagedBare('bare:v6'),
+    );
+
+    // 90%-full /12: 2^20 addresses over 16 pages, filled in order, so the state hash, the owner
+    // index and the MAC registry each hold ~1M entries more than in the rows above
+    const big90 = Math.floor(BIG * 0.9);
+    await redis.flushall();
+    await ipam.registerSubnet({ name: 'full12', cidrBlock: '10.32.0.0/12' });
+    await fill(ipam, 'full12', big90);
+    for (let page = 0; page * PAGE_BITS < big90; page++) {
+      const bits = Math.min(PAGE_BITS, big90 - page * PAGE_BITS);
+      await redis.setrange(`bare:full12:${page}`, 0, Buffer.alloc(Math.floor(bits / 8), 0xff));
+    }
+    await measure(
+      '90%-full /12 (1M)',
+      M,
+      (i) => ipam.allocate({ subnet: 'full12', owner: `o${i}` }),
+      pagedBare('bare:full12'),
+    );
+
+    // "90%-full /64": a /64 never fills (2^64 addresses; a bitmap page exists once written), so this
+    // is a /64 after a /12's worth of use: its first 2^20 addresses (16 pages) handed out, then a
+    // random 10% released, 943,718 held. ipam hands out never-used addresses first, so new ones
+    // come from page 16 on; the bare script takes the released holes of page 0 first.
+    await redis.flushall();
+    await ipam.registerSubnet({ name: 'full64', cidrBlock: 'fd00:64::/64' });
+    const held64 = BIG - 2; // positions 2 .. 2^20-1 (::1 is the gateway)
+    await fill(ipam, 'full64', held64);
+    const order64 = Array.from({ length: held64 }, (_, i) => i);
+    for (let i = order64.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order64[i], order64[j]] = [order64[j] as number, order64[i] as number];
+    }
+    const released64 = order64.slice(0, Math.floor(BIG * 0.1));
+    for (let i = 0; i < released64.length; i += 1000) {
+      await Promise.all(released64.slice(i, i + 1000).map((o) => ipam.release('full64', `fill-${o}`)));
+    }
+    for (let page = 0; page < BIG / PAGE_BITS; page++) {
+      await redis.set(`bare:full64:${page}`, Buffer.alloc(PAGE_BITS / 8, 0xff));
+    }
+    for (let i = 0; i < released64.length; i += 10_000) {
+      const pipe = redis.pipeline();
+      for (const o of released64.slice(i, i + 10_000)) {
+        const at = o + 2;
+        pipe.setbit(`bare:full64:${Math.floor(at / PAGE_BITS)}`, at % PAGE_BITS, 0);
+      }
+      await pipe.exec();
+    }
+    await measure(
+      '"90%-full" /64 (1M used)',
+      M,
+      (i) => ipam.allocate({ subnet: 'full64', owner: `o${i}` }),
+      pagedBare('bare:full64'),
     );
 
     // the same empty /16 case with micro-batching off: one script call per allocation, like bare
+    await redis.flushall();
     await unbatched.registerSubnet({ name: 'nobatch16', cidrBlock: '10.19.0.0/16' });
     await measure(
       'empty /16, batching off',
       M,
       (i) => unbatched.allocate({ subnet: 'nobatch16', owner: `o${i}` }),
-      () => bareAlloc('bare:nobatch16'),
+      pagedBare('bare:nobatch16'),
     );
   } finally {
     redis.disconnect();
@@ -243,8 +318,15 @@ export async function run() {
   );
   console.log(line(header));
   for (const row of table) console.log(line(row));
-  const empty = rows[0]?.ipam.perSecond ?? 1;
+  const rate = (name: string) => rows.find((r) => r.name === name)?.ipam.perSecond ?? 0;
+  const empty = rate('empty /16') || 1;
   console.log(
-    `ipam 90%-full / empty: ${f((rows[1]?.ipam.perSecond ?? 0) / empty, 2)}x (in order), ${f((rows[2]?.ipam.perSecond ?? 0) / empty, 2)}x (fragmented)`,
+    `ipam 90%-full / empty: ${f(rate('90%-full /16') / empty, 2)}x (in order), ${f(rate('90%-full /16, fragmented') / empty, 2)}x (fragmented), ${f(rate('90%-full /12 (1M)') / empty, 2)}x (/12)`,
+  );
+  console.log(
+    '"90%-full" /64: a /64 never fills; its first 2^20 addresses handed out, then a random 10% released (943,718 held). ipam takes never-used addresses first (page 16 on); bare takes the released holes of page 0.',
+  );
+  console.log(
+    'bare: BITPOS + SETBIT on one 65,536-bit page key per call (the layout ipam uses), moving to the next page when one is full; no owner, MAC, counts or index.',
   );
 }

@@ -1,6 +1,6 @@
 // POST /admission/vips: the validating admission webhook for Vips (AdmissionReview v1 in, out).
 // kube-apiserver, or the development API server, calls it on every CREATE and UPDATE of a Vip
-// (infra/manifests/webhook.yaml). The decision is shared/admission's; this only parses and maps.
+// (infra/deploy/base/webhook.yaml). The decision is shared/admission's; this only parses and maps.
 import { Hono } from 'hono';
 import { z } from 'zod';
 import {

@@ -18,6 +18,43 @@ export function sendJson(
   res.end(text);
 }
 
+/** Lists of more items than this are written in pieces (sendList). */
+export const STREAM_LIST_FROM = 1000;
+const LIST_PIECE = 250;
+
+/**
+ * A list answer (`head` plus `items`). A large one is written in pieces as it is encoded, waiting
+ * for the socket to drain between them, as kube-apiserver streams large lists: a relist of 100,000
+ * pods neither holds its whole text twice (string, then bytes) nor stops the server for its length.
+ */
+export async function sendList(
+  res: ServerResponse,
+  head: Record<string, unknown>,
+  items: readonly unknown[],
+): Promise<void> {
+  if (items.length <= STREAM_LIST_FROM) return sendJson(res, 200, { ...head, items });
+  res.writeHead(200, { 'content-type': 'application/json' });
+  let out = `${JSON.stringify(head).slice(0, -1)},"items":[`;
+  for (let i = 0; i < items.length; i += LIST_PIECE) {
+    const end = Math.min(items.length, i + LIST_PIECE);
+    for (let j = i; j < end; j++) out += `${j > 0 ? ',' : ''}${JSON.stringify(items[j])}`;
+    if (res.destroyed) return;
+    if (!res.write(out)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+    out = '';
+  }
+  if (!res.destroyed) res.end(`${out}]}`);
+}
+
 export function setWarnings(res: ServerResponse, warnings: string[]): void {
   if (warnings.length === 0 || res.headersSent) return;
   const before = res.getHeader('Warning');

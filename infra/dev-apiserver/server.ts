@@ -8,7 +8,7 @@ import { apiGroups, resourceList, VERSION } from './discovery.ts';
 import { storedJson } from './encoding.ts';
 import { ApiError, badRequest, expired, invalid } from './errors.ts';
 import { type ExecBackend, refuseUpgrade, serveExec } from './exec.ts';
-import { notFoundPath, readBody, sendJson, setWarnings } from './http.ts';
+import { notFoundPath, readBody, sendJson, sendList, setWarnings } from './http.ts';
 import { copyJson } from './json.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
 import {
@@ -331,28 +331,35 @@ export class ApiServer {
         );
       }
       const page = this.listPage(info, route.namespace, matcher, opts);
-      const items = page.items.map(out);
+      const items = view ? page.items.map(out) : page.items;
+      const gv = groupVersion(served);
       if (asTable)
         return sendJson(
           res,
           200,
           toTable(served, items, { resourceVersion: page.resourceVersion, includeObject }),
         );
-      return sendJson(res, 200, {
-        kind: served.listKind,
-        apiVersion: groupVersion(served),
-        metadata: {
-          resourceVersion: page.resourceVersion,
-          ...(page.continue ? { continue: page.continue } : {}),
-          ...(page.remaining !== undefined ? { remainingItemCount: page.remaining } : {}),
+      return sendList(
+        res,
+        {
+          kind: served.listKind,
+          apiVersion: gv,
+          metadata: {
+            resourceVersion: page.resourceVersion,
+            ...(page.continue ? { continue: page.continue } : {}),
+            ...(page.remaining !== undefined ? { remainingItemCount: page.remaining } : {}),
+          },
         },
-        items: items.map((o) => ({ ...o, apiVersion: groupVersion(served), kind: served.kind })),
-      });
+        // Stored objects carry their kind already; a copy of each only for the others (views).
+        items.map((o) =>
+          o.apiVersion === gv && o.kind === served.kind ? o : { ...o, apiVersion: gv, kind: served.kind },
+        ),
+      );
     }
     if (method === 'POST' && !route.name) {
       const dryRun = dryRunParam(q, 'CreateOptions');
       const body = into((await readBody(req)) as KubeObject);
-      const created = await this.writeCreate(route, body, res, dryRun);
+      const created = await this.writeCreate(route, body, res, dryRun, true);
       return reply(201, created);
     }
     if (method === 'PUT' && route.name) {
@@ -428,8 +435,10 @@ export class ApiServer {
   /**
    * One page of a list. A continue token is base64 JSON of the list's resourceVersion and the key to
    * start after, as kube-apiserver's; a token older than the resource's history is 410 Expired.
-   * The next pages are read from the current objects (the store keeps no snapshots): an object
-   * changed between pages shows its newer state, where etcd would show the one at the first page.
+   * Every page shows the objects as they were at the list's resourceVersion, as etcd serves them
+   * (Store.page rebuilds the changed ones from the history), so a list paged while objects change
+   * returns each object once, in the state of its first page. An Exact resourceVersion within the
+   * history is served the same way; older is 410, as after an etcd compaction.
    */
   private listPage(
     info: ResourceInfo,
@@ -438,6 +447,7 @@ export class ApiServer {
     opts: ListOptions,
   ): { items: KubeObject[]; resourceVersion: string; continue?: string; remaining?: number } {
     const current = Number(this.store.resourceVersion);
+    let listRv = current;
     if (opts.resourceVersion && opts.resourceVersion !== '0') {
       const asked = Number(opts.resourceVersion);
       if (!/^[0-9]+$/.test(opts.resourceVersion))
@@ -446,10 +456,11 @@ export class ApiServer {
         throw new ApiError(504, 'Timeout', `Too large resource version: ${asked}, current: ${current}`, {
           causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
         });
-      // Only the newest state is kept: an exact read of an older one is as if it were compacted.
-      if (opts.resourceVersionMatch === 'Exact' && asked !== current) throw expired(asked, current);
+      if (opts.resourceVersionMatch === 'Exact') {
+        if (asked < this.store.floor(info)) throw expired(asked, this.store.floor(info) + 1);
+        listRv = asked;
+      }
     }
-    let listRv = current;
     let after: string | undefined;
     if (opts.continue) {
       let token: { v?: string; rv?: number; start?: string };
@@ -458,7 +469,13 @@ export class ApiServer {
       } catch (err) {
         throw badRequest(`continue key is not valid: ${(err as Error).message}`);
       }
-      if (token.v !== 'meta.k8s.io/v1' || typeof token.rv !== 'number' || typeof token.start !== 'string')
+      if (
+        token.v !== 'meta.k8s.io/v1' ||
+        typeof token.rv !== 'number' ||
+        !Number.isInteger(token.rv) ||
+        token.rv > current ||
+        typeof token.start !== 'string'
+      )
         throw badRequest(
           'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
         );
@@ -471,26 +488,21 @@ export class ApiServer {
       listRv = token.rv;
       after = token.start;
     }
-    const key = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
-    let items = this.store.select(info, { namespace, matcher }).items;
-    if (after !== undefined) {
-      const from = after;
-      items = items.filter((o) => key(o) > from);
-    }
-    const limit = opts.limit ?? 0;
-    if (limit <= 0 || items.length <= limit) return { items, resourceVersion: String(listRv) };
-    const page = items.slice(0, limit);
-    const last = page[page.length - 1] as KubeObject;
-    const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRv, start: key(last) })).toString(
+    const limit = Math.max(0, opts.limit ?? 0);
+    const page = this.store.page(info, {
+      namespace,
+      matcher,
+      at: listRv,
+      after,
+      limit,
+      // kube-apiserver counts the rest only when no selector filters the list.
+      count: !opts.labelSelector && !opts.fieldSelector,
+    });
+    if (page.last === undefined) return { items: page.items, resourceVersion: String(listRv) };
+    const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRv, start: page.last })).toString(
       'base64',
     );
-    return {
-      items: page,
-      resourceVersion: String(listRv),
-      continue: token,
-      // kube-apiserver counts the rest only when no selector filters the list.
-      remaining: opts.labelSelector || opts.fieldSelector ? undefined : items.length - limit,
-    };
+    return { items: page.items, resourceVersion: String(listRv), continue: token, remaining: page.remaining };
   }
 
   private async serveScale(
@@ -632,16 +644,21 @@ export class ApiServer {
     if (causes.length > 0) throw invalid(info.group, info.kind, obj.metadata?.name ?? '', causes);
   }
 
+  /** `owned`: the body was just decoded for this request and may be stored as it is. */
   async writeCreate(
     route: Route,
     body: KubeObject,
     res?: ServerResponse,
     dryRun = false,
+    owned = false,
   ): Promise<KubeObject> {
     const { info } = route;
-    if (!body || typeof body !== 'object') throw badRequest('the request body must be an object');
-    // The store keeps this copy as it is (Store.insert); the caller's object stays the caller's.
-    const obj: KubeObject = copyJson(body);
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw badRequest('the request body must be an object');
+    // The store keeps this object as it is (Store.insert); a caller's object stays the caller's.
+    // A decoded body is kept as decoded: JSON.parse lays objects out more compactly than a copy
+    // built key by key (about 150 B less per pod at 200,000 objects).
+    const obj: KubeObject = owned ? body : copyJson(body);
     obj.metadata = obj.metadata ?? {};
     if (info.namespaced) {
       if (route.namespace && obj.metadata.namespace && obj.metadata.namespace !== route.namespace) {

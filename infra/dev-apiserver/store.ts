@@ -19,9 +19,14 @@ import {
   objectTooLarge,
 } from './errors.ts';
 import { copyJson, jsonEqual } from './json.ts';
+import { type Page, type PageOptions, readPage, slotsIn } from './list-page.ts';
 import { labelAnnotationCauses, metadataCauses } from './names.ts';
+import { OwnerIndex } from './owners.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
 import type { KubeObject, Matcher } from './selectors.ts';
+import { type Slot, SortedIndex } from './sorted-index.ts';
+
+export type { Page, PageOptions } from './list-page.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -47,8 +52,13 @@ interface Subscriber {
 
 interface Bucket {
   info: ResourceInfo;
-  objects: Map<string, KubeObject>;
-  history: HistoryEntry[];
+  /** each object's slot by key; the same slots sorted by key in `sorted` */
+  objects: Map<string, Slot<KubeObject>>;
+  /** in etcd's order: a list page reads only its own part */
+  sorted: SortedIndex<KubeObject>;
+  /** the window of changes is history[head..]: dropping the oldest is O(1) */
+  history: (HistoryEntry | undefined)[];
+  head: number;
   /** every change with rv > floor is in history; a watch from below it gets 410 */
   floor: number;
   subscribers: Set<Subscriber>;
@@ -116,7 +126,15 @@ export class Store {
       existing.info = info;
       return;
     }
-    this.buckets.set(key, { info, objects: new Map(), history: [], floor: this.rv, subscribers: new Set() });
+    this.buckets.set(key, {
+      info,
+      objects: new Map(),
+      sorted: new SortedIndex(),
+      history: [],
+      head: 0,
+      floor: this.rv,
+      subscribers: new Set(),
+    });
   }
 
   unregister(info: { group: string; resource: string }): void {
@@ -162,7 +180,7 @@ export class Store {
 
   /** The stored object itself, not a copy: the caller must not change it. */
   peek(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
-    const obj = this.bucket(info).objects.get(objKey(info.namespaced ? namespace : undefined, name));
+    const obj = this.bucket(info).objects.get(objKey(info.namespaced ? namespace : undefined, name))?.value;
     if (!obj) throw notFound(info.group, info.resource, name);
     return obj;
   }
@@ -175,14 +193,32 @@ export class Store {
   /** As list, but the stored objects themselves: the caller must not change them. */
   select(info: ResourceInfo, opts: ListOptions = {}): { items: KubeObject[]; resourceVersion: string } {
     const b = this.bucket(info);
-    const items = [...b.objects.values()]
-      .filter((o) => opts.namespace === undefined || o.metadata.namespace === opts.namespace)
-      .filter((o) => !opts.matcher || opts.matcher(o))
-      // Byte order of the keys, as etcd returns them (and far cheaper than localeCompare).
-      .map((o) => ({ o, k: objKey(o.metadata.namespace, o.metadata.name ?? '') }))
-      .sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0))
-      .map(({ o }) => o);
+    const items: KubeObject[] = [];
+    slotsIn(b.sorted, opts.namespace, undefined, ({ value }) => {
+      if (!opts.matcher || opts.matcher(value)) items.push(value);
+      return true;
+    });
     return { items, resourceVersion: this.resourceVersion };
+  }
+
+  /** One page of a list as the objects were at resourceVersion `at` (list-page.ts). */
+  page(info: ResourceInfo, o: PageOptions): Page {
+    const b = this.bucket(info);
+    const changes = o.at < this.rv ? this.historySince(b, o.at) : [];
+    return readPage(b.sorted, (k) => b.objects.has(k), changes, o);
+  }
+
+  /** The recorded changes after resourceVersion `rv`, oldest first. */
+  private *historySince(b: Bucket, rv: number): Generator<HistoryEntry> {
+    const h = b.history;
+    let lo = b.head;
+    let hi = h.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((h[mid] as HistoryEntry).rv <= rv) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < h.length; i++) yield h[i] as HistoryEntry;
   }
 
   create(info: ResourceInfo, input: KubeObject): KubeObject {
@@ -227,7 +263,7 @@ export class Store {
     meta.resourceVersion = String(this.rv + 1);
     checkSize(obj);
     this.rv++;
-    b.objects.set(key, obj);
+    this.put(b, key, obj);
     this.record(b, { rv: this.rv, type: 'ADDED', object: obj });
     return obj;
   }
@@ -251,7 +287,7 @@ export class Store {
     const name = input.metadata?.name ?? '';
     const ns = info.namespaced ? input.metadata?.namespace : undefined;
     const key = objKey(ns, name);
-    const current = b.objects.get(key);
+    const current = b.objects.get(key)?.value;
     if (!current) throw notFound(info.group, info.resource, name);
     const wantRv = input.metadata?.resourceVersion;
     if (wantRv && wantRv !== current.metadata.resourceVersion) {
@@ -322,7 +358,7 @@ export class Store {
     next.metadata.resourceVersion = String(this.rv + 1);
     checkSize(next);
     this.rv++;
-    b.objects.set(key, next);
+    this.put(b, key, next, current);
     this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
     return next;
   }
@@ -340,7 +376,7 @@ export class Store {
   ): { object: KubeObject; deleted: boolean } {
     const b = this.bucket(info);
     const key = objKey(info.namespaced ? namespace : undefined, name);
-    const current = b.objects.get(key);
+    const current = b.objects.get(key)?.value;
     if (!current) throw notFound(info.group, info.resource, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid) {
@@ -367,7 +403,7 @@ export class Store {
       next.metadata.deletionGracePeriodSeconds = 0;
       next.metadata.generation = (current.metadata.generation ?? 1) + 1;
       next.metadata.resourceVersion = String(++this.rv);
-      b.objects.set(key, next);
+      this.put(b, key, next, current);
       this.record(b, { rv: this.rv, type: 'MODIFIED', object: next, prev: current });
       return { object: clone(next), deleted: false };
     }
@@ -381,8 +417,29 @@ export class Store {
     return this.bucket(info).floor;
   }
 
+  /** Stores an object under its key, keeping the sorted keys and the owner index in step. */
+  private put(b: Bucket, key: string, obj: KubeObject, prev?: KubeObject): void {
+    const slot = b.objects.get(key);
+    if (slot) slot.value = obj;
+    else {
+      const added = { key, value: obj };
+      b.objects.set(key, added);
+      b.sorted.add(added);
+    }
+    this.indexOwners(b, key, prev, obj);
+  }
+
+  /** Deleting an owner finds its dependents here, not by reading every object of every resource. */
+  private readonly dependents = new OwnerIndex<{ b: Bucket; key: string }>();
+
+  private indexOwners(b: Bucket, key: string, before?: KubeObject, after?: KubeObject): void {
+    this.dependents.update(`${resourceKey(b.info)} ${key}`, { b, key }, before, after);
+  }
+
   private remove(b: Bucket, key: string, last: KubeObject, prev: KubeObject): KubeObject {
     b.objects.delete(key);
+    b.sorted.delete(key);
+    this.indexOwners(b, key, prev);
     last.metadata.resourceVersion = String(++this.rv);
     this.record(b, { rv: this.rv, type: 'DELETED', object: last, prev });
     if (b.info.group === '' && b.info.resource === 'namespaces')
@@ -396,16 +453,14 @@ export class Store {
   onCrdDeleted?: (crd: KubeObject) => void;
 
   private deleteDependents(owner: KubeObject): void {
-    const uid = owner.metadata.uid;
-    for (const b of [...this.buckets.values()]) {
-      for (const obj of [...b.objects.values()]) {
-        if (obj.metadata.ownerReferences?.some((r) => r.uid === uid)) {
-          try {
-            this.delete(b.info, obj.metadata.namespace, obj.metadata.name ?? '');
-          } catch {
-            // already gone
-          }
-        }
+    for (const { b, key } of this.dependents.of(owner.metadata.uid ?? '')) {
+      const obj = b.objects.get(key)?.value;
+      // A resource unregistered since (its CRD deleted) has taken its objects with it.
+      if (!obj || this.buckets.get(resourceKey(b.info)) !== b) continue;
+      try {
+        this.delete(b.info, obj.metadata.namespace, obj.metadata.name ?? '');
+      } catch {
+        // already gone
       }
     }
   }
@@ -413,17 +468,28 @@ export class Store {
   private deleteNamespaceContents(ns: string): void {
     for (const b of [...this.buckets.values()]) {
       if (!b.info.namespaced) continue;
-      for (const obj of [...b.objects.values()]) {
-        if (obj.metadata.namespace === ns) this.delete(b.info, ns, obj.metadata.name ?? '');
+      const names: string[] = [];
+      slotsIn(b.sorted, ns, undefined, ({ value }) => names.push(value.metadata.name ?? '') > 0);
+      for (const name of names) {
+        try {
+          this.delete(b.info, ns, name);
+        } catch {
+          // gone with an owner deleted before it
+        }
       }
     }
   }
 
   private record(b: Bucket, entry: HistoryEntry): void {
     b.history.push(entry);
-    while (b.history.length > this.historyLimit) {
-      const dropped = b.history.shift();
-      if (dropped) b.floor = dropped.rv;
+    if (b.history.length - b.head > this.historyLimit) {
+      b.floor = (b.history[b.head] as HistoryEntry).rv;
+      b.history[b.head++] = undefined;
+      // Drop the freed slots now and then: amortized O(1) a write.
+      if (b.head >= 1024 && b.head * 2 >= b.history.length) {
+        b.history = b.history.slice(b.head);
+        b.head = 0;
+      }
     }
     for (const sub of [...b.subscribers]) {
       const ev = filterEvent(entry, sub);
@@ -449,8 +515,7 @@ export class Store {
       if (!Number.isInteger(n) || n < 0)
         throw new ApiError(400, 'BadRequest', `invalid resource version: ${from}`);
       if (n < b.floor) throw expired(n, b.floor + 1);
-      for (const entry of b.history) {
-        if (entry.rv <= n) continue;
+      for (const entry of this.historySince(b, n)) {
         const ev = filterEvent(entry, sub);
         if (ev) listener(ev);
       }
@@ -473,6 +538,7 @@ export class Store {
     this.rv++;
     for (const b of this.buckets.values()) {
       b.history = [];
+      b.head = 0;
       b.floor = this.rv;
     }
   }

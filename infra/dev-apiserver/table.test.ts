@@ -25,7 +25,7 @@ describe('table', () => {
     expect(evalPath(o, '.status.missing')).toEqual([]);
   });
 
-  it("prints the Vip CRD's columns in the seed's order, then HOLDER, NAMESPACE and TYPE at priority 1", () => {
+  it("prints the Vip CRD's columns in the seed's order, then PARENTS, HOLDER, NAMESPACE and TYPE at priority 1", () => {
     const info = resourceFromCrd(vipCrd as never);
     const t = toTable(info, [
       {
@@ -37,11 +37,12 @@ describe('table', () => {
     expect(t.columnDefinitions.map((c) => c.name)).toEqual([
       'Name',
       ...SEED_VIP_HEADER.slice(1),
+      'PARENTS',
       'HOLDER',
       'NAMESPACE',
       'TYPE',
     ]);
-    expect(t.columnDefinitions.slice(-3).map((c) => c.priority)).toEqual([1, 1, 1]);
+    expect(t.columnDefinitions.slice(-4).map((c) => c.priority)).toEqual([1, 1, 1, 1]);
     expect(t.rows[0]?.cells).toEqual([
       'vip-dynamic-01',
       '10.16.0.12',
@@ -52,6 +53,7 @@ describe('table', () => {
       null,
       'ovn-default',
       true,
+      null,
       null,
       null,
       null,

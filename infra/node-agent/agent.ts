@@ -35,8 +35,9 @@ import {
   type NicPlumbing,
   removeNetnsSync,
   removePodNetns,
+  syncSecondaryNics,
 } from './netns.ts';
-import { netnsName, type PodNic, planNamespaces, podNic } from './pod-nic.ts';
+import { netnsName, type PodNic, planNamespaces, podNic, type SecondaryNic } from './pod-nic.ts';
 import { type AgentState, readState, removeState, writeState } from './state.ts';
 
 /** The userspace datapath's own tap device: one per machine, so one agent per machine. */
@@ -223,6 +224,7 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
   const made = new Map<string, PodNic>();
   const gatewaysMade = new Set<string>();
   let stopped = false;
+  const attachmentHostIfs = (nic: PodNic) => nic.secondaries.map((s) => s.hostIf);
 
   const onExit = () => {
     if (stopped) return;
@@ -263,7 +265,9 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     await attempt('pending pass', () => pass);
     const plumbing = ovs && { vsctl: ovs.vsctl, bridge, instance };
     for (const nic of made.values())
-      await attempt(`namespace ${nic.netns}`, () => removePodNetns(nic.netns, nic.hostIf, plumbing));
+      await attempt(`namespace ${nic.netns}`, () =>
+        removePodNetns(nic.netns, nic.hostIf, plumbing, attachmentHostIfs(nic)),
+      );
     made.clear();
     for (const ls of gatewaysMade) await attempt(`gateway of ${ls}`, () => removeGateway(o.nbRemote, ls));
     await attempt('ovn-controller', () => controller?.stop());
@@ -343,11 +347,18 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
     }
     return out;
   };
+  let failed = false;
+  const syncAttachments = async (nic: PodNic, wiredBefore: readonly SecondaryNic[]) => {
+    const r = await syncSecondaryNics(nic, wiredBefore, plumbing, log);
+    if (r.failed) failed = true;
+    return r.wired;
+  };
   const syncPods = async () => {
-    const plan = planNamespaces(desired(), made);
-    let failed = false;
+    const want = desired();
+    const plan = planNamespaces(want, made);
+    failed = false;
     for (const nic of plan.remove) {
-      await removePodNetns(nic.netns, nic.hostIf, plumbing);
+      await removePodNetns(nic.netns, nic.hostIf, plumbing, attachmentHostIfs(nic));
       made.delete(nic.port);
       delete state.namespaces[nic.netns];
       writeState(dir, state);
@@ -368,7 +379,8 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
         state.namespaces[nic.netns] = nic.hostIf;
         writeState(dir, state);
         await createPodNetns(nic, plumbing);
-        made.set(nic.port, nic);
+        // Wired (waitForPod, exec) only with its attachments in place.
+        made.set(nic.port, { ...nic, secondaries: await syncAttachments(nic, []) });
         log(`pod ${nic.port}: namespace ${nic.netns} (${nic.addresses.join(', ')})`);
       } catch (err) {
         failed = true;
@@ -377,6 +389,12 @@ export async function startNodeAgent(o: NodeAgentOptions): Promise<NodeAgent> {
         delete state.namespaces[nic.netns];
         writeState(dir, state);
       }
+    }
+    // Namespaces that stood already: only their attachments may have changed.
+    for (const [port, nic] of want) {
+      const have = made.get(port);
+      if (!have || stopped || plan.create.includes(nic)) continue;
+      made.set(port, { ...have, secondaries: await syncAttachments(nic, have.secondaries) });
     }
     if (failed && !stopped) {
       clearTimeout(retryTimer);

@@ -1,9 +1,9 @@
-// A pod on this node: a network namespace with one veth into the integration bridge. Every
+// A pod on this node: a network namespace with one veth into the integration bridge per NIC. Every
 // function here runs synchronously-safe commands so the same code serves the exit hook.
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { PodNic } from './pod-nic.ts';
+import { type PodNic, planSecondaries, type SecondaryNic } from './pod-nic.ts';
 
 const run = promisify(execFile);
 const PATH_ENV = { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` };
@@ -38,37 +38,96 @@ export interface NicPlumbing {
 
 /** Builds the namespace, the veth, addresses, default routes, and plugs the host end into OVS. */
 export async function createPodNetns(nic: PodNic, p: NicPlumbing): Promise<void> {
-  const ns = nic.netns;
+  await sh('ip', ['netns', 'add', nic.netns]);
+  await sh('ip', ['-n', nic.netns, 'link', 'set', 'lo', 'up']);
+  await plugVeth(nic.netns, { ...nic, ifName: 'eth0' }, p);
+  for (const gw of nic.gateways) {
+    await sh('ip', [
+      '-n',
+      nic.netns,
+      ...(gw.includes(':') ? ['-6'] : []),
+      ...['route', 'replace', 'default', 'via', gw, 'dev', 'eth0'],
+    ]);
+  }
+}
+
+/**
+ * Brings a namespace's attachment interfaces (Multus, OVN provider) in line with the pod's: taken
+ * out and added one by one, so a changed attachment leaves eth0 and the pod's processes alone.
+ * Their veths go with the namespace: the agent's state file needs nothing for them. Answers what
+ * is wired afterwards, and whether one failed (the agent retries it on its next pass).
+ */
+export async function syncSecondaryNics(
+  nic: PodNic,
+  wiredBefore: readonly SecondaryNic[],
+  p: NicPlumbing,
+  log: (line: string) => void,
+): Promise<{ wired: SecondaryNic[]; failed: boolean }> {
+  const change = planSecondaries(nic.secondaries, wiredBefore);
+  let wired = wiredBefore.filter((s) => !change.remove.includes(s));
+  let failed = false;
+  for (const s of change.remove) {
+    await removeSecondaryNic(nic.netns, s, p);
+    log(`pod ${nic.port}: ${s.ifName} (${s.port}) removed`);
+  }
+  for (const s of change.create) {
+    try {
+      // Its own veth, MAC and addresses on the attachment's port. Only the subnet's connected
+      // route comes with the address, as kube-ovn's CNI does off eth0: the default route stays.
+      await plugVeth(nic.netns, s, p);
+      wired = [...wired, s];
+      log(`pod ${nic.port}: ${s.ifName} on ${s.port} (${s.addresses.join(', ')})`);
+    } catch (err) {
+      failed = true;
+      log(`pod ${nic.port}: ${s.ifName}: ${(err as Error).message}`);
+      await removeSecondaryNic(nic.netns, s, p);
+    }
+  }
+  return { wired, failed };
+}
+
+/** Takes an attachment's interface out of a namespace that stays (both veth ends and the OVS port). */
+async function removeSecondaryNic(netns: string, nic: SecondaryNic, p: NicPlumbing): Promise<void> {
+  await p.vsctl('--if-exists', 'del-port', p.bridge, nic.hostIf).catch(() => {});
+  await sh('ip', ['-n', netns, 'link', 'delete', nic.ifName]).catch(() => {});
+  deleteLinkSync(nic.hostIf);
+}
+
+interface Veth {
+  ifName: string;
+  hostIf: string;
+  mac: string;
+  addresses: string[];
+  port: string;
+}
+
+/** One veth: `ifName` in the namespace with the MAC and addresses, the host end on br-int as `port`. */
+async function plugVeth(ns: string, v: Veth, p: NicPlumbing): Promise<void> {
   const inNs = (...a: string[]) => sh('ip', ['-n', ns, ...a]);
-  await sh('ip', ['netns', 'add', ns]);
-  await sh('ip', ['link', 'add', nic.hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-  await inNs('link', 'set', 'lo', 'up');
-  await inNs('link', 'set', 'eth0', 'address', nic.mac.toLowerCase());
-  for (const a of nic.addresses) {
+  await sh('ip', ['link', 'add', v.hostIf, 'type', 'veth', 'peer', 'name', v.ifName, 'netns', ns]);
+  await inNs('link', 'set', v.ifName, 'address', v.mac.toLowerCase());
+  for (const a of v.addresses) {
     await inNs(
       ...(a.includes(':')
-        ? ['-6', 'addr', 'add', a, 'dev', 'eth0', 'nodad']
-        : ['addr', 'add', a, 'dev', 'eth0']),
+        ? ['-6', 'addr', 'add', a, 'dev', v.ifName, 'nodad']
+        : ['addr', 'add', a, 'dev', v.ifName]),
     );
   }
-  await inNs('link', 'set', 'eth0', 'up');
-  for (const gw of nic.gateways) {
-    await inNs(...(gw.includes(':') ? ['-6'] : []), 'route', 'replace', 'default', 'via', gw, 'dev', 'eth0');
-  }
+  await inNs('link', 'set', v.ifName, 'up');
   // The userspace datapath reads packets off the veth with AF_PACKET and does not fill in
   // checksums the kernel left to offload: TCP would arrive corrupt. ICMP works either way.
-  await sh('ip', ['netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off']).catch(() => {});
-  await sh('ip', ['link', 'set', nic.hostIf, 'up']);
+  await sh('ip', ['netns', 'exec', ns, 'ethtool', '-K', v.ifName, 'tx', 'off']).catch(() => {});
+  await sh('ip', ['link', 'set', v.hostIf, 'up']);
   await p.vsctl(
     '--may-exist',
     'add-port',
     p.bridge,
-    nic.hostIf,
+    v.hostIf,
     '--',
     'set',
     'interface',
-    nic.hostIf,
-    `external_ids:iface-id=${nic.port}`,
+    v.hostIf,
+    `external_ids:iface-id=${v.port}`,
     `external_ids:vipres-agent=${p.instance}`,
   );
 }
@@ -83,11 +142,22 @@ export function netnsPids(ns: string): number[] {
     .filter((n) => n > 0 && n !== process.pid);
 }
 
-/** Removes a pod's namespace: its processes, the OVS port (if OVS still runs), the netns and veth. */
-export async function removePodNetns(ns: string, hostIf: string, p?: NicPlumbing): Promise<void> {
+/**
+ * Removes a pod's namespace: its processes, the OVS ports (if OVS still runs), the netns and its
+ * veths (`otherHostIfs`: the attachments' host ends).
+ */
+export async function removePodNetns(
+  ns: string,
+  hostIf: string,
+  p?: NicPlumbing,
+  otherHostIfs: readonly string[] = [],
+): Promise<void> {
   killNetnsProcesses(ns);
-  if (p) await p.vsctl('--if-exists', 'del-port', p.bridge, hostIf).catch(() => {});
+  if (p)
+    for (const h of [hostIf, ...otherHostIfs])
+      await p.vsctl('--if-exists', 'del-port', p.bridge, h).catch(() => {});
   removeNetnsSync(ns, hostIf);
+  for (const h of otherHostIfs) deleteLinkSync(h);
 }
 
 export function killNetnsProcesses(ns: string) {

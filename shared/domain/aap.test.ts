@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parentAddresses, parseAaps, vipsAffectedByPod, virtualParents } from './aap.ts';
+import { parentColumns, parseAaps, vipsAffectedByPod, virtualParents } from './aap.ts';
 import type { Pod } from './types.ts';
 
 const subnets = [
@@ -108,18 +108,20 @@ describe('virtualParents', () => {
   });
 });
 
-describe('parentAddresses', () => {
+describe('parentColumns', () => {
   it('sorts each list numerically on its own, empty when none', () => {
-    expect(parentAddresses([])).toEqual({ pv4ip: '', pv6ip: '', pmac: '' });
+    expect(parentColumns([])).toEqual({ pv4ip: '', pv6ip: '', pmac: '', parents: '' });
     expect(
-      parentAddresses([
-        { portName: 'a', pod: 'a', v4: '10.16.0.10', mac: '00:00:00:00:00:0B' },
-        { portName: 'b', pod: 'b', v4: '10.16.0.9', v6: 'fd00::9', mac: '00:00:00:00:00:0A' },
+      parentColumns([
+        { portName: 'lb-b.default', pod: 'lb-b', v4: '10.16.0.10', mac: '00:00:00:00:00:0B' },
+        { portName: 'lb-a.default', pod: 'lb-a', v4: '10.16.0.9', v6: 'fd00::9', mac: '00:00:00:00:00:0A' },
+        { portName: 'lb-a.default.net1.default.ovn', pod: 'lb-a', v4: '10.16.0.11' },
       ]),
     ).toEqual({
-      pv4ip: '10.16.0.9,10.16.0.10',
+      pv4ip: '10.16.0.9,10.16.0.10,10.16.0.11',
       pv6ip: 'fd00::9',
       pmac: '00:00:00:00:00:0A,00:00:00:00:00:0B',
+      parents: 'lb-a,lb-b',
     });
   });
   it('property: independent of parent order', () => {
@@ -131,7 +133,7 @@ describe('parentAddresses', () => {
     });
     fc.assert(
       fc.property(fc.array(parent, { maxLength: 6 }), (ps) => {
-        return JSON.stringify(parentAddresses(ps)) === JSON.stringify(parentAddresses([...ps].reverse()));
+        return JSON.stringify(parentColumns(ps)) === JSON.stringify(parentColumns([...ps].reverse()));
       }),
     );
   });

@@ -90,23 +90,30 @@ function cmpAddr(a: string, b: string): number {
   return cmp(a, b);
 }
 
-/**
- * status.pv4ip / pv6ip / pmac: each list sorted on its own (addresses numerically, MACs as
- * upper-case text, which for fixed-width hex is numeric too), duplicates removed, comma-joined;
- * '' when none. Sorting each list independently keeps the output stable whatever the pod order,
- * at the price of not pairing the n-th v4 with the n-th MAC when a parent lacks a family.
- */
-export function parentAddresses(parents: readonly VirtualParent[]): {
+/** What the Vip's status shows of its parents: the seed's address columns and the pods' names. */
+export interface ParentColumns {
   pv4ip: string;
   pv6ip: string;
   pmac: string;
-} {
+  /** Pod names (all in the Vip's spec.namespace), for `kubectl get vip -o wide`. */
+  parents: string;
+}
+
+/**
+ * status.pv4ip / pv6ip / pmac / parents: each list sorted on its own (addresses numerically, MACs
+ * as upper-case text, which for fixed-width hex is numeric too, names as text), duplicates
+ * removed, comma-joined; '' when none. Sorting each list independently keeps the output stable
+ * whatever the pod order, at the price of not pairing the n-th v4 with the n-th MAC when a parent
+ * lacks a family.
+ */
+export function parentColumns(parents: readonly VirtualParent[]): ParentColumns {
   const list = (pick: (p: VirtualParent) => string | undefined, order: (a: string, b: string) => number) =>
     [...new Set(parents.map(pick).filter((v): v is string => !!v))].sort(order).join(',');
   return {
     pv4ip: list((p) => p.v4, cmpAddr),
     pv6ip: list((p) => p.v6, cmpAddr),
     pmac: list((p) => p.mac, cmp),
+    parents: list((p) => p.pod, cmp),
   };
 }
 

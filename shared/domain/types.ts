@@ -53,6 +53,8 @@ export interface VipStatus {
   pv4ip?: string;
   pv6ip?: string;
   pmac?: string;
+  /** The AAP parents' pod names, comma-joined (not in kube-ovn's status; shown by -o wide). */
+  parents?: string;
   holder?: string;
   type?: string;
   selector?: string[];

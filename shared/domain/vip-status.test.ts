@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Reason } from '../errors.ts';
+import { Reason } from './errors.ts';
 import type { Vip } from './types.ts';
 import { parseVipSpec, type VipSpec } from './vip-spec.ts';
 import {
@@ -115,13 +115,14 @@ describe('computeVipStatus', () => {
       }),
       spec: spec({ subnet: 'ovn-default', namespace: 'default', selector: ['app:aap1'] }),
       assigned,
-      parents: { pv4ip: '10.16.0.7', pv6ip: '', pmac: '00:00:00:E2:AB:0C' },
+      parents: { pv4ip: '10.16.0.7', pv6ip: '', pmac: '00:00:00:E2:AB:0C', parents: 'busybox' },
       holder: 'busybox.default',
       now: 't',
     });
     expect(s).toMatchObject({
       pv4ip: '10.16.0.7',
       pmac: '00:00:00:E2:AB:0C',
+      parents: 'busybox',
       holder: 'busybox.default',
       selector: ['app: aap1'],
     });
@@ -225,6 +226,7 @@ describe('the reservation, not the status, is the assignment', () => {
     expect(statusShowsReservation(vip({ status: { ...shown, v6ip: 'fd00::5' } }), record)).toBe(false);
     expect(statusShowsReservation(vip({ status: { ...shown, type: 'switch_lb_vip' } }), record)).toBe(false);
     expect(statusShowsReservation(vip({ status: { ...shown, pv4ip: '10.16.0.9' } }), record)).toBe(false);
+    expect(statusShowsReservation(vip({ status: { ...shown, parents: 'lb-a' } }), record)).toBe(false);
     expect(statusShowsReservation(vip({ status: shown }), undefined)).toBe(false);
   });
 });

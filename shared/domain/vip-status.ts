@@ -1,9 +1,11 @@
 // The Vip's status, labels and finalizer (SPEC §1), computed from what the handler found. The
 // status always carries every field (empty strings when unknown) so two computations compare
 // with a plain deep-equal and handlers can skip writes that change nothing.
-import type { Reason } from '../errors.ts';
+
+import type { ParentColumns } from './aap.ts';
 import { FINALIZER, IP_RESERVED_LABEL, SUBNET_LABEL } from './annotations.ts';
 import { setCondition } from './conditions.ts';
+import type { Reason } from './errors.ts';
 import { canonicalV4, canonicalV6 } from './ip.ts';
 import type { Vip, VipStatus } from './types.ts';
 import type { AssignedVip, VipSpec } from './vip-spec.ts';
@@ -23,7 +25,7 @@ export interface VipStatusInput {
    * change this is still the old assignment, so the status keeps showing it.
    */
   assigned?: AssignedVip;
-  parents?: { pv4ip: string; pv6ip: string; pmac: string };
+  parents?: ParentColumns;
   /** `Port_Binding.virtual_parent` from the southbound DB; '' while unclaimed. */
   holder?: string;
   /** Why the Vip is not ready; undefined when all is well. */
@@ -57,6 +59,7 @@ export function computeVipStatus(input: VipStatusInput): Required<VipStatus> {
     pv4ip: input.parents?.pv4ip ?? '',
     pv6ip: input.parents?.pv6ip ?? '',
     pmac: input.parents?.pmac ?? '',
+    parents: input.parents?.parents ?? '',
     holder: input.holder ?? '',
     type: assigned?.type ?? spec?.type ?? '',
     selector: spec ? selectorStrings(spec) : (prev?.selector ?? []),
@@ -83,6 +86,7 @@ function normalise(s: VipStatus | undefined): unknown {
     pv4ip: s?.pv4ip ?? '',
     pv6ip: s?.pv6ip ?? '',
     pmac: s?.pmac ?? '',
+    parents: s?.parents ?? '',
     holder: s?.holder ?? '',
     type: s?.type ?? '',
     selector: s?.selector ?? [],
@@ -156,7 +160,7 @@ export function statusShowsReservation(
   if ((r.v4 ?? '') !== (s.v4ip ?? '') || (r.v6 ?? '') !== (s.v6ip ?? '') || !sameMac(r.mac, s.mac))
     return false;
   if ((s.type ?? '') !== (vip.spec.type ?? '')) return false;
-  return !vip.spec.namespace ? !s.pv4ip && !s.pv6ip && !s.pmac : true;
+  return !vip.spec.namespace ? !s.pv4ip && !s.pv6ip && !s.pmac && !s.parents : true;
 }
 
 export function hasFinalizer(vip: Pick<Vip, 'metadata'>): boolean {

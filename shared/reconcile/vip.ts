@@ -2,9 +2,17 @@
 // finalizer, ordered deletion. Level-triggered: it reads the Vip as it is now and makes Redis,
 // OVN NB and the Vip agree with it, so repeated, reordered or missed events converge.
 
-import { parentAddresses, podAaps, type VirtualParent, virtualParents } from '../domain/aap.ts';
+import {
+  type ParentColumns,
+  parentColumns,
+  podAaps,
+  type VirtualParent,
+  virtualParents,
+} from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
 import { besideView, besideVipDecision } from '../domain/beside-kube-ovn.ts';
+import { isDomainError, Reason, refusalMessage } from '../domain/errors.ts';
+import { vipOwner } from '../domain/ownership.ts';
 import { parentVipAddresses, portSecurity } from '../domain/port-security.ts';
 import type { Pod, Vip } from '../domain/types.ts';
 import {
@@ -28,13 +36,11 @@ import {
   statusShowsReservation,
 } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
-import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { noteAllocated, noteParentsChanged, noteRefused, noteReleased } from './events.ts';
-import type { ReconcileDeps } from './ports.ts';
-import { vipOwner } from './ports.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
 import { refreshFrontEndArp } from './switch-lb-rule.ts';
@@ -232,7 +238,7 @@ async function reconcileFrom(
   const written = await writeStatus(deps, pass, vip, {
     spec,
     assigned: nowAssigned,
-    parents: parentAddresses(parents),
+    parents: parentColumns(parents),
   });
   // A front end is reachable from its subnet once the gateway answers ARP for it.
   if (vipUsage(spec) === 'switch_lb_vip') await refreshFrontEndArp(deps, spec.subnet);
@@ -444,7 +450,7 @@ async function writeStatus(
   input: {
     spec: VipSpec | undefined;
     assigned: AssignedVip | undefined;
-    parents?: { pv4ip: string; pv6ip: string; pmac: string };
+    parents?: ParentColumns;
     failure?: Failure;
   },
 ): Promise<Vip> {
@@ -463,6 +469,7 @@ async function writeStatus(
     status.pv4ip = vip.status.pv4ip ?? '';
     status.pv6ip = vip.status.pv6ip ?? '';
     status.pmac = vip.status.pmac ?? '';
+    status.parents = vip.status.parents ?? '';
   }
   if (input.failure) noteRefused(deps, 'Vip', vip, input.failure, input.spec?.subnet);
   if (statusEquals(vip.status, status)) return vip;

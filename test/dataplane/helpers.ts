@@ -258,26 +258,63 @@ export async function leftovers(instance: string, bridge: string): Promise<strin
   return [...links.map((l) => `link ${l}`), ...ns.map((n) => `netns ${n}`)];
 }
 
+/** Who a failover moves the VIP between, and on which interface (the seed's pods on eth0 by default). */
+export interface FailOverPods {
+  namespace?: string;
+  from?: string;
+  to?: string;
+  client?: string;
+  /** The interface the VIP lives on in both pods (an attachment's `net1`, say). */
+  dev?: string;
+  /** The prefix the VIP is added with: its subnet's. */
+  prefix?: number;
+  /** What `holder()` names once `to` holds it: the port of `to` on the VIP's subnet. */
+  toPort?: string;
+}
+
+/** Puts `vip` on the pod's interface and announces it with a gratuitous ARP, as keepalived does. */
+export async function claimVip(
+  agent: NodeAgent,
+  pod: { namespace?: string; pod: string },
+  vip: string,
+  dev = 'eth0',
+  prefix = 16,
+) {
+  const ns = pod.namespace ?? 'default';
+  await agent.exec(ns, pod.pod, ['ip', 'addr', 'add', `${vip}/${prefix}`, 'dev', dev]);
+  await agent.exec(ns, pod.pod, ['arping', '-U', '-c', '1', '-I', dev, vip]);
+}
+
 /**
- * Moves `vip` from busybox to busybox2 as keepalived does (off one, on the other, a gratuitous
+ * Moves `vip` from one pod to the other as keepalived does (off one, on the other, a gratuitous
  * ARP) while the client pings it. Answers how long after the move a ping was answered again and
- * `holder()` named busybox2.default.
+ * `holder()` named the new holder's port. Defaults: busybox to busybox2 on eth0, client pinging.
  */
 export async function failOver(
   agent: NodeAgent,
   vip: string,
   holder: () => Promise<string>,
   holderTimeoutMs: number,
+  pods: FailOverPods = {},
 ): Promise<{ pingMs: number; holderMs: number }> {
-  const inPod = (pod: string, ...cmd: string[]) => agent.exec('default', pod, cmd);
-  const pinger = startPinger(agent, { pod: 'client' }, vip);
-  await waitFor('pings answered by busybox', async () => pinger.replies().length > 0);
-  await inPod('busybox', 'ip', 'addr', 'del', `${vip}/16`, 'dev', 'eth0');
-  await inPod('busybox2', 'ip', 'addr', 'add', `${vip}/16`, 'dev', 'eth0');
-  // The move: the address is on busybox2 and it announces it.
+  const {
+    namespace = 'default',
+    from = 'busybox',
+    to = 'busybox2',
+    client = 'client',
+    dev = 'eth0',
+    prefix = 16,
+  } = pods;
+  const toPort = pods.toPort ?? `${to}.${namespace}`;
+  const inPod = (pod: string, ...cmd: string[]) => agent.exec(namespace, pod, cmd);
+  const pinger = startPinger(agent, { namespace, pod: client }, vip);
+  await waitFor(`pings answered by ${from}`, async () => pinger.replies().length > 0);
+  await inPod(from, 'ip', 'addr', 'del', `${vip}/${prefix}`, 'dev', dev);
+  await inPod(to, 'ip', 'addr', 'add', `${vip}/${prefix}`, 'dev', dev);
+  // The move: the address is on the new holder and it announces it.
   const moved = Date.now();
-  const garp = inPod('busybox2', 'arping', '-U', '-c', '1', '-I', 'eth0', vip);
-  await waitFor('holder = busybox2.default', async () => (await holder()) === 'busybox2.default', {
+  const garp = inPod(to, 'arping', '-U', '-c', '1', '-I', dev, vip);
+  await waitFor(`holder = ${toPort}`, async () => (await holder()) === toPort, {
     timeoutMs: holderTimeoutMs,
     intervalMs: 20,
   });

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
 import { ROOT } from '../../infra/local/stack.ts';
+import { podOwner } from '../../shared/domain/ownership.ts';
 import type { Condition, Pod } from '../../shared/domain/types.ts';
-import { podOwner } from '../../shared/reconcile/ports.ts';
 import { type E2E, podObject, readyCondition, startE2E } from './harness.ts';
 
 let e: E2E;
@@ -20,6 +20,13 @@ afterAll(async () => {
 });
 
 const ipOf = (p: Pod | undefined) => p?.metadata.annotations?.['ovn.kubernetes.io/ip_address'];
+/** A cell of kubectl's one-row table, cut at the header's column offsets (cells may be empty). */
+function column(table: string, name: string): string {
+  const [header = '', row = ''] = table.split('\n');
+  const start = header.search(new RegExp(`(^|\\s)${name}(\\s|$)`)) + (header.startsWith(name) ? 0 : 1);
+  const next = header.slice(start + name.length).search(/\S/);
+  return row.slice(start, next < 0 ? undefined : start + name.length + next).trim();
+}
 const applyDir = (dir: string) => e.kubectl('apply', '-f', `${ROOT}/examples/${dir}/`);
 
 describe('examples/<use>/', () => {
@@ -49,6 +56,11 @@ describe('examples/<use>/', () => {
     expect(vip.status!.pv4ip!.split(',').sort()).toEqual(pods.map((p) => ipOf(p)!).sort());
     const parents = await e.nbctl('get', 'logical_switch_port', 'keepalived-vip', 'options:virtual-parents');
     expect(parents.trim().replace(/"/g, '')).toBe('keepalived-a.default,keepalived-b.default');
+    // Issue 21 item 5: the parents by name, next to the addresses, in -o wide.
+    const table = await e.kubectl('get', 'vip', 'keepalived-vip', '-o', 'wide');
+    expect(vip.status?.parents).toBe('keepalived-a,keepalived-b');
+    expect(column(table, 'PARENTS')).toBe('keepalived-a,keepalived-b');
+    expect(column(table, 'PV4IP')).toBe(vip.status!.pv4ip);
   });
 
   it('switch-lb-rule: the front end is reserved and slr-web-tcp balances to both back ends', async () => {

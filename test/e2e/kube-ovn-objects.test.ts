@@ -84,6 +84,7 @@ describe('kube-ovn master objects and the seed examples', () => {
       'PV6IP',
       'SUBNET',
       'READY',
+      'PARENTS',
       'HOLDER',
       'NAMESPACE',
       'TYPE',

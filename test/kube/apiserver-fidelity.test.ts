@@ -138,4 +138,18 @@ describe('development API server fidelity', () => {
       .map((l) => JSON.parse(l));
     expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED later']);
   });
+
+  it('refuses a JSON array as the body of a create with 400, storing nothing', async () => {
+    const before = await c.core.listNamespacedPod({ namespace: 'default' });
+    const reply = await c.raw(
+      'POST',
+      '/api/v1/namespaces/default/pods',
+      JSON.stringify([{ metadata: { name: 'in-array' } }]),
+      { 'content-type': 'application/json' },
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.json).toMatchObject({ kind: 'Status', reason: 'BadRequest' });
+    const after = await c.core.listNamespacedPod({ namespace: 'default' });
+    expect(after.items).toHaveLength(before.items.length);
+  });
 });

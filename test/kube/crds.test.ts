@@ -43,13 +43,17 @@ describe('CRD manifests', () => {
     }
   });
 
-  it("gives the Vip the seed's short name and printer columns in order, HOLDER only in -o wide", () => {
+  it("gives the Vip the seed's short name and printer columns in order, PARENTS and HOLDER only in -o wide", () => {
     const vip = crds.find((c) => c.spec.names.kind === 'Vip');
     expect(vip.spec.names.shortNames).toEqual(['vip']);
     const cols = vip.spec.versions[0].additionalPrinterColumns;
     expect(
       cols.filter((c: { priority?: number }) => !c.priority).map((c: { name: string }) => c.name),
     ).toEqual(['V4IP', 'PV4IP', 'MAC', 'PMAC', 'V6IP', 'PV6IP', 'SUBNET', 'READY']);
+    expect(cols.find((c: { name: string }) => c.name === 'PARENTS')).toMatchObject({
+      priority: 1,
+      jsonPath: '.status.parents',
+    });
     expect(cols.find((c: { name: string }) => c.name === 'HOLDER')).toMatchObject({
       priority: 1,
       jsonPath: '.status.holder',
@@ -58,7 +62,7 @@ describe('CRD manifests', () => {
   });
 
   it('has a ValidatingWebhookConfiguration for Vip CREATE and UPDATE', () => {
-    const [hook] = readYamlObjects(join(root, 'infra/manifests/webhook.yaml')) as unknown as {
+    const [hook] = readYamlObjects(join(root, 'infra/deploy/base/webhook.yaml')) as unknown as {
       kind: string;
       webhooks: {
         admissionReviewVersions: string[];
@@ -76,9 +80,9 @@ describe('CRD manifests', () => {
   });
 });
 
-describe('RBAC manifest', () => {
+describe('RBAC manifest (the one kustomize installs)', () => {
   // biome-ignore lint/suspicious/noExplicitAny: manifests read as plain YAML
-  const docs = readYamlObjects(join(root, 'infra/manifests/rbac.yaml')) as any[];
+  const docs = readYamlObjects(join(root, 'infra/deploy/base/rbac.yaml')) as any[];
   const role = (name: string) => docs.find((d) => d.kind === 'ClusterRole' && d.metadata.name === name);
   const allows = (
     r: { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] },
@@ -115,6 +119,7 @@ describe('RBAC manifest', () => {
       .map((b) => `${b.roleRef.name}->${b.subjects[0].name}`);
     expect(bindings.sort()).toEqual([
       'kube-ovn-vip-functions->vip-functions',
+      'kube-ovn-vip-holder->vip-holder',
       'kube-ovn-vip-relay->vip-relay',
     ]);
   });

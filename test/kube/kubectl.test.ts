@@ -108,7 +108,7 @@ describe('kubectl against the development API server', () => {
     expect(all.split('\n')[0]?.split(/\s+/)).toEqual(SEED_VIP_HEADER);
     expect(all.trim().split('\n')).toHaveLength(6);
     const wide = await ok('get', 'vip', '-o', 'wide');
-    expect(wide.split('\n')[0]?.trim().endsWith('READY   HOLDER   NAMESPACE   TYPE')).toBe(true);
+    expect(wide.split('\n')[0]?.trim().endsWith('READY   PARENTS   HOLDER   NAMESPACE   TYPE')).toBe(true);
   });
 
   it('shows a Vip as YAML and patches its spec (merge and json patch) with generation tracking', async () => {

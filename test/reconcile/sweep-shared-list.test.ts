@@ -2,7 +2,7 @@
 // every pod and every Vip instead of each listing the whole cluster, and still free only what a
 // GET confirms gone.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { podOwner } from '../../shared/reconcile/ports.ts';
+import { podOwner } from '../../shared/domain/ownership.ts';
 import { ensureSubnetRegistered } from '../../shared/reconcile/subnet-registration.ts';
 import { sweepOrphans } from '../../shared/reconcile/sweep.ts';
 import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
@@ -32,9 +32,9 @@ it('four sweeps at once share their lists of every pod, and free only what gone 
   await Promise.all(Array.from({ length: 4 }, () => sweepOrphans(h.deps, h.subnet)));
 
   const lists = (name: string) => h.calls.filter((c) => c === name).length;
-  // Without sharing: 4 sweeps x 2 lists of every pod (the pod sweep's and the Vip sweep's) = 8;
-  // shared, each wave of sweeps that overlap makes one (3 here; at most half, whatever the timing).
-  expect(lists('listPods')).toBeLessThanOrEqual(4);
+  // Without sharing: one list of every pod per sweep, 4; the sweeps overlap, so they share one
+  // (two at most, whatever the timing).
+  expect(lists('listPods')).toBeLessThanOrEqual(2);
   const owners = (await h.ports.allocator.list(h.subnet, { limit: 100 })).items.map((r) => r.owner);
   expect(owners.filter((o) => o.includes('gone-'))).toEqual([]);
   expect(owners).toContain(podOwner('here.default'));

@@ -1,35 +1,25 @@
-// The outside world the handlers talk to, built from configuration. Entry points create the ports
-// once, hand them to createApp(), and close them on shutdown.
-// - createPorts: Redis only (the manual reservation API); enough for Deno and Workers.
-// - createControllerPorts: Redis + OVN NB + Kubernetes, for the event handlers and admission.
+// The ports of the event handlers and admission: Redis (./redis.ts) + OVN NB + Kubernetes, built
+// from configuration. Entry points create them once, hand them to createApp(), and close them on
+// shutdown. This is where @kubernetes/client-node, pino and the OVSDB client are chosen; nothing
+// in shared/ builds them.
 
 import type { ConnectionOptions } from 'node:tls';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { Config } from './config.ts';
-import { apiServerCheck, ovsdbCheck, type ReadinessCheck, redisCheck } from './health/readiness.ts';
-import { type Allocator, createRedisAllocator } from './ipam/index.ts';
-import { createEventRecorder, type KubeEventRecorder, kubeEventSink } from './kube/event-recorder.ts';
-import { createKube } from './kube/index.ts';
-import type { FunctionMetrics } from './metrics/functions.ts';
-import { connectNorthbound } from './ovn/nb/index.ts';
-import { sslFileOptions } from './ovsdb/transport.ts';
-import type { KubePort, NorthboundPort, ReconcileDeps } from './reconcile/ports.ts';
-import { createSubnetStatusRefresher } from './reconcile/subnet.ts';
-import { northboundPort } from './wiring/northbound.ts';
-
-export interface Ports {
-  readonly allocator: Allocator;
-  /** What /readyz asks: each dependency these ports reach. */
-  readonly checks: readonly ReadinessCheck[];
-  close(): Promise<void>;
-}
-
-export interface PortsOptions {
-  /** Time the allocator's calls and the NB transactions; show the allocator's subnet counts. */
-  metrics?: FunctionMetrics;
-}
+import type { Config } from '../../shared/config.ts';
+import { apiServerCheck, ovsdbCheck } from '../../shared/health/readiness.ts';
+import {
+  createEventRecorder,
+  type KubeEventRecorder,
+  kubeEventSink,
+} from '../../shared/kube/event-recorder.ts';
+import { createKube } from '../../shared/kube/index.ts';
+import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
+import { sslFileOptions } from '../../shared/ovsdb/transport.ts';
+import type { KubePort, NorthboundPort, ReconcileDeps } from '../../shared/reconcile/deps.ts';
+import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
+import { northboundPort } from './northbound-port.ts';
+import { createPorts, type Ports, type PortsOptions } from './redis.ts';
 
 export interface ControllerPorts extends Ports {
   readonly nb: NorthboundPort;
@@ -38,37 +28,6 @@ export interface ControllerPorts extends Ports {
   readonly reconcile: ReconcileDeps;
   /** The Events recorder the reconcilers use (flush() writes counted repeats now). */
   readonly events: KubeEventRecorder;
-}
-
-export function createRedisClient(config: Config): Redis | Cluster {
-  const r = config.redis;
-  // Fail a request quickly when Redis is down instead of queueing it for ever.
-  const common = {
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
-    connectTimeout: 5_000,
-    // A password from REDIS_PASSWORD[_FILE]; one inside REDIS_URL works as well.
-    ...(r.password ? { password: r.password } : {}),
-  };
-  return r.kind === 'cluster'
-    ? new Cluster([...r.nodes], { redisOptions: common })
-    : new Redis(r.url, common);
-}
-
-export function createPorts(config: Config, opts: PortsOptions = {}): Ports {
-  const redis = createRedisClient(config);
-  // Without a listener ioredis prints every failed reconnect; calls fail on their own and /readyz
-  // reports the outage.
-  redis.on('error', () => {});
-  const allocator = createRedisAllocator(redis);
-  opts.metrics?.showSubnets(allocator);
-  return {
-    allocator: opts.metrics ? opts.metrics.instrumentAllocator(allocator) : allocator,
-    checks: [redisCheck(redis)],
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
-  };
 }
 
 export async function createControllerPorts(

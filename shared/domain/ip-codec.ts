@@ -62,13 +62,18 @@ export function formatV6Groups(groups: readonly number[]): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number) =>
-    groups
-      .slice(from, to)
-      .map((g) => g.toString(16))
-      .join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
+  // one pass, no arrays: this formats every IPv6 allocation's address
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) out += ':';
+    out += (groups[i] as number).toString(16);
+  }
+  return out;
 }
 
 /** The canonical text of an address (IPv6 lower-cased and shortened); undefined if invalid. */
