@@ -13,7 +13,7 @@
 //   BENCH_CURVE_SUBNETS                      subnets the objects spread over (default: one per
 //                                            10,000 Vips of the last stage; a /16 each)
 //   BENCH_CURVE_BACKLOG=2000                 objects created and not yet handled, at most, while filling
-//   BENCH_CURVE_WARMUP=600                   Vips (and as many pods) created first, not measured
+//   BENCH_CURVE_WARMUP=1500                  Vips (and as many pods) created first, not measured
 //   BENCH_CURVE_REPLICAS=1                   function replicas
 //   BENCH_CURVE_JSON=FILE                    also write the results as JSON
 // Development size: BENCH_CURVE_STEPS=0,1000,5000 BENCH_CURVE_VIPS=500 npm run bench -- curve
@@ -55,7 +55,7 @@ const BACKLOG = Math.max(1, num('BENCH_CURVE_BACKLOG', 2000));
 const REPLICAS = Math.max(1, num('BENCH_CURVE_REPLICAS', 1));
 const AAP_EVERY = 10;
 const CONCURRENCY = 64;
-const WARMUP = num('BENCH_CURVE_WARMUP', 600);
+const WARMUP = num('BENCH_CURVE_WARMUP', 1500);
 
 const say = (line: string) => console.log(`[curve ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
