@@ -329,6 +329,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   apiServer.setClusterExtension(OVN_EXTENSION, { nb: nbRemote });
 
   // With a round trip to add: the functions reach every back end through a latency proxy.
+  let stopProxies: () => Promise<void> = async () => {};
   const via = opts.functionRttMs !== undefined ? await latencyPaths(opts.functionRttMs) : undefined;
   async function latencyPaths(rttMs: number) {
     // Every back-end port the functions use, then one proxy process for all of them.
@@ -352,6 +353,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       { cwd: ROOT },
     );
     inProcess.push({ stop: () => proxyDaemon.stop() });
+    stopProxies = () => proxyDaemon.stop();
     const ports = await waitFor(
       'the latency proxies',
       async () => {
@@ -659,6 +661,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       await Promise.all(functions.map((f) => f.stop()));
       await stack.node?.stop();
       await apiServer.stop();
+      // The latency proxies too: stop() left them running (found orphaned after a test).
+      await stopProxies();
       await Promise.all([live.redis?.stop(), redisCluster?.stop(), live.nb?.stop(), nbRaft?.stop()]);
       // A stack's own temp dir goes with it; a dir the caller chose (npm start's .local/run) stays
       // for its logs.
