@@ -13,6 +13,7 @@ import {
   redisWrites,
   relayDrained,
 } from '../../infra/local/write-counters.ts';
+import { createRedisAllocator } from '../../shared/ipam/index.ts';
 import { createKube } from '../../shared/kube/index.ts';
 
 const VIPS = 200;
@@ -84,6 +85,22 @@ test('a relay restart (a relist of every kind) writes nothing to the API server,
     )
     .toEqual({ ready: VIPS, parented: VIPS / AAP_EVERY, allocated: VIPS + VIPS / AAP_EVERY });
   await relayDrained(stack.relayHealthUrl, 1);
+  // The Subnet's counts are written a while after the last allocation (coalesced, slower when
+  // busy); wait until they show the allocator's, so no count write that was already due lands
+  // during the relist.
+  const allocator = createRedisAllocator(redis);
+  await expect
+    .poll(
+      async () => {
+        const [shown, held] = await Promise.all([
+          kube.getSubnet('ovn-default'),
+          allocator.counts('ovn-default'),
+        ]);
+        return (shown?.status as { v4usingIPs?: number } | undefined)?.v4usingIPs === held.v4UsingIPs;
+      },
+      { timeout: 30_000, interval: 250 },
+    )
+    .toBe(true);
 
   // The relay goes away; what it would have re-delivered is now a full relist.
   await stack.relay!.stop();
