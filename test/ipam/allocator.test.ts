@@ -190,6 +190,7 @@ describe.each([
     expect(await ipam.deleteSubnet(s)).toBe(false);
     // the MAC went back with the forced release
     expect(await redis.hget('{ipam-mac}:map', `h:${s}/a`)).toBeNull();
+    expect(await redis.hget('{ipam-mac}:map', `m:${a.mac}`)).toBeNull();
     // free to change now
     await ipam.registerSubnet({ name: s, cidrBlock: '10.11.0.0/24' });
     expect((await ipam.allocate({ subnet: s, owner: 'a' })).v4).toBe('10.11.0.2');

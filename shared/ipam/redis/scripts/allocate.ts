@@ -16,7 +16,9 @@ import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
  * one (owner: dynamic addresses, no MAC given), 'f' is four (owner, fixed v4 position or '',
  * fixed v6 position or '', MAC: with MAC_KEYS the fixed MAC or '', else the MAC already reserved
  * for this owner).
- * The MAC holder is "<subnet>/<owner>".
+ * The MAC holder is "<subnet>/<owner>". With MAC_KEYS a new owner's MAC is registered as m:<MAC> ->
+ * holder only: its record carries the MAC, so h:<holder> would be a second copy (one hash field
+ * per allocation); an existing h:<holder> (older versions, the Cluster protocol) is still read first.
  * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each the record
  *   v4pos '|' v6pos '|' mac (created), '=' and the record (held already), or
  *   'E' reason '|' field '|' holder-or-held (refused).
@@ -175,8 +177,7 @@ local function fast()
     idx[2 * j - 1] = '0'; idx[2 * j] = owner
     if claimed[j] then
       macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holders[j]
-      macHs[macN + 3] = hf[j + 1]; macHs[macN + 4] = mac
-      macN = macN + 4
+      macN = macN + 2
     end
   end
   for i = 1, n do
@@ -467,8 +468,7 @@ local function one(i, owner, fix4, fix6, macArg)
     if not cur then
       macOf[holder] = mac; macTaken[mac] = holder
       macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holder
-      macHs[macN + 3] = hfields[i + 1]; macHs[macN + 4] = mac
-      macN = macN + 4
+      macN = macN + 2
     end
   end
   -- every check passed: write

@@ -101,8 +101,8 @@ for _, f in ipairs({'4', '6'}) do
   end
 end
 if #KEYS > ${SUBNET_KEY_COUNT} and newMac ~= mac then
-  macRelease(holder)
-  macApply(holder, {mac = newMac, bit = macBit(newMac)})
+  macRelease(holder, mac)
+  macApply(holder, {mac = newMac, bit = macBit(newMac)}, false)
 end
 local out = target['4'] .. '|' .. target['6'] .. '|' .. newMac
 hs[#hs + 1] = 'o:' .. owner; hs[#hs + 1] = out

@@ -1,0 +1,136 @@
+// The MAC registry's layout on one Redis: a new owner's MAC is registered as m:<MAC> -> holder
+// only (its record carries the MAC), where older versions also wrote h:<holder> -> MAC. Both layouts
+// must keep working, on one Redis and through the Cluster protocol (data moved to a Cluster).
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisAllocator } from '../../shared/ipam/index.ts';
+import { connect, reasonOf, uniqueName } from './helpers.ts';
+
+const MAP = '{ipam-mac}:map';
+const USED = '{ipam-mac}:u';
+
+let redis: Redis;
+beforeAll(() => {
+  redis = connect();
+});
+afterAll(() => redis.disconnect());
+
+/** The registry's fields for the holders of one subnet: h:<subnet>/<owner> and m:<MAC> naming them. */
+async function registry(subnet: string) {
+  const all = await redis.hgetall(MAP);
+  const h = Object.keys(all).filter((k) => k.startsWith(`h:${subnet}/`));
+  const m = Object.entries(all)
+    .filter(([k, v]) => k.startsWith('m:') && v.startsWith(`${subnet}/`))
+    .map(([k, v]) => `${k.slice(2)} ${v}`)
+    .sort();
+  return { h, m };
+}
+
+/** Whether a dynamic-space MAC (00:00:00:XX:XX:XX) is marked in use: bit i is MAC value i+1. */
+const macBitSet = async (mac: string) =>
+  (await redis.getbit(USED, Number.parseInt(mac.slice(9).replaceAll(':', ''), 16) - 1)) === 1;
+
+describe('the MAC registry layout', () => {
+  it('one Redis: an allocation (batched and alone) registers m:<MAC> only; the record carries the MAC', async () => {
+    const ipam = createRedisAllocator(redis);
+    const s = uniqueName('lay');
+    await ipam.registerSubnet({ name: s, cidrBlock: '10.90.0.0/24' });
+    // a batch of dynamic requests (the fast path), then one alone (the general code), one fixed MAC
+    const batch = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => ipam.allocate({ subnet: s, owner })));
+    const alone = await ipam.allocate({ subnet: s, owner: 'e' });
+    const fixed = await ipam.allocate({ subnet: s, owner: 'f', mac: '02:00:00:90:00:01' });
+    const all = [...batch, alone, fixed];
+    expect(await registry(s)).toEqual({ h: [], m: all.map((a) => `${a.mac} ${s}/${a.owner}`).sort() });
+    for (const a of all.slice(0, 5)) expect(await macBitSet(a.mac)).toBe(true);
+    expect(await ipam.audit(s)).toEqual([]);
+    // a repeat answers the held MAC; a fixed MAC held by another owner is refused naming it
+    expect(await ipam.allocate({ subnet: s, owner: 'a' })).toMatchObject({
+      mac: batch[0]?.mac,
+      created: false,
+    });
+    const e = await ipam.allocate({ subnet: s, owner: 'g', mac: alone.mac }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ reason: 'MACConflict', details: { holder: `${s}/e` } });
+    // release frees the MAC (entry and bit); replace moves it
+    expect(await ipam.release(s, 'e')).toBe(true);
+    expect(await macBitSet(alone.mac)).toBe(false);
+    const moved = await ipam.replace({ subnet: s, owner: 'f', mac: '02:00:00:90:00:02' });
+    expect(moved.mac).toBe('02:00:00:90:00:02');
+    expect(await registry(s)).toEqual({
+      h: [],
+      m: [...batch, moved].map((a) => `${a.mac} ${s}/${a.owner}`).sort(),
+    });
+    expect(await ipam.audit(s)).toEqual([]);
+  });
+
+  it('an old-layout Redis (h:<holder> for every owner) keeps working: repeats, release, replace, audit', async () => {
+    const ipam = createRedisAllocator(redis);
+    const s = uniqueName('old');
+    await ipam.registerSubnet({ name: s, cidrBlock: '10.91.0.0/24' });
+    const held = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => ipam.allocate({ subnet: s, owner })));
+    // what older versions stored besides: h:<holder> -> MAC for every owner
+    await redis.hset(MAP, ...held.flatMap((a) => [`h:${s}/${a.owner}`, a.mac]));
+    expect(await ipam.audit(s)).toEqual([]);
+    expect(await ipam.allocate({ subnet: s, owner: 'a' })).toMatchObject({
+      mac: held[0]?.mac,
+      created: false,
+    });
+    expect(await ipam.allocate({ subnet: s, owner: 'a', mac: held[0]?.mac })).toMatchObject({
+      created: false,
+    });
+    expect(await reasonOf(ipam.allocate({ subnet: s, owner: 'a', mac: held[1]?.mac }))).toBe(
+      'ImmutableField',
+    );
+    // release: the old entries go, the MAC is free again
+    expect(await ipam.release(s, 'b')).toBe(true);
+    expect(await macBitSet(held[1]!.mac)).toBe(false);
+    // replace with a new MAC: the old h:<holder> and m:<MAC> go, the new MAC is registered by m: only
+    await ipam.replace({ subnet: s, owner: 'c', mac: '02:00:00:91:00:01' });
+    expect(await macBitSet(held[2]!.mac)).toBe(false);
+    // a new owner next to the old ones: the new layout
+    const fresh = await ipam.allocate({ subnet: s, owner: 'e' });
+    expect(await registry(s)).toEqual({
+      h: [`h:${s}/a`, `h:${s}/d`],
+      m: [
+        `${held[0]?.mac} ${s}/a`,
+        `${held[3]?.mac} ${s}/d`,
+        `02:00:00:91:00:01 ${s}/c`,
+        `${fresh.mac} ${s}/e`,
+      ].sort(),
+    });
+    expect(await ipam.audit(s)).toEqual([]);
+    // a stale h:<holder> that disagrees with the record is still reported
+    await redis.hset(MAP, `h:${s}/d`, held[0]!.mac);
+    expect((await ipam.audit(s)).map((v) => v.kind)).toEqual(['mac']);
+  });
+
+  it('one Redis layout through the Cluster protocol (data moved to a Cluster): no MAC leaks or conflicts', async () => {
+    const one = createRedisAllocator(redis);
+    const cluster = createRedisAllocator(redis, { splitMac: true });
+    const s = uniqueName('moved');
+    await one.registerSubnet({ name: s, cidrBlock: '10.92.0.0/24' });
+    const held = await Promise.all(['a', 'b', 'c'].map((owner) => one.allocate({ subnet: s, owner })));
+    const before = await registry(s);
+    expect(before.h).toEqual([]);
+    // a repeat takes the record's MAC, and the MAC the Cluster protocol reserved first goes back
+    expect(await cluster.allocate({ subnet: s, owner: 'a' })).toMatchObject({
+      mac: held[0]?.mac,
+      created: false,
+    });
+    expect(await cluster.allocate({ subnet: s, owner: 'b', mac: held[1]?.mac })).toMatchObject({
+      created: false,
+    });
+    expect(await registry(s)).toEqual(before);
+    expect(await cluster.audit(s)).toEqual([]);
+    // release finds the MAC in the record
+    expect(await cluster.release(s, 'a')).toBe(true);
+    expect(await macBitSet(held[0]!.mac)).toBe(false);
+    // replace frees the held MAC
+    await cluster.replace({ subnet: s, owner: 'c', mac: '02:00:00:92:00:01' });
+    expect(await macBitSet(held[2]!.mac)).toBe(false);
+    expect(await registry(s)).toEqual({
+      h: [`h:${s}/c`],
+      m: [`${held[1]?.mac} ${s}/b`, `02:00:00:92:00:01 ${s}/c`].sort(),
+    });
+    expect(await cluster.audit(s)).toEqual([]);
+  });
+});
