@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../shared/errors.ts';
 import { type Allocator, createRedisAllocator } from '../../shared/ipam/index.ts';
+import { loadCommands } from '../../shared/ipam/redis/commands.ts';
+import { MAC_KEYS } from '../../shared/ipam/redis/keys.ts';
 import { connect, randomMac, reasonOf, uniqueName } from './helpers.ts';
 
 let redis: Redis;
@@ -121,7 +123,7 @@ describe.each([
     const s = await subnet('10.13.0.0/24');
     const mac = randomMac();
     // what the Cluster protocol leaves behind when the process dies after the MAC script
-    await redis.hset('{ipam-mac}:map', `h:${s}/ghost`, mac, `m:${mac}`, `${s}/ghost`);
+    await loadCommands(redis).macReserve(...MAC_KEYS, `${s}/ghost`, mac);
     const found = await ipam.audit(s);
     expect(found.map((v) => v.kind)).toEqual(['mac']);
     expect(found[0]?.message).toContain('orphan');

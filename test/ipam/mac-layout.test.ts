@@ -1,19 +1,28 @@
 // The MAC registry's layout on one Redis: a new owner's MAC is registered as m:<MAC> -> holder
 // only (its record carries the MAC), where older versions also wrote h:<holder> -> MAC. Both layouts
-// must keep working, on one Redis and through the Cluster protocol (data moved to a Cluster).
-import type { Redis } from 'ioredis';
+// must keep working, on one Redis and through the Cluster protocol (data moved to a Cluster). A
+// private Redis: the registry is cluster-wide, and its '#h' mark is part of what is tested.
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis } from '../../infra/local/services.ts';
 import { createRedisAllocator } from '../../shared/ipam/index.ts';
-import { connect, reasonOf, uniqueName } from './helpers.ts';
+import { loadCommands } from '../../shared/ipam/redis/commands.ts';
+import { MAC_KEYS } from '../../shared/ipam/redis/keys.ts';
+import { reasonOf, uniqueName } from './helpers.ts';
 
 const MAP = '{ipam-mac}:map';
 const USED = '{ipam-mac}:u';
 
+let server: RedisServer;
 let redis: Redis;
-beforeAll(() => {
-  redis = connect();
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url);
 });
-afterAll(() => redis.disconnect());
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
 
 /** The registry's fields for the holders of one subnet: h:<subnet>/<owner> and m:<MAC> naming them. */
 async function registry(subnet: string) {
@@ -32,6 +41,7 @@ const macBitSet = async (mac: string) =>
 
 describe('the MAC registry layout', () => {
   it('one Redis: an allocation (batched and alone) registers m:<MAC> only; the record carries the MAC', async () => {
+    await redis.flushall();
     const ipam = createRedisAllocator(redis);
     const s = uniqueName('lay');
     await ipam.registerSubnet({ name: s, cidrBlock: '10.90.0.0/24' });
@@ -42,6 +52,8 @@ describe('the MAC registry layout', () => {
     const all = [...batch, alone, fixed];
     expect(await registry(s)).toEqual({ h: [], m: all.map((a) => `${a.mac} ${s}/${a.owner}`).sort() });
     for (const a of all.slice(0, 5)) expect(await macBitSet(a.mac)).toBe(true);
+    // a registry this version created, never written by the Cluster protocol: no h:<holder> to read
+    expect(await redis.hget(MAP, '#h')).toBe('0');
     expect(await ipam.audit(s)).toEqual([]);
     // a repeat answers the held MAC; a fixed MAC held by another owner is refused naming it
     expect(await ipam.allocate({ subnet: s, owner: 'a' })).toMatchObject({
@@ -63,12 +75,24 @@ describe('the MAC registry layout', () => {
   });
 
   it('an old-layout Redis (h:<holder> for every owner) keeps working: repeats, release, replace, audit', async () => {
+    await redis.flushall();
     const ipam = createRedisAllocator(redis);
     const s = uniqueName('old');
     await ipam.registerSubnet({ name: s, cidrBlock: '10.91.0.0/24' });
     const held = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => ipam.allocate({ subnet: s, owner })));
-    // what older versions stored besides: h:<holder> -> MAC for every owner
+    // what older versions stored besides: h:<holder> -> MAC for every owner, and no '#h' mark; and
+    // a MAC the Cluster protocol of an older version reserved for an owner that got no address
     await redis.hset(MAP, ...held.flatMap((a) => [`h:${s}/${a.owner}`, a.mac]));
+    await redis.hset(MAP, `h:${s}/left`, '00:00:00:00:10:00', `m:00:00:00:00:10:00`, `${s}/left`);
+    await redis.setbit(USED, 0x1000 - 1, 1);
+    await redis.hdel(MAP, '#h');
+    // the owner's allocation (in a batch: the fast path) takes that MAC
+    const wave = await Promise.all(['left', 'x', 'y'].map((owner) => ipam.allocate({ subnet: s, owner })));
+    expect(wave[0]).toMatchObject({ mac: '00:00:00:00:10:00', created: true });
+    for (const o of ['x', 'y']) expect(await ipam.release(s, o)).toBe(true);
+    expect(await ipam.release(s, 'left')).toBe(true);
+    expect(await macBitSet('00:00:00:00:10:00')).toBe(false);
+    expect(await redis.hget(MAP, '#h')).toBeNull();
     expect(await ipam.audit(s)).toEqual([]);
     expect(await ipam.allocate({ subnet: s, owner: 'a' })).toMatchObject({
       mac: held[0]?.mac,
@@ -104,6 +128,7 @@ describe('the MAC registry layout', () => {
   });
 
   it('one Redis layout through the Cluster protocol (data moved to a Cluster): no MAC leaks or conflicts', async () => {
+    await redis.flushall();
     const one = createRedisAllocator(redis);
     const cluster = createRedisAllocator(redis, { splitMac: true });
     const s = uniqueName('moved');
@@ -121,6 +146,8 @@ describe('the MAC registry layout', () => {
     });
     expect(await registry(s)).toEqual(before);
     expect(await cluster.audit(s)).toEqual([]);
+    // the Cluster protocol wrote h:<holder> entries: the registry is marked so
+    expect(await redis.hget(MAP, '#h')).toBe('1');
     // release finds the MAC in the record
     expect(await cluster.release(s, 'a')).toBe(true);
     expect(await macBitSet(held[0]!.mac)).toBe(false);
@@ -132,5 +159,26 @@ describe('the MAC registry layout', () => {
       m: [`${held[1]?.mac} ${s}/b`, `02:00:00:92:00:01 ${s}/c`].sort(),
     });
     expect(await cluster.audit(s)).toEqual([]);
+  });
+
+  it("the Cluster protocol's first h:<holder> marks the registry; one Redis then takes a MAC left that way", async () => {
+    await redis.flushall();
+    const ipam = createRedisAllocator(redis);
+    const s = uniqueName('mark');
+    await ipam.registerSubnet({ name: s, cidrBlock: '10.93.0.0/24' });
+    await Promise.all(['a', 'b', 'c'].map((owner) => ipam.allocate({ subnet: s, owner })));
+    expect(await redis.hget(MAP, '#h')).toBe('0');
+    // the Cluster protocol cut between its two scripts: a MAC held for an owner without an address
+    const m = (await loadCommands(redis).macReserve(...MAC_KEYS, `${s}/left`, '')) as [
+      string,
+      number,
+      string,
+    ];
+    expect(await redis.hget(MAP, '#h')).toBe('1');
+    const wave = await Promise.all(['d', 'left', 'e'].map((owner) => ipam.allocate({ subnet: s, owner })));
+    expect(wave[1]).toMatchObject({ mac: m[2], created: true });
+    const alone = await ipam.allocate({ subnet: s, owner: 'left' });
+    expect(alone).toMatchObject({ mac: m[2], created: false });
+    expect(await ipam.audit(s)).toEqual([]);
   });
 });

@@ -113,19 +113,15 @@ local function fast()
   end
   -- MACs: a holder's own (left over by the Cluster protocol) or the next free one from the
   -- cursor, at most 64 tries each, as macClaim takes them
-  local hf, holders = {'#next'}, {}
-  for j = 1, nNew do
-    local h = subnet .. '/' .. owners[newAt[j]]
-    holders[j] = h; hf[j + 1] = 'h:' .. h
-  end
-  local m = redis.call('HMGET', MAP, unpack(hf))
-  local macNext = tonumber(m[1] or '0')
+  local holders = {}
+  for j = 1, nNew do holders[j] = subnet .. '/' .. owners[newAt[j]] end
+  local macNext, held, fresh = macRead(holders)
   local macs, claimed, macWins, prefixes = {}, {}, {}, {}
   do
     local at = macNext % MAC_BITS
     local w
     for j = 1, nNew do
-      local cur = m[j + 1]
+      local cur = held[j]
       if cur then
         macs[j] = cur
       else
@@ -219,6 +215,7 @@ local function fast()
   redis.call('ZADD', IDX, unpack(idx))
   if macN > 0 then
     macHs[macN + 1] = '#next'; macHs[macN + 2] = macNext
+    if fresh then macHs[macN + 3] = '#h'; macHs[macN + 4] = '0' end
     redis.call('HSET', MAP, unpack(macHs))
   end
   return replies
@@ -253,6 +250,22 @@ for i = 1, n do fields[i] = 'o:' .. owners[i] end
 local gen, fam, recList = readState(unpack(fields))
 if not gen then return {'NOSUBNET'} end
 if gen ~= ARGV[1] then return {'STALE'} end
+-- (inline) the MAC cursor, and the MACs the registry holds by h:<holder> for these holders
+-- (a Cluster-protocol MAC reserved before its address script ran; older versions' h:<holder> of
+-- owners with a record are never needed here). '#h' is '0' in a registry this version created and
+-- the Cluster protocol never wrote to: then there is no h:<holder> to read. Absent (an older
+-- registry) or '1': read them. fresh: no registry yet (the writes then set '#h' to '0').
+local function macRead(hs)
+  local m = redis.call('HMGET', MAP, '#next', '#h')
+  local fresh = not m[1] and not m[2] and redis.call('EXISTS', MAP) == 0
+  local held = {}
+  if m[2] ~= '0' and not fresh then
+    local hf = {}
+    for j = 1, #hs do hf[j] = 'h:' .. hs[j] end
+    held = redis.call('HMGET', MAP, unpack(hf))
+  end
+  return tonumber(m[1] or '0'), held, fresh
+end
 ${FAST}if inline and n > 2 and not string.find(shape, 'f', 1, true) then
   local replies = fast()
   if replies then return replies end
@@ -373,16 +386,13 @@ local taken = {}
 local hs, idx, hsN, idxN = {}, {}, 0, 0
 -- MACs (inline): every holder's current MAC and the dynamic cursor in one read
 local macOf, macTaken, macHs, macN, macNext = {}, {}, {}, 0, nil
-local holders, hfields = {}, {'#next'}
+local holders, macFresh = {}, false
 if inline then
+  for i = 1, n do holders[i] = subnet .. '/' .. owners[i] end
+  local held
+  macNext, held, macFresh = macRead(holders)
   for i = 1, n do
-    local h = subnet .. '/' .. owners[i]
-    holders[i] = h; hfields[i + 1] = 'h:' .. h
-  end
-  local m = redis.call('HMGET', MAP, unpack(hfields))
-  macNext = tonumber(m[1] or '0')
-  for i = 1, n do
-    if m[i + 1] then macOf[holders[i]] = m[i + 1] end
+    if held[i] then macOf[holders[i]] = held[i] end
   end
 end
 local HD = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'}
@@ -529,6 +539,7 @@ if #hs > 0 then redis.call('HSET', S, unpack(hs)) end
 if #idx > 0 then redis.call('ZADD', IDX, unpack(idx)) end
 if #macHs > 0 then
   macHs[#macHs + 1] = '#next'; macHs[#macHs + 1] = macNext
+  if macFresh then macHs[#macHs + 1] = '#h'; macHs[#macHs + 1] = '0' end
   redis.call('HSET', MAP, unpack(macHs))
 end
 return replies

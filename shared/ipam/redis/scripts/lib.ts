@@ -77,7 +77,8 @@ end
 -- m:<MAC> is written (h:<holder> is left by older versions and by the Cluster protocol; read, kept)
 local function macApply(holder, plan, withHolder)
   local hs = {'m:' .. plan.mac, holder}
-  if withHolder then hs[3] = 'h:' .. holder; hs[4] = plan.mac end
+  -- '#h' = '1': the registry has h:<holder> entries (allocate on one Redis then reads them)
+  if withHolder then hs[3] = 'h:' .. holder; hs[4] = plan.mac; hs[5] = '#h'; hs[6] = '1' end
   if plan.claimed then hs[#hs + 1] = '#next'; hs[#hs + 1] = plan.next end
   redis.call('HSET', MAP, unpack(hs))
   if plan.bit and not plan.claimed then redis.call('SETBIT', MU, plan.bit, 1) end
