@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../infra/local/services.ts';
 import { createRedisAllocator } from '../../shared/ipam/index.ts';
 import { loadCommands } from '../../shared/ipam/redis/commands.ts';
-import { MAC_KEYS } from '../../shared/ipam/redis/keys.ts';
+import { MAC_KEYS, subnetKeys } from '../../shared/ipam/redis/keys.ts';
 import { reasonOf, uniqueName } from './helpers.ts';
 
 const MAP = '{ipam-mac}:map';
@@ -159,6 +159,20 @@ describe('the MAC registry layout', () => {
       m: [`${held[1]?.mac} ${s}/b`, `02:00:00:92:00:01 ${s}/c`].sort(),
     });
     expect(await cluster.audit(s)).toEqual([]);
+  });
+
+  it('the audit reports an m:<MAC> whose holder does not hold it (an older version releasing a new-layout owner)', async () => {
+    await redis.flushall();
+    const ipam = createRedisAllocator(redis);
+    const s = uniqueName('leak');
+    await ipam.registerSubnet({ name: s, cidrBlock: '10.94.0.0/24' });
+    const [a] = await Promise.all(['a', 'b', 'c'].map((owner) => ipam.allocate({ subnet: s, owner })));
+    expect(await ipam.audit(s)).toEqual([]);
+    // an older version frees the addresses, then looks for h:<holder> to free the MAC: finds none
+    await loadCommands(redis).release(...subnetKeys(s), 'a', `${s}/a`, '');
+    const found = await ipam.audit(s);
+    expect(found.map((v) => v.kind)).toEqual(['mac']);
+    expect(found[0]?.message).toContain(`MAC ${a?.mac} is registered to ${s}/a`);
   });
 
   it("the Cluster protocol's first h:<holder> marks the registry; one Redis then takes a MAC left that way", async () => {

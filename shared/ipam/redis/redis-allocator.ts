@@ -473,21 +473,49 @@ class RedisAllocator implements Allocator {
         });
       }
       // MACs held for an owner of this subnet that holds no address (a crash between the two
-      // scripts on Cluster): the owner's retry takes that MAC, a release frees it
+      // scripts on Cluster): the owner's retry takes that MAC, a release frees it. And m:<MAC>
+      // entries naming an owner of this subnet whose record does not hold that MAC, with no
+      // h:<holder> (on one Redis the record is the holder's only other copy): a release by an
+      // older version, which looks for h:<holder>, leaves them. One scan of the registry (a MATCH
+      // scans it all too).
+      const hPrefix = `h:${subnet}/`;
+      const mHolder = `${subnet}/`;
+      const hHeld = new Set<string>();
+      const mHeld: [mac: string, owner: string][] = [];
       let cursor = '0';
       do {
-        const [next, flat] = await this.redis.hscan(MAC_MAP, cursor, 'MATCH', `h:${subnet}/*`, 'COUNT', 1000);
+        const [next, flat] = await this.redis.hscan(MAC_MAP, cursor, 'COUNT', 1000);
         for (let i = 0; i + 1 < flat.length; i += 2) {
-          const owner = (flat[i] as string).slice(2 + subnet.length + 1);
-          if (!records.has(owner)) {
-            violations.push({
-              kind: 'mac',
-              message: `MAC ${flat[i + 1]} is held for ${subnet}/${owner}, which holds no address (orphan)`,
-            });
+          const k = flat[i] as string;
+          const v = flat[i + 1] as string;
+          if (k.startsWith(hPrefix)) {
+            const owner = k.slice(hPrefix.length);
+            hHeld.add(owner);
+            if (!records.has(owner)) {
+              violations.push({
+                kind: 'mac',
+                message: `MAC ${v} is held for ${subnet}/${owner}, which holds no address (orphan)`,
+              });
+            }
+          } else if (k.startsWith('m:') && v.startsWith(mHolder)) {
+            const owner = v.slice(mHolder.length);
+            if ((records.get(owner) ?? '').split('|')[2] !== k.slice(2)) mHeld.push([k.slice(2), owner]);
           }
         }
         cursor = next;
       } while (cursor !== '0');
+      const suspects = mHeld.filter(([, owner]) => !hHeld.has(owner));
+      if (suspects.length > 0) {
+        // read again: an owner allocated since the snapshot holds its MAC in its record by now
+        const now = await this.redis.hmget(stateKey(subnet), ...suspects.map(([, o]) => `o:${o}`));
+        suspects.forEach(([mac, owner], i) => {
+          if ((now[i] ?? '').split('|')[2] === mac) return;
+          violations.push({
+            kind: 'mac',
+            message: `MAC ${mac} is registered to ${subnet}/${owner}, which does not hold it (orphan)`,
+          });
+        });
+      }
       return violations;
     }
     throw new DomainError(Reason.SubnetNotReady, `subnet ${subnet} is being changed; try again`);
