@@ -4,7 +4,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { type Stack, type StackOptions, startStack } from '../infra/local/stack.ts';
 import { kubeTransport } from '../infra/relay/kube-transport.ts';
-import { auditSystemSettled, openAuditPorts } from '../shared/audit/index.ts';
+import { openAuditPorts } from '../infra/wiring/audit.ts';
+import { auditSystemSettled } from '../shared/audit/index.ts';
 import { readConfig } from '../shared/config.ts';
 import { createKube } from '../shared/kube/index.ts';
 import { type CpuSample, cpuPerUnit, machineBusy, sampleCpu } from './cpu.ts';

@@ -9,7 +9,7 @@
 //                          each brings its own authentication
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
-import { isDomainError } from '../shared/errors.ts';
+import { isDomainError } from '../shared/domain/errors.ts';
 import { type Readiness, runChecks } from '../shared/health/readiness.ts';
 import { requireBearer } from './auth.ts';
 import { limitBody, refuseDeepJson, V1_MAX_BYTES } from './body-limit.ts';
@@ -18,7 +18,7 @@ import { type ErrorPayload, statusOf } from './reservation/errors.ts';
 import { createReservationRoutes, type ReservationPorts } from './reservation/routes.ts';
 
 export interface AppPorts extends ReservationPorts {
-  /** What /readyz checks (shared/ports.ts lists each dependency); none: ready while live. */
+  /** What /readyz checks (infra/wiring lists each dependency); none: ready while live. */
   readonly checks?: Parameters<typeof runChecks>[0];
 }
 

@@ -6,7 +6,7 @@
 // Limits: credentials are checked on the headers before the body is read (401), the body is
 // capped in bytes and a batch in events (413 PayloadTooLarge), JSON nests 128 levels at most (400).
 import { type Context, Hono } from 'hono';
-import { isDomainError } from '../../shared/errors.ts';
+import { isDomainError } from '../../shared/domain/errors.ts';
 import { decodeBatch, decodeEvent, isBatch } from '../../shared/events/decode.ts';
 import { type EventError, isEventError } from '../../shared/events/errors.ts';
 import type { Dispatch, Outcome } from '../../shared/events/outcome.ts';

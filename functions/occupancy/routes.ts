@@ -13,7 +13,7 @@
 // If-None-Match; an unchanged answer is a 304 without a body.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { isDomainError } from '../../shared/errors.ts';
+import { isDomainError } from '../../shared/domain/errors.ts';
 import {
   CELL_STATES,
   type OccupancyPorts,

@@ -1,7 +1,7 @@
 // The manual reservation API (SPEC §6): subnets and reservations over HTTP. Validate with zod,
 // call the allocator, map the result. Errors are thrown as DomainError and mapped by the app.
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { DomainError, Reason } from '../../shared/errors.ts';
+import { DomainError, Reason } from '../../shared/domain/errors.ts';
 import type { Allocator } from '../../shared/ipam/index.ts';
 import { createManualReservations, type ManualReservation } from '../../shared/reservation/manual.ts';
 import type { FunctionsEnv, OpenApiInit } from '../env.ts';

@@ -1,5 +1,6 @@
 // Request and response shapes of the reservation API (zod, documented in /openapi.json).
 import { z } from '@hono/zod-openapi';
+import { vipOwner } from '../../shared/domain/ownership.ts';
 
 // With the u flag a surrogate pair is one code point, so this matches only a lone surrogate
 // (e.g. "\ud800" in JSON), which Redis and JSON encoders would turn into U+FFFD or refuse.
@@ -35,7 +36,7 @@ export const ErrorBody = z
     details: z
       .record(z.string(), z.string())
       .optional()
-      .openapi({ example: { holder: 'vip/a', field: 'v4' } }),
+      .openapi({ example: { holder: vipOwner('a'), field: 'v4' } }),
   })
   .openapi('Error');
 

@@ -3,9 +3,10 @@
 // /occupancy over the controller ports. What differs between runtimes (the server, TLS, how a
 // verified client certificate is seen) stays in the entry and comes in through `runtime`.
 import { Hono } from 'hono';
+import { createControllerPorts } from '../../infra/wiring/controller.ts';
+import { createPorts, type Ports } from '../../infra/wiring/redis.ts';
 import type { Config } from '../../shared/config.ts';
 import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
-import { createControllerPorts, createPorts, type Ports } from '../../shared/ports.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
 import { type AppOptions, createApp } from '../app.ts';

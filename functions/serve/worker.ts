@@ -1,7 +1,8 @@
 // Workers entry (wrangler.toml). Workers forbid sharing a socket between requests, so each request
 // gets its own Redis connection, closed when the response is done. Bindings: REDIS_URL, API_TOKEN.
+
+import { createPorts } from '../../infra/wiring/redis.ts';
 import { readConfig } from '../../shared/config.ts';
-import { createPorts } from '../../shared/ports.ts';
 import { createApp } from '../app.ts';
 
 interface ExecutionContext {

@@ -9,6 +9,10 @@ NAMESPACE=${NAMESPACE:-kube-ovn-vip}
 SERVICE=${SERVICE:-vip-functions}
 
 mkdir -p "$here/base/secrets"
+# Two runs at once (tests render overlays in parallel) would each sign with their own CA and
+# overwrite the other's ca.crt; one at a time, the second finds the files and keeps them.
+exec 9>"$here/base/secrets/.init.lock"
+flock 9
 for name in api-token relay-secret redis-password; do
   f="$here/base/secrets/$name"
   [ -s "$f" ] || (umask 077 && openssl rand -hex 32 | tr -d '\n' >"$f")

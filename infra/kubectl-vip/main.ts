@@ -3,14 +3,7 @@
 // `audit --repair`. The decisions and wording live in shared/occupancy and shared/audit.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  auditSystem,
-  driftTable,
-  openAuditPorts,
-  repair,
-  repairLine,
-  summaryLine,
-} from '../../shared/audit/index.ts';
+import { auditSystem, driftTable, repair, repairLine, summaryLine } from '../../shared/audit/index.ts';
 import type { Vip } from '../../shared/domain/types.ts';
 import { parseIp } from '../../shared/ipam/index.ts';
 import { inBlock } from '../../shared/ipam/subnet-range.ts';
@@ -31,7 +24,8 @@ import { SB_DATABASE } from '../../shared/ovn/sb/virtual-parent.ts';
 import { OvsdbClient } from '../../shared/ovsdb/client.ts';
 import { atomString, op, optional, uuid, uuidString, where, whereUuid } from '../../shared/ovsdb/protocol.ts';
 import { parseRemotes } from '../../shared/ovsdb/transport.ts';
-import { createPorts } from '../../shared/ports.ts';
+import { openAuditPorts } from '../wiring/audit.ts';
+import { createPorts } from '../wiring/redis.ts';
 import { type Connection, resolveConnection } from './connect.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');

@@ -9,13 +9,13 @@ import {
   auditSystem,
   auditSystemSettled,
   driftTable,
-  openAuditPorts,
   type Progress,
   repair,
   repairLine,
   summaryLine,
 } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
+import { openAuditPorts } from '../wiring/audit.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 

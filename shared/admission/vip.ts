@@ -3,10 +3,10 @@
 // and what SPEC adds (malformed selector item, unknown type), with the same reasons the Vip
 // handler uses (shared/domain/vip-spec.ts). Pure apart from the injected Subnet lookup.
 import { besideAddressChange, besideView, besideVipDecision } from '../domain/beside-kube-ovn.ts';
+import { Reason } from '../domain/errors.ts';
 import type { SubnetResource, Vip } from '../domain/types.ts';
 import { checkAddressesInSubnet, checkImmutable, type FieldError, parseVipSpec } from '../domain/vip-spec.ts';
 import { assignedFromVip } from '../domain/vip-status.ts';
-import { Reason } from '../errors.ts';
 import { type AdmissionRequest, type AdmissionResponse, allow } from './review.ts';
 
 /** Finds a Subnet by name; undefined when it does not exist. */

@@ -3,13 +3,15 @@
 // meanwhile can show as drift once; re-running the audit tells lasting drift from a passing one.
 // A read that fails fails the audit (AuditReadError): only "not found" means absent. Taking an
 // API error for "absent" would report healthy objects as leaks and let --repair free them.
+
+import { isDomainError, Reason } from '../domain/errors.ts';
 import type { StatefulSet, VirtualMachine } from '../domain/types.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
-import { isDomainError, Reason } from '../errors.ts';
 import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
+import { allReservations } from '../ipam/list-all.ts';
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
-import type { KubePort, ReconcileDeps } from '../reconcile/ports.ts';
-import { orphanBindingPorts } from './compare.ts';
+import type { KubePort, ReconcileDeps } from '../reconcile/deps.ts';
+import { orphanBindingPorts } from './compare-ownership.ts';
 import type { ObservedState } from './types.ts';
 
 export type AuditKube = Pick<
@@ -99,9 +101,10 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
     try {
       await reading(`allocator subnet ${subnet}`, async () => {
         if (!(await allocator.getSubnet(subnet, { fresh: true }))) return;
-        reservations[subnet] = await listAll(allocator, subnet, opts.pageSize ?? 1000, (n) =>
-          report(`reservations ${subnet}`, n),
-        );
+        reservations[subnet] = await allReservations(allocator, subnet, {
+          limit: opts.pageSize ?? 1000,
+          progress: (n) => report(`reservations ${subnet}`, n),
+        });
         allocatorViolations[subnet] = await allocator.audit(subnet);
         // after the list: a registration that changed since this process cached it is re-read
         const info = await allocator.getSubnet(subnet, { fresh: true });
@@ -164,21 +167,4 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
     workloads: { statefulSets, vms },
     keepVmIp,
   };
-}
-
-async function listAll(
-  allocator: Allocator,
-  subnet: string,
-  limit: number,
-  progress: (n: number) => void,
-): Promise<Reservation[]> {
-  const out: Reservation[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await allocator.list(subnet, { cursor, limit });
-    out.push(...page.items);
-    progress(out.length);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
 }

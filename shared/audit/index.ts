@@ -1,7 +1,8 @@
 // Audit: compare the API server (the source of truth), Redis and OVN NB; report drift; repair it
 // in the direction of the API server by re-running the owning object's reconciler.
 import { type AuditPorts, type CollectOptions, collectState } from './collect.ts';
-import { compareState, compareSubnetCounts } from './compare.ts';
+import { compareState } from './compare.ts';
+import { compareSubnetCounts } from './compare-registrations.ts';
 import { auditSettled, type SettleOptions } from './settle.ts';
 import { type AuditResult, DriftKind } from './types.ts';
 
@@ -46,7 +47,6 @@ export async function auditSystem(
   };
 }
 export { countsText, driftTable, repairLine, summaryLine } from './format.ts';
-export { type OpenAuditPorts, openAuditPorts } from './open.ts';
 export { type RepairFailure, type RepairReport, repair } from './repair.ts';
 export { persistentDrift, type SettleOptions } from './settle.ts';
 

@@ -5,15 +5,16 @@
 // Destructive steps are re-checked against a fresh read first, so an object created since the
 // audit is never stripped. Changing an owner's addresses is one allocator script (replace), so a
 // repair that dies half-way never leaves an owner without an address.
-import { isDomainError, Reason, refusalMessage } from '../errors.ts';
+
+import { isDomainError, Reason, refusalMessage } from '../domain/errors.ts';
+import { judgeReservation, liveOwners, placementsOf, vipOwner } from '../domain/ownership.ts';
+import type { ReconcileDeps } from '../reconcile/deps.ts';
 import { reconcilePod, releaseBinding } from '../reconcile/pod.ts';
-import { type ReconcileDeps, vipOwner } from '../reconcile/ports.ts';
 import { reconcileSubnet } from '../reconcile/subnet.ts';
 import { ensureSubnetRegistered } from '../reconcile/subnet-registration.ts';
 import { reconcileSwitchLBRule } from '../reconcile/switch-lb-rule.ts';
 import { reconcileVip } from '../reconcile/vip.ts';
 import type { AuditPorts } from './collect.ts';
-import { livePodPorts, placementsOf } from './compare.ts';
 import type { Drift, RepairAction } from './types.ts';
 
 export interface RepairFailure {
@@ -289,33 +290,25 @@ async function ownershipNow(ports: AuditPorts) {
     ports.kube.listSwitchLBRules(),
   ]);
   const keepVmIp = ports.keepVmIp ?? ports.reconcile?.keepVmIp ?? true;
-  const live = livePodPorts(pods, placementsOf(subnets), keepVmIp);
-  const vipNames = new Set(vips.map((v) => v.metadata.name));
-  const vipSubnet = new Map(
-    vips.map((v) => [
-      v.metadata.name,
-      v.metadata.labels?.['ovn.kubernetes.io/subnet'] || v.spec.subnet || '',
-    ]),
-  );
+  // The audit's own judgement (shared/domain/ownership.ts) over a fresh view.
+  const owners = liveOwners(vips, pods, placementsOf(subnets), keepVmIp);
   const ruleNames = new Set(rules.map((r) => r.metadata.name));
   const subnetNames = new Set(subnets.map((s) => s.metadata.name));
   return {
     subnet: (name: string) => subnetNames.has(name),
+    /** Why a release is no longer right: its owner holds it rightly now, or it is not ours. */
     reservation(subnet: string, owner: string): string | undefined {
-      if (owner.startsWith('vip/')) {
-        const name = owner.slice(4);
-        return vipNames.has(name) && vipSubnet.get(name) === subnet ? `Vip ${name} exists now` : undefined;
-      }
-      if (owner.startsWith('pod/')) {
-        const nic = live.get(owner.slice(4));
-        return nic?.nic.subnet === subnet ? `a pod has port ${owner.slice(4)} now` : undefined;
-      }
-      return 'not an owner the audit manages';
+      const judged = judgeReservation(subnet, owner, owners);
+      if (judged.verdict === 'not-judged') return 'not an owner the audit manages';
+      if (judged.verdict !== 'owned') return undefined;
+      return judged.owner.kind === 'vip'
+        ? `Vip ${judged.owner.name} exists now`
+        : `a pod has port ${judged.owner.name} now`;
     },
     port(name: string, vip: string | undefined): string | undefined {
-      if (live.has(name)) return `a pod has port ${name} now`;
+      if (owners.podPorts.has(name)) return `a pod has port ${name} now`;
       // Its Vip was gone and exists again: the Vip's reconciler decides about its ports.
-      if (vip !== undefined && vipNames.has(vip)) return `Vip ${vip} exists; its reconciler owns the port`;
+      if (vip !== undefined && owners.vips.has(vip)) return `Vip ${vip} exists; its reconciler owns the port`;
       return undefined;
     },
     rule: (name: string) => ruleNames.has(name),

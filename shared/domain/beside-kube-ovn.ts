@@ -5,7 +5,7 @@
 // addresses only from that range. An address outside it is kube-ovn's to decide: a Vip gets it
 // only by kube-ovn-controller itself, which also writes its own choice into the spec of every new
 // Vip: admission refuses those writes (besideAddressChange), the reconciler refuses what slips by.
-import { type Cidr, type Family, formatIp, parseCidr, parseIp } from '../ipam/ip.ts';
+import { type Cidr, type Family, formatIp, parseCidr, parseIp } from './ip-codec.ts';
 
 export const VIP_RANGE_ANNOTATION = 'vip.kubeovn.io/vip-range';
 

@@ -1,19 +1,20 @@
-// String-facing address helpers for the domain decisions, built on the allocator's value types
-// (shared/ipam/ip.ts), so the whole system parses and formats addresses one way.
+// String-facing address helpers for the domain decisions, built on the value types the allocator
+// uses too (ip-codec.ts), so the whole system parses and formats addresses one way.
 import {
   bitsOf as bitsOfFamily,
   formatCidr,
   formatIp,
-  type Family as IpamFamily,
+  type Family as IpVersion,
+  parseCidr as parseCodecCidr,
   parseIp,
-  parseCidr as parseIpamCidr,
-} from '../ipam/ip.ts';
+} from './ip-codec.ts';
 
-export type Family = 'v4' | 'v6';
+/** A family as kube-ovn's fields name it (`v4ip`, `v6ip`); the codec's is the IP version, 4 | 6. */
+export type FamilyName = 'v4' | 'v6';
 
-const toFamily = (f: IpamFamily): Family => (f === 4 ? 'v4' : 'v6');
-const toIpamFamily = (f: Family): IpamFamily => (f === 'v4' ? 4 : 6);
-const bitsOf = (f: Family): number => bitsOfFamily(toIpamFamily(f));
+const toFamily = (f: IpVersion): FamilyName => (f === 4 ? 'v4' : 'v6');
+const toIpVersion = (f: FamilyName): IpVersion => (f === 'v4' ? 4 : 6);
+const bitsOf = (f: FamilyName): number => bitsOfFamily(toIpVersion(f));
 
 /** Canonical IPv4 dotted quad, or undefined when `s` is not a plain four-part decimal address. */
 export function canonicalV4(s: string): string | undefined {
@@ -27,7 +28,7 @@ export function canonicalV6(s: string): string | undefined {
   return ip?.family === 6 ? formatIp(ip) : undefined;
 }
 
-export function familyOf(addr: string): Family | undefined {
+export function familyOf(addr: string): FamilyName | undefined {
   const ip = parseIp(addr);
   return ip ? toFamily(ip.family) : undefined;
 }
@@ -38,12 +39,13 @@ export function toBigInt(addr: string): bigint {
   return ip.value;
 }
 
-export function fromBigInt(n: bigint, family: Family): string {
-  return formatIp({ family: toIpamFamily(family), value: n });
+export function fromBigInt(n: bigint, family: FamilyName): string {
+  return formatIp({ family: toIpVersion(family), value: n });
 }
 
-export interface Cidr {
-  family: Family;
+/** A CIDR as the domain reads a Subnet's `cidrBlock`: family by name, canonical text (the codec's `Cidr` is the bare value). */
+export interface CidrBlock {
+  family: FamilyName;
   /** Canonical text, network address + prefix, e.g. `10.16.0.0/16`. */
   text: string;
   prefix: number;
@@ -52,8 +54,8 @@ export interface Cidr {
 }
 
 /** Parses one CIDR. Host bits must be zero (kube-ovn's webhook refuses `10.16.0.1/16` too). */
-export function parseCidr(s: string): Cidr | undefined {
-  const c = parseIpamCidr(s);
+export function parseCidr(s: string): CidrBlock | undefined {
+  const c = parseCodecCidr(s);
   if ('error' in c) return undefined;
   return {
     family: toFamily(c.family),
@@ -64,7 +66,7 @@ export function parseCidr(s: string): Cidr | undefined {
   };
 }
 
-export function cidrContains(cidr: Cidr, addr: string): boolean {
+export function cidrContains(cidr: CidrBlock, addr: string): boolean {
   if (familyOf(addr) !== cidr.family) return false;
   const n = toBigInt(addr);
   return n >= cidr.network && n <= cidr.last;
@@ -74,17 +76,17 @@ export function cidrContains(cidr: Cidr, addr: string): boolean {
  * First and last address that may be handed out (SPEC §2): IPv4 network+1..broadcast-1, IPv6
  * ::1..all-ones-1 within the prefix; tiny prefixes (/31, /32, /127, /128) use every address.
  */
-export function usableRange(cidr: Cidr): { first: bigint; last: bigint } {
+export function usableRange(cidr: CidrBlock): { first: bigint; last: bigint } {
   const tiny = bitsOf(cidr.family) - cidr.prefix <= 1;
   return tiny ? { first: cidr.network, last: cidr.last } : { first: cidr.network + 1n, last: cidr.last - 1n };
 }
 
-export function usableCount(cidr: Cidr): bigint {
+export function usableCount(cidr: CidrBlock): bigint {
   const r = usableRange(cidr);
   return r.last - r.first + 1n;
 }
 
-export function isUsable(cidr: Cidr, addr: string): boolean {
+export function isUsable(cidr: CidrBlock, addr: string): boolean {
   if (!cidrContains(cidr, addr)) return false;
   const n = toBigInt(addr);
   const r = usableRange(cidr);
@@ -92,6 +94,6 @@ export function isUsable(cidr: Cidr, addr: string): boolean {
 }
 
 /** The default gateway of a CIDR: its first usable address (kube-ovn's default). */
-export function defaultGateway(cidr: Cidr): string {
+export function defaultGateway(cidr: CidrBlock): string {
   return fromBigInt(usableRange(cidr).first, cidr.family);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Reason } from '../errors.ts';
+import { Reason } from './errors.ts';
 import { nicOnSubnet, parseNetworksAnnotation, podNics, primarySubnet } from './pod-network.ts';
 import type { Pod } from './types.ts';
 

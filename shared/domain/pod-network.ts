@@ -1,6 +1,6 @@
 // Which NICs a pod has and on which Subnet each sits (SPEC §2), decided from the pod's
 // annotations and the list of Subnets alone, so the handler needs no extra lookups.
-import { Reason } from '../errors.ts';
+
 import {
   annotationPrefix,
   MULTUS_NETWORKS_ANNOTATION,
@@ -8,6 +8,7 @@ import {
   PRIMARY_PROVIDER,
   portName,
 } from './annotations.ts';
+import { Reason } from './errors.ts';
 import { isDnsLabel, isDnsSubdomain } from './labels.ts';
 import type { Pod } from './types.ts';
 import { type PortNamingOptions, portBaseName } from './workload.ts';

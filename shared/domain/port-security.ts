@@ -2,7 +2,6 @@
 // own MAC and addresses, and a virtual parent of AAP Vips also from those Vips' addresses. So a
 // pod of another namespace that adds a Vip's address cannot announce it to anyone. Pure: the
 // value is a function of API-server state alone, which is what lets concurrent writers agree.
-import { portSecurityElement } from '../ovn/nb/ops/logical-switch-port.ts';
 import { podAaps, virtualParents } from './aap.ts';
 import { familyOf, toBigInt } from './ip.ts';
 import type { SubnetPlacement } from './pod-network.ts';
@@ -10,6 +9,11 @@ import type { Pod, Vip } from './types.ts';
 import { parseVipSpec, vipUsage } from './vip-spec.ts';
 import { assignedFromVip } from './vip-status.ts';
 import type { PortNamingOptions } from './workload.ts';
+
+/** One port_security element, "<mac> <addr> <addr>...": duplicates dropped, first order kept. */
+export function portSecurityElement(mac: string, addresses: readonly string[]): string {
+  return [mac, ...new Set(addresses.filter(Boolean))].join(' ');
+}
 
 /**
  * The port's one port_security element: "<mac> <own ips> <vip addresses>", own addresses first

@@ -1,6 +1,7 @@
 // A Subnet's deletion (SPEC-side: kube-ovn holds a Subnet with its controller's finalizer while
 // addresses in it are in use): who still uses it, and what its condition says meanwhile.
 import { FINALIZER } from './annotations.ts';
+import { parseOwner } from './ownership.ts';
 
 /** kube-ovn's finalizer on Subnets (the same name it puts on Vips). */
 export const SUBNET_FINALIZER = FINALIZER;
@@ -16,8 +17,9 @@ export interface SubnetUsage {
 export function usageOf(owners: Iterable<string>): SubnetUsage {
   const u: SubnetUsage = { vips: 0, pods: 0, other: 0 };
   for (const o of owners) {
-    if (o.startsWith('vip/')) u.vips++;
-    else if (o.startsWith('pod/')) u.pods++;
+    const { kind } = parseOwner(o);
+    if (kind === 'vip') u.vips++;
+    else if (kind === 'pod') u.pods++;
     else u.other++;
   }
   return u;

@@ -1,8 +1,9 @@
 // Subnet: the parsed view every decision uses, and its status from the allocator's counts.
-import { Reason } from '../errors.ts';
+
 import { setCondition } from './conditions.ts';
+import { Reason } from './errors.ts';
 import {
-  type Cidr,
+  type CidrBlock,
   canonicalV4,
   canonicalV6,
   defaultGateway,
@@ -34,7 +35,7 @@ export interface Subnet {
 
 export type SubnetParse = { ok: true; subnet: Subnet } | { ok: false; errors: FieldError[] };
 
-export function protocolOf(cidrs: readonly Pick<Cidr, 'family'>[]): Protocol {
+export function protocolOf(cidrs: readonly Pick<CidrBlock, 'family'>[]): Protocol {
   const v4 = cidrs.some((c) => c.family === 'v4');
   const v6 = cidrs.some((c) => c.family === 'v6');
   return v4 && v6 ? 'Dual' : v6 ? 'IPv6' : 'IPv4';
@@ -55,7 +56,7 @@ export function parseSubnet(cr: Pick<SubnetResource, 'metadata' | 'spec'>): Subn
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  const cidrs: Cidr[] = [];
+  const cidrs: CidrBlock[] = [];
   if (parts.length === 0) err('spec.cidrBlock', 'cidrBlock is required');
   for (const p of parts) {
     const c = parseCidr(p);
@@ -131,7 +132,7 @@ export function parseSubnet(cr: Pick<SubnetResource, 'metadata' | 'spec'>): Subn
 }
 
 const canonical = (a: string) => canonicalV4(a) ?? canonicalV6(a) ?? a;
-const isIn = (c: Cidr, a: string) => {
+const isIn = (c: CidrBlock, a: string) => {
   const n = toBigInt(a);
   return n >= c.network && n <= c.last;
 };

@@ -1,7 +1,7 @@
 // SwitchLBRule -> the OVN Load_Balancer rows of the rule's subnet (SPEC §1, §3.2): one row per
 // protocol, front end the switch_lb_vip address, back ends the selected pods on the same subnet.
-import { Reason } from '../errors.ts';
-import { canonicalV4, canonicalV6, type Family, familyOf, toBigInt } from './ip.ts';
+import { Reason } from './errors.ts';
+import { canonicalV4, canonicalV6, type FamilyName, familyOf, toBigInt } from './ip.ts';
 import { isDnsLabel } from './labels.ts';
 import { readPodAnnotations } from './pod-annotations.ts';
 import { nicOnSubnet, podNics, type SubnetPlacement } from './pod-network.ts';
@@ -34,7 +34,7 @@ export interface LbPort {
 export interface ParsedRule {
   name: string;
   vip: string;
-  family: Family;
+  family: FamilyName;
   namespace: string;
   selector: LabelRequirement[];
   ports: LbPort[];

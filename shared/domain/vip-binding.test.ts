@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Reason } from '../errors.ts';
+import { Reason } from './errors.ts';
 import type { Pod, StatefulSet, Vip } from './types.ts';
 import {
   decideVipBinding,

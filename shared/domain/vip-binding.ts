@@ -1,8 +1,9 @@
 // SPEC §3.3: a pod takes its fixed address from a Vip (`ovn.kubernetes.io/vip`). These decide
 // whether a pod may bind, and whether a binding outlives its pod (StatefulSet / KubeVirt VM).
 // The address itself never leaves the Vip's reservation; only the `ip_reserved` label moves.
-import { Reason } from '../errors.ts';
+
 import { IP_RESERVED_LABEL, POD_VIP_ANNOTATION, SUBNET_LABEL } from './annotations.ts';
+import { Reason } from './errors.ts';
 import type { Pod, StatefulSet, Vip, VirtualMachine } from './types.ts';
 import { type PortNamingOptions, statefulSetOf, vmNameOf } from './workload.ts';
 

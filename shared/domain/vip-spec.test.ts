@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Reason } from '../errors.ts';
+import { Reason } from './errors.ts';
 import {
   checkAddressesInSubnet,
   checkImmutable,

@@ -1,13 +1,13 @@
 // Validation of a Vip's spec: the webhook and the Vip handler share it, so both refuse exactly the
 // same things with the same reasons. Pure: the subnet check takes the Subnet's fields as data.
-import { Reason } from '../errors.ts';
+import { Reason } from './errors.ts';
 import {
-  type Cidr,
+  type CidrBlock,
   canonicalV4,
   canonicalV6,
   cidrContains,
   defaultGateway,
-  type Family,
+  type FamilyName,
   familyOf,
   isUsable,
   parseCidr,
@@ -178,7 +178,7 @@ export function parseVipSpec(raw: unknown): VipSpecParse {
 
 function parseAddress(
   v: unknown,
-  family: Family,
+  family: FamilyName,
   err: (field: string, reason: Reason, message: string) => void,
 ): string | undefined {
   const field = family === 'v4' ? 'spec.v4ip' : 'spec.v6ip';
@@ -217,7 +217,7 @@ export function checkAddressesInSubnet(
 ): FieldError[] {
   const errors: FieldError[] = [];
   const label = subnet.name ? `subnet ${subnet.name}` : 'the subnet';
-  const cidrs: Cidr[] = [];
+  const cidrs: CidrBlock[] = [];
   for (const part of subnet.cidrBlock.split(',')) {
     if (part.trim() === '') continue;
     const c = parseCidr(part);

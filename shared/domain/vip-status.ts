@@ -1,10 +1,11 @@
 // The Vip's status, labels and finalizer (SPEC §1), computed from what the handler found. The
 // status always carries every field (empty strings when unknown) so two computations compare
 // with a plain deep-equal and handlers can skip writes that change nothing.
-import type { Reason } from '../errors.ts';
+
 import type { ParentColumns } from './aap.ts';
 import { FINALIZER, IP_RESERVED_LABEL, SUBNET_LABEL } from './annotations.ts';
 import { setCondition } from './conditions.ts';
+import type { Reason } from './errors.ts';
 import { canonicalV4, canonicalV6 } from './ip.ts';
 import type { Vip, VipStatus } from './types.ts';
 import type { AssignedVip, VipSpec } from './vip-spec.ts';

@@ -1,10 +1,9 @@
 // The OVN Northbound rows an AAP Vip needs (SPEC §3.1): virtual logical switch ports. OVN 23.03's
 // `virtual-ip` holds one address (ENV-NOTES), so a dual-stack Vip gets one port per family.
 
-import { V6_PORT_SUFFIX, vipPortNames } from '../ovn/nb/ops/logical-switch-port.ts';
+import { vipPortNames } from './ownership.ts';
 import { type VipUsage, vipUsage } from './vip-spec.ts';
 
-export { V6_PORT_SUFFIX };
 export const KUBE_OVN_VENDOR = 'kube-ovn';
 
 export interface VirtualPortRow {
@@ -22,7 +21,7 @@ export interface VirtualPortRow {
  * IPv4 port, or the only port of a single-stack Vip) and `<vip>_v6` (the IPv6 port when dual stack).
  */
 export function virtualPortNames(vipName: string): string[] {
-  // One naming rule for the whole system: the OVN model owns it (see V6_PORT_SUFFIX there).
+  // One naming rule for the whole system (shared/domain/ownership.ts).
   return vipPortNames(vipName);
 }
 

@@ -1,8 +1,8 @@
 // HolderChanged Events from the holder sync: the Vip is read first for its uid, which `kubectl
 // describe` matches Events on. Fire-and-forget like every Event: a failed read or write is dropped.
 import type { Vip } from '../domain/types.ts';
+import type { EventRecorder } from '../reconcile/deps.ts';
 import { holderChangedEvent } from '../reconcile/events.ts';
-import type { EventRecorder } from '../reconcile/ports.ts';
 
 export function holderChangeEvents(
   kube: { getVip(name: string): Promise<Vip | undefined> },

@@ -1,7 +1,7 @@
 // Which parent OVN binds each Vip's address to, read from the southbound Port_Binding of its
 // virtual port(s) (`virtual_parent`, set by ovn-controller when a parent sends a gratuitous ARP /
 // NA for the address). Pure: the sync loop feeds rows in and writes what this returns.
-import { V6_PORT_SUFFIX } from '../ovn/nb/ops/logical-switch-port.ts';
+import { vipOfPort } from '../domain/ownership.ts';
 import { type Row, setValues, type TableUpdates2 } from '../ovsdb/protocol.ts';
 
 export const PORT_BINDING = 'Port_Binding';
@@ -19,7 +19,7 @@ export interface VirtualBinding {
 
 /** The Vip a virtual port belongs to: `<vip>` (first family) or `<vip>_v6` (second family). */
 export function vipOfVirtualPort(port: string): string {
-  return port.endsWith(V6_PORT_SUFFIX) ? port.slice(0, -V6_PORT_SUFFIX.length) : port;
+  return vipOfPort(port);
 }
 
 export function bindingFromRow(row: Row): VirtualBinding {

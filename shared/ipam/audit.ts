@@ -2,8 +2,8 @@
 // by one script). Bits set = reserved network address + excluded + owned; each address has at most
 // one owner; each owner at most one address per family, matching its record; counters exact.
 
+import type { Family } from '../domain/ip-codec.ts';
 import type { Violation } from './allocator.ts';
-import type { Family } from './ip.ts';
 import { addressOf, PAGE_BITS, positionOf, valueAt } from './positions.ts';
 import type { FamilyRange, SubnetRange } from './subnet-range.ts';
 

@@ -1,4 +1,6 @@
 // Public surface of the address allocator (SPEC §2).
+
+export { canonicalIp, type Family, formatIp, type Ip, parseCidr, parseIp } from '../domain/ip-codec.ts';
 export type {
   AllocateRequest,
   Allocation,
@@ -15,7 +17,6 @@ export type {
   SubnetSpec,
   Violation,
 } from './allocator.ts';
-export { canonicalIp, type Family, formatIp, type Ip, parseCidr, parseIp } from './ip.ts';
 export { canonicalMac } from './mac.ts';
 export { createRedisAllocator, type RedisAllocatorOptions } from './redis/redis-allocator.ts';
 export { type FamilyRange, formatUsingRange, type SubnetRange, subnetRange } from './subnet-range.ts';

@@ -1,5 +1,5 @@
 // MAC address values. Stored and returned upper-case with colons (`00:00:00:0A:1B:2C`), as the seed shows.
-import { DomainError, Reason } from '../errors.ts';
+import { DomainError, Reason } from '../domain/errors.ts';
 
 const MAC = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
 

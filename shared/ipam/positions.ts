@@ -1,7 +1,7 @@
 // Where an address lives in the paged bitmaps: offset from the network address, split into a page
 // number and a bit inside the page ("<page>:<bit>"). Pure; shared by the Redis scripts' callers
 // and the audit.
-import { formatIp, formatV6Groups, v6Groups } from './ip.ts';
+import { formatIp, formatV6Groups, v6Groups } from '../domain/ip-codec.ts';
 import type { AddressRange, FamilyRange } from './subnet-range.ts';
 
 export const PAGE_BITS = 65536n;

@@ -1,7 +1,8 @@
 // A Subnet's address plan as a pure value (SPEC §2): usable range per family, gateway, excluded
 // ranges and the counts derived from them. No I/O; the Redis allocator stores the result.
-import { DomainError, Reason } from '../errors.ts';
-import { type Cidr, type Family, formatCidr, formatIp, parseCidr, parseIp } from './ip.ts';
+
+import { DomainError, Reason } from '../domain/errors.ts';
+import { type Cidr, type Family, formatCidr, formatIp, parseCidr, parseIp } from '../domain/ip-codec.ts';
 
 export interface SubnetSpec {
   readonly name: string;

@@ -2,7 +2,7 @@
 // become a series on one Event, a quiet spell starts a new Event, each object has a bucket of
 // Events, and a sink that fails never reaches the caller.
 import { describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../reconcile/ports.ts';
+import type { RecordedEvent } from '../reconcile/deps.ts';
 import {
   createEventRecorder,
   type EventSeries,

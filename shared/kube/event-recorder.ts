@@ -5,7 +5,7 @@
 // bounds how many Events it can make. Recording is fire-and-forget: nothing here throws into a
 // reconcile, failures are logged at debug and dropped (an Event is a hint, not state).
 import { randomBytes } from 'node:crypto';
-import type { EventRecorder, RecordedEvent } from '../reconcile/ports.ts';
+import type { EventRecorder, RecordedEvent } from '../reconcile/deps.ts';
 import type { KubeTransport } from './transport.ts';
 
 /** Where Events are written (the API server, through shared/kube's transport). */

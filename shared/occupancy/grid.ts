@@ -2,8 +2,10 @@
 // `kubectl vip who|usage` print. Pure: the caller reads the allocator's registration and
 // reservations and passes them in. Runs, not one item per address: a /16 is 65,536 cells, of which
 // only the held ones (and the gateway) are single cells; free and excluded spans are one run each.
+
+import { type Family, formatIp, parseIp } from '../domain/ip-codec.ts';
+import { parseOwner } from '../domain/ownership.ts';
 import type { Reservation, SubnetCounts, SubnetInfo } from '../ipam/allocator.ts';
-import { type Family, formatIp, parseIp } from '../ipam/ip.ts';
 import { type FamilyRange, mergeRanges, type SubnetRange, subnetRange } from '../ipam/subnet-range.ts';
 
 export const CELL_STATES = ['free', 'excluded', 'gateway', 'vip', 'pod', 'manual'] as const;
@@ -22,8 +24,8 @@ export interface Holder {
 
 /** Allocator owners are `vip/<name>` and `pod/<port>` (Kubernetes); any other owner is manual. */
 export function holderOf(owner: string): Holder {
-  if (owner.startsWith('vip/')) return { state: 'vip', name: owner.slice(4), owner };
-  if (owner.startsWith('pod/')) return { state: 'pod', name: owner.slice(4), owner };
+  const parsed = parseOwner(owner);
+  if (parsed.kind === 'vip' || parsed.kind === 'pod') return { state: parsed.kind, name: parsed.name, owner };
   return { state: 'manual', name: owner, owner };
 }
 

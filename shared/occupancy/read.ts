@@ -1,8 +1,9 @@
 // The I/O around the occupancy views: which subnets to show (the API server's Subnets the allocator
 // knows), every reservation of one (allocator.list paged), and the AAP Vips. Read-only.
-import { DomainError, Reason } from '../errors.ts';
+import { DomainError, Reason } from '../domain/errors.ts';
 import type { Allocator, Reservation } from '../ipam/allocator.ts';
-import type { KubePort } from '../reconcile/ports.ts';
+import { allReservations } from '../ipam/list-all.ts';
+import type { KubePort } from '../reconcile/deps.ts';
 import { type FamilyUsage, familyUsage, rangeOf, type SubnetOccupancy, subnetOccupancy } from './grid.ts';
 import { type AapRow, aapRows, isAapVip, parentsFromStatus, vipSubnet } from './vips.ts';
 
@@ -18,15 +19,8 @@ export interface SubnetSummary {
   readonly usage: readonly FamilyUsage[];
 }
 
-export async function listReservations(allocator: Allocator, subnet: string): Promise<Reservation[]> {
-  const out: Reservation[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await allocator.list(subnet, { cursor, limit: 1000 });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
+export function listReservations(allocator: Allocator, subnet: string): Promise<Reservation[]> {
+  return allReservations(allocator, subnet);
 }
 
 /** Subnets of the API server that the allocator has registered, by name. */

@@ -1,7 +1,8 @@
 // Who holds an address: the answer of `kubectl vip who <ip>`. Pure: the caller passes the subnets
 // the allocator knows and their reservations.
+
+import { formatIp, parseIp } from '../domain/ip-codec.ts';
 import type { Reservation, SubnetInfo } from '../ipam/allocator.ts';
-import { formatIp, parseIp } from '../ipam/ip.ts';
 import { inBlock, isExcluded } from '../ipam/subnet-range.ts';
 import { type Holder, holderOf, rangeOf } from './grid.ts';
 

@@ -6,6 +6,8 @@ const messages = [
   { id: 2, result: [{ rows: [{ name: 'a}b{c', note: 'quote " and \\ backslash' }] }], error: null },
   { id: null, method: 'update2', params: ['m1', { T: { u: { modify: { s: ['set', ['}', '{', ']']] } } } }] },
   { id: 3, result: 'unicode: ✓ 日本 \u00e9 \\" "}"', error: null },
+  // Strings ending in an escaped backslash (the quote after it closes them), and a long one.
+  { id: 4, result: ['a\\', '\\\\', `${'x'.repeat(300)}"}`, '\\"{'], error: null },
 ];
 const wire = Buffer.from(messages.map((m) => JSON.stringify(m)).join(''), 'utf8');
 

@@ -36,14 +36,30 @@ export class JsonStreamSplitter {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     const out: unknown[] = [];
     let start = 0; // where the current message starts inside buf (when it started in this chunk)
+    // Inside a string only a quote or a backslash matters: jump to the next one with indexOf
+    // (native) rather than looking at every byte in JS; most of a row dump is string contents.
+    // Backslashes are rare, so the next one's position is found once and reused (-1: none left).
+    let nextBackslash = -2;
     for (let i = 0; i < buf.length; i++) {
-      const c = buf[i]!;
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) this.inString = false;
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        if (nextBackslash !== -1 && nextBackslash < i) nextBackslash = buf.indexOf(BACKSLASH, i);
+        const quote = buf.indexOf(QUOTE, i);
+        if (nextBackslash !== -1 && (quote === -1 || nextBackslash < quote)) {
+          i = nextBackslash; // the byte after it is skipped as escaped
+          this.escaped = true;
+        } else if (quote !== -1) {
+          i = quote;
+          this.inString = false;
+        } else {
+          i = buf.length; // the string goes on in the next read
+        }
         continue;
       }
+      const c = buf[i]!;
       if (this.depth === 0) {
         if (c === OPEN_BRACE) {
           this.depth = 1;

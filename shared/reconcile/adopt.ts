@@ -3,22 +3,24 @@
 // allocated here takes them; a hold goes when its IP object goes or a live pod has that port (the
 // pod's reconcile then holds the address from its annotations). Run by every Subnet reconcile.
 import { ipObjectHolds } from '../domain/adopt.ts';
-import { isDomainError } from '../errors.ts';
-import { ipOwner, type ReconcileDeps } from './ports.ts';
+import { isDomainError } from '../domain/errors.ts';
+import { ipOwner, livePodPorts } from '../domain/ownership.ts';
+import type { ReconcileDeps } from './deps.ts';
+import { reservationsOf } from './live-owners.ts';
 import { subnetPlacements } from './subnet-registration.ts';
-import { livePodPorts, reservations } from './sweep.ts';
 
 /** Returns how many holds were taken or released. */
 export async function adoptIpObjects(deps: ReconcileDeps, subnet: string): Promise<number> {
   if (!deps.kube.listIPs) return 0;
-  const held = await reservations(deps, subnet, ipOwner(''));
+  const held = await reservationsOf(deps, subnet, 'ip');
   const [ips, pods, placements] = await Promise.all([
     deps.kube.listIPs(),
     deps.kube.listPods({}),
     subnetPlacements(deps),
   ]);
   if (ips.length === 0 && held.length === 0) return 0;
-  const holds = ipObjectHolds(subnet, ips, livePodPorts(deps, pods, placements));
+  const live = livePodPorts(pods, placements, deps.keepVmIp ?? true);
+  const holds = ipObjectHolds(subnet, ips, new Set(live.keys()));
   let changed = 0;
   for (const h of holds) {
     try {

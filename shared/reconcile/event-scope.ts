@@ -4,7 +4,7 @@
 // event one answer is enough. Nothing is kept across events: a handler stays stateless and sees
 // each Subnet change on its next event. The wrappers delegate to the real clients through their
 // prototype chain, so every other method is theirs unchanged.
-import type { ReconcileDeps } from './ports.ts';
+import type { ReconcileDeps } from './deps.ts';
 
 export function scopedToEvent(deps: ReconcileDeps): ReconcileDeps {
   const kube = deps.kube;

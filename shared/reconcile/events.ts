@@ -1,9 +1,10 @@
 // The Events the reconcilers record, worded as kube-ovn words its own (CamelCase reasons, a note
 // that names the address, the subnet and, for a conflict, the holder). Each helper only builds
 // the event; `deps.events` (shared/kube/event-recorder.ts) aggregates repeats and never throws.
+
+import { Reason } from '../domain/errors.ts';
 import type { Pod, SubnetResource, Vip } from '../domain/types.ts';
-import { Reason } from '../errors.ts';
-import type { EventObjectRef, ReconcileDeps, RecordedEvent } from './ports.ts';
+import type { EventObjectRef, ReconcileDeps, RecordedEvent } from './deps.ts';
 
 export const EventReason = {
   /** Normal: an address was reserved for the object. */

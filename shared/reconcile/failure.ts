@@ -7,8 +7,8 @@
 // - `internal`: anything else (a TypeError, an unexpected answer): a bug or a misconfiguration.
 //   Retried a bounded number of times, then reported (see createDispatch).
 import { setCondition } from '../domain/conditions.ts';
+import { isDomainError, Reason } from '../domain/errors.ts';
 import type { Condition } from '../domain/types.ts';
-import { isDomainError, Reason } from '../errors.ts';
 import { KubeApiError } from '../kube/errors.ts';
 import { OvsdbError, WaitFailed } from '../ovsdb/errors.ts';
 

@@ -9,19 +9,18 @@ import {
   nicAnnotation,
   PRIMARY_PROVIDER,
 } from '../domain/annotations.ts';
+import { isDomainError, Reason, refusalMessage } from '../domain/errors.ts';
+import { podOwner, vipOfPort } from '../domain/ownership.ts';
 import { annotationsPatch, desiredNicAnnotations, readPodAnnotations } from '../domain/pod-annotations.ts';
 import { type PodNic, podNics } from '../domain/pod-network.ts';
 import type { Pod } from '../domain/types.ts';
 import { decideVipBinding, keepOrphanBinding, podVipName, portOwnerHint } from '../domain/vip-binding.ts';
 import { macAsShown } from '../domain/vip-status.ts';
-import { V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
-import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { noteAllocated, noteRefused } from './events.ts';
-import type { ReconcileDeps } from './ports.ts';
-import { podOwner } from './ports.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
 import { refreshRulesForPod } from './switch-lb-rule.ts';
 import { type EventState, reconcileVip, refreshPortSecurityOf } from './vip.ts';
@@ -273,7 +272,7 @@ async function refreshParentsOf(
   const names = new Set(asked);
   for (const port of ports) {
     for (const vport of await deps.nb.virtualPortsWithParent(port)) {
-      names.add(vport.endsWith(V6_PORT_SUFFIX) ? vport.slice(0, -V6_PORT_SUFFIX.length) : vport);
+      names.add(vipOfPort(vport));
     }
   }
   for (const vip of [...names].sort()) {

@@ -2,12 +2,13 @@
 // need. Below every reconciler (Vip, pod, Subnet, SwitchLBRule, sweep), so they import it, never each other.
 
 import { besideView } from '../domain/beside-kube-ovn.ts';
+import { isDomainError, Reason } from '../domain/errors.ts';
+import { placementsOf } from '../domain/ownership.ts';
 import type { SubnetPlacement } from '../domain/pod-network.ts';
 import { parseSubnet } from '../domain/subnet-status.ts';
 import type { SubnetResource } from '../domain/types.ts';
-import { isDomainError, Reason } from '../errors.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
-import type { ReconcileDeps } from './ports.ts';
+import type { ReconcileDeps } from './deps.ts';
 
 export type SubnetReadiness =
   | { status: 'ready'; info: SubnetInfo }
@@ -84,12 +85,6 @@ export async function register(deps: ReconcileDeps, cr: SubnetResource): Promise
 }
 
 /** The Subnet facts pod NIC placement needs, for every Subnet. */
-export async function subnetPlacements(deps: ReconcileDeps): Promise<SubnetPlacement[]> {
-  const subnets = await deps.kube.listSubnets();
-  return subnets.map((s) => ({
-    name: s.metadata.name,
-    namespaces: s.spec.namespaces ?? [],
-    default: s.spec.default === true,
-    ...(s.spec.provider ? { provider: s.spec.provider } : {}),
-  }));
+export async function subnetPlacements(deps: Pick<ReconcileDeps, 'kube'>): Promise<SubnetPlacement[]> {
+  return placementsOf(await deps.kube.listSubnets());
 }

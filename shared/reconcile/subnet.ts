@@ -1,6 +1,7 @@
 // Reconciles one Subnet: its range in the allocator, its logical switch, and exact status counts.
 // Vips and pods call `ensureSubnetRegistered` (subnet-registration.ts) inline, so they never wait on event order.
 
+import { isDomainError, Reason } from '../domain/errors.ts';
 import {
   inUseMessage,
   isInUse,
@@ -10,12 +11,12 @@ import {
 } from '../domain/subnet-lifecycle.ts';
 import { computeSubnetStatus, parseSubnet, subnetStatusEquals } from '../domain/subnet-status.ts';
 import type { Condition, SubnetResource } from '../domain/types.ts';
-import { isDomainError, Reason } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { SubnetInfo } from '../ipam/index.ts';
+import { allReservations } from '../ipam/list-all.ts';
 import { adoptIpObjects } from './adopt.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { noteSubnetRefused } from './events.ts';
-import type { ReconcileDeps } from './ports.ts';
 import { register, type SubnetReadiness } from './subnet-registration.ts';
 import { sweepOrphans } from './sweep.ts';
 import { reconcileVip } from './vip.ts';
@@ -147,14 +148,7 @@ async function removeIfUnused(deps: ReconcileDeps, name: string): Promise<boolea
 }
 
 async function usageIn(deps: ReconcileDeps, subnet: string): Promise<SubnetUsage> {
-  const owners: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.allocator.list(subnet, { limit: 1000, ...(cursor ? { cursor } : {}) });
-    for (const r of page.items) owners.push(r.owner);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return usageOf(owners);
+  return usageOf((await allReservations(deps.allocator, subnet)).map((r) => r.owner));
 }
 
 /** Brings `status` counts up to date from the allocator; cheap when nothing changed. */

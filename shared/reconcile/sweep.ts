@@ -5,63 +5,67 @@
 // - Rows written for a Vip after its delete path ran: a pod's parent refresh read the Vip just
 //   before it went, then wrote its virtual port back.
 // Every Subnet event (the relay's resync re-sends them) runs `sweepOrphans` for its subnet.
-import { podNics } from '../domain/pod-network.ts';
+//
+// The sweep is the audit restricted to one subnet and one verdict: it asks the audit's judgement
+// (shared/domain/ownership.ts) which reservations and ports have no live owner ("gone"), and
+// repairs only those, after a point read confirms the owner is still absent. Misplaced and
+// unwanted things are the audit's to report, not a resync's to act on.
+import { judgePort, judgeReservation, type LiveOwners } from '../domain/ownership.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
-import { KUBE_OVN_VENDOR, V6_PORT_SUFFIX } from '../domain/virtual-port.ts';
-import { isDomainError } from '../errors.ts';
+import { KUBE_OVN_VENDOR } from '../domain/virtual-port.ts';
 import type { Reservation } from '../ipam/index.ts';
+import type { FoundPort, ReconcileDeps } from './deps.ts';
+import { heldIn, ofKind, readLiveOwners } from './live-owners.ts';
 import { reconcilePod, releaseBinding } from './pod.ts';
-import { podOwner, type ReconcileDeps, vipOwner } from './ports.ts';
-import { subnetPlacements } from './subnet-registration.ts';
-
-const POD_OWNER_PREFIX = podOwner('');
-const VIP_OWNER_PREFIX = vipOwner('');
 
 /** Both sweeps; returns how many things were freed or removed. */
 export async function sweepOrphans(deps: ReconcileDeps, subnet: string): Promise<number> {
   // Beside kube-ovn-controller the switch holds kube-ovn's own ports (pods, nodes, routers), all
   // with vendor kube-ovn: what is gone is for it to judge, not for this sweep.
   if (deps.besideKubeOvn) return 0;
-  return (await sweepGonePods(deps, subnet)) + (await sweepGoneVips(deps, subnet));
+  // What is held first, then who exists: an owner that held something before the list was taken
+  // and is missing from it was deleted (each is confirmed by a point read before anything goes).
+  const held = await heldIn(deps, subnet);
+  const ports = await deps.nb.findPorts({ ls: subnet, vendor: KUBE_OVN_VENDOR });
+  if (held.length === 0 && ports.length === 0) return 0;
+  const live = await readLiveOwners(deps);
+  return (
+    (await sweepGonePods(deps, subnet, ofKind(held, 'pod'), live)) +
+    (await sweepGoneVips(deps, subnet, ofKind(held, 'vip'), ports, live))
+  );
 }
 
 /**
  * Vip reservations and NB ports of the subnet whose Vip no longer exists. A Vip that is being
  * deleted still exists (its finalizer holds it), so its own delete path is never raced here.
  */
-export async function sweepGoneVips(deps: ReconcileDeps, subnet: string): Promise<number> {
-  const owners = (await reservations(deps, subnet, VIP_OWNER_PREFIX)).map((r) => r.owner);
-  const ports = await deps.nb.findPorts({ ls: subnet, vendor: KUBE_OVN_VENDOR });
-  // Listed after the reservations and ports: anything they name that this list lacks was deleted.
-  const [vips, pods, placements] = await Promise.all([
-    deps.kube.listVips(),
-    deps.kube.listPods({}),
-    subnetPlacements(deps),
-  ]);
-  const liveVips = new Set(vips.map((v) => v.metadata.name));
-  const livePorts = livePodPorts(deps, pods, placements);
-  const gone = async (vip: string) => !liveVips.has(vip) && !(await deps.kube.getVip(vip));
+async function sweepGoneVips(
+  deps: ReconcileDeps,
+  subnet: string,
+  held: readonly Reservation[],
+  ports: readonly FoundPort[],
+  live: LiveOwners,
+): Promise<number> {
+  const exists = async (vip: string) => live.vips.has(vip) || !!(await deps.kube.getVip(vip));
   let swept = 0;
-  for (const owner of owners) {
-    const vip = owner.slice(VIP_OWNER_PREFIX.length);
-    if (!(await gone(vip))) continue;
-    if (await deps.allocator.release(subnet, owner)) deps.subnetChanged?.(subnet, 'released');
+  for (const r of held) {
+    const judged = judgeReservation(subnet, r.owner, live);
+    if (judged.verdict !== 'gone') continue;
+    const vip = judged.owner.name;
+    if (await exists(vip)) continue;
+    if (await deps.allocator.release(subnet, r.owner)) deps.subnetChanged?.(subnet, 'released');
     deps.log?.warn({ subnet, vip }, 'released what a gone Vip held');
     swept++;
   }
-  for (const { name } of ports) {
-    if (livePorts.has(name)) continue;
-    const vip = name.endsWith(V6_PORT_SUFFIX) ? name.slice(0, -V6_PORT_SUFFIX.length) : name;
-    if (!(await gone(vip)) || (name !== vip && !(await gone(name)))) continue;
-    // Not a Vip's: maybe a pod port; a pod that exists now (created since the list) keeps it.
+  for (const port of ports) {
+    const judged = judgePort(port, live);
+    // pod ports are the pod sweep's (it releases their reservation too)
+    if (judged.verdict !== 'gone' || judged.owner.kind !== 'vip') continue;
+    const { name } = port;
+    if ((await exists(judged.owner.name)) || (name !== judged.owner.name && (await exists(name)))) continue;
+    // a pod created since the list whose port has this name keeps it
     const hint = portOwnerHint(name);
-    if (hint && (await deps.kube.getPod(hint.namespace, hint.name))) continue;
-    if (
-      (await deps.nb.findPorts({ pod: hint ? `${hint.namespace}/${hint.name}` : '' })).some(
-        (p) => p.name === name,
-      )
-    )
-      continue; // pod ports are the pod sweep's (it releases their reservation too)
+    if (live.podPorts.has(name) || (hint && (await deps.kube.getPod(hint.namespace, hint.name)))) continue;
     await deps.nb.deletePort(name);
     deps.log?.warn({ subnet, port: name }, 'removed the NB port of a gone Vip');
     swept++;
@@ -69,31 +73,19 @@ export async function sweepGoneVips(deps: ReconcileDeps, subnet: string): Promis
   return swept;
 }
 
-export function livePodPorts(
-  deps: ReconcileDeps,
-  pods: Awaited<ReturnType<ReconcileDeps['kube']['listPods']>>,
-  placements: Awaited<ReturnType<typeof subnetPlacements>>,
-): Set<string> {
-  const live = new Set<string>();
-  for (const pod of pods) {
-    const nics = podNics(pod, placements, { keepVmIp: deps.keepVmIp ?? true });
-    if (nics.ok) for (const n of nics.value) live.add(n.portName);
-  }
-  return live;
-}
-
 /** Releases what gone pods still hold in `subnet`; returns how many ports were swept. */
-export async function sweepGonePods(deps: ReconcileDeps, subnet: string): Promise<number> {
-  const held = await reservations(deps, subnet, POD_OWNER_PREFIX);
-  if (held.length === 0) return 0;
-  // Listed after the reservations: a pod that holds one existed before this list was taken, so
-  // missing from it means deleted (a re-created pod of the same name is re-checked below).
-  const [pods, placements] = await Promise.all([deps.kube.listPods({}), subnetPlacements(deps)]);
-  const livePorts = livePodPorts(deps, pods, placements);
+async function sweepGonePods(
+  deps: ReconcileDeps,
+  subnet: string,
+  held: readonly Reservation[],
+  live: LiveOwners,
+): Promise<number> {
+  // A pod missing from `live` may have been re-created since under the same name: re-checked below.
   let swept = 0;
   for (const r of held) {
-    const port = r.owner.slice(POD_OWNER_PREFIX.length);
-    if (livePorts.has(port)) continue;
+    const judged = judgeReservation(subnet, r.owner, live);
+    if (judged.verdict !== 'gone') continue;
+    const port = judged.owner.name;
     const hint = portOwnerHint(port);
     if (!hint || (await deps.kube.getPod(hint.namespace, hint.name))) continue;
     // The pod's own delete path (ports found in NB by external_ids, parents and rules refreshed),
@@ -106,25 +98,4 @@ export async function sweepGonePods(deps: ReconcileDeps, subnet: string): Promis
     swept++;
   }
   return swept;
-}
-
-export async function reservations(
-  deps: ReconcileDeps,
-  subnet: string,
-  prefix: string,
-): Promise<Reservation[]> {
-  const out: Reservation[] = [];
-  let cursor: string | undefined;
-  try {
-    do {
-      const page = await deps.allocator.list(subnet, { ...(cursor ? { cursor } : {}), limit: 1000 });
-      for (const r of page.items) if (r.owner.startsWith(prefix)) out.push(r);
-      cursor = page.nextCursor;
-    } while (cursor);
-  } catch (err) {
-    // The subnet is not (or no longer) registered: nothing is held there.
-    if (!isDomainError(err)) throw err;
-    return [];
-  }
-  return out;
 }

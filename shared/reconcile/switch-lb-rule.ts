@@ -1,6 +1,8 @@
 // Reconciles one SwitchLBRule (SPEC §1, §3.2): OVN load balancers on the Vip's subnet switch whose
 // back ends follow the selected pods. Pod events call `refreshRulesForPod`.
 import { setCondition } from '../domain/conditions.ts';
+import { isDomainError } from '../domain/errors.ts';
+import { healthCheckOwner } from '../domain/ownership.ts';
 import {
   backendAddresses,
   backendPorts,
@@ -16,9 +18,8 @@ import {
   switchLbNames,
 } from '../domain/switch-lb.ts';
 import type { Pod, SwitchLBRule } from '../domain/types.ts';
-import { isDomainError } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
-import { healthCheckOwner, type ReconcileDeps } from './ports.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { subnetPlacements } from './subnet-registration.ts';
 
 export async function reconcileSwitchLBRule(

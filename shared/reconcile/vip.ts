@@ -11,6 +11,8 @@ import {
 } from '../domain/aap.ts';
 import { IP_RESERVED_LABEL, SUBNET_LABEL } from '../domain/annotations.ts';
 import { besideView, besideVipDecision } from '../domain/beside-kube-ovn.ts';
+import { isDomainError, Reason, refusalMessage } from '../domain/errors.ts';
+import { vipOwner } from '../domain/ownership.ts';
 import { parentVipAddresses, portSecurity } from '../domain/port-security.ts';
 import type { Pod, Vip } from '../domain/types.ts';
 import {
@@ -34,13 +36,11 @@ import {
   statusShowsReservation,
 } from '../domain/vip-status.ts';
 import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts';
-import { isDomainError, Reason, refusalMessage } from '../errors.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { noteAllocated, noteParentsChanged, noteRefused, noteReleased } from './events.ts';
-import type { ReconcileDeps } from './ports.ts';
-import { vipOwner } from './ports.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
 import { refreshFrontEndArp } from './switch-lb-rule.ts';

@@ -3,8 +3,8 @@
 import { IP_RESERVED_LABEL } from '../domain/annotations.ts';
 import { statefulSetReleases } from '../domain/vip-binding.ts';
 import type { Outcome } from '../events/outcome.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { releaseBinding } from './pod.ts';
-import type { ReconcileDeps } from './ports.ts';
 
 /** Ports currently bound to a Vip, from the Vips' ip_reserved labels. */
 async function boundPorts(deps: ReconcileDeps): Promise<string[]> {

@@ -1,9 +1,11 @@
 // The manual reservation API's view of the allocator, with the ownership boundary (SPEC §6):
 // subnets the Subnet reconciler registered are read-only here (the allocator's scripts refuse a
 // manual register or delete of them atomically), and reservations of Kubernetes-side owners are
-// read-only too: every write goes to an owner in the manual namespace (shared/domain/owner.ts), so
+// read-only too: every write goes to an owner in the manual namespace (shared/domain/ownership.ts), so
 // it cannot reach a `vip/`, `pod/` or any future Kubernetes key. Manual owners may hold addresses
 // in a Kubernetes subnet: through the same allocator (no collision, never the gateway, counted).
+
+import { DomainError, isDomainError, Reason } from '../domain/errors.ts';
 import {
   apiOwnerName,
   manualOwner,
@@ -11,8 +13,7 @@ import {
   type OwnerSide,
   ownerSide,
   storedOwnerOf,
-} from '../domain/owner.ts';
-import { DomainError, isDomainError, Reason } from '../errors.ts';
+} from '../domain/ownership.ts';
 import type {
   Allocator,
   ListOptions,

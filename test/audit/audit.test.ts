@@ -8,14 +8,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
 import { writeStackFile } from '../../infra/local/stack.ts';
-import {
-  auditSystem,
-  type Drift,
-  DriftKind,
-  type OpenAuditPorts,
-  openAuditPorts,
-  repair,
-} from '../../shared/audit/index.ts';
+import { type OpenAuditPorts, openAuditPorts } from '../../infra/wiring/audit.ts';
+import { auditSystem, type Drift, DriftKind, repair } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import { reconcilePod } from '../../shared/reconcile/pod.ts';
 import { reconcileSubnet } from '../../shared/reconcile/subnet.ts';

@@ -3,14 +3,8 @@
 // things), and drift injected into a live system is reported by every round of a settled audit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
-import {
-  type AuditResult,
-  auditSystem,
-  auditSystemSettled,
-  DriftKind,
-  type OpenAuditPorts,
-  openAuditPorts,
-} from '../../shared/audit/index.ts';
+import { type OpenAuditPorts, openAuditPorts } from '../../infra/wiring/audit.ts';
+import { type AuditResult, auditSystem, auditSystemSettled, DriftKind } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import { type E2E, startE2E } from '../e2e/harness.ts';
 

@@ -9,15 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/app.ts';
 import { waitFor } from '../../infra/local/services.ts';
-import {
-  AuditReadError,
-  auditSystem,
-  type Drift,
-  DriftKind,
-  type OpenAuditPorts,
-  openAuditPorts,
-  repair,
-} from '../../shared/audit/index.ts';
+import { type OpenAuditPorts, openAuditPorts } from '../../infra/wiring/audit.ts';
+import { AuditReadError, auditSystem, type Drift, DriftKind, repair } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import { createKube } from '../../shared/kube/index.ts';
 import { reconcileSubnet } from '../../shared/reconcile/subnet.ts';

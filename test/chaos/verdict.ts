@@ -2,9 +2,9 @@
 // address twice, no reservation or NB row without a live owner, the audit clean, and the subnet's
 // counts equal to what Redis holds. Returns the problems found; [] means converged.
 import { auditSystem, type NorthboundReader } from '../../shared/audit/index.ts';
+import { podOwner, vipOwner } from '../../shared/domain/ownership.ts';
 import type { Allocator } from '../../shared/ipam/index.ts';
 import type { Kube } from '../../shared/kube/index.ts';
-import { podOwner, vipOwner } from '../../shared/reconcile/ports.ts';
 import type { FirstAddresses } from './workload.ts';
 
 export interface VerdictPorts {

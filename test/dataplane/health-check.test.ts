@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
+import { northboundPort } from '../../infra/wiring/northbound-port.ts';
 import {
   backendPorts,
   desiredSwitchLoadBalancers,
   parseSwitchLbRule,
 } from '../../shared/domain/switch-lb.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { refreshFrontEndArp } from '../../shared/reconcile/switch-lb-rule.ts';
-import { northboundPort } from '../../shared/wiring/northbound.ts';
 import { type Assembled, assemble, SUBNET } from './helpers.ts';
 
 const run = promisify(execFile);

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
 import { gatewayMac } from '../../infra/node-agent/gateway.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import { northboundPort } from '../../infra/wiring/northbound-port.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { refreshFrontEndArp } from '../../shared/reconcile/switch-lb-rule.ts';
-import { northboundPort } from '../../shared/wiring/northbound.ts';
 import { type Assembled, assemble, SUBNET } from './helpers.ts';
 
 const LB_VIP = '10.16.0.200';

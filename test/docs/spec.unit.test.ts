@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from '../../infra/local/stack.ts';
-import { Reason } from '../../shared/errors.ts';
+import { Reason } from '../../shared/domain/errors.ts';
 
 const spec = readFileSync(join(ROOT, 'docs/spec.md'), 'utf8');
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../infra/local/stack.ts';
-import { Reason } from '../../shared/errors.ts';
+import { Reason } from '../../shared/domain/errors.ts';
 
 const CONDITION_WRITERS = [
   'shared/domain/vip-status.ts',

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopPid, waitFor } from '../../infra/local/services.ts';
-import { auditSystem, openAuditPorts } from '../../shared/audit/index.ts';
+import { openAuditPorts } from '../../infra/wiring/audit.ts';
+import { auditSystem } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import { type E2E, podObject, readyCondition, startE2E, vipObject } from './harness.ts';
 

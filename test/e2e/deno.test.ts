@@ -7,12 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
 import { keyOf } from '../../infra/relay/cache.ts';
 import { pickSink } from '../../infra/relay/routing.ts';
-import {
-  type AuditResult,
-  auditSystem,
-  type OpenAuditPorts,
-  openAuditPorts,
-} from '../../shared/audit/index.ts';
+import { type OpenAuditPorts, openAuditPorts } from '../../infra/wiring/audit.ts';
+import { type AuditResult, auditSystem } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import { type E2E, podObject, startE2E, switchLbRuleObject, vipObject } from './harness.ts';
 import { aapScenario } from './scenarios/aap.ts';

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
 import { ROOT } from '../../infra/local/stack.ts';
+import { podOwner } from '../../shared/domain/ownership.ts';
 import type { Condition, Pod } from '../../shared/domain/types.ts';
-import { podOwner } from '../../shared/reconcile/ports.ts';
 import { type E2E, podObject, readyCondition, startE2E } from './harness.ts';
 
 let e: E2E;

@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { parseRanges, type ValueRange } from '../../shared/domain/beside-kube-ovn.ts';
-import { formatIp, parseCidr, parseIp } from '../../shared/ipam/ip.ts';
+import { formatIp, parseCidr, parseIp } from '../../shared/domain/ip-codec.ts';
 import { loadKubeConfig } from '../../shared/kube/client.ts';
 import { KubeApiError } from '../../shared/kube/errors.ts';
 import { createKubeTransport } from '../../shared/kube/transport.ts';

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startedPids } from '../../infra/local/services.ts';
-import { auditSystem, openAuditPorts } from '../../shared/audit/index.ts';
+import { openAuditPorts } from '../../infra/wiring/audit.ts';
+import { auditSystem } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import { type E2E, readyCondition, startE2E, vipObject } from './harness.ts';
 

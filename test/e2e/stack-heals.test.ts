@@ -4,7 +4,8 @@
 // before the kills keep their first address; Vips made between and after are Ready; the audit is clean.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/services.ts';
-import { auditSystemSettled, openAuditPorts } from '../../shared/audit/index.ts';
+import { openAuditPorts } from '../../infra/wiring/audit.ts';
+import { auditSystemSettled } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
 import type { Vip } from '../../shared/domain/types.ts';
 import { type E2E, readyCondition, startE2E, vipObject } from './harness.ts';

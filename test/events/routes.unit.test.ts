@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEventRoutes } from '../../functions/events/routes.ts';
-import { DomainError } from '../../shared/errors.ts';
+import { DomainError } from '../../shared/domain/errors.ts';
 import {
   type Dispatch,
   encodeReferenceEvent,

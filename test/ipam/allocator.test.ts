@@ -1,7 +1,7 @@
 // The allocator against the run's real Redis: SPEC §2 behaviour, one rule per test.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DomainError } from '../../shared/errors.ts';
+import { DomainError } from '../../shared/domain/errors.ts';
 import { type Allocator, createRedisAllocator } from '../../shared/ipam/index.ts';
 import { loadCommands } from '../../shared/ipam/redis/commands.ts';
 import { MAC_KEYS } from '../../shared/ipam/redis/keys.ts';

@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../infra/local/services.ts';
-import { DomainError } from '../../shared/errors.ts';
+import { DomainError } from '../../shared/domain/errors.ts';
 import { type AllocateRequest, type Allocator, createRedisAllocator } from '../../shared/ipam/index.ts';
 import { randomMac, uniqueName } from './helpers.ts';
 

@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../infra/local/services.ts';
-import { DomainError } from '../../shared/errors.ts';
+import { DomainError } from '../../shared/domain/errors.ts';
 import { createRedisAllocator } from '../../shared/ipam/index.ts';
 import { loadCommands } from '../../shared/ipam/redis/commands.ts';
 import { MAC_KEYS } from '../../shared/ipam/redis/keys.ts';

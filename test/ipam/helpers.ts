@@ -1,7 +1,7 @@
 // Shared by the ipam tests: a client on the run's real Redis and unique subnet names per test.
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { DomainError } from '../../shared/errors.ts';
+import { DomainError } from '../../shared/domain/errors.ts';
 
 export const connect = () => new Redis(inject('redisUrl'), { maxRetriesPerRequest: 3 });
 

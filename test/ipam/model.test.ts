@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DomainError } from '../../shared/errors.ts';
+import { DomainError } from '../../shared/domain/errors.ts';
 import { createRedisAllocator } from '../../shared/ipam/index.ts';
 import { connect, uniqueName } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 // addressOf's number fast paths (IPv4, IPv6 offsets below 2^48) agree with the exact bigint path.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIp } from '../../shared/ipam/ip.ts';
+import { formatIp } from '../../shared/domain/ip-codec.ts';
 import { addressOf, valueAt } from '../../shared/ipam/positions.ts';
 import { subnetRange } from '../../shared/ipam/subnet-range.ts';
 

@@ -2,7 +2,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevApiServer } from '../../infra/dev-apiserver/index.ts';
 import { createKube, type Kube, KubeConflictError, KubeNotFoundError } from '../../shared/kube/index.ts';
-import type { KubePort } from '../../shared/reconcile/ports.ts';
+import type { KubePort } from '../../shared/reconcile/deps.ts';
 import { startClientFixture, type TestApiServer, vipObject } from './dev-server.ts';
 
 let server: DevApiServer;

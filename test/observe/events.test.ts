@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runKubectl } from '../../infra/dev-apiserver/kubectl.ts';
+import { type ControllerPorts, createControllerPorts } from '../../infra/wiring/controller.ts';
 import { readConfig } from '../../shared/config.ts';
 import type { Dispatch } from '../../shared/events/outcome.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
-import { type ControllerPorts, createControllerPorts } from '../../shared/ports.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { startTestApiServer, type TestApiServer } from '../kube/dev-server.ts';
 

@@ -12,11 +12,11 @@ import { type HealthServer, startHealthServer } from '../../infra/health/server.
 import { waitFor } from '../../infra/local/services.ts';
 import { createRelayMetrics } from '../../infra/relay/metrics.ts';
 import { type Relay, startRelay } from '../../infra/relay/relay.ts';
+import { type ControllerPorts, createControllerPorts } from '../../infra/wiring/controller.ts';
 import { readConfig } from '../../shared/config.ts';
 import { runChecks } from '../../shared/health/readiness.ts';
 import { createKube, type Kube, loadKubeConfig } from '../../shared/kube/index.ts';
 import { createFunctionMetrics } from '../../shared/metrics/functions.ts';
-import { type ControllerPorts, createControllerPorts } from '../../shared/ports.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { startTestApiServer, type TestApiServer } from '../kube/dev-server.ts';
 import { type Sample, scrape, sum } from './scrape.ts';

@@ -16,9 +16,9 @@ import {
   startRedis,
   waitFor,
 } from '../../infra/local/services.ts';
+import { type ControllerPorts, createControllerPorts } from '../../infra/wiring/controller.ts';
 import { readConfig } from '../../shared/config.ts';
 import { runChecks } from '../../shared/health/readiness.ts';
-import { type ControllerPorts, createControllerPorts } from '../../shared/ports.ts';
 import { startTestApiServer, type TestApiServer } from '../kube/dev-server.ts';
 
 let api: TestApiServer;

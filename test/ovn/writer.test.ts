@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nbctl } from '../../infra/local/services.ts';
-import { isDomainError } from '../../shared/errors.ts';
+import { isDomainError } from '../../shared/domain/errors.ts';
 import { connectNorthbound, NorthboundWriter, PortCache } from '../../shared/ovn/nb/index.ts';
 import { OvsdbClient } from '../../shared/ovsdb/index.ts';
 

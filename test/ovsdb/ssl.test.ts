@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, makeTempDir, NB_SCHEMA, stopPid, waitFor } from '../../infra/local/services.ts';
+import { northboundTls } from '../../infra/wiring/controller.ts';
 import { readConfig } from '../../shared/config.ts';
 import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
 import { OvsdbClient, op, sslFileOptions } from '../../shared/ovsdb/index.ts';
-import { northboundTls } from '../../shared/ports.ts';
 import { type CertFiles, makeCa, makeLeaf } from '../setup/certs.ts';
 
 const run = promisify(execFile);

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VIP_RANGE_ANNOTATION } from '../../shared/domain/beside-kube-ovn.ts';
 import type { Pod, Vip } from '../../shared/domain/types.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
 import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
 import { eventOf, type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
   h = await startReconcileHarness({ cidrBlock: '10.78.0.0/24', gateway: '10.78.0.1' });
   deps = { ...h.deps, besideKubeOvn: true };
   // The harness's coalesced Subnet status refresher was built on deps without the mode: build it
-  // on these, as shared/ports.ts does for a process in this mode.
+  // on these, as infra/wiring/controller.ts does for a process in this mode.
   deps.subnetChanged = createSubnetStatusRefresher(deps, 50).changed;
   await h.admin.patch(
     'Subnet',

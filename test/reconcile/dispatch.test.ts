@@ -5,14 +5,14 @@
 // faults are injected at a port (the allocator) or by a route that throws.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventRoutes } from '../../functions/events/routes.ts';
+import { DomainError, Reason } from '../../shared/domain/errors.ts';
 import type { Vip } from '../../shared/domain/types.ts';
-import { DomainError, Reason } from '../../shared/errors.ts';
 import { signBodySync } from '../../shared/events/signature.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 import { KubeApiError } from '../../shared/kube/errors.ts';
 import { Disconnected, NotLeader } from '../../shared/ovsdb/errors.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { createDispatch, type Route } from '../../shared/reconcile/dispatch.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
 import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
 let h: ReconcileHarness;

@@ -1,6 +1,6 @@
 // The failure classes of createDispatch, decided from the error alone (no servers).
 import { describe, expect, it } from 'vitest';
-import { DomainError, Reason } from '../../shared/errors.ts';
+import { DomainError, Reason } from '../../shared/domain/errors.ts';
 import { ConcurrentChangeError } from '../../shared/ipam/allocator.ts';
 import { KubeApiError, KubeConflictError } from '../../shared/kube/errors.ts';
 import { ConstraintViolation, Timeout, WaitFailed } from '../../shared/ovsdb/errors.ts';

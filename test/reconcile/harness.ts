@@ -5,14 +5,14 @@
 // event costs.
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { type ControllerPorts, createControllerPorts } from '../../infra/wiring/controller.ts';
+import { northboundPort } from '../../infra/wiring/northbound-port.ts';
 import { readConfig } from '../../shared/config.ts';
 import type { Pod, Vip } from '../../shared/domain/types.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createKube, type Kube } from '../../shared/kube/index.ts';
 import { connectNorthbound, type NorthboundWriter } from '../../shared/ovn/nb/index.ts';
-import { type ControllerPorts, createControllerPorts } from '../../shared/ports.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
-import { northboundPort } from '../../shared/wiring/northbound.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { startTestApiServer, type TestApiServer } from '../kube/dev-server.ts';
 
 export interface ReconcileHarness {

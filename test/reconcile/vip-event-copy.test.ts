@@ -3,10 +3,10 @@
 // names the resourceVersions the pass wrote (the echoes a sender may drop). Real API server
 // (development), real Redis, real OVN NB.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControllerPorts } from '../../infra/wiring/controller.ts';
 import type { Vip } from '../../shared/domain/types.ts';
 import type { Kube } from '../../shared/kube/index.ts';
-import type { ControllerPorts } from '../../shared/ports.ts';
-import type { ReconcileDeps } from '../../shared/reconcile/ports.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { reconcileVip } from '../../shared/reconcile/vip.ts';
 import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
 

@@ -11,7 +11,8 @@
 // MAC held by that holder; the owner's retry gets the same MAC, and audit() reports it meanwhile.
 import { Buffer } from 'node:buffer';
 import type { Cluster, Redis } from 'ioredis';
-import { DomainError, Reason } from '../../errors.ts';
+import { DomainError, Reason } from '../../domain/errors.ts';
+import { type Family, formatIp, parseIp } from '../../domain/ip-codec.ts';
 import type {
   AllocateRequest,
   Allocation,
@@ -29,7 +30,6 @@ import type {
 } from '../allocator.ts';
 import { ConcurrentChangeError } from '../allocator.ts';
 import { auditSnapshot, type SubnetDump, snapshotOfDump } from '../audit.ts';
-import { type Family, formatIp, parseIp } from '../ip.ts';
 import { canonicalMac } from '../mac.ts';
 import { addressOf, excludedRanges, pageBitsOf, pageShape, positionOf, valueAt } from '../positions.ts';
 import {

@@ -4,7 +4,7 @@
 // moment; that is safe because every write is still guarded on the server (unique name index,
 // waits on _uuid + values read), and a guard that fails makes the writer look again.
 import type { Monitor, OvsdbClient } from '../../ovsdb/client.ts';
-import { applyModify, type ColumnKinds, type Row, Uuid } from '../../ovsdb/protocol.ts';
+import { atomString, OvsMap, optional, type Row, setValues, Uuid, type Value } from '../../ovsdb/protocol.ts';
 import {
   type LogicalSwitchPort,
   LogicalSwitchPortColumns,
@@ -12,19 +12,68 @@ import {
   Table,
 } from './model.ts';
 
-const KINDS: ColumnKinds = {
-  name: 'atom',
-  type: 'atom',
-  addresses: 'set',
-  options: 'map',
-  external_ids: 'map',
-  port_security: 'set',
-  // optional boolean: replaced, not toggled (see columnKinds)
-  up: 'atom',
-};
+/** Set elements in an update2 diff are toggled: present ones leave, absent ones join (order kept). */
+function toggled(current: readonly string[], diff: Value): string[] {
+  const out = new Set(current);
+  for (const a of setValues(diff)) {
+    const v = atomString(a);
+    if (!out.delete(v)) out.add(v);
+  }
+  return [...out];
+}
+
+/** Map keys in an update2 diff: the same value removes the key, another value sets it. */
+function mapWithDiff(current: Readonly<Record<string, string>>, diff: Value): Record<string, string> {
+  const out = { ...current };
+  if (diff instanceof OvsMap) {
+    for (const [k, v] of diff.entries) {
+      const key = atomString(k);
+      const value = atomString(v);
+      if (out[key] === value) delete out[key];
+      else out[key] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * A port with an update2 `modify` diff applied (RFC 7047 extension semantics), straight on the
+ * typed port: the cache keeps one object per port, not a raw row beside it, and a change copies
+ * only that port. Columns the cache does not monitor are ignored.
+ */
+export function applyPortDiff(port: LogicalSwitchPort, diff: Row): LogicalSwitchPort {
+  const next: LogicalSwitchPort = { ...port };
+  for (const [col, d] of Object.entries(diff)) {
+    switch (col) {
+      case 'name':
+      case 'type':
+        next[col] = atomString(optional(d) ?? '');
+        break;
+      case 'addresses':
+        next.addresses = toggled(port.addresses, d);
+        break;
+      case 'port_security':
+        next.portSecurity = toggled(port.portSecurity ?? [], d);
+        break;
+      case 'options':
+        next.options = mapWithDiff(port.options, d);
+        break;
+      case 'external_ids':
+        next.externalIds = mapWithDiff(port.externalIds, d);
+        break;
+      case 'up': {
+        // An optional column's diff carries its new value (an empty set: now unset).
+        const up = optional(d);
+        if (typeof up === 'boolean') next.up = up;
+        else delete next.up;
+        break;
+      }
+    }
+  }
+  return next;
+}
 
 export class PortCache {
-  private readonly rows = new Map<string, Row>();
   /** The typed port of each row, made once per change rather than on every read (reads are per event). */
   private readonly ports = new Map<string, LogicalSwitchPort>();
   private readonly byName = new Map<string, string>();
@@ -41,25 +90,29 @@ export class PortCache {
       },
       onUpdate: (updates, { reset }) => {
         if (reset) {
-          cache.rows.clear();
           cache.ports.clear();
           cache.byName.clear();
         }
         for (const [id, change] of Object.entries(updates[Table.LogicalSwitchPort] ?? {})) {
-          const old = cache.rows.get(id);
-          if (old) cache.byName.delete(String(old.name));
+          const old = cache.ports.get(id);
+          if (old) cache.byName.delete(old.name);
           if ('delete' in change) {
-            cache.rows.delete(id);
             cache.ports.delete(id);
             continue;
           }
-          const row =
-            'modify' in change
-              ? applyModify(old ?? {}, change.modify, KINDS)
-              : { ...('initial' in change ? change.initial : change.insert) };
-          cache.rows.set(id, row);
-          cache.ports.set(id, Object.freeze(logicalSwitchPortFromRow({ ...row, _uuid: new Uuid(id) })));
-          cache.byName.set(String(row.name), id);
+          let port: LogicalSwitchPort;
+          if ('modify' in change) {
+            // A consistent monitor never modifies a row it has not sent: skip rather than invent half a port.
+            if (!old) continue;
+            port = applyPortDiff(old, change.modify);
+          } else {
+            // The decoded row is this update's own: name it in place rather than copy it.
+            const row = 'initial' in change ? change.initial : change.insert;
+            row._uuid = new Uuid(id);
+            port = logicalSwitchPortFromRow(row);
+          }
+          cache.ports.set(id, Object.freeze(port));
+          cache.byName.set(port.name, id);
         }
       },
     });
@@ -67,7 +120,7 @@ export class PortCache {
   }
 
   get size() {
-    return this.rows.size;
+    return this.ports.size;
   }
 
   /** The port as last seen (shared and frozen: copy before changing). */

@@ -1,7 +1,7 @@
 // The thin I/O layer over the pure ops: read, compare, write one guarded transaction, and retry
 // when a guard fails because someone else wrote first. Every method is idempotent: calling it
 // again (or from eight replicas at once) converges on the same single row.
-import { DomainError, isDomainError, Reason } from '../../errors.ts';
+import { DomainError, isDomainError, Reason } from '../../domain/errors.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
 import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';

@@ -1,9 +1,9 @@
 // Reads which parent port OVN currently binds a Vip's address to: the southbound
 // Port_Binding.virtual_parent that ovn-controller sets when a parent claims the address (a
 // gratuitous ARP / ND). This is a Vip's status.holder; empty while no parent has claimed it.
+import { vipPortNames } from '../../domain/ownership.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { atomString, op, optional, where } from '../../ovsdb/protocol.ts';
-import { vipPortNames } from '../nb/ops/logical-switch-port.ts';
 
 export const SB_DATABASE = 'OVN_Southbound';
 

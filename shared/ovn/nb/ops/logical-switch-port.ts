@@ -2,6 +2,8 @@
 // deletion. Pure: callers send what these return as one transaction. A new port is inserted and
 // added to its switch in the same transaction (NB garbage-collects unreferenced ports), guarded by
 // a wait on its name so two creators cannot both insert.
+import { v6PortName } from '../../../domain/ownership.ts';
+import { portSecurityElement } from '../../../domain/port-security.ts';
 import { map, namedUuid, type Operation, op, set, uuid, where, whereUuid } from '../../../ovsdb/protocol.ts';
 import { type LogicalSwitchPort, LogicalSwitchPortColumns, Table, VENDOR } from '../model.ts';
 import { addPortToSwitch, removePortFromSwitches, sameRecord } from './logical-switch.ts';
@@ -71,11 +73,6 @@ export function ownAddresses(
   return { mac, ips };
 }
 
-/** One port_security element, "<mac> <addr> <addr>...": duplicates dropped, first order kept. */
-export function portSecurityElement(mac: string, addresses: readonly string[]): string {
-  return [mac, ...new Set(addresses.filter(Boolean))].join(' ');
-}
-
 /** What a pod port's port_security allows beyond its own addresses (a parent's Vips), in order. */
 export function extraSecurityAddresses(
   port: Pick<LogicalSwitchPort, 'addresses' | 'portSecurity'>,
@@ -129,14 +126,9 @@ export function virtualPortSpec(v: VirtualPortInput, current?: LogicalSwitchPort
   };
 }
 
-/**
- * Suffix of the IPv6 virtual port of a dual-stack Vip. OVN 23.03's `virtual-ip` holds one address
- * (with two, ovn-northd installs no bind_vport flow at all), so a dual-stack Vip needs one virtual
- * port per family. The IPv4 port keeps the Vip's own name (as for a single-stack Vip, and as the
- * seed shows); the IPv6 one is `<vip>_v6`. `_` is not allowed in Kubernetes names, so this name can
- * never collide with another Vip's port or a pod's `<pod>.<namespace>` port.
- */
-export const V6_PORT_SUFFIX = '_v6';
+// A Vip's port names (`<vip>`, and `<vip>_v6` for the second family of a dual-stack Vip) are the
+// domain's: shared/domain/ownership.ts, where the sweep and the audit read them back.
+export { vipPortNames } from '../../../domain/ownership.ts';
 
 export interface VipPortsInput {
   switchName: string;
@@ -147,17 +139,14 @@ export interface VipPortsInput {
   parents?: readonly string[];
 }
 
-/** The virtual port(s) of one Vip: one per family, named as explained at V6_PORT_SUFFIX. */
+/** The virtual port(s) of one Vip: one per family (OVN 23.03's `virtual-ip` holds one address). */
 export function vipVirtualPortInputs(v: VipPortsInput): VirtualPortInput[] {
   const out: VirtualPortInput[] = [];
   const base = { switchName: v.switchName, ...(v.parents && { parents: v.parents }) };
   if (v.v4ip) out.push({ ...base, name: v.vipName, virtualIp: v.v4ip });
-  if (v.v6ip)
-    out.push({ ...base, name: v.v4ip ? `${v.vipName}${V6_PORT_SUFFIX}` : v.vipName, virtualIp: v.v6ip });
+  if (v.v6ip) out.push({ ...base, name: v.v4ip ? v6PortName(v.vipName) : v.vipName, virtualIp: v.v6ip });
   return out;
 }
-
-export const vipPortNames = (vipName: string): string[] => [vipName, `${vipName}${V6_PORT_SUFFIX}`];
 
 export const selectPortByName = (name: string): Operation =>
   op.select(Table.LogicalSwitchPort, [where('name', '==', name)], LogicalSwitchPortColumns);

@@ -1,8 +1,7 @@
 // What the reconcilers need from the outside world, from their point of view. Implementations
-// live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); shared/ports.ts
-// wires them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
+// live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); infra/wiring
+// builds them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
 
-import { kubernetesOwner } from '../domain/owner.ts';
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type {
   KubeOvnIp,
@@ -45,8 +44,8 @@ export interface NorthboundPort {
     port: string,
     compute: (current: PodPortView) => Promise<string | undefined>,
   ): Promise<void>;
-  /** Names of the logical switch ports whose external_ids hold every given pair. */
-  findPorts(externalIds: Record<string, string>): Promise<{ name: string; switchName?: string }[]>;
+  /** The logical switch ports whose external_ids hold every given pair. */
+  findPorts(externalIds: Record<string, string>): Promise<FoundPort[]>;
   /** Names of virtual ports that list `parentPort` in their virtual-parents. */
   virtualPortsWithParent(parentPort: string): Promise<string[]>;
   /**
@@ -60,6 +59,17 @@ export interface NorthboundPort {
   deleteLoadBalancer(name: string): Promise<void>;
   /** Names of load balancers whose external_ids hold every given pair. */
   findLoadBalancers(externalIds: Record<string, string>): Promise<string[]>;
+}
+
+/** A port as lookups return it: enough to tell whose it is (shared/domain/ownership.ts). */
+export interface FoundPort {
+  name: string;
+  /** The switch (external_ids `ls`), when the port carries it. */
+  switchName?: string;
+  /** OVN's port type: `virtual` for a Vip's, `''` for a pod's. */
+  type: string;
+  /** `<namespace>/<pod>` (external_ids `pod`), on a pod's port. */
+  pod?: string;
 }
 
 export interface VirtualPortChange {
@@ -187,9 +197,3 @@ export interface ReconcileDeps {
    */
   besideKubeOvn?: boolean;
 }
-
-/** Owner keys in the allocator: a Vip and a pod port can never share one (shared/domain/owner.ts). */
-export const vipOwner = (vip: string) => kubernetesOwner('vip', vip);
-export const podOwner = (port: string) => kubernetesOwner('pod', port);
-export const ipOwner = (ip: string) => kubernetesOwner('ip', ip);
-export const healthCheckOwner = (subnet: string) => kubernetesOwner('hc', subnet);

@@ -1,8 +1,8 @@
 // Adapts the OVN Northbound writer (shared/ovn) to what the reconcilers ask of OVN
-// (shared/reconcile/ports.ts). Lookups that scan ports use the monitor-fed PortCache when the
+// (shared/reconcile/deps.ts). Lookups that scan ports use the monitor-fed PortCache when the
 // process has one, so they cost no server round trip.
-import type { LoadBalancerRow } from '../domain/switch-lb.ts';
-import type { VirtualPortRow } from '../domain/virtual-port.ts';
+import type { LoadBalancerRow } from '../../shared/domain/switch-lb.ts';
+import type { VirtualPortRow } from '../../shared/domain/virtual-port.ts';
 import {
   type LogicalSwitchPort,
   type NorthboundWriter,
@@ -10,8 +10,8 @@ import {
   type PortCache,
   parentsOf,
   VIRTUAL_IP,
-} from '../ovn/nb/index.ts';
-import type { NorthboundPort } from '../reconcile/ports.ts';
+} from '../../shared/ovn/nb/index.ts';
+import type { NorthboundPort } from '../../shared/reconcile/deps.ts';
 
 const holds = (have: Record<string, string>, want: Record<string, string>) =>
   Object.entries(want).every(([k, v]) => have[k] === v);
@@ -64,7 +64,12 @@ export function northboundPort(writer: NorthboundWriter, cache?: PortCache): Nor
     async findPorts(externalIds) {
       return (await allPorts())
         .filter((p) => holds(p.externalIds, externalIds))
-        .map((p) => ({ name: p.name, ...(p.externalIds.ls ? { switchName: p.externalIds.ls } : {}) }));
+        .map((p) => ({
+          name: p.name,
+          ...(p.externalIds.ls ? { switchName: p.externalIds.ls } : {}),
+          type: p.type,
+          ...(p.externalIds.pod !== undefined ? { pod: p.externalIds.pod } : {}),
+        }));
     },
     async virtualPortsWithParent(parentPort) {
       return (await allPorts())

@@ -1,11 +1,12 @@
 // Builds the audit's ports from configuration: the controller ports (whose reconcilers repair
 // re-runs) plus a plain Northbound reader for full rows. Two NB connections: the controller's
 // keeps its monitor-fed port cache, the reader lists without one.
-import type { Config } from '../config.ts';
-import { connectNorthbound } from '../ovn/nb/index.ts';
-import { createControllerPorts, northboundTls } from '../ports.ts';
-import type { ReconcileDeps } from '../reconcile/ports.ts';
-import type { AuditPorts } from './collect.ts';
+
+import type { AuditPorts } from '../../shared/audit/collect.ts';
+import type { Config } from '../../shared/config.ts';
+import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
+import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
+import { createControllerPorts, northboundTls } from './controller.ts';
 
 export type OpenAuditPorts = AuditPorts & { reconcile: ReconcileDeps; close(): Promise<void> };
 

@@ -1,0 +1,93 @@
+// The ports of the event handlers and admission: Redis (./redis.ts) + OVN NB + Kubernetes, built
+// from configuration. Entry points create them once, hand them to createApp(), and close them on
+// shutdown. This is where @kubernetes/client-node, pino and the OVSDB client are chosen; nothing
+// in shared/ builds them.
+
+import type { ConnectionOptions } from 'node:tls';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import type { Config } from '../../shared/config.ts';
+import { apiServerCheck, ovsdbCheck } from '../../shared/health/readiness.ts';
+import {
+  createEventRecorder,
+  type KubeEventRecorder,
+  kubeEventSink,
+} from '../../shared/kube/event-recorder.ts';
+import { createKube } from '../../shared/kube/index.ts';
+import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
+import { sslFileOptions } from '../../shared/ovsdb/transport.ts';
+import type { KubePort, NorthboundPort, ReconcileDeps } from '../../shared/reconcile/deps.ts';
+import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
+import { northboundPort } from './northbound-port.ts';
+import { createPorts, type Ports, type PortsOptions } from './redis.ts';
+
+export interface ControllerPorts extends Ports {
+  readonly nb: NorthboundPort;
+  readonly kube: KubePort;
+  /** Everything a reconciler needs, ready to hand to createDispatch(). */
+  readonly reconcile: ReconcileDeps;
+  /** The Events recorder the reconcilers use (flush() writes counted repeats now). */
+  readonly events: KubeEventRecorder;
+}
+
+export async function createControllerPorts(
+  config: Config,
+  opts: PortsOptions = {},
+): Promise<ControllerPorts> {
+  if (!config.nbRemotes)
+    throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
+  const base = createPorts(config, opts);
+  const northbound = await connectNorthbound({ remotes: config.nbRemotes, ...northboundTls(config) });
+  const metrics = opts.metrics;
+  if (metrics)
+    northbound.client.on('transacted', (ms, error) => metrics.observeNbTransaction(ms / 1000, error));
+  const nb = northboundPort(northbound.writer, northbound.cache);
+  const kube = createKube(
+    config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
+  );
+  const log = pino({ level: config.logLevel });
+  const events = createEventRecorder({
+    sink: kubeEventSink(kube.transport),
+    log,
+    types: { all: ['Normal', 'Warning'] as const, warnings: ['Warning'] as const, none: [] }[
+      config.kubeEvents
+    ],
+  });
+  const reconcile: ReconcileDeps = {
+    allocator: base.allocator,
+    nb,
+    kube,
+    log,
+    events,
+    keepVmIp: config.keepVmIp,
+    besideKubeOvn: config.besideKubeOvn,
+  };
+  const refresher = createSubnetStatusRefresher(reconcile);
+  reconcile.subnetChanged = refresher.changed;
+  return {
+    allocator: base.allocator,
+    checks: [...base.checks, ovsdbCheck('nb', northbound.client), apiServerCheck(kube)],
+    nb,
+    kube,
+    reconcile,
+    events,
+    async close() {
+      await refresher.flush();
+      await events.flush();
+      await northbound.close();
+      await base.close();
+    },
+  };
+}
+
+/** The TLS options of `ssl:` NB remotes, read from the files the configuration names. */
+export function northboundTls(config: Config): { tls?: ConnectionOptions } {
+  return config.nbSsl ? { tls: sslFileOptions(config.nbSsl) } : {};
+}
+
+/** In a cluster: the service account; elsewhere ~/.kube/config. */
+function defaultKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}

@@ -1,0 +1,50 @@
+// The ports of the manual reservation API: Redis only, built from configuration. Enough for the
+// Workers entry and kubectl-vip, which so load no Kubernetes client, logger or OVSDB client.
+import { Cluster, Redis } from 'ioredis';
+import type { Config } from '../../shared/config.ts';
+import { type ReadinessCheck, redisCheck } from '../../shared/health/readiness.ts';
+import { type Allocator, createRedisAllocator } from '../../shared/ipam/index.ts';
+import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
+
+export interface Ports {
+  readonly allocator: Allocator;
+  /** What /readyz asks: each dependency these ports reach. */
+  readonly checks: readonly ReadinessCheck[];
+  close(): Promise<void>;
+}
+
+export interface PortsOptions {
+  /** Time the allocator's calls and the NB transactions; show the allocator's subnet counts. */
+  metrics?: FunctionMetrics;
+}
+
+export function createRedisClient(config: Config): Redis | Cluster {
+  const r = config.redis;
+  // Fail a request quickly when Redis is down instead of queueing it for ever.
+  const common = {
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    connectTimeout: 5_000,
+    // A password from REDIS_PASSWORD[_FILE]; one inside REDIS_URL works as well.
+    ...(r.password ? { password: r.password } : {}),
+  };
+  return r.kind === 'cluster'
+    ? new Cluster([...r.nodes], { redisOptions: common })
+    : new Redis(r.url, common);
+}
+
+export function createPorts(config: Config, opts: PortsOptions = {}): Ports {
+  const redis = createRedisClient(config);
+  // Without a listener ioredis prints every failed reconnect; calls fail on their own and /readyz
+  // reports the outage.
+  redis.on('error', () => {});
+  const allocator = createRedisAllocator(redis);
+  opts.metrics?.showSubnets(allocator);
+  return {
+    allocator: opts.metrics ? opts.metrics.instrumentAllocator(allocator) : allocator,
+    checks: [redisCheck(redis)],
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
