@@ -19,6 +19,8 @@ import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
  * The MAC holder is "<subnet>/<owner>". With MAC_KEYS a new owner's MAC is registered as m:<MAC> ->
  * holder only: its record carries the MAC, so h:<holder> would be a second copy (one hash field
  * per allocation); an existing h:<holder> (older versions, the Cluster protocol) is still read first.
+ * A registry older versions wrote keeps getting h:<holder> too until the operator switches its
+ * layout (the '#h' mark, see macRead; mac-layout.ts), so older replicas stay correct meanwhile.
  * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each the record
  *   v4pos '|' v6pos '|' mac (created), '=' and the record (held already), or
  *   'E' reason '|' field '|' holder-or-held (refused).
@@ -115,7 +117,7 @@ local function fast()
   -- cursor, at most 64 tries each, as macClaim takes them
   local holders = {}
   for j = 1, nNew do holders[j] = subnet .. '/' .. owners[newAt[j]] end
-  local macNext, held, fresh = macRead(holders)
+  local macNext, held, fresh, oldLayout = macRead(holders)
   local macs, claimed, macWins, prefixes = {}, {}, {}, {}
   do
     local at = macNext % MAC_BITS
@@ -174,6 +176,7 @@ local function fast()
     if claimed[j] then
       macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holders[j]
       macN = macN + 2
+      if oldLayout then macHs[macN + 1] = 'h:' .. holders[j]; macHs[macN + 2] = mac; macN = macN + 2 end
     end
   end
   for i = 1, n do
@@ -252,9 +255,14 @@ if not gen then return {'NOSUBNET'} end
 if gen ~= ARGV[1] then return {'STALE'} end
 -- (inline) the MAC cursor, and the MACs the registry holds by h:<holder> for these holders
 -- (a Cluster-protocol MAC reserved before its address script ran; older versions' h:<holder> of
--- owners with a record are never needed here). '#h' is '0' in a registry this version created and
--- the Cluster protocol never wrote to: then there is no h:<holder> to read. Absent (an older
--- registry) or '1': read them. fresh: no registry yet (the writes then set '#h' to '0').
+-- owners with a record are never needed here). The '#h' mark is the layout gate:
+--   absent (a registry older versions wrote, not switched yet): the old layout. Read h:<holder> and
+--     write it beside m:<MAC> as older versions do, so an older replica's release (which frees the
+--     MAC h:<holder> names) still frees it during a rolling update. oldLayout is true.
+--   '1' (switched by the operator once every replica runs this version, or h:<holder> written
+--     by the Cluster protocol): read h:<holder>, write m:<MAC> only.
+--   '0' (a registry this version created, never given an h:<holder>): m:<MAC> only, no read.
+-- fresh: no registry yet, so no older replica wrote it (the writes then set '#h' to '0').
 local function macRead(hs)
   local m = redis.call('HMGET', MAP, '#next', '#h')
   local fresh = not m[1] and not m[2] and redis.call('EXISTS', MAP) == 0
@@ -264,7 +272,7 @@ local function macRead(hs)
     for j = 1, #hs do hf[j] = 'h:' .. hs[j] end
     held = redis.call('HMGET', MAP, unpack(hf))
   end
-  return tonumber(m[1] or '0'), held, fresh
+  return tonumber(m[1] or '0'), held, fresh, not m[2] and not fresh
 end
 ${FAST}if inline and n > 2 and not string.find(shape, 'f', 1, true) then
   local replies = fast()
@@ -386,11 +394,11 @@ local taken = {}
 local hs, idx, hsN, idxN = {}, {}, 0, 0
 -- MACs (inline): every holder's current MAC and the dynamic cursor in one read
 local macOf, macTaken, macHs, macN, macNext = {}, {}, {}, 0, nil
-local holders, macFresh = {}, false
+local holders, macFresh, macOld = {}, false, false
 if inline then
   for i = 1, n do holders[i] = subnet .. '/' .. owners[i] end
   local held
-  macNext, held, macFresh = macRead(holders)
+  macNext, held, macFresh, macOld = macRead(holders)
   for i = 1, n do
     if held[i] then macOf[holders[i]] = held[i] end
   end
@@ -479,6 +487,7 @@ local function one(i, owner, fix4, fix6, macArg)
       macOf[holder] = mac; macTaken[mac] = holder
       macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holder
       macN = macN + 2
+      if macOld then macHs[macN + 1] = 'h:' .. holder; macHs[macN + 2] = mac; macN = macN + 2 end
     end
   end
   -- every check passed: write

@@ -73,12 +73,16 @@ local function macPlan(holder, fixed)
   return macFormat(bit), {mac = macFormat(bit), claimed = true, next = (bit + 1) % MAC_BITS}
 end
 -- withHolder: also write h:<holder> (the Cluster protocol, whose address script is in another
--- slot, finds a holder's MAC there). On one Redis the owner's record carries its MAC, so only
--- m:<MAC> is written (h:<holder> is left by older versions and by the Cluster protocol; read, kept)
+-- slot, finds a holder's MAC there; one Redis in the old layout, see macRead). Otherwise only
+-- m:<MAC>: on one Redis the owner's record carries its MAC.
 local function macApply(holder, plan, withHolder)
   local hs = {'m:' .. plan.mac, holder}
-  -- '#h' = '1': the registry has h:<holder> entries (allocate on one Redis then reads them)
-  if withHolder then hs[3] = 'h:' .. holder; hs[4] = plan.mac; hs[5] = '#h'; hs[6] = '1' end
+  if withHolder then
+    hs[3] = 'h:' .. holder; hs[4] = plan.mac
+    -- '#h' '0' (new layout, no h:<holder> yet) becomes '1': allocate on one Redis then reads them.
+    -- Absent (the old layout) stays absent: only the operator's switch ends the old layout.
+    if redis.call('HGET', MAP, '#h') == '0' then hs[5] = '#h'; hs[6] = '1' end
+  end
   if plan.claimed then hs[#hs + 1] = '#next'; hs[#hs + 1] = plan.next end
   redis.call('HSET', MAP, unpack(hs))
   if plan.bit and not plan.claimed then redis.call('SETBIT', MU, plan.bit, 1) end
