@@ -2,6 +2,8 @@
 // drift as a table, and with --repair acts in the direction of the API server, then audits again.
 // Connection info: flags, else the environment, else .local/stack.json (written by `npm start`).
 // Exit code: 0 clean (or clean after repair), 1 drift left, 2 usage or connection error.
+// `--mac-layout=show|v2` reads or switches the MAC registry's layout instead (Redis only): the
+// upgrade's last step, once every replica runs this version (docs/parts/ipam.md).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +17,9 @@ import {
   summaryLine,
 } from '../../shared/audit/index.ts';
 import { readConfig } from '../../shared/config.ts';
+import { readMacLayout, switchMacLayout } from '../../shared/ipam/index.ts';
 import { openAuditPorts } from '../wiring/audit.ts';
+import { createRedisClient } from '../wiring/redis.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -31,6 +35,8 @@ const USAGE = `usage: npm run audit -- [--repair] [--json] [--quiet] [connection
                          OVN_NB_SSL_KEY_FILE, OVN_NB_SSL_CERT_FILE, OVN_NB_SSL_CA_FILE)
   --kubeconfig FILE      (KUBECONFIG)
   --stack FILE           fallback description (default .local/stack.json)
+  --mac-layout show|v2   no audit: print the MAC registry's layout (v1: h:<holder> written for
+                         older replicas), or switch it to v2 once every replica runs this version
 exit code: 0 clean, 1 drift left, 2 error`;
 
 async function main(): Promise<number> {
@@ -46,6 +52,7 @@ async function main(): Promise<number> {
       nb: { type: 'string' },
       kubeconfig: { type: 'string' },
       stack: { type: 'string' },
+      'mac-layout': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -57,6 +64,11 @@ async function main(): Promise<number> {
   const delayMs = Number(values.interval);
   if (!Number.isInteger(rounds) || rounds < 1 || !Number.isFinite(delayMs) || delayMs < 0) {
     console.error(`--rounds must be a whole number >= 1 and --interval a number of ms\n\n${USAGE}`);
+    return 2;
+  }
+  const macLayout = values['mac-layout'];
+  if (macLayout !== undefined && macLayout !== 'show' && macLayout !== 'v2') {
+    console.error(`--mac-layout must be show or v2\n\n${USAGE}`);
     return 2;
   }
   const stackFile = values.stack ?? join(ROOT, '.local/stack.json');
@@ -100,6 +112,22 @@ async function main(): Promise<number> {
       `no connection info: pass flags, set REDIS_URL/OVN_NB_REMOTES/KUBECONFIG, or run npm start\n\n${USAGE}`,
     );
     return 2;
+  }
+
+  if (macLayout !== undefined) {
+    const redis = createRedisClient(config);
+    try {
+      if (macLayout === 'show') console.log(`MAC registry layout: ${await readMacLayout(redis)}`);
+      else {
+        const { before, after } = await switchMacLayout(redis);
+        console.log(
+          `MAC registry layout: ${before === after ? `${after} already` : `${before} -> ${after}`}`,
+        );
+      }
+      return 0;
+    } finally {
+      await redis.quit().catch(() => redis.disconnect());
+    }
   }
 
   const progress = (p: Progress) => {

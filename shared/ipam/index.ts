@@ -18,5 +18,6 @@ export type {
   Violation,
 } from './allocator.ts';
 export { canonicalMac } from './mac.ts';
+export { type MacLayout, readMacLayout, switchMacLayout } from './redis/mac-layout.ts';
 export { createRedisAllocator, type RedisAllocatorOptions } from './redis/redis-allocator.ts';
 export { type FamilyRange, formatUsingRange, type SubnetRange, subnetRange } from './subnet-range.ts';

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../shared/domain/errors.ts';
 import { type Allocator, createRedisAllocator } from '../../shared/ipam/index.ts';
+import { loadCommands } from '../../shared/ipam/redis/commands.ts';
+import { MAC_KEYS } from '../../shared/ipam/redis/keys.ts';
 import { connect, randomMac, reasonOf, uniqueName } from './helpers.ts';
 
 let redis: Redis;
@@ -121,7 +123,7 @@ describe.each([
     const s = await subnet('10.13.0.0/24');
     const mac = randomMac();
     // what the Cluster protocol leaves behind when the process dies after the MAC script
-    await redis.hset('{ipam-mac}:map', `h:${s}/ghost`, mac, `m:${mac}`, `${s}/ghost`);
+    await loadCommands(redis).macReserve(...MAC_KEYS, `${s}/ghost`, mac);
     const found = await ipam.audit(s);
     expect(found.map((v) => v.kind)).toEqual(['mac']);
     expect(found[0]?.message).toContain('orphan');
@@ -190,6 +192,7 @@ describe.each([
     expect(await ipam.deleteSubnet(s)).toBe(false);
     // the MAC went back with the forced release
     expect(await redis.hget('{ipam-mac}:map', `h:${s}/a`)).toBeNull();
+    expect(await redis.hget('{ipam-mac}:map', `m:${a.mac}`)).toBeNull();
     // free to change now
     await ipam.registerSubnet({ name: s, cidrBlock: '10.11.0.0/24' });
     expect((await ipam.allocate({ subnet: s, owner: 'a' })).v4).toBe('10.11.0.2');

@@ -283,8 +283,11 @@ class RedisAllocator implements Allocator {
         }
         if (reply[0] === 'E')
           throw this.scriptError(s.range, req, ['ERR', ...splitFields(reply.slice(1), 3)]);
-        macCreated = false; // kept
-        return allocationOf(s.range, req.owner, reply);
+        const got = allocationOf(s.range, req.owner, reply);
+        // kept, unless the owner already held another MAC: its record carries it and the registry
+        // knows it by m:<MAC> only (allocated on one Redis), so the one reserved now goes back
+        if (got.created || got.mac === reservedMac) macCreated = false;
+        return got;
       }
       throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
     } finally {
@@ -339,7 +342,8 @@ class RedisAllocator implements Allocator {
     if (this.splitMac) {
       const r = (await this.cmd.release(...subnetKeys(subnet), owner, holder, guard)) as Reply;
       if (r[0] === -1) return false;
-      const mac = await this.cmd.macRelease(...MAC_KEYS, holder);
+      // r[1]: the record's MAC, for a holder the registry knows by m:<MAC> only (allocated on one Redis)
+      const mac = await this.cmd.macRelease(...MAC_KEYS, holder, String(r[1] ?? ''));
       return r[0] === 1 || mac ? 'released' : 'none';
     }
     const r = (await this.cmd.releaseWithMac(
@@ -367,7 +371,13 @@ class RedisAllocator implements Allocator {
       // refused). A crash in between leaves the owner its addresses; audit() shows the MAC mismatch.
       let previousMac: string | undefined;
       if (this.splitMac && mac) {
-        const m = (await this.cmd.macSwap(...MAC_KEYS, holder, mac)) as string[];
+        // the held MAC from the record too: the registry may know the holder by m:<MAC> only
+        const [, rec] = (await this.cmd.get(...subnetKeys(req.subnet), req.owner)) as [
+          unknown,
+          string | null,
+        ];
+        const held = rec?.split('|')[2] ?? '';
+        const m = (await this.cmd.macSwap(...MAC_KEYS, holder, mac, held)) as string[];
         if (m[0] === 'ERR') throw this.scriptError(s.range, req, m);
         previousMac = m[1] !== mac ? m[1] : undefined;
       }
@@ -446,12 +456,15 @@ class RedisAllocator implements Allocator {
       // MACs live in another slot: checked by a second read (not atomic with the snapshot)
       const holders = [...records.keys()].map((o) => `${subnet}/${o}`);
       if (holders.length > 0) {
+        const recMacs = holders.map(
+          (h) => (records.get(h.slice(subnet.length + 1)) ?? '').split('|')[2] ?? '',
+        );
         const macs = await this.redis.hmget(MAC_MAP, ...holders.map((h) => `h:${h}`));
-        const back = await this.redis.hmget(MAC_MAP, ...macs.map((m) => `m:${m ?? ''}`));
+        const back = await this.redis.hmget(MAC_MAP, ...recMacs.map((m) => `m:${m}`));
         holders.forEach((h, i) => {
-          const rec = records.get(h.slice(subnet.length + 1)) ?? '';
-          const mac = rec.split('|')[2] ?? '';
-          if (macs[i] !== mac || back[i] !== h) {
+          const mac = recMacs[i];
+          // on one Redis the record alone carries the MAC (no h:<holder>); m:<MAC> names the holder
+          if ((macs[i] !== mac && macs[i] !== null) || back[i] !== h) {
             violations.push({
               kind: 'mac',
               message: `${h} records MAC ${mac} but the MAC registry says ${macs[i] ?? 'none'} (held by ${back[i] ?? 'nobody'})`,
@@ -460,21 +473,49 @@ class RedisAllocator implements Allocator {
         });
       }
       // MACs held for an owner of this subnet that holds no address (a crash between the two
-      // scripts on Cluster): the owner's retry takes that MAC, a release frees it
+      // scripts on Cluster): the owner's retry takes that MAC, a release frees it. And m:<MAC>
+      // entries naming an owner of this subnet whose record does not hold that MAC, with no
+      // h:<holder> (on one Redis the record is the holder's only other copy): a release by an
+      // older version, which looks for h:<holder>, leaves them. One scan of the registry (a MATCH
+      // scans it all too).
+      const hPrefix = `h:${subnet}/`;
+      const mHolder = `${subnet}/`;
+      const hHeld = new Set<string>();
+      const mHeld: [mac: string, owner: string][] = [];
       let cursor = '0';
       do {
-        const [next, flat] = await this.redis.hscan(MAC_MAP, cursor, 'MATCH', `h:${subnet}/*`, 'COUNT', 1000);
+        const [next, flat] = await this.redis.hscan(MAC_MAP, cursor, 'COUNT', 1000);
         for (let i = 0; i + 1 < flat.length; i += 2) {
-          const owner = (flat[i] as string).slice(2 + subnet.length + 1);
-          if (!records.has(owner)) {
-            violations.push({
-              kind: 'mac',
-              message: `MAC ${flat[i + 1]} is held for ${subnet}/${owner}, which holds no address (orphan)`,
-            });
+          const k = flat[i] as string;
+          const v = flat[i + 1] as string;
+          if (k.startsWith(hPrefix)) {
+            const owner = k.slice(hPrefix.length);
+            hHeld.add(owner);
+            if (!records.has(owner)) {
+              violations.push({
+                kind: 'mac',
+                message: `MAC ${v} is held for ${subnet}/${owner}, which holds no address (orphan)`,
+              });
+            }
+          } else if (k.startsWith('m:') && v.startsWith(mHolder)) {
+            const owner = v.slice(mHolder.length);
+            if ((records.get(owner) ?? '').split('|')[2] !== k.slice(2)) mHeld.push([k.slice(2), owner]);
           }
         }
         cursor = next;
       } while (cursor !== '0');
+      const suspects = mHeld.filter(([, owner]) => !hHeld.has(owner));
+      if (suspects.length > 0) {
+        // read again: an owner allocated since the snapshot holds its MAC in its record by now
+        const now = await this.redis.hmget(stateKey(subnet), ...suspects.map(([, o]) => `o:${o}`));
+        suspects.forEach(([mac, owner], i) => {
+          if ((now[i] ?? '').split('|')[2] === mac) return;
+          violations.push({
+            kind: 'mac',
+            message: `MAC ${mac} is registered to ${subnet}/${owner}, which does not hold it (orphan)`,
+          });
+        });
+      }
       return violations;
     }
     throw new DomainError(Reason.SubnetNotReady, `subnet ${subnet} is being changed; try again`);

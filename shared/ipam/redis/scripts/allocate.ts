@@ -16,7 +16,11 @@ import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
  * one (owner: dynamic addresses, no MAC given), 'f' is four (owner, fixed v4 position or '',
  * fixed v6 position or '', MAC: with MAC_KEYS the fixed MAC or '', else the MAC already reserved
  * for this owner).
- * The MAC holder is "<subnet>/<owner>".
+ * The MAC holder is "<subnet>/<owner>". With MAC_KEYS a new owner's MAC is registered as m:<MAC> ->
+ * holder only: its record carries the MAC, so h:<holder> would be a second copy (one hash field
+ * per allocation); an existing h:<holder> (older versions, the Cluster protocol) is still read first.
+ * A registry older versions wrote keeps getting h:<holder> too until the operator switches its
+ * layout (the '#h' mark, see macRead; mac-layout.ts), so older replicas stay correct meanwhile.
  * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each the record
  *   v4pos '|' v6pos '|' mac (created), '=' and the record (held already), or
  *   'E' reason '|' field '|' holder-or-held (refused).
@@ -111,19 +115,15 @@ local function fast()
   end
   -- MACs: a holder's own (left over by the Cluster protocol) or the next free one from the
   -- cursor, at most 64 tries each, as macClaim takes them
-  local hf, holders = {'#next'}, {}
-  for j = 1, nNew do
-    local h = subnet .. '/' .. owners[newAt[j]]
-    holders[j] = h; hf[j + 1] = 'h:' .. h
-  end
-  local m = redis.call('HMGET', MAP, unpack(hf))
-  local macNext = tonumber(m[1] or '0')
+  local holders = {}
+  for j = 1, nNew do holders[j] = subnet .. '/' .. owners[newAt[j]] end
+  local macNext, held, fresh, oldLayout = macRead(holders)
   local macs, claimed, macWins, prefixes = {}, {}, {}, {}
   do
     local at = macNext % MAC_BITS
     local w
     for j = 1, nNew do
-      local cur = m[j + 1]
+      local cur = held[j]
       if cur then
         macs[j] = cur
       else
@@ -175,8 +175,8 @@ local function fast()
     idx[2 * j - 1] = '0'; idx[2 * j] = owner
     if claimed[j] then
       macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holders[j]
-      macHs[macN + 3] = hf[j + 1]; macHs[macN + 4] = mac
-      macN = macN + 4
+      macN = macN + 2
+      if oldLayout then macHs[macN + 1] = 'h:' .. holders[j]; macHs[macN + 2] = mac; macN = macN + 2 end
     end
   end
   for i = 1, n do
@@ -218,6 +218,7 @@ local function fast()
   redis.call('ZADD', IDX, unpack(idx))
   if macN > 0 then
     macHs[macN + 1] = '#next'; macHs[macN + 2] = macNext
+    if fresh then macHs[macN + 3] = '#h'; macHs[macN + 4] = '0' end
     redis.call('HSET', MAP, unpack(macHs))
   end
   return replies
@@ -252,6 +253,27 @@ for i = 1, n do fields[i] = 'o:' .. owners[i] end
 local gen, fam, recList = readState(unpack(fields))
 if not gen then return {'NOSUBNET'} end
 if gen ~= ARGV[1] then return {'STALE'} end
+-- (inline) the MAC cursor, and the MACs the registry holds by h:<holder> for these holders
+-- (a Cluster-protocol MAC reserved before its address script ran; older versions' h:<holder> of
+-- owners with a record are never needed here). The '#h' mark is the layout gate:
+--   absent (a registry older versions wrote, not switched yet): the old layout. Read h:<holder> and
+--     write it beside m:<MAC> as older versions do, so an older replica's release (which frees the
+--     MAC h:<holder> names) still frees it during a rolling update. oldLayout is true.
+--   '1' (switched by the operator once every replica runs this version, or h:<holder> written
+--     by the Cluster protocol): read h:<holder>, write m:<MAC> only.
+--   '0' (a registry this version created, never given an h:<holder>): m:<MAC> only, no read.
+-- fresh: no registry yet, so no older replica wrote it (the writes then set '#h' to '0').
+local function macRead(hs)
+  local m = redis.call('HMGET', MAP, '#next', '#h')
+  local fresh = not m[1] and not m[2] and redis.call('EXISTS', MAP) == 0
+  local held = {}
+  if m[2] ~= '0' and not fresh then
+    local hf = {}
+    for j = 1, #hs do hf[j] = 'h:' .. hs[j] end
+    held = redis.call('HMGET', MAP, unpack(hf))
+  end
+  return tonumber(m[1] or '0'), held, fresh, not m[2] and not fresh
+end
 ${FAST}if inline and n > 2 and not string.find(shape, 'f', 1, true) then
   local replies = fast()
   if replies then return replies end
@@ -372,16 +394,13 @@ local taken = {}
 local hs, idx, hsN, idxN = {}, {}, 0, 0
 -- MACs (inline): every holder's current MAC and the dynamic cursor in one read
 local macOf, macTaken, macHs, macN, macNext = {}, {}, {}, 0, nil
-local holders, hfields = {}, {'#next'}
+local holders, macFresh, macOld = {}, false, false
 if inline then
+  for i = 1, n do holders[i] = subnet .. '/' .. owners[i] end
+  local held
+  macNext, held, macFresh, macOld = macRead(holders)
   for i = 1, n do
-    local h = subnet .. '/' .. owners[i]
-    holders[i] = h; hfields[i + 1] = 'h:' .. h
-  end
-  local m = redis.call('HMGET', MAP, unpack(hfields))
-  macNext = tonumber(m[1] or '0')
-  for i = 1, n do
-    if m[i + 1] then macOf[holders[i]] = m[i + 1] end
+    if held[i] then macOf[holders[i]] = held[i] end
   end
 end
 local HD = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F'}
@@ -467,8 +486,8 @@ local function one(i, owner, fix4, fix6, macArg)
     if not cur then
       macOf[holder] = mac; macTaken[mac] = holder
       macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holder
-      macHs[macN + 3] = hfields[i + 1]; macHs[macN + 4] = mac
-      macN = macN + 4
+      macN = macN + 2
+      if macOld then macHs[macN + 1] = 'h:' .. holder; macHs[macN + 2] = mac; macN = macN + 2 end
     end
   end
   -- every check passed: write
@@ -529,6 +548,7 @@ if #hs > 0 then redis.call('HSET', S, unpack(hs)) end
 if #idx > 0 then redis.call('ZADD', IDX, unpack(idx)) end
 if #macHs > 0 then
   macHs[#macHs + 1] = '#next'; macHs[#macHs + 1] = macNext
+  if macFresh then macHs[#macHs + 1] = '#h'; macHs[#macHs + 1] = '0' end
   redis.call('HSET', MAP, unpack(macHs))
 end
 return replies

@@ -52,6 +52,8 @@ local function macPlan(holder, fixed)
   end
   if fixed ~= '' then
     local h = redis.call('HGET', MAP, 'm:' .. fixed)
+    -- the holder's own, registered by m:<MAC> only (allocated on one Redis): held, nothing to write
+    if h == holder then return fixed, nil end
     if h then return nil, {'ERR', 'MACConflict', 'mac', h} end
     return fixed, {mac = fixed, bit = macBit(fixed)}
   end
@@ -70,17 +72,30 @@ local function macPlan(holder, fixed)
   redis.call('SETBIT', MU, bit, 1)
   return macFormat(bit), {mac = macFormat(bit), claimed = true, next = (bit + 1) % MAC_BITS}
 end
-local function macApply(holder, plan)
-  if plan.claimed then
-    redis.call('HSET', MAP, 'm:' .. plan.mac, holder, 'h:' .. holder, plan.mac, '#next', plan.next)
-  else
-    redis.call('HSET', MAP, 'm:' .. plan.mac, holder, 'h:' .. holder, plan.mac)
-    if plan.bit then redis.call('SETBIT', MU, plan.bit, 1) end
+-- withHolder: also write h:<holder> (the Cluster protocol, whose address script is in another
+-- slot, finds a holder's MAC there; one Redis in the old layout, see macRead). Otherwise only
+-- m:<MAC>: on one Redis the owner's record carries its MAC.
+local function macApply(holder, plan, withHolder)
+  local hs = {'m:' .. plan.mac, holder}
+  if withHolder then
+    hs[3] = 'h:' .. holder; hs[4] = plan.mac
+    -- '#h' '0' (new layout, no h:<holder> yet) becomes '1': allocate on one Redis then reads them.
+    -- Absent (the old layout) stays absent: only the operator's switch ends the old layout.
+    if redis.call('HGET', MAP, '#h') == '0' then hs[5] = '#h'; hs[6] = '1' end
   end
+  if plan.claimed then hs[#hs + 1] = '#next'; hs[#hs + 1] = plan.next end
+  redis.call('HSET', MAP, unpack(hs))
+  if plan.bit and not plan.claimed then redis.call('SETBIT', MU, plan.bit, 1) end
 end
-local function macRelease(holder)
+-- a holder's MAC freed: the one h:<holder> names, else known (the MAC in the owner's record: on
+-- one Redis there is no h:<holder> since the record carries it). m:<MAC> and the bit are freed
+-- only when they are the holder's.
+local function macRelease(holder, known)
   local mac = redis.call('HGET', MAP, 'h:' .. holder)
-  if not mac then return nil end
+  if not mac then
+    if not known or known == '' then return nil end
+    mac = known
+  end
   if redis.call('HGET', MAP, 'm:' .. mac) == holder then
     redis.call('HDEL', MAP, 'h:' .. holder, 'm:' .. mac)
     local bit = macBit(mac)

@@ -7,7 +7,8 @@ import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
  * 3 guard: 'unmanaged' refuses (reply {-1, ''}, nothing changed) when the subnet is marked
  * mgr=kubernetes (a manual force-delete releasing every owner must stop the moment Kubernetes
  * takes the subnet over); '' releases whatever the mark.
- * Reply: {released 0|1, mac or ''} | {-1, ''}.
+ * Reply: {released 0|1, mac or ''} | {-1, ''}; mac: the record's (for MAC_RELEASE on Cluster), else
+ * the one released.
  */
 export const RELEASE = `${COMMON}${SUBNET_LIB}${macKeysLua(SUBNET_KEY_COUNT + 1)}${MAC_LIB}
 local owner = ARGV[1]
@@ -44,7 +45,7 @@ if gen and rec then
   redis.call('ZREM', IDX, owner)
 end
 if #KEYS > ${SUBNET_KEY_COUNT} then
-  local m = macRelease(ARGV[2])
+  local m = macRelease(ARGV[2], mac)
   if m and mac == '' then mac = m end
 end
 if rec then return {1, mac} end

@@ -101,8 +101,10 @@ for _, f in ipairs({'4', '6'}) do
   end
 end
 if #KEYS > ${SUBNET_KEY_COUNT} and newMac ~= mac then
-  macRelease(holder)
-  macApply(holder, {mac = newMac, bit = macBit(newMac)})
+  -- the layout gate (allocate's macRead): no '#h' mark is the old layout, h:<holder> written too
+  local oldLayout = not redis.call('HGET', MAP, '#h')
+  macRelease(holder, mac)
+  macApply(holder, {mac = newMac, bit = macBit(newMac)}, oldLayout)
 end
 local out = target['4'] .. '|' .. target['6'] .. '|' .. newMac
 hs[#hs + 1] = 'o:' .. owner; hs[#hs + 1] = out
