@@ -8,6 +8,9 @@ import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
 import type { ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { createControllerPorts, northboundTls } from './controller.ts';
 
+/** How long one NB read of the audit may take (the handlers' default is 10 s). */
+export const AUDIT_NB_TIMEOUT_MS = 120_000;
+
 export type OpenAuditPorts = AuditPorts & { reconcile: ReconcileDeps; close(): Promise<void> };
 
 export async function openAuditPorts(config: Config): Promise<OpenAuditPorts> {
@@ -17,6 +20,9 @@ export async function openAuditPorts(config: Config): Promise<OpenAuditPorts> {
     const reader = await connectNorthbound({
       remotes: config.nbRemotes,
       portCache: false,
+      // Whole-table reads at 100,000 ports can wait behind another client's monitor snapshot on
+      // the single-threaded ovsdb-server (a replica starting): the audit is a batch job, it waits.
+      requestTimeoutMs: AUDIT_NB_TIMEOUT_MS,
       ...northboundTls(config),
     });
     return {
