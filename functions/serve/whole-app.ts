@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { createControllerPorts } from '../../infra/wiring/controller.ts';
 import { createPorts, type Ports } from '../../infra/wiring/redis.ts';
 import type { Config } from '../../shared/config.ts';
+import type { Dispatch } from '../../shared/events/outcome.ts';
 import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
@@ -29,6 +30,17 @@ export interface WholeApp {
   readonly ports: Ports;
   /** The route groups served, for the listening line. */
   readonly parts: string;
+}
+
+/** The dispatch, telling `done` after each event (the controller then loads its port cache). */
+function afterEach(dispatch: Dispatch, done: () => void): Dispatch {
+  return async (event) => {
+    try {
+      return await dispatch(event);
+    } finally {
+      done();
+    }
+  };
 }
 
 export async function createWholeApp(
@@ -73,10 +85,13 @@ export async function createWholeApp(
     {
       path: '/events',
       app: createEventRoutes({
-        dispatch: createDispatch(controller.reconcile, {
-          ...(metrics ? { observe: metrics.observeReconcile } : {}),
-          ...(config.replica ? { replica: config.replica } : {}),
-        }),
+        dispatch: afterEach(
+          createDispatch(controller.reconcile, {
+            ...(metrics ? { observe: metrics.observeReconcile } : {}),
+            ...(config.replica ? { replica: config.replica } : {}),
+          }),
+          controller.tookEvent,
+        ),
         secret: config.relaySecret,
         token: config.eventsToken,
         maxBytes: config.eventsMaxBytes,
