@@ -14,7 +14,7 @@ const PORTS = Number(process.env.PORTS ?? 20_000);
 const EVENTS = 20;
 const BATCH = 2_000;
 
-async function fill(remote: string, ports: number) {
+export async function fill(remote: string, ports: number) {
   const client = await OvsdbClient.connect({ remotes: [remote], database: 'OVN_Northbound' });
   try {
     const ls = 'cold-ls';

@@ -14,7 +14,13 @@ import {
   kubeEventSink,
 } from '../../shared/kube/event-recorder.ts';
 import { createKube } from '../../shared/kube/index.ts';
-import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
+import {
+  connectNorthbound,
+  LogicalSwitchPortColumns,
+  logicalSwitchPortFromRow,
+  Table,
+} from '../../shared/ovn/nb/index.ts';
+import { op } from '../../shared/ovsdb/index.ts';
 import { sslFileOptions } from '../../shared/ovsdb/transport.ts';
 import type { KubePort, NorthboundPort, ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
@@ -69,7 +75,12 @@ export async function createControllerPorts(
   const metrics = opts.metrics;
   if (metrics)
     northbound.client.on('transacted', (ms, error) => metrics.observeNbTransaction(ms / 1000, error));
-  const nb = northboundPort(northbound.writer, northbound.cache);
+  const nb = northboundPort(northbound.writer, northbound.cache, async (conditions) => {
+    const [r] = await northbound.client.transact([
+      op.select(Table.LogicalSwitchPort, conditions, LogicalSwitchPortColumns),
+    ]);
+    return (r?.rows ?? []).map(logicalSwitchPortFromRow);
+  });
   const kube = createKube(
     config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
   );

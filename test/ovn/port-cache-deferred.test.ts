@@ -142,6 +142,20 @@ describe('the controller wiring', () => {
     try {
       // The replica answers and handles events through the server meanwhile.
       expect(await ports.nb.deletePort('no-such-port')).toEqual([]);
+      // Lookups by pod and by parent ask the server for the matching rows only, and find them.
+      const found = await ports.nb.findPorts({ pod: 'deferred/before-3' });
+      expect(found.map((p) => [p.name, p.switchName, p.pod])).toEqual([
+        ['before-3', LS, 'deferred/before-3'],
+      ]);
+      expect(await ports.nb.findPorts({ pod: 'deferred/before-3', vendor: 'other' })).toEqual([]);
+      await writer.ensureVirtualPort({
+        switchName: LS,
+        name: 'deferred-vip',
+        virtualIp: '10.41.1.1',
+        parents: ['before-4', 'before-5'],
+      });
+      expect(await ports.nb.virtualPortsWithParent('before-5')).toEqual(['deferred-vip']);
+      expect(await ports.nb.virtualPortsWithParent('before-6')).toEqual([]);
       await client.transact([]);
       expect(await serverMonitors()).toBe(0);
       ports.tookEvent();
