@@ -3,7 +3,8 @@
 // bench/coldstart.bench.ts fills it) and development API server; the replica of `checkout`
 // (default this one) is spawned, events (a Pod delete: an NB read by name) are sent from the moment
 // /healthz answers, and the times of spawn → /healthz → first handled event are printed with the
-// replica's own start steps. CPU_PROF=dir adds `node --cpu-prof` output there.
+// replica's own start steps. CPU_PROF=dir adds `node --cpu-prof` output there; COMPILED=1 runs
+// the checkout's dist/ (`npm run build`), as the benchmarks run replicas.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -29,7 +30,9 @@ try {
     const spawned = performance.now();
     const child = spawn(
       process.execPath,
-      [...prof, '--import', 'tsx', join(checkout, 'functions/serve/node.ts')],
+      process.env.COMPILED
+        ? [...prof, join(checkout, 'dist/functions/serve/node.js')]
+        : [...prof, '--import', 'tsx', join(checkout, 'functions/serve/node.ts')],
       {
         cwd: checkout,
         env: {
