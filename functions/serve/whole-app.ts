@@ -47,7 +47,7 @@ export async function createWholeApp(
   config: Config,
   runtime: RuntimeEdge = {},
   /** Times reconciles, allocator calls and NB transactions; shows the subnet gauges. */
-  observe: { metrics?: FunctionMetrics } = {},
+  observe: { metrics?: FunctionMetrics; portCacheDelayMs?: number } = {},
 ): Promise<WholeApp> {
   const { admissionAuth } = config;
   const { metrics } = observe;
@@ -63,7 +63,10 @@ export async function createWholeApp(
     throw new Error(
       'ADMISSION_CLIENT_CA_FILE is set but this runtime cannot verify client certificates; use ADMISSION_TOKEN[_FILE] here',
     );
-  const controller = await createControllerPorts(config, { metrics });
+  const controller = await createControllerPorts(config, {
+    metrics,
+    ...(observe.portCacheDelayMs !== undefined && { portCacheDelayMs: observe.portCacheDelayMs }),
+  });
   // The webhook's caller: a certificate the TLS handshake verified against the client CA
   // (requested of every client, required only here), and/or a bearer token.
   const admission = new Hono<FunctionsEnv>()

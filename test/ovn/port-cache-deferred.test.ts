@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWholeApp } from '../../functions/serve/whole-app.ts';
 import {
   makeTempDir,
   type OvsdbServer,
@@ -17,6 +18,7 @@ import {
 } from '../../infra/local/services.ts';
 import { createControllerPorts } from '../../infra/wiring/controller.ts';
 import { readConfig } from '../../shared/config.ts';
+import { encodeResourceEvent } from '../../shared/events/encode.ts';
 import { NorthboundWriter, PortCache } from '../../shared/ovn/nb/index.ts';
 import { OvsdbClient } from '../../shared/ovsdb/index.ts';
 import { startTestApiServer, type TestApiServer } from '../kube/dev-server.ts';
@@ -162,6 +164,39 @@ describe('the controller wiring', () => {
       await expect.poll(serverMonitors, { timeout: 10_000 }).toBe(1);
     } finally {
       await ports.close();
+    }
+    await expect.poll(serverMonitors).toBe(0);
+  });
+
+  it('the whole app: an event handled on /events lets the snapshot be asked for', async () => {
+    const app = await createWholeApp(
+      readConfig({
+        REDIS_URL: redis.url,
+        OVN_NB_REMOTES: nb.remote,
+        KUBECONFIG: api.server.kubeconfigPath,
+        EVENTS_TOKEN: 'deferred',
+        API_TOKEN: 'unused',
+        LOG_LEVEL: 'silent',
+      }),
+      {},
+      { portCacheDelayMs: 600_000 },
+    );
+    try {
+      await client.transact([]);
+      expect(await serverMonitors()).toBe(0);
+      const ev = encodeResourceEvent(
+        { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'gone', namespace: 'deferred' } },
+        { action: 'delete', source: 'https://127.0.0.1' },
+      );
+      const res = await app.app.request('/events', {
+        method: 'POST',
+        headers: { ...ev.headers, authorization: 'Bearer deferred' },
+        body: ev.body,
+      });
+      expect(res.status).toBe(200);
+      await expect.poll(serverMonitors, { timeout: 10_000 }).toBe(1);
+    } finally {
+      await app.ports.close();
     }
     await expect.poll(serverMonitors).toBe(0);
   });
