@@ -19,6 +19,9 @@ import { createFunctionMetrics } from '../../shared/metrics/functions.ts';
 import { registerReadiness } from '../../shared/metrics/process.ts';
 import { createWholeApp } from './whole-app.ts';
 
+// Milliseconds since the process started at each start step, printed with the listening line: a
+// restarted replica should take events within 2 s (docs/performance.md).
+const startSteps: string[] = [`modules ${Math.round(performance.now())}`];
 const readText = (path: string) => readFileSync(path, 'utf8');
 const config = readConfig(process.env, { readFile: readText });
 const { tls, admissionAuth } = config;
@@ -33,6 +36,7 @@ const { app, ports, parts } = await createWholeApp(
   },
   { metrics },
 );
+startSteps.push(`app ${Math.round(performance.now())}`);
 registerReadiness(metrics.registry, () => runChecks(ports.checks));
 const healthListen = healthListenFromEnv(process.env);
 const health = healthListen
@@ -64,7 +68,10 @@ const server = tls
 server.once('listening', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  console.log(`functions (${parts}) listening on ${tls ? 'https' : 'http'}://${config.host}:${port}`);
+  startSteps.push(`listening ${Math.round(performance.now())}`);
+  console.log(
+    `functions (${parts}) listening on ${tls ? 'https' : 'http'}://${config.host}:${port} (ms since start: ${startSteps.join(', ')})`,
+  );
 });
 
 // A renewed certificate (cert-manager rewrites the Secret, the kubelet swaps the mounted files)

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { createControllerPorts } from '../../infra/wiring/controller.ts';
 import { createPorts, type Ports } from '../../infra/wiring/redis.ts';
 import type { Config } from '../../shared/config.ts';
+import type { Dispatch } from '../../shared/events/outcome.ts';
 import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
 import { createAdmissionRoutes } from '../admission/routes.ts';
@@ -31,11 +32,22 @@ export interface WholeApp {
   readonly parts: string;
 }
 
+/** The dispatch, telling `done` after each event (the controller then loads its port cache). */
+function afterEach(dispatch: Dispatch, done: () => void): Dispatch {
+  return async (event) => {
+    try {
+      return await dispatch(event);
+    } finally {
+      done();
+    }
+  };
+}
+
 export async function createWholeApp(
   config: Config,
   runtime: RuntimeEdge = {},
   /** Times reconciles, allocator calls and NB transactions; shows the subnet gauges. */
-  observe: { metrics?: FunctionMetrics } = {},
+  observe: { metrics?: FunctionMetrics; portCacheDelayMs?: number } = {},
 ): Promise<WholeApp> {
   const { admissionAuth } = config;
   const { metrics } = observe;
@@ -51,7 +63,10 @@ export async function createWholeApp(
     throw new Error(
       'ADMISSION_CLIENT_CA_FILE is set but this runtime cannot verify client certificates; use ADMISSION_TOKEN[_FILE] here',
     );
-  const controller = await createControllerPorts(config, { metrics });
+  const controller = await createControllerPorts(config, {
+    metrics,
+    ...(observe.portCacheDelayMs !== undefined && { portCacheDelayMs: observe.portCacheDelayMs }),
+  });
   // The webhook's caller: a certificate the TLS handshake verified against the client CA
   // (requested of every client, required only here), and/or a bearer token.
   const admission = new Hono<FunctionsEnv>()
@@ -73,10 +88,13 @@ export async function createWholeApp(
     {
       path: '/events',
       app: createEventRoutes({
-        dispatch: createDispatch(controller.reconcile, {
-          ...(metrics ? { observe: metrics.observeReconcile } : {}),
-          ...(config.replica ? { replica: config.replica } : {}),
-        }),
+        dispatch: afterEach(
+          createDispatch(controller.reconcile, {
+            ...(metrics ? { observe: metrics.observeReconcile } : {}),
+            ...(config.replica ? { replica: config.replica } : {}),
+          }),
+          controller.tookEvent,
+        ),
         secret: config.relaySecret,
         token: config.eventsToken,
         maxBytes: config.eventsMaxBytes,

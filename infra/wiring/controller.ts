@@ -14,7 +14,13 @@ import {
   kubeEventSink,
 } from '../../shared/kube/event-recorder.ts';
 import { createKube } from '../../shared/kube/index.ts';
-import { connectNorthbound } from '../../shared/ovn/nb/index.ts';
+import {
+  connectNorthbound,
+  LogicalSwitchPortColumns,
+  logicalSwitchPortFromRow,
+  Table,
+} from '../../shared/ovn/nb/index.ts';
+import { op } from '../../shared/ovsdb/index.ts';
 import { sslFileOptions } from '../../shared/ovsdb/transport.ts';
 import type { KubePort, NorthboundPort, ReconcileDeps } from '../../shared/reconcile/deps.ts';
 import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
@@ -28,25 +34,53 @@ export interface ControllerPorts extends Ports {
   readonly reconcile: ReconcileDeps;
   /** The Events recorder the reconcilers use (flush() writes counted repeats now). */
   readonly events: KubeEventRecorder;
+  /**
+   * Called after an event was handled: the first call lets the port cache ask for its snapshot,
+   * which a restarted replica holds back so the snapshot does not delay its first events.
+   */
+  tookEvent(): void;
 }
+
+/**
+ * How long a started replica waits for its first event before loading the port cache anyway (a
+ * quiet cluster sends none). Past 2 s a restart has usually been handed events already.
+ */
+export const PORT_CACHE_DELAY_MS = 2_000;
 
 export async function createControllerPorts(
   config: Config,
-  opts: PortsOptions = {},
+  opts: PortsOptions & { portCacheDelayMs?: number } = {},
 ): Promise<ControllerPorts> {
   if (!config.nbRemotes)
     throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
   const base = createPorts(config, opts);
+  // The port cache's first snapshot (15 MB at 60,000 ports) is parsed and applied on this
+  // process's only thread: ask for it after the first event was handled, or after a delay.
+  let tookEvent = () => {};
+  const firstEvent = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, opts.portCacheDelayMs ?? PORT_CACHE_DELAY_MS);
+    timer.unref();
+    tookEvent = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
   const northbound = await connectNorthbound({
     remotes: config.nbRemotes,
     // Serve at once; the port cache fills in the background (reads ask the server until then).
     portCacheInBackground: true,
+    portCacheStartAfter: firstEvent,
     ...northboundTls(config),
   });
   const metrics = opts.metrics;
   if (metrics)
     northbound.client.on('transacted', (ms, error) => metrics.observeNbTransaction(ms / 1000, error));
-  const nb = northboundPort(northbound.writer, northbound.cache);
+  const nb = northboundPort(northbound.writer, northbound.cache, async (conditions) => {
+    const [r] = await northbound.client.transact([
+      op.select(Table.LogicalSwitchPort, conditions, LogicalSwitchPortColumns),
+    ]);
+    return (r?.rows ?? []).map(logicalSwitchPortFromRow);
+  });
   const kube = createKube(
     config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
   );
@@ -76,6 +110,7 @@ export async function createControllerPorts(
     kube,
     reconcile,
     events,
+    tookEvent: () => tookEvent(),
     async close() {
       await refresher.flush();
       await events.flush();

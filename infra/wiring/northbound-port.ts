@@ -11,15 +11,25 @@ import {
   parentsOf,
   VIRTUAL_IP,
 } from '../../shared/ovn/nb/index.ts';
+import { type Condition, map, where } from '../../shared/ovsdb/index.ts';
 import type { NorthboundPort } from '../../shared/reconcile/deps.ts';
 
 const holds = (have: Record<string, string>, want: Record<string, string>) =>
   Object.entries(want).every(([k, v]) => have[k] === v);
 
-export function northboundPort(writer: NorthboundWriter, portCache?: PortCache): NorthboundPort {
-  // Until the cache has loaded (a replica just started), lookups ask the server.
+/** Ports the server selects by `conditions` (its scan, and only the matches on the wire). */
+export type SelectPorts = (conditions: Condition[]) => Promise<LogicalSwitchPort[]>;
+
+export function northboundPort(
+  writer: NorthboundWriter,
+  portCache?: PortCache,
+  selectPorts?: SelectPorts,
+): NorthboundPort {
+  // Until the cache has loaded (a replica just started), lookups ask the server: for only the
+  // rows that can match when it can (every port is 15 MB at 60,000: what the cache defers).
   const ready = () => (portCache?.ready ? portCache : undefined);
-  const allPorts = async (): Promise<LogicalSwitchPort[]> => ready()?.all() ?? writer.listPorts();
+  const allPorts = async (conditions: Condition[]): Promise<LogicalSwitchPort[]> =>
+    ready()?.all() ?? (selectPorts ? selectPorts(conditions) : writer.listPorts());
   return {
     async ensureLogicalSwitch(spec) {
       await writer.ensureLogicalSwitch(spec);
@@ -68,7 +78,11 @@ export function northboundPort(writer: NorthboundWriter, portCache?: PortCache):
       // By pod (a pod's cleanup): the cache's index, not a scan.
       const cache = ready();
       const byPod = cache && Object.keys(externalIds).length === 1 ? externalIds.pod : undefined;
-      return (byPod !== undefined ? cache!.portsOfPod(byPod) : await allPorts())
+      return (
+        byPod !== undefined
+          ? cache!.portsOfPod(byPod)
+          : await allPorts([where('external_ids', 'includes', map(externalIds))])
+      )
         .filter((p) => holds(p.externalIds, externalIds))
         .map((p) => ({
           name: p.name,
@@ -79,7 +93,9 @@ export function northboundPort(writer: NorthboundWriter, portCache?: PortCache):
     },
     async virtualPortsWithParent(parentPort) {
       const cache = ready();
-      return (cache ? cache.virtualPortsWithParent(parentPort) : await allPorts())
+      return (
+        cache ? cache.virtualPortsWithParent(parentPort) : await allPorts([where('type', '==', 'virtual')])
+      )
         .filter((p) => p.type === 'virtual' && parentsOf(p).includes(parentPort))
         .map((p) => p.name);
     },

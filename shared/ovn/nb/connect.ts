@@ -16,6 +16,8 @@ export interface NorthboundOptions extends Omit<OvsdbClientOptions, 'remotes' | 
    * has. A replica that restarts next to 100,000 ports takes events at once.
    */
   portCacheInBackground?: boolean;
+  /** With portCacheInBackground: ask for the port monitor only once this settles (PortCache.open). */
+  portCacheStartAfter?: Promise<unknown>;
   writer?: Omit<WriterOptions, 'portCache'>;
 }
 
@@ -31,6 +33,7 @@ export async function connectNorthbound(opts: NorthboundOptions): Promise<Northb
     remotes,
     portCache = true,
     portCacheInBackground = false,
+    portCacheStartAfter,
     writer: writerOpts,
     ...clientOpts
   } = opts;
@@ -43,7 +46,7 @@ export async function connectNorthbound(opts: NorthboundOptions): Promise<Northb
   try {
     const cache = portCache
       ? portCacheInBackground
-        ? PortCache.open(client)
+        ? PortCache.open(client, portCacheStartAfter ? { startAfter: portCacheStartAfter } : {})
         : await PortCache.start(client)
       : undefined;
     const writer = new NorthboundWriter(client, { ...writerOpts, ...(cache && { portCache: cache }) });

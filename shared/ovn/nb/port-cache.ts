@@ -74,6 +74,17 @@ export function applyPortDiff(port: LogicalSwitchPort, diff: Row): LogicalSwitch
   return next;
 }
 
+const noop = () => {};
+
+export interface PortCacheOpenOptions {
+  /**
+   * Ask for the monitor only once this settles. The first snapshot of 60,000 ports is one 15 MB
+   * reply, parsed and applied on the process's only thread for about a second: a restarted replica
+   * holds it back until it has taken its first events (reads ask the server meanwhile).
+   */
+  startAfter?: Promise<unknown>;
+}
+
 export class PortCache {
   /** The typed port of each row, made once per change rather than on every read (reads are per event). */
   private readonly ports = new Map<string, LogicalSwitchPort>();
@@ -85,6 +96,7 @@ export class PortCache {
   private readonly byPod = new Map<string, Set<string>>();
   private monitor: Monitor | undefined;
   private loading: Promise<unknown> = Promise.resolve();
+  private requested = false;
   private failure: unknown;
   /**
    * Whether the current ports are loaded. Until then a reader must ask the server (the writer and
@@ -107,20 +119,31 @@ export class PortCache {
    * (100,000 ports take seconds: a restarted replica takes events meanwhile). A monitor that could
    * not start leaves the cache not ready, so readers keep asking the server.
    */
-  static open(client: Pick<OvsdbClient, 'monitor'>): PortCache {
+  static open(client: Pick<OvsdbClient, 'monitor'>, opts: PortCacheOpenOptions = {}): PortCache {
     const cache = new PortCache();
-    cache.loading = cache.load(client).then(
-      () => {
+    // Whatever the gate does (resolves or fails), the cache loads after it: it only picks the moment.
+    const gate = opts.startAfter ? opts.startAfter.then(noop, noop) : Promise.resolve();
+    cache.loading = gate
+      .then(async () => {
+        if (cache.closed) return;
+        await cache.load(client);
         cache.ready = true;
-      },
-      (err: unknown) => {
+      })
+      .then(noop, (err: unknown) => {
         cache.failure = err;
-      },
-    );
+      });
     return cache;
   }
 
+  /** Whether the monitor was asked for (false while `startAfter` holds it back). */
+  get requestedSnapshot(): boolean {
+    return this.requested;
+  }
+
+  private closed = false;
+
   private async load(client: Pick<OvsdbClient, 'monitor'>): Promise<void> {
+    this.requested = true;
     this.monitor = await client.monitor({
       tables: {
         [Table.LogicalSwitchPort]: { columns: LogicalSwitchPortColumns.filter((c) => c !== '_uuid') },
@@ -202,6 +225,9 @@ export class PortCache {
   }
 
   async close() {
+    // A cache still waiting for its gate never asks for the monitor (nor waits for the gate).
+    this.closed = true;
+    if (!this.requested) return;
     await this.loading;
     await this.monitor?.cancel();
   }
