@@ -312,7 +312,8 @@ export async function run() {
     console.log(
       `relay restart: lists in ${restart.listSeconds.toFixed(1)} s, drained in ${restart.drainSeconds.toFixed(1)} s ` +
         `from spawn (${restart.delivered} events delivered); writes: API ${restart.apiWrites}, Redis ${restart.redisWrites}, ` +
-        `NB commits ${restart.nbCommits} (NB transactions sent ${restart.nbTransactions}); relay RSS after ${restart.relayRssMB.toFixed(0)} MB`,
+        `NB commits ${restart.nbCommits} (NB transactions sent ${restart.nbTransactions}); relay RSS after ${restart.relayRssMB.toFixed(0)} MB; ` +
+        `CPU ms per event: functions ${restart.cpuMsPerEvent.functions!.toFixed(2)}, API server and bench ${restart.cpuMsPerEvent.self!.toFixed(2)}`,
     );
     if (restart.apiWrites > 0) console.log(`  API writes by shape: ${JSON.stringify(restart.apiByShape)}`);
     console.log(

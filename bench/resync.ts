@@ -15,6 +15,7 @@ import {
   rssOf,
   scrape,
 } from '../infra/local/write-counters.ts';
+import { cpuPerUnit, sampleCpu } from './cpu.ts';
 
 const say = (line: string) => console.log(`[curve ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,6 +45,9 @@ export async function relayRestart(stack: Stack, redis: Redis, objects: number) 
   const redisBefore = await redisWrites(redis);
   const api = countApiWrites(stack.apiServer);
   await stack.relay!.stop();
+  // CPU of the function replicas and of this process (the API server, and Redis/NB clients of the
+  // bench) over the relist, per event delivered: what a no-op event costs.
+  const cpuBefore = sampleCpu({ functions: stack.functions.map((f) => f.pid) });
   const spawned = performance.now();
   const ticker = setInterval(
     () => say(`  relay relisting (${((performance.now() - spawned) / 1000).toFixed(0)} s)`),
@@ -62,6 +66,11 @@ export async function relayRestart(stack: Stack, redis: Redis, objects: number) 
     clearInterval(ticker);
   }
   const drainSeconds = (performance.now() - spawned) / 1000;
+  const cpuMsPerEvent = cpuPerUnit(
+    cpuBefore,
+    sampleCpu({ functions: stack.functions.map((f) => f.pid) }),
+    Math.max(1, drained.delivered),
+  );
   api.detach();
   return {
     listSeconds,
@@ -73,6 +82,8 @@ export async function relayRestart(stack: Stack, redis: Redis, objects: number) 
     nbCommits: nbCommitsSince(stack.nb!.dbFile, mark),
     nbTransactions: (await nbTxns()) - txBefore,
     relayRssMB: MB(rssOf(stack.relay!.pid)),
+    /** `functions`: the replicas; `self`: this process, the API server above all. */
+    cpuMsPerEvent,
   };
 }
 

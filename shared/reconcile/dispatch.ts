@@ -11,7 +11,7 @@ import type { Dispatch, Outcome } from '../events/outcome.ts';
 import type { ResourceEvent } from '../events/types.ts';
 import { isNotFound } from '../kube/errors.ts';
 import type { ReconcileDeps } from './deps.ts';
-import { scopedToEvent } from './event-scope.ts';
+import { coalescedLists, scopedToEvent } from './event-scope.ts';
 import { classifyFailure, failedStatusPatch, hasConditions } from './failure.ts';
 import { reconcilePod } from './pod.ts';
 import { reconcileSubnet } from './subnet.ts';
@@ -63,13 +63,14 @@ export function createDispatch(deps: ReconcileDeps, opts: DispatchOptions = {}):
   // the same replica, so the count is right in the common case, and a restart merely starts over.
   const failures = new Map<string, FailureRecord>();
   const now = () => (deps.now?.() ?? new Date()).toISOString();
+  const shared = coalescedLists(deps);
 
   return async (event) => {
     const key = objectKey(event);
     const start = performance.now();
     let outcome: Outcome;
     try {
-      outcome = await route(scopedToEvent(deps), event);
+      outcome = await route(scopedToEvent(shared), event);
     } catch (err) {
       outcome = await onFailure(event, key, err);
     }

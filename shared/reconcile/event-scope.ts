@@ -4,7 +4,26 @@
 // event one answer is enough. Nothing is kept across events: a handler stays stateless and sees
 // each Subnet change on its next event. The wrappers delegate to the real clients through their
 // prototype chain, so every other method is theirs unchanged.
+import { coalescedRead } from './coalesced-read.ts';
 import type { ReconcileDeps } from './deps.ts';
+
+/**
+ * The same lists across the events this process handles at once: concurrent calls share one
+ * request, never one sent before they asked (see coalescedRead), so no event sees an older list
+ * than a request of its own would have shown. In a relist every pod event asks for both lists:
+ * a batch of them then costs about two requests instead of two per event. Made once per process
+ * (createDispatch); scopedToEvent goes on top per event.
+ */
+export function coalescedLists(deps: ReconcileDeps): ReconcileDeps {
+  const kube = deps.kube;
+  return {
+    ...deps,
+    kube: Object.assign(Object.create(kube) as typeof kube, {
+      listSubnets: coalescedRead(() => kube.listSubnets()),
+      listSwitchLBRules: coalescedRead(() => kube.listSwitchLBRules()),
+    }),
+  };
+}
 
 export function scopedToEvent(deps: ReconcileDeps): ReconcileDeps {
   const kube = deps.kube;

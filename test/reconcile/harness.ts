@@ -30,6 +30,8 @@ export interface ReconcileHarness {
   transactions: string[];
   /** Redis allocator calls of the reconcilers, by method name. */
   redisCalls: string[];
+  /** Awaited before each of the reconcilers' OVSDB transactions is sent, when set (to hold one). */
+  beforeTransact?: (ops: readonly { op: string }[]) => Promise<unknown> | undefined;
   /** For a test's own reads of NB rows (its transactions are counted in `transactions` too). */
   nbWriter: NorthboundWriter;
   /** The test's own client, for what a user does (create, edit, delete). */
@@ -80,8 +82,9 @@ export async function startReconcileHarness(cidr: {
   // The reconcilers' own NB connection (with its port cache), so its transactions can be counted.
   const northbound = await connectNorthbound({ remotes: inject('nbRemote') });
   const transact = northbound.client.transact.bind(northbound.client);
-  northbound.client.transact = (ops, opts) => {
+  northbound.client.transact = async (ops, opts) => {
     transactions.push(ops.map((o) => o.op).join('+'));
+    await harness.beforeTransact?.(ops);
     return transact(ops, opts);
   };
   const admin = createKube({ kubeconfigPath: api.server.kubeconfigPath });
@@ -92,7 +95,7 @@ export async function startReconcileHarness(cidr: {
     metadata: { name: subnet },
     spec: { ...cidr, excludeIps: [cidr.gateway], protocol: 'IPv4', namespaces: [] },
   });
-  return {
+  const harness: ReconcileHarness = {
     api,
     ports,
     deps: {
@@ -115,6 +118,7 @@ export async function startReconcileHarness(cidr: {
       await api.stop();
     },
   };
+  return harness;
 }
 
 /** A Resource-mode event carrying the object, as the relay sends it. */
