@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pod, Vip } from '../../shared/domain/types.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
-import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
+import { eventOf, type ReconcileHarness, startReconcileHarness } from './harness.ts';
 import { type RelayView, startRelayView } from './relay-view.ts';
 
 let h: ReconcileHarness;
@@ -22,20 +22,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const addEvent = (o: Vip | Pod): ResourceEvent => ({
-  action: 'add',
-  mode: 'resource',
-  ref: {
-    apiVersion: o.apiVersion ?? '',
-    kind: o.kind ?? '',
-    name: o.metadata.name,
-    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
-  },
-  object: o,
-  id: `test-${o.metadata.resourceVersion}`,
-  time: '',
-  source: 'test',
-});
+const addEvent = (o: Vip | Pod): ResourceEvent => eventOf(o, 'add');
 
 /** Counts by name, in first-seen order. */
 const tally = (names: string[]) => {

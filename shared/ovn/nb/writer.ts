@@ -5,6 +5,7 @@ import { DomainError, isDomainError, Reason } from '../../domain/errors.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
 import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
+import { GuardBatch } from './guard-batch.ts';
 import {
   healthCheckFromRow,
   type LoadBalancer,
@@ -73,15 +74,6 @@ export interface WriterOptions {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Guard-only checks in one transaction at most (each a wait on one port row). */
-const MAX_GUARDS_PER_TRANSACTION = 256;
-
-interface PendingGuard {
-  op: Operation;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 /** A guard lost to a concurrent writer, or a connection that dropped: re-read and try again. */
 const shouldRetry = (err: unknown) =>
   err instanceof WaitFailed || err instanceof ConstraintViolation || isRetryable(err);
@@ -94,9 +86,8 @@ export class NorthboundWriter {
     return this.portCache?.ready ? this.portCache : undefined;
   }
   private readonly onRetry: WriterOptions['onRetry'];
-  /** Guard-only checks waiting for the next transaction, and whether one is out. */
-  private guards: PendingGuard[] = [];
-  private guardsOut = false;
+  /** Guard-only checks, batched into shared transactions. */
+  private readonly guards: GuardBatch;
   constructor(
     private readonly client: Transactor,
     opts: WriterOptions = {},
@@ -104,6 +95,7 @@ export class NorthboundWriter {
     this.maxAttempts = opts.maxAttempts ?? 30;
     this.portCache = opts.portCache;
     this.onRetry = opts.onRetry;
+    this.guards = new GuardBatch(client);
   }
 
   private async retry<T>(what: string, attempt: (i: number) => Promise<T>): Promise<T> {
@@ -125,52 +117,6 @@ export class NorthboundWriter {
 
   private read(ops: Operation[]): Promise<OperationResult[]> {
     return this.client.transact(ops);
-  }
-
-  /**
-   * Checks one guard (a wait) on the server, as a transaction of its own would: resolves if it
-   * held, rejects with WaitFailed (index 0) if not. Guards asked for while a check is out go
-   * together in the next transaction, sent as soon as that one ends, so each is still evaluated
-   * after its caller asked (after its API read): a relist of N settled pods costs a few guard
-   * transactions instead of N. A wait that held inside a transaction that a later wait aborted
-   * held all the same (a wait writes nothing); the waits after the failed one were not evaluated
-   * and go into the next transaction.
-   */
-  private checkGuard(guard: Operation): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.guards.push({ op: guard, resolve, reject });
-      if (!this.guardsOut) this.sendGuards();
-    });
-  }
-
-  private sendGuards(): void {
-    const batch = this.guards.splice(0, MAX_GUARDS_PER_TRANSACTION);
-    if (batch.length === 0) return;
-    this.guardsOut = true;
-    let sent: Promise<OperationResult[]>;
-    try {
-      sent = this.client.transact(batch.map((g) => g.op));
-    } catch (err) {
-      sent = Promise.reject(err);
-    }
-    sent
-      .then(
-        () => {
-          for (const g of batch) g.resolve();
-        },
-        (err: unknown) => {
-          if (err instanceof WaitFailed && err.index < batch.length) {
-            const at = err.index;
-            for (const g of batch.slice(0, at)) g.resolve();
-            batch[at]!.reject(new WaitFailed(0, err.op, err.error, err.details));
-            this.guards.unshift(...batch.slice(at + 1));
-          } else for (const g of batch) g.reject(err);
-        },
-      )
-      .finally(() => {
-        this.guardsOut = false;
-        this.sendGuards();
-      });
   }
 
   // ----------------------------------------------------------------------------- readers
@@ -383,7 +329,7 @@ export class NorthboundWriter {
         if (!want) return { done: true as const };
         const have = port.portSecurity ?? [];
         if (samePortSecurity(have, want)) {
-          if (!fresh) await this.checkGuard(guardPort(port));
+          if (!fresh) await this.guards.check(guardPort(port));
           return { done: true as const, value: have };
         }
         await this.client.transact(setPortSecurityOps(port, want));
