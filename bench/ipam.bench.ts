@@ -341,6 +341,7 @@ export async function run() {
     'batch',
     'CPU µs/op ipam node+redis',
     'bare node+redis',
+    'CPU bare/ipam',
   ];
   const table = rows.map((r) => [
     r.name,
@@ -355,6 +356,7 @@ export async function run() {
     f(r.batch, 1),
     `${f(r.ipam.nodeCpu, 1)}+${f(r.ipam.redisCpu, 1)}`,
     `${f(r.bare.nodeCpu, 1)}+${f(r.bare.redisCpu, 1)}`,
+    `${f((r.bare.nodeCpu + r.bare.redisCpu) / (r.ipam.nodeCpu + r.ipam.redisCpu), 2)}x`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
@@ -368,7 +370,7 @@ export async function run() {
     'ipam: micro-batched (batch = mean allocations per script call); bare: one EVALSHA per allocation (not batched)',
   );
   console.log(
-    'each row: a warm-up round per side, then rounds of n/rounds allocations per side, the side going first alternating; ipam/bare = total rates, rounds = ipam/bare of each round (median, 25th-75th percentile)',
+    'each row: a warm-up round per side, then rounds of n/rounds allocations per side, the side going first alternating; ipam/bare = total rates, rounds = ipam/bare of each round (median, 25th-75th percentile); CPU bare/ipam = the ratio the rates would have if CPU alone set them (a machine with no core to spare)',
   );
   console.log(line(header));
   for (const row of table) console.log(line(row));
