@@ -67,7 +67,7 @@ async function main() {
         `${(N / (ms / 1000)).toFixed(0).padStart(7)}/s`,
         `calls ${ev.calls}`,
         `script µs/alloc ${(ev.usec / N).toFixed(2)}`,
-        `median call ${(durs[Math.floor(durs.length / 2)] ?? 0) / perCall}µs/alloc`,
+        `median call ${((durs[Math.floor(durs.length / 2)] ?? 0) / perCall).toFixed(2)}µs/alloc`,
         `redis CPU µs/alloc ${(r / N).toFixed(2)}`,
         `node CPU µs/alloc ${((c.user + c.system) / N).toFixed(2)}`,
       ].join('  '),
