@@ -8,6 +8,7 @@
 // The bare script is the least an allocator does on the same layout: bitmap pages of 65,536 bits,
 // one key each; BITPOS finds the lowest clear bit of the page the bench is on, SETBIT takes it (-1:
 // the page is full, the bench moves to the next one). No owner, no MAC, no counts, no audit trail.
+import { cpus, loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { startRedis } from '../infra/local/services.ts';
 import { type Allocator, createRedisAllocator } from '../shared/ipam/index.ts';
@@ -64,13 +65,27 @@ const summarize = (n: number, ms: number, lat: number[], cpu: { node: number; re
   };
 };
 
-/** Runs both sides in alternating rounds, so a load change on this shared machine hits both alike. */
+/** Round ratios: the median of ipam/bare over rounds, each from one round of each side run back
+ *  to back, so a load change on this shared machine hits both sides of a ratio alike. */
+interface Rounds {
+  median: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * Runs both sides in alternating rounds: first a warm-up round per side (not counted: the row's
+ * first script calls, JIT of that path, the first bitmap page), then `rounds` rounds of n/rounds
+ * allocations per side, the side that goes first alternating from round to round. Returns each
+ * side's totals and the per-round ratios.
+ */
 async function compare(
   n: number,
   ipamOp: (i: number) => Promise<unknown>,
   bareOp: (i: number) => Promise<unknown>,
-  rounds = 10,
-): Promise<{ ipam: Result; bare: Result }> {
+  rounds = Math.max(10, Math.round(n / 500)),
+  afterWarmUp: () => void = () => {},
+): Promise<{ ipam: Result; bare: Result; rounds: Rounds }> {
   const lat = { ipam: [] as number[], bare: [] as number[] };
   const ms = { ipam: 0, bare: 0 };
   const cpu = { ipam: { node: 0, redis: 0 }, bare: { node: 0, redis: 0 } };
@@ -80,20 +95,41 @@ async function compare(
     from: number,
     to: number,
     op: (i: number) => Promise<unknown>,
-  ) => {
+  ): Promise<number> => {
     const r0 = await redisCpuNow();
     const c0 = process.cpuUsage();
-    ms[which] += await timed(from, to, op, lat[which]);
+    const took = await timed(from, to, op, lat[which]);
+    ms[which] += took;
     const c = process.cpuUsage(c0);
     cpu[which].node += c.user + c.system;
     cpu[which].redis += (await redisCpuNow()) - r0;
+    return (to - from) / took;
   };
-  for (let from = 0; from < n; from += step) {
+  // warm-up: indices past n for both (ipam owners are distinct from the measured ones)
+  const warm = Math.min(500, Math.ceil(n / 10));
+  await timed(n, n + warm, bareOp, []);
+  await timed(n, n + warm, ipamOp, []);
+  afterWarmUp();
+  const ratios: number[] = [];
+  for (let from = 0, round = 0; from < n; from += step, round++) {
     const to = Math.min(n, from + step);
-    await side('bare', from, to, bareOp);
-    await side('ipam', from, to, ipamOp);
+    let rate: { ipam: number; bare: number };
+    if (round % 2 === 0) {
+      const bare = await side('bare', from, to, bareOp);
+      rate = { bare, ipam: await side('ipam', from, to, ipamOp) };
+    } else {
+      const ipam = await side('ipam', from, to, ipamOp);
+      rate = { ipam, bare: await side('bare', from, to, bareOp) };
+    }
+    ratios.push(rate.ipam / rate.bare);
   }
-  return { ipam: summarize(n, ms.ipam, lat.ipam, cpu.ipam), bare: summarize(n, ms.bare, lat.bare, cpu.bare) };
+  ratios.sort((a, b) => a - b);
+  const at = (q: number) => ratios[Math.min(ratios.length - 1, Math.floor(q * ratios.length))] ?? 0;
+  return {
+    ipam: summarize(n, ms.ipam, lat.ipam, cpu.ipam),
+    bare: summarize(n, ms.bare, lat.bare, cpu.bare),
+    rounds: { median: at(0.5), low: at(0.25), high: at(0.75) },
+  };
 }
 
 /** Fills a /16 in order with `count` allocations (pipelined in batches, still one script each). */
@@ -139,18 +175,27 @@ export async function run() {
     },
   });
   const unbatched = createRedisAllocator(redis, { batching: false });
-  const rows: { name: string; ipam: Result; bare: Result; batch: number }[] = [];
-  /** compare(), noting the mean batch size of the ipam side */
-  const measure = async (name: string, ...args: Parameters<typeof compare>) => {
-    batches = 0;
-    batched = 0;
-    const r = await compare(...args);
+  const rows: { name: string; ipam: Result; bare: Result; rounds: Rounds; batch: number }[] = [];
+  /** compare(), noting the mean batch size of the ipam side (measured rounds only) */
+  const measure = async (
+    name: string,
+    n: number,
+    ipamOp: (i: number) => Promise<unknown>,
+    bareOp: (i: number) => Promise<unknown>,
+  ) => {
+    const r = await compare(n, ipamOp, bareOp, undefined, () => {
+      batches = 0;
+      batched = 0;
+    });
     rows.push({ name, ...r, batch: batches ? batched / batches : 1 });
   };
+  const loadBefore = loadavg();
   try {
-    // warm up both paths (script load, JIT)
+    // warm up both paths before the first row (script load, JIT of both sides' Node paths, and
+    // Redis touching memory for the first time: rows after a fill reuse memory it has freed, and
+    // the first row would pay page faults the later ones do not), then start from an empty Redis
     await ipam.registerSubnet({ name: 'warm', cidrBlock: '10.99.0.0/16' });
-    await compare(4000, (i) => ipam.allocate({ subnet: 'warm', owner: `w${i}` }), pagedBare('bare:warm'));
+    await compare(20_000, (i) => ipam.allocate({ subnet: 'warm', owner: `w${i}` }), pagedBare('bare:warm'));
 
     const N = 20_000;
     // every scenario starts from an empty Redis (the MAC registry is cluster-wide: without this, a
@@ -292,9 +337,11 @@ export async function run() {
     'p50 ms',
     'p99 ms',
     'ipam/bare',
+    'rounds: median (IQR)',
     'batch',
     'CPU µs/op ipam node+redis',
     'bare node+redis',
+    'CPU bare/ipam',
   ];
   const table = rows.map((r) => [
     r.name,
@@ -305,19 +352,33 @@ export async function run() {
     f(r.bare.p50, 2),
     f(r.bare.p99, 2),
     `${f(r.ipam.perSecond / r.bare.perSecond, 2)}x`,
+    `${f(r.rounds.median, 2)}x (${f(r.rounds.low, 2)}-${f(r.rounds.high, 2)})`,
     f(r.batch, 1),
     `${f(r.ipam.nodeCpu, 1)}+${f(r.ipam.redisCpu, 1)}`,
     `${f(r.bare.nodeCpu, 1)}+${f(r.bare.redisCpu, 1)}`,
+    `${f((r.bare.nodeCpu + r.bare.redisCpu) / (r.ipam.nodeCpu + r.ipam.redisCpu), 2)}x`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+  console.log(
+    `${new Date().toISOString()}, ${cpus().length} cores, load average before ${load(loadBefore)}, after ${load(loadavg())}`,
+  );
   console.log(`concurrency ${CONCURRENCY}, one ioredis client, every ipam allocation includes its MAC`);
   console.log(
     'ipam: micro-batched (batch = mean allocations per script call); bare: one EVALSHA per allocation (not batched)',
   );
+  console.log(
+    'each row: a warm-up round per side, then rounds of n/rounds allocations per side, the side going first alternating; ipam/bare = total rates, rounds = ipam/bare of each round (median, 25th-75th percentile); CPU bare/ipam = the ratio the rates would have if CPU alone set them (a machine with no core to spare)',
+  );
   console.log(line(header));
   for (const row of table) console.log(line(row));
+  const aim = ['empty /16', '90%-full /16', 'IPv6 /64'].map((name) => {
+    const r = rows.find((x) => x.name === name);
+    return r ? `${name} ${f(r.ipam.perSecond / r.bare.perSecond, 2)}x / ${f(r.rounds.median, 2)}x` : '';
+  });
+  console.log(`aim (>= 0.9x in all three, total / round median): ${aim.join(', ')}`);
   const rate = (name: string) => rows.find((r) => r.name === name)?.ipam.perSecond ?? 0;
   const empty = rate('empty /16') || 1;
   console.log(

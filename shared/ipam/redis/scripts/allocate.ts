@@ -1,6 +1,6 @@
 // allocate: a batch of requests of one subnet, each decided as if it ran alone (SPEC §2).
 import { macKeysLua, SUBNET_KEY_COUNT } from '../keys.ts';
-import { COMMON, MAC_LIB, SUBNET_LIB } from './lib.ts';
+import { COMMON, MAC_LIB, POS_TEXT, SUBNET_LIB } from './lib.ts';
 
 /**
  * allocate, for a batch of requests of one subnet (micro-batching: the allocator sends the
@@ -88,7 +88,7 @@ local function fast()
               if band(nv, m) == 0 then
                 if base + i >= limit then full = true; break end
                 nv = bor(nv, m); k = k + 1
-                pos[k] = prefix .. (base + i)
+                pos[k] = posText(prefix, base + i)
                 if k == nNew then break end
               end
               m = m / 2
@@ -160,7 +160,8 @@ local function fast()
     macNext = at % MAC_BITS
   end
   -- every request decided: write
-  local hs, hsN, idx, macHs, macN, recOf = {}, 0, {}, {}, 0, {}
+  -- replies of new owners go straight in; dup: some request is not a new owner's
+  local hs, hsN, idx, macHs, macN, recOf, dup = {}, 0, {}, {}, 0, {}, nNew < n
   local p4, p6 = picks['4'], picks['6']
   for j = 1, nNew do
     local i = newAt[j]
@@ -170,7 +171,8 @@ local function fast()
     if p6 then v6 = p6.pos[j]; hs[hsN + 1] = '6@' .. v6; hs[hsN + 2] = owner; hsN = hsN + 2 end
     local mac = macs[j]
     local rec = v4 .. '|' .. v6 .. '|' .. mac
-    recOf[owner] = rec
+    replies[i + 1] = rec
+    if dup then recOf[owner] = rec end
     hs[hsN + 1] = fields[i]; hs[hsN + 2] = rec; hsN = hsN + 2
     idx[2 * j - 1] = '0'; idx[2 * j] = owner
     if claimed[j] then
@@ -179,11 +181,11 @@ local function fast()
       if oldLayout then macHs[macN + 1] = 'h:' .. holders[j]; macHs[macN + 2] = mac; macN = macN + 2 end
     end
   end
-  for i = 1, n do
-    local rec = recList[i]
-    if rec then replies[i + 1] = '=' .. rec
-    elseif firstOf[owners[i]] == i then replies[i + 1] = recOf[owners[i]]
-    else replies[i + 1] = '=' .. recOf[owners[i]] end
+  -- the others (an owner with a record, or one already new in this batch): '=' and the record
+  if dup then
+    for i = 1, n do
+      if not replies[i + 1] then replies[i + 1] = '=' .. (recList[i] or recOf[owners[i]]) end
+    end
   end
   for f, pk in pairs(picks) do
     for _, w in ipairs(pk.wins) do
@@ -225,7 +227,7 @@ local function fast()
 end
 `;
 
-export const ALLOCATE = `${COMMON}${SUBNET_LIB}${macKeysLua(SUBNET_KEY_COUNT + 1)}${MAC_LIB}
+export const ALLOCATE = `${COMMON}${POS_TEXT}${SUBNET_LIB}${macKeysLua(SUBNET_KEY_COUNT + 1)}${MAC_LIB}
 local inline = #KEYS > ${SUBNET_KEY_COUNT}
 local shape = ARGV[2]
 local n = #shape
@@ -240,7 +242,7 @@ do
       fx4[i] = ARGV[a + 1]; fx6[i] = ARGV[a + 2]; macs[i] = ARGV[a + 3]
       a = a + 4
     else
-      fx4[i] = ''; fx6[i] = ''; macs[i] = ''
+      -- 'o': nothing fixed (nil reads as '' below; the fast path never reads them)
       a = a + 1
     end
   end
@@ -524,7 +526,7 @@ local function one(i, owner, fix4, fix6, macArg)
 end
 plan['4'] = {}; plan['6'] = {}
 local replies = {'OK'}
-for i = 1, n do replies[i + 1] = one(i, owners[i], fx4[i], fx6[i], macs[i]) end
+for i = 1, n do replies[i + 1] = one(i, owners[i], fx4[i] or '', fx6[i] or '', macs[i] or '') end
 
 -- shared writes: changed bitmap bytes, counters, cursors, page sets, records, owner index, MACs
 for _, ch in ipairs(dirty) do

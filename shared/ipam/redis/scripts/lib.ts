@@ -26,6 +26,25 @@ local function clearBit(key, b)
 end
 `;
 
+/**
+ * Lua: posText(prefix, n), the text prefix .. n for an integer 0 <= n < 100,000 (a bit inside a
+ * page is below 65,536): the same text as Lua's own number-to-string, without the temporary string
+ * that one makes through sprintf('%.14g'). Constant strings and one concatenation cost ~0.1 µs
+ * less per allocation inside Redis (bench/ipam-phases.ts); the tables are constants of the script.
+ */
+export const POS_TEXT = `
+local D1 = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9'}
+local D2 = {'00', '01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '20', '21', '22', '23', '24', '25', '26', '27', '28', '29', '30', '31', '32', '33', '34', '35', '36', '37', '38', '39', '40', '41', '42', '43', '44', '45', '46', '47', '48', '49', '50', '51', '52', '53', '54', '55', '56', '57', '58', '59', '60', '61', '62', '63', '64', '65', '66', '67', '68', '69', '70', '71', '72', '73', '74', '75', '76', '77', '78', '79', '80', '81', '82', '83', '84', '85', '86', '87', '88', '89', '90', '91', '92', '93', '94', '95', '96', '97', '98', '99'}
+local function posText(prefix, n)
+  if n < 10 then return prefix .. D1[n + 1] end
+  if n < 100 then return prefix .. D2[n + 1] end
+  local lo, hi = n % 100, math.floor(n / 100)
+  if hi < 10 then return prefix .. D1[hi + 1] .. D2[lo + 1] end
+  if hi < 100 then return prefix .. D2[hi + 1] .. D2[lo + 1] end
+  return prefix .. D1[math.floor(hi / 100) + 1] .. D2[hi % 100 + 1] .. D2[lo + 1]
+end
+`;
+
 /** The MAC registry's Lua; `MAP` and `MU` must be defined before it (keys.ts macKeysLua). */
 export const MAC_LIB = `
 local MAC_BITS = 16777215
