@@ -135,15 +135,11 @@ export function createSettledStore(opts: SettledStoreOptions): SettledStore {
     const dels = new Map<string, string[]>();
     for (const [key, rv] of changes) {
       const hash = settledHashKey(prefix, kindOf(key));
-      if (rv === null) {
-        let list = dels.get(hash);
-        if (!list) dels.set(hash, (list = []));
-        list.push(fieldOf(key));
-      } else {
-        let list = sets.get(hash);
-        if (!list) sets.set(hash, (list = []));
-        list.push(fieldOf(key), rv);
-      }
+      const into = rv === null ? dels : sets;
+      const list = into.get(hash) ?? [];
+      if (list.length === 0) into.set(hash, list);
+      if (rv === null) list.push(fieldOf(key));
+      else list.push(fieldOf(key), rv);
     }
     const pipeline = redis.pipeline();
     for (const [hash, flat] of sets) {
