@@ -55,6 +55,12 @@ export interface StackOptions {
    * (`--leader-elect`, Lease `default/vip-relay`): only the leader delivers.
    */
   relays?: number;
+  /**
+   * The relay keeps the versions it delivered in the stack's Redis (`--state-redis`), so a
+   * restarted relay re-delivers only what changed (default true; standalone Redis only). `false`:
+   * every restart re-delivers every object, as a relay without a store does.
+   */
+  relayState?: boolean;
   /** Leader election timing for the relays, e.g. `{ leaseDuration: '4s', renewDeadline: '2s', retryPeriod: '500ms' }`. */
   election?: { leaseDuration?: string; renewDeadline?: string; retryPeriod?: string };
   /** Relay resync period, e.g. `30s` (default 5m). */
@@ -543,6 +549,10 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
           HEALTH_PORT: String(relayHealthPorts[index]),
           HEALTH_HOST: '127.0.0.1',
+          // The settled-version store: the stack's Redis, its password from the same file.
+          ...(redisPlainUrl && (opts.relayState ?? true)
+            ? { RELAY_STATE_REDIS: redisPlainUrl, RELAY_STATE_REDIS_PASSWORD_FILE: files.redisPassword }
+            : {}),
         },
         cwd: ROOT,
       },
@@ -691,6 +701,8 @@ const STACK_OWNED = [
   'EVENTS_TOKEN',
   'REDIS_PASSWORD',
   'ADMISSION_TOKEN',
+  'RELAY_STATE_REDIS',
+  'RELAY_STATE_REDIS_PASSWORD',
 ].flatMap((n) => [n, `${n}_FILE`]);
 function inheritedEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
