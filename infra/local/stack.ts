@@ -195,9 +195,10 @@ export interface Stack {
   removeReplica(drainMs?: number): Promise<void>;
   /**
    * Starts relay `index` (default 0). Resolves once a relay has listed and watches: this one, or
-   * with leader election, whichever leads.
+   * with leader election, whichever leads. `state: false`: this relay keeps no settled versions (it
+   * re-delivers every object, as before the store), whatever the stack's `relayState`.
    */
-  startRelay(index?: number): Promise<Daemon>;
+  startRelay(index?: number, relayOpts?: { state?: boolean }): Promise<Daemon>;
   /** `.local/stack.json`-style description. */
   describe(): Record<string, unknown>;
   stop(): Promise<void>;
@@ -504,6 +505,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   let relaySpawns = 0;
   // Each relay's /metrics, /livez and /readyz. A new port per process: a relay stopped with a drain deadline may still hold its old one.
   const relayHealthPorts: number[] = [];
+  // Per relay: whether it keeps settled versions in the stack's Redis (StackOptions.relayState).
+  const relayStates: boolean[] = [];
   const spawnRelay = async (index: number) => {
     relayHealthPorts[index] = await freePort();
     // A new identity per process, as client-go's hostname_uuid: a restarted relay is a new candidate.
@@ -550,7 +553,7 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
           HEALTH_PORT: String(relayHealthPorts[index]),
           HEALTH_HOST: '127.0.0.1',
           // The settled-version store: the stack's Redis, its password from the same file.
-          ...(redisPlainUrl && (opts.relayState ?? true)
+          ...(redisPlainUrl && (relayStates[index] ?? opts.relayState ?? true)
             ? { RELAY_STATE_REDIS: redisPlainUrl, RELAY_STATE_REDIS_PASSWORD_FILE: files.redisPassword }
             : {}),
         },
@@ -613,7 +616,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       nextReplicaIndex = functions.length;
       await replica.stop();
     },
-    async startRelay(index = 0) {
+    async startRelay(index = 0, relayOpts = {}) {
+      relayStates[index] = relayOpts.state ?? opts.relayState ?? true;
       const relay = await spawnRelay(index);
       relays[index] = relay;
       // A restarted relay lists everything again (or, electing, waits for the lease); nothing waits for it.
