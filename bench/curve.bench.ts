@@ -324,7 +324,8 @@ export async function run() {
         `${label}: lists in ${r.listSeconds.toFixed(1)} s, drained in ${r.drainSeconds.toFixed(1)} s ` +
           `from spawn (${r.delivered} events delivered, ${r.skipped} skipped as settled); writes: API ${r.apiWrites}, Redis ${r.redisWrites}, ` +
           `NB commits ${r.nbCommits} (NB transactions sent ${r.nbTransactions}); relay RSS after ${r.relayRssMB.toFixed(0)} MB; ` +
-          `CPU ms per event: functions ${r.cpuMsPerEvent.functions!.toFixed(2)}, API server and bench ${r.cpuMsPerEvent.self!.toFixed(2)}`,
+          // With nothing delivered, the CPU over the restart in all (the lists), not per event.
+          `CPU ms ${r.delivered > 0 ? 'per event' : 'in all (nothing delivered)'}: functions ${r.cpuMsPerEvent.functions!.toFixed(2)}, API server and bench ${r.cpuMsPerEvent.self!.toFixed(2)}`,
       );
       if (r.apiWrites > 0) console.log(`  API writes by shape: ${JSON.stringify(r.apiByShape)}`);
     }
