@@ -83,7 +83,8 @@ change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the fu
 Restart without re-delivering everything (optional; without it every object is delivered again):
   --state-redis URL     Redis where the relay keeps, per object, the resourceVersion the functions
                         last handled; a new relay reads it and delivers only what changed (env
-                        RELAY_STATE_REDIS, or a file holding the URL in RELAY_STATE_REDIS_FILE; a
+                        RELAY_STATE_REDIS, or a file holding the URL: --state-redis-file PATH or
+                        RELAY_STATE_REDIS_FILE; a
                         URL with a password is refused here: use the env, the file, or
                         RELAY_STATE_REDIS_PASSWORD[_FILE]). Unreachable: everything is delivered.
   --state-prefix P      prefix of its keys, one per kind (env RELAY_STATE_PREFIX; vip-relay:)
@@ -131,6 +132,7 @@ export function parseRelayArgs(
       'renew-deadline': { type: 'string' },
       'retry-period': { type: 'string' },
       'state-redis': { type: 'string' },
+      'state-redis-file': { type: 'string' },
       'state-prefix': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -198,7 +200,15 @@ export function parseRelayArgs(
     const problem = timingProblem(leaderElection);
     if (problem) throw new Error(`leader election: ${problem}`);
   }
-  const state = parseStateStore(values['state-redis'], values['state-prefix'], env, io);
+  if (values['state-redis'] !== undefined && values['state-redis-file'] !== undefined)
+    throw new Error('--state-redis: give the URL or --state-redis-file, not both');
+  const stateFile = values['state-redis-file'];
+  const state = parseStateStore(
+    values['state-redis'],
+    values['state-prefix'],
+    stateFile ? { ...env, RELAY_STATE_REDIS: undefined, RELAY_STATE_REDIS_FILE: stateFile } : env,
+    io,
+  );
   return {
     ...(leaderElection ? { leaderElection } : {}),
     ...(state ? { state } : {}),

@@ -167,6 +167,12 @@ describe('relay CLI parsing', () => {
       prefix: 'vip-relay:',
     });
     expect(
+      parseRelayArgs(['--state-redis-file', '/run/url'], { ...base, RELAY_STATE_REDIS: 'redis://x' }, io)
+        .state,
+    ).toMatchObject({
+      redisUrl: 'redis://:pw@r:6379',
+    });
+    expect(
       parseRelayArgs(
         [],
         {
