@@ -161,7 +161,7 @@ describe('a relay with a settled-version store', () => {
     expect(second.relay.stats().settled).toMatchObject({ loadErrors: 0, writeErrors: 0 });
   });
 
-  it('re-delivers what the last relay could not deliver (503 until it stopped), and nothing else', async () => {
+  it('re-delivers what the last relay could not deliver (503 until it stopped), not a status-only change it filtered', async () => {
     const prefix = `${unique('t')}:`;
     const [failing, fine] = [unique('vip-failing'), unique('vip-fine')];
     for (const v of [failing, fine]) await dev.api.apply(vip(v));
@@ -171,6 +171,13 @@ describe('a relay with a settled-version store', () => {
       () => (first.sink.attempts.get(`Vip:${failing}`) ?? 0) >= 2,
     );
     await until('the fine one delivered', () => first.sink.received.some((r) => r.event.ref.name === fine));
+    // A status-only change of the delivered one, filtered by this relay: settled, not re-delivered.
+    writeStatus(fine, { ready: true });
+    const fineRv = dev.api.store.get(vips(), undefined, fine).metadata.resourceVersion;
+    await until(
+      'the status-only version is settled',
+      async () => (await redis.hget(settledHashKey(prefix, 'Vip'), fine)) === fineRv,
+    );
     await until('everything else is settled', () => {
       const s = first.relay.stats();
       return s.delivery.pendingKeys === 1 && s.settled!.unwritten === 0;
