@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type DevApiServer, startDevApiServer } from '../../infra/dev-apiserver/index.ts';
-import { freePort, makeTempDir } from '../../infra/local/services.ts';
+import { freePort, makeTempDir, startRedis } from '../../infra/local/services.ts';
 import type { KubeObject } from '../../infra/relay/cache.ts';
 import { type Relay, type RelayOptions, startRelay } from '../../infra/relay/relay.ts';
 import { DEFAULT_RESOURCES } from '../../infra/relay/resources.ts';
@@ -239,5 +239,37 @@ describe('a relay with a settled-version store', () => {
     expect(sink.received.length).toBeGreaterThanOrEqual(listed);
     expect(relay.stats().settled).toMatchObject({ loadErrors: 1, loaded: 0 });
     expect(relay.stats().resources.reduce((n, r) => n + r.skippedSettled, 0)).toBe(0);
+  });
+
+  it('keeps delivering while its Redis is down, and writes what it kept once Redis answers again', async () => {
+    const own = await startRedis({ password: 'settled-pw' });
+    cleanups.push(() => own.stop());
+    const prefix = `${unique('t')}:`;
+    const [before, during] = [unique('vip-before'), unique('vip-during')];
+    await dev.api.apply(vip(before));
+    const { relay, sink } = await relayWith(prefix, () => ({ status: 200 }), {
+      // The password in the URL: what RELAY_STATE_REDIS may hold.
+      storeUrl: own.url,
+      resources: DEFAULT_RESOURCES.filter((r) => r.kind === 'Vip'),
+    });
+    await until('delivered', () => sink.received.some((r) => r.event.ref.name === before));
+    await quiet(relay);
+    await own.stop();
+    await dev.api.apply(vip(during));
+    await until('delivered while Redis is down', () =>
+      sink.received.some((r) => r.event.ref.name === during),
+    );
+    await until('a write failed and is kept', () => {
+      const s = relay.stats().settled!;
+      return s.writeErrors > 0 && s.unwritten > 0;
+    });
+    const back = await own.respawn();
+    cleanups.push(() => back.stop());
+    await quiet(relay);
+    const check = new Redis(back.url);
+    cleanups.push(async () => check.disconnect());
+    expect(await check.hget(settledHashKey(prefix, 'Vip'), during)).toBe(
+      dev.api.store.get(vips(), undefined, during).metadata.resourceVersion,
+    );
   });
 });
