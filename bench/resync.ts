@@ -28,7 +28,12 @@ export interface Slots {
   nextSlot: number;
 }
 
-export async function relayRestart(stack: Stack, redis: Redis, objects: number) {
+/**
+ * Stops the relay and starts a new one, measuring until it has handled its lists. `state: true`
+ * (the stack's default): the new relay reads the settled versions and skips unchanged objects;
+ * `false`: it delivers every object again (a relay without the store).
+ */
+export async function relayRestart(stack: Stack, redis: Redis, objects: number, state = true) {
   // Subnet counts are written up to 10 s after the last change (shared/domain/subnet-status.ts
   // subnetRefreshDelay): let them land, or the relist would find them due and write them.
   await sleep(11_000);
@@ -56,7 +61,7 @@ export async function relayRestart(stack: Stack, redis: Redis, objects: number) 
   let listSeconds: number;
   let drained: Awaited<ReturnType<typeof relayDrained>>;
   try {
-    await stack.startRelay(0);
+    await stack.startRelay(0, { state });
     listSeconds = (performance.now() - spawned) / 1000;
     drained = await relayDrained(stack.relayHealthUrl, objects, {
       timeoutMs: 600_000,
@@ -76,6 +81,7 @@ export async function relayRestart(stack: Stack, redis: Redis, objects: number) 
     listSeconds,
     drainSeconds,
     delivered: drained.delivered,
+    skipped: drained.skipped,
     apiWrites: api.total,
     apiByShape: Object.fromEntries(api.byShape),
     redisWrites: (await redisWrites(redis)) - redisBefore,

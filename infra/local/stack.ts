@@ -55,6 +55,12 @@ export interface StackOptions {
    * (`--leader-elect`, Lease `default/vip-relay`): only the leader delivers.
    */
   relays?: number;
+  /**
+   * The relay keeps the versions it delivered in the stack's Redis (`--state-redis`), so a
+   * restarted relay re-delivers only what changed (default true; standalone Redis only). `false`:
+   * every restart re-delivers every object, as a relay without a store does.
+   */
+  relayState?: boolean;
   /** Leader election timing for the relays, e.g. `{ leaseDuration: '4s', renewDeadline: '2s', retryPeriod: '500ms' }`. */
   election?: { leaseDuration?: string; renewDeadline?: string; retryPeriod?: string };
   /** Relay resync period, e.g. `30s` (default 5m). */
@@ -189,9 +195,10 @@ export interface Stack {
   removeReplica(drainMs?: number): Promise<void>;
   /**
    * Starts relay `index` (default 0). Resolves once a relay has listed and watches: this one, or
-   * with leader election, whichever leads.
+   * with leader election, whichever leads. `state: false`: this relay keeps no settled versions (it
+   * re-delivers every object, as before the store), whatever the stack's `relayState`.
    */
-  startRelay(index?: number): Promise<Daemon>;
+  startRelay(index?: number, relayOpts?: { state?: boolean }): Promise<Daemon>;
   /** `.local/stack.json`-style description. */
   describe(): Record<string, unknown>;
   stop(): Promise<void>;
@@ -498,6 +505,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
   let relaySpawns = 0;
   // Each relay's /metrics, /livez and /readyz. A new port per process: a relay stopped with a drain deadline may still hold its old one.
   const relayHealthPorts: number[] = [];
+  // Per relay: whether it keeps settled versions in the stack's Redis (StackOptions.relayState).
+  const relayStates: boolean[] = [];
   const spawnRelay = async (index: number) => {
     relayHealthPorts[index] = await freePort();
     // A new identity per process, as client-go's hostname_uuid: a restarted relay is a new candidate.
@@ -543,6 +552,10 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
           LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
           HEALTH_PORT: String(relayHealthPorts[index]),
           HEALTH_HOST: '127.0.0.1',
+          // The settled-version store: the stack's Redis, its password from the same file.
+          ...(redisPlainUrl && (relayStates[index] ?? opts.relayState ?? true)
+            ? { RELAY_STATE_REDIS: redisPlainUrl, RELAY_STATE_REDIS_PASSWORD_FILE: files.redisPassword }
+            : {}),
         },
         cwd: ROOT,
       },
@@ -603,7 +616,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       nextReplicaIndex = functions.length;
       await replica.stop();
     },
-    async startRelay(index = 0) {
+    async startRelay(index = 0, relayOpts = {}) {
+      relayStates[index] = relayOpts.state ?? opts.relayState ?? true;
       const relay = await spawnRelay(index);
       relays[index] = relay;
       // A restarted relay lists everything again (or, electing, waits for the lease); nothing waits for it.
@@ -691,6 +705,8 @@ const STACK_OWNED = [
   'EVENTS_TOKEN',
   'REDIS_PASSWORD',
   'ADMISSION_TOKEN',
+  'RELAY_STATE_REDIS',
+  'RELAY_STATE_REDIS_PASSWORD',
 ].flatMap((n) => [n, `${n}_FILE`]);
 function inheritedEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };

@@ -165,6 +165,8 @@ export interface RelayProgress {
   delivered: number;
   /** Events waiting, in flight included. */
   depth: number;
+  /** Listed objects not delivered because the relay's settled-version store says they were handled. */
+  skipped: number;
 }
 
 export async function relayProgress(healthUrl: string): Promise<RelayProgress> {
@@ -172,17 +174,20 @@ export async function relayProgress(healthUrl: string): Promise<RelayProgress> {
     'vip_relay_events_received_total',
     'vip_relay_events_delivered_total',
     'vip_relay_queue_depth',
+    'vip_relay_settled_skipped_total',
   ]);
   return {
     received: m.vip_relay_events_received_total ?? 0,
     delivered: m.vip_relay_events_delivered_total ?? 0,
     depth: m.vip_relay_queue_depth ?? 0,
+    skipped: m.vip_relay_settled_skipped_total ?? 0,
   };
 }
 
 /**
- * Waits until the relay has queued at least `objects` events (its lists) and none is left
- * waiting or in flight: every object handled. Resolves with the relay's counts then.
+ * Waits until the relay has queued or skipped (already settled) at least `objects` events (its
+ * lists) and none is left waiting or in flight: every object handled. Resolves with the relay's
+ * counts then.
  */
 export async function relayDrained(
   healthUrl: string,
@@ -193,7 +198,7 @@ export async function relayDrained(
   let ticks = 0;
   for (;;) {
     const p = await relayProgress(healthUrl);
-    if (p.received >= objects && p.depth === 0) return p;
+    if (p.received + p.skipped >= objects && p.depth === 0) return p;
     if (Date.now() > deadline)
       throw new Error(`relay not drained: ${JSON.stringify(p)}, expected ${objects} events`);
     if (++ticks % 20 === 0) opts.onTick?.(p);

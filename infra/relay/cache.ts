@@ -11,6 +11,16 @@ export interface ChangeEvent {
   action: Action;
   key: string;
   object: KubeObject;
+  /**
+   * The resourceVersion of the state before this one, when the relay knew it (set only with a
+   * settled-version record: an echo dropped for it is settled only if that state was).
+   */
+  previousRv?: string;
+  /**
+   * Send as a Reference-mode event (`{apiVersion, kind, name, namespace}` only): a delete of an
+   * object whose last state this relay never saw (settled by an earlier relay, gone since).
+   */
+  reference?: boolean;
 }
 
 export type ObjectCache = Map<string, KubeObject>;

@@ -33,6 +33,8 @@ export interface RelayCliOptions {
   logLevel: string;
   /** Set when replicas elect a leader (only it delivers); undefined: this relay always delivers. */
   leaderElection?: LeaderElectionCli;
+  /** The settled-version store: a new relay re-delivers only what changed (undefined: everything). */
+  state?: { redisUrl: string; password?: string; prefix: string };
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -78,6 +80,15 @@ change as a signed CloudEvent (Knative ApiServerSource, Resource mode) to the fu
   --shutdown-deadline D how long SIGTERM waits for queued deliveries (env RELAY_SHUTDOWN_DEADLINE; 10s)
   --log-level LEVEL     pino level (env LOG_LEVEL; info)
 
+Restart without re-delivering everything (optional; without it every object is delivered again):
+  --state-redis URL     Redis where the relay keeps, per object, the resourceVersion the functions
+                        last handled; a new relay reads it and delivers only what changed (env
+                        RELAY_STATE_REDIS, or a file holding the URL: --state-redis-file PATH or
+                        RELAY_STATE_REDIS_FILE; a
+                        URL with a password is refused here: use the env, the file, or
+                        RELAY_STATE_REDIS_PASSWORD[_FILE]). Unreachable: everything is delivered.
+  --state-prefix P      prefix of its keys, one per kind (env RELAY_STATE_PREFIX; vip-relay:)
+
 Leader election (several replicas; only the holder of a coordination.k8s.io/v1 Lease lists,
 watches and delivers, the others wait and answer /readyz as followers):
   --leader-elect        turn it on (env RELAY_LEADER_ELECT=true)
@@ -120,6 +131,9 @@ export function parseRelayArgs(
       'lease-duration': { type: 'string' },
       'renew-deadline': { type: 'string' },
       'retry-period': { type: 'string' },
+      'state-redis': { type: 'string' },
+      'state-redis-file': { type: 'string' },
+      'state-prefix': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -186,8 +200,18 @@ export function parseRelayArgs(
     const problem = timingProblem(leaderElection);
     if (problem) throw new Error(`leader election: ${problem}`);
   }
+  if (values['state-redis'] !== undefined && values['state-redis-file'] !== undefined)
+    throw new Error('--state-redis: give the URL or --state-redis-file, not both');
+  const stateFile = values['state-redis-file'];
+  const state = parseStateStore(
+    values['state-redis'],
+    values['state-prefix'],
+    stateFile ? { ...env, RELAY_STATE_REDIS: undefined, RELAY_STATE_REDIS_FILE: stateFile } : env,
+    io,
+  );
   return {
     ...(leaderElection ? { leaderElection } : {}),
+    ...(state ? { state } : {}),
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
     sinks,
     ...(sinksFile && !values.sink?.length ? { sinksFile } : {}),
@@ -201,4 +225,46 @@ export function parseRelayArgs(
     shutdownDeadlineMs: parseDuration(values['shutdown-deadline'] ?? env.RELAY_SHUTDOWN_DEADLINE ?? '10s'),
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
   };
+}
+
+/** Whether a Redis URL carries a password (`redis://:pw@host`, `redis://user:pw@host`). */
+const urlHasPassword = (url: URL) => url.password !== '';
+
+function parseStateStore(
+  flag: string | undefined,
+  prefixFlag: string | undefined,
+  env: Record<string, string | undefined>,
+  io: { readFile?: (path: string) => string },
+): RelayCliOptions['state'] {
+  const problem = (why: string) => new Error(`--state-redis: ${why}`);
+  let text = flag;
+  if (flag !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(flag);
+    } catch {
+      throw problem('not a URL (redis://host:6379 or rediss://host:6380)');
+    }
+    if (urlHasPassword(parsed))
+      throw problem(
+        'a password on the command line is visible to every user through ps. Put the URL in ' +
+          'RELAY_STATE_REDIS or a file named by RELAY_STATE_REDIS_FILE, or the password in RELAY_STATE_REDIS_PASSWORD[_FILE]',
+      );
+  } else {
+    text = readSecret(env, 'RELAY_STATE_REDIS', io)?.trim();
+  }
+  if (!text) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    // Never echo the text: it may hold a password.
+    throw problem('RELAY_STATE_REDIS is not a URL (redis://host:6379 or rediss://host:6380)');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw problem(`the URL must start with redis:// or rediss:// (not ${url.protocol}//)`);
+  const password = readSecret(env, 'RELAY_STATE_REDIS_PASSWORD', io);
+  const prefix = prefixFlag ?? env.RELAY_STATE_PREFIX ?? 'vip-relay:';
+  if (!prefix) throw problem('--state-prefix must not be empty');
+  return { redisUrl: text, ...(password ? { password } : {}), prefix };
 }

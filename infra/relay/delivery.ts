@@ -15,6 +15,7 @@ import type { Action } from '../../shared/events/types.ts';
 import { type BackoffPolicy, backoffDelay, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
 import { type Logger, silentLogger } from './logger.ts';
+import type { SettledVersions } from './settled.ts';
 
 export type SendResult =
   /** `produced`: resourceVersions of the event's object the handler wrote itself (echoes to drop). */
@@ -72,6 +73,11 @@ export interface DeliveryOptions {
    * arrive after the answer that named it). Oldest forgotten first. Default 10,000.
    */
   maxRememberedEchoKeys?: number;
+  /**
+   * The settled-version record to keep (settled.ts): a key is settled at its newest version once
+   * its queue is empty after a final answer. Absent: nothing is recorded.
+   */
+  settled?: SettledVersions;
 }
 
 export interface DeliveryStats {
@@ -126,6 +132,11 @@ interface KeyState {
   failures: number;
   parked: boolean;
   lastTryAt: number;
+  /**
+   * The newest version of the object that its queue stands for: the last state queued, or a later
+   * one that was not queued because it repeats it (status-only, echo). Settled when the queue empties.
+   */
+  newestRv?: string;
   /** The end of its current wait, and how to cut it short (set while waiting). */
   waitUntil?: number;
   interrupt?: () => void;
@@ -255,6 +266,7 @@ export class Delivery {
     this.counts.enqueued++;
     if (this.isExpectedEcho(ev)) {
       this.counts.echoes++;
+      this.skipped(ev.key, rvOf(ev), ev.previousRv);
       return;
     }
     let st = this.keys.get(ev.key);
@@ -271,11 +283,13 @@ export class Delivery {
       };
       this.keys.set(ev.key, st);
       this.counts.collapsed += enqueueCollapsing(st.queue, ev);
+      st.newestRv = ev.action === 'delete' ? undefined : rvOf(ev);
       void this.runKey(st);
       this.startReporting();
       return;
     }
     this.counts.collapsed += enqueueCollapsing(st.queue, ev);
+    st.newestRv = ev.action === 'delete' ? undefined : rvOf(ev);
     if (st.parked) {
       // A new state of a failing object may be what fixes it: try it soon, counting afresh.
       st.parked = false;
@@ -283,6 +297,20 @@ export class Delivery {
       st.attempts = 0;
       this.wakeSoon(st);
     }
+  }
+
+  /**
+   * A state of `key` that is not delivered because it repeats the one before it (`previousRv`): a
+   * status-only change filtered by the watch, an echo. With the key pending, its queue now stands
+   * for this version too; without, it is settled if the state it repeats was.
+   */
+  skipped(key: string, rv: string | undefined, previousRv: string | undefined): void {
+    const settled = this.opts.settled;
+    if (!settled || rv === undefined) return;
+    const st = this.keys.get(key);
+    if (st) {
+      if (st.newestRv !== undefined) st.newestRv = rv;
+    } else settled.skippedAfter(key, rv, previousRv);
   }
 
   stats(): DeliveryStats {
@@ -541,6 +569,7 @@ export class Delivery {
     if (result.outcome === 'done') {
       this.counts.delivered++;
       if (result.produced?.length) this.onProduced(st, result.produced);
+      this.answeredFinally(st, event);
       const s = this.sinkState(st.sink);
       if (s.failing || s.unreachable) this.recovered(st.sink, 'delivery');
       return;
@@ -548,6 +577,8 @@ export class Delivery {
     if (result.outcome === 'drop') {
       this.counts.dropped++;
       this.countDrop(result.reason ?? 'refused');
+      // A verdict on the object settles it; a request too large says nothing about the object.
+      if (result.reason !== 'PayloadTooLarge') this.answeredFinally(st, event);
       this.log.warn(
         { key: st.key, action: event.action, detail: result.detail },
         'event refused by the function; dropped',
@@ -598,6 +629,14 @@ export class Delivery {
       'event not delivered; will retry',
     );
     await this.waitKey(st, wait);
+  }
+
+  /** Records a final answer in the settled-version record. */
+  private answeredFinally(st: KeyState, event: ChangeEvent): void {
+    const settled = this.opts.settled;
+    if (!settled) return;
+    if (event.action === 'delete') settled.forget(st.key);
+    else if (st.queue.length === 0) settled.settle(st.key, st.newestRv ?? rvOf(event));
   }
 
   /** Puts a failed event back in front; a newer add/update behind it replaces it (deletes stay). */

@@ -7,12 +7,14 @@ import {
   applyWatchEvent,
   type ChangeEvent,
   type KubeObject,
+  keyOf,
   type ObjectCache,
   withTypeMeta,
 } from './cache.ts';
 import type { KubeTransport, WatchEnd } from './kube-transport.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { apiVersionOf, collectionPath, type ResourceType, resourceName } from './resources.ts';
+import { relistWithSettled, type SettledVersions } from './settled.ts';
 
 export interface ListWatchOptions {
   transport: KubeTransport;
@@ -28,6 +30,13 @@ export interface ListWatchOptions {
   delay?: Delay;
   random?: () => number;
   logger?: Logger;
+  /**
+   * The settled-version record (settled.ts): the first list and a 410 relist leave out objects
+   * already handled at their listed version; the resync timer's lists still deliver everything.
+   */
+  settled?: SettledVersions;
+  /** A watched state not delivered because only its status changed (settled if the one before was). */
+  onSkipped?: (key: string, rv: string, previousRv: string) => void;
 }
 
 export interface ListWatchStats {
@@ -38,6 +47,10 @@ export interface ListWatchStats {
   resyncs: number;
   reconnects: number;
   events: number;
+  /** Listed objects not delivered because their version was settled (first list, 410 relists). */
+  skippedSettled: number;
+  /** Deletes of objects a list no longer showed. */
+  listDeletes: number;
   objects: number;
   missing: boolean;
   resourceVersion: string;
@@ -57,6 +70,8 @@ export class ListWatch {
     resyncs: 0,
     reconnects: 0,
     events: 0,
+    skippedSettled: 0,
+    listDeletes: 0,
   };
   private missing = false;
   private resourceVersion = '';
@@ -115,6 +130,8 @@ export class ListWatch {
     const apiVersion = apiVersionOf(resource);
     const signal = this.stopper.signal;
     let failures = 0;
+    // Why the next list happens: a resync delivers everything, the others skip settled objects.
+    let reason: 'start' | 'gone' | 'resync' = 'start';
 
     while (!signal.aborted) {
       // --- list ---
@@ -149,13 +166,27 @@ export class ListWatch {
       this.counts.lists++;
       failures = 0;
       this.resourceVersion = body.metadata?.resourceVersion ?? '';
-      this.emit(
-        applyList(
-          this.cache,
-          resource.kind,
-          body.items.map((o) => withTypeMeta(o, apiVersion, resource.kind)),
-        ),
+      const items = body.items.map((o) => withTypeMeta(o, apiVersion, resource.kind));
+      const settled = this.opts.settled;
+      const result = settled
+        ? relistWithSettled(this.cache, resource.kind, apiVersion, items, settled, reason !== 'resync')
+        : undefined;
+      const events = result?.events ?? applyList(this.cache, resource.kind, items);
+      const deletes = result?.deletes ?? events.filter((e) => e.action === 'delete').length;
+      this.counts.skippedSettled += result?.skipped ?? 0;
+      this.counts.listDeletes += deletes;
+      this.log.info(
+        {
+          resource: this.name,
+          reason,
+          listed: items.length,
+          delivering: events.length - deletes,
+          skipped: result?.skipped ?? 0,
+          deletes,
+        },
+        `list: listed ${items.length}, delivering ${events.length - deletes}, skipped ${result?.skipped ?? 0}, deletes ${deletes}`,
       );
+      this.emit(events);
       this.markSynced();
 
       // --- watch until a relist is due ---
@@ -171,6 +202,7 @@ export class ListWatch {
       );
       if (relist === 'gone') this.counts.relistsAfterGone++;
       if (relist === 'resync') this.counts.resyncs++;
+      if (relist !== 'stopped') reason = relist;
     }
   }
 
@@ -230,13 +262,22 @@ export class ListWatch {
             return;
           }
           const obj = withTypeMeta(line.object as KubeObject, apiVersion, resource.kind);
-          if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+          const rv = obj.metadata.resourceVersion;
+          if (rv) this.resourceVersion = rv;
           healthy();
-          this.emit(
-            applyWatchEvent(this.cache, resource.kind, line.type, obj, {
-              ...(resource.claimedStatus ? { claimedStatus: resource.claimedStatus } : {}),
-            }),
-          );
+          // The state before this one, for the settled-version record (only kept with one).
+          const key = this.opts.settled ? keyOf(resource.kind, obj) : '';
+          const previousRv = this.opts.settled ? this.cache.get(key)?.metadata.resourceVersion : undefined;
+          const events = applyWatchEvent(this.cache, resource.kind, line.type, obj, {
+            ...(resource.claimedStatus ? { claimedStatus: resource.claimedStatus } : {}),
+          });
+          if (previousRv !== undefined && rv) {
+            if (events.length === 0 && line.type !== 'DELETED' && rv !== previousRv) {
+              this.opts.onSkipped?.(key, rv, previousRv);
+            }
+            for (const ev of events) if (ev.action !== 'delete') ev.previousRv = previousRv;
+          }
+          this.emit(events);
         },
         watchAbort.signal,
       );

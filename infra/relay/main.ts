@@ -17,6 +17,7 @@ import { kubeTransport } from './kube-transport.ts';
 import { kubeLeasePort, LeaderElector } from './leader.ts';
 import { createRelayMetrics } from './metrics.ts';
 import { type Relay, startRelay } from './relay.ts';
+import { createSettledStore } from './settled-store.ts';
 
 let cli: ReturnType<typeof parseRelayArgs>;
 try {
@@ -70,6 +71,17 @@ function lead(): void {
     maxInFlight: cli.maxInFlight,
     maxAttempts: cli.maxAttempts,
     logger: log,
+    // One store (one connection) per term: the relay closes it when it stops.
+    ...(cli.state
+      ? {
+          settledStore: createSettledStore({
+            url: cli.state.redisUrl,
+            ...(cli.state.password ? { password: cli.state.password } : {}),
+            prefix: cli.state.prefix,
+            logger: log,
+          }),
+        }
+      : {}),
   });
   relay = current;
   metrics.attach(current);

@@ -132,6 +132,40 @@ export function createRelayMetrics(registry = new Registry()): RelayMetrics {
   counter('vip_relay_watch_events_total', 'Watch and list events seen, by resource.', ['resource'], (s) =>
     s.resources.map((r) => [{ resource: r.resource }, r.events]),
   );
+  counter(
+    'vip_relay_settled_skipped_total',
+    'Listed objects not delivered because the functions already handled that version (settled-version store; first list and 410 relists).',
+    ['resource'],
+    (s) => s.resources.map((r) => [{ resource: r.resource }, r.skippedSettled]),
+  );
+  counter(
+    'vip_relay_list_deletes_total',
+    'Deletes emitted by lists: objects gone while no watch saw them go.',
+    ['resource'],
+    (s) => s.resources.map((r) => [{ resource: r.resource }, r.listDeletes]),
+  );
+  counter(
+    'vip_relay_settled_store_errors_total',
+    'Failures of the settled-version store, by operation (load at start, write of a batch).',
+    ['op'],
+    (s) =>
+      s.settled
+        ? [
+            [{ op: 'load' }, s.settled.loadErrors],
+            [{ op: 'write' }, s.settled.writeErrors],
+          ]
+        : [],
+  );
+  gauge(
+    'vip_relay_settled_objects',
+    'Objects in the settled-version record (0 without a store).',
+    (s) => s.settled?.keys ?? 0,
+  );
+  gauge(
+    'vip_relay_settled_unwritten',
+    'Settled-version changes not yet written to the store (Redis down, or the next flush).',
+    (s) => s.settled?.unwritten ?? 0,
+  );
 
   const latency = new Histogram({
     name: 'vip_relay_delivery_duration_seconds',

@@ -9,6 +9,8 @@ import { type KubeTransport, kubeTransport } from './kube-transport.ts';
 import { ListWatch, type ListWatchStats } from './list-watch.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { DEFAULT_RESOURCES, type ResourceType } from './resources.ts';
+import { SettledVersions } from './settled.ts';
+import type { SettledStore, SettledStoreStats } from './settled-store.ts';
 import { createHttpSink, type HttpSink, type SinkStats } from './sink.ts';
 
 export interface RelayOptions {
@@ -50,6 +52,11 @@ export interface RelayOptions {
   /** Told of each delivered event: ms from its arrival to the function's answer (metrics). */
   onDelivered?: (ms: number) => void;
   onRouted?: (url: string, event: ChangeEvent) => void;
+  /**
+   * Where the settled versions are kept (settled-store.ts): read before the first lists, so
+   * objects already handled at their listed version are not delivered again. The relay closes it.
+   */
+  settledStore?: SettledStore;
 }
 
 export interface RelayStats {
@@ -58,6 +65,8 @@ export interface RelayStats {
   routed: Record<string, number>;
   /** Requests and events of the HTTP sink (absent with an injected `send`). */
   sink?: SinkStats;
+  /** The settled-version record and its store (absent without a store). */
+  settled?: SettledStoreStats & { keys: number };
 }
 
 export interface Relay {
@@ -95,7 +104,10 @@ export function startRelay(options: RelayOptions): Relay {
         },
       });
   const send = options.send ?? httpSink!;
+  const store = options.settledStore;
+  const settled = store ? new SettledVersions() : undefined;
   const delivery = new Delivery({
+    ...(settled ? { settled } : {}),
     send,
     concurrency: options.concurrency,
     maxAttempts: options.maxAttempts,
@@ -125,9 +137,25 @@ export function startRelay(options: RelayOptions): Relay {
         delay: options.delay,
         random: options.random,
         logger: log,
+        ...(settled
+          ? { settled, onSkipped: (key: string, rv: string, prev: string) => delivery.skipped(key, rv, prev) }
+          : {}),
       }),
   );
-  for (const w of watches) w.start();
+  let stopped = false;
+  // With a store, the record is read before the first lists (a failure only means more deliveries).
+  const loaded =
+    store && settled
+      ? store.load(
+          resources.map((r) => r.kind),
+          settled,
+        )
+      : Promise.resolve(undefined);
+  const started = loaded.then(() => {
+    if (stopped) return;
+    if (store && settled) store.start(settled);
+    for (const w of watches) w.start();
+  });
   log.info(
     { server: transport.server, sinks: options.sinks, resources: resources.map((r) => r.kind) },
     'relay started',
@@ -135,12 +163,13 @@ export function startRelay(options: RelayOptions): Relay {
 
   let stopping: Promise<CloseResult> | undefined;
   return {
-    synced: Promise.all(watches.map((w) => w.synced)).then(() => undefined),
+    synced: started.then(() => Promise.all(watches.map((w) => w.synced))).then(() => undefined),
     stats: () => ({
       delivery: delivery.stats(),
       resources: watches.map((w) => w.stats()),
       routed: { ...routed },
       ...(httpSink ? { sink: httpSink.stats() } : {}),
+      ...(store && settled ? { settled: { ...store.stats(), keys: settled.size } } : {}),
     }),
     setSinks(urls) {
       if (!httpSink) throw new Error('setSinks needs the HTTP sink');
@@ -149,9 +178,13 @@ export function startRelay(options: RelayOptions): Relay {
     },
     stop(opts = {}) {
       stopping ??= (async () => {
+        stopped = true;
+        await started;
         await Promise.all(watches.map((w) => w.stop()));
         const result = await delivery.close(opts.deadlineMs ?? 10_000);
         httpSink?.close();
+        // What was answered before the stop is written, so the next relay skips it.
+        await store?.close();
         // The last line says what was not delivered: the next relay's list sends those objects' state.
         log.info(
           { ...result, stats: delivery.stats(), sink: httpSink?.stats() },

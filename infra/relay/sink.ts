@@ -15,6 +15,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
   type EncodedEvent,
   type HttpEncoding,
+  referenceEvent,
+  refOf,
   resourceEvent,
   structuredJson,
   toBatch,
@@ -243,12 +245,16 @@ export function createHttpSink(opts: HttpSinkOptions): HttpSink {
 
   const encodeOne = (event: ChangeEvent, id?: string) => {
     const plural = opts.plurals?.get(event.object.kind ?? '');
-    return resourceEvent(event.object, {
+    const encodeOpts = {
       action: event.action,
       source: opts.source,
       ...(plural ? { plural } : {}),
       ...(id ? { id } : {}),
-    });
+    };
+    // A delete of an object whose last state this relay never saw: its name is all there is.
+    return event.reference
+      ? referenceEvent(refOf(event.object), encodeOpts)
+      : resourceEvent(event.object, encodeOpts);
   };
 
   // One abort listener per caller signal (Delivery passes one for all sends), not one per request:

@@ -1,7 +1,11 @@
-// Every handler is level-triggered: a relay restart re-delivers every object unchanged, and that
-// must write nothing to the API server, Redis or OVN NB. A handler that writes on a no-op event
-// (a status patch with the same content, a count, an NB transaction that changes nothing) fails
-// this test. The same property is measured at 100,000 Vips + 100,000 pods by `npm run bench -- curve`.
+// Every handler is level-triggered: a relay restart without its settled-version store re-delivers
+// every object unchanged, and that must write nothing to the API server, Redis or OVN NB. A handler
+// that writes on a no-op event (a status patch with the same content, a count, an NB transaction
+// that changes nothing) fails this test. With the store (the stack's default), a restart delivers
+// nothing for unchanged objects, and exactly what was created, changed or deleted while no relay
+// watched. The same is measured at scale by `npm run bench -- curve`.
+
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { type Stack, startStack } from '../../infra/local/stack.ts';
@@ -12,6 +16,7 @@ import {
   nbLogMark,
   redisWrites,
   relayDrained,
+  relayProgress,
 } from '../../infra/local/write-counters.ts';
 import { createRedisAllocator } from '../../shared/ipam/index.ts';
 import { createKube } from '../../shared/kube/index.ts';
@@ -102,13 +107,13 @@ test('a relay restart (a relist of every kind) writes nothing to the API server,
     )
     .toBe(true);
 
-  // The relay goes away; what it would have re-delivered is now a full relist.
+  // The relay goes away; what it would have re-delivered is now a full relist (no store).
   await stack.relay!.stop();
   await compactNb(stack.nb!.ctl);
   const mark = nbLogMark(stack.nb!.dbFile);
   const redisBefore = await redisWrites(redis);
   const api = countApiWrites(stack.apiServer);
-  await stack.startRelay(0);
+  await stack.startRelay(0, { state: false });
   // Every object listed is delivered and answered (Vips, pods, the Subnet).
   const objects = VIPS + VIPS + VIPS / AAP_EVERY + 1;
   const drained = await relayDrained(stack.relayHealthUrl, objects, { timeoutMs: 60_000 });
@@ -119,3 +124,97 @@ test('a relay restart (a relist of every kind) writes nothing to the API server,
   expect((await redisWrites(redis)) - redisBefore, 'Redis writes').toBe(0);
   expect(nbCommitsSince(stack.nb!.dbFile, mark), 'NB commits').toBe(0);
 }, 180_000);
+
+const kube = () => createKube({ kubeconfigPath: stack.kubeconfig });
+const OBJECTS = VIPS + VIPS + VIPS / AAP_EVERY + 1;
+
+/** The relay's `list:` log lines of its current process, by resource. */
+function listLines(): Record<string, { delivering: number; skipped: number; deletes: number }> {
+  const out: Record<string, { delivering: number; skipped: number; deletes: number }> = {};
+  for (const line of readFileSync(stack.relay!.logFile, 'utf8').split('\n')) {
+    if (!line.includes('"list: listed')) continue;
+    const l = JSON.parse(line) as { resource: string; delivering: number; skipped: number; deletes: number };
+    out[l.resource] = { delivering: l.delivering, skipped: l.skipped, deletes: l.deletes };
+  }
+  return out;
+}
+
+test('with the settled-version store, a relay restart delivers nothing for unchanged objects and writes nothing', async () => {
+  await relayDrained(stack.relayHealthUrl, 1);
+  await stack.relay!.stop();
+  await compactNb(stack.nb!.ctl);
+  const mark = nbLogMark(stack.nb!.dbFile);
+  const redisBefore = await redisWrites(redis);
+  const api = countApiWrites(stack.apiServer);
+  await stack.startRelay(0);
+  const drained = await relayDrained(stack.relayHealthUrl, OBJECTS, { timeoutMs: 60_000 });
+  api.detach();
+  expect(drained).toMatchObject({ received: 0, delivered: 0, depth: 0 });
+  expect(drained.skipped).toBeGreaterThanOrEqual(OBJECTS);
+  expect(Object.fromEntries(api.byShape), 'API server writes').toEqual({});
+  expect((await redisWrites(redis)) - redisBefore, 'Redis writes').toBe(0);
+  expect(nbCommitsSince(stack.nb!.dbFile, mark), 'NB commits').toBe(0);
+}, 120_000);
+
+test('objects created, changed and deleted while no relay watched are delivered, nothing else', async () => {
+  const k = kube();
+  const allocator = createRedisAllocator(redis);
+  const aapVip = 'quiet-0'; // AAP: a virtual port in NB, its parent pod parent-quiet-0
+  const plainVip = 'quiet-1';
+  const deletedPod = 'plain-2';
+  const podIp = (await k.getPod('default', deletedPod))?.metadata.annotations?.[
+    'ovn.kubernetes.io/ip_address'
+  ];
+  expect(podIp).toBeTruthy();
+  expect(await allocator.get('ovn-default', `vip/${aapVip}`)).toBeTruthy();
+  await stack.relay!.stop();
+
+  await k.create('Vip', {
+    apiVersion: 'kubeovn.io/v1',
+    kind: 'Vip',
+    metadata: { name: 'late-new' },
+    spec: { subnet: 'ovn-default' },
+  });
+  await k.patchMetadata('Vip', { name: plainVip }, { labels: { edited: 'yes' } });
+  await k.delete('Vip', { name: aapVip }); // held by its finalizer until a handler releases it
+  await k.delete('Pod', { namespace: 'default', name: deletedPod }); // gone at once: no finalizer
+
+  await stack.startRelay(0);
+  await expect
+    .poll(async () => (await k.getVip('late-new'))?.status?.ready, { timeout: 30_000, interval: 200 })
+    .toBe(true);
+  await expect.poll(async () => !!(await k.getVip(aapVip)), { timeout: 30_000, interval: 200 }).toBe(false);
+  await expect
+    .poll(async () => allocator.get('ovn-default', `pod/${deletedPod}.default`), {
+      timeout: 30_000,
+      interval: 200,
+    })
+    .toBeUndefined();
+  expect(await allocator.get('ovn-default', `vip/${aapVip}`)).toBeUndefined();
+  const ports = await nbPortNames();
+  expect(ports).not.toContain(aapVip);
+  expect(ports).not.toContain(`${deletedPod}.default`);
+  expect(ports).toContain('quiet-10'); // another AAP Vip's port stays
+
+  // What the new relay's lists sent: the three Vips and the pod's delete; everything else skipped.
+  const lists = listLines();
+  expect(lists['vips.kubeovn.io']).toMatchObject({ delivering: 3, deletes: 0 });
+  expect(lists.pods).toMatchObject({ delivering: 0, deletes: 1 });
+  expect(lists['subnets.kubeovn.io']).toMatchObject({ delivering: 0, deletes: 0 });
+  expect((await relayProgress(stack.relayHealthUrl)).skipped).toBeGreaterThanOrEqual(OBJECTS - 3);
+}, 120_000);
+
+async function nbPortNames(): Promise<string[]> {
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(
+      'ovn-nbctl',
+      [`--db=${stack.nbRemote}`, '--bare', '--columns=name', 'list', 'logical_switch_port'],
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
+  );
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}

@@ -299,6 +299,24 @@ describe('what differs between overlays', () => {
       } else {
         expect(relay?.spec.replicas, overlay).toBe(2);
         expect(sources).toEqual([]);
+        // The relay keeps its settled versions in the functions' Redis, with the same password.
+        const container = relay!.spec.template.spec.containers[0];
+        const env = containerEnv(objs, container);
+        expect(env.RELAY_STATE_REDIS, overlay).toBe(find(objs, 'ConfigMap', 'vip-config')?.data.REDIS_URL);
+        const passwordDir = env.RELAY_STATE_REDIS_PASSWORD_FILE?.replace(/\/password$/, '');
+        const mount = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === passwordDir);
+        const volume = relay!.spec.template.spec.volumes.find(
+          (v: { name: string }) => v.name === mount?.name,
+        );
+        expect(volume?.secret?.secretName, overlay).toBe('vip-redis');
+        const redisPolicy = find(objs, 'NetworkPolicy', 'vip-redis');
+        if (overlay !== 'external-redis') {
+          const allowed = redisPolicy?.spec.ingress[0].from.map(
+            (f: { podSelector: { matchLabels: Record<string, string> } }) =>
+              f.podSelector.matchLabels['app.kubernetes.io/name'],
+          );
+          expect(allowed, overlay).toEqual(['vip-functions', 'vip-relay']);
+        }
       }
       const leases = find(objs, 'Role', 'vip-relay-leases');
       expect(leases?.rules[0].apiGroups).toEqual(['coordination.k8s.io']);

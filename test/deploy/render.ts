@@ -67,7 +67,10 @@ export function containerEnv(objs: Obj[], container: Obj): Record<string, string
     else if (e.valueFrom?.configMapKeyRef) {
       const ref = e.valueFrom.configMapKeyRef;
       const value = find(objs, 'ConfigMap', ref.name)?.data?.[ref.key];
-      if (value === undefined) throw new Error(`${e.name}: ConfigMap ${ref.name} has no key ${ref.key}`);
+      if (value === undefined) {
+        if (ref.optional) continue; // unset in the container, as the kubelet does
+        throw new Error(`${e.name}: ConfigMap ${ref.name} has no key ${ref.key}`);
+      }
       env[e.name] = value;
     } else throw new Error(`${e.name}: only values and ConfigMap keys are expected`);
   }

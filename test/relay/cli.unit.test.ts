@@ -152,4 +152,49 @@ describe('relay CLI parsing', () => {
       }),
     ).toThrow(/leader election: the lease duration/);
   });
+
+  it('the settled-version store: off by default, a URL from the flag, the env or a file; never a password on the command line', () => {
+    const base = { RELAY_SECRET: 's', RELAY_SINKS: 'http://a/e' };
+    expect(parseRelayArgs([], base).state).toBeUndefined();
+    expect(parseRelayArgs(['--state-redis', 'redis://r:6379', '--state-prefix', 'c1:'], base).state).toEqual({
+      redisUrl: 'redis://r:6379',
+      prefix: 'c1:',
+    });
+    const files: Record<string, string> = { '/run/url': 'redis://:pw@r:6379\n', '/run/pw': 'secret\n' };
+    const io = { readFile: (p: string) => files[p]! };
+    expect(parseRelayArgs([], { ...base, RELAY_STATE_REDIS_FILE: '/run/url' }, io).state).toEqual({
+      redisUrl: 'redis://:pw@r:6379',
+      prefix: 'vip-relay:',
+    });
+    expect(
+      parseRelayArgs(['--state-redis-file', '/run/url'], { ...base, RELAY_STATE_REDIS: 'redis://x' }, io)
+        .state,
+    ).toMatchObject({
+      redisUrl: 'redis://:pw@r:6379',
+    });
+    expect(
+      parseRelayArgs(
+        [],
+        {
+          ...base,
+          RELAY_STATE_REDIS: 'redis://r:6379',
+          RELAY_STATE_REDIS_PASSWORD_FILE: '/run/pw',
+          RELAY_STATE_PREFIX: 'p:',
+        },
+        io,
+      ).state,
+    ).toEqual({ redisUrl: 'redis://r:6379', password: 'secret', prefix: 'p:' });
+    // A password on the command line is refused, and the error never repeats it.
+    let message = '';
+    try {
+      parseRelayArgs(['--state-redis', 'redis://:hunter2@r:6379'], base);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/visible to every user through ps/);
+    expect(message).not.toContain('hunter2');
+    expect(() => parseRelayArgs([], { ...base, RELAY_STATE_REDIS: 'http://r:6379' })).toThrow(/redis:\/\//);
+    expect(() => parseRelayArgs([], { ...base, RELAY_STATE_REDIS: 'not a url :pw' })).toThrow(/not a URL/);
+    expect(() => parseRelayArgs(['--state-redis', 'redis://r', '--state-prefix', ''], base)).toThrow(/empty/);
+  });
 });

@@ -58,7 +58,10 @@ export async function startSink(secret: string): Promise<TestSink> {
     const answer = sink.answer(event, attempt);
     if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
     if (answer.status >= 200 && answer.status < 300) {
-      const rv = (event.object as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+      // A Reference-mode event carries no object (a delete of an object the relay never saw).
+      const rv =
+        (event.object as { metadata?: { resourceVersion?: string } } | undefined)?.metadata
+          ?.resourceVersion ?? '';
       sink.received.push({ event, key, rv, status: answer.status, at: Date.now() });
     }
     return answer;
