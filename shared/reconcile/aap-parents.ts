@@ -44,7 +44,7 @@ export async function changeParentsOfPod(
   if (!(await changeParents(deps, vip, ref, ports, pod))) return false;
   // Read after the pod's own write, and changed here only in its parent columns: the first pass of
   // the pod's port security refresh may decide from it (refreshPortSecurity).
-  if (event) (event.vips ??= []).push(vip);
+  if (event) event.vips = [...(event.vips ?? []), vip];
   return true;
 }
 
