@@ -8,11 +8,12 @@
 import { type AapVip, parentColumns, parentFromPort, podParentChange } from '../domain/aap.ts';
 import type { Pod, Vip } from '../domain/types.ts';
 import { parseVipSpec, vipUsage } from '../domain/vip-spec.ts';
-import { assignedFromVip, isAapSettled } from '../domain/vip-status.ts';
+import { assignedFromVip, hasFinalizer, isAapSettled } from '../domain/vip-status.ts';
 import { desiredVirtualPorts } from '../domain/virtual-port.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { noteParentsChanged } from './events.ts';
+import { singleFlightOf } from './single-flight.ts';
 import { subnetPlacements } from './subnet-registration.ts';
 import type { EventState } from './vip.ts';
 
@@ -39,8 +40,20 @@ export async function changeParentsOfPod(
   pod: Pod | undefined,
   event?: EventState,
 ): Promise<boolean> {
-  const vip = await deps.kube.getVip(vipName);
+  let vip = await deps.kube.getVip(vipName);
   if (!vip) return true; // gone: its own deletion cleans its ports (onlyIfExists, as before)
+  // Never reconciled (not claimed): its own event's reconcile claims it after this read and lists
+  // the pods after its claim, so it sees this pod as it is now. Nothing to do here.
+  if (!hasFinalizer(vip) && !vip.metadata.deletionTimestamp) return true;
+  if (!isAapSettled(vip)) {
+    // Its reconcile is under way in this process (the Vip and its parent pod created together):
+    // once it is done, the Vip is settled and this pod's change is one mutate, not a second list.
+    const flights = singleFlightOf(deps.nb);
+    if (!flights.busy(vipName)) return false;
+    await flights.idle(vipName);
+    vip = await deps.kube.getVip(vipName);
+    if (!vip) return true;
+  }
   if (!(await changeParents(deps, vip, ref, ports, pod))) return false;
   // Read after the pod's own write, and changed here only in its parent columns: the first pass of
   // the pod's port security refresh may decide from it (refreshPortSecurity).

@@ -2,7 +2,7 @@
 // LIST of the namespace's pods reaches the API server, and what it leaves (the virtual port's
 // parents in NB, the Vip's parent columns) is exactly what the Vip's full reconcile computes, which
 // is checked by running that reconcile afterwards and seeing it change nothing.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { nbctl } from '../../infra/local/services.ts';
 import { type ApiWriteCounter, countApiRequests } from '../../infra/local/write-counters.ts';
 import type { Pod } from '../../shared/domain/types.ts';
@@ -192,7 +192,7 @@ describe("a pod event changes only that pod's membership in an AAP Vip's parents
     await fullReconcileAgrees(vip, shown);
   });
 
-  it('a Vip not reconciled yet is left to its full reconcile', async () => {
+  it('a Vip never reconciled is left to its own event, whose reconcile lists after the pod changed', async () => {
     const vip = 'inc-new';
     await h.admin.create('Vip', {
       apiVersion: 'kubeovn.io/v1',
@@ -202,12 +202,52 @@ describe("a pod event changes only that pod's membership in an AAP Vip's parents
     });
     await createPod(podName(vip, 0), { vip }, vip);
     requests.reset();
+    h.calls.length = 0;
     await podEvent(podName(vip, 0));
-    // No virtual port yet: the pod's event reconciles the whole Vip (its list included).
-    expect(podLists()).toBeGreaterThan(0);
+    // Not claimed: the pod's event neither lists nor writes anything of the Vip.
+    expect(podLists()).toBe(0);
+    expect(h.calls.filter((c) => c === 'ensureClaimed' || c === 'patchStatus')).toEqual([]);
+    expect((await h.admin.getVip(vip))?.status?.ready).toBeFalsy();
+    expect((await reconcileVip(h.deps, vip)).status).toBe('done');
     const shown = await parentsShown(vip);
+    expect(shown.nb).toBe(`${podName(vip, 0)}.${NS}`);
     expect(shown.status.parents).toBe(podName(vip, 0));
-    expect((await h.admin.getVip(vip))?.status?.ready).toBe(true);
+    await fullReconcileAgrees(vip, shown);
+  });
+
+  it("a pod event while the Vip's first reconcile runs waits for it, then changes one parent", async () => {
+    const vip = 'inc-racing';
+    await h.admin.create('Vip', {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'Vip',
+      metadata: { name: vip },
+      spec: { subnet: h.subnet, namespace: NS, selector: [`vip: ${vip}`] },
+    });
+    // The Vip's reconcile is held at its first NB transaction (after its claim and its pod list).
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atNb = new Promise<void>((r) => (reached = r));
+    h.beforeTransact = () => {
+      h.beforeTransact = undefined;
+      reached();
+      return held;
+    };
+    const vipRun = reconcileVip(h.deps, vip);
+    await atNb;
+    await createPod(podName(vip, 0), { vip }, vip);
+    requests.reset();
+    h.calls.length = 0;
+    const podRun = podEvent(podName(vip, 0));
+    // Released only once the pod's event has read the Vip (claimed, not yet Ready).
+    await vi.waitFor(() => expect(h.calls).toContain('getVip'), { timeout: 5000 });
+    release();
+    await Promise.all([vipRun, podRun]);
+    // The Vip's own reconcile listed once (before the pod existed); the pod's event listed nothing.
+    expect(podLists()).toBe(0);
+    const shown = await parentsShown(vip);
+    expect(shown.nb).toBe(`${podName(vip, 0)}.${NS}`);
+    expect(shown.status.parents).toBe(podName(vip, 0));
     await fullReconcileAgrees(vip, shown);
   });
 });
