@@ -99,10 +99,10 @@ export function northboundPort(
         .filter((p) => p.type === 'virtual' && parentsOf(p).includes(parentPort))
         .map((p) => p.name);
     },
-    async changeVirtualParents(ports, change) {
+    async changeVirtualParents(ports, change, opts) {
       // The status that follows is read from the cache's pod ports; without it, the whole Vip.
       if (!ready()) return undefined;
-      return writer.changeVirtualParents(ports, change);
+      return writer.changeVirtualParents(ports, change, opts);
     },
     async podPortViews(names) {
       const cache = ready();

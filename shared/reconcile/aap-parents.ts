@@ -49,12 +49,25 @@ export async function changeParentsOfPod(
     // Its reconcile is under way in this process (the Vip and its parent pod created together):
     // once it is done, the Vip is settled and this pod's change is one mutate, not a second list.
     const flights = singleFlightOf(deps.nb);
-    if (!flights.busy(vipName)) return false;
+    if (!flights.busy(vipName)) {
+      deps.log?.debug(
+        { vip: vipName, pod: `${ref.namespace}/${ref.name}` },
+        'parents: Vip not settled, full reconcile',
+      );
+      return false;
+    }
     await flights.idle(vipName);
     vip = await deps.kube.getVip(vipName);
     if (!vip) return true;
   }
-  if (!(await changeParents(deps, vip, ref, ports, pod))) return false;
+  const handled = await changeParents(deps, vip, ref, ports, pod);
+  if (handled !== true) {
+    deps.log?.debug(
+      { vip: vipName, pod: `${ref.namespace}/${ref.name}`, why: handled },
+      'parents: full reconcile',
+    );
+    return false;
+  }
   // Read after the pod's own write, and changed here only in its parent columns: the first pass of
   // the pod's port security refresh may decide from it (refreshPortSecurity).
   if (event) event.vips = [...(event.vips ?? []), vip];
@@ -67,54 +80,58 @@ async function changeParents(
   ref: { namespace: string; name: string },
   ports: readonly string[],
   pod: Pod | undefined,
-): Promise<boolean> {
+): Promise<true | string> {
   const vipName = vip.metadata.name;
   const target = aapTarget(vip);
-  if (!target) return false;
+  if (!target) return 'not a settled AAP Vip';
   const placements = await subnetPlacements(deps);
   const opts = { keepVmIp: deps.keepVmIp ?? true };
   let current = pod;
-  let result: { name: string; before: string[]; after: string[] }[] | undefined;
   let first: string[] | undefined;
-  for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const change = podParentChange(target.aap, ports, current, placements, opts);
-    result = await deps.nb.changeVirtualParents(target.ports, change);
-    if (!result) return false;
-    first ??= result[0]!.before;
-    if (result.every((r) => r.before.join() === r.after.join())) break;
-    // Wrote: decide again from the pod as it is after that write.
-    current = await deps.kube.getPod(ref.namespace, ref.name);
-  }
-  const parents = result![0]!.after;
-  // The ports of a dual-stack Vip disagree: drift the full reconcile repairs.
-  if (result!.some((r) => r.after.join() !== parents.join())) return false;
-  const views = await deps.nb.podPortViews(parents);
-  if (!views) return false;
-  const shown = parents.map((p) => parentFromPort(p, views.get(p)!));
-  if (shown.some((p) => p === undefined)) return false;
-  const columns = parentColumns(shown.filter((p) => p !== undefined));
-  const wrote = first!.join() !== parents.join();
-  if (wrote) noteParentsChanged(deps, vip, first!, parents);
-  const s = vip.status!;
-  if (
-    s.pv4ip === columns.pv4ip &&
-    s.pv6ip === columns.pv6ip &&
-    s.pmac === columns.pmac &&
-    s.parents === columns.parents
-  )
+  // `confirm`: a second round whose lists are checked on the server when nothing needs writing.
+  for (let confirm = false; ; confirm = true) {
+    let result: { name: string; before: string[]; after: string[] }[] | undefined;
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      const change = podParentChange(target.aap, ports, current, placements, opts);
+      result = await deps.nb.changeVirtualParents(target.ports, change, { confirm });
+      if (!result) return 'virtual port missing, other, or no port cache';
+      first ??= result[0]!.before;
+      if (result.every((r) => r.before.join() === r.after.join())) break;
+      // Wrote: decide again from the pod as it is after that write.
+      current = await deps.kube.getPod(ref.namespace, ref.name);
+    }
+    const parents = result![0]!.after;
+    // The ports of a dual-stack Vip disagree: drift the full reconcile repairs.
+    if (result!.some((r) => r.after.join() !== parents.join())) return 'ports disagree';
+    const views = await deps.nb.podPortViews(parents);
+    if (!views) return 'a parent port is not in the cache';
+    const shown = parents.map((p) => parentFromPort(p, views.get(p)!));
+    if (shown.some((p) => p === undefined)) return 'a parent is not a pod port';
+    const columns = parentColumns(shown.filter((p) => p !== undefined));
+    const wrote = first!.join() !== parents.join();
+    // (A round that wrote never goes round again, so this is noted once.)
+    if (wrote) noteParentsChanged(deps, vip, first!, parents);
+    const s = vip.status!;
+    if (
+      (s.pv4ip ?? '') === columns.pv4ip &&
+      (s.pv6ip ?? '') === columns.pv6ip &&
+      (s.pmac ?? '') === columns.pmac &&
+      (s.parents ?? '') === columns.parents
+    )
+      return true;
+    // A list read from a cache that may lag, and nothing written that proves it current: the
+    // status changes only once a round has checked it on the server (or written it).
+    if (!wrote && !confirm) continue;
+    try {
+      await deps.kube.patchStatus('Vip', vipName, columns, {
+        ...(vip.metadata.resourceVersion ? { resourceVersion: vip.metadata.resourceVersion } : {}),
+      });
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return 'status write lost its guard';
+      throw err;
+    }
     return true;
-  // The list read from a cache that may lag, and nothing written that proves it current: the
-  // status is not changed from it.
-  if (!wrote) return false;
-  try {
-    await deps.kube.patchStatus('Vip', vipName, columns, {
-      ...(vip.metadata.resourceVersion ? { resourceVersion: vip.metadata.resourceVersion } : {}),
-    });
-  } catch (err) {
-    if (isConflict(err) || isNotFound(err)) return false;
-    throw err;
   }
-  return true;
 }
 
 /** The Vip's parent rule and its virtual ports, when it is an AAP Vip reconciled for its spec. */

@@ -54,10 +54,13 @@ export interface NorthboundPort {
    * (guarded and retried: concurrent changes all land). Returns each port's parents before and
    * after, or undefined with nothing written when the port cache is not loaded yet, or a port is
    * missing or is not the virtual port of `virtualIp` (the caller reconciles the whole Vip).
+   * `confirm`: when nothing needs writing, check on the server that the lists returned are current
+   * (they may come from a cache that lags).
    */
   changeVirtualParents(
     ports: readonly { name: string; virtualIp: string }[],
     change: ParentChange,
+    opts?: { confirm?: boolean },
   ): Promise<{ name: string; before: string[]; after: string[] }[] | undefined>;
   /**
    * The named pod ports as the port cache holds them, for a Vip's parent columns; undefined when

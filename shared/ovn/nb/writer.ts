@@ -39,6 +39,7 @@ import {
 import {
   createPortOps,
   deletePortOps,
+  guardOptions,
   guardPort,
   type PodPortInput,
   type PortSpec,
@@ -438,9 +439,11 @@ export class NorthboundWriter {
   changeVirtualParents(
     ports: readonly { name: string; virtualIp: string }[],
     change: ParentChange,
+    opts: { confirm?: boolean } = {},
   ): Promise<VirtualParentsChange[] | undefined> {
     const names = ports.map((p) => p.name);
     return this.retry(`parents of ${names.join(',')}`, async () => {
+      const fromCache = !!this.cache;
       const current = await this.readPorts(names);
       const out: VirtualParentsChange[] = [];
       const ops: Operation[] = [];
@@ -457,6 +460,9 @@ export class NorthboundWriter {
         });
       }
       if (ops.length > 0) await this.client.transact(ops);
+      // Nothing to write, but the caller acts on the lists: prove the cache's copy current now.
+      else if (opts.confirm && fromCache)
+        await Promise.all(names.map((n) => this.guards.check(guardOptions(current.get(n)!))));
       return out;
     });
   }

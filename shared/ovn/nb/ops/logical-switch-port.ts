@@ -263,12 +263,7 @@ export function virtualParentsMutateOps(current: LogicalSwitchPort, parents: rea
   if (sameRecord(current.options, next)) return [];
   const value = next[VIRTUAL_PARENTS];
   return [
-    op.wait(
-      Table.LogicalSwitchPort,
-      [whereUuid(current.uuid)],
-      ['options'],
-      [{ options: map(current.options) }],
-    ),
+    guardOptions(current),
     op.mutate(
       Table.LogicalSwitchPort,
       [whereUuid(current.uuid)],
@@ -279,3 +274,12 @@ export function virtualParentsMutateOps(current: LogicalSwitchPort, parents: rea
     ),
   ];
 }
+
+/** Fails the transaction unless the port's `options` (a virtual port's address and parents) are as read. */
+export const guardOptions = (current: LogicalSwitchPort): Operation =>
+  op.wait(
+    Table.LogicalSwitchPort,
+    [whereUuid(current.uuid)],
+    ['options'],
+    [{ options: map(current.options) }],
+  );
