@@ -172,6 +172,24 @@ describe("a pod event changes only that pod's membership in an AAP Vip's parents
     await fullReconcileAgrees(vip, shown);
   });
 
+  it("a parent the Vip's reconcile found before the pod had addresses gets them from the pod's event, with no pod LIST", async () => {
+    const vip = 'inc-early';
+    await createVip(vip);
+    await createPod(podName(vip, 0), { vip }, vip);
+    // The Vip's reconcile runs first: the pod is a parent already, but not allocated yet.
+    expect((await reconcileVip(h.deps, vip)).status).toBe('done');
+    const early = await parentsShown(vip);
+    expect(early.nb).toBe(`${podName(vip, 0)}.${NS}`);
+    expect(early.status).toMatchObject({ parents: podName(vip, 0), pv4ip: '' });
+    requests.reset();
+    await podEvent(podName(vip, 0));
+    // The list needs no change, only the status: written once the list is checked on the server.
+    expect(podLists()).toBe(0);
+    const shown = await parentsShown(vip);
+    expect(shown.status.pv4ip).toBe(await podIp(podName(vip, 0)));
+    await fullReconcileAgrees(vip, shown);
+  });
+
   it('events of many parents at once all land (concurrent changes of one list commute)', async () => {
     const vip = 'inc-many';
     await createVip(vip);
