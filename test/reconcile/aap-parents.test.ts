@@ -169,6 +169,25 @@ describe("a pod event changes only that pod's membership in an AAP Vip's parents
     expect(shown.nb).toBe(`${podName(vip, 3)}.${NS}`);
     expect(shown.status.parents).toBe(podName(vip, 3));
     expect(shown.status.pv4ip).toBe(await podIp(podName(vip, 3)));
+    // Port security follows: the pod relabelled out may no longer send from the Vip's address,
+    // the one staying still may.
+    const vipIp = (await h.admin.getVip(vip))!.status!.v4ip!;
+    const security = async (i: number) =>
+      (
+        await nbctl(
+          inject('nbRemote'),
+          'get',
+          'Logical_Switch_Port',
+          `${podName(vip, i)}.${NS}`,
+          'port_security',
+        )
+      )
+        .replace(/[[\]"]/g, ' ')
+        .split(/\s+/)
+        .filter(Boolean);
+    expect(await security(0)).not.toContain(vipIp);
+    expect(await security(0)).toContain(await podIp(podName(vip, 0)));
+    expect(await security(3)).toContain(vipIp);
     await fullReconcileAgrees(vip, shown);
   });
 
