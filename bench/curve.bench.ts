@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import { type Stack, startStack } from '../infra/local/stack.ts';
 import {
   compactNb,
+  countApiRequests,
   nbMemory,
   redisUsedMemory,
   relayDrained,
@@ -145,6 +146,8 @@ interface StageRow {
   p50: number;
   p99: number;
   cpuMsPerVip: Record<string, number>;
+  /** API requests (reads too, watches not) per measured Vip, by shape, the most frequent first. */
+  requestsPerVip: Record<string, number>;
   rssMB: Record<string, number>;
   /** V8 heap in use (MB) of the functions and the relay, from their /metrics: what they hold, not what the OS lent them. */
   heapMB: Record<string, number>;
@@ -379,6 +382,7 @@ async function measure(
       redis: stack.redis!.pid,
       nb: stack.nb!.pid,
     });
+  const requests = countApiRequests(stack.apiServer);
   const before = sample();
   const start = performance.now();
   let next = 0;
@@ -394,6 +398,7 @@ async function measure(
   const deadline = Date.now() + 600_000;
   while (names.some((n) => !tracker.readyAt.has(n)) && Date.now() < deadline) await sleep(20);
   const after = sample();
+  requests.detach();
   const ready = names.filter((n) => tracker.readyAt.has(n));
   const end = Math.max(...ready.map((n) => tracker.readyAt.get(n)!));
   const lat = ready.map((n) => tracker.readyAt.get(n)! - created.get(n)!).sort((a, b) => a - b);
@@ -417,6 +422,12 @@ async function measure(
       p50: pct(lat, 0.5),
       p99: pct(lat, 0.99),
       cpuMsPerVip,
+      requestsPerVip: Object.fromEntries(
+        [...requests.byShape]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 12)
+          .map(([shape, n]) => [shape, n / Math.max(1, ready.length)]),
+      ),
       rssMB: {
         functions: rss(stack.functions.map((f) => f.pid)),
         relay: rss([stack.relay!.pid]),
@@ -456,4 +467,12 @@ function printRows(rows: StageRow[]) {
         ` ${c(r.redisUsedMB, 8)} ${c(r.nbFileMB, 11, 1)} ${c(r.nbCells, 9)}`,
     );
   }
+  // Reads count too: a LIST of a namespace's pods costs the API server a scan of that namespace.
+  for (const r of rows)
+    console.log(
+      `  API requests per Vip at ${r.vipsPresent}: ` +
+        Object.entries(r.requestsPerVip)
+          .map(([shape, n]) => `${shape} ${n.toFixed(2)}`)
+          .join(', '),
+    );
 }

@@ -38,13 +38,29 @@ export interface ApiWriteCounter {
 
 /** Counts the API server's write requests from now on (chains any onRequest hook already set). */
 export function countApiWrites(apiServer: Pick<DevApiServer, 'api'>): ApiWriteCounter {
+  return countRequests(apiServer, (req) => req.method !== 'GET');
+}
+
+/**
+ * Counts every request the API server answers from now on, reads included, by shape:
+ * `GET /api/v1/namespaces/*\/pods` is a LIST of one namespace's pods, `.../pods/*` a GET of one.
+ */
+export function countApiRequests(apiServer: Pick<DevApiServer, 'api'>): ApiWriteCounter {
+  return countRequests(apiServer, () => true);
+}
+
+/** Watches are never counted: they are long-lived streams, not requests of a unit of work. */
+function countRequests(
+  apiServer: Pick<DevApiServer, 'api'>,
+  keep: (req: Pick<IncomingMessage, 'method' | 'url'>) => boolean,
+): ApiWriteCounter {
   const byShape = new Map<string, number>();
   let total = 0;
   let on = true;
   const before = apiServer.api.onRequest;
   apiServer.api.onRequest = (req) => {
     before?.(req);
-    if (!on || req.method === 'GET' || (req.url ?? '').includes('watch=true')) return;
+    if (!on || (req.url ?? '').includes('watch=true') || !keep(req)) return;
     total++;
     const shape = requestShape(req);
     byShape.set(shape, (byShape.get(shape) ?? 0) + 1);

@@ -12,7 +12,7 @@ import {
   VIRTUAL_IP,
 } from '../../shared/ovn/nb/index.ts';
 import { type Condition, map, where } from '../../shared/ovsdb/index.ts';
-import type { NorthboundPort } from '../../shared/reconcile/deps.ts';
+import type { NorthboundPort, PodPortView } from '../../shared/reconcile/deps.ts';
 
 const holds = (have: Record<string, string>, want: Record<string, string>) =>
   Object.entries(want).every(([k, v]) => have[k] === v);
@@ -98,6 +98,24 @@ export function northboundPort(
       )
         .filter((p) => p.type === 'virtual' && parentsOf(p).includes(parentPort))
         .map((p) => p.name);
+    },
+    async changeVirtualParents(ports, change, opts) {
+      // The status that follows is read from the cache's pod ports; without it, the whole Vip.
+      if (!ready()) return undefined;
+      return writer.changeVirtualParents(ports, change, opts);
+    },
+    async podPortViews(names) {
+      const cache = ready();
+      if (!cache) return undefined;
+      const out = new Map<string, PodPortView>();
+      for (const name of names) {
+        const port = cache.get(name);
+        if (!port) return undefined;
+        const own = ownAddresses(port);
+        const pod = port.externalIds.pod;
+        out.set(name, { ...(own ? { own } : {}), ...(pod ? { pod } : {}) });
+      }
+      return out;
     },
     refreshArpProxy(switchName, compute) {
       return writer.refreshArpProxy(switchName, compute);

@@ -50,7 +50,12 @@ const ORDER: Step[] = [
 const KIND_ORDER = ['Subnet', 'Vip', 'Pod', 'SwitchLBRule'];
 function rank(a: RepairAction): number {
   // A missing switch must exist before a pod's address is restored and its port written.
-  if (a.type === 'reconcile' && a.kind === 'Subnet') return ORDER.indexOf('restore-pod-reservation') * 10 - 1;
+  if (a.type === 'reconcile' && a.kind === 'Subnet') return ORDER.indexOf('restore-pod-reservation') * 10 - 2;
+  // A Vip reserves again the addresses its status shows before any pod is reconciled: a pod's
+  // reconcile runs its SwitchLBRules, whose health checks take a fresh address (the lowest free,
+  // which may be the Vip's while its reservation is missing). A pod event no longer reconciles the
+  // AAP Vips it is a parent of (it changes only its own membership), so nothing else does it first.
+  if (a.type === 'reconcile' && a.kind === 'Vip') return ORDER.indexOf('restore-pod-reservation') * 10 - 1;
   return ORDER.indexOf(a.type) * 10 + (a.type === 'reconcile' ? KIND_ORDER.indexOf(a.kind) : 0);
 }
 

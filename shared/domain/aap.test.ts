@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parentColumns, parseAaps, vipsAffectedByPod, virtualParents } from './aap.ts';
+import {
+  applyParentChange,
+  parentColumns,
+  parentFromPort,
+  parseAaps,
+  podParentChange,
+  vipsAffectedByPod,
+  virtualParents,
+} from './aap.ts';
+import { podNics } from './pod-network.ts';
 import type { Pod } from './types.ts';
 
 const subnets = [
@@ -207,5 +216,106 @@ describe('virtualParents properties', () => {
         expect(vipsAffectedByPod(px, py)).toEqual(vipsAffectedByPod(py, px));
       }),
     );
+  });
+});
+
+describe('podParentChange / applyParentChange (one pod at a time)', () => {
+  const asking = (
+    name: string,
+    extra: { labels?: Record<string, string>; ann?: Record<string, string> } = {},
+  ) =>
+    pod(name, {
+      labels: { app: 'aap1', ...extra.labels },
+      ann: { 'ovn.kubernetes.io/aaps': 'vip-aap', ...extra.ann },
+    });
+
+  it('adds the port of a pod that is a parent now, and removes its other ports', () => {
+    const change = podParentChange(vip, ['a.default', 'old.default'], asking('a'), subnets);
+    expect(change).toEqual({ add: 'a.default', remove: ['old.default'] });
+    expect(applyParentChange(['b.default', 'old.default'], change)).toEqual(['a.default', 'b.default']);
+  });
+
+  it('removes a pod relabelled out of the selector, being deleted, gone, or on another subnet', () => {
+    const ports = ['a.default'];
+    const out = [
+      asking('a', { labels: { app: 'other' } }),
+      pod('a', { labels: { app: 'aap1' }, ann: { 'ovn.kubernetes.io/aaps': 'vip-aap' }, deleting: true }),
+      undefined,
+      asking('a', { ann: { 'ovn.kubernetes.io/logical_switch': 'net1-sub' } }),
+    ];
+    for (const p of out) {
+      const change = podParentChange(vip, ports, p, subnets);
+      expect(change).toEqual({ remove: ['a.default'] });
+      expect(applyParentChange(['a.default', 'b.default'], change)).toEqual(['b.default']);
+    }
+  });
+
+  it('property: after any sequence of pod events, the list kept one pod at a time is the full computation', () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const version = fc.record({
+      ns: fc.constantFrom('default', 'other'),
+      app: fc.constantFrom('aap1', 'x'),
+      asks: fc.constantFrom('vip-aap', 'vip-aap,z', 'z', ''),
+      subnet: fc.constantFrom('', 'net1-sub', 'nowhere'),
+      deleting: fc.boolean(),
+    });
+    const event = fc.record({ who: fc.constantFrom(...names), next: fc.option(version, { nil: undefined }) });
+    const build = (
+      name: string,
+      v: { ns: string; app: string; asks: string; subnet: string; deleting: boolean },
+    ) =>
+      pod(name, {
+        ns: v.ns,
+        labels: { app: v.app },
+        ann: {
+          'ovn.kubernetes.io/aaps': v.asks,
+          ...(v.subnet ? { 'ovn.kubernetes.io/logical_switch': v.subnet } : {}),
+        },
+        deleting: v.deleting,
+      });
+    const portsOf = (p: Pod | undefined) => {
+      const nics = p ? podNics(p, subnets) : undefined;
+      return nics?.ok ? nics.value.map((n) => n.portName) : [];
+    };
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 30 }), (events) => {
+        const pods = new Map<string, Pod>();
+        let kept: string[] = [];
+        for (const e of events) {
+          const before = pods.get(e.who);
+          const after = e.next ? build(e.who, e.next) : undefined;
+          if (after) pods.set(e.who, after);
+          else pods.delete(e.who);
+          // What a pod event knows: the pod's ports before and after, and the pod now.
+          const ports = [...portsOf(before), ...portsOf(after)];
+          kept = applyParentChange(kept, podParentChange(vip, ports, after, subnets));
+        }
+        const full = virtualParents(vip, [...pods.values()], subnets).map((p) => p.portName);
+        expect(kept).toEqual(full);
+      }),
+    );
+  });
+});
+
+describe('parentFromPort', () => {
+  it('shows a parent as the full computation does, from its port', () => {
+    const p = pod('busybox', {
+      labels: { app: 'aap1' },
+      ann: {
+        'ovn.kubernetes.io/aaps': 'vip-aap',
+        'ovn.kubernetes.io/ip_address': '10.16.0.7,fd00::7',
+        'ovn.kubernetes.io/mac_address': '00:00:00:e2:ab:0c',
+      },
+    });
+    const fromPod = virtualParents(vip, [p], subnets);
+    const fromPort = parentFromPort('busybox.default', {
+      own: { mac: '00:00:00:e2:ab:0c', ips: ['10.16.0.7', 'fd00::7'] },
+      pod: 'default/busybox',
+    });
+    expect([fromPort]).toEqual(fromPod);
+    expect(parentColumns([fromPort!])).toEqual(parentColumns(fromPod));
+  });
+  it("is undefined for a port that is not a pod's", () => {
+    expect(parentFromPort('vip-x', {})).toBeUndefined();
   });
 });

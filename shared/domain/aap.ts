@@ -147,3 +147,53 @@ function sameMap(
   if (ka.length !== Object.keys(b).length) return false;
   return ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
+
+/**
+ * One pod's part in an AAP Vip's parents, decided from that pod alone by the same rule as
+ * virtualParents: `add`, its port on the Vip's subnet when it is a parent now; `remove`, the other
+ * ports it has or had (`ports`), which must not be. `pod` undefined: the pod is gone.
+ */
+export interface ParentChange {
+  add?: string;
+  remove: string[];
+}
+
+export function podParentChange(
+  vip: AapVip,
+  ports: readonly string[],
+  pod: Pod | undefined,
+  subnets: readonly SubnetPlacement[],
+  opts: PortNamingOptions = {},
+): ParentChange {
+  const add = pod ? virtualParents(vip, [pod], subnets, opts)[0]?.portName : undefined;
+  const remove = [...new Set(ports)].filter((p) => p !== add).sort(cmp);
+  return add ? { add, remove } : { remove };
+}
+
+/** A virtual port's parents after one pod's change: sorted, no duplicates (as withParents writes them). */
+export function applyParentChange(current: readonly string[], change: ParentChange): string[] {
+  const out = new Set(current.filter((p) => !change.remove.includes(p)));
+  if (change.add) out.add(change.add);
+  return [...out].sort(cmp);
+}
+
+/**
+ * A parent as its logical switch port shows it (the addresses written from the same allocation as
+ * the pod's annotations, and external_ids pod `<namespace>/<name>`), for the status columns without
+ * reading the pod. Undefined when the port is not a pod's.
+ */
+export function parentFromPort(
+  portName: string,
+  view: { own?: { mac: string; ips: readonly string[] }; pod?: string },
+): VirtualParent | undefined {
+  const podName = view.pod?.split('/')[1];
+  if (!podName) return undefined;
+  const p: VirtualParent = { portName, pod: podName };
+  for (const ip of view.own?.ips ?? []) {
+    const family = familyOf(ip);
+    if (family === 'v4' && !p.v4) p.v4 = ip;
+    if (family === 'v6' && !p.v6) p.v6 = ip;
+  }
+  if (view.own?.mac) p.mac = view.own.mac.toUpperCase();
+  return p;
+}

@@ -185,6 +185,18 @@ export function withoutFinalizer(finalizers: readonly string[] | undefined): str
  * API server; they still check the reservation itself, so a resync heals a lost one.
  */
 export function isSettled(vip: Pick<Vip, 'metadata' | 'spec' | 'status'>): boolean {
+  return reconciledForSpec(vip) && !vip.spec.namespace;
+}
+
+/**
+ * Whether an AAP Vip was fully reconciled for its current spec (as isSettled, for a Vip with a
+ * namespace): a pod event may then change one parent of it without reconciling the whole Vip.
+ */
+export function isAapSettled(vip: Pick<Vip, 'metadata' | 'spec' | 'status'>): boolean {
+  return reconciledForSpec(vip) && !!vip.spec.namespace;
+}
+
+function reconciledForSpec(vip: Pick<Vip, 'metadata' | 'spec' | 'status'>): boolean {
   const m = vip.metadata;
   const ready = vip.status?.conditions?.find((c) => c.type === READY);
   return (
@@ -195,8 +207,7 @@ export function isSettled(vip: Pick<Vip, 'metadata' | 'spec' | 'status'>): boole
     m.generation !== undefined &&
     ready.observedGeneration === m.generation &&
     !!m.labels?.[SUBNET_LABEL] &&
-    m.labels?.[IP_RESERVED_LABEL] !== undefined &&
-    !vip.spec.namespace
+    m.labels?.[IP_RESERVED_LABEL] !== undefined
   );
 }
 

@@ -2,6 +2,7 @@
 // live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); infra/wiring
 // builds them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
 
+import type { ParentChange } from '../domain/aap.ts';
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type {
   KubeOvnIp,
@@ -48,6 +49,24 @@ export interface NorthboundPort {
   findPorts(externalIds: Record<string, string>): Promise<FoundPort[]>;
   /** Names of virtual ports that list `parentPort` in their virtual-parents. */
   virtualPortsWithParent(parentPort: string): Promise<string[]>;
+  /**
+   * One pod's change to the parents of a Vip's virtual port(s), applied to each list as it is now
+   * (guarded and retried: concurrent changes all land). Returns each port's parents before and
+   * after, or undefined with nothing written when the port cache is not loaded yet, or a port is
+   * missing or is not the virtual port of `virtualIp` (the caller reconciles the whole Vip).
+   * `confirm`: when nothing needs writing, check on the server that the lists returned are current
+   * (they may come from a cache that lags).
+   */
+  changeVirtualParents(
+    ports: readonly { name: string; virtualIp: string }[],
+    change: ParentChange,
+    opts?: { confirm?: boolean },
+  ): Promise<{ name: string; before: string[]; after: string[] }[] | undefined>;
+  /**
+   * The named pod ports as the port cache holds them, for a Vip's parent columns; undefined when
+   * the cache is not loaded or one of them is not there.
+   */
+  podPortViews(names: readonly string[]): Promise<Map<string, PodPortView> | undefined>;
   /**
    * The subnet gateway answers ARP for `compute()` (the subnet's switch_lb_vip IPv4 addresses):
    * `options:arp_proxy` on the switch's router-type port(s). `compute` must read the API itself;

@@ -19,6 +19,7 @@ import { macAsShown } from '../domain/vip-status.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { changeParentsOfPod } from './aap-parents.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { noteAllocated, noteRefused } from './events.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
@@ -110,14 +111,25 @@ async function reconcilePodFrom(
 
   const ports = nics.value.map((n) => n.portName);
   const event: EventState = { pods: known ? [known] : [], refreshed: new Set() };
-  await refreshParentsOf(deps, ports, [...podAaps(pod), ...podAaps(lastKnown)], event);
+  // The ports of NICs the pod no longer has may still be parents: they leave with the rest.
+  const formerPorts = lastKnown
+    ? podNics(lastKnown, placements, { keepVmIp: deps.keepVmIp ?? true })
+    : undefined;
+  await refreshParentsOf(
+    deps,
+    { namespace, name },
+    known ?? pod,
+    [...new Set([...ports, ...(formerPorts?.ok ? formerPorts.value.map((n) => n.portName) : [])])],
+    [...podAaps(pod), ...podAaps(lastKnown)],
+    event,
+  );
   // The Vips' reconciles above refresh the ports whose parents changed, after this pod's write;
   // this covers the rest (the pod's own addresses, a pod relabelled while its Vip's reconcile was
   // elsewhere, a resync).
   await refreshPortSecurityOf(
     deps,
     ports.filter((p) => !event.refreshed.has(p)),
-    { pods: event.pods },
+    { pods: event.pods, ...(event.vips ? { vips: event.vips } : {}) },
     event.refreshed,
   );
   await refreshRulesForPod(deps, namespace, pod, lastKnown);
@@ -241,7 +253,7 @@ async function podGone(deps: ReconcileDeps, namespace: string, name: string, las
     }
     await deps.nb.deletePort(port);
   }
-  await refreshParentsOf(deps, [...ports.keys()], podAaps(lastKnown));
+  await refreshParentsOf(deps, { namespace, name }, undefined, [...ports.keys()], podAaps(lastKnown));
   await refreshRulesForPod(deps, namespace, undefined, lastKnown);
 }
 
@@ -262,9 +274,15 @@ export async function releaseBinding(deps: ReconcileDeps, port: string): Promise
   for (const vip of bound) await deps.kube.claimVip(vip.metadata.name, port, '');
 }
 
-/** Recomputes the AAP Vips a pod's ports may be (or may have been) a parent of. */
+/**
+ * Brings the AAP Vips a pod's ports may be (or may have been) a parent of in line with this pod:
+ * its membership alone, decided from the pod (aap-parents.ts), or the Vip's full reconcile when
+ * that cannot decide. `pod`: as this event last wrote or read it, undefined when gone.
+ */
 async function refreshParentsOf(
   deps: ReconcileDeps,
+  ref: { namespace: string; name: string },
+  pod: Pod | undefined,
   ports: string[],
   asked: string[],
   event?: EventState,
@@ -276,6 +294,7 @@ async function refreshParentsOf(
     }
   }
   for (const vip of [...names].sort()) {
+    if (await changeParentsOfPod(deps, vip, ref, ports, pod, event)) continue;
     const outcome = await reconcileVip(deps, vip, undefined, {
       onlyIfExists: true,
       ...(event ? { event } : {}),

@@ -100,4 +100,29 @@ describe('SingleFlight', () => {
     expect(await waiter).toEqual(done);
     expect(runs).toBe(2);
   });
+
+  it('busy while a run of the key is under way; idle resolves once none is, failed runs included', async () => {
+    const sf = new SingleFlight();
+    expect(sf.busy('k')).toBe(false);
+    await sf.idle('k'); // nothing running: at once
+    let finish!: () => void;
+    const gate = new Promise<void>((r) => (finish = r));
+    const first = sf.run('k', undefined, async () => {
+      await gate;
+      throw new Error('boom');
+    });
+    const second = sf.run('k', undefined, async () => done);
+    expect(sf.busy('k')).toBe(true);
+    expect(sf.busy('other')).toBe(false);
+    let idle = false;
+    const waiting = sf.idle('k').then(() => (idle = true));
+    await tick();
+    expect(idle).toBe(false);
+    finish();
+    await expect(first).rejects.toThrow('boom');
+    await second;
+    await waiting;
+    expect(idle).toBe(true);
+    expect(sf.busy('k')).toBe(false);
+  });
 });

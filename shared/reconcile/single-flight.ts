@@ -29,6 +29,16 @@ let clock = 0;
 export class SingleFlight {
   private readonly running = new Map<string, Running>();
 
+  /** Whether a run of `key` is under way in this process. */
+  busy(key: string): boolean {
+    return this.running.has(key);
+  }
+
+  /** Resolves once no run of `key` is under way (its outcome, success or not, does not matter). */
+  async idle(key: string): Promise<void> {
+    for (let r = this.running.get(key); r; r = this.running.get(key)) await r.done;
+  }
+
   async run(key: string, copyVersion: string | undefined, fn: (flight: Flight) => Promise<Outcome>) {
     const arrived = ++clock;
     for (let other = this.running.get(key); other; other = this.running.get(key)) {

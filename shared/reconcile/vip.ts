@@ -53,13 +53,15 @@ const firstError = (errors: FieldError[]): Failure => ({
 });
 
 /**
- * What one event already holds, shared by the reconciles it runs: `pods` as the event last wrote or
- * read them (the first pass of a port security refresh decides from them, see
+ * What one event already holds, shared by the reconciles it runs: `pods` (and `vips`) as the event
+ * last wrote or read them (the first pass of a port security refresh decides from them, see
  * refreshPortSecurity), and `refreshed`, the ports whose port security this event refreshed after
  * those writes (a caller need not refresh them again).
  */
 export interface EventState {
   pods: Pod[];
+  /** Vips this event read after its own writes (aap-parents.ts), for the same first pass. */
+  vips?: Vip[];
   refreshed: Set<string>;
 }
 

@@ -97,6 +97,69 @@ describe.each(['server reads', 'port cache'])('eight racing writers (%s)', (mode
     await mon.cancel();
   });
 
+  it("one pod's parent change at a time, from eight writers at once: every add and remove of a dual-stack Vip's two ports lands", async () => {
+    const ls = unique('ls');
+    await writers[0]!.ensureLogicalSwitch({ name: ls, cidrBlock: '10.34.0.0/16' });
+    const vip = unique('vip');
+    const ports = [
+      { name: vip, virtualIp: '10.34.0.100' },
+      { name: `${vip}_v6`, virtualIp: 'fd00:34::100' },
+    ];
+    const old = Array.from({ length: WRITERS * 2 }, (_, k) => `old${k}.ns`);
+    for (const p of ports)
+      await writers[0]!.ensureVirtualPort({
+        switchName: ls,
+        name: p.name,
+        virtualIp: p.virtualIp,
+        parents: old,
+      });
+    // Writer i: four pods join, two leave, and one pod's port is renamed (one change: add + remove).
+    await Promise.all(
+      writers.map(async (w, i) => {
+        const changes = [
+          ...[0, 1, 2, 3].map((j) => ({ add: `new${i}-${j}.ns`, remove: [] })),
+          { remove: [`old${2 * i}.ns`] },
+          { add: `moved${i}.ns`, remove: [`old${2 * i + 1}.ns`] },
+          { remove: [`new${i}-3.ns`] },
+        ];
+        for (const change of changes) expect(await w.changeVirtualParents(ports, change)).toBeDefined();
+      }),
+    );
+    const want = writers
+      .flatMap((_, i) => [`new${i}-0.ns`, `new${i}-1.ns`, `new${i}-2.ns`, `moved${i}.ns`])
+      .sort();
+    for (const p of ports) {
+      const shown = await nbctl(remote, 'get', 'Logical_Switch_Port', p.name, 'options:virtual-parents');
+      expect(shown.trim().replace(/"/g, '').split(',')).toEqual(want);
+    }
+  });
+
+  it('a parent change for a virtual port that is missing or has another address writes nothing', async () => {
+    const ls = unique('ls');
+    await writers[0]!.ensureLogicalSwitch({ name: ls, cidrBlock: '10.35.0.0/16' });
+    const vip = unique('vip');
+    await writers[0]!.ensureVirtualPort({
+      switchName: ls,
+      name: vip,
+      virtualIp: '10.35.0.100',
+      parents: ['a.ns'],
+    });
+    const w = writers[WRITERS - 1]!;
+    expect(
+      await w.changeVirtualParents([{ name: vip, virtualIp: '10.35.0.101' }], { add: 'b.ns', remove: [] }),
+    ).toBeUndefined();
+    expect(
+      await w.changeVirtualParents(
+        [
+          { name: vip, virtualIp: '10.35.0.100' },
+          { name: `${vip}_v6`, virtualIp: 'fd00:35::100' },
+        ],
+        { add: 'b.ns', remove: [] },
+      ),
+    ).toBeUndefined();
+    expect(parentsOf((await writers[0]!.getPort(vip))!)).toEqual(['a.ns']);
+  });
+
   it('create the same load balancer (no name index) exactly once, attached once', async () => {
     const ls = unique('ls');
     await writers[0]!.ensureLogicalSwitch({ name: ls, cidrBlock: '10.33.0.0/16' });

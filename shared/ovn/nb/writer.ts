@@ -1,6 +1,7 @@
 // The thin I/O layer over the pure ops: read, compare, write one guarded transaction, and retry
 // when a guard fails because someone else wrote first. Every method is idempotent: calling it
 // again (or from eight replicas at once) converges on the same single row.
+import { applyParentChange, type ParentChange } from '../../domain/aap.ts';
 import { DomainError, isDomainError, Reason } from '../../domain/errors.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
@@ -38,6 +39,7 @@ import {
 import {
   createPortOps,
   deletePortOps,
+  guardOptions,
   guardPort,
   type PodPortInput,
   type PortSpec,
@@ -48,10 +50,12 @@ import {
   setPortOptionsOps,
   setPortSecurityOps,
   updatePortOps,
+  VIRTUAL_IP,
   type VipPortsInput,
   type VirtualPortInput,
   vipPortNames,
   vipVirtualPortInputs,
+  virtualParentsMutateOps,
   virtualPortSpec,
   withParents,
 } from './ops/logical-switch-port.ts';
@@ -70,6 +74,13 @@ export interface WriterOptions {
   portCache?: PortCache;
   /** Called before each retry (for logs and metrics): a lost guard or a dropped connection. */
   onRetry?: (what: string, err: unknown, attempt: number) => void;
+}
+
+/** A virtual port's parents before and after a change (equal: nothing was written to it). */
+export interface VirtualParentsChange {
+  name: string;
+  before: string[];
+  after: string[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -416,6 +427,44 @@ export class NorthboundWriter {
 
   removeVirtualParent(input: { names: string[]; parent: string }): Promise<LogicalSwitchPort[]> {
     return this.changeParents(input.names, (cur) => cur.filter((p) => p !== input.parent));
+  }
+
+  /**
+   * One pod's change to the parents of a Vip's virtual port(s): `change` applied to each port's
+   * list as it is now, in one transaction of guarded mutates (virtualParentsMutateOps), re-read
+   * and retried when another writer changed a list first, so concurrent changes from any number
+   * of writers all land. Undefined, with nothing written, when a port is missing or is not the
+   * virtual port of `virtualIp`: the caller then reconciles the whole Vip.
+   */
+  changeVirtualParents(
+    ports: readonly { name: string; virtualIp: string }[],
+    change: ParentChange,
+    opts: { confirm?: boolean } = {},
+  ): Promise<VirtualParentsChange[] | undefined> {
+    const names = ports.map((p) => p.name);
+    return this.retry(`parents of ${names.join(',')}`, async () => {
+      const fromCache = !!this.cache;
+      const current = await this.readPorts(names);
+      const out: VirtualParentsChange[] = [];
+      const ops: Operation[] = [];
+      for (const want of ports) {
+        const port = current.get(want.name);
+        if (port?.type !== 'virtual' || port.options[VIRTUAL_IP] !== want.virtualIp) return undefined;
+        const before = parentsOf(port);
+        const after = applyParentChange(before, change);
+        ops.push(...virtualParentsMutateOps(port, after));
+        out.push({
+          name: port.name,
+          before,
+          after: parentsOf({ options: withParents(port.options, after) }),
+        });
+      }
+      if (ops.length > 0) await this.client.transact(ops);
+      // Nothing to write, but the caller acts on the lists: prove the cache's copy current now.
+      else if (opts.confirm && fromCache)
+        await Promise.all(names.map((n) => this.guards.check(guardOptions(current.get(n)!))));
+      return out;
+    });
   }
 
   private changeParents(names: string[], next: (current: string[]) => readonly string[]) {

@@ -4,7 +4,17 @@
 // a wait on its name so two creators cannot both insert.
 import { v6PortName } from '../../../domain/ownership.ts';
 import { portSecurityElement } from '../../../domain/port-security.ts';
-import { map, namedUuid, type Operation, op, set, uuid, where, whereUuid } from '../../../ovsdb/protocol.ts';
+import {
+  map,
+  mutation,
+  namedUuid,
+  type Operation,
+  op,
+  set,
+  uuid,
+  where,
+  whereUuid,
+} from '../../../ovsdb/protocol.ts';
 import { type LogicalSwitchPort, LogicalSwitchPortColumns, Table, VENDOR } from '../model.ts';
 import { addPortToSwitch, removePortFromSwitches, sameRecord } from './logical-switch.ts';
 
@@ -240,3 +250,36 @@ export function setPortSecurityOps(current: LogicalSwitchPort, portSecurity: rea
 }
 
 export const samePortSecurity = (a: readonly string[], b: readonly string[]) => sameSet(a, b);
+
+/**
+ * Sets a virtual port's `virtual-parents` to `parents` with a mutate of that one key (delete it,
+ * insert the new value), guarded by a wait on the `options` the caller read: two writers that
+ * read the same list cannot both commit, so each one's add or remove is applied to the other's
+ * result on its retry, never lost. (`virtual-parents` is one comma-joined string in a map, not a
+ * set column, so the guard is what makes concurrent changes of one list commute.) [] if unchanged.
+ */
+export function virtualParentsMutateOps(current: LogicalSwitchPort, parents: readonly string[]): Operation[] {
+  const next = withParents(current.options, parents);
+  if (sameRecord(current.options, next)) return [];
+  const value = next[VIRTUAL_PARENTS];
+  return [
+    guardOptions(current),
+    op.mutate(
+      Table.LogicalSwitchPort,
+      [whereUuid(current.uuid)],
+      [
+        mutation('options', 'delete', set([VIRTUAL_PARENTS])),
+        ...(value !== undefined ? [mutation('options', 'insert', map({ [VIRTUAL_PARENTS]: value }))] : []),
+      ],
+    ),
+  ];
+}
+
+/** Fails the transaction unless the port's `options` (a virtual port's address and parents) are as read. */
+export const guardOptions = (current: LogicalSwitchPort): Operation =>
+  op.wait(
+    Table.LogicalSwitchPort,
+    [whereUuid(current.uuid)],
+    ['options'],
+    [{ options: map(current.options) }],
+  );
