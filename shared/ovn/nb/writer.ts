@@ -5,6 +5,7 @@ import { DomainError, isDomainError, Reason } from '../../domain/errors.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
 import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
+import { CreateBatch } from './create-batch.ts';
 import { GuardBatch } from './guard-batch.ts';
 import {
   healthCheckFromRow,
@@ -88,6 +89,8 @@ export class NorthboundWriter {
   private readonly onRetry: WriterOptions['onRetry'];
   /** Guard-only checks, batched into shared transactions. */
   private readonly guards: GuardBatch;
+  /** New ports, created together per switch. */
+  readonly creates: CreateBatch;
   constructor(
     private readonly client: Transactor,
     opts: WriterOptions = {},
@@ -96,6 +99,7 @@ export class NorthboundWriter {
     this.portCache = opts.portCache;
     this.onRetry = opts.onRetry;
     this.guards = new GuardBatch(client);
+    this.creates = new CreateBatch(client);
   }
 
   private async retry<T>(what: string, attempt: (i: number) => Promise<T>): Promise<T> {
@@ -230,6 +234,14 @@ export class NorthboundWriter {
         }
       });
       if (ops.length === 0) return specs.map((s) => current.get(s.name)!);
+      if (insertAt.size === specs.length) {
+        // Only new ports: created together with other callers' new ports of this switch.
+        const uuids = await this.requiringSwitch(switchName, () => this.creates.create(switchName, specs));
+        return specs.map((spec, i) => {
+          const { switchName: _, ...fields } = spec;
+          return { ...fields, uuid: uuids[i]! };
+        });
+      }
       // The switch must exist, or the inserted port would be garbage-collected unreferenced.
       const results = await this.transactRequiringSwitch(switchName, ops);
       // What was committed is exactly the spec (guards held), so no read-back is needed.
@@ -242,9 +254,14 @@ export class NorthboundWriter {
     });
   }
 
-  private async transactRequiringSwitch(switchName: string, ops: Operation[]): Promise<OperationResult[]> {
+  private transactRequiringSwitch(switchName: string, ops: Operation[]): Promise<OperationResult[]> {
+    return this.requiringSwitch(switchName, () => this.client.transact([requireSwitch(switchName), ...ops]));
+  }
+
+  /** Runs a transaction whose operation 0 is requireSwitch; its failure means the subnet is not ready. */
+  private async requiringSwitch<T>(switchName: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await this.client.transact([requireSwitch(switchName), ...ops]);
+      return await run();
     } catch (err) {
       if (err instanceof WaitFailed && err.index === 0) {
         throw new DomainError(

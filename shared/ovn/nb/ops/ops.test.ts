@@ -11,6 +11,7 @@ import {
 import { switchOtherConfig, updateSwitchOps } from './logical-switch.ts';
 import {
   createPortOps,
+  createPortsOps,
   deletePortOps,
   extraSecurityAddresses,
   ownAddresses,
@@ -95,6 +96,44 @@ describe('NB operations (pure)', () => {
       table: 'Logical_Switch',
       where: [['name', '==', 'ovn-default']],
       mutations: [['ports', 'insert', ['set', [['named-uuid', 'p']]]]],
+    });
+  });
+
+  it('inserts several ports of one switch and adds them all with one mutate of its ports', () => {
+    const specs = ['a.ns', 'b.ns', 'c.ns'].map((name, i) =>
+      podPortSpec({
+        switchName: 'sw',
+        name,
+        mac: '00:00:00:00:00:01',
+        ips: [`10.16.0.${i + 5}`],
+        pod: name,
+        namespace: 'ns',
+      }),
+    );
+    const ops = json(createPortsOps('sw', specs, 'q'));
+    expect(ops.map((o) => o.op)).toEqual(['insert', 'insert', 'insert', 'mutate']);
+    expect(ops.slice(0, 3).map((o) => [o['uuid-name'], (o.row as { name: string }).name])).toEqual([
+      ['q0', 'a.ns'],
+      ['q1', 'b.ns'],
+      ['q2', 'c.ns'],
+    ]);
+    expect(ops[3]).toMatchObject({
+      table: 'Logical_Switch',
+      where: [['name', '==', 'sw']],
+      mutations: [
+        [
+          'ports',
+          'insert',
+          [
+            'set',
+            [
+              ['named-uuid', 'q0'],
+              ['named-uuid', 'q1'],
+              ['named-uuid', 'q2'],
+            ],
+          ],
+        ],
+      ],
     });
   });
 
