@@ -11,7 +11,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { type OvsdbServerOptions, startNbServer, startOvsdbServer } from '../infra/local/services.ts';
-import { createPortOps, NorthboundWriter, podPortSpec, requireSwitch } from '../shared/ovn/nb/index.ts';
+import {
+  createPortOps,
+  NorthboundWriter,
+  PortCache,
+  podPortSpec,
+  requireSwitch,
+} from '../shared/ovn/nb/index.ts';
 import { deletePortOps } from '../shared/ovn/nb/ops/logical-switch-port.ts';
 import {
   mutation,
@@ -201,6 +207,85 @@ async function probeServer(v: ServerVariant) {
 }
 
 for (const v of chosen) await probeServer(v);
+
+// Concurrent creations through the writer (with a PortCache, so no reads): 16 callers at once,
+// coalesced into shared transactions (one mutate of `ports` each), against the same callers one at
+// a time and the raw client's 16 one-port transactions in flight (what the writer sent before).
+if (!only || only.includes('coalesce')) {
+  const server = await startNbServer();
+  const client = await OvsdbClient.connect({ remotes: [server.remote], database: 'OVN_Northbound' });
+  const cache = await PortCache.start(client);
+  const writer = new NorthboundWriter(client, { portCache: cache });
+  try {
+    console.log('\n## 16 concurrent creators, default server');
+    await writer.ensureLogicalSwitch({ name: SWITCH, cidrBlock: '10.100.0.0/10' });
+    let filled = 0;
+    let serial = 0;
+    for (const size of SIZES) {
+      while (filled < size) {
+        const ops: Operation[] = [];
+        for (let j = 0; j < 1000 && filled < size; j++, filled++)
+          ops.push(...createPortOps(spec(`fill-${filled}`, 1_000_000 + filled), `p${j}`));
+        await client.transact(ops);
+      }
+      const run = async (label: string, body: () => Promise<void>) => {
+        const before = sampleCpu({ server: server.pid });
+        const t0 = performance.now();
+        await body();
+        const rate = N / ((performance.now() - t0) / 1000);
+        const cpu = cpuPerUnit(before, sampleCpu({ server: server.pid }), N);
+        console.log(
+          `@${String(size).padStart(6)}  ${label.padEnd(66)} server ${((cpu.server ?? 0) * 1000).toFixed(0).padStart(5)} us/port, client ${((cpu.self ?? 0) * 1000).toFixed(0).padStart(5)} us/port, ${rate.toFixed(0).padStart(6)} ports/s`,
+        );
+        const [r] = await client.transact([op.select('Logical_Switch_Port', [], ['_uuid', 'name'])]);
+        const gone = (r?.rows ?? [])
+          .filter((row) => String(row.name).startsWith('c-'))
+          .map((row) => String(row._uuid));
+        for (let i = 0; i < gone.length; i += 500)
+          await client.transact(gone.slice(i, i + 500).flatMap((u) => deletePortOps(u)));
+      };
+      const input = (i: number) => ({
+        switchName: SWITCH,
+        name: `c-${serial++}`,
+        mac: '0a:00:00:00:00:02',
+        ips: [`10.120.${(i >> 8) & 255}.${i & 255}`],
+        pod: `c-${i}`,
+        namespace: 'probe',
+      });
+      const concurrently = (n: number, one: (i: number) => Promise<unknown>) => async () => {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (next < n) await one(next++);
+          }),
+        );
+      };
+      await run('writer.ensurePort, 1 caller at a time', async () => {
+        for (let i = 0; i < N; i++) await writer.ensurePort(input(i));
+      });
+      await run(
+        'raw client, 16 one-port transactions in flight (the writer before)',
+        concurrently(N, (i) => {
+          const s = podPortSpec(input(i));
+          return client.transact([requireSwitch(SWITCH), ...createPortOps(s)]);
+        }),
+      );
+      const sent0 = { ...writer.creates.sent };
+      await run(
+        'writer.ensurePort, 16 callers at once (coalesced)',
+        concurrently(N, (i) => writer.ensurePort(input(i))),
+      );
+      const t = writer.creates.sent.transactions - sent0.transactions;
+      console.log(
+        `          (${t} transactions, ${((writer.creates.sent.ports - sent0.ports) / t).toFixed(1)} ports each)`,
+      );
+    }
+  } finally {
+    await cache.close();
+    client.close();
+    await server.stop();
+  }
+}
 
 // Ports spread over 10 switches (the curve's layout): as many ports in the database, a tenth of
 // them in the switch written to.
