@@ -37,7 +37,7 @@ import {
   updateSwitchOps,
 } from './ops/logical-switch.ts';
 import {
-  createPortOps,
+  createPortsOps,
   deletePortOps,
   guardPort,
   type PodPortInput,
@@ -224,17 +224,16 @@ export class NorthboundWriter {
       const current = await this.readPorts(names, { cacheMissIsAbsent: attempt === 1 });
       const specs = names.map((n) => specOf(n, current.get(n)));
       const ops: Operation[] = [];
-      const insertAt = new Map<string, number>();
-      specs.forEach((spec, i) => {
+      const fresh = specs.filter((spec) => !current.has(spec.name));
+      for (const spec of specs) {
         const cur = current.get(spec.name);
         if (cur) ops.push(...updatePortOps(cur, spec));
-        else {
-          insertAt.set(spec.name, ops.length + 1); // +1: requireSwitch goes first
-          ops.push(...createPortOps(spec, `port${i}`));
-        }
-      });
+      }
+      // The new ports' inserts after the updates, then one mutate of the switch's ports for all.
+      const insertAt = new Map(fresh.map((spec, k) => [spec.name, ops.length + k + 1])); // +1: requireSwitch goes first
+      if (fresh.length > 0) ops.push(...createPortsOps(switchName, fresh, 'port'));
       if (ops.length === 0) return specs.map((s) => current.get(s.name)!);
-      if (insertAt.size === specs.length) {
+      if (fresh.length === specs.length) {
         // Only new ports: created together with other callers' new ports of this switch.
         const uuids = await this.requiringSwitch(switchName, () => this.creates.create(switchName, specs));
         return specs.map((spec, i) => {
