@@ -10,9 +10,15 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { type OvsdbServerOptions, startNbServer, startOvsdbServer } from '../infra/local/services.ts';
+import {
+  type OvsdbServerOptions,
+  startNbRaft,
+  startNbServer,
+  startOvsdbServer,
+} from '../infra/local/services.ts';
 import {
   createPortOps,
+  createPortsOps,
   NorthboundWriter,
   PortCache,
   podPortSpec,
@@ -284,6 +290,59 @@ if (!only || only.includes('coalesce')) {
     await cache.close();
     client.close();
     await server.stop();
+  }
+}
+
+// A 3-member Raft cluster (how ovn-central runs NB), leader-only client: the leader's and the
+// followers' CPU per transaction, one port each, and 16 ports with one mutate.
+const raftServers: [string, string | undefined][] = [
+  ['Debian', undefined],
+  ...variants.filter((v) => v.opts().binary).map((v) => [v.label, v.opts().binary] as [string, string]),
+];
+for (const [raftLabel, binary] of only?.includes('raft') ? raftServers : []) {
+  const cluster = await startNbRaft(3, binary ? { binary } : {});
+  const client = await OvsdbClient.connect({
+    remotes: cluster.remotes.split(','),
+    database: 'OVN_Northbound',
+    leaderOnly: true,
+    requestTimeoutMs: 60_000,
+  });
+  try {
+    console.log(`\n## 3-member Raft cluster, ${raftLabel}`);
+    const leader = (await cluster.leader())!;
+    const followers = cluster.members.filter((m) => m.pid !== leader.pid).map((m) => m.pid);
+    await new NorthboundWriter(client).ensureLogicalSwitch({ name: SWITCH, cidrBlock: '10.100.0.0/10' });
+    let filled = 0;
+    let serial = 0;
+    for (const size of SIZES) {
+      while (filled < size) {
+        const ops: Operation[] = [];
+        for (let j = 0; j < 1000 && filled < size; j++, filled++)
+          ops.push(...createPortOps(spec(`fill-${filled}`, 1_000_000 + filled), `p${j}`));
+        await client.transact(ops);
+      }
+      for (const [label, perTxn] of [
+        ['bench shape, 1 port per txn', 1],
+        ['16 ports per txn, one mutate (per port)', 16],
+      ] as const) {
+        const txns = Math.ceil(N / perTxn);
+        const before = sampleCpu({ leader: leader.pid, followers });
+        const t0 = performance.now();
+        for (let t = 0; t < txns; t++) {
+          const specs = Array.from({ length: perTxn }, () => spec(`r-${serial}`, 2_000_000 + serial++));
+          await client.transact([requireSwitch(SWITCH), ...createPortsOps(SWITCH, specs)]);
+        }
+        const rate = (txns * perTxn) / ((performance.now() - t0) / 1000);
+        const cpu = cpuPerUnit(before, sampleCpu({ leader: leader.pid, followers }), txns * perTxn);
+        const us = (x: number | undefined) => ((x ?? 0) * 1000).toFixed(0).padStart(5);
+        console.log(
+          `@${String(size).padStart(6)}  ${label.padEnd(66)} leader ${us(cpu.leader)} us, 2 followers ${us(cpu.followers)} us, client ${us(cpu.self)} us per port, ${rate.toFixed(0).padStart(6)} ports/s`,
+        );
+      }
+    }
+  } finally {
+    client.close();
+    await cluster.stop();
   }
 }
 

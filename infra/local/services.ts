@@ -415,7 +415,10 @@ export interface NbRaftCluster {
 }
 
 /** An N-member Raft cluster of the NB database on loopback. */
-export async function startNbRaft(size = 3): Promise<NbRaftCluster> {
+export async function startNbRaft(
+  size = 3,
+  server: Pick<OvsdbServerOptions, 'binary' | 'extraArgs'> = {},
+): Promise<NbRaftCluster> {
   stopAllOnExit();
   const base = makeTempDir('vipres-nbraft-');
   const raftPorts: number[] = [];
@@ -435,8 +438,8 @@ export async function startNbRaft(size = 3): Promise<NbRaftCluster> {
         self,
         `tcp:127.0.0.1:${raftPorts[0]}`,
       ]);
-    const server = await startOvsdbServer({ dir, name: 'nb' });
-    members.push({ ...server, raftPort: raftPorts[i]! });
+    const member = await startOvsdbServer({ ...server, dir, name: 'nb' });
+    members.push({ ...member, raftPort: raftPorts[i]! });
   }
   const cluster: NbRaftCluster = {
     members,
