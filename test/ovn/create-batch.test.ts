@@ -1,7 +1,8 @@
 // New ports of one switch created at the same time go in few transactions, each adding them all
 // with one mutate of the switch's `ports` (ovsdb-server's cost of that mutate grows with the set
 // and is paid once per transaction). A name already taken fails only its own caller; a missing
-// switch fails every caller as SubnetNotReady. Checked on the run's real NB ovsdb-server.
+// switch fails every caller as SubnetNotReady. Deletions are batched the same way, one mutate per
+// switch; a port held by another switch than it says still goes. On the run's real NB ovsdb-server.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { isDomainError } from '../../shared/domain/errors.ts';
@@ -13,7 +14,7 @@ import {
   requireSwitch,
 } from '../../shared/ovn/nb/index.ts';
 import { ConstraintViolation } from '../../shared/ovsdb/errors.ts';
-import { type Operation, OvsdbClient, op, setValues, where } from '../../shared/ovsdb/index.ts';
+import { type Operation, OvsdbClient, op, set, setValues, uuid, where } from '../../shared/ovsdb/index.ts';
 
 const remote = inject('nbRemote');
 const unique = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
@@ -121,4 +122,50 @@ it('every port asked for in a switch that does not exist fails as SubnetNotReady
     names.map((n) => op.select('Logical_Switch_Port', [where('name', '==', n)], ['name'])),
   );
   expect(left.flatMap((r) => r.rows ?? [])).toHaveLength(0);
+});
+
+it('deletes the ports asked for at once in few transactions, one mutate per switch each', async () => {
+  const [ls1, ls2] = [unique('ls'), unique('ls')];
+  await writer.ensureLogicalSwitch({ name: ls1, cidrBlock: '10.46.0.0/16' });
+  await writer.ensureLogicalSwitch({ name: ls2, cidrBlock: '10.47.0.0/16' });
+  const names = Array.from({ length: PORTS }, () => unique('pod'));
+  await Promise.all(names.map((n, i) => writer.ensurePort(pod(i % 2 ? ls2 : ls1, n, i))));
+  sent.length = 0;
+  const deleted = await Promise.all(names.map((n) => writer.deletePort(n)));
+  expect(deleted.every(Boolean)).toBe(true);
+  const deleting = sent.filter((ops) => ops.some((o) => o.op === 'delete'));
+  expect(deleting.length).toBeLessThanOrEqual(3);
+  // One mutate per switch in each transaction, whatever the number of ports.
+  for (const ops of deleting) {
+    const switches = new Set(ops.filter((o) => o.op === 'mutate').map((o) => JSON.stringify(o)));
+    expect(mutatesOf(ops)).toBe(switches.size);
+    expect(mutatesOf(ops)).toBeLessThanOrEqual(2);
+  }
+  expect((await serverView(ls1)).size).toBe(0);
+  expect((await serverView(ls2)).size).toBe(0);
+  const left = await client.transact(
+    names.map((n) => op.select('Logical_Switch_Port', [where('name', '==', n)], ['name'])),
+  );
+  expect(left.flatMap((r) => r.rows ?? [])).toHaveLength(0);
+});
+
+it('a port held by another switch than its ls says is still deleted with its batch-mates', async () => {
+  const [ls1, ls2] = [unique('ls'), unique('ls')];
+  await writer.ensureLogicalSwitch({ name: ls1, cidrBlock: '10.48.0.0/16' });
+  await writer.ensureLogicalSwitch({ name: ls2, cidrBlock: '10.49.0.0/16' });
+  const names = Array.from({ length: 4 }, () => unique('pod'));
+  await Promise.all(names.map((n, i) => writer.ensurePort(pod(ls1, n, i))));
+  // Another tool moved names[2] into ls2 without updating its ls external id.
+  const stray = (await serverView(ls1)).get(names[2])!;
+  await client.transact([
+    op.mutate('Logical_Switch', [where('name', '==', ls1)], [['ports', 'delete', set([uuid(stray)])]]),
+    op.mutate('Logical_Switch', [where('name', '==', ls2)], [['ports', 'insert', set([uuid(stray)])]]),
+  ]);
+  const before = { ...writer.deletes.sent };
+  const deleted = await Promise.all(names.map((n) => writer.deletePort(n)));
+  expect(deleted.every(Boolean)).toBe(true);
+  // The first alone, the three others together (refused: the stray is still referenced), then alone.
+  expect(writer.deletes.sent.transactions - before.transactions).toBe(1 + 1 + 3);
+  expect((await serverView(ls1)).size).toBe(0);
+  expect((await serverView(ls2)).size).toBe(0);
 });

@@ -6,6 +6,7 @@ import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
 import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
 import { CreateBatch } from './create-batch.ts';
+import { DeleteBatch } from './delete-batch.ts';
 import { GuardBatch } from './guard-batch.ts';
 import {
   healthCheckFromRow,
@@ -91,6 +92,8 @@ export class NorthboundWriter {
   private readonly guards: GuardBatch;
   /** New ports, created together per switch. */
   readonly creates: CreateBatch;
+  /** Deleted ports, detached together per switch. */
+  readonly deletes: DeleteBatch;
   constructor(
     private readonly client: Transactor,
     opts: WriterOptions = {},
@@ -100,6 +103,7 @@ export class NorthboundWriter {
     this.onRetry = opts.onRetry;
     this.guards = new GuardBatch(client);
     this.creates = new CreateBatch(client);
+    this.deletes = new DeleteBatch(client);
   }
 
   private async retry<T>(what: string, attempt: (i: number) => Promise<T>): Promise<T> {
@@ -459,7 +463,10 @@ export class NorthboundWriter {
     return this.retry(`deletePort ${name}`, async () => {
       const port = await this.getPort(name);
       if (!port) return undefined;
-      await this.client.transact(deletePortOps(port.uuid));
+      // Ports that name their switch are deleted together with other callers' (one mutate per switch).
+      const ls = port.externalIds.ls;
+      if (ls) await this.deletes.delete(port.uuid, ls);
+      else await this.client.transact(deletePortOps(port.uuid));
       return port;
     });
   }

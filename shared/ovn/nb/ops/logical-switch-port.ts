@@ -6,7 +6,13 @@ import { v6PortName } from '../../../domain/ownership.ts';
 import { portSecurityElement } from '../../../domain/port-security.ts';
 import { map, namedUuid, type Operation, op, set, uuid, where, whereUuid } from '../../../ovsdb/protocol.ts';
 import { type LogicalSwitchPort, LogicalSwitchPortColumns, Table, VENDOR } from '../model.ts';
-import { addPortsToSwitch, addPortToSwitch, removePortFromSwitches, sameRecord } from './logical-switch.ts';
+import {
+  addPortsToSwitch,
+  addPortToSwitch,
+  removePortFromSwitches,
+  removePortsFromSwitch,
+  sameRecord,
+} from './logical-switch.ts';
 
 /** What a port should look like; `name` is its unique index. */
 export interface PortSpec {
@@ -239,6 +245,21 @@ export function updatePortOps(current: LogicalSwitchPort, spec: PortSpec): Opera
 /** Detaches the port from its switch and deletes it; a no-op if another deleter was first. */
 export function deletePortOps(portUuid: string): Operation[] {
   return [removePortFromSwitches(portUuid), op.delete(Table.LogicalSwitchPort, [whereUuid(portUuid)])];
+}
+
+/**
+ * Deletes several ports, each detached from the switch its `ls` external id names, with one mutate
+ * per switch (the server's cost of a mutate grows with the set). A port held by another switch
+ * than it says makes the delete fail (still referenced: referential integrity), so nothing is
+ * left half done; deleting a port already gone is a no-op.
+ */
+export function deletePortsOps(ports: readonly { uuid: string; switchName: string }[]): Operation[] {
+  const bySwitch = new Map<string, string[]>();
+  for (const p of ports) bySwitch.set(p.switchName, [...(bySwitch.get(p.switchName) ?? []), p.uuid]);
+  return [
+    ...[...bySwitch].map(([sw, uuids]) => removePortsFromSwitch(sw, uuids.map(uuid))),
+    ...ports.map((p) => op.delete(Table.LogicalSwitchPort, [whereUuid(p.uuid)])),
+  ];
 }
 
 /** Sets a port's options, guarded by everything read with it; [] if they are already so. */

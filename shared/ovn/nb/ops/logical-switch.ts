@@ -133,6 +133,12 @@ export const removePortFromSwitches = (portUuid: string): Operation =>
     [mutation('ports', 'delete', set([uuid(portUuid)]))],
   );
 
+/** Removes these ports from the named switch's `ports` in one mutate (absent ones: no-op). */
+export const removePortsFromSwitch = (switchName: string, ports: readonly Uuid[]): Operation =>
+  op.mutate(Table.LogicalSwitch, switchWhere({ name: switchName }), [
+    mutation('ports', 'delete', set(ports)),
+  ]);
+
 export const addLoadBalancerToSwitch = (sw: SwitchRef, lb: Uuid | NamedUuid): Operation =>
   op.mutate(Table.LogicalSwitch, switchWhere(sw), [mutation('load_balancer', 'insert', set([lb]))]);
 

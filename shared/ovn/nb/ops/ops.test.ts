@@ -13,6 +13,7 @@ import {
   createPortOps,
   createPortsOps,
   deletePortOps,
+  deletePortsOps,
   extraSecurityAddresses,
   ownAddresses,
   parentsOf,
@@ -135,6 +136,43 @@ describe('NB operations (pure)', () => {
         ],
       ],
     });
+  });
+
+  it('deletes several ports with one mutate per switch their ls names, then each row', () => {
+    const ops = json(
+      deletePortsOps([
+        { uuid: 'u1', switchName: 'a' },
+        { uuid: 'u2', switchName: 'b' },
+        { uuid: 'u3', switchName: 'a' },
+      ]),
+    );
+    expect(ops.map((o) => o.op)).toEqual(['mutate', 'mutate', 'delete', 'delete', 'delete']);
+    expect(ops[0]).toMatchObject({
+      table: 'Logical_Switch',
+      where: [['name', '==', 'a']],
+      mutations: [
+        [
+          'ports',
+          'delete',
+          [
+            'set',
+            [
+              ['uuid', 'u1'],
+              ['uuid', 'u3'],
+            ],
+          ],
+        ],
+      ],
+    });
+    expect(ops[1]).toMatchObject({
+      where: [['name', '==', 'b']],
+      mutations: [['ports', 'delete', ['set', [['uuid', 'u2']]]]],
+    });
+    expect(ops.slice(2).map((o) => o.where)).toEqual([
+      [['_uuid', '==', ['uuid', 'u1']]],
+      [['_uuid', '==', ['uuid', 'u2']]],
+      [['_uuid', '==', ['uuid', 'u3']]],
+    ]);
   });
 
   it('writes parents sorted and deduplicated, and drops the key when there are none', () => {
