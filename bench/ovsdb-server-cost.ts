@@ -21,6 +21,7 @@ import {
   createPortsOps,
   NorthboundWriter,
   PortCache,
+  type PortSpec,
   podPortSpec,
   requireSwitch,
 } from '../shared/ovn/nb/index.ts';
@@ -214,16 +215,17 @@ async function probeServer(v: ServerVariant) {
 
 for (const v of chosen) await probeServer(v);
 
-// Concurrent creations through the writer (with a PortCache, so no reads): 16 callers at once,
-// coalesced into shared transactions (one mutate of `ports` each), against the same callers one at
-// a time and the raw client's 16 one-port transactions in flight (what the writer sent before).
+// Concurrent creations and deletions through the writer (with a PortCache, so no reads): 16
+// callers at once, coalesced into shared transactions (one mutate of `ports` each), against the
+// same callers one at a time and the raw client's 16 one-port transactions in flight (what the
+// writer sent before).
 if (!only || only.includes('coalesce')) {
   const server = await startNbServer();
   const client = await OvsdbClient.connect({ remotes: [server.remote], database: 'OVN_Northbound' });
   const cache = await PortCache.start(client);
   const writer = new NorthboundWriter(client, { portCache: cache });
   try {
-    console.log('\n## 16 concurrent creators, default server');
+    console.log('\n## 16 concurrent creators, then deleters, default server');
     await writer.ensureLogicalSwitch({ name: SWITCH, cidrBlock: '10.100.0.0/10' });
     let filled = 0;
     let serial = 0;
@@ -285,6 +287,48 @@ if (!only || only.includes('coalesce')) {
       console.log(
         `          (${t} transactions, ${((writer.creates.sent.ports - sent0.ports) / t).toFixed(1)} ports each)`,
       );
+
+      // 16 ports per transaction, one caller: a mutate of `ports` per port, or one for all 16.
+      for (const [label, opsOf] of [
+        [
+          '16 ports per txn, a mutate each (per port)',
+          (specs: PortSpec[]) => specs.flatMap((sp, j) => createPortOps(sp, `p${j}`)),
+        ],
+        ['16 ports per txn, one mutate (per port)', (specs: PortSpec[]) => createPortsOps(SWITCH, specs)],
+      ] as const) {
+        await run(label, async () => {
+          for (let k = 0; k < N; k += 16) {
+            const specs = Array.from({ length: Math.min(16, N - k) }, (_, j) => podPortSpec(input(k + j)));
+            await client.transact([requireSwitch(SWITCH), ...opsOf(specs)]);
+          }
+        });
+      }
+
+      // Deletions: N ports made 100 per transaction (not measured), then deleted by 16 callers.
+      const made = async () => {
+        const names: string[] = [];
+        for (let k = 0; k < N; k += 100) {
+          const specs = Array.from({ length: Math.min(100, N - k) }, (_, j) => {
+            names.push(`c-${serial++}`);
+            return podPortSpec(input(k + j));
+          }).map((sp, j) => ({ ...sp, name: names[k + j]! }));
+          await client.transact([requireSwitch(SWITCH), ...createPortsOps(SWITCH, specs)]);
+        }
+        while (!names.every((n) => cache.get(n))) await new Promise((r) => setTimeout(r, 50));
+        return names;
+      };
+      let names = await made();
+      await run(
+        'raw client, 16 one-port deletePortOps in flight (the writer before)',
+        concurrently(N, (i) => client.transact(deletePortOps(cache.get(names[i]!)!.uuid))),
+      );
+      names = await made();
+      const del0 = writer.deletes.sent.transactions;
+      await run(
+        'writer.deletePort, 16 callers at once (coalesced)',
+        concurrently(N, (i) => writer.deletePort(names[i]!)),
+      );
+      console.log(`          (${writer.deletes.sent.transactions - del0} transactions)`);
     }
   } finally {
     await cache.close();
