@@ -69,10 +69,13 @@ const variants: ServerVariant[] = [
   { label: '--disable-file-column-diff', opts: () => ({ extraArgs: ['--disable-file-column-diff'] }) },
   { label: 'compacted after the fill', opts: () => ({}), compact: true },
 ];
-for (const entry of (process.env.OVSDB_SERVERS ?? '').split(',').filter(Boolean)) {
-  const [label, binary] = entry.split('=') as [string, string];
+/** Other ovsdb-server builds to compare, `label=/path/ovsdb-server`. */
+const builds = (process.env.OVSDB_SERVERS ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((entry) => entry.split('=') as [string, string]);
+for (const [label, binary] of builds)
   variants.push({ label: `ovsdb-server ${label}`, opts: () => ({ binary }) });
-}
 const only = process.env.ONLY?.split(',');
 const chosen = only ? variants.filter((v) => only.some((o) => v.label.includes(o))) : variants;
 
@@ -341,7 +344,7 @@ if (!only || only.includes('coalesce')) {
 // followers' CPU per transaction, one port each, and 16 ports with one mutate.
 const raftServers: [string, string | undefined][] = [
   ['Debian', undefined],
-  ...variants.filter((v) => v.opts().binary).map((v) => [v.label, v.opts().binary] as [string, string]),
+  ...builds.map(([label, binary]) => [`ovsdb-server ${label}`, binary] as [string, string]),
 ];
 for (const [raftLabel, binary] of only?.includes('raft') ? raftServers : []) {
   const cluster = await startNbRaft(3, binary ? { binary } : {});
