@@ -340,9 +340,19 @@ export interface OvsdbServer extends Daemon {
   respawn(): Promise<OvsdbServer>;
 }
 
-export async function startOvsdbServer(
-  opts: { schema?: string; dir?: string; name?: string; port?: number } = {},
-): Promise<OvsdbServer> {
+export interface OvsdbServerOptions {
+  schema?: string;
+  dir?: string;
+  name?: string;
+  port?: number;
+  /** Another ovsdb-server build (a probe compares versions); default the one on PATH. */
+  binary?: string;
+  /** More ovsdb-server flags, e.g. `--disable-file-column-diff`. */
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startOvsdbServer(opts: OvsdbServerOptions = {}): Promise<OvsdbServer> {
   stopAllOnExit();
   const name = opts.name ?? 'nb';
   const removeDirOnStop = !opts.dir;
@@ -355,7 +365,7 @@ export async function startOvsdbServer(
   const unixSocket = join(dir, `${name}.sock`);
   const d = spawnDaemon(
     `${name}-${port}`,
-    'ovsdb-server',
+    opts.binary ?? 'ovsdb-server',
     [
       dbFile,
       `--remote=ptcp:${port}:127.0.0.1`,
@@ -363,8 +373,10 @@ export async function startOvsdbServer(
       `--pidfile=${join(dir, `${name}.pid`)}`,
       `--unixctl=${ctl}`,
       `--log-file=${join(dir, `${name}.log`)}`,
+      ...(opts.extraArgs ?? []),
     ],
     dir,
+    opts.env ? { env: opts.env } : {},
   );
   await waitFor(`ovsdb-server ${name} on ${port}`, async () => {
     await run('ovsdb-client', ['list-dbs', `tcp:127.0.0.1:${port}`], { timeout: 2000 });
@@ -403,7 +415,10 @@ export interface NbRaftCluster {
 }
 
 /** An N-member Raft cluster of the NB database on loopback. */
-export async function startNbRaft(size = 3): Promise<NbRaftCluster> {
+export async function startNbRaft(
+  size = 3,
+  server: Pick<OvsdbServerOptions, 'binary' | 'extraArgs'> = {},
+): Promise<NbRaftCluster> {
   stopAllOnExit();
   const base = makeTempDir('vipres-nbraft-');
   const raftPorts: number[] = [];
@@ -423,8 +438,8 @@ export async function startNbRaft(size = 3): Promise<NbRaftCluster> {
         self,
         `tcp:127.0.0.1:${raftPorts[0]}`,
       ]);
-    const server = await startOvsdbServer({ dir, name: 'nb' });
-    members.push({ ...server, raftPort: raftPorts[i]! });
+    const member = await startOvsdbServer({ ...server, dir, name: 'nb' });
+    members.push({ ...member, raftPort: raftPorts[i]! });
   }
   const cluster: NbRaftCluster = {
     members,

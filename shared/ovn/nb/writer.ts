@@ -6,6 +6,8 @@ import { DomainError, isDomainError, Reason } from '../../domain/errors.ts';
 import type { OvsdbClient } from '../../ovsdb/client.ts';
 import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
 import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
+import { CreateBatch } from './create-batch.ts';
+import { DeleteBatch } from './delete-batch.ts';
 import { GuardBatch } from './guard-batch.ts';
 import {
   healthCheckFromRow,
@@ -37,7 +39,7 @@ import {
   updateSwitchOps,
 } from './ops/logical-switch.ts';
 import {
-  createPortOps,
+  createPortsOps,
   deletePortOps,
   guardOptions,
   guardPort,
@@ -99,6 +101,10 @@ export class NorthboundWriter {
   private readonly onRetry: WriterOptions['onRetry'];
   /** Guard-only checks, batched into shared transactions. */
   private readonly guards: GuardBatch;
+  /** New ports, created together per switch. */
+  readonly creates: CreateBatch;
+  /** Deleted ports, detached together per switch. */
+  readonly deletes: DeleteBatch;
   constructor(
     private readonly client: Transactor,
     opts: WriterOptions = {},
@@ -107,6 +113,8 @@ export class NorthboundWriter {
     this.portCache = opts.portCache;
     this.onRetry = opts.onRetry;
     this.guards = new GuardBatch(client);
+    this.creates = new CreateBatch(client);
+    this.deletes = new DeleteBatch(client);
   }
 
   private async retry<T>(what: string, attempt: (i: number) => Promise<T>): Promise<T> {
@@ -231,16 +239,23 @@ export class NorthboundWriter {
       const current = await this.readPorts(names, { cacheMissIsAbsent: attempt === 1 });
       const specs = names.map((n) => specOf(n, current.get(n)));
       const ops: Operation[] = [];
-      const insertAt = new Map<string, number>();
-      specs.forEach((spec, i) => {
+      const fresh = specs.filter((spec) => !current.has(spec.name));
+      for (const spec of specs) {
         const cur = current.get(spec.name);
         if (cur) ops.push(...updatePortOps(cur, spec));
-        else {
-          insertAt.set(spec.name, ops.length + 1); // +1: requireSwitch goes first
-          ops.push(...createPortOps(spec, `port${i}`));
-        }
-      });
+      }
+      // The new ports' inserts after the updates, then one mutate of the switch's ports for all.
+      const insertAt = new Map(fresh.map((spec, k) => [spec.name, ops.length + k + 1])); // +1: requireSwitch goes first
+      if (fresh.length > 0) ops.push(...createPortsOps(switchName, fresh, 'port'));
       if (ops.length === 0) return specs.map((s) => current.get(s.name)!);
+      if (fresh.length === specs.length) {
+        // Only new ports: created together with other callers' new ports of this switch.
+        const uuids = await this.requiringSwitch(switchName, () => this.creates.create(switchName, specs));
+        return specs.map((spec, i) => {
+          const { switchName: _, ...fields } = spec;
+          return { ...fields, uuid: uuids[i]! };
+        });
+      }
       // The switch must exist, or the inserted port would be garbage-collected unreferenced.
       const results = await this.transactRequiringSwitch(switchName, ops);
       // What was committed is exactly the spec (guards held), so no read-back is needed.
@@ -253,9 +268,14 @@ export class NorthboundWriter {
     });
   }
 
-  private async transactRequiringSwitch(switchName: string, ops: Operation[]): Promise<OperationResult[]> {
+  private transactRequiringSwitch(switchName: string, ops: Operation[]): Promise<OperationResult[]> {
+    return this.requiringSwitch(switchName, () => this.client.transact([requireSwitch(switchName), ...ops]));
+  }
+
+  /** Runs a transaction whose operation 0 is requireSwitch; its failure means the subnet is not ready. */
+  private async requiringSwitch<T>(switchName: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await this.client.transact([requireSwitch(switchName), ...ops]);
+      return await run();
     } catch (err) {
       if (err instanceof WaitFailed && err.index === 0) {
         throw new DomainError(
@@ -492,7 +512,10 @@ export class NorthboundWriter {
     return this.retry(`deletePort ${name}`, async () => {
       const port = await this.getPort(name);
       if (!port) return undefined;
-      await this.client.transact(deletePortOps(port.uuid));
+      // Ports that name their switch are deleted together with other callers' (one mutate per switch).
+      const ls = port.externalIds.ls;
+      if (ls) await this.deletes.delete(port.uuid, ls);
+      else await this.client.transact(deletePortOps(port.uuid));
       return port;
     });
   }

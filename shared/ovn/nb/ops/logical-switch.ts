@@ -119,7 +119,11 @@ const switchWhere = (ref: SwitchRef) =>
   'uuid' in ref ? [whereUuid(ref.uuid)] : [where('name', '==', ref.name)];
 
 export const addPortToSwitch = (sw: SwitchRef, port: Uuid | NamedUuid): Operation =>
-  op.mutate(Table.LogicalSwitch, switchWhere(sw), [mutation('ports', 'insert', set([port]))]);
+  addPortsToSwitch(sw, [port]);
+
+/** One mutate for several ports: the server's cost of a mutate grows with the set, once per mutate. */
+export const addPortsToSwitch = (sw: SwitchRef, ports: readonly (Uuid | NamedUuid)[]): Operation =>
+  op.mutate(Table.LogicalSwitch, switchWhere(sw), [mutation('ports', 'insert', set(ports))]);
 
 /** Removes the port from whichever switch holds it. */
 export const removePortFromSwitches = (portUuid: string): Operation =>
@@ -128,6 +132,12 @@ export const removePortFromSwitches = (portUuid: string): Operation =>
     [where('ports', 'includes', set([uuid(portUuid)]))],
     [mutation('ports', 'delete', set([uuid(portUuid)]))],
   );
+
+/** Removes these ports from the named switch's `ports` in one mutate (absent ones: no-op). */
+export const removePortsFromSwitch = (switchName: string, ports: readonly Uuid[]): Operation =>
+  op.mutate(Table.LogicalSwitch, switchWhere({ name: switchName }), [
+    mutation('ports', 'delete', set(ports)),
+  ]);
 
 export const addLoadBalancerToSwitch = (sw: SwitchRef, lb: Uuid | NamedUuid): Operation =>
   op.mutate(Table.LogicalSwitch, switchWhere(sw), [mutation('load_balancer', 'insert', set([lb]))]);

@@ -11,7 +11,9 @@ import {
 import { switchOtherConfig, updateSwitchOps } from './logical-switch.ts';
 import {
   createPortOps,
+  createPortsOps,
   deletePortOps,
+  deletePortsOps,
   extraSecurityAddresses,
   ownAddresses,
   parentsOf,
@@ -96,6 +98,81 @@ describe('NB operations (pure)', () => {
       where: [['name', '==', 'ovn-default']],
       mutations: [['ports', 'insert', ['set', [['named-uuid', 'p']]]]],
     });
+  });
+
+  it('inserts several ports of one switch and adds them all with one mutate of its ports', () => {
+    const specs = ['a.ns', 'b.ns', 'c.ns'].map((name, i) =>
+      podPortSpec({
+        switchName: 'sw',
+        name,
+        mac: '00:00:00:00:00:01',
+        ips: [`10.16.0.${i + 5}`],
+        pod: name,
+        namespace: 'ns',
+      }),
+    );
+    const ops = json(createPortsOps('sw', specs, 'q'));
+    expect(ops.map((o) => o.op)).toEqual(['insert', 'insert', 'insert', 'mutate']);
+    expect(ops.slice(0, 3).map((o) => [o['uuid-name'], (o.row as { name: string }).name])).toEqual([
+      ['q0', 'a.ns'],
+      ['q1', 'b.ns'],
+      ['q2', 'c.ns'],
+    ]);
+    expect(ops[3]).toMatchObject({
+      table: 'Logical_Switch',
+      where: [['name', '==', 'sw']],
+      mutations: [
+        [
+          'ports',
+          'insert',
+          [
+            'set',
+            [
+              ['named-uuid', 'q0'],
+              ['named-uuid', 'q1'],
+              ['named-uuid', 'q2'],
+            ],
+          ],
+        ],
+      ],
+    });
+  });
+
+  it('deletes several ports with one mutate per switch their ls names, then each row', () => {
+    const ops = json(
+      deletePortsOps([
+        { uuid: 'u1', switchName: 'a' },
+        { uuid: 'u2', switchName: 'b' },
+        { uuid: 'u3', switchName: 'a' },
+      ]),
+    );
+    expect(ops.map((o) => o.op)).toEqual(['mutate', 'mutate', 'delete', 'delete', 'delete']);
+    expect(ops[0]).toMatchObject({
+      table: 'Logical_Switch',
+      where: [['name', '==', 'a']],
+      mutations: [
+        [
+          'ports',
+          'delete',
+          [
+            'set',
+            [
+              ['uuid', 'u1'],
+              ['uuid', 'u3'],
+            ],
+          ],
+        ],
+      ],
+    });
+    expect(ops[1]).toMatchObject({
+      where: [['name', '==', 'b']],
+      mutations: [['ports', 'delete', ['set', [['uuid', 'u2']]]]],
+    });
+    expect(ops.slice(2).map((o) => o.where)).toEqual([
+      [['_uuid', '==', ['uuid', 'u1']]],
+      [['_uuid', '==', ['uuid', 'u2']]],
+      [['_uuid', '==', ['uuid', 'u3']]],
+    ]);
   });
 
   it('writes parents sorted and deduplicated, and drops the key when there are none', () => {
