@@ -260,13 +260,16 @@ describe("a pod event changes only that pod's membership in an AAP Vip's parents
       metadata: { name: vip },
       spec: { subnet: h.subnet, namespace: NS, selector: [`vip: ${vip}`] },
     });
-    // The Vip's reconcile is held at its first NB transaction (after its claim and its pod list).
+    // The Vip's reconcile is held before it writes its virtual port (after its claim and its pod
+    // list). Held there, not at its transaction: the writer sends new ports of one switch together,
+    // so the pod's own port would wait behind a held transaction of the same switch.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let reached!: () => void;
     const atNb = new Promise<void>((r) => (reached = r));
-    h.beforeTransact = () => {
-      h.beforeTransact = undefined;
+    h.beforeNbCall = (method) => {
+      if (method !== 'ensureVirtualPort') return undefined;
+      h.beforeNbCall = undefined;
       reached();
       return held;
     };

@@ -32,6 +32,8 @@ export interface ReconcileHarness {
   redisCalls: string[];
   /** Awaited before each of the reconcilers' OVSDB transactions is sent, when set (to hold one). */
   beforeTransact?: (ops: readonly { op: string }[]) => Promise<unknown> | undefined;
+  /** Awaited before each of the reconcilers' NorthboundPort calls starts, when set (to hold one). */
+  beforeNbCall?: (method: string) => Promise<unknown> | undefined;
   /** For a test's own reads of NB rows (its transactions are counted in `transactions` too). */
   nbWriter: NorthboundWriter;
   /** The test's own client, for what a user does (create, edit, delete). */
@@ -41,14 +43,19 @@ export interface ReconcileHarness {
   stop(): Promise<void>;
 }
 
-function recording<T extends object>(port: T, calls: string[]): T {
+function recording<T extends object>(
+  port: T,
+  calls: string[],
+  hold?: (method: string) => Promise<unknown> | undefined,
+): T {
   return new Proxy(port, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         const at = calls.push(String(prop)) - 1;
-        const result = value.apply(target, args);
+        const waiting = hold?.(String(prop));
+        const result = waiting ? waiting.then(() => value.apply(target, args)) : value.apply(target, args);
         // ensureClaimed decides locally first: one that finds nothing to write sends nothing.
         if (prop === 'ensureClaimed' && result instanceof Promise)
           void result.then(
@@ -102,7 +109,9 @@ export async function startReconcileHarness(cidr: {
       ...ports.reconcile,
       allocator: recording(ports.reconcile.allocator, redisCalls),
       kube: recording(ports.kube, calls),
-      nb: recording(northboundPort(northbound.writer, northbound.cache), nbCalls),
+      nb: recording(northboundPort(northbound.writer, northbound.cache), nbCalls, (m) =>
+        harness.beforeNbCall?.(m),
+      ),
     },
     calls,
     nbCalls,
