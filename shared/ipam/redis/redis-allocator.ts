@@ -45,6 +45,7 @@ import {
 import { Batcher } from './batcher.ts';
 import { type IpamCommands, loadCommands } from './commands.ts';
 import { MAC_KEYS, MAC_MAP, stateKey, subnetKeys } from './keys.ts';
+import { allocationOf, fromRecord, splitFields } from './reservation-codec.ts';
 
 export interface RedisAllocatorOptions {
   /** Force the two-step MAC protocol even on a single Redis (tests use it). Default: Cluster only. */
@@ -685,58 +686,6 @@ function fixedPosition(range: SubnetRange, family: Family, text: string | undefi
     );
   }
   return positionOf(fr, ip.value);
-}
-
-function reservationOf(
-  range: SubnetRange,
-  owner: string,
-  v4pos: string,
-  v6pos: string,
-  mac: string,
-): Reservation {
-  return {
-    subnet: range.name,
-    owner,
-    ...(v4pos && range.v4 ? { v4: addressOf(range.v4, v4pos) } : {}),
-    ...(v6pos && range.v6 ? { v6: addressOf(range.v6, v6pos) } : {}),
-    mac,
-  };
-}
-
-/** An allocation from the script's reply: the record v4pos '|' v6pos '|' mac, '=' first when held already. */
-function allocationOf(range: SubnetRange, owner: string, reply: string): Allocation {
-  const held = reply.charCodeAt(0) === 61; // '='
-  const a = held ? 0 : -1;
-  const b = reply.indexOf('|', a + 1);
-  const c = reply.indexOf('|', b + 1);
-  const v4pos = reply.slice(a + 1, b);
-  const v6pos = reply.slice(b + 1, c);
-  // keys in the order of a Reservation (subnet, owner, v4, v6, mac), then created
-  const out = { subnet: range.name, owner } as { -readonly [K in keyof Allocation]: Allocation[K] };
-  if (v4pos && range.v4) out.v4 = addressOf(range.v4, v4pos);
-  if (v6pos && range.v6) out.v6 = addressOf(range.v6, v6pos);
-  out.mac = reply.slice(c + 1);
-  out.created = !held;
-  return out;
-}
-
-function fromRecord(range: SubnetRange, owner: string, rec: string): Reservation {
-  const [v4, v6, mac] = rec.split('|');
-  return reservationOf(range, owner, v4 ?? '', v6 ?? '', mac ?? '');
-}
-
-/** The first count-1 fields split at '|', the last one whole (it may hold '|', e.g. an owner). */
-function splitFields(text: string, count: number): string[] {
-  const out: string[] = [];
-  let from = 0;
-  for (let i = 1; i < count; i++) {
-    const at = text.indexOf('|', from);
-    if (at < 0) break;
-    out.push(text.slice(from, at));
-    from = at + 1;
-  }
-  out.push(text.slice(from));
-  return out;
 }
 
 const encodeCursor = (owner: string) => Buffer.from(owner, 'utf8').toString('base64url');
