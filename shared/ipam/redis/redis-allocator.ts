@@ -12,7 +12,7 @@
 import { Buffer } from 'node:buffer';
 import type { Cluster, Redis } from 'ioredis';
 import { DomainError, Reason } from '../../domain/errors.ts';
-import { type Family, formatIp, parseIp } from '../../domain/ip-codec.ts';
+import type { Family } from '../../domain/ip-codec.ts';
 import type {
   AllocateRequest,
   Allocation,
@@ -31,20 +31,20 @@ import type {
 import { ConcurrentChangeError } from '../allocator.ts';
 import { auditSnapshot, type SubnetDump, snapshotOfDump } from '../audit.ts';
 import { canonicalMac } from '../mac.ts';
-import { addressOf, excludedRanges, pageBitsOf, pageShape, positionOf, valueAt } from '../positions.ts';
+import { excludedRanges, pageBitsOf, pageShape, positionOf, valueAt } from '../positions.ts';
 import {
   type FamilyRange,
   familyOf,
   formatUsingRange,
-  inBlock,
-  isUsable,
   type SubnetRange,
   type SubnetSpec,
   subnetRange,
 } from '../subnet-range.ts';
+import { managedByKubernetes, notFound, scriptError } from './allocator-errors.ts';
 import { Batcher } from './batcher.ts';
 import { type IpamCommands, loadCommands } from './commands.ts';
 import { MAC_KEYS, MAC_MAP, stateKey, subnetKeys } from './keys.ts';
+import { checkOwner, fixedPosition } from './request-checks.ts';
 import { allocationOf, fromRecord, splitFields } from './reservation-codec.ts';
 
 export interface RedisAllocatorOptions {
@@ -263,7 +263,7 @@ class RedisAllocator implements Allocator {
         const v6 = fixedPosition(s.range, 6, req.v6);
         if (this.splitMac && !reservedMac) {
           const m = (await this.cmd.macReserve(...MAC_KEYS, `${req.subnet}/${req.owner}`, fixedMac)) as Reply;
-          if (m[0] === 'ERR') throw this.scriptError(s.range, req, m as string[]);
+          if (m[0] === 'ERR') throw scriptError(s.range, req, m as string[]);
           macCreated = m[1] === 1;
           reservedMac = String(m[2]);
         }
@@ -282,8 +282,7 @@ class RedisAllocator implements Allocator {
           this.cache.delete(req.subnet);
           continue;
         }
-        if (reply[0] === 'E')
-          throw this.scriptError(s.range, req, ['ERR', ...splitFields(reply.slice(1), 3)]);
+        if (reply[0] === 'E') throw scriptError(s.range, req, ['ERR', ...splitFields(reply.slice(1), 3)]);
         const got = allocationOf(s.range, req.owner, reply);
         // kept, unless the owner already held another MAC: its record carries it and the registry
         // knows it by m:<MAC> only (allocated on one Redis), so the one reserved now goes back
@@ -379,7 +378,7 @@ class RedisAllocator implements Allocator {
         ];
         const held = rec?.split('|')[2] ?? '';
         const m = (await this.cmd.macSwap(...MAC_KEYS, holder, mac, held)) as string[];
-        if (m[0] === 'ERR') throw this.scriptError(s.range, req, m);
+        if (m[0] === 'ERR') throw scriptError(s.range, req, m);
         previousMac = m[1] !== mac ? m[1] : undefined;
       }
       const reply = (
@@ -402,7 +401,7 @@ class RedisAllocator implements Allocator {
         if (reply[0] === 'NOSUBNET') throw notFound(req.subnet);
         continue;
       }
-      if (reply[0] === 'ERR') throw this.scriptError(s.range, req, reply);
+      if (reply[0] === 'ERR') throw scriptError(s.range, req, reply);
       return fromRecord(s.range, req.owner, String(reply[1]));
     }
     throw new DomainError(Reason.SubnetNotReady, `subnet ${req.subnet} is being changed; try again`);
@@ -546,89 +545,10 @@ class RedisAllocator implements Allocator {
     if (!s) throw notFound(name);
     return s;
   }
-
-  private scriptError(
-    range: SubnetRange,
-    req: Pick<AllocateRequest, 'owner' | 'v4' | 'v6' | 'mac'>,
-    reply: string[],
-  ): DomainError {
-    const [, reason, field, detail] = reply.map(String) as [string, string, string, string];
-    const fr = field === 'v4' ? range.v4 : field === 'v6' ? range.v6 : undefined;
-    const asked = field === 'v4' ? req.v4 : field === 'v6' ? req.v6 : req.mac;
-    switch (reason) {
-      case 'ImmutableField': {
-        const held = fr ? (detail ? addressOf(fr, detail) : 'none') : detail;
-        return new DomainError(
-          Reason.ImmutableField,
-          `owner ${req.owner} already holds ${field} ${held} in subnet ${range.name}; a reservation cannot change, release it first`,
-          { field, held },
-        );
-      }
-      case 'AddressConflict':
-        return new DomainError(
-          Reason.AddressConflict,
-          detail === 'gateway'
-            ? `${asked} is the gateway of subnet ${range.name}; choose another address`
-            : `${asked} is already held by ${detail} in subnet ${range.name}`,
-          { holder: detail, field },
-        );
-      case 'MACConflict':
-        return new DomainError(
-          Reason.MACConflict,
-          `MAC ${canonicalMac(req.mac ?? '')} is already held by ${detail}`,
-          {
-            holder: detail,
-            field: 'mac',
-          },
-        );
-      case 'SubnetFull':
-        return new DomainError(
-          Reason.SubnetFull,
-          field === 'mac'
-            ? 'no free MAC address is left in 00:00:00:00:00:01-00:00:00:FF:FF:FF; release some reservations'
-            : `subnet ${range.name} has no free IPv${field.slice(1)} address; release some or widen the subnet`,
-          { field },
-        );
-      case 'AddressOutOfRange':
-        return new DomainError(
-          Reason.AddressOutOfRange,
-          `subnet ${range.name} (${range.cidrBlock}) has no ${field} block`,
-          {
-            field,
-          },
-        );
-      case 'ReservationNotFound':
-        return new DomainError(
-          Reason.ReservationNotFound,
-          `owner ${req.owner} holds no reservation in subnet ${range.name}`,
-          { subnet: range.name, owner: req.owner },
-        );
-      default:
-        return new DomainError(Reason.InvalidSpec, `allocation refused: ${reply.join(' ')}`);
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // pure helpers
-
-function checkOwner(owner: string) {
-  if (typeof owner !== 'string' || owner.length === 0 || owner.length > 512) {
-    throw new DomainError(Reason.InvalidSpec, 'owner must be a non-empty string of at most 512 characters', {
-      field: 'owner',
-    });
-  }
-}
-
-const managedByKubernetes = (subnet: string) =>
-  new DomainError(
-    Reason.ManagedByKubernetes,
-    `subnet ${subnet} is managed by Kubernetes (a Subnet object declares it): change it through its Subnet object`,
-    { subnet, managedBy: 'kubernetes' },
-  );
-
-const notFound = (subnet: string) =>
-  new DomainError(Reason.SubnetNotFound, `subnet ${subnet} is not registered; register it first`, { subnet });
 
 function specJson(range: SubnetRange): string {
   return JSON.stringify({ cidrBlock: range.cidrBlock, gateway: range.gateway, excludeIps: range.excludeIps });
@@ -647,46 +567,6 @@ const infoOf = (r: SubnetRange, managedBy: SubnetManager): SubnetInfo => ({
   protocol: r.protocol,
   managedBy,
 });
-
-/** The position of a fixed address, or '' when none was asked; throws the reason when unusable. */
-function fixedPosition(range: SubnetRange, family: Family, text: string | undefined): string {
-  if (text === undefined || text === '') return '';
-  const field = `v${family}`;
-  const ip = parseIp(text);
-  if (!ip) {
-    throw new DomainError(Reason.InvalidAddress, `${field} "${text}" is not an IPv${family} address`, {
-      field,
-    });
-  }
-  if (ip.family !== family) {
-    throw new DomainError(
-      Reason.InvalidAddress,
-      `${field} "${text}" is an IPv${ip.family} address; put it in v${ip.family}`,
-      {
-        field,
-      },
-    );
-  }
-  const fr = familyOf(range, family);
-  if (!fr) {
-    throw new DomainError(
-      Reason.AddressOutOfRange,
-      `subnet ${range.name} (${range.cidrBlock}) has no IPv${family} block for ${formatIp(ip)}`,
-      { field },
-    );
-  }
-  if (!inBlock(fr, ip.value) || !isUsable(fr, ip.value)) {
-    const why = inBlock(fr, ip.value) ? 'is the network or broadcast address of' : 'is outside';
-    throw new DomainError(
-      Reason.AddressOutOfRange,
-      `${formatIp(ip)} ${why} subnet ${range.name} (${range.cidrBlock})`,
-      {
-        field,
-      },
-    );
-  }
-  return positionOf(fr, ip.value);
-}
 
 const encodeCursor = (owner: string) => Buffer.from(owner, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
