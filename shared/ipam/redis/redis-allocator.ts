@@ -3,12 +3,8 @@
 // the spec generation each script checks (a stale cache gets {'STALE'} and is reloaded).
 // Micro-batching: allocations of one subnet (and spec generation) that arrive in the same tick go
 // to Redis as one allocate script call (./batcher.ts); the script decides each on its own.
-//
-// Both-or-neither for address + MAC: on a single Redis the allocate script also reserves the MAC
-// (one script, one round trip). On Redis Cluster the MAC keys live in another slot, so allocate
-// runs the MAC script first (idempotent by holder "<subnet>/<owner>"), then the address script,
-// and releases the MAC again if the address script refuses. A crash between the two leaves the
-// MAC held by that holder; the owner's retry gets the same MAC, and audit() reports it meanwhile.
+// Address and MAC are reserved both or neither, also on Redis Cluster where the MAC keys live in
+// another slot (how: ./reservation-writes.ts).
 //
 // This file builds the allocator and says where each part lives: the shared connection and spec
 // cache (./allocator-context.ts), subnets (./subnet-registry.ts), allocate/release/replace with the
