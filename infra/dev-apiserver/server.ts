@@ -3,12 +3,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { type AdmissionWebhook, admit } from './admission.ts';
+import type { AdmissionWebhook } from './admission.ts';
 import { apiGroups, resourceList, VERSION } from './discovery.ts';
 import { storedJson } from './encoding.ts';
 import { ApiError, badRequest, expired, invalid } from './errors.ts';
 import { type ExecBackend, refuseUpgrade, serveExec } from './exec.ts';
-import { notFoundPath, readBody, sendJson, sendList, setWarnings } from './http.ts';
+import { notFoundPath, readBody, sendJson, sendList } from './http.ts';
 import { copyJson } from './json.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
 import {
@@ -21,12 +21,13 @@ import {
 } from './params.ts';
 import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
 import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
+import { parseRoute, type Route } from './route.ts';
 import { applyScale, toScale } from './scale.ts';
-import { type Schema, validateCustomResource } from './schema.ts';
 import { type KubeObject, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
 import { Store } from './store.ts';
 import { type IncludeObject, toTable } from './table.ts';
 import { serveWatch, WatchRegistry } from './watch-stream.ts';
+import { type WriteContext, writeCreate, writeUpdate } from './writes.ts';
 
 export interface ApiServerOptions {
   token: string;
@@ -36,27 +37,21 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
 }
 
-interface Route {
-  info: ResourceInfo;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
-  /** `Strict` refuses unknown fields, `Warn` reports them; otherwise they are dropped silently. */
-  fieldValidation?: string;
-}
-
 export class ApiServer {
   readonly store: Store;
   readonly webhooks: AdmissionWebhook[];
   private readonly watches = new WatchRegistry();
   private readonly token: string;
   private readonly bookmarkIntervalMs: number;
+  /** What the request modules need of this server (writes.ts). */
+  private readonly ctx: WriteContext;
 
   constructor(opts: ApiServerOptions) {
     this.token = opts.token;
     this.webhooks = [...(opts.admissionWebhooks ?? [])];
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 5_000;
     this.store = new Store({ historyLimit: opts.historyLimit });
+    this.ctx = { store: this.store, webhooks: this.webhooks, resource: (g, r) => this.resource(g, r) };
     for (const r of BUILTIN_RESOURCES) this.store.register(r);
     this.store.onCrdDeleted = (crd) => this.store.unregister(resourceFromCrd(crd));
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
@@ -624,136 +619,20 @@ export class ApiServer {
     }
   }
 
-  private prepare(route: Route, obj: KubeObject, res?: ServerResponse): void {
-    const { info } = route;
-    if (!info.schema) return;
-    const pruned: string[] = [];
-    const causes = validateCustomResource(info.schema as Schema, obj as Record<string, unknown>, pruned);
-    if (pruned.length > 0 && route.fieldValidation === 'Strict') {
-      const list = pruned.map((p) => `unknown field "${p}"`).join(', ');
-      throw badRequest(
-        `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`,
-      );
-    }
-    if (pruned.length > 0 && route.fieldValidation === 'Warn' && res) {
-      setWarnings(
-        res,
-        pruned.map((p) => `unknown field "${p}"`),
-      );
-    }
-    if (causes.length > 0) throw invalid(info.group, info.kind, obj.metadata?.name ?? '', causes);
-  }
-
   /** `owned`: the body was just decoded for this request and may be stored as it is. */
-  async writeCreate(
+  writeCreate(
     route: Route,
     body: KubeObject,
     res?: ServerResponse,
     dryRun = false,
     owned = false,
   ): Promise<KubeObject> {
-    const { info } = route;
-    if (!body || typeof body !== 'object' || Array.isArray(body))
-      throw badRequest('the request body must be an object');
-    // The store keeps this object as it is (Store.insert); a caller's object stays the caller's.
-    // A decoded body is kept as decoded: JSON.parse lays objects out more compactly than a copy
-    // built key by key (about 150 B less per pod at 200,000 objects).
-    const obj: KubeObject = owned ? body : copyJson(body);
-    obj.metadata = obj.metadata ?? {};
-    if (info.namespaced) {
-      if (route.namespace && obj.metadata.namespace && obj.metadata.namespace !== route.namespace) {
-        throw badRequest(
-          'the namespace of the provided object does not match the namespace sent on the request',
-        );
-      }
-      obj.metadata.namespace = route.namespace ?? obj.metadata.namespace;
-    }
-    if (info.group === '' && info.resource === 'pods')
-      obj.status = { phase: 'Pending', ...(obj.status as object) };
-    if (info.group === '' && info.resource === 'namespaces') obj.status = { phase: 'Active' };
-    if (!obj.metadata.name && obj.metadata.generateName)
-      obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
-    this.prepare(route, obj, res);
-    const outcome = await admit(this.webhooks, {
-      info,
-      operation: 'CREATE',
-      name: obj.metadata.name ?? '',
-      namespace: obj.metadata.namespace,
-      object: obj,
-      oldObject: null,
-      dryRun,
-    });
-    if (res) setWarnings(res, outcome.warnings);
-    const created = this.store.insert(info, obj, { dryRun });
-    if (dryRun) return created;
-    if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions')
-      return this.establish(created);
-    return created;
+    return writeCreate(this.ctx, route, body, res, dryRun, owned);
   }
 
   /** Returns the stored object (writeCreate too): read it, do not change it. */
-  async writeUpdate(
-    route: Route,
-    obj: KubeObject,
-    res?: ServerResponse,
-    dryRun = false,
-  ): Promise<KubeObject> {
-    const { info } = route;
-    const current = this.store.peek(info, route.namespace, route.name ?? '');
-    // The store keeps this copy as it is (Store.replace); `obj` may share parts with stored objects.
-    const candidate = copyJson(obj);
-    this.prepare(route, candidate, res);
-    const subresource = route.subresource === 'status' ? 'status' : undefined;
-    const outcome = await admit(this.webhooks, {
-      info,
-      operation: 'UPDATE',
-      subresource,
-      name: route.name ?? '',
-      namespace: route.namespace,
-      object: candidate,
-      oldObject: current,
-      dryRun,
-    });
-    if (res) setWarnings(res, outcome.warnings);
-    const updated = this.store.replace(info, candidate, { subresource, dryRun });
-    if (
-      !dryRun &&
-      info.group === 'apiextensions.k8s.io' &&
-      info.resource === 'customresourcedefinitions' &&
-      !subresource
-    )
-      return this.establish(updated);
-    return updated;
-  }
-
-  /** Serves a new or changed CRD's resource and marks it Established, as the CRD controller would. */
-  private establish(crd: KubeObject): KubeObject {
-    const info = resourceFromCrd(crd);
-    this.store.register(info);
-    const spec = crd.spec as { names: Record<string, unknown>; versions: { name: string }[] };
-    const now = `${new Date().toISOString().slice(0, 19)}Z`;
-    const condition = (type: string, reason: string, message: string) => ({
-      type,
-      status: 'True',
-      lastTransitionTime: now,
-      reason,
-      message,
-    });
-    return this.store.update(
-      this.resource('apiextensions.k8s.io', 'customresourcedefinitions'),
-      {
-        ...crd,
-        status: {
-          conditions: [
-            condition('NamesAccepted', 'NoConflicts', 'no conflicts found'),
-            condition('Established', 'InitialNamesAccepted', 'the initial names have been accepted'),
-          ],
-          acceptedNames: { listKind: info.listKind, singular: info.singular, ...spec.names },
-          storedVersions: [info.version],
-        },
-      },
-      { subresource: 'status' },
-    );
+  writeUpdate(route: Route, obj: KubeObject, res?: ServerResponse, dryRun = false): Promise<KubeObject> {
+    return writeUpdate(this.ctx, route, obj, res, dryRun);
   }
 }
 
@@ -761,19 +640,4 @@ const NO_QUERY = new URLSearchParams();
 
 function combine(...ms: ((o: KubeObject) => boolean)[]) {
   return (o: KubeObject) => ms.every((m) => m(o));
-}
-
-function findResource(inGroup: ResourceInfo[], name: string | undefined): ResourceInfo | undefined {
-  for (const r of inGroup) if (r.resource === name) return r;
-  return undefined;
-}
-
-function parseRoute(rest: string[], inGroup: ResourceInfo[]): Route {
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const info = findResource(inGroup, rest[2]);
-    if (info?.namespaced) return { info, namespace: rest[1], name: rest[3], subresource: rest[4] };
-  }
-  const info = findResource(inGroup, rest[0]);
-  if (!info) throw notFoundPath();
-  return { info, name: rest[1], subresource: rest[2] };
 }
