@@ -19,10 +19,10 @@ import {
   listOptions,
   ParamError,
 } from './params.ts';
-import { jsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.ts';
+import { patchObject } from './patch-request.ts';
 import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
 import { parseRoute, type Route } from './route.ts';
-import { applyScale, toScale } from './scale.ts';
+import { serveScale } from './scale-request.ts';
 import { type KubeObject, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
 import { Store } from './store.ts';
 import { type IncludeObject, toTable } from './table.ts';
@@ -274,7 +274,7 @@ export class ApiServer {
       info.resource === 'statefulsets' &&
       route.name
     ) {
-      return this.serveScale(req, res, route, q);
+      return serveScale(this.ctx, req, res, route, q);
     }
     if (route.subresource && route.subresource !== 'status') throw notFoundPath();
     if (route.subresource === 'status' && !info.hasStatus) throw notFoundPath();
@@ -375,7 +375,7 @@ export class ApiServer {
     }
     if (method === 'PATCH' && route.name) {
       const dryRun = dryRunParam(q, 'PatchOptions');
-      const patched = await this.patch(req, res, route, dryRun, view);
+      const patched = await patchObject(this.ctx, req, res, route, dryRun, view);
       return reply(200, patched);
     }
     if (method === 'DELETE' && route.name) {
@@ -498,125 +498,6 @@ export class ApiServer {
       'base64',
     );
     return { items: page.items, resourceVersion: String(listRv), continue: token, remaining: page.remaining };
-  }
-
-  private async serveScale(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: Route,
-    q: URLSearchParams,
-  ): Promise<void> {
-    const target = { ...route, subresource: undefined };
-    const current = this.store.get(route.info, route.namespace, route.name ?? '');
-    const method = req.method ?? 'GET';
-    if (method === 'GET') return sendJson(res, 200, toScale(current));
-    const dryRun = dryRunParam(q, method === 'PUT' ? 'UpdateOptions' : 'PatchOptions');
-    let scale: unknown;
-    const body = await readBody(req);
-    if (method === 'PUT') scale = body;
-    else if (method === 'PATCH') {
-      const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
-      try {
-        scale =
-          type === 'application/json-patch+json'
-            ? jsonPatch(toScale(current), body)
-            : type === 'application/strategic-merge-patch+json'
-              ? strategicMergePatch(toScale(current), body)
-              : mergePatch(toScale(current), body);
-      } catch (err) {
-        throw new ApiError(422, 'Invalid', (err as Error).message);
-      }
-    } else
-      throw new ApiError(
-        405,
-        'MethodNotAllowed',
-        'the server does not allow this method on the requested resource',
-      );
-    let next: KubeObject;
-    try {
-      next = applyScale(current, scale as Parameters<typeof applyScale>[1]);
-    } catch (err) {
-      throw invalid('autoscaling', 'Scale', route.name ?? '', [
-        { field: 'spec.replicas', message: (err as Error).message },
-      ]);
-    }
-    const updated = await this.writeUpdate(target, next, res, dryRun);
-    return sendJson(res, 200, toScale(updated));
-  }
-
-  private async patch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: Route,
-    dryRun = false,
-    view?: ResourceInfo['view'],
-  ): Promise<KubeObject> {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim();
-    const isCustom = route.info.requireResourceVersion;
-    // The patch type is checked first, as kube-apiserver does: an apply patch of an object that
-    // does not exist is a 415 too, not a 404.
-    const served = ['application/json-patch+json', 'application/merge-patch+json'];
-    if (!isCustom) served.push('application/strategic-merge-patch+json');
-    if (!served.includes(type ?? ''))
-      throw new ApiError(
-        415,
-        'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: ${served.join(', ')}`,
-      );
-    const raw = await readBody(req);
-    const fromStorage = view ? view.fromStorage : (o: KubeObject) => o;
-    const toStorage = view ? view.toStorage : (o: KubeObject) => o;
-    // A concurrent write during admission makes the final write conflict; real servers retry a patch.
-    for (let attempt = 0; ; attempt++) {
-      // Read only: every patch function below returns a new object and leaves this one alone.
-      const stored = this.store.peek(route.info, route.namespace, route.name ?? '');
-      // A view is patched in its own shape, then stored in the storage shape.
-      const current = fromStorage(stored);
-      let next: unknown;
-      try {
-        if (type === 'application/merge-patch+json') next = mergePatch(current, raw);
-        else if (type === 'application/json-patch+json') next = jsonPatch(current, raw);
-        else if (type === 'application/strategic-merge-patch+json') {
-          if (isCustom)
-            throw new ApiError(
-              415,
-              'UnsupportedMediaType',
-              `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json`,
-            );
-          next = strategicMergePatch(current, raw);
-        } else
-          throw new ApiError(
-            415,
-            'UnsupportedMediaType',
-            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json${isCustom ? '' : ', application/strategic-merge-patch+json'}`,
-          );
-      } catch (err) {
-        if (err instanceof PatchError) {
-          throw err.kind === 'test-failed'
-            ? new ApiError(422, 'Invalid', err.message)
-            : new ApiError(
-                422,
-                'Invalid',
-                `the server rejected our request due to an error in our request: ${err.message}`,
-              );
-        }
-        throw err;
-      }
-      if (!(next as KubeObject)?.metadata) throw badRequest('the patch removed metadata');
-      const patched = toStorage(next as KubeObject);
-      // A merge patch shares what it did not touch with `current`: copy, do not edit, metadata.
-      const obj: KubeObject = {
-        ...patched,
-        metadata: { ...patched.metadata, name: stored.metadata.name, namespace: stored.metadata.namespace },
-      };
-      const rvFromPatch = obj.metadata.resourceVersion !== stored.metadata.resourceVersion;
-      try {
-        return await this.writeUpdate(route, obj, res, dryRun);
-      } catch (err) {
-        if (err instanceof ApiError && err.reason === 'Conflict' && !rvFromPatch && attempt < 5) continue;
-        throw err;
-      }
-    }
   }
 
   /** `owned`: the body was just decoded for this request and may be stored as it is. */
