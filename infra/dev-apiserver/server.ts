@@ -6,19 +6,13 @@ import type { TLSSocket } from 'node:tls';
 import type { AdmissionWebhook } from './admission.ts';
 import { apiGroups, resourceList, VERSION } from './discovery.ts';
 import { storedJson } from './encoding.ts';
-import { ApiError, badRequest, expired, invalid } from './errors.ts';
+import { ApiError, badRequest, invalid } from './errors.ts';
 import { type ExecBackend, refuseUpgrade, serveExec } from './exec.ts';
 import { notFoundPath, readBody, sendJson, sendList } from './http.ts';
 import { copyJson } from './json.ts';
+import { listPage } from './list-request.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
-import {
-  dryRunParam,
-  int64Param,
-  type ListOptions,
-  ListOptionsError,
-  listOptions,
-  ParamError,
-} from './params.ts';
+import { dryRunParam, int64Param, ListOptionsError, listOptions, ParamError } from './params.ts';
 import { patchObject } from './patch-request.ts';
 import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
 import { parseRoute, type Route } from './route.ts';
@@ -325,7 +319,7 @@ export class ApiServer {
           res,
         );
       }
-      const page = this.listPage(info, route.namespace, matcher, opts);
+      const page = listPage(this.store, info, route.namespace, matcher, opts);
       const items = view ? page.items.map(out) : page.items;
       const gv = groupVersion(served);
       if (asTable)
@@ -425,79 +419,6 @@ export class ApiServer {
       'MethodNotAllowed',
       `the server does not allow this method on the requested resource`,
     );
-  }
-
-  /**
-   * One page of a list. A continue token is base64 JSON of the list's resourceVersion and the key to
-   * start after, as kube-apiserver's; a token older than the resource's history is 410 Expired.
-   * Every page shows the objects as they were at the list's resourceVersion, as etcd serves them
-   * (Store.page rebuilds the changed ones from the history), so a list paged while objects change
-   * returns each object once, in the state of its first page. An Exact resourceVersion within the
-   * history is served the same way; older is 410, as after an etcd compaction.
-   */
-  private listPage(
-    info: ResourceInfo,
-    namespace: string | undefined,
-    matcher: (o: KubeObject) => boolean,
-    opts: ListOptions,
-  ): { items: KubeObject[]; resourceVersion: string; continue?: string; remaining?: number } {
-    const current = Number(this.store.resourceVersion);
-    let listRv = current;
-    if (opts.resourceVersion && opts.resourceVersion !== '0') {
-      const asked = Number(opts.resourceVersion);
-      if (!/^[0-9]+$/.test(opts.resourceVersion))
-        throw badRequest(`invalid resource version: ${opts.resourceVersion}`);
-      if (asked > current)
-        throw new ApiError(504, 'Timeout', `Too large resource version: ${asked}, current: ${current}`, {
-          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-        });
-      if (opts.resourceVersionMatch === 'Exact') {
-        if (asked < this.store.floor(info)) throw expired(asked, this.store.floor(info) + 1);
-        listRv = asked;
-      }
-    }
-    let after: string | undefined;
-    if (opts.continue) {
-      let token: { v?: string; rv?: number; start?: string };
-      try {
-        token = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8'));
-      } catch (err) {
-        throw badRequest(`continue key is not valid: ${(err as Error).message}`);
-      }
-      if (
-        token.v !== 'meta.k8s.io/v1' ||
-        typeof token.rv !== 'number' ||
-        !Number.isInteger(token.rv) ||
-        token.rv > current ||
-        typeof token.start !== 'string'
-      )
-        throw badRequest(
-          'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
-        );
-      if (token.rv < this.store.floor(info))
-        throw new ApiError(
-          410,
-          'Expired',
-          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
-        );
-      listRv = token.rv;
-      after = token.start;
-    }
-    const limit = Math.max(0, opts.limit ?? 0);
-    const page = this.store.page(info, {
-      namespace,
-      matcher,
-      at: listRv,
-      after,
-      limit,
-      // kube-apiserver counts the rest only when no selector filters the list.
-      count: !opts.labelSelector && !opts.fieldSelector,
-    });
-    if (page.last === undefined) return { items: page.items, resourceVersion: String(listRv) };
-    const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: listRv, start: page.last })).toString(
-      'base64',
-    );
-    return { items: page.items, resourceVersion: String(listRv), continue: token, remaining: page.remaining };
   }
 
   /** `owned`: the body was just decoded for this request and may be stored as it is. */
