@@ -1,27 +1,23 @@
-// The HTTP layer: routes Kubernetes API paths to the store, speaks JSON, Status errors, Table
-// and watch streams. Decisions live in store.ts, patch.ts, table.ts, schema.ts and admission.ts.
+// The API server's HTTP entry: authentication, health, version, discovery and OpenAPI paths, and a
+// resource path routed to its verbs (resource-verbs.ts); pods/exec upgrades go to exec.ts.
+// Decisions live in store.ts, patch.ts, table.ts, schema.ts and admission.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AdmissionWebhook } from './admission.ts';
 import { apiGroups, resourceList, VERSION } from './discovery.ts';
-import { storedJson } from './encoding.ts';
-import { ApiError, badRequest, invalid } from './errors.ts';
+import { ApiError } from './errors.ts';
 import { type ExecBackend, refuseUpgrade, serveExec } from './exec.ts';
-import { notFoundPath, readBody, sendJson, sendList } from './http.ts';
+import { notFoundPath, sendJson } from './http.ts';
 import { copyJson } from './json.ts';
-import { listPage } from './list-request.ts';
 import { openApiDocument, openApiRoot } from './openapi.ts';
-import { dryRunParam, int64Param, ListOptionsError, listOptions, ParamError } from './params.ts';
-import { patchObject } from './patch-request.ts';
-import { BUILTIN_RESOURCES, groupVersion, type ResourceInfo, resourceFromCrd } from './resources.ts';
+import { type ResourceContext, serveResource } from './resource-verbs.ts';
+import { BUILTIN_RESOURCES, type ResourceInfo, resourceFromCrd } from './resources.ts';
 import { parseRoute, type Route } from './route.ts';
-import { serveScale } from './scale-request.ts';
-import { type KubeObject, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
+import type { KubeObject } from './selectors.ts';
 import { Store } from './store.ts';
-import { type IncludeObject, toTable } from './table.ts';
-import { serveWatch, WatchRegistry } from './watch-stream.ts';
-import { type WriteContext, writeCreate, writeUpdate } from './writes.ts';
+import { WatchRegistry } from './watch-stream.ts';
+import { writeCreate, writeUpdate } from './writes.ts';
 
 export interface ApiServerOptions {
   token: string;
@@ -37,15 +33,21 @@ export class ApiServer {
   private readonly watches = new WatchRegistry();
   private readonly token: string;
   private readonly bookmarkIntervalMs: number;
-  /** What the request modules need of this server (writes.ts). */
-  private readonly ctx: WriteContext;
+  /** What the request modules need of this server (resource-verbs.ts, writes.ts). */
+  private readonly ctx: ResourceContext;
 
   constructor(opts: ApiServerOptions) {
     this.token = opts.token;
     this.webhooks = [...(opts.admissionWebhooks ?? [])];
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 5_000;
     this.store = new Store({ historyLimit: opts.historyLimit });
-    this.ctx = { store: this.store, webhooks: this.webhooks, resource: (g, r) => this.resource(g, r) };
+    this.ctx = {
+      store: this.store,
+      webhooks: this.webhooks,
+      watches: this.watches,
+      bookmarkIntervalMs: this.bookmarkIntervalMs,
+      resource: (g, r) => this.resource(g, r),
+    };
     for (const r of BUILTIN_RESOURCES) this.store.register(r);
     this.store.onCrdDeleted = (crd) => this.store.unregister(resourceFromCrd(crd));
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
@@ -225,200 +227,7 @@ export class ApiServer {
       ...parseRoute(rest, inGroup),
       fieldValidation: q.get('fieldValidation') ?? undefined,
     };
-    await this.serveResource(req, res, q, route);
-  }
-
-  private async serveResource(
-    req: IncomingMessage,
-    res: ServerResponse,
-    q: URLSearchParams,
-    route: Route,
-  ): Promise<void> {
-    try {
-      await this.serveResourceChecked(req, res, q, route);
-    } catch (err) {
-      if (err instanceof ParamError) throw badRequest(err.message);
-      if (err instanceof SelectorError) throw badRequest(err.message);
-      if (err instanceof ListOptionsError) throw invalid('meta.k8s.io', err.kind, '', err.causes);
-      throw err;
-    }
-  }
-
-  private async serveResourceChecked(
-    req: IncomingMessage,
-    res: ServerResponse,
-    q: URLSearchParams,
-    viewRoute: Route,
-  ): Promise<void> {
-    const served = viewRoute.info;
-    // A view (events.k8s.io Events) works on another resource's objects, converted both ways.
-    const view = served.view;
-    const info = view ? this.resource(view.storage.group, view.storage.resource) : served;
-    const route: Route = { ...viewRoute, info };
-    const out = view ? view.fromStorage : (o: KubeObject) => o;
-    const into = view ? view.toStorage : (o: KubeObject) => o;
-    const reply = (code: number, obj: KubeObject) =>
-      view ? sendJson(res, code, out(obj)) : sendJson(res, code, obj, storedJson(obj));
-    const asTable = /as=Table/.test(req.headers.accept ?? '');
-    const includeObject = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
-    const method = req.method ?? 'GET';
-    if (
-      route.subresource === 'scale' &&
-      info.group === 'apps' &&
-      info.resource === 'statefulsets' &&
-      route.name
-    ) {
-      return serveScale(this.ctx, req, res, route, q);
-    }
-    if (route.subresource && route.subresource !== 'status') throw notFoundPath();
-    if (route.subresource === 'status' && !info.hasStatus) throw notFoundPath();
-    const isRead = method === 'GET';
-    const opts = isRead ? listOptions(q) : undefined;
-    if (isRead && route.name && !opts?.watch) {
-      const obj = this.store.peek(info, route.namespace, route.name);
-      if (!asTable) return reply(200, obj);
-      return sendJson(
-        res,
-        200,
-        toTable(served, [out(obj)], { resourceVersion: obj.metadata.resourceVersion, includeObject }),
-      );
-    }
-    if (isRead && opts) {
-      const name = route.name;
-      const matcher = combine(
-        parseLabelSelector(opts.labelSelector),
-        parseFieldSelector(opts.fieldSelector, served.fieldLabels ?? {}),
-        name ? (o) => o.metadata.name === name : () => true,
-      );
-      if (opts.watch) {
-        // sendInitialEvents=false without a resourceVersion: from now on, no initial ADDED events.
-        const from =
-          opts.sendInitialEvents === true
-            ? undefined
-            : opts.sendInitialEvents === false && !opts.resourceVersion
-              ? this.store.resourceVersion
-              : opts.resourceVersion;
-        return serveWatch(
-          this.store,
-          this.watches,
-          this.bookmarkIntervalMs,
-          {
-            info,
-            served,
-            convert: view ? out : undefined,
-            namespace: route.namespace,
-            matcher,
-            resourceVersion: from,
-            allowBookmarks: opts.allowWatchBookmarks,
-            sendInitialEvents: opts.sendInitialEvents === true,
-            timeoutSeconds: Math.max(0, opts.timeoutSeconds ?? 0),
-            asTable,
-            includeObject,
-          },
-          req,
-          res,
-        );
-      }
-      const page = listPage(this.store, info, route.namespace, matcher, opts);
-      const items = view ? page.items.map(out) : page.items;
-      const gv = groupVersion(served);
-      if (asTable)
-        return sendJson(
-          res,
-          200,
-          toTable(served, items, { resourceVersion: page.resourceVersion, includeObject }),
-        );
-      return sendList(
-        res,
-        {
-          kind: served.listKind,
-          apiVersion: gv,
-          metadata: {
-            resourceVersion: page.resourceVersion,
-            ...(page.continue ? { continue: page.continue } : {}),
-            ...(page.remaining !== undefined ? { remainingItemCount: page.remaining } : {}),
-          },
-        },
-        // Stored objects carry their kind already; a copy of each only for the others (views).
-        items.map((o) =>
-          o.apiVersion === gv && o.kind === served.kind ? o : { ...o, apiVersion: gv, kind: served.kind },
-        ),
-      );
-    }
-    if (method === 'POST' && !route.name) {
-      const dryRun = dryRunParam(q, 'CreateOptions');
-      const body = into((await readBody(req)) as KubeObject);
-      const created = await this.writeCreate(route, body, res, dryRun, true);
-      return reply(201, created);
-    }
-    if (method === 'PUT' && route.name) {
-      const dryRun = dryRunParam(q, 'UpdateOptions');
-      const body = into((await readBody(req)) as KubeObject);
-      if (body?.metadata?.name && body.metadata.name !== route.name) {
-        throw badRequest(
-          `the name of the object (${body.metadata.name}) does not match the name on the URL (${route.name})`,
-        );
-      }
-      const updated = await this.writeUpdate(
-        route,
-        { ...body, metadata: { ...body.metadata, name: route.name, namespace: route.namespace } },
-        res,
-        dryRun,
-      );
-      return reply(200, updated);
-    }
-    if (method === 'PATCH' && route.name) {
-      const dryRun = dryRunParam(q, 'PatchOptions');
-      const patched = await patchObject(this.ctx, req, res, route, dryRun, view);
-      return reply(200, patched);
-    }
-    if (method === 'DELETE' && route.name) {
-      const dryRun = dryRunParam(q, 'DeleteOptions');
-      int64Param(q, 'gracePeriodSeconds');
-      const body = ((await readBody(req, true)) ?? {}) as {
-        preconditions?: { uid?: string; resourceVersion?: string };
-        propagationPolicy?: string;
-        dryRun?: string[];
-      };
-      const policy = q.get('propagationPolicy') ?? body.propagationPolicy;
-      if (policy !== undefined && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground')
-        throw new ListOptionsError(
-          [
-            {
-              field: 'propagationPolicy',
-              message: `Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`,
-            },
-          ],
-          'DeleteOptions',
-        );
-      const { object } = this.store.delete(info, route.namespace, route.name, {
-        preconditions: body.preconditions,
-        propagationPolicy: policy,
-        dryRun: dryRun || (body.dryRun ?? []).includes('All'),
-      });
-      return sendJson(res, 200, out(object));
-    }
-    if (method === 'DELETE') {
-      const dryRun = dryRunParam(q, 'DeleteOptions');
-      const matcher = combine(
-        parseLabelSelector(q.get('labelSelector') ?? undefined),
-        parseFieldSelector(q.get('fieldSelector') ?? undefined, served.fieldLabels ?? {}),
-        () => true,
-      );
-      const { items } = this.store.list(info, { namespace: route.namespace, matcher });
-      for (const o of items) this.store.delete(info, o.metadata.namespace, o.metadata.name ?? '', { dryRun });
-      return sendJson(res, 200, {
-        kind: served.listKind,
-        apiVersion: groupVersion(served),
-        metadata: { resourceVersion: this.store.resourceVersion },
-        items: items.map(out),
-      });
-    }
-    throw new ApiError(
-      405,
-      'MethodNotAllowed',
-      `the server does not allow this method on the requested resource`,
-    );
+    await serveResource(this.ctx, req, res, q, route);
   }
 
   /** `owned`: the body was just decoded for this request and may be stored as it is. */
@@ -439,7 +248,3 @@ export class ApiServer {
 }
 
 const NO_QUERY = new URLSearchParams();
-
-function combine(...ms: ((o: KubeObject) => boolean)[]) {
-  return (o: KubeObject) => ms.every((m) => m(o));
-}
