@@ -11,10 +11,10 @@
 // A handler that reports the resourceVersions it wrote (`produced`) gets their watch events (its own
 // writes echoing back) dropped instead of sent: they would only be reconciled again to no effect.
 import { setMaxListeners } from 'node:events';
-import type { Action } from '../../shared/events/types.ts';
 import { type BackoffPolicy, backoffDelay, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
 import { type Logger, silentLogger } from './logger.ts';
+import { dropEchoes, enqueueCollapsing, requeueCollapsing, rvOf } from './object-queue.ts';
 import type { SettledVersions } from './settled.ts';
 
 export type SendResult =
@@ -147,57 +147,6 @@ interface SinkState {
   /** A try failed since the last success: the next success means it recovered. */
   failing: boolean;
   probing: boolean;
-}
-
-// Handlers are level-triggered, so a newer state of the same object replaces an older pending one;
-// an object first announced as added stays an add.
-const mergedAction = (older: Action, newer: Action): Action => (older === 'add' ? 'add' : newer);
-
-/** Puts `ev` behind `queue`'s pending events, collapsing where it loses nothing. Returns how many collapsed. */
-export function enqueueCollapsing(queue: ChangeEvent[], ev: ChangeEvent): number {
-  let collapsed = 0;
-  if (ev.action === 'delete') {
-    // A delete supersedes pending adds/updates after the last delete, but never the delete of
-    // another incarnation (uid) of the object: its cleanup may differ. The same one twice (a
-    // relist's delete and the watch's) is one.
-    while (queue.length > 0 && queue[queue.length - 1]!.action !== 'delete') {
-      queue.pop();
-      collapsed++;
-    }
-    const last = queue[queue.length - 1];
-    const uid = ev.object.metadata.uid;
-    if (last && uid !== undefined && last.object.metadata.uid === uid) {
-      queue[queue.length - 1] = ev;
-      return collapsed + 1;
-    }
-    queue.push(ev);
-    return collapsed;
-  }
-  const last = queue[queue.length - 1];
-  if (last && last.action !== 'delete') {
-    queue[queue.length - 1] = { ...ev, action: mergedAction(last.action, ev.action) };
-    return 1;
-  }
-  queue.push(ev);
-  return 0;
-}
-
-const rvOf = (ev: ChangeEvent) => ev.object.metadata.resourceVersion;
-
-/**
- * Removes from `queue` the adds and updates whose resourceVersion is in `produced` (exact matches:
- * resourceVersions are opaque). Deletes stay: a delete is never an echo to drop. Returns how many.
- */
-export function dropEchoes(queue: ChangeEvent[], produced: ReadonlySet<string>): number {
-  let kept = 0;
-  for (const ev of queue) {
-    const rv = rvOf(ev);
-    if (ev.action !== 'delete' && rv !== undefined && produced.has(rv)) continue;
-    queue[kept++] = ev;
-  }
-  const dropped = queue.length - kept;
-  queue.length = kept;
-  return dropped;
 }
 
 export class Delivery {
@@ -586,7 +535,7 @@ export class Delivery {
       return;
     }
     // Not delivered: back at the head of its queue, where a newer state pending behind it wins.
-    this.requeue(st, event);
+    this.counts.collapsed += requeueCollapsing(st.queue, event);
     st.attempts++;
     this.counts.retries++;
     let wait: number;
@@ -637,16 +586,5 @@ export class Delivery {
     if (!settled) return;
     if (event.action === 'delete') settled.forget(st.key);
     else if (st.queue.length === 0) settled.settle(st.key, st.newestRv ?? rvOf(event));
-  }
-
-  /** Puts a failed event back in front; a newer add/update behind it replaces it (deletes stay). */
-  private requeue(st: KeyState, event: ChangeEvent): void {
-    const newer = st.queue[0];
-    if (event.action !== 'delete' && newer && newer.action !== 'delete') {
-      st.queue[0] = { ...newer, action: mergedAction(event.action, newer.action) };
-      this.counts.collapsed++;
-      return;
-    }
-    st.queue.unshift(event);
   }
 }
