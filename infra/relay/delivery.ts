@@ -16,6 +16,7 @@ import type { ChangeEvent } from './cache.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { dropEchoes, enqueueCollapsing, requeueCollapsing, rvOf } from './object-queue.ts';
 import type { SettledVersions } from './settled.ts';
+import { SinkHealth } from './sink-health.ts';
 
 export type SendResult =
   /** `produced`: resourceVersions of the event's object the handler wrote itself (echoes to drop). */
@@ -142,17 +143,10 @@ interface KeyState {
   interrupt?: () => void;
 }
 
-interface SinkState {
-  unreachable: boolean;
-  /** A try failed since the last success: the next success means it recovered. */
-  failing: boolean;
-  probing: boolean;
-}
-
 export class Delivery {
   /** The pending set: one entry per object with an undelivered event, in flight included. */
   private readonly keys = new Map<string, KeyState>();
-  private readonly sinks = new Map<string, SinkState>();
+  private readonly sinks: SinkHealth;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly abort = new AbortController();
   private readonly idleWaiters: Array<() => void> = [];
@@ -204,6 +198,23 @@ export class Delivery {
     // Every key waiting out a backoff listens on this signal until its wait ends: many listeners
     // are expected, not a leak.
     setMaxListeners(0, this.abort.signal);
+    this.sinks = new SinkHealth({
+      probe: opts.probe,
+      probeIntervalMs: this.probeIntervalMs,
+      minRetryGapMs: this.minRetryGapMs,
+      delay: this.delay,
+      signal: this.abort.signal,
+      log: this.log,
+      wakeKeys: (sink, gap) => {
+        let woken = 0;
+        for (const st of this.keys.values()) {
+          if (st.sink !== sink || st.parked || st.waitUntil === undefined) continue;
+          this.wakeSoon(st, gap);
+          woken++;
+        }
+        return woken;
+      },
+    });
   }
 
   enqueue(ev: ChangeEvent): void {
@@ -271,8 +282,7 @@ export class Delivery {
       if (st.parked) parkedKeys++;
       if (st.since < oldest) oldest = st.since;
     }
-    let unreachableSinks = 0;
-    for (const s of this.sinks.values()) if (s.unreachable) unreachableSinks++;
+    const unreachableSinks = this.sinks.unreachableCount();
     return {
       ...this.counts,
       exhausted: 0,
@@ -345,62 +355,11 @@ export class Delivery {
     }
   }
 
-  private sinkState(sink: string): SinkState {
-    let s = this.sinks.get(sink);
-    if (!s) {
-      s = { unreachable: false, failing: false, probing: false };
-      this.sinks.set(sink, s);
-    }
-    return s;
-  }
-
   /** Ends `st`'s wait early: now, or `gapMs` after its last try, whichever is later. */
   private wakeSoon(st: KeyState, gapMs = this.minRetryGapMs): void {
     if (st.waitUntil === undefined) return;
     st.waitUntil = Math.min(st.waitUntil, st.lastTryAt + gapMs);
     st.interrupt?.();
-  }
-
-  /** The sink answers again: its waiting keys go now (parked ones keep their slow pace). */
-  private recovered(sink: string, how: string): void {
-    const s = this.sinkState(sink);
-    const wasUnreachable = s.unreachable;
-    s.unreachable = false;
-    s.failing = false;
-    let woken = 0;
-    // A probe that answered proved the sink up: its keys need not wait out the whole retry gap (a
-    // replica that restarted gets what waited for it within a probe interval of answering).
-    const gap = how === 'probe' ? Math.min(this.minRetryGapMs, this.probeIntervalMs) : this.minRetryGapMs;
-    for (const st of this.keys.values()) {
-      if (st.sink !== sink || st.parked || st.waitUntil === undefined) continue;
-      this.wakeSoon(st, gap);
-      woken++;
-    }
-    if (woken > 0 || wasUnreachable) {
-      this.log.info({ sink, how, keys: woken }, 'sink answers again; sending its pending keys now');
-    }
-  }
-
-  private markUnreachable(sink: string): void {
-    const s = this.sinkState(sink);
-    s.failing = true;
-    if (!s.unreachable) this.log.warn({ sink }, 'sink unreachable; its keys stay pending, probing it');
-    s.unreachable = true;
-    if (!s.probing && this.opts.probe) void this.probeLoop(sink, s);
-  }
-
-  private async probeLoop(sink: string, s: SinkState): Promise<void> {
-    s.probing = true;
-    try {
-      while (s.unreachable && !this.abort.signal.aborted) {
-        await this.delay(this.probeIntervalMs, this.abort.signal);
-        if (!s.unreachable || this.abort.signal.aborted) break;
-        const up = await this.opts.probe!(sink).catch(() => false);
-        if (up && s.unreachable) this.recovered(sink, 'probe');
-      }
-    } finally {
-      s.probing = false;
-    }
   }
 
   /**
@@ -519,8 +478,8 @@ export class Delivery {
       this.counts.delivered++;
       if (result.produced?.length) this.onProduced(st, result.produced);
       this.answeredFinally(st, event);
-      const s = this.sinkState(st.sink);
-      if (s.failing || s.unreachable) this.recovered(st.sink, 'delivery');
+      const s = this.sinks.state(st.sink);
+      if (s.failing || s.unreachable) this.sinks.recovered(st.sink, 'delivery');
       return;
     }
     if (result.outcome === 'drop') {
@@ -541,7 +500,7 @@ export class Delivery {
     let wait: number;
     if (result.outcome === 'failed') {
       st.failures++;
-      this.sinkState(st.sink).failing = true;
+      this.sinks.state(st.sink).failing = true;
       if (st.failures >= this.maxAttempts) {
         if (!st.parked) {
           st.parked = true;
@@ -568,8 +527,8 @@ export class Delivery {
       }
     } else {
       st.failures = 0;
-      if (result.unreachable) this.markUnreachable(st.sink);
-      else this.sinkState(st.sink).failing = true;
+      if (result.unreachable) this.sinks.markUnreachable(st.sink);
+      else this.sinks.state(st.sink).failing = true;
       const backoff = backoffDelay(st.attempts - 1, this.backoff, this.random);
       wait = Math.max(backoff, Math.min(result.retryAfterMs ?? 0, this.maxRetryAfterMs));
     }
