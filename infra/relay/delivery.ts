@@ -15,23 +15,9 @@ import { type BackoffPolicy, backoffDelay, DELIVERY_BACKOFF, type Delay, realDel
 import type { ChangeEvent } from './cache.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { dropEchoes, enqueueCollapsing, requeueCollapsing, rvOf } from './object-queue.ts';
+import type { Send, SendResult } from './send-result.ts';
 import type { SettledVersions } from './settled.ts';
 import { SinkHealth } from './sink-health.ts';
-
-export type SendResult =
-  /** `produced`: resourceVersions of the event's object the handler wrote itself (echoes to drop). */
-  | { outcome: 'done'; produced?: string[] }
-  /**
-   * An outage: 429, 502-504 or another 5xx, or a network error (`unreachable`: no answer at all).
-   * Retried until it succeeds, however long that takes.
-   */
-  | { outcome: 'retry'; detail: string; retryAfterMs?: number; unreachable?: boolean }
-  /** HTTP 500: the handler failed, and not because something was down. Retried, then parked. */
-  | { outcome: 'failed'; detail: string }
-  /** Any other 4xx: the receiver says this event can never succeed. `reason` from its answer. */
-  | { outcome: 'drop'; detail: string; reason?: string };
-
-export type Send = (event: ChangeEvent, signal: AbortSignal) => Promise<SendResult>;
 
 export interface DeliveryOptions {
   send: Send;
