@@ -11,10 +11,11 @@
 // A handler that reports the resourceVersions it wrote (`produced`) gets their watch events (its own
 // writes echoing back) dropped instead of sent: they would only be reconciled again to no effect.
 import { setMaxListeners } from 'node:events';
-import { type BackoffPolicy, backoffDelay, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
+import { type BackoffPolicy, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { dropEchoes, enqueueCollapsing, requeueCollapsing, rvOf } from './object-queue.ts';
+import { type KeyState, type RetryPolicy, retryWait, waitKey, wakeSoon } from './pending-key.ts';
 import type { Send, SendResult } from './send-result.ts';
 import type { SettledVersions } from './settled.ts';
 import { SinkHealth } from './sink-health.ts';
@@ -106,29 +107,6 @@ export interface CloseResult {
   pendingKeys: number;
 }
 
-/** One object's undelivered events and its retry state. */
-interface KeyState {
-  key: string;
-  sink: string;
-  queue: ChangeEvent[];
-  /** When its oldest undelivered event arrived. */
-  since: number;
-  /** Failed tries in a row (any kind): drives the backoff. */
-  attempts: number;
-  /** HTTP 500 answers in a row: drives parking. */
-  failures: number;
-  parked: boolean;
-  lastTryAt: number;
-  /**
-   * The newest version of the object that its queue stands for: the last state queued, or a later
-   * one that was not queued because it repeats it (status-only, echo). Settled when the queue empties.
-   */
-  newestRv?: string;
-  /** The end of its current wait, and how to cut it short (set while waiting). */
-  waitUntil?: number;
-  interrupt?: () => void;
-}
-
 export class Delivery {
   /** The pending set: one entry per object with an undelivered event, in flight included. */
   private readonly keys = new Map<string, KeyState>();
@@ -153,24 +131,23 @@ export class Delivery {
   private readonly expectedEchoes = new Map<string, Set<string>>();
   private readonly maxEchoKeys: number;
   private readonly concurrency: number;
-  private readonly maxAttempts: number;
-  private readonly parkMs: number;
-  private readonly backoff: BackoffPolicy;
-  private readonly maxRetryAfterMs: number;
+  private readonly retryPolicy: RetryPolicy;
   private readonly probeIntervalMs: number;
   private readonly minRetryGapMs: number;
   private readonly reportIntervalMs: number;
   private readonly delay: Delay;
   private readonly now: () => number;
-  private readonly random: () => number;
   private readonly log: Logger;
 
   constructor(private readonly opts: DeliveryOptions) {
     this.concurrency = opts.concurrency ?? 16;
-    this.maxAttempts = opts.maxAttempts ?? 5;
-    this.parkMs = opts.parkMs ?? 5 * 60_000;
-    this.backoff = opts.backoff ?? DELIVERY_BACKOFF;
-    this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+    this.retryPolicy = {
+      maxAttempts: opts.maxAttempts ?? 5,
+      parkMs: opts.parkMs ?? 5 * 60_000,
+      backoff: opts.backoff ?? DELIVERY_BACKOFF,
+      maxRetryAfterMs: opts.maxRetryAfterMs ?? 60_000,
+      random: opts.random ?? Math.random,
+    };
     // A GET /healthz four times a second, only while a sink is down: a restarted replica gets its
     // waiting events within a quarter second of answering.
     this.probeIntervalMs = opts.probeIntervalMs ?? 250;
@@ -178,7 +155,6 @@ export class Delivery {
     this.reportIntervalMs = opts.reportIntervalMs ?? 30_000;
     this.delay = opts.delay ?? realDelay;
     this.now = opts.now ?? Date.now;
-    this.random = opts.random ?? Math.random;
     this.log = opts.logger ?? silentLogger;
     this.maxEchoKeys = opts.maxRememberedEchoKeys ?? 10_000;
     // Every key waiting out a backoff listens on this signal until its wait ends: many listeners
@@ -195,7 +171,7 @@ export class Delivery {
         let woken = 0;
         for (const st of this.keys.values()) {
           if (st.sink !== sink || st.parked || st.waitUntil === undefined) continue;
-          this.wakeSoon(st, gap);
+          wakeSoon(st, gap);
           woken++;
         }
         return woken;
@@ -241,7 +217,7 @@ export class Delivery {
       st.parked = false;
       st.failures = 0;
       st.attempts = 0;
-      this.wakeSoon(st);
+      wakeSoon(st, this.minRetryGapMs);
     }
   }
 
@@ -296,7 +272,7 @@ export class Delivery {
    */
   async close(deadlineMs: number): Promise<CloseResult> {
     this.closing = true;
-    for (const st of this.keys.values()) if (!st.parked) this.wakeSoon(st, 0);
+    for (const st of this.keys.values()) if (!st.parked) wakeSoon(st, 0);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), deadlineMs);
     await Promise.race([
@@ -341,13 +317,6 @@ export class Delivery {
     }
   }
 
-  /** Ends `st`'s wait early: now, or `gapMs` after its last try, whichever is later. */
-  private wakeSoon(st: KeyState, gapMs = this.minRetryGapMs): void {
-    if (st.waitUntil === undefined) return;
-    st.waitUntil = Math.min(st.waitUntil, st.lastTryAt + gapMs);
-    st.interrupt?.();
-  }
-
   /**
    * A log line while anything is pending: how many keys, how old the oldest, which are parked.
    * A plain timer (unref'd), not the injected delay: it must never hold a process open.
@@ -388,31 +357,6 @@ export class Delivery {
   private releaseSlot(): void {
     this.inFlight--;
     this.slotWaiters.shift()?.();
-  }
-
-  /** Waits `ms`, or less when woken (a recovery, a new state of a parked key, shutdown). */
-  private async waitKey(st: KeyState, ms: number): Promise<void> {
-    st.waitUntil = this.now() + ms;
-    try {
-      let remaining = ms;
-      while (remaining > 0 && !this.abort.signal.aborted) {
-        const cut = new AbortController();
-        let woken = false;
-        st.interrupt = () => {
-          woken = true;
-          cut.abort();
-        };
-        const onAbort = () => cut.abort();
-        this.abort.signal.addEventListener('abort', onAbort, { once: true });
-        await this.delay(remaining, cut.signal);
-        this.abort.signal.removeEventListener('abort', onAbort);
-        st.interrupt = undefined;
-        if (!woken) break; // the delay ran out (a test's delay need not move the clock)
-        remaining = st.waitUntil - this.now();
-      }
-    } finally {
-      st.waitUntil = undefined;
-    }
   }
 
   private async runKey(st: KeyState): Promise<void> {
@@ -483,46 +427,39 @@ export class Delivery {
     this.counts.collapsed += requeueCollapsing(st.queue, event);
     st.attempts++;
     this.counts.retries++;
-    let wait: number;
     if (result.outcome === 'failed') {
       st.failures++;
       this.sinks.state(st.sink).failing = true;
-      if (st.failures >= this.maxAttempts) {
-        if (!st.parked) {
-          st.parked = true;
-          this.counts.deadLetters++;
-          const obj = event.object;
-          this.log.error(
-            {
-              key: st.key,
-              kind: obj.kind,
-              ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-              name: obj.metadata.name,
-              resourceVersion: rvOf(event),
-              action: event.action,
-              attempts: st.failures,
-              detail: result.detail,
-              retryEveryMs: this.parkMs,
-            },
-            'dead letter: the function keeps failing on this object; parked, retried slowly',
-          );
-        }
-        wait = this.parkMs;
-      } else {
-        wait = backoffDelay(st.attempts - 1, this.backoff, this.random);
-      }
     } else {
       st.failures = 0;
       if (result.unreachable) this.sinks.markUnreachable(st.sink);
       else this.sinks.state(st.sink).failing = true;
-      const backoff = backoffDelay(st.attempts - 1, this.backoff, this.random);
-      wait = Math.max(backoff, Math.min(result.retryAfterMs ?? 0, this.maxRetryAfterMs));
+    }
+    const { waitMs: wait, park } = retryWait(st, result, this.retryPolicy);
+    if (park && !st.parked) {
+      st.parked = true;
+      this.counts.deadLetters++;
+      const obj = event.object;
+      this.log.error(
+        {
+          key: st.key,
+          kind: obj.kind,
+          ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+          name: obj.metadata.name,
+          resourceVersion: rvOf(event),
+          action: event.action,
+          attempts: st.failures,
+          detail: result.detail,
+          retryEveryMs: this.retryPolicy.parkMs,
+        },
+        'dead letter: the function keeps failing on this object; parked, retried slowly',
+      );
     }
     this.log.debug(
       { key: st.key, attempt: st.attempts, waitMs: wait, detail: result.detail },
       'event not delivered; will retry',
     );
-    await this.waitKey(st, wait);
+    await waitKey(st, wait, { delay: this.delay, now: this.now, signal: this.abort.signal });
   }
 
   /** Records a final answer in the settled-version record. */
