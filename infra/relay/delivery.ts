@@ -13,8 +13,9 @@
 import { setMaxListeners } from 'node:events';
 import { type BackoffPolicy, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
+import { EchoMemory } from './echo-memory.ts';
 import { type Logger, silentLogger } from './logger.ts';
-import { dropEchoes, enqueueCollapsing, requeueCollapsing, rvOf } from './object-queue.ts';
+import { enqueueCollapsing, requeueCollapsing, rvOf } from './object-queue.ts';
 import { type KeyState, type RetryPolicy, retryWait, waitKey, wakeSoon } from './pending-key.ts';
 import type { Send, SendResult } from './send-result.ts';
 import type { SettledVersions } from './settled.ts';
@@ -127,9 +128,7 @@ export class Delivery {
     echoes: 0,
   };
   private readonly drops: Record<string, number> = {};
-  /** key -> produced resourceVersions whose watch events have not arrived yet. */
-  private readonly expectedEchoes = new Map<string, Set<string>>();
-  private readonly maxEchoKeys: number;
+  private readonly echoes: EchoMemory;
   private readonly concurrency: number;
   private readonly retryPolicy: RetryPolicy;
   private readonly probeIntervalMs: number;
@@ -156,7 +155,7 @@ export class Delivery {
     this.delay = opts.delay ?? realDelay;
     this.now = opts.now ?? Date.now;
     this.log = opts.logger ?? silentLogger;
-    this.maxEchoKeys = opts.maxRememberedEchoKeys ?? 10_000;
+    this.echoes = new EchoMemory(opts.maxRememberedEchoKeys ?? 10_000);
     // Every key waiting out a backoff listens on this signal until its wait ends: many listeners
     // are expected, not a leak.
     setMaxListeners(0, this.abort.signal);
@@ -186,7 +185,7 @@ export class Delivery {
       return;
     }
     this.counts.enqueued++;
-    if (this.isExpectedEcho(ev)) {
+    if (this.echoes.isExpectedEcho(ev)) {
       this.counts.echoes++;
       this.skipped(ev.key, rvOf(ev), ev.previousRv);
       return;
@@ -293,30 +292,6 @@ export class Delivery {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
   }
 
-  private isExpectedEcho(ev: ChangeEvent): boolean {
-    const expected = this.expectedEchoes.get(ev.key);
-    const rv = rvOf(ev);
-    if (!expected || ev.action === 'delete' || rv === undefined || !expected.delete(rv)) return false;
-    if (expected.size === 0) this.expectedEchoes.delete(ev.key);
-    return true;
-  }
-
-  /** Drops `produced` echoes already queued for `key`, and remembers the rest for when they come. */
-  private onProduced(st: KeyState, produced: readonly string[]): void {
-    const rvs = new Set(produced);
-    for (const ev of st.queue) {
-      const rv = rvOf(ev);
-      if (ev.action !== 'delete' && rv !== undefined) rvs.delete(rv);
-    }
-    this.counts.echoes += dropEchoes(st.queue, new Set(produced));
-    if (rvs.size === 0) return;
-    this.expectedEchoes.delete(st.key); // re-insert: the Map's order is the forgetting order
-    this.expectedEchoes.set(st.key, rvs);
-    while (this.expectedEchoes.size > this.maxEchoKeys) {
-      this.expectedEchoes.delete(this.expectedEchoes.keys().next().value!);
-    }
-  }
-
   /**
    * A log line while anything is pending: how many keys, how old the oldest, which are parked.
    * A plain timer (unref'd), not the injected delay: it must never hold a process open.
@@ -406,7 +381,8 @@ export class Delivery {
     }
     if (result.outcome === 'done') {
       this.counts.delivered++;
-      if (result.produced?.length) this.onProduced(st, result.produced);
+      if (result.produced?.length)
+        this.counts.echoes += this.echoes.onProduced(st.key, st.queue, result.produced);
       this.answeredFinally(st, event);
       const s = this.sinks.state(st.sink);
       if (s.failing || s.unreachable) this.sinks.recovered(st.sink, 'delivery');
