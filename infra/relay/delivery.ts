@@ -19,6 +19,7 @@ import { enqueueCollapsing, requeueCollapsing, rvOf } from './object-queue.ts';
 import { type KeyState, type RetryPolicy, retryWait, waitKey, wakeSoon } from './pending-key.ts';
 import type { Send, SendResult } from './send-result.ts';
 import type { SettledVersions } from './settled.ts';
+import { recordFinalAnswer, recordSkipped } from './settled-hooks.ts';
 import { SinkHealth } from './sink-health.ts';
 
 export interface DeliveryOptions {
@@ -226,12 +227,7 @@ export class Delivery {
    * for this version too; without, it is settled if the state it repeats was.
    */
   skipped(key: string, rv: string | undefined, previousRv: string | undefined): void {
-    const settled = this.opts.settled;
-    if (!settled || rv === undefined) return;
-    const st = this.keys.get(key);
-    if (st) {
-      if (st.newestRv !== undefined) st.newestRv = rv;
-    } else settled.skippedAfter(key, rv, previousRv);
+    recordSkipped(this.opts.settled, this.keys.get(key), { key, rv, previousRv });
   }
 
   stats(): DeliveryStats {
@@ -383,7 +379,7 @@ export class Delivery {
       this.counts.delivered++;
       if (result.produced?.length)
         this.counts.echoes += this.echoes.onProduced(st.key, st.queue, result.produced);
-      this.answeredFinally(st, event);
+      recordFinalAnswer(this.opts.settled, st, event);
       const s = this.sinks.state(st.sink);
       if (s.failing || s.unreachable) this.sinks.recovered(st.sink, 'delivery');
       return;
@@ -392,7 +388,7 @@ export class Delivery {
       this.counts.dropped++;
       this.countDrop(result.reason ?? 'refused');
       // A verdict on the object settles it; a request too large says nothing about the object.
-      if (result.reason !== 'PayloadTooLarge') this.answeredFinally(st, event);
+      if (result.reason !== 'PayloadTooLarge') recordFinalAnswer(this.opts.settled, st, event);
       this.log.warn(
         { key: st.key, action: event.action, detail: result.detail },
         'event refused by the function; dropped',
@@ -436,13 +432,5 @@ export class Delivery {
       'event not delivered; will retry',
     );
     await waitKey(st, wait, { delay: this.delay, now: this.now, signal: this.abort.signal });
-  }
-
-  /** Records a final answer in the settled-version record. */
-  private answeredFinally(st: KeyState, event: ChangeEvent): void {
-    const settled = this.opts.settled;
-    if (!settled) return;
-    if (event.action === 'delete') settled.forget(st.key);
-    else if (st.queue.length === 0) settled.settle(st.key, st.newestRv ?? rvOf(event));
   }
 }
