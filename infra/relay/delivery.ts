@@ -10,6 +10,10 @@
 // key never blocks the others.
 // A handler that reports the resourceVersions it wrote (`produced`) gets their watch events (its own
 // writes echoing back) dropped instead of sent: they would only be reconciled again to no effect.
+// This file is the pending set and the loop that sends each key; the rules it applies live beside
+// it: object-queue.ts (a key's queue and how it collapses), pending-key.ts (a key's wait, and the
+// retry and park policy), sink-health.ts (probing an unreachable sink, waking its keys),
+// echo-memory.ts (echoes to drop) and settled-hooks.ts (what it tells the settled-version record).
 import { setMaxListeners } from 'node:events';
 import { type BackoffPolicy, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
@@ -132,7 +136,6 @@ export class Delivery {
   private readonly echoes: EchoMemory;
   private readonly concurrency: number;
   private readonly retryPolicy: RetryPolicy;
-  private readonly probeIntervalMs: number;
   private readonly minRetryGapMs: number;
   private readonly reportIntervalMs: number;
   private readonly delay: Delay;
@@ -148,9 +151,6 @@ export class Delivery {
       maxRetryAfterMs: opts.maxRetryAfterMs ?? 60_000,
       random: opts.random ?? Math.random,
     };
-    // A GET /healthz four times a second, only while a sink is down: a restarted replica gets its
-    // waiting events within a quarter second of answering.
-    this.probeIntervalMs = opts.probeIntervalMs ?? 250;
     this.minRetryGapMs = opts.minRetryGapMs ?? 1_000;
     this.reportIntervalMs = opts.reportIntervalMs ?? 30_000;
     this.delay = opts.delay ?? realDelay;
@@ -162,7 +162,9 @@ export class Delivery {
     setMaxListeners(0, this.abort.signal);
     this.sinks = new SinkHealth({
       probe: opts.probe,
-      probeIntervalMs: this.probeIntervalMs,
+      // A GET /healthz four times a second, only while a sink is down: a restarted replica gets its
+      // waiting events within a quarter second of answering.
+      probeIntervalMs: opts.probeIntervalMs ?? 250,
       minRetryGapMs: this.minRetryGapMs,
       delay: this.delay,
       signal: this.abort.signal,
