@@ -10,27 +10,21 @@
 // key never blocks the others.
 // A handler that reports the resourceVersions it wrote (`produced`) gets their watch events (its own
 // writes echoing back) dropped instead of sent: they would only be reconciled again to no effect.
+// This file is the pending set and the loop that sends each key; the rules it applies live beside
+// it: object-queue.ts (a key's queue and how it collapses), pending-key.ts (a key's wait, and the
+// retry and park policy), sink-health.ts (probing an unreachable sink, waking its keys),
+// echo-memory.ts (echoes to drop) and settled-hooks.ts (what it tells the settled-version record).
 import { setMaxListeners } from 'node:events';
-import type { Action } from '../../shared/events/types.ts';
-import { type BackoffPolicy, backoffDelay, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
+import { type BackoffPolicy, DELIVERY_BACKOFF, type Delay, realDelay } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
+import { EchoMemory } from './echo-memory.ts';
 import { type Logger, silentLogger } from './logger.ts';
+import { enqueueCollapsing, requeueCollapsing, rvOf } from './object-queue.ts';
+import { type KeyState, type RetryPolicy, retryWait, waitKey, wakeSoon } from './pending-key.ts';
+import type { Send, SendResult } from './send-result.ts';
 import type { SettledVersions } from './settled.ts';
-
-export type SendResult =
-  /** `produced`: resourceVersions of the event's object the handler wrote itself (echoes to drop). */
-  | { outcome: 'done'; produced?: string[] }
-  /**
-   * An outage: 429, 502-504 or another 5xx, or a network error (`unreachable`: no answer at all).
-   * Retried until it succeeds, however long that takes.
-   */
-  | { outcome: 'retry'; detail: string; retryAfterMs?: number; unreachable?: boolean }
-  /** HTTP 500: the handler failed, and not because something was down. Retried, then parked. */
-  | { outcome: 'failed'; detail: string }
-  /** Any other 4xx: the receiver says this event can never succeed. `reason` from its answer. */
-  | { outcome: 'drop'; detail: string; reason?: string };
-
-export type Send = (event: ChangeEvent, signal: AbortSignal) => Promise<SendResult>;
+import { recordFinalAnswer, recordSkipped } from './settled-hooks.ts';
+import { SinkHealth } from './sink-health.ts';
 
 export interface DeliveryOptions {
   send: Send;
@@ -119,91 +113,10 @@ export interface CloseResult {
   pendingKeys: number;
 }
 
-/** One object's undelivered events and its retry state. */
-interface KeyState {
-  key: string;
-  sink: string;
-  queue: ChangeEvent[];
-  /** When its oldest undelivered event arrived. */
-  since: number;
-  /** Failed tries in a row (any kind): drives the backoff. */
-  attempts: number;
-  /** HTTP 500 answers in a row: drives parking. */
-  failures: number;
-  parked: boolean;
-  lastTryAt: number;
-  /**
-   * The newest version of the object that its queue stands for: the last state queued, or a later
-   * one that was not queued because it repeats it (status-only, echo). Settled when the queue empties.
-   */
-  newestRv?: string;
-  /** The end of its current wait, and how to cut it short (set while waiting). */
-  waitUntil?: number;
-  interrupt?: () => void;
-}
-
-interface SinkState {
-  unreachable: boolean;
-  /** A try failed since the last success: the next success means it recovered. */
-  failing: boolean;
-  probing: boolean;
-}
-
-// Handlers are level-triggered, so a newer state of the same object replaces an older pending one;
-// an object first announced as added stays an add.
-const mergedAction = (older: Action, newer: Action): Action => (older === 'add' ? 'add' : newer);
-
-/** Puts `ev` behind `queue`'s pending events, collapsing where it loses nothing. Returns how many collapsed. */
-export function enqueueCollapsing(queue: ChangeEvent[], ev: ChangeEvent): number {
-  let collapsed = 0;
-  if (ev.action === 'delete') {
-    // A delete supersedes pending adds/updates after the last delete, but never the delete of
-    // another incarnation (uid) of the object: its cleanup may differ. The same one twice (a
-    // relist's delete and the watch's) is one.
-    while (queue.length > 0 && queue[queue.length - 1]!.action !== 'delete') {
-      queue.pop();
-      collapsed++;
-    }
-    const last = queue[queue.length - 1];
-    const uid = ev.object.metadata.uid;
-    if (last && uid !== undefined && last.object.metadata.uid === uid) {
-      queue[queue.length - 1] = ev;
-      return collapsed + 1;
-    }
-    queue.push(ev);
-    return collapsed;
-  }
-  const last = queue[queue.length - 1];
-  if (last && last.action !== 'delete') {
-    queue[queue.length - 1] = { ...ev, action: mergedAction(last.action, ev.action) };
-    return 1;
-  }
-  queue.push(ev);
-  return 0;
-}
-
-const rvOf = (ev: ChangeEvent) => ev.object.metadata.resourceVersion;
-
-/**
- * Removes from `queue` the adds and updates whose resourceVersion is in `produced` (exact matches:
- * resourceVersions are opaque). Deletes stay: a delete is never an echo to drop. Returns how many.
- */
-export function dropEchoes(queue: ChangeEvent[], produced: ReadonlySet<string>): number {
-  let kept = 0;
-  for (const ev of queue) {
-    const rv = rvOf(ev);
-    if (ev.action !== 'delete' && rv !== undefined && produced.has(rv)) continue;
-    queue[kept++] = ev;
-  }
-  const dropped = queue.length - kept;
-  queue.length = kept;
-  return dropped;
-}
-
 export class Delivery {
   /** The pending set: one entry per object with an undelivered event, in flight included. */
   private readonly keys = new Map<string, KeyState>();
-  private readonly sinks = new Map<string, SinkState>();
+  private readonly sinks: SinkHealth;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly abort = new AbortController();
   private readonly idleWaiters: Array<() => void> = [];
@@ -220,41 +133,52 @@ export class Delivery {
     echoes: 0,
   };
   private readonly drops: Record<string, number> = {};
-  /** key -> produced resourceVersions whose watch events have not arrived yet. */
-  private readonly expectedEchoes = new Map<string, Set<string>>();
-  private readonly maxEchoKeys: number;
+  private readonly echoes: EchoMemory;
   private readonly concurrency: number;
-  private readonly maxAttempts: number;
-  private readonly parkMs: number;
-  private readonly backoff: BackoffPolicy;
-  private readonly maxRetryAfterMs: number;
-  private readonly probeIntervalMs: number;
+  private readonly retryPolicy: RetryPolicy;
   private readonly minRetryGapMs: number;
   private readonly reportIntervalMs: number;
   private readonly delay: Delay;
   private readonly now: () => number;
-  private readonly random: () => number;
   private readonly log: Logger;
 
   constructor(private readonly opts: DeliveryOptions) {
     this.concurrency = opts.concurrency ?? 16;
-    this.maxAttempts = opts.maxAttempts ?? 5;
-    this.parkMs = opts.parkMs ?? 5 * 60_000;
-    this.backoff = opts.backoff ?? DELIVERY_BACKOFF;
-    this.maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
-    // A GET /healthz four times a second, only while a sink is down: a restarted replica gets its
-    // waiting events within a quarter second of answering.
-    this.probeIntervalMs = opts.probeIntervalMs ?? 250;
+    this.retryPolicy = {
+      maxAttempts: opts.maxAttempts ?? 5,
+      parkMs: opts.parkMs ?? 5 * 60_000,
+      backoff: opts.backoff ?? DELIVERY_BACKOFF,
+      maxRetryAfterMs: opts.maxRetryAfterMs ?? 60_000,
+      random: opts.random ?? Math.random,
+    };
     this.minRetryGapMs = opts.minRetryGapMs ?? 1_000;
     this.reportIntervalMs = opts.reportIntervalMs ?? 30_000;
     this.delay = opts.delay ?? realDelay;
     this.now = opts.now ?? Date.now;
-    this.random = opts.random ?? Math.random;
     this.log = opts.logger ?? silentLogger;
-    this.maxEchoKeys = opts.maxRememberedEchoKeys ?? 10_000;
+    this.echoes = new EchoMemory(opts.maxRememberedEchoKeys ?? 10_000);
     // Every key waiting out a backoff listens on this signal until its wait ends: many listeners
     // are expected, not a leak.
     setMaxListeners(0, this.abort.signal);
+    this.sinks = new SinkHealth({
+      probe: opts.probe,
+      // A GET /healthz four times a second, only while a sink is down: a restarted replica gets its
+      // waiting events within a quarter second of answering.
+      probeIntervalMs: opts.probeIntervalMs ?? 250,
+      minRetryGapMs: this.minRetryGapMs,
+      delay: this.delay,
+      signal: this.abort.signal,
+      log: this.log,
+      wakeKeys: (sink, gap) => {
+        let woken = 0;
+        for (const st of this.keys.values()) {
+          if (st.sink !== sink || st.parked || st.waitUntil === undefined) continue;
+          wakeSoon(st, gap);
+          woken++;
+        }
+        return woken;
+      },
+    });
   }
 
   enqueue(ev: ChangeEvent): void {
@@ -264,7 +188,7 @@ export class Delivery {
       return;
     }
     this.counts.enqueued++;
-    if (this.isExpectedEcho(ev)) {
+    if (this.echoes.isExpectedEcho(ev)) {
       this.counts.echoes++;
       this.skipped(ev.key, rvOf(ev), ev.previousRv);
       return;
@@ -295,7 +219,7 @@ export class Delivery {
       st.parked = false;
       st.failures = 0;
       st.attempts = 0;
-      this.wakeSoon(st);
+      wakeSoon(st, this.minRetryGapMs);
     }
   }
 
@@ -305,12 +229,7 @@ export class Delivery {
    * for this version too; without, it is settled if the state it repeats was.
    */
   skipped(key: string, rv: string | undefined, previousRv: string | undefined): void {
-    const settled = this.opts.settled;
-    if (!settled || rv === undefined) return;
-    const st = this.keys.get(key);
-    if (st) {
-      if (st.newestRv !== undefined) st.newestRv = rv;
-    } else settled.skippedAfter(key, rv, previousRv);
+    recordSkipped(this.opts.settled, this.keys.get(key), { key, rv, previousRv });
   }
 
   stats(): DeliveryStats {
@@ -322,8 +241,7 @@ export class Delivery {
       if (st.parked) parkedKeys++;
       if (st.since < oldest) oldest = st.since;
     }
-    let unreachableSinks = 0;
-    for (const s of this.sinks.values()) if (s.unreachable) unreachableSinks++;
+    const unreachableSinks = this.sinks.unreachableCount();
     return {
       ...this.counts,
       exhausted: 0,
@@ -351,7 +269,7 @@ export class Delivery {
    */
   async close(deadlineMs: number): Promise<CloseResult> {
     this.closing = true;
-    for (const st of this.keys.values()) if (!st.parked) this.wakeSoon(st, 0);
+    for (const st of this.keys.values()) if (!st.parked) wakeSoon(st, 0);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), deadlineMs);
     await Promise.race([
@@ -370,88 +288,6 @@ export class Delivery {
 
   private countDrop(reason: string): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
-  }
-
-  private isExpectedEcho(ev: ChangeEvent): boolean {
-    const expected = this.expectedEchoes.get(ev.key);
-    const rv = rvOf(ev);
-    if (!expected || ev.action === 'delete' || rv === undefined || !expected.delete(rv)) return false;
-    if (expected.size === 0) this.expectedEchoes.delete(ev.key);
-    return true;
-  }
-
-  /** Drops `produced` echoes already queued for `key`, and remembers the rest for when they come. */
-  private onProduced(st: KeyState, produced: readonly string[]): void {
-    const rvs = new Set(produced);
-    for (const ev of st.queue) {
-      const rv = rvOf(ev);
-      if (ev.action !== 'delete' && rv !== undefined) rvs.delete(rv);
-    }
-    this.counts.echoes += dropEchoes(st.queue, new Set(produced));
-    if (rvs.size === 0) return;
-    this.expectedEchoes.delete(st.key); // re-insert: the Map's order is the forgetting order
-    this.expectedEchoes.set(st.key, rvs);
-    while (this.expectedEchoes.size > this.maxEchoKeys) {
-      this.expectedEchoes.delete(this.expectedEchoes.keys().next().value!);
-    }
-  }
-
-  private sinkState(sink: string): SinkState {
-    let s = this.sinks.get(sink);
-    if (!s) {
-      s = { unreachable: false, failing: false, probing: false };
-      this.sinks.set(sink, s);
-    }
-    return s;
-  }
-
-  /** Ends `st`'s wait early: now, or `gapMs` after its last try, whichever is later. */
-  private wakeSoon(st: KeyState, gapMs = this.minRetryGapMs): void {
-    if (st.waitUntil === undefined) return;
-    st.waitUntil = Math.min(st.waitUntil, st.lastTryAt + gapMs);
-    st.interrupt?.();
-  }
-
-  /** The sink answers again: its waiting keys go now (parked ones keep their slow pace). */
-  private recovered(sink: string, how: string): void {
-    const s = this.sinkState(sink);
-    const wasUnreachable = s.unreachable;
-    s.unreachable = false;
-    s.failing = false;
-    let woken = 0;
-    // A probe that answered proved the sink up: its keys need not wait out the whole retry gap (a
-    // replica that restarted gets what waited for it within a probe interval of answering).
-    const gap = how === 'probe' ? Math.min(this.minRetryGapMs, this.probeIntervalMs) : this.minRetryGapMs;
-    for (const st of this.keys.values()) {
-      if (st.sink !== sink || st.parked || st.waitUntil === undefined) continue;
-      this.wakeSoon(st, gap);
-      woken++;
-    }
-    if (woken > 0 || wasUnreachable) {
-      this.log.info({ sink, how, keys: woken }, 'sink answers again; sending its pending keys now');
-    }
-  }
-
-  private markUnreachable(sink: string): void {
-    const s = this.sinkState(sink);
-    s.failing = true;
-    if (!s.unreachable) this.log.warn({ sink }, 'sink unreachable; its keys stay pending, probing it');
-    s.unreachable = true;
-    if (!s.probing && this.opts.probe) void this.probeLoop(sink, s);
-  }
-
-  private async probeLoop(sink: string, s: SinkState): Promise<void> {
-    s.probing = true;
-    try {
-      while (s.unreachable && !this.abort.signal.aborted) {
-        await this.delay(this.probeIntervalMs, this.abort.signal);
-        if (!s.unreachable || this.abort.signal.aborted) break;
-        const up = await this.opts.probe!(sink).catch(() => false);
-        if (up && s.unreachable) this.recovered(sink, 'probe');
-      }
-    } finally {
-      s.probing = false;
-    }
   }
 
   /**
@@ -494,31 +330,6 @@ export class Delivery {
   private releaseSlot(): void {
     this.inFlight--;
     this.slotWaiters.shift()?.();
-  }
-
-  /** Waits `ms`, or less when woken (a recovery, a new state of a parked key, shutdown). */
-  private async waitKey(st: KeyState, ms: number): Promise<void> {
-    st.waitUntil = this.now() + ms;
-    try {
-      let remaining = ms;
-      while (remaining > 0 && !this.abort.signal.aborted) {
-        const cut = new AbortController();
-        let woken = false;
-        st.interrupt = () => {
-          woken = true;
-          cut.abort();
-        };
-        const onAbort = () => cut.abort();
-        this.abort.signal.addEventListener('abort', onAbort, { once: true });
-        await this.delay(remaining, cut.signal);
-        this.abort.signal.removeEventListener('abort', onAbort);
-        st.interrupt = undefined;
-        if (!woken) break; // the delay ran out (a test's delay need not move the clock)
-        remaining = st.waitUntil - this.now();
-      }
-    } finally {
-      st.waitUntil = undefined;
-    }
   }
 
   private async runKey(st: KeyState): Promise<void> {
@@ -568,17 +379,18 @@ export class Delivery {
     }
     if (result.outcome === 'done') {
       this.counts.delivered++;
-      if (result.produced?.length) this.onProduced(st, result.produced);
-      this.answeredFinally(st, event);
-      const s = this.sinkState(st.sink);
-      if (s.failing || s.unreachable) this.recovered(st.sink, 'delivery');
+      if (result.produced?.length)
+        this.counts.echoes += this.echoes.onProduced(st.key, st.queue, result.produced);
+      recordFinalAnswer(this.opts.settled, st, event);
+      const s = this.sinks.state(st.sink);
+      if (s.failing || s.unreachable) this.sinks.recovered(st.sink, 'delivery');
       return;
     }
     if (result.outcome === 'drop') {
       this.counts.dropped++;
       this.countDrop(result.reason ?? 'refused');
       // A verdict on the object settles it; a request too large says nothing about the object.
-      if (result.reason !== 'PayloadTooLarge') this.answeredFinally(st, event);
+      if (result.reason !== 'PayloadTooLarge') recordFinalAnswer(this.opts.settled, st, event);
       this.log.warn(
         { key: st.key, action: event.action, detail: result.detail },
         'event refused by the function; dropped',
@@ -586,67 +398,41 @@ export class Delivery {
       return;
     }
     // Not delivered: back at the head of its queue, where a newer state pending behind it wins.
-    this.requeue(st, event);
+    this.counts.collapsed += requeueCollapsing(st.queue, event);
     st.attempts++;
     this.counts.retries++;
-    let wait: number;
     if (result.outcome === 'failed') {
       st.failures++;
-      this.sinkState(st.sink).failing = true;
-      if (st.failures >= this.maxAttempts) {
-        if (!st.parked) {
-          st.parked = true;
-          this.counts.deadLetters++;
-          const obj = event.object;
-          this.log.error(
-            {
-              key: st.key,
-              kind: obj.kind,
-              ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-              name: obj.metadata.name,
-              resourceVersion: rvOf(event),
-              action: event.action,
-              attempts: st.failures,
-              detail: result.detail,
-              retryEveryMs: this.parkMs,
-            },
-            'dead letter: the function keeps failing on this object; parked, retried slowly',
-          );
-        }
-        wait = this.parkMs;
-      } else {
-        wait = backoffDelay(st.attempts - 1, this.backoff, this.random);
-      }
+      this.sinks.state(st.sink).failing = true;
     } else {
       st.failures = 0;
-      if (result.unreachable) this.markUnreachable(st.sink);
-      else this.sinkState(st.sink).failing = true;
-      const backoff = backoffDelay(st.attempts - 1, this.backoff, this.random);
-      wait = Math.max(backoff, Math.min(result.retryAfterMs ?? 0, this.maxRetryAfterMs));
+      if (result.unreachable) this.sinks.markUnreachable(st.sink);
+      else this.sinks.state(st.sink).failing = true;
+    }
+    const { waitMs: wait, park } = retryWait(st, result, this.retryPolicy);
+    if (park && !st.parked) {
+      st.parked = true;
+      this.counts.deadLetters++;
+      const obj = event.object;
+      this.log.error(
+        {
+          key: st.key,
+          kind: obj.kind,
+          ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+          name: obj.metadata.name,
+          resourceVersion: rvOf(event),
+          action: event.action,
+          attempts: st.failures,
+          detail: result.detail,
+          retryEveryMs: this.retryPolicy.parkMs,
+        },
+        'dead letter: the function keeps failing on this object; parked, retried slowly',
+      );
     }
     this.log.debug(
       { key: st.key, attempt: st.attempts, waitMs: wait, detail: result.detail },
       'event not delivered; will retry',
     );
-    await this.waitKey(st, wait);
-  }
-
-  /** Records a final answer in the settled-version record. */
-  private answeredFinally(st: KeyState, event: ChangeEvent): void {
-    const settled = this.opts.settled;
-    if (!settled) return;
-    if (event.action === 'delete') settled.forget(st.key);
-    else if (st.queue.length === 0) settled.settle(st.key, st.newestRv ?? rvOf(event));
-  }
-
-  /** Puts a failed event back in front; a newer add/update behind it replaces it (deletes stay). */
-  private requeue(st: KeyState, event: ChangeEvent): void {
-    const newer = st.queue[0];
-    if (event.action !== 'delete' && newer && newer.action !== 'delete') {
-      st.queue[0] = { ...newer, action: mergedAction(event.action, newer.action) };
-      this.counts.collapsed++;
-      return;
-    }
-    st.queue.unshift(event);
+    await waitKey(st, wait, { delay: this.delay, now: this.now, signal: this.abort.signal });
   }
 }

@@ -26,8 +26,8 @@ import {
 import { signBodySync } from '../../shared/events/signature.ts';
 import { parseRetryAfter } from './backoff.ts';
 import type { ChangeEvent } from './cache.ts';
-import type { Send, SendResult } from './delivery.ts';
 import { pickSink } from './routing.ts';
+import type { Send, SendResult } from './send-result.ts';
 
 export const DEFAULT_MAX_BATCH = 64;
 export const DEFAULT_MAX_IN_FLIGHT = 4;

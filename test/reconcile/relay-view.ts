@@ -1,6 +1,6 @@
 // What the relay would still deliver after a handler ran: the real relay's list-watch (its cache
 // drops status-only updates) over the development API server, minus the echoes the handler named
-// in `produced` (the rule of infra/relay/delivery.ts). Lets a test run an event and then the
+// in `produced` (the rule of infra/relay/echo-memory.ts). Lets a test run an event and then the
 // events it causes, as they would reach a handler in a deployed system.
 import { randomBytes } from 'node:crypto';
 import type { ChangeEvent } from '../../infra/relay/cache.ts';

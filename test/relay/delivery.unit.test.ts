@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Delay } from '../../infra/relay/backoff.ts';
 import type { ChangeEvent, KubeObject } from '../../infra/relay/cache.ts';
-import { Delivery, dropEchoes, enqueueCollapsing, type SendResult } from '../../infra/relay/delivery.ts';
+import { Delivery } from '../../infra/relay/delivery.ts';
+import { dropEchoes, enqueueCollapsing } from '../../infra/relay/object-queue.ts';
+import type { SendResult } from '../../infra/relay/send-result.ts';
 
 const obj = (name: string, rv: string): KubeObject => ({
   apiVersion: 'v1',

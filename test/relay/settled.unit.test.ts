@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Delay } from '../../infra/relay/backoff.ts';
 import type { ChangeEvent, KubeObject, ObjectCache } from '../../infra/relay/cache.ts';
-import { Delivery, type SendResult } from '../../infra/relay/delivery.ts';
+import { Delivery } from '../../infra/relay/delivery.ts';
+import type { SendResult } from '../../infra/relay/send-result.ts';
 import {
   parseObjectKey,
   referenceObject,
