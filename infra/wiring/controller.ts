@@ -1,19 +1,20 @@
 // The ports of the event handlers and admission: Redis (./redis.ts) + OVN NB + Kubernetes, built
 // from configuration. Entry points create them once, hand them to createApp(), and close them on
 // shutdown. This is where @kubernetes/client-node, pino and the OVSDB client are chosen; nothing
-// in shared/ builds them.
+// in shared/ builds them. client-node (a third of a replica's module loading) is imported only
+// once the server listens (`warm`) or the first API call asks for it.
 
+import { accessSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { Config } from '../../shared/config.ts';
 import { apiServerCheck, ovsdbCheck } from '../../shared/health/readiness.ts';
+import { createKubeApi } from '../../shared/kube/api.ts';
 import {
   createEventRecorder,
   type KubeEventRecorder,
   kubeEventSink,
 } from '../../shared/kube/event-recorder.ts';
-import { createKube } from '../../shared/kube/index.ts';
 import {
   connectNorthbound,
   LogicalSwitchPortColumns,
@@ -81,8 +82,13 @@ export async function createControllerPorts(
     ]);
     return (r?.rows ?? []).map(logicalSwitchPortFromRow);
   });
-  const kube = createKube(
-    config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
+  // A missing kubeconfig still stops the start, as loading it here did.
+  const kubeconfigPath = config.kubeconfig;
+  if (kubeconfigPath) accessSync(kubeconfigPath);
+  const kube = createKubeApi(() =>
+    import('../../shared/kube/kubeconfig.ts').then((m) =>
+      kubeconfigPath ? m.loadKubeConfig({ kubeconfigPath }) : m.defaultKubeConfig(),
+    ),
   );
   const log = pino({ level: config.logLevel });
   const events = createEventRecorder({
@@ -111,6 +117,7 @@ export async function createControllerPorts(
     reconcile,
     events,
     tookEvent: () => tookEvent(),
+    warm: () => kube.warm(),
     async close() {
       await refresher.flush();
       await events.flush();
@@ -123,11 +130,4 @@ export async function createControllerPorts(
 /** The TLS options of `ssl:` NB remotes, read from the files the configuration names. */
 export function northboundTls(config: Config): { tls?: ConnectionOptions } {
   return config.nbSsl ? { tls: sslFileOptions(config.nbSsl) } : {};
-}
-
-/** In a cluster: the service account; elsewhere ~/.kube/config. */
-function defaultKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }
