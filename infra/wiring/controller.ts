@@ -27,6 +27,7 @@ import type { KubePort, NorthboundPort, ReconcileDeps } from '../../shared/recon
 import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
 import { northboundPort } from './northbound-port.ts';
 import { createPorts, type Ports, type PortsOptions } from './redis.ts';
+import { createSnapshotGate } from './snapshot-gate.ts';
 
 export interface ControllerPorts extends Ports {
   readonly nb: NorthboundPort;
@@ -35,18 +36,25 @@ export interface ControllerPorts extends Ports {
   readonly reconcile: ReconcileDeps;
   /** The Events recorder the reconcilers use (flush() writes counted repeats now). */
   readonly events: KubeEventRecorder;
+  /** Called when an event starts; with tookEvent, tells the port cache when to ask for its snapshot. */
+  startedEvent(): void;
   /**
-   * Called after an event was handled: the first call lets the port cache ask for its snapshot,
-   * which a restarted replica holds back so the snapshot does not delay its first events.
+   * Called after an event was handled: once the first events are done the port cache asks for its
+   * snapshot, which a restarted replica holds back so the snapshot does not delay them.
    */
   tookEvent(): void;
 }
 
 /**
  * How long a started replica waits for its first event before loading the port cache anyway (a
- * quiet cluster sends none). Past 2 s a restart has usually been handed events already.
+ * quiet cluster sends none). A relay hands a restarted replica what it held within a probe
+ * interval (1 s) of its answering.
  */
-export const PORT_CACHE_DELAY_MS = 2_000;
+export const PORT_CACHE_DELAY_MS = 5_000;
+/** After the first event: no event in flight for this long, and the snapshot is asked for. */
+export const PORT_CACHE_QUIET_MS = 250;
+/** After the first event: the snapshot is asked for by then, busy or not. */
+export const PORT_CACHE_MAX_WAIT_MS = 15_000;
 
 export async function createControllerPorts(
   config: Config,
@@ -55,22 +63,18 @@ export async function createControllerPorts(
   if (!config.nbRemotes)
     throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
   const base = createPorts(config, opts);
-  // The port cache's first snapshot (15 MB at 60,000 ports) is parsed and applied on this
-  // process's only thread: ask for it after the first event was handled, or after a delay.
-  let tookEvent = () => {};
-  const firstEvent = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, opts.portCacheDelayMs ?? PORT_CACHE_DELAY_MS);
-    timer.unref();
-    tookEvent = () => {
-      clearTimeout(timer);
-      resolve();
-    };
+  // The port cache's first snapshot (37 MB at 120,000 ports) holds ovsdb-server for seconds:
+  // asked for once the first events are done (snapshot-gate.ts).
+  const gate = createSnapshotGate({
+    noEventMs: opts.portCacheDelayMs ?? PORT_CACHE_DELAY_MS,
+    quietMs: PORT_CACHE_QUIET_MS,
+    maxMs: PORT_CACHE_MAX_WAIT_MS,
   });
   const northbound = await connectNorthbound({
     remotes: config.nbRemotes,
     // Serve at once; the port cache fills in the background (reads ask the server until then).
     portCacheInBackground: true,
-    portCacheStartAfter: firstEvent,
+    portCacheStartAfter: gate.opened,
     ...northboundTls(config),
   });
   const metrics = opts.metrics;
@@ -116,7 +120,8 @@ export async function createControllerPorts(
     kube,
     reconcile,
     events,
-    tookEvent: () => tookEvent(),
+    startedEvent: () => gate.started(),
+    tookEvent: () => gate.finished(),
     warm: () => kube.warm(),
     async close() {
       await refresher.flush();
