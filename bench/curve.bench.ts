@@ -19,6 +19,10 @@
 //   BENCH_CURVE_JSON=FILE                    also write the results as JSON
 //   BENCH_CURVE_FULL_RELIST=1                also restart the relay without its store: every
 //                                            object delivered again (takes minutes at 100,000)
+//   BENCH_CURVE_FUNCTION_NODE_ARGS           node flags of the replicas (e.g. --cpu-prof --cpu-prof-dir=DIR)
+//   BENCH_CURVE_NB_EXTRA=0                   Logical_Switch_Ports written straight into NB (a switch
+//                                            of their own, not kube-ovn's) before the restarts: the
+//                                            replicas' port cache as at 200,000 objects, in minutes
 // Development size: BENCH_CURVE_STEPS=0,1000,5000 BENCH_CURVE_VIPS=500 npm run bench -- curve
 import { statSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -35,6 +39,8 @@ import {
 } from '../infra/local/write-counters.ts';
 import { kubeTransport, type WatchLine } from '../infra/relay/kube-transport.ts';
 import { createKube } from '../shared/kube/index.ts';
+import { NorthboundWriter, Table } from '../shared/ovn/nb/index.ts';
+import { map, namedUuid, OvsdbClient, op, set, where } from '../shared/ovsdb/index.ts';
 import { cpuPerUnit, sampleCpu } from './cpu.ts';
 import { type CreateVip, relayRestart, replicaRestart, runAudit } from './resync.ts';
 
@@ -60,6 +66,41 @@ const REPLICAS = Math.max(1, num('BENCH_CURVE_REPLICAS', 1));
 const AAP_EVERY = 10;
 const CONCURRENCY = 64;
 const WARMUP = num('BENCH_CURVE_WARMUP', 1500);
+const NB_EXTRA = num('BENCH_CURVE_NB_EXTRA', 0);
+
+/** `n` ports on a switch of their own, 2,000 per transaction (as bench/coldstart.bench.ts fills). */
+async function fillNbExtra(remote: string, n: number) {
+  const client = await OvsdbClient.connect({ remotes: [remote], database: 'OVN_Northbound' });
+  try {
+    const ls = 'curve-extra';
+    await new NorthboundWriter(client).ensureLogicalSwitch({ name: ls, cidrBlock: '11.0.0.0/8' });
+    for (let from = 0; from < n; from += 2_000) {
+      const ops = [];
+      const names = [];
+      for (let i = from; i < Math.min(n, from + 2_000); i++) {
+        const b = [(i >> 16) & 255, (i >> 8) & 255, i & 255];
+        const addr = `00:00:0b:${b.map((x) => x.toString(16).padStart(2, '0')).join(':')} 11.${b.join('.')}`;
+        names.push(namedUuid(`p${i}`));
+        ops.push(
+          op.insert(
+            Table.LogicalSwitchPort,
+            {
+              name: `extra-${i}`,
+              addresses: set([addr]),
+              port_security: set([addr]),
+              external_ids: map({ ls, vendor: 'bench', pod: `extra/pod-${i}` }),
+            },
+            `p${i}`,
+          ),
+        );
+      }
+      ops.push(op.mutate(Table.LogicalSwitch, [where('name', '==', ls)], [['ports', 'insert', set(names)]]));
+      await client.transact(ops);
+    }
+  } finally {
+    client.close();
+  }
+}
 
 const say = (line: string) => console.log(`[curve ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -165,6 +206,9 @@ export async function run() {
   const stack = await startStack({
     replicas: REPLICAS,
     admission: false,
+    ...(process.env.BENCH_CURVE_FUNCTION_NODE_ARGS && {
+      functionNodeArgs: process.env.BENCH_CURVE_FUNCTION_NODE_ARGS.split(' ').filter(Boolean),
+    }),
     // No periodic relist while filling: the restart below is the relist that is measured.
     resync: '24h',
     relayReadyTimeoutMs: 600_000,
@@ -304,6 +348,11 @@ export async function run() {
       printRows(rows);
     }
 
+    if (NB_EXTRA > 0) {
+      say(`writing ${NB_EXTRA} more ports straight into NB`);
+      await fillNbExtra(stack.nbRemote, NB_EXTRA);
+      await sleep(5_000); // the replicas' port caches take them in through their monitors
+    }
     const objects = counts.vips + counts.pods + SUBNETS + 1;
     say('relay restart with its settled-version store: relist of every kind');
     const restart = await relayRestart(stack, redis, objects);
@@ -332,7 +381,8 @@ export async function run() {
           `from spawn (${r.delivered} events delivered, ${r.skipped} skipped as settled); writes: API ${r.apiWrites}, Redis ${r.redisWrites}, ` +
           `NB commits ${r.nbCommits} (NB transactions sent ${r.nbTransactions}); relay RSS after ${r.relayRssMB.toFixed(0)} MB; ` +
           // With nothing delivered, the CPU over the restart in all (the lists), not per event.
-          `CPU ms ${r.delivered > 0 ? 'per event' : 'in all (nothing delivered)'}: functions ${r.cpuMsPerEvent.functions!.toFixed(2)}, API server and bench ${r.cpuMsPerEvent.self!.toFixed(2)}`,
+          `CPU ms ${r.delivered > 0 ? 'per event' : 'in all (nothing delivered)'}: functions ${r.cpuMsPerEvent.functions!.toFixed(2)} (GC ${r.gcMsPerEvent.toFixed(2)}), API server and bench ${r.cpuMsPerEvent.self!.toFixed(2)}` +
+          (NB_EXTRA > 0 ? `; ${NB_EXTRA} more NB ports written straight in` : ''),
       );
       if (r.apiWrites > 0) console.log(`  API writes by shape: ${JSON.stringify(r.apiByShape)}`);
     }

@@ -1,10 +1,12 @@
-// `node --import tsx bench/replica-start.ts [checkout]`: a function replica's start, step by step,
-// next to PORTS Logical_Switch_Ports (default 60,000). Its own Redis, NB server (filled as
-// bench/coldstart.bench.ts fills it) and development API server; the replica of `checkout`
-// (default this one) is spawned, events (a Pod delete: an NB read by name) are sent from the moment
-// /healthz answers, and the times of spawn → /healthz → first handled event are printed with the
-// replica's own start steps. CPU_PROF=dir adds `node --cpu-prof` output there; COMPILED=1 runs
-// the checkout's dist/ (`npm run build`), as the benchmarks run replicas.
+// `node --import tsx bench/replica-start.ts [checkout...]`: a function replica's start, step by
+// step, next to PORTS Logical_Switch_Ports (default 60,000). Its own Redis, NB server (filled as
+// bench/coldstart.bench.ts fills it) and development API server; the replica of each `checkout`
+// (default this one; several alternate round by round, ROUNDS each, default 2, so that a busy
+// machine weighs on them alike) is spawned, events (a Pod delete: an NB read by name) are sent
+// from the moment /healthz answers (DELAY_MS later with DELAY_MS set: a relay notices a replica
+// is back only at its next probe), and the times of spawn → /healthz → first handled event are
+// printed with the replica's own start steps. CPU_PROF=dir adds `node --cpu-prof` output there;
+// COMPILED=1 runs the checkout's dist/ (`npm run build`), as the benchmarks run replicas.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -14,7 +16,11 @@ import { startTestApiServer } from '../test/kube/dev-server.ts';
 import { fill } from './coldstart.bench.ts';
 
 const PORTS = Number(process.env.PORTS ?? 60_000);
-const checkout = resolve(process.argv[2] ?? join(import.meta.dirname, '..'));
+const checkouts = (process.argv.length > 2 ? process.argv.slice(2) : [join(import.meta.dirname, '..')]).map(
+  (c) => resolve(c),
+);
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const DELAY_MS = Number(process.env.DELAY_MS ?? 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = makeTempDir('vipres-replica-start-');
@@ -23,7 +29,9 @@ const nb = await startNbServer({ dir: join(dir, 'nb') });
 const api = await startTestApiServer(randomBytes(8).toString('hex'));
 try {
   await fill(nb.remote, PORTS);
-  for (const round of [1, 2]) {
+  for (let i = 0; i < ROUNDS * checkouts.length; i++) {
+    const round = Math.floor(i / checkouts.length) + 1;
+    const checkout = checkouts[i % checkouts.length]!;
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const prof = process.env.CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CPU_PROF}`] : [];
@@ -63,12 +71,17 @@ try {
       if (ok) healthy = performance.now() - spawned;
       else await sleep(10);
     }
+    if (DELAY_MS > 0) await sleep(DELAY_MS);
     // As the relay does once the replica answers: its held events, at once.
     // A 503 (the NB read timed out under the load) is sent again, as the relay would.
     let retried = 0;
     const send = async (i: number): Promise<number> => {
       const ev = encodeResourceEvent(
-        { apiVersion: 'v1', kind: 'Pod', metadata: { name: `gone-${round}-${i}`, namespace: 'bench' } },
+        {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: `gone-${round}-${checkouts.indexOf(checkout)}-${i}`, namespace: 'bench' },
+        },
         { action: 'delete', source: 'https://127.0.0.1' },
       );
       for (;;) {

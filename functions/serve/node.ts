@@ -69,6 +69,8 @@ server.once('listening', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   startSteps.push(`listening ${Math.round(performance.now())}`);
+  // What the first events would wait for (the Kubernetes client's modules) loads now.
+  ports.warm?.();
   console.log(
     `functions (${parts}) listening on ${tls ? 'https' : 'http'}://${config.host}:${port} (ms since start: ${startSteps.join(', ')})`,
   );

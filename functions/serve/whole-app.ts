@@ -32,9 +32,10 @@ export interface WholeApp {
   readonly parts: string;
 }
 
-/** The dispatch, telling `done` after each event (the controller then loads its port cache). */
-function afterEach(dispatch: Dispatch, done: () => void): Dispatch {
+/** The dispatch, telling `start` and `done` around each event (the controller then loads its port cache). */
+function aroundEach(dispatch: Dispatch, start: () => void, done: () => void): Dispatch {
   return async (event) => {
+    start();
     try {
       return await dispatch(event);
     } finally {
@@ -88,11 +89,12 @@ export async function createWholeApp(
     {
       path: '/events',
       app: createEventRoutes({
-        dispatch: afterEach(
+        dispatch: aroundEach(
           createDispatch(controller.reconcile, {
             ...(metrics ? { observe: metrics.observeReconcile } : {}),
             ...(config.replica ? { replica: config.replica } : {}),
           }),
+          controller.startedEvent,
           controller.tookEvent,
         ),
         secret: config.relaySecret,

@@ -1,19 +1,20 @@
 // The ports of the event handlers and admission: Redis (./redis.ts) + OVN NB + Kubernetes, built
 // from configuration. Entry points create them once, hand them to createApp(), and close them on
 // shutdown. This is where @kubernetes/client-node, pino and the OVSDB client are chosen; nothing
-// in shared/ builds them.
+// in shared/ builds them. client-node (a third of a replica's module loading) is imported only
+// once the server listens (`warm`) or the first API call asks for it.
 
+import { accessSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { Config } from '../../shared/config.ts';
 import { apiServerCheck, ovsdbCheck } from '../../shared/health/readiness.ts';
+import { createKubeApi } from '../../shared/kube/api.ts';
 import {
   createEventRecorder,
   type KubeEventRecorder,
   kubeEventSink,
 } from '../../shared/kube/event-recorder.ts';
-import { createKube } from '../../shared/kube/index.ts';
 import {
   connectNorthbound,
   LogicalSwitchPortColumns,
@@ -26,6 +27,7 @@ import type { KubePort, NorthboundPort, ReconcileDeps } from '../../shared/recon
 import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
 import { northboundPort } from './northbound-port.ts';
 import { createPorts, type Ports, type PortsOptions } from './redis.ts';
+import { createSnapshotGate } from './snapshot-gate.ts';
 
 export interface ControllerPorts extends Ports {
   readonly nb: NorthboundPort;
@@ -34,18 +36,25 @@ export interface ControllerPorts extends Ports {
   readonly reconcile: ReconcileDeps;
   /** The Events recorder the reconcilers use (flush() writes counted repeats now). */
   readonly events: KubeEventRecorder;
+  /** Called when an event starts; with tookEvent, tells the port cache when to ask for its snapshot. */
+  startedEvent(): void;
   /**
-   * Called after an event was handled: the first call lets the port cache ask for its snapshot,
-   * which a restarted replica holds back so the snapshot does not delay its first events.
+   * Called after an event was handled: once the first events are done the port cache asks for its
+   * snapshot, which a restarted replica holds back so the snapshot does not delay them.
    */
   tookEvent(): void;
 }
 
 /**
  * How long a started replica waits for its first event before loading the port cache anyway (a
- * quiet cluster sends none). Past 2 s a restart has usually been handed events already.
+ * quiet cluster sends none). A relay hands a restarted replica what it held within a probe
+ * interval (1 s) of its answering.
  */
-export const PORT_CACHE_DELAY_MS = 2_000;
+export const PORT_CACHE_DELAY_MS = 5_000;
+/** After the first event: no event in flight for this long, and the snapshot is asked for. */
+export const PORT_CACHE_QUIET_MS = 250;
+/** After the first event: the snapshot is asked for by then, busy or not. */
+export const PORT_CACHE_MAX_WAIT_MS = 15_000;
 
 export async function createControllerPorts(
   config: Config,
@@ -54,22 +63,18 @@ export async function createControllerPorts(
   if (!config.nbRemotes)
     throw new Error('OVN_NB_REMOTES is needed to handle events (e.g. tcp:127.0.0.1:6641)');
   const base = createPorts(config, opts);
-  // The port cache's first snapshot (15 MB at 60,000 ports) is parsed and applied on this
-  // process's only thread: ask for it after the first event was handled, or after a delay.
-  let tookEvent = () => {};
-  const firstEvent = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, opts.portCacheDelayMs ?? PORT_CACHE_DELAY_MS);
-    timer.unref();
-    tookEvent = () => {
-      clearTimeout(timer);
-      resolve();
-    };
+  // The port cache's first snapshot (37 MB at 120,000 ports) holds ovsdb-server for seconds:
+  // asked for once the first events are done (snapshot-gate.ts).
+  const gate = createSnapshotGate({
+    noEventMs: opts.portCacheDelayMs ?? PORT_CACHE_DELAY_MS,
+    quietMs: PORT_CACHE_QUIET_MS,
+    maxMs: PORT_CACHE_MAX_WAIT_MS,
   });
   const northbound = await connectNorthbound({
     remotes: config.nbRemotes,
     // Serve at once; the port cache fills in the background (reads ask the server until then).
     portCacheInBackground: true,
-    portCacheStartAfter: firstEvent,
+    portCacheStartAfter: gate.opened,
     ...northboundTls(config),
   });
   const metrics = opts.metrics;
@@ -81,8 +86,13 @@ export async function createControllerPorts(
     ]);
     return (r?.rows ?? []).map(logicalSwitchPortFromRow);
   });
-  const kube = createKube(
-    config.kubeconfig ? { kubeconfigPath: config.kubeconfig } : { kubeConfig: defaultKubeConfig() },
+  // A missing kubeconfig still stops the start, as loading it here did.
+  const kubeconfigPath = config.kubeconfig;
+  if (kubeconfigPath) accessSync(kubeconfigPath);
+  const kube = createKubeApi(() =>
+    import('../../shared/kube/kubeconfig.ts').then((m) =>
+      kubeconfigPath ? m.loadKubeConfig({ kubeconfigPath }) : m.defaultKubeConfig(),
+    ),
   );
   const log = pino({ level: config.logLevel });
   const events = createEventRecorder({
@@ -110,7 +120,9 @@ export async function createControllerPorts(
     kube,
     reconcile,
     events,
-    tookEvent: () => tookEvent(),
+    startedEvent: () => gate.started(),
+    tookEvent: () => gate.finished(),
+    warm: () => kube.warm(),
     async close() {
       await refresher.flush();
       await events.flush();
@@ -123,11 +135,4 @@ export async function createControllerPorts(
 /** The TLS options of `ssl:` NB remotes, read from the files the configuration names. */
 export function northboundTls(config: Config): { tls?: ConnectionOptions } {
   return config.nbSsl ? { tls: sslFileOptions(config.nbSsl) } : {};
-}
-
-/** In a cluster: the service account; elsewhere ~/.kube/config. */
-function defaultKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }

@@ -11,6 +11,8 @@ export interface Ports {
   /** What /readyz asks: each dependency these ports reach. */
   readonly checks: readonly ReadinessCheck[];
   close(): Promise<void>;
+  /** Loads now what the first requests would otherwise wait for (called once the server listens). */
+  warm?(): void;
 }
 
 export interface PortsOptions {

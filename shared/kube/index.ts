@@ -1,7 +1,9 @@
 export {
   createKube,
+  createKubeApi,
   IP_RESERVED_LABEL,
   type Kube,
+  type KubeApi,
   type KubeObject,
   type KubeOptions,
   type ListOptions,

@@ -114,7 +114,16 @@ function settle<T>(method: string, path: string, code: number, text: string): T 
 const utf8 = (chunks: Buffer[]) =>
   chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
 
-export function createKubeTransport(kc: KubeConfig, opts: KubeTransportOptions = {}): KubeTransport {
+/**
+ * `source`: the KubeConfig, or its loader, called at the first call (calls wait for it; a failed
+ * load fails each call with its error, and the next call loads again).
+ */
+export function createKubeTransport(
+  source: KubeConfig | (() => Promise<KubeConfig>),
+  opts: KubeTransportOptions = {},
+): KubeTransport {
+  let loaded = typeof source === 'function' ? undefined : source;
+  const load = async () => (loaded = await (source as () => Promise<KubeConfig>)());
   const timeoutMs = opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxSockets = opts.maxSockets ?? DEFAULT_MAX_SOCKETS;
   const endpoints = new Map<string, Endpoint>();
@@ -143,7 +152,7 @@ export function createKubeTransport(kc: KubeConfig, opts: KubeTransportOptions =
   }
 
   /** The first call to a cluster as a user sets up its endpoint; calls racing it wait for it. */
-  function open(key: string): Promise<Endpoint> {
+  function open(kc: KubeConfig, key: string): Promise<Endpoint> {
     let p = opening.get(key);
     if (!p) {
       p = (async () => {
@@ -184,10 +193,11 @@ export function createKubeTransport(kc: KubeConfig, opts: KubeTransportOptions =
 
   /** The current cluster's endpoint and this call's auth headers. */
   async function resolve(): Promise<{ ep: Endpoint; auth: Headers }> {
+    const kc = loaded ?? (await load());
     const cluster = kc.getCurrentCluster();
     const user = kc.getCurrentUser();
     const key = `${cluster?.name}\0${cluster?.server}\0${user?.name ?? ''}`;
-    const ep = endpoints.get(key) ?? (await open(key));
+    const ep = endpoints.get(key) ?? (await open(kc, key));
     if (ep.staticHeaders) return { ep, auth: ep.staticHeaders };
     // client-node caches exec and file tokens until they expire.
     const o: TlsBits = {};

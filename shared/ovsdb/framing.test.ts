@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FramingError, JsonStreamSplitter } from './framing.ts';
+import { ChunkedMessage, FramingError, JsonStreamSplitter } from './framing.ts';
 
 const messages = [
   { id: 1, method: 'echo', params: [] },
@@ -44,5 +44,47 @@ describe('JsonStreamSplitter', () => {
     expect(() => new JsonStreamSplitter().push('x{}')).toThrow(FramingError);
     const s = new JsonStreamSplitter({ maxMessageBytes: 10 });
     expect(() => s.push('{"aaaaaaaaaaaaaaaa":')).toThrow(/larger than 10/);
+  });
+});
+
+describe('JsonStreamSplitter with large messages in pieces', () => {
+  // A monitor reply (rows by uuid at depth 4), a select reply (a rows array at depth 4) and an
+  // update3 notification, with strings that hold the structure characters the scan counts.
+  const rows = Object.fromEntries(
+    Array.from({ length: 60 }, (_, i) => [
+      `u-${i}`,
+      { initial: { name: `p,${i}}`, external_ids: ['map', [['pod', `ns/p[${i}],"x"`]]], up: ['set', []] } },
+    ]),
+  );
+  const big = [
+    { id: 7, result: [false, 'txn', { Logical_Switch_Port: rows, Other: {} }], error: null },
+    { id: 8, result: [{ rows: Object.values(rows).map((r) => r.initial) }, { count: 1 }], error: null },
+    { id: null, method: 'update3', params: ['m1', 'txn2', { Logical_Switch_Port: rows }] },
+    { id: 9, result: [], error: null },
+  ];
+  const bigWire = Buffer.from(big.map((m) => JSON.stringify(m)).join(''), 'utf8');
+  const parsed = (out: unknown[]) => out.map((m) => (m instanceof ChunkedMessage ? m.parseAll() : m));
+
+  it('hands over a large message as pieces that parse to the same value, at every read boundary', () => {
+    const whole = new JsonStreamSplitter({ chunkAboveBytes: 1_000, pieceBytes: 300 }).push(bigWire);
+    expect(whole.map((m) => m instanceof ChunkedMessage)).toEqual([true, true, true, false]);
+    const first = whole[0] as ChunkedMessage;
+    let steps = 0;
+    while (!first.step()) steps++;
+    expect(steps).toBeGreaterThan(5);
+    expect(first.value).toEqual(big[0]);
+    expect(parsed(whole)).toEqual(big);
+    for (let cut = 1; cut < bigWire.length; cut += 97) {
+      const s = new JsonStreamSplitter({ chunkAboveBytes: 1_000, pieceBytes: 300 });
+      expect(
+        parsed([...s.push(bigWire.subarray(0, cut)), ...s.push(bigWire.subarray(cut))]),
+        `cut at ${cut}`,
+      ).toEqual(big);
+    }
+  });
+
+  it('parses small messages, and every message without the option, at once', () => {
+    expect(new JsonStreamSplitter({ chunkAboveBytes: 1_000, pieceBytes: 300 }).push(wire)).toEqual(messages);
+    expect(new JsonStreamSplitter().push(bigWire)).toEqual(big);
   });
 });

@@ -292,16 +292,26 @@ export type RowUpdate2 =
 
 export type TableUpdates2 = Record<string, Record<string, RowUpdate2>>;
 
+/** One row's change as update2/update3 send it (undefined: none of the four kinds). */
+export function rowUpdate2FromJson(change: Record<string, unknown>): RowUpdate2 | undefined {
+  if ('initial' in change) return { initial: rowFromJson(change.initial) };
+  if ('insert' in change) return { insert: rowFromJson(change.insert) };
+  if ('modify' in change) return { modify: rowFromJson(change.modify) };
+  if ('delete' in change) return { delete: null };
+  return undefined;
+}
+
+/** Table updates with each row's change still as JSON (see MonitorSpec.onRawUpdate). */
+export type RawTableUpdates = Record<string, Record<string, Record<string, unknown>>>;
+
 export function tableUpdates2FromJson(json: unknown): TableUpdates2 {
   const out: TableUpdates2 = {};
   if (!json || typeof json !== 'object') return out;
   for (const [table, rows] of Object.entries(json as Record<string, unknown>)) {
     const t: Record<string, RowUpdate2> = {};
     for (const [id, change] of Object.entries((rows ?? {}) as Record<string, Record<string, unknown>>)) {
-      if ('initial' in change) t[id] = { initial: rowFromJson(change.initial) };
-      else if ('insert' in change) t[id] = { insert: rowFromJson(change.insert) };
-      else if ('modify' in change) t[id] = { modify: rowFromJson(change.modify) };
-      else if ('delete' in change) t[id] = { delete: null };
+      const u = rowUpdate2FromJson(change);
+      if (u) t[id] = u;
     }
     out[table] = t;
   }

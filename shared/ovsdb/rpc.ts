@@ -3,7 +3,13 @@
 // and notifications (update2/update3/...) handed to a callback in arrival order.
 import type { Duplex } from 'node:stream';
 import { Disconnected, OvsdbError, RpcError, Timeout } from './errors.ts';
-import { JsonStreamSplitter } from './framing.ts';
+import { ChunkedMessage, JsonStreamSplitter } from './framing.ts';
+
+/**
+ * Messages this large are parsed a piece per macrotask (framing.ts): a monitor snapshot of 120,000
+ * ports is 37 MB, seconds of JSON.parse in one go on a loaded machine, during which no event is served.
+ */
+const CHUNK_ABOVE_BYTES = 4 * 1024 * 1024;
 
 interface Pending {
   method: string;
@@ -23,7 +29,10 @@ export interface RpcOptions {
 export class JsonRpcConnection {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly splitter = new JsonStreamSplitter();
+  private readonly splitter = new JsonStreamSplitter({ chunkAboveBytes: CHUNK_ABOVE_BYTES });
+  /** Messages received and not yet dispatched: those behind a large one still being parsed wait for it. */
+  private readonly inbox: unknown[] = [];
+  private parsing = false;
   private closed = false;
   /** Time of the last byte received: the inactivity probe's clock. */
   lastReceivedAt = Date.now();
@@ -80,7 +89,48 @@ export class JsonRpcConnection {
       this.close(err as Error);
       return;
     }
-    for (const m of messages) this.dispatch(m as Record<string, unknown>);
+    for (const m of messages) {
+      // Behind a large message being parsed, only notifications keep their place (a monitor's
+      // updates follow its snapshot). A reply, or the server's echo (it drops a connection whose
+      // echo goes unanswered), is dispatched at once: an event's read does not wait for a
+      // snapshot it never asked for.
+      const msg = m as Record<string, unknown>;
+      const notification = typeof msg.method === 'string' && (msg.id === null || msg.id === undefined);
+      if (this.inbox.length > 0 && !(m instanceof ChunkedMessage) && !notification) this.dispatch(msg);
+      else this.inbox.push(m);
+    }
+    this.drain();
+  }
+
+  /** Dispatches what is complete, in order; a large message is parsed one piece per macrotask. */
+  private drain() {
+    while (this.inbox.length > 0 && !this.closed) {
+      const head = this.inbox[0];
+      if (head instanceof ChunkedMessage && !head.done) {
+        if (!this.parsing) {
+          this.parsing = true;
+          setImmediate(() => this.parseStep(head));
+        }
+        return;
+      }
+      this.inbox.shift();
+      this.dispatch((head instanceof ChunkedMessage ? head.value : head) as Record<string, unknown>);
+    }
+  }
+
+  private parseStep(m: ChunkedMessage) {
+    if (this.closed) return;
+    try {
+      if (!m.step()) {
+        setImmediate(() => this.parseStep(m));
+        return;
+      }
+    } catch (err) {
+      this.close(err as Error);
+      return;
+    }
+    this.parsing = false;
+    this.drain();
   }
 
   private dispatch(msg: Record<string, unknown>) {

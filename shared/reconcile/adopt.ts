@@ -13,12 +13,11 @@ import { subnetPlacements } from './subnet-registration.ts';
 export async function adoptIpObjects(deps: ReconcileDeps, subnet: string): Promise<number> {
   if (!deps.kube.listIPs) return 0;
   const held = await reservationsOf(deps, subnet, 'ip');
-  const [ips, pods, placements] = await Promise.all([
-    deps.kube.listIPs(),
-    deps.kube.listPods({}),
-    subnetPlacements(deps),
-  ]);
+  const ips = await deps.kube.listIPs();
+  // Every pod is listed only when there is something to adopt or release (a cluster kube-ovn
+  // never ran has no IP objects: each Subnet event listed 110,000 pods for nothing).
   if (ips.length === 0 && held.length === 0) return 0;
+  const [pods, placements] = await Promise.all([deps.kube.listPods({}), subnetPlacements(deps)]);
   const live = livePodPorts(pods, placements, deps.keepVmIp ?? true);
   const holds = ipObjectHolds(subnet, ips, new Set(live.keys()));
   let changed = 0;

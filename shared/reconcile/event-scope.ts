@@ -16,11 +16,18 @@ import type { ReconcileDeps } from './deps.ts';
  */
 export function coalescedLists(deps: ReconcileDeps): ReconcileDeps {
   const kube = deps.kube;
+  // Every Vip and every pod (no selector): a relist's Subnet events each ask for them (requeue of
+  // the Vips waiting on the subnet, the orphan sweep), 300 MB at 213,000 objects, all at once.
+  const allVips = coalescedRead(() => kube.listVips());
+  const allPods = coalescedRead(() => kube.listPods({}));
   return {
     ...deps,
     kube: Object.assign(Object.create(kube) as typeof kube, {
       listSubnets: coalescedRead(() => kube.listSubnets()),
       listSwitchLBRules: coalescedRead(() => kube.listSwitchLBRules()),
+      listVips: (o?: { labelSelector?: string }) => (o?.labelSelector ? kube.listVips(o) : allVips()),
+      listPods: (o: { namespace?: string; labelSelector?: string }) =>
+        o.namespace || o.labelSelector ? kube.listPods(o) : allPods(),
     }),
   };
 }

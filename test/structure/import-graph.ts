@@ -25,6 +25,11 @@ export function sourceFiles(base: string, roots: string[]): string[] {
 
 /** The relative module specifiers `source` loads at run time. */
 export function runtimeImports(source: string, fileName = 'x.ts'): string[] {
+  return runtimeSpecifiers(source, fileName).filter((s) => s.startsWith('.'));
+}
+
+/** Every module specifier (relative or a package) `source` loads at run time, statically. */
+export function runtimeSpecifiers(source: string, fileName = 'x.ts'): string[] {
   const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const out: string[] = [];
   for (const st of sf.statements) {
@@ -36,7 +41,7 @@ export function runtimeImports(source: string, fileName = 'x.ts'): string[] {
       if (st.isTypeOnly) continue;
       spec = st.moduleSpecifier;
     }
-    if (spec && ts.isStringLiteral(spec) && spec.text.startsWith('.')) out.push(spec.text);
+    if (spec && ts.isStringLiteral(spec)) out.push(spec.text);
   }
   return out;
 }

@@ -4,7 +4,16 @@
 // moment; that is safe because every write is still guarded on the server (unique name index,
 // waits on _uuid + values read), and a guard that fails makes the writer look again.
 import type { Monitor, OvsdbClient } from '../../ovsdb/client.ts';
-import { atomString, OvsMap, optional, type Row, setValues, Uuid, type Value } from '../../ovsdb/protocol.ts';
+import {
+  atomString,
+  OvsMap,
+  optional,
+  type Row,
+  rowUpdate2FromJson,
+  setValues,
+  Uuid,
+  type Value,
+} from '../../ovsdb/protocol.ts';
 import {
   type LogicalSwitchPort,
   LogicalSwitchPortColumns,
@@ -75,6 +84,9 @@ export function applyPortDiff(port: LogicalSwitchPort, diff: Row): LogicalSwitch
 }
 
 const noop = () => {};
+
+/** Rows applied per macrotask while a snapshot fills (about 10 ms of work here). */
+const SLICE_ROWS = 2_000;
 
 export interface PortCacheOpenOptions {
   /**
@@ -148,40 +160,95 @@ export class PortCache {
       tables: {
         [Table.LogicalSwitchPort]: { columns: LogicalSwitchPortColumns.filter((c) => c !== '_uuid') },
       },
-      onUpdate: (updates, { reset }) => {
+      onRawUpdate: (updates, { reset }) => {
         if (reset) {
+          this.backlog.length = 0;
           this.ports.clear();
           this.byName.clear();
           this.byParent.clear();
           this.byPod.clear();
         }
-        for (const [id, change] of Object.entries(updates[Table.LogicalSwitchPort] ?? {})) {
-          const old = this.ports.get(id);
-          if (old) {
-            this.byName.delete(old.name);
-            this.index(id, old, false);
-          }
-          if ('delete' in change) {
-            this.ports.delete(id);
-            continue;
-          }
-          let port: LogicalSwitchPort;
-          if ('modify' in change) {
-            // A consistent monitor never modifies a row it has not sent: skip rather than invent half a port.
-            if (!old) continue;
-            port = applyPortDiff(old, change.modify);
-          } else {
-            // The decoded row is this update's own: name it in place rather than copy it.
-            const row = 'initial' in change ? change.initial : change.insert;
-            row._uuid = new Uuid(id);
-            port = logicalSwitchPortFromRow(row);
-          }
-          this.ports.set(id, Object.freeze(port));
-          this.byName.set(port.name, id);
-          this.index(id, port, true);
-        }
+        const rows = Object.entries(updates[Table.LogicalSwitchPort] ?? {});
+        // Small updates with nothing queued before them apply at once, as they come; a snapshot
+        // (120,000 rows) goes in slices, and what arrives meanwhile queues behind it in order.
+        if (this.backlog.length === 0 && rows.length <= this.sliceRows) this.apply(rows, 0, rows.length);
+        else this.queue(rows);
       },
     });
+    await this.drained();
+  }
+
+  /**
+   * Rows waiting to be applied (a snapshot, then what arrived while it was), with where the first
+   * one stands. Applied `sliceRows` at a time, each slice its own macrotask: events arriving
+   * while a snapshot fills wait one slice, not the whole snapshot (seconds at 120,000 ports).
+   */
+  private readonly backlog: { rows: [string, Record<string, unknown>][]; at: number }[] = [];
+  private pumping = false;
+  private whenDrained: (() => void)[] = [];
+  /** Rows per slice (a test makes it small to see events pass between slices). */
+  sliceRows = SLICE_ROWS;
+
+  /** Resolves once every row received so far is applied. */
+  private drained(): Promise<void> {
+    if (!this.pumping) return Promise.resolve();
+    return new Promise((resolve) => this.whenDrained.push(resolve));
+  }
+
+  private queue(rows: [string, Record<string, unknown>][]) {
+    if (rows.length === 0) return;
+    this.backlog.push({ rows, at: 0 });
+    if (this.pumping) return;
+    this.pumping = true;
+    const step = () => {
+      let budget = this.sliceRows;
+      while (budget > 0 && this.backlog.length > 0 && !this.closed) {
+        const head = this.backlog[0]!;
+        const end = Math.min(head.rows.length, head.at + budget);
+        this.apply(head.rows, head.at, end);
+        budget -= end - head.at;
+        head.at = end;
+        if (head.at === head.rows.length) this.backlog.shift();
+      }
+      if (this.backlog.length > 0 && !this.closed) {
+        setImmediate(step);
+        return;
+      }
+      this.pumping = false;
+      for (const resolve of this.whenDrained.splice(0)) resolve();
+    };
+    setImmediate(step);
+  }
+
+  private apply(rows: [string, Record<string, unknown>][], from: number, to: number) {
+    for (let i = from; i < to; i++) {
+      const [id, json] = rows[i]!;
+      const change = rowUpdate2FromJson(json);
+      if (!change) continue;
+      const old = this.ports.get(id);
+      if (old) {
+        this.byName.delete(old.name);
+        this.index(id, old, false);
+      }
+      if ('delete' in change) {
+        this.ports.delete(id);
+        continue;
+      }
+      let port: LogicalSwitchPort;
+      if ('modify' in change) {
+        // A consistent monitor never modifies a row it has not sent: skip rather than invent half a port.
+        if (!old) continue;
+        port = applyPortDiff(old, change.modify);
+      } else {
+        // The decoded row is this update's own: name it in place rather than copy it.
+        const row = 'initial' in change ? change.initial : change.insert;
+        row._uuid = new Uuid(id);
+        port = logicalSwitchPortFromRow(row);
+      }
+      this.ports.set(id, Object.freeze(port));
+      this.byName.set(port.name, id);
+      this.index(id, port, true);
+    }
   }
 
   private index(id: string, port: LogicalSwitchPort, add: boolean) {
