@@ -34,6 +34,8 @@ export interface ReconcileHarness {
   beforeTransact?: (ops: readonly { op: string }[]) => Promise<unknown> | undefined;
   /** Awaited before each of the reconcilers' NorthboundPort calls starts, when set (to hold one). */
   beforeNbCall?: (method: string) => Promise<unknown> | undefined;
+  /** Awaited before each of the reconcilers' Kubernetes calls starts, when set (to hold one). */
+  beforeKubeCall?: (method: string) => Promise<unknown> | undefined;
   /** For a test's own reads of NB rows (its transactions are counted in `transactions` too). */
   nbWriter: NorthboundWriter;
   /** The test's own client, for what a user does (create, edit, delete). */
@@ -108,7 +110,7 @@ export async function startReconcileHarness(cidr: {
     deps: {
       ...ports.reconcile,
       allocator: recording(ports.reconcile.allocator, redisCalls),
-      kube: recording(ports.kube, calls),
+      kube: recording(ports.kube, calls, (m) => harness.beforeKubeCall?.(m)),
       nb: recording(northboundPort(northbound.writer, northbound.cache), nbCalls, (m) =>
         harness.beforeNbCall?.(m),
       ),

@@ -1,7 +1,7 @@
 // Sweeps that run at once (a relist delivers every Subnet's event together) share one list of
 // every pod and every Vip instead of each listing the whole cluster, and still free only what a
 // GET confirms gone.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { podOwner } from '../../shared/domain/ownership.ts';
 import type { ResourceEvent } from '../../shared/events/types.ts';
 import { createDispatch } from '../../shared/reconcile/dispatch.ts';
@@ -55,6 +55,16 @@ it('Subnet events dispatched at once share their lists of every pod and Vip (eac
   });
   const dispatch = createDispatch(h.deps);
   h.calls.length = 0;
+  // The first list of every pod is held until all four events have asked for their kube-ovn IP
+  // objects (adoption, just before the sweep), so the sweeps overlap however busy the machine is:
+  // the events come in waves, as their finalizer writes conflict.
+  h.beforeKubeCall = (method) => {
+    if (method !== 'listPods') return undefined;
+    h.beforeKubeCall = undefined;
+    return vi.waitFor(() => expect(h.calls.filter((c) => c === 'listIPs').length).toBe(4), {
+      timeout: 10_000,
+    });
+  };
   const outcomes = await Promise.all(Array.from({ length: 4 }, (_, i) => dispatch(event(i))));
   expect(outcomes.map((o) => o.status)).toEqual(['done', 'done', 'done', 'done']);
   const lists = (name: string) => h.calls.filter((c) => c === name).length;
