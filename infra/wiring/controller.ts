@@ -78,8 +78,10 @@ export async function createControllerPorts(
     ...northboundTls(config),
   });
   const metrics = opts.metrics;
-  if (metrics)
+  if (metrics) {
     northbound.client.on('transacted', (ms, error) => metrics.observeNbTransaction(ms / 1000, error));
+    if (northbound.cache) metrics.showPortCache(northbound.cache);
+  }
   const nb = northboundPort(northbound.writer, northbound.cache, async (conditions) => {
     const [r] = await northbound.client.transact([
       op.select(Table.LogicalSwitchPort, conditions, LogicalSwitchPortColumns),

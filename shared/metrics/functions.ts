@@ -18,6 +18,8 @@ export interface FunctionMetrics {
   instrumentAllocator(allocator: Allocator): Allocator;
   /** Registers the subnet gauges, read from this allocator at scrape time (once per registry). */
   showSubnets(allocator: Allocator): void;
+  /** Registers the NB port cache's gauges (loaded or not, ports held), read at scrape time. */
+  showPortCache(cache: { readonly ready: boolean; readonly size: number }): void;
 }
 
 export interface FunctionMetricsOptions {
@@ -95,6 +97,25 @@ export function createFunctionMetrics(opts: FunctionMetricsOptions = {}): Functi
       if (subnetsShown) return;
       subnetsShown = true;
       registerSubnetGauges(registry, allocator);
+    },
+    showPortCache(cache) {
+      // A restarted replica serves before its cache is loaded (reads go to the server meanwhile).
+      new Gauge({
+        name: 'vip_nb_port_cache_ready',
+        help: '1 once the NB port cache has loaded its first snapshot, 0 before.',
+        registers,
+        collect() {
+          this.set(cache.ready ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'vip_nb_port_cache_ports',
+        help: 'Logical_Switch_Port rows the NB port cache holds.',
+        registers,
+        collect() {
+          this.set(cache.size);
+        },
+      });
     },
     instrumentAllocator(allocator) {
       const timed = timedAllocator(allocator, (operation, seconds, reason) => {

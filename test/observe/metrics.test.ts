@@ -172,6 +172,21 @@ describe('/metrics of the functions and the relay', () => {
     expect(sum(relayGone, 'vip_relay_events_in_flight')).toBe(0);
   }, 90_000);
 
+  it('shows when the NB port cache has loaded (a restarted replica serves before it)', async () => {
+    // The snapshot is asked for once events go quiet (infra/wiring/snapshot-gate.ts).
+    const loaded = await waitFor(
+      'the port cache gauge shows it loaded',
+      async () => {
+        const s = await fn();
+        return sum(s, 'vip_nb_port_cache_ready') === 1 ? s : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const ports = loaded.filter((x) => x.name === 'vip_nb_port_cache_ports');
+    expect(ports).toHaveLength(1);
+    expect(ports[0]!.value).toBeGreaterThanOrEqual(0);
+  }, 40_000);
+
   it('answers /readyz with each dependency checked', async () => {
     const res = await fetch(`http://127.0.0.1:${fnHealth.port}/readyz`);
     expect(res.status).toBe(200);
