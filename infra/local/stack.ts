@@ -409,9 +409,8 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
     ...extra,
   });
 
-  const startReplica = async (index: number): Promise<FunctionReplica> => {
-    const port = functions[index]?.port ?? (await freePort());
-    const healthPort = functions[index]?.healthUrl.split(':').pop() ?? String(await freePort());
+  /** Spawns replica `index` and waits for its /healthz; undefined if it lost its port to another process. */
+  const spawnReplica = async (index: number, port: number, healthPort: string) => {
     const { cmd, args, env } = functionCommand(opts, index);
     const d = spawnDaemon(`function-${index}`, cmd, args, dir, {
       env: {
@@ -426,10 +425,37 @@ async function buildStack(opts: StackOptions, inProcess: { stop(): Promise<void>
       cwd: ROOT,
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(`function replica ${index} on ${port}`, async () => (await fetch(`${url}/healthz`)).ok, {
-      timeoutMs: 30_000,
-      intervalMs: 100,
+    let exited = false;
+    void d.exited.then(() => {
+      exited = true;
     });
+    await waitFor(
+      `function replica ${index} on ${port}`,
+      async () => exited || (await fetch(`${url}/healthz`)).ok,
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    if (exited) {
+      // A port from freePort() can be taken by another process before the replica binds it (tests
+      // run in parallel): the caller picks new ports. Any other early exit is an error.
+      if (readFileSync(d.logFile, 'utf8').includes('EADDRINUSE')) return undefined;
+      throw new Error(`function replica ${index} exited at start; see ${d.logFile}`);
+    }
+    return { d, cmd, url };
+  };
+
+  const startReplica = async (index: number): Promise<FunctionReplica> => {
+    const known = functions[index];
+    let port = known?.port ?? (await freePort());
+    let healthPort = known?.healthUrl.split(':').pop() ?? String(await freePort());
+    let started = await spawnReplica(index, port, healthPort);
+    // A restart keeps its ports (the relay and tests know them); a first start may take others.
+    for (let attempt = 1; !started && !known && attempt < 3; attempt++) {
+      port = await freePort();
+      healthPort = String(await freePort());
+      started = await spawnReplica(index, port, healthPort);
+    }
+    if (!started) throw new Error(`function replica ${index}: port ${port} or ${healthPort} was taken`);
+    const { d, cmd, url } = started;
     const replica: FunctionReplica = {
       ...d,
       url,
