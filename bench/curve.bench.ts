@@ -42,7 +42,7 @@ import { createKube } from '../shared/kube/index.ts';
 import { NorthboundWriter, Table } from '../shared/ovn/nb/index.ts';
 import { map, namedUuid, OvsdbClient, op, set, where } from '../shared/ovsdb/index.ts';
 import { cpuPerUnit, sampleCpu } from './cpu.ts';
-import { type CreateVip, relayRestart, replicaRestart, runAudit } from './resync.ts';
+import { type CreateVip, relayRestart, replicaRestart, runAudit, settled } from './resync.ts';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -373,7 +373,8 @@ export async function run() {
       say('relay restart without the store: every object delivered again');
       fullRelist = await relayRestart(stack, redis, objects, false);
     }
-    say('function replica restart');
+    const waited = await settled({ relay: stack.relay!.pid });
+    say(`function replica restart (the API server and relay quiet after ${waited.toFixed(1)} s)`);
     const replica = await replicaRestart(stack, createVip, counts);
     say('audit');
     const audit = await runAudit(stack);
