@@ -5,6 +5,7 @@
 // the writer because it is a batching mechanism of its own, with its own failure rule.
 import { isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
 import type { OperationResult } from '../../ovsdb/protocol.ts';
+import { BatchQueue } from './batch-queue.ts';
 import { requireSwitch } from './ops/logical-switch.ts';
 import { createPortsOps, type PortSpec } from './ops/logical-switch-port.ts';
 import type { Transactor } from './writer.ts';
@@ -19,8 +20,8 @@ interface PendingCreate {
 }
 
 export class CreateBatch {
-  /** Per switch: creations waiting for the next transaction, and whether one is out. */
-  private readonly switches = new Map<string, { pending: PendingCreate[]; out: boolean }>();
+  /** Per switch with creations waiting or out (each switch's batches go one at a time). */
+  private readonly switches = new Map<string, BatchQueue<PendingCreate>>();
   /** Transactions sent and ports they carried (for tests and metrics). */
   readonly sent = { transactions: 0, ports: 0 };
 
@@ -36,12 +37,17 @@ export class CreateBatch {
    * refused port fails only its own caller.
    */
   create(switchName: string, specs: readonly PortSpec[]): Promise<string[]> {
-    return new Promise<string[]>((resolve, reject) => {
-      const sw = this.switches.get(switchName) ?? { pending: [], out: false };
-      this.switches.set(switchName, sw);
-      sw.pending.push({ specs, resolve, reject });
-      if (!sw.out) this.send(switchName);
-    });
+    let queue = this.switches.get(switchName);
+    if (!queue) {
+      queue = new BatchQueue(
+        takePorts,
+        (batch) => this.settle(switchName, batch),
+        () => this.switches.delete(switchName),
+      );
+      this.switches.set(switchName, queue);
+    }
+    const q = queue;
+    return new Promise<string[]>((resolve, reject) => q.add({ specs, resolve, reject }));
   }
 
   private async transact(switchName: string, specs: readonly PortSpec[]): Promise<string[]> {
@@ -55,45 +61,37 @@ export class CreateBatch {
     return specs.map((_, i) => results[i + 1]!.uuid!);
   }
 
-  private send(switchName: string): void {
-    const sw = this.switches.get(switchName);
-    if (!sw) return;
-    const batch: PendingCreate[] = [];
-    let ports = 0;
-    while (sw.pending.length > 0) {
-      const next = sw.pending[0]!;
-      if (batch.length > 0 && ports + next.specs.length > MAX_PORTS_PER_TRANSACTION) break;
-      batch.push(sw.pending.shift()!);
-      ports += next.specs.length;
-    }
-    if (batch.length === 0) {
-      this.switches.delete(switchName);
-      return;
-    }
-    sw.out = true;
-    const settle = async () => {
-      try {
-        const uuids = await this.transact(
-          switchName,
-          batch.flatMap((r) => r.specs),
-        );
-        let at = 0;
-        for (const r of batch) {
-          r.resolve(uuids.slice(at, at + r.specs.length));
-          at += r.specs.length;
-        }
-      } catch (err) {
-        const sharedCause = (err instanceof WaitFailed && err.index === 0) || isRetryable(err);
-        if (batch.length === 1 || sharedCause) {
-          for (const r of batch) r.reject(err);
-          return;
-        }
-        await Promise.all(batch.map((r) => this.transact(switchName, r.specs).then(r.resolve, r.reject)));
+  private async settle(switchName: string, batch: PendingCreate[]): Promise<void> {
+    try {
+      const uuids = await this.transact(
+        switchName,
+        batch.flatMap((r) => r.specs),
+      );
+      let at = 0;
+      for (const r of batch) {
+        r.resolve(uuids.slice(at, at + r.specs.length));
+        at += r.specs.length;
       }
-    };
-    void settle().finally(() => {
-      sw.out = false;
-      this.send(switchName);
-    });
+    } catch (err) {
+      const sharedCause = (err instanceof WaitFailed && err.index === 0) || isRetryable(err);
+      if (batch.length === 1 || sharedCause) {
+        for (const r of batch) r.reject(err);
+        return;
+      }
+      await Promise.all(batch.map((r) => this.transact(switchName, r.specs).then(r.resolve, r.reject)));
+    }
   }
+}
+
+/** Requests up to MAX_PORTS_PER_TRANSACTION ports in all (one larger request goes alone). */
+function takePorts(pending: PendingCreate[]): PendingCreate[] {
+  let ports = 0;
+  let n = 0;
+  while (n < pending.length) {
+    const next = pending[n]!.specs.length;
+    if (n > 0 && ports + next > MAX_PORTS_PER_TRANSACTION) break;
+    ports += next;
+    n++;
+  }
+  return pending.splice(0, n);
 }

@@ -2,6 +2,7 @@
 // rather than one per port (ovsdb-server's cost of that mutate grows with the set, as for
 // creations: create-batch.ts).
 import { isRetryable } from '../../ovsdb/errors.ts';
+import { BatchQueue, upTo } from './batch-queue.ts';
 import { deletePortOps, deletePortsOps } from './ops/logical-switch-port.ts';
 import type { Transactor } from './writer.ts';
 
@@ -17,12 +18,13 @@ interface PendingDelete {
 }
 
 export class DeleteBatch {
-  private pending: PendingDelete[] = [];
-  private out = false;
+  private readonly queue: BatchQueue<PendingDelete>;
   /** Transactions sent and ports they carried (for tests and metrics). */
   readonly sent = { transactions: 0, ports: 0 };
 
-  constructor(private readonly client: Transactor) {}
+  constructor(private readonly client: Transactor) {
+    this.queue = new BatchQueue(upTo(MAX_PORTS_PER_TRANSACTION), (batch) => this.settle(batch));
+  }
 
   /**
    * Detaches the port from `switchName` and deletes it, as deletePortOps in a transaction of its
@@ -32,10 +34,7 @@ export class DeleteBatch {
    * again alone the old way (detached from whichever switch holds it).
    */
   delete(uuid: string, switchName: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ uuid, switchName, resolve, reject });
-      if (!this.out) this.send();
-    });
+    return new Promise<void>((resolve, reject) => this.queue.add({ uuid, switchName, resolve, reject }));
   }
 
   private async transact(ops: Parameters<Transactor['transact']>[0], ports: number) {
@@ -44,27 +43,16 @@ export class DeleteBatch {
     await this.client.transact(ops);
   }
 
-  private send(): void {
-    const batch = this.pending.splice(0, MAX_PORTS_PER_TRANSACTION);
-    if (batch.length === 0) return;
-    this.out = true;
-    const settle = async () => {
-      try {
-        await this.transact(deletePortsOps(batch), batch.length);
-        for (const d of batch) d.resolve();
-      } catch (err) {
-        if (isRetryable(err)) {
-          for (const d of batch) d.reject(err);
-          return;
-        }
-        await Promise.all(
-          batch.map((d) => this.transact(deletePortOps(d.uuid), 1).then(d.resolve, d.reject)),
-        );
+  private async settle(batch: PendingDelete[]): Promise<void> {
+    try {
+      await this.transact(deletePortsOps(batch), batch.length);
+      for (const d of batch) d.resolve();
+    } catch (err) {
+      if (isRetryable(err)) {
+        for (const d of batch) d.reject(err);
+        return;
       }
-    };
-    void settle().finally(() => {
-      this.out = false;
-      this.send();
-    });
+      await Promise.all(batch.map((d) => this.transact(deletePortOps(d.uuid), 1).then(d.resolve, d.reject)));
+    }
   }
 }

@@ -2,7 +2,8 @@
 // few guard transactions instead of N. Apart from the writer because it is a batching mechanism of
 // its own, with its own failure rule.
 import { WaitFailed } from '../../ovsdb/errors.ts';
-import type { Operation, OperationResult } from '../../ovsdb/protocol.ts';
+import type { Operation } from '../../ovsdb/protocol.ts';
+import { BatchQueue, upTo } from './batch-queue.ts';
 import type { Transactor } from './writer.ts';
 
 /** Guard-only checks in one transaction at most (each a wait on one port row). */
@@ -15,11 +16,11 @@ interface PendingGuard {
 }
 
 export class GuardBatch {
-  /** Checks waiting for the next transaction, and whether one is out. */
-  private pending: PendingGuard[] = [];
-  private out = false;
+  private readonly queue: BatchQueue<PendingGuard>;
 
-  constructor(private readonly client: Transactor) {}
+  constructor(private readonly client: Transactor) {
+    this.queue = new BatchQueue(upTo(MAX_GUARDS_PER_TRANSACTION), (batch) => this.settle(batch));
+  }
 
   /**
    * Checks one guard (a wait) on the server, as a transaction of its own would: resolves if it
@@ -30,39 +31,20 @@ export class GuardBatch {
    * were not evaluated and go into the next transaction.
    */
   check(guard: Operation): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ op: guard, resolve, reject });
-      if (!this.out) this.send();
-    });
+    return new Promise<void>((resolve, reject) => this.queue.add({ op: guard, resolve, reject }));
   }
 
-  private send(): void {
-    const batch = this.pending.splice(0, MAX_GUARDS_PER_TRANSACTION);
-    if (batch.length === 0) return;
-    this.out = true;
-    let sent: Promise<OperationResult[]>;
+  private async settle(batch: PendingGuard[]): Promise<void> {
     try {
-      sent = this.client.transact(batch.map((g) => g.op));
+      await this.client.transact(batch.map((g) => g.op));
+      for (const g of batch) g.resolve();
     } catch (err) {
-      sent = Promise.reject(err);
+      if (err instanceof WaitFailed && err.index < batch.length) {
+        const at = err.index;
+        for (const g of batch.slice(0, at)) g.resolve();
+        batch[at]!.reject(new WaitFailed(0, err.op, err.error, err.details));
+        this.queue.requeue(batch.slice(at + 1));
+      } else for (const g of batch) g.reject(err);
     }
-    sent
-      .then(
-        () => {
-          for (const g of batch) g.resolve();
-        },
-        (err: unknown) => {
-          if (err instanceof WaitFailed && err.index < batch.length) {
-            const at = err.index;
-            for (const g of batch.slice(0, at)) g.resolve();
-            batch[at]!.reject(new WaitFailed(0, err.op, err.error, err.details));
-            this.pending.unshift(...batch.slice(at + 1));
-          } else for (const g of batch) g.reject(err);
-        },
-      )
-      .finally(() => {
-        this.out = false;
-        this.send();
-      });
   }
 }
