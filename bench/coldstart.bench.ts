@@ -9,6 +9,7 @@
 import { startNbServer } from '../infra/local/services.ts';
 import { NorthboundWriter, PortCache, Table } from '../shared/ovn/nb/index.ts';
 import { map, namedUuid, OvsdbClient, op, set, where } from '../shared/ovsdb/index.ts';
+import { watchStalls } from './stall.ts';
 
 const PORTS = Number(process.env.PORTS ?? 20_000);
 const EVENTS = 20;
@@ -61,14 +62,7 @@ async function once(remote: string, deferred: boolean, tag: string): Promise<Run
     database: 'OVN_Northbound',
     leaderOnly: true,
   });
-  // The longest the event loop went without running a 1 ms timer: what an event arriving then waits.
-  let longest = 0;
-  let last = performance.now();
-  const tick = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 1);
+  const stalls = watchStalls();
   try {
     let first!: () => void;
     const firstDone = new Promise<void>((r) => {
@@ -97,9 +91,9 @@ async function once(remote: string, deferred: boolean, tag: string): Promise<Run
     const readyAt = performance.now() - start;
     if (cache.size < PORTS) throw new Error(`cache holds ${cache.size} ports, want at least ${PORTS}`);
     await cache.close();
-    return { firstEventMs: firstAt, allEventsMs: allAt, readyMs: readyAt, longestStallMs: longest };
+    return { firstEventMs: firstAt, allEventsMs: allAt, readyMs: readyAt, longestStallMs: stalls.stop() };
   } finally {
-    clearInterval(tick);
+    stalls.stop();
     client.close();
   }
 }

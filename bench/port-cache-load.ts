@@ -8,6 +8,7 @@ import { makeTempDir, startNbServer } from '../infra/local/services.ts';
 import { PortCache } from '../shared/ovn/nb/index.ts';
 import { OvsdbClient } from '../shared/ovsdb/index.ts';
 import { fill } from './coldstart.bench.ts';
+import { watchStalls } from './stall.ts';
 
 const PORTS = Number(process.env.PORTS ?? 120_000);
 const nb = await startNbServer({ dir: join(makeTempDir('vipres-cache-load-'), 'nb') });
@@ -21,18 +22,12 @@ try {
       database: 'OVN_Northbound',
       leaderOnly: true,
     });
-    let longest = 0;
-    let last = performance.now();
-    const tick = setInterval(() => {
-      const now = performance.now();
-      longest = Math.max(longest, now - last);
-      last = now;
-    }, 1);
+    const stalls = watchStalls();
     t = performance.now();
     const cache = await PortCache.start(client);
     const ms = performance.now() - t;
     await new Promise((r) => setTimeout(r, 20));
-    clearInterval(tick);
+    const longest = stalls.stop();
     console.log(
       `round ${round}: ${cache.size} ports ready in ${Math.round(ms)} ms, longest event-loop stall ${Math.round(longest)} ms, heap ${Math.round(process.memoryUsage().heapUsed / 1e6)} MB`,
     );
