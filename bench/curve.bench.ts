@@ -17,6 +17,7 @@
 //   BENCH_CURVE_WARMUP=1500                  Vips (and as many pods) created first, not measured
 //   BENCH_CURVE_REPLICAS=1                   function replicas
 //   BENCH_CURVE_JSON=FILE                    also write the results as JSON
+//   BENCH_CURVE_DIR=DIR                      keep the stack's logs and data there (default: a temp dir, removed)
 //   BENCH_CURVE_FULL_RELIST=1                also restart the relay without its store: every
 //                                            object delivered again (takes minutes at 100,000)
 //   BENCH_CURVE_FUNCTION_NODE_ARGS           node flags of the replicas (e.g. --cpu-prof --cpu-prof-dir=DIR)
@@ -25,6 +26,7 @@
 //                                            replicas' port cache as at 200,000 objects, in minutes
 // Development size: BENCH_CURVE_STEPS=0,1000,5000 BENCH_CURVE_VIPS=500 npm run bench -- curve
 import { statSync, writeFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Redis } from 'ioredis';
 import { type Stack, startStack } from '../infra/local/stack.ts';
@@ -189,6 +191,12 @@ interface StageRow {
   cpuMsPerVip: Record<string, number>;
   /** API requests (reads too, watches not) per measured Vip, by shape, the most frequent first. */
   requestsPerVip: Record<string, number>;
+  /** Seconds the stack took to go quiet after the fill, before the stage was measured. */
+  quietSeconds: number;
+  /** Redis µs per measured Vip by command (INFO commandstats; a script's own calls count twice). */
+  redisUsPerVip: Record<string, number>;
+  /** V8 garbage collection per measured Vip (ms): this process (API server + load), the replicas. */
+  gcMsPerVip: { self: number; functions: number };
   rssMB: Record<string, number>;
   /** V8 heap in use (MB) of the functions and the relay, from their /metrics: what they hold, not what the OS lent them. */
   heapMB: Record<string, number>;
@@ -213,6 +221,8 @@ export async function run() {
     resync: '24h',
     relayReadyTimeoutMs: 600_000,
     log: (l) => say(l),
+    // Kept after the run (the processes' logs) when named.
+    ...(process.env.BENCH_CURVE_DIR && { dir: process.env.BENCH_CURVE_DIR }),
   });
   const redis = new Redis(stack.redisUrl!);
   const kube = createKube({ kubeconfigPath: stack.kubeconfig });
@@ -375,7 +385,7 @@ export async function run() {
     }
     const waited = await settled({ relay: stack.relay!.pid });
     say(`function replica restart (the API server and relay quiet after ${waited.toFixed(1)} s)`);
-    const replica = await replicaRestart(stack, createVip, counts);
+    const replica = await replicaRestart(stack, createVip, counts, (n) => tracker.readyAt.get(n));
     say('audit');
     const audit = await runAudit(stack);
 
@@ -400,7 +410,10 @@ export async function run() {
     }
     console.log(
       `function replica restart: /healthz after ${replica.healthySeconds.toFixed(2)} s, first event handled ` +
-        `${replica.firstEventSeconds.toFixed(2)} s after spawn`,
+        `${replica.firstEventSeconds.toFixed(2)} s after spawn (Ready seen by a watch)` +
+        (replica.ownFirstEventMs
+          ? `; the replica's own clock: first event came ${replica.ownFirstEventMs.came} ms, done ${replica.ownFirstEventMs.done} ms after its process started`
+          : ''),
     );
     console.log(
       `audit (npm run audit): ${audit.seconds.toFixed(1)} s, exit ${audit.code}, peak RSS ${audit.peakMB.toFixed(0)} MB: ${audit.summary}`,
@@ -444,6 +457,22 @@ async function measure(
       redis: stack.redis!.pid,
       nb: stack.nb!.pid,
     });
+  // Every stage starts from a quiet stack, as the first does (after the warm-up): the work of
+  // the fill (its last events, the garbage it left, Subnet counts due) is not this stage's.
+  const quietSeconds = await settled({
+    functions: stack.functions.map((f) => f.pid),
+    relay: stack.relay!.pid,
+    redis: stack.redis!.pid,
+    nb: stack.nb!.pid,
+  });
+  const replicasGc = () =>
+    Promise.all(
+      stack.functions.map((f) => scrape(`${f.healthUrl}/metrics`, ['nodejs_gc_duration_seconds_sum'])),
+    ).then((all) => all.reduce((s, m) => s + (m.nodejs_gc_duration_seconds_sum ?? 0) * 1000, 0));
+  const statsRedis = new Redis(stack.redisUrl!);
+  const redisStatsBefore = await commandStats(statsRedis);
+  const gc = gcClock();
+  const replicasGcBefore = await replicasGc();
   const requests = countApiRequests(stack.apiServer);
   const before = sample();
   const start = performance.now();
@@ -460,6 +489,10 @@ async function measure(
   const deadline = Date.now() + 600_000;
   while (names.some((n) => !tracker.readyAt.has(n)) && Date.now() < deadline) await sleep(20);
   const after = sample();
+  const selfGcMs = gc.stop();
+  const redisStatsAfter = await commandStats(statsRedis);
+  statsRedis.disconnect();
+  const replicasGcMs = (await replicasGc()) - replicasGcBefore;
   requests.detach();
   const ready = names.filter((n) => tracker.readyAt.has(n));
   const end = Math.max(...ready.map((n) => tracker.readyAt.get(n)!));
@@ -484,6 +517,18 @@ async function measure(
       p50: pct(lat, 0.5),
       p99: pct(lat, 0.99),
       cpuMsPerVip,
+      quietSeconds,
+      redisUsPerVip: Object.fromEntries(
+        [...redisStatsAfter]
+          .map(([cmd, us]) => [cmd, (us - (redisStatsBefore.get(cmd) ?? 0)) / Math.max(1, ready.length)] as const)
+          .filter(([, us]) => us > 0)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8),
+      ),
+      gcMsPerVip: {
+        self: selfGcMs / Math.max(1, ready.length),
+        functions: replicasGcMs / Math.max(1, ready.length),
+      },
       requestsPerVip: Object.fromEntries(
         [...requests.byShape]
           .sort((a, b) => b[1] - a[1])
@@ -511,6 +556,30 @@ async function measure(
   }
 }
 
+/** Microseconds Redis spent in each command so far (INFO commandstats). */
+async function commandStats(redis: Redis): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm))
+    out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+/** Milliseconds this process spent in garbage collection from now until `stop()`. */
+function gcClock(): { stop: () => number } {
+  let ms = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) ms += e.duration;
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    stop: () => {
+      for (const e of obs.takeRecords()) ms += e.duration;
+      obs.disconnect();
+      return ms;
+    },
+  };
+}
+
 function printRows(rows: StageRow[]) {
   const base = rows[0]?.vipsPerSecond ?? 0;
   const c = (v: number, w: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '-').padStart(w);
@@ -529,6 +598,14 @@ function printRows(rows: StageRow[]) {
         ` ${c(r.redisUsedMB, 8)} ${c(r.nbFileMB, 11, 1)} ${c(r.nbCells, 9)}`,
     );
   }
+  for (const r of rows)
+    console.log(
+      `  at ${r.vipsPresent}: quiet after ${r.quietSeconds.toFixed(1)} s before measuring; GC ms per Vip: ` +
+        `api+load ${r.gcMsPerVip.self.toFixed(2)}, functions ${r.gcMsPerVip.functions.toFixed(2)}; Redis µs per Vip: ` +
+        Object.entries(r.redisUsPerVip)
+          .map(([cmd, us]) => `${cmd} ${us.toFixed(1)}`)
+          .join(', '),
+    );
   // Reads count too: a LIST of a namespace's pods costs the API server a scan of that namespace.
   for (const r of rows)
     console.log(

@@ -28,13 +28,22 @@ const { tls, admissionAuth } = config;
 
 const metrics = createFunctionMetrics();
 collectDefaultMetrics({ register: metrics.registry });
+// When the first event came and when it was done, once: how long a restarted replica kept its
+// events waiting, which the listening line alone does not tell.
+const firstEvent: { start?: number; done?: number } = {};
+const onEvent = (phase: 'start' | 'done') => {
+  if (firstEvent[phase] !== undefined) return;
+  firstEvent[phase] = Math.round(performance.now());
+  if (phase === 'done')
+    console.log(`first event: came ${firstEvent.start} ms, done ${firstEvent.done} ms since start`);
+};
 const { app, ports, parts } = await createWholeApp(
   config,
   {
     clientCertificate: (c: Context<{ Bindings: HttpBindings }>) =>
       (c.env.incoming.socket as TLSSocket).authorized === true,
   },
-  { metrics },
+  { metrics, onEvent },
 );
 startSteps.push(`app ${Math.round(performance.now())}`);
 registerReadiness(metrics.registry, () => runChecks(ports.checks));

@@ -48,7 +48,12 @@ export async function createWholeApp(
   config: Config,
   runtime: RuntimeEdge = {},
   /** Times reconciles, allocator calls and NB transactions; shows the subnet gauges. */
-  observe: { metrics?: FunctionMetrics; portCacheDelayMs?: number } = {},
+  observe: {
+    metrics?: FunctionMetrics;
+    portCacheDelayMs?: number;
+    /** Told when each event starts and ends (the entry logs when the first one came). */
+    onEvent?: (phase: 'start' | 'done') => void;
+  } = {},
 ): Promise<WholeApp> {
   const { admissionAuth } = config;
   const { metrics } = observe;
@@ -94,8 +99,14 @@ export async function createWholeApp(
             ...(metrics ? { observe: metrics.observeReconcile } : {}),
             ...(config.replica ? { replica: config.replica } : {}),
           }),
-          controller.startedEvent,
-          controller.tookEvent,
+          () => {
+            controller.startedEvent();
+            observe.onEvent?.('start');
+          },
+          () => {
+            controller.tookEvent();
+            observe.onEvent?.('done');
+          },
         ),
         secret: config.relaySecret,
         token: config.eventsToken,
