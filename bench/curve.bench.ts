@@ -21,6 +21,7 @@
 //   BENCH_CURVE_FULL_RELIST=1                also restart the relay without its store: every
 //                                            object delivered again (takes minutes at 100,000)
 //   BENCH_CURVE_FUNCTION_NODE_ARGS           node flags of the replicas (e.g. --cpu-prof --cpu-prof-dir=DIR)
+//   BENCH_CURVE_AUDIT_NODE_ARGS              node flags of the audit
 //   BENCH_CURVE_NB_EXTRA=0                   Logical_Switch_Ports written straight into NB (a switch
 //                                            of their own, not kube-ovn's) before the restarts: the
 //                                            replicas' port cache as at 200,000 objects, in minutes

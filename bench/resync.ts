@@ -160,9 +160,11 @@ export async function replicaRestart(
 
 export async function runAudit(stack: Stack) {
   const compiled = import.meta.url.endsWith('.js');
+  // BENCH_CURVE_AUDIT_NODE_ARGS: node flags of the audit (e.g. --cpu-prof --cpu-prof-dir=DIR).
+  const nodeArgs = (process.env.BENCH_CURVE_AUDIT_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const args = compiled
-    ? [join(ROOT, 'dist/infra/local/audit.js'), '--quiet']
-    : ['--import', 'tsx', join(ROOT, 'infra/local/audit.ts'), '--quiet'];
+    ? [...nodeArgs, join(ROOT, 'dist/infra/local/audit.js'), '--quiet']
+    : [...nodeArgs, '--import', 'tsx', join(ROOT, 'infra/local/audit.ts'), '--quiet'];
   const start = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: ROOT,

@@ -16,7 +16,7 @@ import { type Drift, DriftKind } from './types.ts';
 
 /** Vips: reservation, status, virtual ports. Returns the virtual ports the Ready Vips want too. */
 export function compareVips(s: Snapshot, claim: Claim): { drifts: Drift[]; wantedVirtualPorts: Set<string> } {
-  const { state, placements, keepVmIp, portsByName, reservation, takenBy } = s;
+  const { state, placements, keepVmIp, portsByName, reservation, takenBy, podsNaming } = s;
   const drifts: Drift[] = [];
   const wantedVirtualPorts = new Set<string>();
   for (const vip of state.vips) {
@@ -53,7 +53,7 @@ export function compareVips(s: Snapshot, claim: Claim): { drifts: Drift[]; wante
     if (!parsed.ok || vipUsage(parsed.spec) !== 'aap') continue;
     const parents = virtualParents(
       { name, subnet, namespace: parsed.spec.namespace!, selector: parsed.spec.selector },
-      state.pods,
+      podsNaming(parsed.spec.namespace!, name),
       placements,
       { keepVmIp },
     );

@@ -1,7 +1,9 @@
 // One snapshot of the API server, Redis and OVN NB, indexed the way every comparison asks it: the
 // live owners (shared/domain/ownership.ts), reservations by owner, and who holds each address.
+import { podsNamingVips } from '../domain/aap.ts';
 import { type LiveOwners, liveOwners, placementsOf } from '../domain/ownership.ts';
 import type { SubnetPlacement } from '../domain/pod-network.ts';
+import type { Pod } from '../domain/types.ts';
 import type { Reservation } from '../ipam/index.ts';
 import type { LogicalSwitchPort } from '../ovn/nb/index.ts';
 import type { ObservedState } from './types.ts';
@@ -12,6 +14,8 @@ export interface Snapshot {
   placements: SubnetPlacement[];
   owners: LiveOwners;
   portsByName: ReadonlyMap<string, LogicalSwitchPort>;
+  /** The pods naming a Vip in their aaps annotation (its only possible virtual parents). */
+  podsNaming(namespace: string, vip: string): readonly Pod[];
   /** `<subnet>|<address or MAC, upper case>` -> the owner holding it. */
   holderOf: ReadonlyMap<string, string>;
   reservation(subnet: string, owner: string): Reservation | undefined;
@@ -37,6 +41,7 @@ export function snapshotOf(state: ObservedState): Snapshot {
     placements,
     owners: liveOwners(state.vips, state.pods, placements, keepVmIp),
     portsByName: new Map(state.ports.map((p) => [p.name, p])),
+    podsNaming: podsNamingVips(state.pods),
     holderOf,
     reservation: (subnet, owner) => byOwner.get(`${subnet}|${owner}`),
     takenBy: (subnet, owner, addrs) =>

@@ -6,6 +6,7 @@ import {
   parentFromPort,
   parseAaps,
   podParentChange,
+  podsNamingVips,
   vipsAffectedByPod,
   virtualParents,
 } from './aap.ts';
@@ -317,5 +318,54 @@ describe('parentFromPort', () => {
   });
   it("is undefined for a port that is not a pod's", () => {
     expect(parentFromPort('vip-x', {})).toBeUndefined();
+  });
+});
+
+describe('podsNamingVips', () => {
+  const A = 'ovn.kubernetes.io/aaps';
+  it('groups pods by namespace and by each Vip their annotation names', () => {
+    const a = pod('a', { ann: { [A]: 'v1, v2,v1' } });
+    const b = pod('b', { ns: 'other', ann: { [A]: 'v1' } });
+    const c = pod('c', { ann: { [A]: 'v2' } });
+    const d = pod('d');
+    const naming = podsNamingVips([a, b, c, d]);
+    expect(naming('default', 'v1')).toEqual([a]);
+    expect(naming('default', 'v2')).toEqual([a, c]);
+    expect(naming('other', 'v1')).toEqual([b]);
+    expect(naming('other', 'v2')).toEqual([]);
+    expect(naming('default', 'nobody')).toEqual([]);
+  });
+  it('leaves virtualParents the same answer as it gives from every pod', () => {
+    const labels = fc.constantFrom({ app: 'aap1' }, { app: 'x' }, {});
+    const names = fc.subarray(['vip-aap', 'other-vip', ' vip-aap '], { minLength: 0 });
+    const podArb = fc.record({
+      ns: fc.constantFrom('default', 'other'),
+      labels,
+      aaps: names,
+      deleting: fc.boolean(),
+      ip: fc.integer({ min: 2, max: 250 }),
+    });
+    fc.assert(
+      fc.property(fc.array(podArb, { maxLength: 12 }), (specs) => {
+        const pods = specs.map((p, i) =>
+          pod(`p${i}`, {
+            ns: p.ns,
+            labels: p.labels,
+            deleting: p.deleting,
+            ann: {
+              [A]: p.aaps.join(','),
+              'ovn.kubernetes.io/allocated': 'true',
+              'ovn.kubernetes.io/ip_address': `10.16.0.${p.ip}`,
+              'ovn.kubernetes.io/mac_address': '00:00:00:00:00:01',
+              'ovn.kubernetes.io/logical_switch': 'ovn-default',
+            },
+          }),
+        );
+        const all = virtualParents(vip, pods, subnets);
+        const some = virtualParents(vip, podsNamingVips(pods)(vip.namespace, vip.name), subnets);
+        expect(some).toEqual(all);
+      }),
+      { numRuns: 200, seed: 16 },
+    );
   });
 });

@@ -22,6 +22,25 @@ export function podAaps(pod: Pod | undefined): string[] {
   return parseAaps(pod?.metadata.annotations?.[AAPS_ANNOTATION]);
 }
 
+/**
+ * The pods that name each Vip in their aaps annotation, by namespace and Vip name: what
+ * `virtualParents` would consider of `pods` for that Vip, read once for all Vips (the audit
+ * checks every AAP Vip of the cluster; scanning every pod for each was O(Vips x pods)).
+ */
+export function podsNamingVips(pods: readonly Pod[]): (namespace: string, vip: string) => readonly Pod[] {
+  const by = new Map<string, Pod[]>();
+  for (const pod of pods) {
+    const ns = pod.metadata.namespace ?? 'default';
+    for (const vip of podAaps(pod)) {
+      const key = `${ns}/${vip}`;
+      const list = by.get(key);
+      if (list) list.push(pod);
+      else by.set(key, [pod]);
+    }
+  }
+  return (namespace, vip) => by.get(`${namespace}/${vip}`) ?? [];
+}
+
 /** The Vip facts parent selection needs (from a parsed VipSpec plus the Vip's name). */
 export interface AapVip {
   name: string;
