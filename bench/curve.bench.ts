@@ -521,7 +521,10 @@ async function measure(
       quietSeconds,
       redisUsPerVip: Object.fromEntries(
         [...redisStatsAfter]
-          .map(([cmd, us]) => [cmd, (us - (redisStatsBefore.get(cmd) ?? 0)) / Math.max(1, ready.length)] as const)
+          .map(
+            ([cmd, us]) =>
+              [cmd, (us - (redisStatsBefore.get(cmd) ?? 0)) / Math.max(1, ready.length)] as const,
+          )
           .filter(([, us]) => us > 0)
           .sort((a, b) => b[1] - a[1])
           .slice(0, 8),
