@@ -336,7 +336,7 @@ describe('podsNamingVips', () => {
     expect(naming('default', 'nobody')).toEqual([]);
   });
   it('leaves virtualParents the same answer as it gives from every pod', () => {
-    const labels = fc.constantFrom({ app: 'aap1' }, { app: 'x' }, {});
+    const labels = fc.constantFrom<Record<string, string>>({ app: 'aap1' }, { app: 'x' }, {});
     const names = fc.subarray(['vip-aap', 'other-vip', ' vip-aap '], { minLength: 0 });
     const podArb = fc.record({
       ns: fc.constantFrom('default', 'other'),
