@@ -197,3 +197,43 @@ export function parentFromPort(
   if (view.own?.mac) p.mac = view.own.mac.toUpperCase();
   return p;
 }
+
+/**
+ * A pod as the AAP parent index records it (shared/reconcile/aap-index.ts): in its namespace, in
+ * the set of each Vip its aaps annotation names. Undefined when it names none.
+ */
+export interface NamingPod {
+  namespace: string;
+  name: string;
+  uid?: string;
+  vips: string[];
+}
+
+export function namingPod(pod: Pod): NamingPod | undefined {
+  const vips = podAaps(pod);
+  if (vips.length === 0) return undefined;
+  const m = pod.metadata;
+  return { namespace: m.namespace ?? 'default', name: m.name, ...(m.uid ? { uid: m.uid } : {}), vips };
+}
+
+/**
+ * The token written with a member: the pod's uid, '/', then something unique to this write. A
+ * member is forgotten only if its token is still the one read (no write since), or, when its pod is
+ * deleted, if the token is that pod's (a pod re-created under the same name has another uid).
+ */
+export const indexToken = (uid: string | undefined, unique: string) => `${uid ?? ''}/${unique}`;
+export const tokenPrefixOf = (uid: string | undefined) => `${uid ?? ''}/`;
+
+/**
+ * Of the members read from a Vip's set (each with the pod as read after the set), those to forget:
+ * the pod is gone, or no longer names the Vip. A member whose pod names the Vip stays, whatever
+ * its labels or NICs (they may change without a new name: the parent rule decides each read).
+ */
+export function staleMembers(
+  vip: string,
+  read: readonly { name: string; token: string; pod: Pod | undefined }[],
+): { name: string; token: string }[] {
+  return read
+    .filter((r) => !r.pod || !podAaps(r.pod).includes(vip))
+    .map((r) => ({ name: r.name, token: r.token }));
+}

@@ -19,6 +19,7 @@ import { macAsShown } from '../domain/vip-status.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { forgetDeletedPod, recordNamingPod } from './aap-index.ts';
 import { changeParentsOfPod } from './aap-parents.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { noteAllocated, noteRefused } from './events.ts';
@@ -81,6 +82,8 @@ async function reconcilePodFrom(
     await podGone(deps, namespace, name, lastKnown);
     return done;
   }
+  // Before any Vip is read: what makes the AAP index complete (aap-index.ts).
+  await recordNamingPod(deps, pod);
   const placements = await subnetPlacements(deps);
   const nics = podNics(pod, placements, { keepVmIp: deps.keepVmIp ?? true });
   if (!nics.ok) return { status: 'rejected', reason: nics.error.reason, message: nics.error.message };
@@ -253,6 +256,7 @@ async function podGone(deps: ReconcileDeps, namespace: string, name: string, las
     }
     await deps.nb.deletePort(port);
   }
+  await forgetDeletedPod(deps, lastKnown);
   await refreshParentsOf(deps, { namespace, name }, undefined, [...ports.keys()], podAaps(lastKnown));
   await refreshRulesForPod(deps, namespace, undefined, lastKnown);
 }

@@ -83,6 +83,8 @@ export async function startReconcileHarness(cidr: {
       OVN_NB_REMOTES: inject('nbRemote'),
       KUBECONFIG: api.server.kubeconfigPath,
     }),
+    // Test files share the run's Redis, each with its own API server: their AAP indexes apart.
+    { aapIndexScope: `rh-${randomBytes(4).toString('hex')}` },
   );
   const calls: string[] = [];
   const nbCalls: string[] = [];
