@@ -9,6 +9,7 @@ import {
   parseAaps,
   podParentChange,
   staleMembers,
+  stateTokenPrefix,
   tokenPrefixOf,
   vipsAffectedByPod,
   virtualParents,
@@ -328,13 +329,23 @@ describe('the AAP parent index: what a pod records, and which members go stale',
   it('a pod names the Vips of its aaps annotation, in its namespace', () => {
     const p = pod('p', { ns: 'n1', ann: { 'ovn.kubernetes.io/aaps': 'b, a,b' } });
     p.metadata.uid = 'u1';
-    expect(namingPod(p)).toEqual({ namespace: 'n1', name: 'p', uid: 'u1', vips: ['b', 'a'] });
+    p.metadata.resourceVersion = '5';
+    expect(namingPod(p)).toEqual({
+      namespace: 'n1',
+      name: 'p',
+      uid: 'u1',
+      resourceVersion: '5',
+      vips: ['b', 'a'],
+    });
     expect(namingPod(pod('q'))).toBeUndefined();
   });
-  it('a token carries the uid; a missing uid still gives a prefix of its own', () => {
-    expect(indexToken('u1', 'x').startsWith(tokenPrefixOf('u1'))).toBe(true);
-    expect(indexToken('u1', 'x').startsWith(tokenPrefixOf('u12'))).toBe(false);
-    expect(indexToken(undefined, 'x').startsWith(tokenPrefixOf(undefined))).toBe(true);
+  it('a token carries the uid and the state; a missing uid still gives a prefix of its own', () => {
+    const t = indexToken({ uid: 'u1', resourceVersion: '7' }, 'x');
+    expect(t.startsWith(tokenPrefixOf('u1'))).toBe(true);
+    expect(t.startsWith(stateTokenPrefix({ uid: 'u1', resourceVersion: '7' }))).toBe(true);
+    expect(t.startsWith(stateTokenPrefix({ uid: 'u1', resourceVersion: '70' }))).toBe(false);
+    expect(t.startsWith(tokenPrefixOf('u12'))).toBe(false);
+    expect(indexToken({}, 'x').startsWith(tokenPrefixOf(undefined))).toBe(true);
   });
   it('stale: gone, or no longer naming the Vip; a pod naming it stays whatever its labels', () => {
     const names = (aaps: string, labels: Record<string, string> = {}) =>

@@ -82,8 +82,6 @@ async function reconcilePodFrom(
     await podGone(deps, namespace, name, lastKnown);
     return done;
   }
-  // Before any Vip is read: what makes the AAP index complete (aap-index.ts).
-  await recordNamingPod(deps, pod);
   const placements = await subnetPlacements(deps);
   const nics = podNics(pod, placements, { keepVmIp: deps.keepVmIp ?? true });
   if (!nics.ok) return { status: 'rejected', reason: nics.error.reason, message: nics.error.message };
@@ -112,6 +110,9 @@ async function reconcilePodFrom(
     known = written as Pod;
   }
 
+  // Before any AAP Vip is read (refreshParentsOf): what makes the AAP index complete (aap-index.ts).
+  // Recorded as last written, so a redelivery of this state (a relist) writes nothing to Redis.
+  await recordNamingPod(deps, known ?? pod);
   const ports = nics.value.map((n) => n.portName);
   const event: EventState = { pods: known ? [known] : [], refreshed: new Set() };
   // The ports of NICs the pod no longer has may still be parents: they leave with the rest.

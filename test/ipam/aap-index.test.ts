@@ -1,6 +1,6 @@
 // The AAP parent index's Redis side (shared/ipam/redis/aap-index.ts) on a standalone server and on
 // a 3-master Cluster: every key in one slot (so the pipelines and the multi-key delete run there),
-// members with their tokens, compare-and-delete, a deleted pod's removal by uid, the marker, and
+// members with their tokens (a state recorded twice is written once), compare-and-delete, a deleted pod's removal by uid, the marker, and
 // the audit's check of what it misses.
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -47,9 +47,12 @@ describe.each(['standalone', 'cluster'] as const)('the AAP index on %s Redis', (
     expect(a.members.get('p1')).toMatch(/^u1\//);
     expect([...(await index.read('ns2', 'a')).members.keys()]).toEqual(['p1']);
 
-    // A token read, then written again: the read one no longer removes it.
+    // The same state again (a redelivered event): nothing written, the token stays.
     const old = a.members.get('p2')!;
     await index.add([{ namespace: 'ns1', name: 'p2', uid: 'u2', vips: ['a'] }]);
+    expect((await index.read('ns1', 'a')).members.get('p2')).toBe(old);
+    // A token read, then another state recorded: the read one no longer removes it.
+    await index.add([{ namespace: 'ns1', name: 'p2', uid: 'u2', resourceVersion: '2', vips: ['a'] }]);
     expect(await index.forget('ns1', 'a', [{ name: 'p2', token: old }])).toBe(0);
     const now = (await index.read('ns1', 'a')).members.get('p2')!;
     expect(now).not.toBe(old);

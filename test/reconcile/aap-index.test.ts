@@ -267,9 +267,13 @@ describe('an AAP Vip finds its parents from the index', () => {
     expect(await parentsOf(vip)).toEqual(both(`${vip}-p0`));
 
     // Compare-and-delete: a member written again after it was read stays.
-    await index.add([{ namespace: NS, name: `${vip}-ghost`, uid: 'u-ghost', vips: [vip] }]);
+    await index.add([
+      { namespace: NS, name: `${vip}-ghost`, uid: 'u-ghost', resourceVersion: '1', vips: [vip] },
+    ]);
     const read = (await index.read(NS, vip)).members.get(`${vip}-ghost`)!;
-    await index.add([{ namespace: NS, name: `${vip}-ghost`, uid: 'u-ghost', vips: [vip] }]);
+    await index.add([
+      { namespace: NS, name: `${vip}-ghost`, uid: 'u-ghost', resourceVersion: '2', vips: [vip] },
+    ]);
     expect(await index.forget(NS, vip, [{ name: `${vip}-ghost`, token: read }])).toBe(0);
     expect(await members(vip)).toContain(`${vip}-ghost`);
     const now = (await index.read(NS, vip)).members.get(`${vip}-ghost`)!;

@@ -2,9 +2,18 @@
 // complete, shared/reconcile/aap-index.ts). Every key shares one hash tag (keys.ts aapIndexTag),
 // so a pipeline or script over several Vips' hashes stays on one Cluster node.
 import type { Cluster, Redis } from 'ioredis';
-import { indexToken, type NamingPod, tokenPrefixOf } from '../../domain/aap.ts';
+import { indexToken, type NamingPod, stateTokenPrefix, tokenPrefixOf } from '../../domain/aap.ts';
 import type { AapIndexPort } from '../../reconcile/deps.ts';
 import { aapCompleteKey, aapNamedKey } from './keys.ts';
+
+// A pod recorded under each Vip of KEYS: a new token (ARGV[3]) unless the one there is of this same
+// state (its prefix ARGV[2], "<uid>/<resourceVersion>/"): a redelivered event writes nothing.
+const ADD = `
+for i = 1, #KEYS do
+  local v = redis.call('HGET', KEYS[i], ARGV[1])
+  if not v or string.sub(v, 1, #ARGV[2]) ~= ARGV[2] then redis.call('HSET', KEYS[i], ARGV[1], ARGV[3]) end
+end
+return 0`;
 
 // Compare-and-delete: a member goes only if nothing was written to it since it was read.
 const FORGET = `
@@ -46,9 +55,18 @@ export function createRedisAapIndex(redis: Redis | Cluster, opts: { scope?: stri
     async add(pods) {
       for (const chunk of chunks(pods)) {
         const p = redis.pipeline();
-        for (const pod of chunk)
-          for (const vip of pod.vips)
-            p.hset(named(pod.namespace, vip), pod.name, indexToken(pod.uid, crypto.randomUUID()));
+        for (const pod of chunk) {
+          const keys = pod.vips.map((vip) => named(pod.namespace, vip));
+          if (keys.length === 0) continue;
+          p.eval(
+            ADD,
+            keys.length,
+            ...keys,
+            pod.name,
+            stateTokenPrefix(pod),
+            indexToken(pod, crypto.randomUUID()),
+          );
+        }
         await run(p);
       }
     },
