@@ -5,16 +5,17 @@
 // exactly as it did from the list, so a stale member costs a GET and is forgotten.
 //
 // Why the index misses no parent (completeness):
-// - A pod handler records the pod under every Vip it names (`recordNamingPod`) before anything
-//   else of the event, so before it reads any Vip (changeParentsOfPod's getVip).
+// - A pod handler records the pod under every Vip it names (`recordNamingPod`, as it last wrote
+//   it) before it reads any AAP Vip (refreshParentsOf, so changeParentsOfPod's getVip).
 // - The Vip's reconcile reads the index only after its claim (the finalizer) is written.
 //   So for a pod P naming Vip V, either P's write comes before V's read (V sees P, and reads P after
 //   the write, so as P was when it was recorded or later), or V's read comes before P's write,
 //   then V's claim comes before P's read of V: P sees V claimed and applies its own membership
 //   (aap-parents.ts), or hands over to V's full reconcile, which reads the index after P's write.
-// - Members are forgotten only by compare-and-delete on a token unique to each write: a member
-//   read, then found gone or no longer naming V, goes only if nothing recorded it since (a pod
-//   that names V again wrote a new token). A deleted pod goes where its token carries its uid (a
+// - Members are forgotten only by compare-and-delete on their token (<uid>/<resourceVersion>/
+//   <unique>): a member read, then found gone or no longer naming V, goes only if nothing recorded
+//   it since (a pod that names V again is a new state, which writes a new token; only a state
+//   already recorded is not written again, so a relist writes nothing). A deleted pod goes where its token carries its uid (a
 //   pod re-created under that name has another uid and keeps its membership).
 // - Pods that named a Vip before this index existed (an upgraded cluster) were never recorded: the
 //   index is trusted only once a marker says it is complete (`completeAapIndex`, run from a list of
