@@ -84,14 +84,21 @@ async function reconcilePodFrom(
   }
   const placements = await subnetPlacements(deps);
   const nics = podNics(pod, placements, { keepVmIp: deps.keepVmIp ?? true });
-  if (!nics.ok) return { status: 'rejected', reason: nics.error.reason, message: nics.error.message };
+  if (!nics.ok) {
+    // No parent now, but recorded all the same: every pod event records what it names (aap-index.ts).
+    await recordNamingPod(deps, pod);
+    return { status: 'rejected', reason: nics.error.reason, message: nics.error.message };
+  }
 
   const annotations: Record<string, string> = {};
   for (const nic of nics.value) {
     const outcome = await reconcileNic(deps, pod, nic, annotations);
     if (outcome.status === 'rejected')
       await showAllocationError(deps, pod, `${outcome.reason}: ${outcome.message}`);
-    if (outcome.status !== 'done') return outcome;
+    if (outcome.status !== 'done') {
+      await recordNamingPod(deps, pod);
+      return outcome;
+    }
   }
   const patch: Record<string, string | null> = annotationsPatch(pod.metadata.annotations, annotations) ?? {};
   if (pod.metadata.annotations?.[ALLOCATION_ERROR_ANNOTATION] !== undefined)
