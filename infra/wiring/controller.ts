@@ -112,11 +112,13 @@ export async function createControllerPorts(
     events,
     keepVmIp: config.keepVmIp,
     besideKubeOvn: config.besideKubeOvn,
+    aapIndex: base.aapIndex,
   };
   const refresher = createSubnetStatusRefresher(reconcile);
   reconcile.subnetChanged = refresher.changed;
   return {
     allocator: base.allocator,
+    aapIndex: base.aapIndex,
     checks: [...base.checks, ovsdbCheck('nb', northbound.client), apiServerCheck(kube)],
     nb,
     kube,

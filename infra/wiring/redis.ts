@@ -4,10 +4,14 @@ import { Cluster, Redis } from 'ioredis';
 import type { Config } from '../../shared/config.ts';
 import { type ReadinessCheck, redisCheck } from '../../shared/health/readiness.ts';
 import { type Allocator, createRedisAllocator } from '../../shared/ipam/index.ts';
+import { createRedisAapIndex } from '../../shared/ipam/redis/aap-index.ts';
 import type { FunctionMetrics } from '../../shared/metrics/functions.ts';
+import type { AapIndexPort } from '../../shared/reconcile/deps.ts';
 
 export interface Ports {
   readonly allocator: Allocator;
+  /** The AAP parent index, on the same Redis client (only the event handlers use it). */
+  readonly aapIndex: AapIndexPort;
   /** What /readyz asks: each dependency these ports reach. */
   readonly checks: readonly ReadinessCheck[];
   close(): Promise<void>;
@@ -18,6 +22,11 @@ export interface Ports {
 export interface PortsOptions {
   /** Time the allocator's calls and the NB transactions; show the allocator's subnet counts. */
   metrics?: FunctionMetrics;
+  /**
+   * Keys of the AAP parent index under this scope (keys.ts aapIndexTag): for tests that share one
+   * Redis between API servers, whose indexes and markers must not mix. A deployment sets none.
+   */
+  aapIndexScope?: string;
 }
 
 export function createRedisClient(config: Config): Redis | Cluster {
@@ -44,6 +53,7 @@ export function createPorts(config: Config, opts: PortsOptions = {}): Ports {
   opts.metrics?.showSubnets(allocator);
   return {
     allocator: opts.metrics ? opts.metrics.instrumentAllocator(allocator) : allocator,
+    aapIndex: createRedisAapIndex(redis, opts.aapIndexScope ? { scope: opts.aapIndexScope } : {}),
     checks: [redisCheck(redis)],
     async close() {
       await redis.quit().catch(() => redis.disconnect());

@@ -4,13 +4,14 @@
 // A read that fails fails the audit (AuditReadError): only "not found" means absent. Taking an
 // API error for "absent" would report healthy objects as leaks and let --repair free them.
 
+import { type NamingPod, namingPod } from '../domain/aap.ts';
 import { isDomainError, Reason } from '../domain/errors.ts';
 import type { StatefulSet, VirtualMachine } from '../domain/types.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
 import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
 import { allReservations } from '../ipam/list-all.ts';
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
-import type { KubePort, ReconcileDeps } from '../reconcile/deps.ts';
+import type { AapIndexPort, KubePort, ReconcileDeps } from '../reconcile/deps.ts';
 import { orphanBindingPorts } from './compare-ownership.ts';
 import type { ObservedState } from './types.ts';
 
@@ -53,6 +54,8 @@ export interface AuditPorts {
   keepVmIp?: boolean;
   /** Needed by repair() only: the reconcilers it re-runs. */
   reconcile?: ReconcileDeps;
+  /** The AAP parent index to check; taken from `reconcile` when that is given. */
+  aapIndex?: AapIndexPort;
 }
 
 export interface Progress {
@@ -133,6 +136,18 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
         .map((sw) => sw.name)
     : undefined;
 
+  // After the pod list: a pod listed is recorded by its own event before that event reads a Vip, so
+  // one missing now is either drift or an event still in flight (a settled audit tells them apart).
+  const index = ports.aapIndex ?? ports.reconcile?.aapIndex;
+  const aapIndex =
+    index && (await reading('aap index marker', () => index.isComplete()))
+      ? {
+          missing: await counted('aap index missing', () =>
+            index.missing(pods.map(namingPod).filter((p): p is NamingPod => p !== undefined)),
+          ),
+        }
+      : undefined;
+
   const keepVmIp = ports.keepVmIp ?? ports.reconcile?.keepVmIp ?? true;
   const statefulSets: StatefulSet[] = [];
   const vms: VirtualMachine[] = [];
@@ -166,5 +181,6 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
     ...(ownSwitches ? { ownSwitches } : {}),
     workloads: { statefulSets, vms },
     keepVmIp,
+    ...(aapIndex ? { aapIndex } : {}),
   };
 }

@@ -60,6 +60,17 @@ export function compareState(state: ObservedState): Drift[] {
   drifts.push(...compareRegistrations(state, holderOf));
   drifts.push(...compareSubnetCounts(state));
 
+  // ---- the AAP parent index misses a pod that names a Vip (a Vip reconcile would not see it)
+  for (const m of state.aapIndex?.missing ?? []) {
+    drifts.push({
+      kind: DriftKind.AapIndexMissing,
+      object: `Pod/${m.namespace}/${m.name}`,
+      detail: `names Vip ${m.vip} in ovn.kubernetes.io/aaps, but the AAP parent index does not hold it`,
+      repair: "re-run the pod's reconciler (it records the pod in the index, then its parent memberships)",
+      action: reconcileOf(`Pod/${m.namespace}/${m.name}`),
+    });
+  }
+
   // ---- allocator invariants
   for (const [subnet, violations] of Object.entries(state.allocatorViolations)) {
     for (const v of violations) {

@@ -25,6 +25,11 @@ export interface ObservedState {
   workloads?: { statefulSets: readonly StatefulSet[]; vms: readonly VirtualMachine[] };
   /** kube-ovn's keep-vm-ip (default true). */
   keepVmIp?: boolean;
+  /**
+   * The AAP parent index, when it is marked complete (only then do the Vip reconciles trust it):
+   * the (pod, Vip) pairs of pods naming a Vip that it does not hold. Absent: not checked.
+   */
+  aapIndex?: { missing: readonly { namespace: string; name: string; vip: string }[] };
 }
 
 export const DriftKind = {
@@ -56,6 +61,8 @@ export const DriftKind = {
   /** A Subnet's status counts differ from the reservations the allocator holds in it (manual
    *  owners included). */
   StaleSubnetCounts: 'stale-subnet-counts',
+  /** A pod names an AAP Vip, but the AAP parent index (marked complete) does not hold it. */
+  AapIndexMissing: 'aap-index-missing',
 } as const;
 export type DriftKind = (typeof DriftKind)[keyof typeof DriftKind];
 

@@ -216,3 +216,58 @@ export function parentFromPort(
   if (view.own?.mac) p.mac = view.own.mac.toUpperCase();
   return p;
 }
+
+/**
+ * A pod as the AAP parent index records it (shared/reconcile/aap-index.ts): in its namespace, in
+ * the set of each Vip its aaps annotation names. Undefined when it names none.
+ */
+export interface NamingPod {
+  namespace: string;
+  name: string;
+  uid?: string;
+  /** The state it was recorded from (its resourceVersion). */
+  resourceVersion?: string;
+  vips: string[];
+}
+
+export function namingPod(pod: Pod): NamingPod | undefined {
+  const vips = podAaps(pod);
+  if (vips.length === 0) return undefined;
+  const m = pod.metadata;
+  return {
+    namespace: m.namespace ?? 'default',
+    name: m.name,
+    ...(m.uid ? { uid: m.uid } : {}),
+    ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+    vips,
+  };
+}
+
+/**
+ * The token written with a member: `<uid>/<resourceVersion>/<unique to this write>`. A member is
+ * forgotten only if its token is still the one read (no write since), or, when its pod is deleted,
+ * if the token is that pod's (a pod re-created under the same name has another uid). A state
+ * already recorded (same uid and resourceVersion: a redelivered event) is not written again, so a
+ * relist writes nothing; any other state writes a new token.
+ */
+export const indexToken = (pod: Pick<NamingPod, 'uid' | 'resourceVersion'>, unique: string) =>
+  `${stateTokenPrefix(pod)}${unique}`;
+/** What every token written for this pod (uid) starts with. */
+export const tokenPrefixOf = (uid: string | undefined) => `${uid ?? ''}/`;
+/** What every token written for this state of the pod (uid and resourceVersion) starts with. */
+export const stateTokenPrefix = (pod: Pick<NamingPod, 'uid' | 'resourceVersion'>) =>
+  `${tokenPrefixOf(pod.uid)}${pod.resourceVersion ?? ''}/`;
+
+/**
+ * Of the members read from a Vip's set (each with the pod as read after the set), those to forget:
+ * the pod is gone, or no longer names the Vip. A member whose pod names the Vip stays, whatever
+ * its labels or NICs (they may change without a new name: the parent rule decides each read).
+ */
+export function staleMembers(
+  vip: string,
+  read: readonly { name: string; token: string; pod: Pod | undefined }[],
+): { name: string; token: string }[] {
+  return read
+    .filter((r) => !r.pod || !podAaps(r.pod).includes(vip))
+    .map((r) => ({ name: r.name, token: r.token }));
+}

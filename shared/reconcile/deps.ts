@@ -2,7 +2,7 @@
 // live in shared/ipam (Redis), shared/ovn (OVSDB) and shared/kube (Kubernetes API); infra/wiring
 // builds them. Keeping these narrow lets each reconciler be read as a plain sequence of decisions.
 
-import type { ParentChange } from '../domain/aap.ts';
+import type { NamingPod, ParentChange } from '../domain/aap.ts';
 import type { LoadBalancerRow } from '../domain/switch-lb.ts';
 import type {
   KubeOvnIp,
@@ -164,6 +164,29 @@ export interface KubePort {
   removeFinalizer(kind: ClusterKind, name: string, finalizer: string): Promise<void>;
 }
 
+/**
+ * The AAP parent index (Redis; shared/reconcile/aap-index.ts): per (namespace, Vip) the pods that
+ * name the Vip in their aaps annotation, each with a token, and a marker that it is complete.
+ */
+export interface AapIndexPort {
+  /** The marker and the members of the set of (namespace, vip) (pod name -> token), in one read. */
+  read(namespace: string, vip: string): Promise<{ complete: boolean; members: Map<string, string> }>;
+  /** Records each pod in the set of every Vip it names (a fresh token per write). */
+  add(pods: readonly NamingPod[]): Promise<void>;
+  /** Removes each member whose token is still the one given; returns how many went. */
+  forget(
+    namespace: string,
+    vip: string,
+    members: readonly { name: string; token: string }[],
+  ): Promise<number>;
+  /** A pod deleted: removes it from the sets of `vips` where its token carries its uid. */
+  forgetPod(pod: NamingPod): Promise<void>;
+  isComplete(): Promise<boolean>;
+  markComplete(): Promise<void>;
+  /** Of the (pod, Vip) pairs, those the index does not hold (the audit). */
+  missing(pods: readonly NamingPod[]): Promise<{ namespace: string; name: string; vip: string }[]>;
+}
+
 export interface Logger {
   debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
@@ -215,4 +238,6 @@ export interface ReconcileDeps {
    * declared range (shared/domain/beside-kube-ovn.ts).
    */
   besideKubeOvn?: boolean;
+  /** The AAP parent index; absent: every AAP Vip reconcile lists its namespace's pods. */
+  aapIndex?: AapIndexPort;
 }

@@ -6,6 +6,7 @@ import { isDomainError } from '../domain/errors.ts';
 import { type KubernetesOwnerKind, type LiveOwners, liveOwners, parseOwner } from '../domain/ownership.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { allReservations } from '../ipam/list-all.ts';
+import { completeAapIndex } from './aap-index.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { subnetPlacements } from './subnet-registration.ts';
 
@@ -42,5 +43,7 @@ export async function readLiveOwners(deps: ReconcileDeps): Promise<LiveOwners> {
     deps.kube.listPods({}),
     subnetPlacements(deps),
   ]);
+  // Every pod of the cluster, just read: what the AAP index needs to be known complete (once).
+  await completeAapIndex(deps, pods);
   return liveOwners(vips, pods, placements, deps.keepVmIp ?? true);
 }

@@ -19,6 +19,7 @@ import { macAsShown } from '../domain/vip-status.ts';
 import type { Outcome } from '../events/outcome.ts';
 import type { Allocation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { forgetDeletedPod, recordNamingPod } from './aap-index.ts';
 import { changeParentsOfPod } from './aap-parents.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { noteAllocated, noteRefused } from './events.ts';
@@ -83,14 +84,21 @@ async function reconcilePodFrom(
   }
   const placements = await subnetPlacements(deps);
   const nics = podNics(pod, placements, { keepVmIp: deps.keepVmIp ?? true });
-  if (!nics.ok) return { status: 'rejected', reason: nics.error.reason, message: nics.error.message };
+  if (!nics.ok) {
+    // No parent now, but recorded all the same: every pod event records what it names (aap-index.ts).
+    await recordNamingPod(deps, pod);
+    return { status: 'rejected', reason: nics.error.reason, message: nics.error.message };
+  }
 
   const annotations: Record<string, string> = {};
   for (const nic of nics.value) {
     const outcome = await reconcileNic(deps, pod, nic, annotations);
     if (outcome.status === 'rejected')
       await showAllocationError(deps, pod, `${outcome.reason}: ${outcome.message}`);
-    if (outcome.status !== 'done') return outcome;
+    if (outcome.status !== 'done') {
+      await recordNamingPod(deps, pod);
+      return outcome;
+    }
   }
   const patch: Record<string, string | null> = annotationsPatch(pod.metadata.annotations, annotations) ?? {};
   if (pod.metadata.annotations?.[ALLOCATION_ERROR_ANNOTATION] !== undefined)
@@ -109,6 +117,9 @@ async function reconcilePodFrom(
     known = written as Pod;
   }
 
+  // Before any AAP Vip is read (refreshParentsOf): what makes the AAP index complete (aap-index.ts).
+  // Recorded as last written, so a redelivery of this state (a relist) writes nothing to Redis.
+  await recordNamingPod(deps, known ?? pod);
   const ports = nics.value.map((n) => n.portName);
   const event: EventState = { pods: known ? [known] : [], refreshed: new Set() };
   // The ports of NICs the pod no longer has may still be parents: they leave with the rest.
@@ -253,6 +264,7 @@ async function podGone(deps: ReconcileDeps, namespace: string, name: string, las
     }
     await deps.nb.deletePort(port);
   }
+  await forgetDeletedPod(deps, lastKnown);
   await refreshParentsOf(deps, { namespace, name }, undefined, [...ports.keys()], podAaps(lastKnown));
   await refreshRulesForPod(deps, namespace, undefined, lastKnown);
 }

@@ -39,6 +39,7 @@ import { desiredVirtualPorts, virtualPortNames } from '../domain/virtual-port.ts
 import type { Outcome } from '../events/outcome.ts';
 import type { Reservation } from '../ipam/index.ts';
 import { isConflict, isNotFound } from '../kube/errors.ts';
+import { indexedCandidates } from './aap-index.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { noteAllocated, noteParentsChanged, noteRefused, noteReleased } from './events.ts';
 import { type Flight, singleFlightOf } from './single-flight.ts';
@@ -313,13 +314,17 @@ async function syncVirtualPorts(
 }
 
 async function currentParents(deps: ReconcileDeps, name: string, spec: VipSpec): Promise<VirtualParent[]> {
-  // The selector is an AND of equalities: the API server can filter by it as a label selector.
-  const pods = await deps.kube.listPods({
-    namespace: spec.namespace!,
-    ...(spec.selector.length > 0
-      ? { labelSelector: spec.selector.map((r) => `${r.key}=${r.value}`).join(',') }
-      : {}),
-  });
+  // The pods that name this Vip, by name from the AAP index (called after the claim, as its
+  // completeness needs: aap-index.ts); a LIST while the index is not known complete.
+  const pods =
+    (await indexedCandidates(deps, spec.namespace!, name)) ??
+    // The selector is an AND of equalities: the API server can filter by it as a label selector.
+    (await deps.kube.listPods({
+      namespace: spec.namespace!,
+      ...(spec.selector.length > 0
+        ? { labelSelector: spec.selector.map((r) => `${r.key}=${r.value}`).join(',') }
+        : {}),
+    }));
   // No candidate, no parent: the Subnets (where each pod's NICs are) are not needed.
   if (pods.length === 0) return [];
   const placements = await subnetPlacements(deps);

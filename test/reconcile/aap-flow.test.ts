@@ -182,4 +182,21 @@ describe('the AAP Vip + parent pod flow', () => {
     // Vip's: its port inserted with the parent, and the parent's port security (now with the Vip).
     expect(steps.map((s) => total([s], 'transactions'))).toEqual([2, 2]);
   });
+
+  it('with the AAP parent index complete, neither order lists the pods', async () => {
+    // Last in this file: the marker stays set for this harness's index.
+    await h.deps.aapIndex!.markComplete();
+    const vipFirst = await runFlow('flow-c', 'vip-first');
+    await expectOutcome('flow-c');
+    // The Vip's set is empty (its pod does not exist yet): no pod request at all.
+    expect(vipFirst[0]!.kube).toEqual({ ensureClaimed: 1, patchStatus: 1 });
+    expect(vipFirst.map((s) => total([s], 'kube'))).toEqual([2, 8]);
+    const podFirst = await runFlow('flow-d', 'pod-first');
+    await expectOutcome('flow-d');
+    expect(podFirst.flatMap((s) => Object.keys(s.kube))).not.toContain('listPods');
+    // The Vip's event reads its one member by name where it listed the namespace: the same count of
+    // round trips, each reading one pod instead of every pod of the namespace.
+    expect(podFirst[1]!.kube).toMatchObject({ ensureClaimed: 1, getPod: 3 });
+    expect(podFirst.map((s) => total([s], 'kube'))).toEqual([5, 7]);
+  });
 });

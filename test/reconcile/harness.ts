@@ -36,6 +36,10 @@ export interface ReconcileHarness {
   beforeNbCall?: (method: string) => Promise<unknown> | undefined;
   /** Awaited before each of the reconcilers' Kubernetes calls starts, when set (to hold one). */
   beforeKubeCall?: (method: string) => Promise<unknown> | undefined;
+  /** AAP parent index calls of the reconcilers, by method name. */
+  aapIndexCalls: string[];
+  /** Awaited before each of the reconcilers' AAP index calls starts, when set (to hold one). */
+  beforeIndexCall?: (method: string) => Promise<unknown> | undefined;
   /** For a test's own reads of NB rows (its transactions are counted in `transactions` too). */
   nbWriter: NorthboundWriter;
   /** The test's own client, for what a user does (create, edit, delete). */
@@ -83,11 +87,14 @@ export async function startReconcileHarness(cidr: {
       OVN_NB_REMOTES: inject('nbRemote'),
       KUBECONFIG: api.server.kubeconfigPath,
     }),
+    // Test files share the run's Redis, each with its own API server: their AAP indexes apart.
+    { aapIndexScope: `rh-${randomBytes(4).toString('hex')}` },
   );
   const calls: string[] = [];
   const nbCalls: string[] = [];
   const transactions: string[] = [];
   const redisCalls: string[] = [];
+  const aapIndexCalls: string[] = [];
   // The reconcilers' own NB connection (with its port cache), so its transactions can be counted.
   const northbound = await connectNorthbound({ remotes: inject('nbRemote') });
   const transact = northbound.client.transact.bind(northbound.client);
@@ -114,7 +121,9 @@ export async function startReconcileHarness(cidr: {
       nb: recording(northboundPort(northbound.writer, northbound.cache), nbCalls, (m) =>
         harness.beforeNbCall?.(m),
       ),
+      aapIndex: recording(ports.aapIndex, aapIndexCalls, (m) => harness.beforeIndexCall?.(m)),
     },
+    aapIndexCalls,
     calls,
     nbCalls,
     transactions,

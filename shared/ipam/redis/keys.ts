@@ -37,3 +37,20 @@ local function bitmapKey(f, kind, page) return T .. f .. ':' .. kind .. ':' .. p
 export const macKeysLua = (first: number) => `
 local MAP, MU = KEYS[${first}], KEYS[${first + 1}]
 `;
+
+// The AAP parent index (shared/reconcile/aap-index.ts): per (namespace, Vip) a hash of the pods
+// that name the Vip in `ovn.kubernetes.io/aaps` (pod name -> write token), and the marker saying
+// the index is complete. One hash tag for all of it: one Cluster slot, so a script may touch
+// several Vips' hashes, and a shard that loses its data loses the marker with the hashes (the
+// index is then not trusted until it is rebuilt). `scope` keeps apart tests that share one Redis
+// between API servers; a deployment uses none.
+
+/** The prefix "{aap-index}:" (or "{aap-index:<scope>}:") of every key of the index. */
+export const aapIndexTag = (scope = '') => `{aap-index${scope ? `:${scope}` : ''}}:`;
+
+/** The hash of the pods of `namespace` that name `vip` (names are DNS labels: no '/'). */
+export const aapNamedKey = (scope: string, namespace: string, vip: string) =>
+  `${aapIndexTag(scope)}n:${namespace}/${vip}`;
+
+/** Present once every pod that names a Vip has been recorded (see aap-index.ts). */
+export const aapCompleteKey = (scope = '') => `${aapIndexTag(scope)}complete`;

@@ -4,6 +4,7 @@
 // dynamic addresses are checked).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../infra/local/services.ts';
+import { aapCompleteKey, aapNamedKey } from '../../../shared/ipam/redis/keys.ts';
 import { type E2E, namespaceObject, podObject, vipObject } from '../harness.ts';
 
 export function aapScenario(stack: () => E2E): void {
@@ -174,6 +175,31 @@ export function aapScenario(stack: () => E2E): void {
       await e.waitGone('Vip', 'ps-vip');
       await waitSecurity('ps-parent.default', parent);
       expect(await e.portSecurity('ps-intruder.other')).toBe(intruder);
+    });
+
+    it('once the AAP index is complete, a Vip created after its parents finds them in it', async () => {
+      // A Subnet event runs the sweep, whose whole-cluster pod list completes the index (once).
+      await e.kube.patchMetadata(
+        'Subnet',
+        { name: 'ovn-default' },
+        { annotations: { 'e2e/touch': 'aap-index' } },
+      );
+      await expect.poll(() => e.redis.exists(aapCompleteKey()), { timeout: 15_000, interval: 100 }).toBe(1);
+      const asks = { 'ovn.kubernetes.io/aaps': 'late' };
+      await e.apply(podObject('default', 'late-b', { labels: { app: 'late' }, annotations: asks }));
+      await e.apply(podObject('default', 'late-a', { labels: { app: 'late' }, annotations: asks }));
+      await e.apply(podObject('default', 'late-x', { labels: { app: 'no' }, annotations: asks }));
+      // Each pod's event records it (the hash is on whichever Cluster node owns the index's slot).
+      await expect
+        .poll(async () => Object.keys(await e.redis.hgetall(aapNamedKey('', 'default', 'late'))).sort(), {
+          timeout: 15_000,
+          interval: 100,
+        })
+        .toEqual(['late-a', 'late-b', 'late-x']);
+      await e.apply(
+        vipObject('late', { subnet: 'ovn-default', namespace: 'default', selector: ['app: late'] }),
+      );
+      await waitParents('late', 'late-a.default,late-b.default');
     });
 
     it('removes the virtual port and the reservation when the Vip is deleted', async () => {
