@@ -33,12 +33,18 @@ for (let i = 1; i < 256; i++) POPCOUNT[i] = (i & 1) + (POPCOUNT[i >> 1] as numbe
 const follows = (end: BitAt, page: number, bit: number) =>
   (end.page === page && end.bit + 1 === bit) || (end.bit === LAST_BIT && bit === 0 && end.page + 1 === page);
 
-/** Appends positions page:from..page:to, joining the last run when they follow it. */
-function push(runs: Run[], page: number, from: number, to: number): void {
-  const last = runs[runs.length - 1];
-  if (last && follows(last.to, page, from)) last.to = { page, bit: to };
-  else runs.push({ from: { page, bit: from }, to: { page, bit: to } });
-}
+// the runs of set bits inside each byte value, as flat [from, to, from, to, ...] (bit 0 = 0x80)
+const SEGMENTS: number[][] = Array.from({ length: 256 }, (_, b) => {
+  const out: number[] = [];
+  for (let k = 0; k < 8; k++) {
+    if (!(b & (0x80 >> k))) continue;
+    let e = k;
+    while (e < 7 && b & (0x80 >> (e + 1))) e++;
+    out.push(k, e);
+    k = e;
+  }
+  return out;
+});
 
 const bitOf = (fr: FamilyRange, value: bigint): BitAt => {
   const offset = value - fr.cidr.network;
@@ -48,6 +54,7 @@ const bitOf = (fr: FamilyRange, value: bigint): BitAt => {
 /**
  * The runs of bits set in `used` and clear in `excluded` between `first` and `last` (inclusive),
  * and how many bits they hold. Pages in any order; bits are Redis' (bit 0 = the first byte's 0x80).
+ * One object per run (the open run is kept in numbers): a fragmented /12 has ~50,000 runs.
  */
 export function ownedRuns(
   pages: readonly BitmapPage[],
@@ -56,6 +63,26 @@ export function ownedRuns(
 ): { runs: Run[]; count: number } {
   const runs: Run[] = [];
   let count = 0;
+  let open = false;
+  let fromPage = 0;
+  let fromBit = 0;
+  let toPage = 0;
+  let toBit = 0;
+  const add = (page: number, from: number, to: number) => {
+    if (
+      open &&
+      ((toPage === page && toBit + 1 === from) || (toBit === LAST_BIT && from === 0 && toPage + 1 === page))
+    ) {
+      toPage = page;
+      toBit = to;
+      return;
+    }
+    if (open) runs.push({ from: { page: fromPage, bit: fromBit }, to: { page: toPage, bit: toBit } });
+    open = true;
+    fromPage = toPage = page;
+    fromBit = from;
+    toBit = to;
+  };
   const sorted = [...pages].sort((a, b) => a.page - b.page);
   for (const { page, used, excluded } of sorted) {
     if (page < first.page || page > last.page) continue;
@@ -72,15 +99,12 @@ export function ownedRuns(
       if (b === 0) continue;
       count += POPCOUNT[b] as number;
       const base = i * 8;
-      if (b === 0xff) {
-        push(runs, page, base, base + 7);
-        continue;
-      }
-      for (let k = 0; k < 8; k++) {
-        if (b & (0x80 >> k)) push(runs, page, base + k, base + k);
-      }
+      const seg = SEGMENTS[b] as number[];
+      for (let k = 0; k < seg.length; k += 2)
+        add(page, base + (seg[k] as number), base + (seg[k + 1] as number));
     }
   }
+  if (open) runs.push({ from: { page: fromPage, bit: fromBit }, to: { page: toPage, bit: toBit } });
   return { runs, count };
 }
 
@@ -106,7 +130,14 @@ const same = (a: BitAt, b: BitAt) => a.page === b.page && a.bit === b.bit;
 
 /** kube-ovn's usingIPRange from runs: `10.16.0.2-10.16.0.5,10.16.0.9`. */
 export function formatRuns(fr: FamilyRange, runs: readonly Run[]): string {
-  const at = (p: BitAt) => addressOf(fr, `${p.page}:${p.bit}`);
+  const net = Number(fr.cidr.network);
+  const at =
+    fr.family === 4
+      ? (p: BitAt) => {
+          const v = net + p.page * 65536 + p.bit;
+          return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+        }
+      : (p: BitAt) => addressOf(fr, `${p.page}:${p.bit}`);
   return runs.map((r) => (same(r.from, r.to) ? at(r.from) : `${at(r.from)}-${at(r.to)}`)).join(',');
 }
 
