@@ -128,17 +128,33 @@ export function withPositions(runs: readonly Run[], positions: readonly BitAt[])
 
 const same = (a: BitAt, b: BitAt) => a.page === b.page && a.bit === b.bit;
 
+const OCTET = Array.from({ length: 256 }, (_, i) => String(i));
+
 /** kube-ovn's usingIPRange from runs: `10.16.0.2-10.16.0.5,10.16.0.9`. */
 export function formatRuns(fr: FamilyRange, runs: readonly Run[]): string {
-  const net = Number(fr.cidr.network);
-  const at =
-    fr.family === 4
-      ? (p: BitAt) => {
-          const v = net + p.page * 65536 + p.bit;
-          return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-        }
-      : (p: BitAt) => addressOf(fr, `${p.page}:${p.bit}`);
-  return runs.map((r) => (same(r.from, r.to) ? at(r.from) : `${at(r.from)}-${at(r.to)}`)).join(',');
+  let at: (p: BitAt) => string;
+  if (fr.family === 4) {
+    // a fragmented /12 has ~50,000 runs: the first three octets are formatted once per /24
+    const net = Number(fr.cidr.network);
+    let hi = -1;
+    let hiText = '';
+    at = (p) => {
+      const v = net + p.page * 65536 + p.bit;
+      if (v >>> 8 !== hi) {
+        hi = v >>> 8;
+        hiText = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.`;
+      }
+      return hiText + OCTET[v & 255];
+    };
+  } else {
+    at = (p) => addressOf(fr, `${p.page}:${p.bit}`);
+  }
+  let out = '';
+  for (const r of runs) {
+    if (out !== '') out += ',';
+    out += same(r.from, r.to) ? at(r.from) : `${at(r.from)}-${at(r.to)}`;
+  }
+  return out;
 }
 
 /**
