@@ -6,7 +6,7 @@
 // Each subnet is filled in order, then every 10th (12th) reservation released, so its ranges are
 // fragmented (one run per 9 or 11 addresses) and it holds the number shown.
 // Not part of `npm run bench` (no .bench suffix):
-//   npx tsx bench/counts.ts [calls]      (default 20 calls per method and size)
+//   npx tsx bench/counts.ts [scale]      (calls per method: 200, 50, 10 by size, times scale)
 import { Redis } from 'ioredis';
 import { startRedis } from '../infra/local/services.ts';
 import { subnetRefreshDelay } from '../shared/domain/subnet-status.ts';
@@ -15,7 +15,8 @@ import { usageFromPositions } from '../shared/ipam/owned-runs.ts';
 import { subnetKeys } from '../shared/ipam/redis/keys.ts';
 import { subnetRange } from '../shared/ipam/subnet-range.ts';
 
-const CALLS = Number(process.argv[2] ?? 20);
+/** Calls per method at each size (the old method takes seconds at 500,000), times argv[2]. */
+const SCALE = Number(process.argv[2] ?? 1);
 
 // The counts script before this change (shared/ipam/redis/scripts/read.ts at 994d84e).
 const BEFORE = `
@@ -30,9 +31,9 @@ return {m[1], m[2] or '0', m[3] or '0', pos['4'], pos['6']}
 `;
 
 const SIZES = [
-  { cidrBlock: '10.16.0.0/16', fill: 12_222, every: 10 }, // 11,000 held
-  { cidrBlock: '10.16.0.0/16', fill: 65_533, every: 12 }, // 60,071 held (the /16 full, then released)
-  { cidrBlock: '10.16.0.0/12', fill: 555_556, every: 10 }, // 500,000 held
+  { cidrBlock: '10.16.0.0/16', fill: 12_222, every: 10, calls: 200 }, // 11,000 held
+  { cidrBlock: '10.16.0.0/16', fill: 65_533, every: 12, calls: 50 }, // 60,071 held (the /16 full, then released)
+  { cidrBlock: '10.16.0.0/12', fill: 555_556, every: 10, calls: 10 }, // 500,000 held
 ];
 
 const server = await startRedis();
@@ -49,16 +50,16 @@ async function evalUsec(): Promise<{ calls: number; usec: number }> {
   return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
 }
 
-async function measure(call: () => Promise<unknown>) {
-  await call(); // script load, JIT
+async function measure(call: () => Promise<unknown>, calls: number) {
+  for (let i = 0; i < 3; i++) await call(); // script load, JIT
   await redis.config('RESETSTAT');
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let i = 0; i < CALLS; i++) await call();
-  const wall = (performance.now() - t0) / CALLS;
+  for (let i = 0; i < calls; i++) await call();
+  const wall = (performance.now() - t0) / calls;
   const cpu = process.cpuUsage(cpu0);
   const r = await evalUsec();
-  return { redisMs: r.usec / r.calls / 1000, nodeMs: (cpu.user + cpu.system) / CALLS / 1000, wallMs: wall };
+  return { redisMs: r.usec / r.calls / 1000, nodeMs: (cpu.user + cpu.system) / calls / 1000, wallMs: wall };
 }
 
 console.log(
@@ -96,7 +97,7 @@ try {
       ['before', old],
       ['now', () => ipam.counts(name)],
     ] as const) {
-      const m = await measure(call);
+      const m = await measure(call, Math.max(3, Math.round(size.calls * SCALE)));
       const delay = subnetRefreshDelay(250, 10 * m.wallMs);
       console.log(
         `${size.cidrBlock.padEnd(14)} ${String(now.v4UsingIPs).padStart(7)}  ${method.padStart(6)}  ${m.redisMs.toFixed(2).padStart(13)}  ${m.nodeMs.toFixed(2).padStart(12)}  ${m.wallMs.toFixed(2).padStart(12)}  ${delay} ms`,
