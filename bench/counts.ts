@@ -4,7 +4,8 @@
 // commandstats, the EVALSHA's usec), Node CPU and wall time; and the Subnet status refresh delay
 // that counting alone would give ten such subnets (subnetRefreshDelay of the summed wall time).
 // Each subnet is filled in order, then every 10th (12th) reservation released, so its ranges are
-// fragmented (one run per 9 or 11 addresses) and it holds the number shown.
+// fragmented (one run per 9 or 11 addresses) and it holds the number shown; the last two rows
+// are filled in order with nothing released (one run).
 // Not part of `npm run bench` (no .bench suffix):
 //   npx tsx bench/counts.ts [scale]      (calls per method: 200, 50, 10 by size, times scale)
 import { Redis } from 'ioredis';
@@ -34,6 +35,9 @@ const SIZES = [
   { cidrBlock: '10.16.0.0/16', fill: 12_222, every: 10, calls: 200 }, // 11,000 held
   { cidrBlock: '10.16.0.0/16', fill: 65_533, every: 12, calls: 50 }, // 60,071 held (the /16 full, then released)
   { cidrBlock: '10.16.0.0/12', fill: 555_556, every: 10, calls: 10 }, // 500,000 held
+  // in order, nothing released (one run): what Vips created one after another leave
+  { cidrBlock: '10.16.0.0/16', fill: 60_000, every: 0, calls: 50 },
+  { cidrBlock: '10.16.0.0/12', fill: 500_000, every: 0, calls: 10 },
 ];
 
 const server = await startRedis();
@@ -79,7 +83,7 @@ try {
     }
     for (let j = 0; j < total; j += 10_000) {
       const owners = Array.from({ length: Math.min(10_000, total - j) }, (_, k) => j + k).filter(
-        (k) => k % size.every === 0,
+        (k) => size.every > 0 && k % size.every === 0,
       );
       await Promise.all(owners.map((k) => ipam.release(name, `o${k}`)));
     }

@@ -199,7 +199,15 @@ export const MAX_EXCLUDED_PROBES = 4096n;
 export function ownedExcludedProbe(fr: FamilyRange | undefined): string {
   if (!fr) return '-';
   if (fr.excludedCount > MAX_EXCLUDED_PROBES) return '*';
-  return pageBitsOf(fr, mergeRanges(excludedRanges(fr)))
-    .map((r) => `${r.page}:${r.fromBit}:${r.toBit}`)
-    .join(',');
+  let probe = probes.get(fr);
+  if (probe === undefined) {
+    probe = pageBitsOf(fr, mergeRanges(excludedRanges(fr)))
+      .map((r) => `${r.page}:${r.fromBit}:${r.toBit}`)
+      .join(',');
+    probes.set(fr, probe);
+  }
+  return probe;
 }
+
+// per parsed spec (the allocator caches it by generation), so a counts call does not rebuild it
+const probes = new WeakMap<FamilyRange, string>();
