@@ -59,5 +59,20 @@ describe('allocator on Redis Cluster', () => {
     expect(await ipam.release('alpha', 'vip/a')).toBe(false);
     for (const n of names) expect(await ipam.audit(n)).toEqual([]);
     expect((await ipam.counts('bravo')).v4UsingIPs).toBe(80);
+    // counts read the bitmap pages and probe the owned excluded addresses inside the script (one slot)
+    await ipam.registerSubnet({
+      name: 'golf',
+      cidrBlock: '10.47.0.0/24,fd00:47::/64',
+      excludeIps: ['10.47.0.10..10.47.0.12', 'fd00:47::10'],
+    });
+    for (const owner of ['a', 'b']) await ipam.allocate({ subnet: 'golf', owner });
+    await ipam.allocate({ subnet: 'golf', owner: 'x', v4: '10.47.0.11', v6: 'fd00:47::10' });
+    const c = await ipam.counts('golf');
+    expect([c.v4UsingIPRange, c.v6UsingIPRange, c.v4UsingIPs, c.v4AvailableIPs]).toEqual([
+      '10.47.0.2-10.47.0.3,10.47.0.11',
+      'fd00:47::2-fd00:47::3,fd00:47::10',
+      3,
+      254 - 4 - 2, // usable - (excludeIps + gateway) - owned outside excludeIps
+    ]);
   });
 });

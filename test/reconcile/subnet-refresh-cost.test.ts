@@ -1,6 +1,6 @@
 // The Subnet status refresher waits longer when counting is dear: a subnet holding thousands of
-// reservations makes its next refresh wait a multiple of what the last one took, so the counting
-// (which lists every address held) stays a bounded share of the work as subnets fill.
+// reservations makes its next refresh wait a multiple of what the last one took, so the refresh
+// (the counts, read from the bitmaps, and the status write) stays a bounded share of the work.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { subnetRefreshDelay } from '../../shared/domain/subnet-status.ts';
 import { createSubnetStatusRefresher } from '../../shared/reconcile/subnet.ts';
@@ -30,7 +30,7 @@ it('after refreshing a subnet of 3,000 reservations, a change waits costFactor t
   refresher.changed(h.subnet);
   await refresher.flush();
   const took = performance.now() - started;
-  // The status shows the count, so the refresh did read every reservation.
+  // The status shows the count, so the refresh did count the reservations.
   expect((await h.admin.get('Subnet', { name: h.subnet })).status).toMatchObject({ v4usingIPs: 3000 });
   const delay = refresher.delay();
   expect(delay).toBeGreaterThan(base);

@@ -36,6 +36,7 @@ export interface IpamCommands {
   deleteSubnet(...args: Arg[]): Promise<Reply>;
   get(...args: Arg[]): Promise<Reply>;
   list(...args: Arg[]): Promise<Reply>;
+  /** Binary-safe reply (bitmaps as Buffers). */
   counts(...args: Arg[]): Promise<Reply>;
   /** Binary-safe reply (bitmaps as Buffers). */
   dump(...args: Arg[]): Promise<Reply>;
@@ -80,7 +81,7 @@ export function loadCommands(redis: Redis | Cluster): IpamCommands {
     deleteSubnet: bind('ipamDeleteSubnet'),
     get: bind('ipamGet'),
     list: bind('ipamList'),
-    counts: bind('ipamCounts'),
+    counts: bind('ipamCountsBuffer'),
     dump: bind('ipamDumpBuffer'),
   };
 }

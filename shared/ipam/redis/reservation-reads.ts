@@ -6,8 +6,14 @@ import { Buffer } from 'node:buffer';
 import { DomainError, Reason } from '../../domain/errors.ts';
 import type { ListOptions, Reservation, ReservationPage, SubnetCounts, Violation } from '../allocator.ts';
 import { auditSnapshot, type SubnetDump, snapshotOfDump } from '../audit.ts';
-import { valueAt } from '../positions.ts';
-import { type FamilyRange, formatUsingRange } from '../subnet-range.ts';
+import {
+  type BitmapPage,
+  bitAtOf,
+  ownedExcludedProbe,
+  usageFromBitmaps,
+  usageFromPositions,
+} from '../owned-runs.ts';
+import type { FamilyRange } from '../subnet-range.ts';
 import { type AllocatorContext, MAX_RETRIES, requireSubnet } from './allocator-context.ts';
 import { notFound } from './allocator-errors.ts';
 import { MAC_MAP, stateKey, subnetKeys } from './keys.ts';
@@ -53,27 +59,43 @@ export async function list(
   return more && last ? { items, nextCursor: encodeCursor(last.owner) } : { items };
 }
 
+type FamilyReply = [pages: Buffer[], owned: Buffer[]];
+
 export async function counts(ctx: AllocatorContext, subnet: string): Promise<SubnetCounts> {
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     const s = await requireSubnet(ctx, subnet, attempt > 0);
-    const r = (await ctx.cmd.counts(...subnetKeys(subnet))) as [
-      string | null,
-      string,
-      string,
-      string[],
-      string[],
-    ];
+    // binary-safe reply: the bitmap pages come back as Buffers
+    const r = (await ctx.cmd.counts(
+      ...subnetKeys(subnet),
+      ownedExcludedProbe(s.range.v4),
+      ownedExcludedProbe(s.range.v6),
+    )) as [Buffer | null, Buffer, Buffer, FamilyReply, FamilyReply];
     if (r[0] === null) {
       ctx.cache.delete(subnet);
       throw notFound(subnet);
     }
-    if (r[0] !== s.gen) continue;
-    const fam = (fr: FamilyRange | undefined, ox: string, positions: string[]) => {
+    if (r[0].toString() !== s.gen) continue;
+    const fam = (fr: FamilyRange | undefined, oxText: Buffer, [flat, owned]: FamilyReply) => {
       if (!fr) return { available: 0n, using: 0, range: '' };
-      const values = positions.map((p) => valueAt(fr, p)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      const using = BigInt(values.length);
-      const available = fr.usableCount - fr.excludedCount - (using - BigInt(ox));
-      return { available, using: values.length, range: formatUsingRange(fr.family, values) };
+      const ox = BigInt(oxText.toString());
+      const positions = owned.map(String);
+      let usage: { using: number; range: string };
+      if (ox > 0n && ownedExcludedProbe(fr) === '*') {
+        // many excluded addresses, some owned: the script listed every owned position
+        usage = usageFromPositions(fr, positions);
+      } else {
+        const pages: BitmapPage[] = [];
+        for (let i = 0; i + 2 < flat.length; i += 3) {
+          pages.push({
+            page: Number(String(flat[i])),
+            used: flat[i + 1] as Buffer,
+            excluded: flat[i + 2] as Buffer,
+          });
+        }
+        usage = usageFromBitmaps(fr, pages, positions.map(bitAtOf));
+      }
+      const available = fr.usableCount - fr.excludedCount - (BigInt(usage.using) - ox);
+      return { available, using: usage.using, range: usage.range };
     };
     const c4 = fam(s.range.v4, r[1], r[3]);
     const c6 = fam(s.range.v6, r[2], r[4]);

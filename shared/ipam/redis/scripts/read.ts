@@ -27,16 +27,59 @@ local m = redis.call('HMGET', KEYS[1], 'gen', 'o:' .. ARGV[1])
 return {m[1], m[2]}
 `;
 
-/** counts. KEYS: the subnet's. Reply: {gen, ox4, ox6, {v4 positions}, {v6 positions}}. */
+/** counts. KEYS: the subnet's. ARGV: per family (1: IPv4, 2: IPv6) what to read when owned
+ *  addresses sit inside excludeIps (`<f>:ox` > 0), whose bits the bitmaps cannot tell from excluded
+ *  ones: '-' the caller's spec has no such family; '*' every owned position (HKEYS, the old way);
+ *  otherwise the excluded bits to probe, 'page:from:to' comma-separated.
+ *  Reply: {gen, ox4, ox6, family 4, family 6}, each family {pages, owned}: pages flat as
+ *  page, used, excluded, ... (missing keys ''; none in '*' mode), owned the positions found
+ *  ('*': all owned positions; otherwise the owned excluded ones). Cost: O(pages) without
+ *  owned excluded addresses, not O(reservations). */
 export const COUNTS = `
-local m = redis.call('HMGET', KEYS[1], 'gen', '4:ox', '6:ox')
+${SUBNET_KEYS_LUA}local m = redis.call('HMGET', S, 'gen', '4:ox', '6:ox')
 if not m[1] then return {false} end
-local pos = {['4'] = {}, ['6'] = {}}
-for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
-  local f, p = string.match(k, '^([46])@(.+)$')
-  if f then pos[f][#pos[f] + 1] = p end
+local out = {m[1], m[2] or '0', m[3] or '0'}
+local all = nil
+for i, f in ipairs({'4', '6'}) do
+  local mode, ox = ARGV[i], tonumber(m[i + 1] or '0')
+  local pages, owned = {}, {}
+  if mode == '*' and ox > 0 then
+    if not all then
+      all = {['4'] = {}, ['6'] = {}}
+      for _, k in ipairs(redis.call('HKEYS', S)) do
+        local kf, p = string.match(k, '^([46])@(.+)$')
+        if kf then all[kf][#all[kf] + 1] = p end
+      end
+    end
+    owned = all[f]
+  elseif mode ~= '-' then
+    for _, page in ipairs(redis.call('SMEMBERS', PG[f])) do
+      pages[#pages + 1] = page
+      pages[#pages + 1] = redis.call('GET', bitmapKey(f, 'u', page)) or ''
+      pages[#pages + 1] = redis.call('GET', bitmapKey(f, 'x', page)) or ''
+    end
+    if ox > 0 and mode ~= '*' and mode ~= '' then
+      local fields = {}
+      local function probe()
+        if #fields == 0 then return end
+        local held = redis.call('HMGET', S, unpack(fields))
+        for j = 1, #fields do
+          if held[j] then owned[#owned + 1] = string.sub(fields[j], 3) end
+        end
+        fields = {}
+      end
+      for page, from, to in string.gmatch(mode, '([^:,]+):(%d+):(%d+)') do
+        for b = tonumber(from), tonumber(to) do
+          fields[#fields + 1] = f .. '@' .. page .. ':' .. b
+          if #fields == 1000 then probe() end
+        end
+      end
+      probe()
+    end
+  end
+  out[#out + 1] = {pages, owned}
 end
-return {m[1], m[2] or '0', m[3] or '0', pos['4'], pos['6']}
+return out
 `;
 
 /** dump (for audit): one consistent snapshot. KEYS: the subnet's.
