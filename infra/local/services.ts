@@ -205,7 +205,32 @@ export async function redisCli(port: number, ...args: string[]): Promise<string>
   return stdout.trim();
 }
 
+/** Whether nothing listens on 127.0.0.1:`port` right now. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolveFree(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolveFree(true)));
+  });
+}
+
+/** A redis-server that ended before it answered (its port or its cluster bus port was taken). */
+class RedisExitedAtStart extends Error {}
+
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
+  // A port from freePort() can be taken before redis-server binds it (tests run in parallel): with
+  // no port asked for, a server that ends at start is tried again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOnce(opts);
+    } catch (err) {
+      if (!(err instanceof RedisExitedAtStart) || opts.port !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startRedisOnce(opts: RedisOptions): Promise<RedisServer> {
   stopAllOnExit();
   const dir = opts.dir ?? makeTempDir('vipres-redis-');
   const removeDirOnStop = opts.removeDirOnStop ?? !opts.dir;
@@ -245,9 +270,23 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'));
   }
   const d = spawnDaemon(`redis-${port}`, 'redis-server', args, dir);
-  await waitFor(`redis on ${port}`, async () => (await redisCli(port, 'PING')) === 'PONG', {
-    timeoutMs: 10_000,
+  let exited = false;
+  const ended = d.exited.then(() => {
+    exited = true;
+    return true;
   });
+  // Raced with the server's end: whatever holds the port instead may never answer a PING.
+  await waitFor(
+    `redis on ${port}`,
+    async () => Promise.race([ended, redisCli(port, 'PING').then((r) => r === 'PONG')]),
+    { timeoutMs: 10_000 },
+  );
+  if (exited) {
+    const log = join(dir, 'redis.log');
+    const tail = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' / ') : '';
+    if (removeDirOnStop) rmSync(dir, { recursive: true, force: true });
+    throw new RedisExitedAtStart(`redis-server on ${port} ended at start: ${tail}`);
+  }
   // AOF rewrite/load must be finished before the server counts as ready.
   await waitFor(`redis on ${port} loaded`, async () =>
     (await redisCli(port, 'INFO', 'persistence')).includes('loading:0'),
@@ -288,10 +327,18 @@ export async function startRedisCluster(
 ): Promise<RedisClusterHandle> {
   const nodes: RedisServer[] = [];
   for (let i = 0; i < count; i++) {
-    // The cluster bus uses port+10000, so pick ports whose bus port is free as well.
-    let port = await freePort();
-    while (port + 10000 > 65535) port = await freePort();
-    nodes.push(await startRedis({ ...opts, cluster: true, port }));
+    // The cluster bus uses port+10000, so pick ports whose bus port is free as well; either can
+    // still be taken before the server binds it, so a node that ends at start gets other ports.
+    for (let attempt = 1; ; attempt++) {
+      let port = await freePort();
+      while (port + 10000 > 65535 || !(await portIsFree(port + 10000))) port = await freePort();
+      try {
+        nodes.push(await startRedis({ ...opts, cluster: true, port }));
+        break;
+      } catch (err) {
+        if (!(err instanceof RedisExitedAtStart) || attempt >= 3) throw err;
+      }
+    }
   }
   await run(
     'redis-cli',
