@@ -11,6 +11,7 @@ import { type Allocator, createRedisAllocator, type SubnetCounts } from '../../s
 import { allReservations } from '../../shared/ipam/list-all.ts';
 import { usageFromPositions } from '../../shared/ipam/owned-runs.ts';
 import { stateKey } from '../../shared/ipam/redis/keys.ts';
+import { subnetCountsOf } from '../../shared/ipam/redis/reservation-reads.ts';
 import {
   formatUsingRange,
   isExcluded,
@@ -35,17 +36,7 @@ async function fromList(ipam: Allocator, spec: SubnetSpec): Promise<SubnetCounts
     const available = fr.usableCount - fr.excludedCount - BigInt(values.length - ownedExcluded);
     return { available, using: values.length, range: formatUsingRange(family, values) };
   };
-  const [c4, c6] = [fam(4), fam(6)];
-  return {
-    v4AvailableIPs: Number(c4.available),
-    v4UsingIPs: c4.using,
-    v4UsingIPRange: c4.range,
-    v6AvailableIPs: Number(c6.available),
-    v6UsingIPs: c6.using,
-    v6UsingIPRange: c6.range,
-    v4AvailableIPsExact: c4.available.toString(),
-    v6AvailableIPsExact: c6.available.toString(),
-  };
+  return subnetCountsOf(fam(4), fam(6));
 }
 
 /** usingIPs and usingIPRange the way counts() read them before: every `<f>@<pos>` field of the state hash. */

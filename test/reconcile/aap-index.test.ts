@@ -16,6 +16,7 @@ import type { AapIndexPort, ReconcileDeps } from '../../shared/reconcile/deps.ts
 import { reconcilePod } from '../../shared/reconcile/pod.ts';
 import { sweepOrphans } from '../../shared/reconcile/sweep.ts';
 import { reconcileVip } from '../../shared/reconcile/vip.ts';
+import { createAapPod, defineAapVip } from './aap-fixtures.ts';
 import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
 const POD_LIST = 'GET /api/v1/namespaces/*/pods';
@@ -40,13 +41,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const defineVip = (name: string) =>
-  h.admin.create('Vip', {
-    apiVersion: 'kubeovn.io/v1',
-    kind: 'Vip',
-    metadata: { name },
-    spec: { subnet: h.subnet, namespace: NS, selector: [`vip: ${name}`] },
-  });
+const defineVip = (name: string) => defineAapVip(h, NS, name);
 
 async function createVip(name: string, deps: ReconcileDeps = h.deps): Promise<void> {
   await defineVip(name);
@@ -54,19 +49,8 @@ async function createVip(name: string, deps: ReconcileDeps = h.deps): Promise<vo
   expect((await h.admin.getVip(name))?.status?.ready).toBe(true);
 }
 
-async function createPod(name: string, labels: Record<string, string>, aaps: string): Promise<Pod> {
-  return (await h.admin.create('Pod', {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name,
-      namespace: NS,
-      labels,
-      annotations: { 'ovn.kubernetes.io/aaps': aaps, 'ovn.kubernetes.io/logical_switch': h.subnet },
-    },
-    spec: { containers: [{ name: 'c', image: 'busybox' }] },
-  })) as unknown as Pod;
-}
+const createPod = (name: string, labels: Record<string, string>, aaps: string): Promise<Pod> =>
+  createAapPod(h, NS, name, labels, aaps);
 
 async function podEvent(name: string, lastKnown?: Pod, deps: ReconcileDeps = h.deps): Promise<void> {
   const observed = await h.admin.getPod(NS, name);

@@ -8,6 +8,7 @@ import { type ApiWriteCounter, countApiRequests } from '../../infra/local/write-
 import type { Pod } from '../../shared/domain/types.ts';
 import { reconcilePod } from '../../shared/reconcile/pod.ts';
 import { reconcileVip } from '../../shared/reconcile/vip.ts';
+import { createAapPod, defineAapVip } from './aap-fixtures.ts';
 import { type ReconcileHarness, startReconcileHarness } from './harness.ts';
 
 const POD_LIST = 'GET /api/v1/namespaces/*/pods';
@@ -35,31 +36,15 @@ afterAll(async () => {
 });
 
 async function createVip(name: string): Promise<void> {
-  await h.admin.create('Vip', {
-    apiVersion: 'kubeovn.io/v1',
-    kind: 'Vip',
-    metadata: { name },
-    spec: { subnet: h.subnet, namespace: NS, selector: [`vip: ${name}`] },
-  });
+  await defineAapVip(h, NS, name);
   expect((await reconcileVip(h.deps, name)).status).toBe('done');
   expect((await h.admin.getVip(name))?.status?.ready).toBe(true);
 }
 
 const podName = (vip: string, i: number) => `${vip}-p${i}`;
 
-async function createPod(name: string, labels: Record<string, string>, aaps: string): Promise<Pod> {
-  return (await h.admin.create('Pod', {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name,
-      namespace: NS,
-      labels,
-      annotations: { 'ovn.kubernetes.io/aaps': aaps, 'ovn.kubernetes.io/logical_switch': h.subnet },
-    },
-    spec: { containers: [{ name: 'c', image: 'busybox' }] },
-  })) as unknown as Pod;
-}
+const createPod = (name: string, labels: Record<string, string>, aaps: string): Promise<Pod> =>
+  createAapPod(h, NS, name, labels, aaps);
 
 /** The pod's event, as the relay delivers it (its copy), handled by the pod reconciler. */
 async function podEvent(name: string, lastKnown?: Pod): Promise<void> {

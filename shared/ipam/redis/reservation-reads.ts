@@ -61,6 +61,27 @@ export async function list(
 
 type FamilyReply = [pages: Buffer[], owned: Buffer[]];
 
+/** One family's counts: addresses left, addresses held, and kube-ovn's range text of them. */
+export interface FamilyCounts {
+  available: bigint;
+  using: number;
+  range: string;
+}
+
+/** The Subnet status counts of both families (a family the subnet lacks: 0, 0, ''). */
+export function subnetCountsOf(c4: FamilyCounts, c6: FamilyCounts): SubnetCounts {
+  return {
+    v4AvailableIPs: Number(c4.available),
+    v4UsingIPs: c4.using,
+    v4UsingIPRange: c4.range,
+    v6AvailableIPs: Number(c6.available),
+    v6UsingIPs: c6.using,
+    v6UsingIPRange: c6.range,
+    v4AvailableIPsExact: c4.available.toString(),
+    v6AvailableIPsExact: c6.available.toString(),
+  };
+}
+
 export async function counts(ctx: AllocatorContext, subnet: string): Promise<SubnetCounts> {
   for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
     const s = await requireSubnet(ctx, subnet, attempt > 0);
@@ -97,18 +118,7 @@ export async function counts(ctx: AllocatorContext, subnet: string): Promise<Sub
       const available = fr.usableCount - fr.excludedCount - (BigInt(usage.using) - ox);
       return { available, using: usage.using, range: usage.range };
     };
-    const c4 = fam(s.range.v4, r[1], r[3]);
-    const c6 = fam(s.range.v6, r[2], r[4]);
-    return {
-      v4AvailableIPs: Number(c4.available),
-      v4UsingIPs: c4.using,
-      v4UsingIPRange: c4.range,
-      v6AvailableIPs: Number(c6.available),
-      v6UsingIPs: c6.using,
-      v6UsingIPRange: c6.range,
-      v4AvailableIPsExact: c4.available.toString(),
-      v6AvailableIPsExact: c6.available.toString(),
-    };
+    return subnetCountsOf(fam(s.range.v4, r[1], r[3]), fam(s.range.v6, r[2], r[4]));
   }
   throw new DomainError(Reason.SubnetNotReady, `subnet ${subnet} is being changed; try again`);
 }
