@@ -88,6 +88,14 @@ export async function redisWrites(redis: Pick<Redis, 'info'>): Promise<number> {
   return Number(m[1]);
 }
 
+/** Calls per command so far (INFO commandstats; a script's own calls are counted too). */
+export async function redisCommandCalls(redis: Pick<Redis, 'info'>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
 /** Redis INFO memory's used_memory, in bytes. */
 export async function redisUsedMemory(redis: Pick<Redis, 'info'>): Promise<number> {
   const m = /used_memory:(\d+)/.exec(await redis.info('memory'));

@@ -1,7 +1,7 @@
 // The AAP parent index's pure parts (shared/domain/aap.ts): what a pod records, its tokens, and
 // which members a Vip's reconcile forgets.
 import { describe, expect, it } from 'vitest';
-import { indexToken, namingPod, staleMembers, stateTokenPrefix, tokenPrefixOf } from './aap.ts';
+import { indexToken, namingPod, staleMembers, tokenPrefixOf } from './aap.ts';
 import type { Pod } from './types.ts';
 
 const pod = (
@@ -28,23 +28,27 @@ describe('the AAP parent index: what a pod records, and which members go stale',
   it('a token carries the uid and the state; a missing uid still gives a prefix of its own', () => {
     const t = indexToken({ uid: 'u1', resourceVersion: '7' }, 'x');
     expect(t.startsWith(tokenPrefixOf('u1'))).toBe(true);
-    expect(t.startsWith(stateTokenPrefix({ uid: 'u1', resourceVersion: '7' }))).toBe(true);
-    expect(t.startsWith(stateTokenPrefix({ uid: 'u1', resourceVersion: '70' }))).toBe(false);
+    expect(t).toBe('u1/7/x');
     expect(t.startsWith(tokenPrefixOf('u12'))).toBe(false);
     expect(indexToken({}, 'x').startsWith(tokenPrefixOf(undefined))).toBe(true);
   });
-  it('stale: gone, or no longer naming the Vip; a pod naming it stays whatever its labels', () => {
-    const names = (aaps: string, labels: Record<string, string> = {}) =>
-      pod('x', { ann: { 'ovn.kubernetes.io/aaps': aaps }, labels });
+  it('stale: gone, or another pod under the name that does not name the Vip; the recorded pod stays', () => {
+    const names = (aaps: string, uid: string, labels: Record<string, string> = {}) => {
+      const p = pod('x', { ann: { 'ovn.kubernetes.io/aaps': aaps }, labels });
+      p.metadata.uid = uid;
+      return p;
+    };
     expect(
       staleMembers('v', [
-        { name: 'gone', token: 't1', pod: undefined },
-        { name: 'moved', token: 't2', pod: names('w') },
-        { name: 'other-labels', token: 't3', pod: names('w,v', { app: 'no' }) },
+        { name: 'gone', token: 'u1/5/a', pod: undefined },
+        { name: 'recreated-elsewhere', token: 'u2/5/b', pod: names('w', 'u9') },
+        { name: 'recreated-naming', token: 'u3/5/c', pod: names('v', 'u8') },
+        { name: 'moved-on', token: 'u4/5/d', pod: names('w', 'u4') },
+        { name: 'other-labels', token: 'u5/5/e', pod: names('w,v', 'u5', { app: 'no' }) },
       ]),
     ).toEqual([
-      { name: 'gone', token: 't1' },
-      { name: 'moved', token: 't2' },
+      { name: 'gone', token: 'u1/5/a' },
+      { name: 'recreated-elsewhere', token: 'u2/5/b' },
     ]);
   });
 });

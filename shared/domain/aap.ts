@@ -244,30 +244,35 @@ export function namingPod(pod: Pod): NamingPod | undefined {
 }
 
 /**
- * The token written with a member: `<uid>/<resourceVersion>/<unique to this write>`. A member is
- * forgotten only if its token is still the one read (no write since), or, when its pod is deleted,
- * if the token is that pod's (a pod re-created under the same name has another uid). A state
- * already recorded (same uid and resourceVersion: a redelivered event) is not written again, so a
- * relist writes nothing; any other state writes a new token.
+ * The token written with a member: `<uid>/<resourceVersion>/<unique to this write>`. A pod already
+ * recorded under a Vip (a token with its uid) is not written again, whatever its resourceVersion:
+ * a relist, or an event for a change made by another handler (which the relay drops as an echo),
+ * writes nothing. A member is forgotten only if its token is still the one read (no write since),
+ * or, when its pod is deleted, if the token is that pod's (a pod re-created under the same name
+ * has another uid).
  */
 export const indexToken = (pod: Pick<NamingPod, 'uid' | 'resourceVersion'>, unique: string) =>
-  `${stateTokenPrefix(pod)}${unique}`;
+  `${tokenPrefixOf(pod.uid)}${pod.resourceVersion ?? ''}/${unique}`;
 /** What every token written for this pod (uid) starts with. */
 export const tokenPrefixOf = (uid: string | undefined) => `${uid ?? ''}/`;
-/** What every token written for this state of the pod (uid and resourceVersion) starts with. */
-export const stateTokenPrefix = (pod: Pick<NamingPod, 'uid' | 'resourceVersion'>) =>
-  `${tokenPrefixOf(pod.uid)}${pod.resourceVersion ?? ''}/`;
+/** The uid a token was written for. */
+const uidOfToken = (token: string) => token.slice(0, token.indexOf('/'));
 
 /**
  * Of the members read from a Vip's set (each with the pod as read after the set), those to forget:
- * the pod is gone, or no longer names the Vip. A member whose pod names the Vip stays, whatever
- * its labels or NICs (they may change without a new name: the parent rule decides each read).
+ * the pod is gone, or it is another pod under that name (another uid) that does not name the Vip.
+ * The pod that was recorded stays while it exists, even once it no longer names the Vip: it is
+ * not written again on a later event (above), so forgetting it could lose it if it names the Vip
+ * again meanwhile. Such a member costs a GET per reconcile of the Vip until the pod is deleted;
+ * the parent rule ignores it. A member whose pod names the Vip stays, whatever its labels or NICs.
  */
 export function staleMembers(
   vip: string,
   read: readonly { name: string; token: string; pod: Pod | undefined }[],
 ): { name: string; token: string }[] {
   return read
-    .filter((r) => !r.pod || !podAaps(r.pod).includes(vip))
+    .filter(
+      (r) => !r.pod || ((r.pod.metadata.uid ?? '') !== uidOfToken(r.token) && !podAaps(r.pod).includes(vip)),
+    )
     .map((r) => ({ name: r.name, token: r.token }));
 }

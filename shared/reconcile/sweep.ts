@@ -44,7 +44,12 @@ export async function sweepOrphans(deps: ReconcileDeps, subnet: string): Promise
   // and is missing from it was deleted (each is confirmed by a point read before anything goes).
   const held = await heldIn(deps, subnet);
   const ports = await deps.nb.findPorts({ ls: subnet, vendor: KUBE_OVN_VENDOR });
-  if (held.length === 0 && ports.length === 0) return 0;
+  if (held.length === 0 && ports.length === 0) {
+    // Nothing to sweep, but the AAP index waits for a whole-cluster pod list to be known complete
+    // (readLiveOwners completes it): a new cluster's Subnets are empty at their first event.
+    if (deps.aapIndex && !(await deps.aapIndex.isComplete())) await sharedLiveOwners(deps);
+    return 0;
+  }
   const live = await sharedLiveOwners(deps);
   return (
     (await sweepGonePods(deps, subnet, ofKind(held, 'pod'), live)) +

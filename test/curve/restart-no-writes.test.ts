@@ -14,6 +14,7 @@ import {
   countApiWrites,
   nbCommitsSince,
   nbLogMark,
+  redisCommandCalls,
   redisWrites,
   relayDrained,
   relayProgress,
@@ -112,6 +113,7 @@ test('a relay restart (a relist of every kind) writes nothing to the API server,
   await compactNb(stack.nb!.ctl);
   const mark = nbLogMark(stack.nb!.dbFile);
   const redisBefore = await redisWrites(redis);
+  const callsBefore = await redisCommandCalls(redis);
   const api = countApiWrites(stack.apiServer);
   await stack.startRelay(0, { state: false });
   // Every object listed is delivered and answered (Vips, pods, the Subnet).
@@ -121,7 +123,12 @@ test('a relay restart (a relist of every kind) writes nothing to the API server,
   api.detach();
 
   expect(Object.fromEntries(api.byShape), 'API server writes').toEqual({});
-  expect((await redisWrites(redis)) - redisBefore, 'Redis writes').toBe(0);
+  // On a failure, the commands called meanwhile name the writer.
+  const calls = [...(await redisCommandCalls(redis))]
+    .map(([cmd, n]) => `${cmd} ${n - (callsBefore.get(cmd) ?? 0)}`)
+    .filter((x) => !x.endsWith(' 0'))
+    .join(', ');
+  expect((await redisWrites(redis)) - redisBefore, `Redis writes (commands called: ${calls})`).toBe(0);
   expect(nbCommitsSince(stack.nb!.dbFile, mark), 'NB commits').toBe(0);
 }, 180_000);
 
@@ -145,6 +152,7 @@ test('with the settled-version store, a relay restart delivers nothing for uncha
   await compactNb(stack.nb!.ctl);
   const mark = nbLogMark(stack.nb!.dbFile);
   const redisBefore = await redisWrites(redis);
+  const callsBefore = await redisCommandCalls(redis);
   const api = countApiWrites(stack.apiServer);
   await stack.startRelay(0);
   const drained = await relayDrained(stack.relayHealthUrl, OBJECTS, { timeoutMs: 60_000 });
@@ -152,7 +160,12 @@ test('with the settled-version store, a relay restart delivers nothing for uncha
   expect(drained).toMatchObject({ received: 0, delivered: 0, depth: 0 });
   expect(drained.skipped).toBeGreaterThanOrEqual(OBJECTS);
   expect(Object.fromEntries(api.byShape), 'API server writes').toEqual({});
-  expect((await redisWrites(redis)) - redisBefore, 'Redis writes').toBe(0);
+  // On a failure, the commands called meanwhile name the writer.
+  const calls = [...(await redisCommandCalls(redis))]
+    .map(([cmd, n]) => `${cmd} ${n - (callsBefore.get(cmd) ?? 0)}`)
+    .filter((x) => !x.endsWith(' 0'))
+    .join(', ');
+  expect((await redisWrites(redis)) - redisBefore, `Redis writes (commands called: ${calls})`).toBe(0);
   expect(nbCommitsSince(stack.nb!.dbFile, mark), 'NB commits').toBe(0);
 }, 120_000);
 

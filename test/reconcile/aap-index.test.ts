@@ -178,7 +178,7 @@ describe('an AAP Vip finds its parents from the index', () => {
     expect(await parentsOf(vip)).toEqual(both(`${vip}-p0`));
   });
 
-  it('a pod whose annotation moves from Vip A to Vip B leaves A and joins B; A forgets it when it reads it', async () => {
+  it('a pod whose annotation moves from Vip A to Vip B leaves A and joins B; A keeps it only as a candidate', async () => {
     const [a, b] = ['ix-move-a', 'ix-move-b'];
     await createVip(a);
     await createVip(b);
@@ -196,14 +196,16 @@ describe('an AAP Vip finds its parents from the index', () => {
     await podEvent(pod, before);
     expect(await parentsOf(a)).toEqual(both(''));
     expect(await parentsOf(b)).toEqual(both(pod));
-    // A's set still names the pod (a stale member), until A's reconcile reads it.
+    // A's set still names the pod: the pod recorded there stays while it exists (forgetting it
+    // could lose it if it named A again meanwhile, since its later events write nothing); A's
+    // reconcile reads it (one GET) and the parent rule leaves it out.
     expect(await members(a)).toEqual([pod]);
     expect(await members(b)).toEqual([pod]);
     requests.reset();
     expect((await reconcileVip(h.deps, a)).status).toBe('done');
     expect((await reconcileVip(h.deps, b)).status).toBe('done');
     expect(requests.byShape.get(POD_LIST) ?? 0).toBe(0);
-    expect(await members(a)).toEqual([]);
+    expect(await members(a)).toEqual([pod]);
     expect(await parentsOf(a)).toEqual(both(''));
     expect(await parentsOf(b)).toEqual(both(pod));
   });
@@ -232,7 +234,7 @@ describe('an AAP Vip finds its parents from the index', () => {
     expect(await parentsOf(vip)).toEqual(both(pod));
   });
 
-  it('a stale member costs a GET and is forgotten, unless it was recorded again after it was read', async () => {
+  it('a stale member costs a GET and is forgotten, unless another pod was recorded under its name after it was read', async () => {
     const vip = 'ix-stale';
     await createVip(vip);
     await createPod(`${vip}-p0`, { vip }, vip);
@@ -250,7 +252,8 @@ describe('an AAP Vip finds its parents from the index', () => {
     expect(await members(vip)).toEqual([`${vip}-p0`]);
     expect(await parentsOf(vip)).toEqual(both(`${vip}-p0`));
 
-    // Compare-and-delete: a member written again after it was read stays.
+    // Compare-and-delete: a member written again after it was read (another pod under that
+    // name) stays; the same pod in a later state writes nothing (a relist writes nothing).
     await index.add([
       { namespace: NS, name: `${vip}-ghost`, uid: 'u-ghost', resourceVersion: '1', vips: [vip] },
     ]);
@@ -258,10 +261,25 @@ describe('an AAP Vip finds its parents from the index', () => {
     await index.add([
       { namespace: NS, name: `${vip}-ghost`, uid: 'u-ghost', resourceVersion: '2', vips: [vip] },
     ]);
+    expect((await index.read(NS, vip)).members.get(`${vip}-ghost`)).toBe(read);
+    await index.add([
+      { namespace: NS, name: `${vip}-ghost`, uid: 'u-ghost-2', resourceVersion: '3', vips: [vip] },
+    ]);
     expect(await index.forget(NS, vip, [{ name: `${vip}-ghost`, token: read }])).toBe(0);
     expect(await members(vip)).toContain(`${vip}-ghost`);
     const now = (await index.read(NS, vip)).members.get(`${vip}-ghost`)!;
     expect(await index.forget(NS, vip, [{ name: `${vip}-ghost`, token: now }])).toBe(1);
+  });
+});
+
+describe('a new cluster', () => {
+  it("is marked complete by its first Subnet event's sweep, though the subnet is empty", async () => {
+    const index = createRedisAapIndex(redis, { scope: `ix-new-${Date.now()}` });
+    const deps: ReconcileDeps = { ...h.deps, aapIndex: index };
+    expect(await index.isComplete()).toBe(false);
+    // A subnet the allocator does not hold: nothing to sweep there.
+    expect(await sweepOrphans(deps, 'ix-empty-subnet')).toBe(0);
+    expect(await index.isComplete()).toBe(true);
   });
 });
 

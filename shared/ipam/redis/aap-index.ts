@@ -2,12 +2,12 @@
 // complete, shared/reconcile/aap-index.ts). Every key shares one hash tag (keys.ts aapIndexTag),
 // so a pipeline or script over several Vips' hashes stays on one Cluster node.
 import type { Cluster, Redis } from 'ioredis';
-import { indexToken, type NamingPod, stateTokenPrefix, tokenPrefixOf } from '../../domain/aap.ts';
+import { indexToken, type NamingPod, tokenPrefixOf } from '../../domain/aap.ts';
 import type { AapIndexPort } from '../../reconcile/deps.ts';
 import { aapCompleteKey, aapNamedKey } from './keys.ts';
 
-// A pod recorded under each Vip of KEYS: a new token (ARGV[3]) unless the one there is of this same
-// state (its prefix ARGV[2], "<uid>/<resourceVersion>/"): a redelivered event writes nothing.
+// A pod recorded under each Vip of KEYS: a new token (ARGV[3]) unless the one there is this same
+// pod's (its prefix ARGV[2], "<uid>/"): a redelivered event, or a later one, writes nothing.
 const ADD = `
 for i = 1, #KEYS do
   local v = redis.call('HGET', KEYS[i], ARGV[1])
@@ -63,7 +63,7 @@ export function createRedisAapIndex(redis: Redis | Cluster, opts: { scope?: stri
             keys.length,
             ...keys,
             pod.name,
-            stateTokenPrefix(pod),
+            tokenPrefixOf(pod.uid),
             indexToken(pod, crypto.randomUUID()),
           );
         }
