@@ -34,7 +34,20 @@ return 0`;
 /** Pods (or pairs) per pipeline in the bulk calls (a rebuild, the audit). */
 const CHUNK = 1_000;
 
-export function createRedisAapIndex(redis: Redis | Cluster, opts: { scope?: string } = {}): AapIndexPort {
+// The scripts as commands (EVALSHA, as the allocator's: commands.ts); their first argument is the
+// number of keys, which varies with the Vips a pod names.
+type Script = (numKeys: number, ...args: string[]) => Promise<unknown>;
+interface AapIndexScripts {
+  aapIndexAdd: Script;
+  aapIndexForget: Script;
+  aapIndexForgetPod: Script;
+}
+
+export function createRedisAapIndex(client: Redis | Cluster, opts: { scope?: string } = {}): AapIndexPort {
+  client.defineCommand('aapIndexAdd', { lua: ADD });
+  client.defineCommand('aapIndexForget', { lua: FORGET });
+  client.defineCommand('aapIndexForgetPod', { lua: FORGET_POD });
+  const redis = client as (Redis | Cluster) & AapIndexScripts;
   const scope = opts.scope ?? '';
   const named = (ns: string, vip: string) => aapNamedKey(scope, ns, vip);
   const complete = aapCompleteKey(scope);
@@ -58,8 +71,7 @@ export function createRedisAapIndex(redis: Redis | Cluster, opts: { scope?: stri
         for (const pod of chunk) {
           const keys = pod.vips.map((vip) => named(pod.namespace, vip));
           if (keys.length === 0) continue;
-          p.eval(
-            ADD,
+          (p as unknown as AapIndexScripts).aapIndexAdd(
             keys.length,
             ...keys,
             pod.name,
@@ -73,12 +85,12 @@ export function createRedisAapIndex(redis: Redis | Cluster, opts: { scope?: stri
     async forget(namespace, vip, members) {
       if (members.length === 0) return 0;
       const args = members.flatMap((m) => [m.name, m.token]);
-      return Number(await redis.eval(FORGET, 1, named(namespace, vip), ...args));
+      return Number(await redis.aapIndexForget(1, named(namespace, vip), ...args));
     },
     async forgetPod(pod: NamingPod) {
       if (pod.vips.length === 0) return;
       const keys = pod.vips.map((v) => named(pod.namespace, v));
-      await redis.eval(FORGET_POD, keys.length, ...keys, pod.name, tokenPrefixOf(pod.uid));
+      await redis.aapIndexForgetPod(keys.length, ...keys, pod.name, tokenPrefixOf(pod.uid));
     },
     async isComplete() {
       return (await redis.exists(complete)) === 1;
