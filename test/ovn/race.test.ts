@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nbctl } from '../../infra/local/services.ts';
 import { NorthboundWriter, PortCache, parentsOf } from '../../shared/ovn/nb/index.ts';
-import { applyModify, mapRecord, OvsdbClient, type Row, where } from '../../shared/ovsdb/index.ts';
+import { OvsdbClient } from '../../shared/ovsdb/index.ts';
 
 const remote = inject('nbRemote');
 const unique = (p: string) => `${p}-${randomUUID().slice(0, 8)}`;
@@ -48,7 +48,10 @@ describe.each(['server reads', 'port cache'])('eight racing writers (%s)', (mode
     await Promise.all(
       writers.map(async (w, i) => {
         await w.ensureVirtualPort({ switchName: ls, name: vip, virtualIp: '10.31.0.100' });
-        await w.addVirtualParent({ names: [vip], parent: parents[i]! });
+        await w.changeVirtualParents([{ name: vip, virtualIp: '10.31.0.100' }], {
+          add: parents[i]!,
+          remove: [],
+        });
       }),
     );
     expect(await countRows('Logical_Switch_Port', vip)).toBe(1);
@@ -56,45 +59,6 @@ describe.each(['server reads', 'port cache'])('eight racing writers (%s)', (mode
     const port = await writers[0]!.getPort(vip);
     expect(parentsOf(port!)).toEqual([...parents].sort());
     expect(port?.options['virtual-ip']).toBe('10.31.0.100');
-  });
-
-  it('rewrite the parents concurrently: every write commits once, in some order, and the last one stays', async () => {
-    const ls = unique('ls');
-    await writers[0]!.ensureLogicalSwitch({ name: ls, cidrBlock: '10.32.0.0/16' });
-    const vip = unique('vip');
-    await writers[0]!.ensureVirtualPort({
-      switchName: ls,
-      name: vip,
-      virtualIp: '10.32.0.100',
-      parents: ['start.ns'],
-    });
-    // The monitor sees every committed value, in commit order.
-    let row: Row = {};
-    const committed: string[] = [];
-    const mon = await clients[0]!.monitor({
-      tables: { Logical_Switch_Port: { columns: ['options'], where: [where('name', '==', vip)] } },
-      onUpdate(u) {
-        for (const ch of Object.values(u.Logical_Switch_Port ?? {})) {
-          if ('initial' in ch) row = ch.initial;
-          if ('modify' in ch) {
-            row = applyModify(row, ch.modify, { options: 'map' });
-            committed.push(mapRecord(row.options)['virtual-parents'] ?? '');
-          }
-        }
-      },
-    });
-    const intents = writers.map((_, i) => [`b${i}.ns`, `a${i}.ns`]);
-    const expected = intents.map((p) => [...p].sort().join(','));
-    await Promise.all(writers.map((w, i) => w.setVirtualParents({ names: [vip], parents: intents[i]! })));
-    // Every intent committed exactly once (none lost, none applied twice), whole, and the last stays.
-    await expect.poll(() => committed.length, { timeout: 3000 }).toBe(WRITERS);
-    expect([...committed].sort()).toEqual([...expected].sort());
-    const final = await writers[0]!.getPort(vip);
-    expect(final?.options['virtual-parents']).toBe(committed.at(-1));
-    const shown = await nbctl(remote, 'get', 'Logical_Switch_Port', vip, 'options:virtual-parents');
-    expect(shown.trim().replace(/"/g, '')).toBe(committed.at(-1));
-    expect(await countRows('Logical_Switch_Port', vip)).toBe(1);
-    await mon.cancel();
   });
 
   it("one pod's parent change at a time, from eight writers at once: every add and remove of a dual-stack Vip's two ports lands", async () => {

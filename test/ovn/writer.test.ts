@@ -108,12 +108,15 @@ describe('NorthboundWriter', () => {
     });
     expect(port).toMatchObject({ type: 'virtual', addresses: [], externalIds: { ls, vendor: 'kube-ovn' } });
     expect(port.options).toEqual({ 'virtual-ip': '10.23.0.100', 'virtual-parents': 'a.ns,b.ns' });
-    await nb.setVirtualParents({ names: [vip], parents: ['c.ns'] });
+    const spec = { switchName: ls, name: vip, virtualIp: '10.23.0.100' };
+    await nb.ensureVirtualPort({ ...spec, parents: ['c.ns'] });
     expect((await nb.getPort(vip))?.options['virtual-parents']).toBe('c.ns');
-    await nb.addVirtualParent({ names: [vip], parent: 'a.ns' });
-    await nb.removeVirtualParent({ names: [vip], parent: 'c.ns' });
+    await nb.changeVirtualParents([{ name: vip, virtualIp: '10.23.0.100' }], {
+      add: 'a.ns',
+      remove: ['c.ns'],
+    });
     expect((await nb.getPort(vip))?.options['virtual-parents']).toBe('a.ns');
-    await nb.setVirtualParents({ names: [vip], parents: [] });
+    await nb.ensureVirtualPort({ ...spec, parents: [] });
     expect((await nb.getPort(vip))?.options).toEqual({ 'virtual-ip': '10.23.0.100' });
     expect(await nb.deletePort(vip)).toBe(true);
     expect(await nb.deletePort(vip)).toBe(false);

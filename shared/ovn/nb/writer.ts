@@ -433,23 +433,6 @@ export class NorthboundWriter {
   }
 
   /**
-   * Rewrites the parents of the named virtual port(s) in one transaction, guarded by the options
-   * read. With no parents the `virtual-parents` key is removed. Returns the ports as written.
-   */
-  setVirtualParents(input: { names: string[]; parents: readonly string[] }): Promise<LogicalSwitchPort[]> {
-    return this.changeParents(input.names, () => input.parents);
-  }
-
-  /** Adds one parent without losing a concurrent writer's change (read, guard, retry). */
-  addVirtualParent(input: { names: string[]; parent: string }): Promise<LogicalSwitchPort[]> {
-    return this.changeParents(input.names, (cur) => [...cur, input.parent]);
-  }
-
-  removeVirtualParent(input: { names: string[]; parent: string }): Promise<LogicalSwitchPort[]> {
-    return this.changeParents(input.names, (cur) => cur.filter((p) => p !== input.parent));
-  }
-
-  /**
    * One pod's change to the parents of a Vip's virtual port(s): `change` applied to each port's
    * list as it is now, in one transaction of guarded mutates (virtualParentsMutateOps), re-read
    * and retried when another writer changed a list first, so concurrent changes from any number
@@ -484,21 +467,6 @@ export class NorthboundWriter {
       else if (opts.confirm && fromCache)
         await Promise.all(names.map((n) => this.guards.check(guardOptions(current.get(n)!))));
       return out;
-    });
-  }
-
-  private changeParents(names: string[], next: (current: string[]) => readonly string[]) {
-    return this.retry(`parents of ${names.join(',')}`, async () => {
-      const current = await this.readPorts(names);
-      const ops: Operation[] = [];
-      const result: LogicalSwitchPort[] = [];
-      for (const port of current.values()) {
-        const options = withParents(port.options, next(parentsOf(port)));
-        result.push({ ...port, options });
-        ops.push(...setPortOptionsOps(port, options));
-      }
-      if (ops.length > 0) await this.client.transact(ops);
-      return result;
     });
   }
 
