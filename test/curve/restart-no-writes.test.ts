@@ -123,14 +123,20 @@ test('a relay restart (a relist of every kind) writes nothing to the API server,
   api.detach();
 
   expect(Object.fromEntries(api.byShape), 'API server writes').toEqual({});
-  // On a failure, the commands called meanwhile name the writer.
-  const calls = [...(await redisCommandCalls(redis))]
-    .map(([cmd, n]) => `${cmd} ${n - (callsBefore.get(cmd) ?? 0)}`)
-    .filter((x) => !x.endsWith(' 0'))
-    .join(', ');
-  expect((await redisWrites(redis)) - redisBefore, `Redis writes (commands called: ${calls})`).toBe(0);
+  expect(
+    (await redisWrites(redis)) - redisBefore,
+    `Redis writes (commands called: ${await callsSince(callsBefore)})`,
+  ).toBe(0);
   expect(nbCommitsSince(stack.nb!.dbFile, mark), 'NB commits').toBe(0);
 }, 180_000);
+
+/** The Redis commands called since `before`, with their counts: on a failure they name the writer. */
+async function callsSince(before: Map<string, number>): Promise<string> {
+  return [...(await redisCommandCalls(redis))]
+    .map(([cmd, n]) => `${cmd} ${n - (before.get(cmd) ?? 0)}`)
+    .filter((x) => !x.endsWith(' 0'))
+    .join(', ');
+}
 
 const kube = () => createKube({ kubeconfigPath: stack.kubeconfig });
 const OBJECTS = VIPS + VIPS + VIPS / AAP_EVERY + 1;
@@ -160,12 +166,10 @@ test('with the settled-version store, a relay restart delivers nothing for uncha
   expect(drained).toMatchObject({ received: 0, delivered: 0, depth: 0 });
   expect(drained.skipped).toBeGreaterThanOrEqual(OBJECTS);
   expect(Object.fromEntries(api.byShape), 'API server writes').toEqual({});
-  // On a failure, the commands called meanwhile name the writer.
-  const calls = [...(await redisCommandCalls(redis))]
-    .map(([cmd, n]) => `${cmd} ${n - (callsBefore.get(cmd) ?? 0)}`)
-    .filter((x) => !x.endsWith(' 0'))
-    .join(', ');
-  expect((await redisWrites(redis)) - redisBefore, `Redis writes (commands called: ${calls})`).toBe(0);
+  expect(
+    (await redisWrites(redis)) - redisBefore,
+    `Redis writes (commands called: ${await callsSince(callsBefore)})`,
+  ).toBe(0);
   expect(nbCommitsSince(stack.nb!.dbFile, mark), 'NB commits').toBe(0);
 }, 120_000);
 
