@@ -1,5 +1,5 @@
 // The relay as a process, sending to given sinks (the chaos proxies in front of the replicas),
-// started the way infra/local/stack.ts starts it; `restart()` kills it with SIGKILL (no drain)
+// started the way infra/local/relays.ts starts it; `restart()` kills it with SIGKILL (no drain)
 // and starts a new one, which lists everything again.
 import { join } from 'node:path';
 import { type Daemon, spawnDaemon } from '../../infra/local/services.ts';
