@@ -13,10 +13,10 @@
 //   then V's claim comes before P's read of V: P sees V claimed and applies its own membership
 //   (aap-parents.ts), or hands over to V's full reconcile, which reads the index after P's write.
 // - Members are forgotten only by compare-and-delete on their token (<uid>/<resourceVersion>/
-//   <unique>): a member read, then found gone or no longer naming V, goes only if nothing recorded
-//   it since (a pod that names V again is a new state, which writes a new token; only a state
-//   already recorded is not written again, so a relist writes nothing). A deleted pod goes where its token carries its uid (a
-//   pod re-created under that name has another uid and keeps its membership).
+//   <unique>), and only when their pod is gone or another pod (another uid) now holds the name
+//   without naming V; a pod recorded under V is never written again (so a relist writes nothing),
+//   and so never forgotten by a reader while it exists. A deleted pod goes where its token
+//   carries its uid (a pod re-created under that name has another uid and keeps its membership).
 // - Pods that named a Vip before this index existed (an upgraded cluster) were never recorded: the
 //   index is trusted only once a marker says it is complete (`completeAapIndex`, run from a list of
 //   every pod). Until then the reconcile lists as before. Redis losing its data loses the marker with

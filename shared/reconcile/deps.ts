@@ -171,7 +171,7 @@ export interface KubePort {
 export interface AapIndexPort {
   /** The marker and the members of the set of (namespace, vip) (pod name -> token), in one read. */
   read(namespace: string, vip: string): Promise<{ complete: boolean; members: Map<string, string> }>;
-  /** Records each pod in the set of every Vip it names (a fresh token per write). */
+  /** Records each pod in the set of every Vip it names (a new token unless that pod, same uid, is there). */
   add(pods: readonly NamingPod[]): Promise<void>;
   /** Removes each member whose token is still the one given; returns how many went. */
   forget(
