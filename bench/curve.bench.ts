@@ -35,6 +35,7 @@ import {
   compactNb,
   countApiRequests,
   nbMemory,
+  redisCommandStats,
   redisUsedMemory,
   relayDrained,
   rssOf,
@@ -45,7 +46,14 @@ import { createKube } from '../shared/kube/index.ts';
 import { NorthboundWriter, Table } from '../shared/ovn/nb/index.ts';
 import { map, namedUuid, OvsdbClient, op, set, where } from '../shared/ovsdb/index.ts';
 import { cpuPerUnit, sampleCpu } from './cpu.ts';
-import { type CreateVip, relayRestart, replicaRestart, runAudit, settled } from './resync.ts';
+import {
+  type CreateVip,
+  relayRestart,
+  replicaRestart,
+  replicasGcSeconds,
+  runAudit,
+  settled,
+} from './resync.ts';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -466,12 +474,9 @@ async function measure(
     redis: stack.redis!.pid,
     nb: stack.nb!.pid,
   });
-  const replicasGc = () =>
-    Promise.all(
-      stack.functions.map((f) => scrape(`${f.healthUrl}/metrics`, ['nodejs_gc_duration_seconds_sum'])),
-    ).then((all) => all.reduce((s, m) => s + (m.nodejs_gc_duration_seconds_sum ?? 0) * 1000, 0));
+  const replicasGc = async () => (await replicasGcSeconds(stack)) * 1000;
   const statsRedis = new Redis(stack.redisUrl!);
-  const redisStatsBefore = await commandStats(statsRedis);
+  const redisStatsBefore = await redisCommandStats(statsRedis);
   const gc = gcClock();
   const replicasGcBefore = await replicasGc();
   const requests = countApiRequests(stack.apiServer);
@@ -491,7 +496,7 @@ async function measure(
   while (names.some((n) => !tracker.readyAt.has(n)) && Date.now() < deadline) await sleep(20);
   const after = sample();
   const selfGcMs = gc.stop();
-  const redisStatsAfter = await commandStats(statsRedis);
+  const redisStatsAfter = await redisCommandStats(statsRedis);
   statsRedis.disconnect();
   const replicasGcMs = (await replicasGc()) - replicasGcBefore;
   requests.detach();
@@ -522,8 +527,8 @@ async function measure(
       redisUsPerVip: Object.fromEntries(
         [...redisStatsAfter]
           .map(
-            ([cmd, us]) =>
-              [cmd, (us - (redisStatsBefore.get(cmd) ?? 0)) / Math.max(1, ready.length)] as const,
+            ([cmd, st]) =>
+              [cmd, (st.usec - (redisStatsBefore.get(cmd)?.usec ?? 0)) / Math.max(1, ready.length)] as const,
           )
           .filter(([, us]) => us > 0)
           .sort((a, b) => b[1] - a[1])
@@ -558,14 +563,6 @@ async function measure(
   } finally {
     redis.disconnect();
   }
-}
-
-/** Microseconds Redis spent in each command so far (INFO commandstats). */
-async function commandStats(redis: Redis): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm))
-    out.set(m[1]!, Number(m[2]));
-  return out;
 }
 
 /** Milliseconds this process spent in garbage collection from now until `stop()`. */

@@ -34,6 +34,13 @@ export interface Slots {
  * (the stack's default): the new relay reads the settled versions and skips unchanged objects;
  * `false`: it delivers every object again (a relay without the store).
  */
+/** V8's own count of collection time in the replicas, summed (prom-client's default metrics). */
+export function replicasGcSeconds(stack: Stack): Promise<number> {
+  return Promise.all(
+    stack.functions.map((f) => scrape(`${f.healthUrl}/metrics`, ['nodejs_gc_duration_seconds_sum'])),
+  ).then((all) => all.reduce((s, m) => s + (m.nodejs_gc_duration_seconds_sum ?? 0), 0));
+}
+
 export async function relayRestart(stack: Stack, redis: Redis, objects: number, state = true) {
   // Subnet counts are written up to 10 s after the last change (shared/domain/subnet-status.ts
   // subnetRefreshDelay): let them land, or the relist would find them due and write them.
@@ -48,11 +55,7 @@ export async function relayRestart(stack: Stack, redis: Redis, objects: number, 
       ),
     ).then((all) => all.reduce((s, m) => s + (m.vip_nb_transaction_duration_seconds_count ?? 0), 0));
   const txBefore = await nbTxns();
-  // V8's own count of collection time in the replicas (prom-client's default metrics).
-  const gcSeconds = () =>
-    Promise.all(
-      stack.functions.map((f) => scrape(`${f.healthUrl}/metrics`, ['nodejs_gc_duration_seconds_sum'])),
-    ).then((all) => all.reduce((s, m) => s + (m.nodejs_gc_duration_seconds_sum ?? 0), 0));
+  const gcSeconds = () => replicasGcSeconds(stack);
   const gcBefore = await gcSeconds();
   const redisBefore = await redisWrites(redis);
   const api = countApiWrites(stack.apiServer);
@@ -148,9 +151,17 @@ export async function replicaRestart(
     await sleep(5);
   }
   const healthy = await started;
-  const own = /first event: came (\d+) ms, done (\d+) ms since start/.exec(
-    readFileSync(stack.functions[0]!.logFile, 'utf8').split('listening on').pop() ?? '',
-  );
+  // The replica prints its line once its first event's answer is sent, a moment after the Ready
+  // the watch saw: read it for up to 2 s.
+  const ownLine = () =>
+    /first event: came (\d+) ms, done (\d+) ms since start/.exec(
+      readFileSync(stack.functions[0]!.logFile, 'utf8').split('listening on').pop() ?? '',
+    );
+  let own = ownLine();
+  for (let waited = 0; !own && waited < 2_000; waited += 50) {
+    await sleep(50);
+    own = ownLine();
+  }
   return {
     healthySeconds: (healthy - spawned) / 1000,
     firstEventSeconds: (first - spawned) / 1000,

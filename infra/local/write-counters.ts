@@ -88,11 +88,13 @@ export async function redisWrites(redis: Pick<Redis, 'info'>): Promise<number> {
   return Number(m[1]);
 }
 
-/** Calls per command so far (INFO commandstats; a script's own calls are counted too). */
-export async function redisCommandCalls(redis: Pick<Redis, 'info'>): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
-    out.set(m[1]!, Number(m[2]));
+/** Calls and microseconds per command so far (INFO commandstats; a script's own calls count too). */
+export async function redisCommandStats(
+  redis: Pick<Redis, 'info'>,
+): Promise<Map<string, { calls: number; usec: number }>> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+    out.set(m[1]!, { calls: Number(m[2]), usec: Number(m[3]) });
   return out;
 }
 

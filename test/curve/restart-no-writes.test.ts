@@ -14,7 +14,7 @@ import {
   countApiWrites,
   nbCommitsSince,
   nbLogMark,
-  redisCommandCalls,
+  redisCommandStats,
   redisWrites,
   relayDrained,
   relayProgress,
@@ -113,7 +113,7 @@ test('a relay restart (a relist of every kind) writes nothing to the API server,
   await compactNb(stack.nb!.ctl);
   const mark = nbLogMark(stack.nb!.dbFile);
   const redisBefore = await redisWrites(redis);
-  const callsBefore = await redisCommandCalls(redis);
+  const callsBefore = await redisCommandStats(redis);
   const api = countApiWrites(stack.apiServer);
   await stack.startRelay(0, { state: false });
   // Every object listed is delivered and answered (Vips, pods, the Subnet).
@@ -131,9 +131,9 @@ test('a relay restart (a relist of every kind) writes nothing to the API server,
 }, 180_000);
 
 /** The Redis commands called since `before`, with their counts: on a failure they name the writer. */
-async function callsSince(before: Map<string, number>): Promise<string> {
-  return [...(await redisCommandCalls(redis))]
-    .map(([cmd, n]) => `${cmd} ${n - (before.get(cmd) ?? 0)}`)
+async function callsSince(before: Map<string, { calls: number }>): Promise<string> {
+  return [...(await redisCommandStats(redis))]
+    .map(([cmd, n]) => `${cmd} ${n.calls - (before.get(cmd)?.calls ?? 0)}`)
     .filter((x) => !x.endsWith(' 0'))
     .join(', ');
 }
@@ -158,7 +158,7 @@ test('with the settled-version store, a relay restart delivers nothing for uncha
   await compactNb(stack.nb!.ctl);
   const mark = nbLogMark(stack.nb!.dbFile);
   const redisBefore = await redisWrites(redis);
-  const callsBefore = await redisCommandCalls(redis);
+  const callsBefore = await redisCommandStats(redis);
   const api = countApiWrites(stack.apiServer);
   await stack.startRelay(0);
   const drained = await relayDrained(stack.relayHealthUrl, OBJECTS, { timeoutMs: 60_000 });
