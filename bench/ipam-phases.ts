@@ -5,7 +5,7 @@
 // from strings it is given (HMGET of the records, HSET of record and address, ZADD, HSET of
 // m:<MAC>), the floor of this layout; and the bench's bare BITPOS+SETBIT script, per call.
 // Not part of `npm run bench` (no .bench suffix):
-//   node --import tsx bench/ipam-phases.ts [v4|v6] [prefill]      (defaults: v6 20000)
+//   [BATCH=50] node --import tsx bench/ipam-phases.ts [v4|v6] [prefill]   (defaults: v6 20000; BATCH: owners per call)
 import { Redis } from 'ioredis';
 import { startRedis } from '../infra/local/services.ts';
 import { createRedisAllocator } from '../shared/ipam/index.ts';
@@ -14,7 +14,7 @@ import { ALLOCATE } from '../shared/ipam/redis/scripts/index.ts';
 
 const fam = process.argv[2] ?? 'v6';
 const prefill = Number(process.argv[3] ?? 20000);
-const BATCH = 50;
+const BATCH = Number(process.env.BATCH ?? 50);
 const CALLS = 400;
 
 // Lua: MARK(name) ends a phase; FLUSH() adds the phases to the hash 'prof' (µs) and counts the call

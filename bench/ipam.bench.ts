@@ -2,7 +2,8 @@
 // through the same ioredis client at the same concurrency, on a Redis this bench starts itself.
 // Scenarios: an empty /16, a 90%-full /16 (filled in order; and fragmented: filled, then 10% released
 // at random so only released addresses are left), an IPv6 /64, a 90%-full /12 (1M addresses, 16
-// bitmap pages) and a "90%-full" /64 (below); plus the empty /16 with micro-batching off. ipam
+// bitmap pages) and a "90%-full" /64 (below); plus the empty /16 with a tick sent as one call (no
+// split: see RedisAllocatorOptions.splitAt) and with micro-batching off. ipam
 // batches (allocations of one subnet in the same tick go to Redis as one script call, each decided
 // on its own); the bare script is one EVALSHA per allocation, always.
 // The bare script is the least an allocator does on the same layout: bitmap pages of 65,536 bits,
@@ -175,6 +176,15 @@ export async function run() {
     },
   });
   const unbatched = createRedisAllocator(redis, { batching: false });
+  // the allocator before issue 16's last pass: a tick's 50 requests as one call, so Node and Redis
+  // take turns (the default splits a tick of 32 or more into two calls that overlap)
+  const oneCall = createRedisAllocator(redis, {
+    splitAt: Number.POSITIVE_INFINITY,
+    onBatch: (n) => {
+      batches++;
+      batched += n;
+    },
+  });
   const rows: { name: string; ipam: Result; bare: Result; rounds: Rounds; batch: number }[] = [];
   /** compare(), noting the mean batch size of the ipam side (measured rounds only) */
   const measure = async (
@@ -313,6 +323,16 @@ export async function run() {
       pagedBare('bare:full64'),
     );
 
+    // the empty /16 again, a tick as one call (no split): what the split is worth, in the same run
+    await redis.flushall();
+    await oneCall.registerSubnet({ name: 'onecall16', cidrBlock: '10.20.0.0/16' });
+    await measure(
+      'empty /16, one call per tick',
+      N,
+      (i) => oneCall.allocate({ subnet: 'onecall16', owner: `o${i}` }),
+      pagedBare('bare:onecall16'),
+    );
+
     // the same empty /16 case with micro-batching off: one script call per allocation, like bare
     await redis.flushall();
     await unbatched.registerSubnet({ name: 'nobatch16', cidrBlock: '10.19.0.0/16' });
@@ -383,6 +403,13 @@ export async function run() {
   const empty = rate('empty /16') || 1;
   console.log(
     `ipam 90%-full / empty: ${f(rate('90%-full /16') / empty, 2)}x (in order), ${f(rate('90%-full /16, fragmented') / empty, 2)}x (fragmented), ${f(rate('90%-full /12 (1M)') / empty, 2)}x (/12)`,
+  );
+  const busy = (name: string) => {
+    const r = rows.find((x) => x.name === name);
+    return r ? `${f((r.ipam.redisCpu * r.ipam.perSecond) / 1e4, 0)}%` : '?';
+  };
+  console.log(
+    `ipam empty /16, a tick of 50 as two calls (the default) / as one call: ${f(empty / (rate('empty /16, one call per tick') || 1), 2)}x; Redis busy ${busy('empty /16')} / ${busy('empty /16, one call per tick')} (two calls: Node handles one call's replies while Redis runs the other)`,
   );
   console.log(
     '"90%-full" /64: a /64 never fills; its first 2^20 addresses handed out, then a random 10% released (943,718 held). ipam takes never-used addresses first (page 16 on); bare takes the released holes of page 0.',

@@ -35,6 +35,27 @@ async function outcome(
 }
 
 describe('micro-batching', () => {
+  it('a tick of 50 goes as two calls of 25, in arrival order: the same addresses as one call of 50', async () => {
+    const sizes = { split: [] as number[], one: [] as number[] };
+    const split = createRedisAllocator(connect(), { onBatch: (n) => sizes.split.push(n) });
+    const one = createRedisAllocator(connect(), {
+      splitAt: Number.POSITIVE_INFINITY,
+      onBatch: (n) => sizes.one.push(n),
+    });
+    const subnets = { split: uniqueName('split'), one: uniqueName('one') };
+    for (const name of Object.values(subnets))
+      await split.registerSubnet({ name, cidrBlock: '10.61.0.0/24,fd00:61::/64' });
+    const run = (ipam: Allocator, subnet: string) =>
+      Promise.all(Array.from({ length: 50 }, (_, i) => ipam.allocate({ subnet, owner: `o${i}` })));
+    const [bySplit, byOne] = [await run(split, subnets.split), await run(one, subnets.one)];
+    expect(sizes.split).toEqual([25, 25]);
+    expect(sizes.one).toEqual([50]);
+    // request i gets the i-th lowest addresses either way: the second call runs after the first
+    expect(bySplit.map((r) => [r.v4, r.v6])).toEqual(byOne.map((r) => [r.v4, r.v6]));
+    expect(bySplit[49]).toMatchObject({ v4: '10.61.0.51', v6: 'fd00:61::33' });
+    for (const subnet of Object.values(subnets)) expect(await split.audit(subnet)).toEqual([]);
+  });
+
   it('one batch where some requests conflict and others succeed: each caller gets its own result', async () => {
     const sizes: number[] = [];
     const ipam = createRedisAllocator(connect(), { onBatch: (n) => sizes.push(n) });

@@ -8,6 +8,20 @@ export interface BatcherOptions<Req, Res> {
   readonly send: (key: string, requests: readonly Req[]) => Promise<readonly Res[]>;
   /** Requests per call at most; a bigger tick is sent as several calls. */
   readonly maxBatch: number;
+  /** A tick of at least this many requests for one key goes as two calls (or more, by maxBatch),
+   *  of equal size, so that Node handles one call's replies while Redis runs the next. Default:
+   *  never split below maxBatch. */
+  readonly splitAt?: number;
+}
+
+/** The sizes of the calls one tick of n requests is sent as: at most maxBatch each, two or more
+ *  once n reaches splitAt, as equal as they can be (the first ones one larger). */
+export function callSizes(n: number, maxBatch: number, splitAt = Number.POSITIVE_INFINITY): number[] {
+  if (n <= 0) return [];
+  const calls = Math.max(Math.ceil(n / maxBatch), n >= splitAt ? 2 : 1);
+  const base = Math.floor(n / calls);
+  const larger = n % calls;
+  return Array.from({ length: calls }, (_, i) => base + (i < larger ? 1 : 0));
 }
 
 // setImmediate exists in Node, Deno and workerd (nodejs_compat); a timer elsewhere
@@ -45,17 +59,19 @@ export class Batcher<Req, Res> {
     const queues = this.queues;
     this.queues = new Map();
     this.scheduled = false;
-    for (const [key, q] of queues) this.sendFrom(key, q, 0);
+    for (const [key, q] of queues)
+      this.sendFrom(key, q, callSizes(q.length, this.opts.maxBatch, this.opts.splitAt), 0);
   }
 
-  // A tick bigger than maxBatch goes out one call per event-loop turn, not all at once: Redis
-  // answers all the calls it read together only after running them all, so calls written together
-  // come back together and Node and Redis take turns; staggered, Node handles one call's replies
-  // while Redis runs the next.
-  private sendFrom(key: string, q: Pending<Req, Res>[], from: number) {
-    const to = from + this.opts.maxBatch;
-    this.sendOne(key, q.slice(from, to));
-    if (to < q.length) later(() => this.sendFrom(key, q, to));
+  // A tick of several calls goes out one call per event-loop turn, not all at once: Redis answers
+  // all the calls it read together only after running them all, so calls written together come
+  // back together and Node and Redis take turns; staggered, Node handles one call's replies while
+  // Redis runs the next. Once two calls of a key are out, their replies come back apart, and the
+  // requests each one's replies set off make the next call: the two keep alternating.
+  private sendFrom(key: string, q: Pending<Req, Res>[], sizes: number[], from: number) {
+    const [size = 0, ...rest] = sizes;
+    this.sendOne(key, q.slice(from, from + size));
+    if (rest.length > 0) later(() => this.sendFrom(key, q, rest, from + size));
   }
 
   private sendOne(key: string, batch: Pending<Req, Res>[]) {
