@@ -25,7 +25,8 @@ import type { ReconcileDeps } from './deps.ts';
 import { noteAllocated, noteRefused } from './events.ts';
 import { ensureSubnetRegistered, subnetPlacements } from './subnet-registration.ts';
 import { refreshRulesForPod } from './switch-lb-rule.ts';
-import { type EventState, reconcileVip, refreshPortSecurityOf } from './vip.ts';
+import { type EventState, reconcileVip } from './vip.ts';
+import { refreshPortSecurityOf } from './vip-ports.ts';
 
 const done: Outcome = { status: 'done' };
 
