@@ -18,9 +18,10 @@ import {
   notFound,
   objectTooLarge,
 } from './errors.ts';
-import { copyJson, jsonEqual } from './json.ts';
+import { copyJson } from './json.ts';
 import { type Page, type PageOptions, readPage, slotsIn } from './list-page.ts';
 import { labelAnnotationCauses, metadataCauses } from './names.ts';
+import { replacement, sameIgnoringVersion, stampCreated, timestamp } from './object-rules.ts';
 import { OwnerIndex } from './owners.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
 import type { KubeObject, Matcher } from './selectors.ts';
@@ -89,19 +90,6 @@ function checkSize(obj: KubeObject): void {
 
 const clone = copyJson;
 const objKey = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
-const timestamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
-
-const notSpec = (k: string) => k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind';
-
-/** Whether the parts `metadata.generation` tracks (everything but metadata and status) are equal. */
-const sameSpec = (a: KubeObject, b: KubeObject) => jsonEqual(a, b, notSpec);
-
-function sameIgnoringVersion(a: KubeObject, b: KubeObject): boolean {
-  return (
-    jsonEqual(a, b, (k) => k === 'metadata') &&
-    jsonEqual(a.metadata, b.metadata, (k) => k === 'resourceVersion')
-  );
-}
 
 export class Store {
   private rv = 0;
@@ -247,15 +235,7 @@ export class Store {
     } else delete meta.namespace;
     const key = objKey(meta.namespace, meta.name);
     if (b.objects.has(key)) throw alreadyExists(info.group, info.resource, meta.name);
-    obj.apiVersion = info.group ? `${info.group}/${info.version}` : info.version;
-    obj.kind = info.kind;
-    // A custom resource's status is written only through /status, as kube-apiserver does.
-    if (info.hasStatus && info.requireResourceVersion) delete obj.status;
-    meta.uid = randomUUID();
-    meta.creationTimestamp = timestamp(this.now());
-    meta.generation = 1;
-    delete meta.deletionTimestamp;
-    delete meta.deletionGracePeriodSeconds;
+    stampCreated(info, obj, this.now());
     if (opts.dryRun) {
       delete meta.resourceVersion;
       return obj;
@@ -307,48 +287,7 @@ export class Store {
       const causes = labelAnnotationCauses(input.metadata ?? {});
       if (causes.length > 0) throw invalid(info.group, info.kind, name, causes);
     }
-    let next: KubeObject;
-    if (opts.subresource === 'status') {
-      // Shares the unchanged parts with the current object: neither is ever changed in place.
-      next = { ...current, metadata: { ...current.metadata } };
-      if (input.status === undefined) delete next.status;
-      else next.status = input.status;
-    } else {
-      next = input;
-      if (info.hasStatus) {
-        if (current.status === undefined) delete next.status;
-        else next.status = current.status;
-      }
-      const m = next.metadata;
-      const c = current.metadata;
-      m.name = c.name;
-      m.uid = c.uid;
-      m.creationTimestamp = c.creationTimestamp;
-      m.generation = c.generation;
-      if (info.namespaced) m.namespace = c.namespace;
-      else delete m.namespace;
-      if (c.deletionTimestamp) {
-        m.deletionTimestamp = c.deletionTimestamp;
-        m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
-        const added = (m.finalizers ?? []).filter((f) => !(c.finalizers ?? []).includes(f));
-        if (added.length > 0) {
-          throw invalid(info.group, info.kind, name, [
-            {
-              field: 'metadata.finalizers',
-              message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
-            },
-          ]);
-        }
-      } else {
-        delete m.deletionTimestamp;
-        delete m.deletionGracePeriodSeconds;
-      }
-      if (m.finalizers?.length === 0) delete m.finalizers;
-      if (!sameSpec(next, current)) m.generation = (c.generation ?? 1) + 1;
-    }
-    next.apiVersion = current.apiVersion;
-    next.kind = current.kind;
-    next.metadata.resourceVersion = current.metadata.resourceVersion;
+    const next = replacement(info, current, input, opts.subresource);
     // A no-op write changes nothing, not even the resourceVersion (as kube-apiserver).
     if (sameIgnoringVersion(next, current)) return current;
     if (opts.dryRun) return next;
