@@ -2,10 +2,9 @@
 // when a guard fails because someone else wrote first. Every method is idempotent: calling it
 // again (or from eight replicas at once) converges on the same single row.
 import { applyParentChange, type ParentChange } from '../../domain/aap.ts';
-import { DomainError, isDomainError, Reason } from '../../domain/errors.ts';
-import type { OvsdbClient } from '../../ovsdb/client.ts';
-import { ConstraintViolation, isRetryable, WaitFailed } from '../../ovsdb/errors.ts';
-import { type Operation, type OperationResult, op } from '../../ovsdb/protocol.ts';
+import { DomainError, Reason } from '../../domain/errors.ts';
+import { WaitFailed } from '../../ovsdb/errors.ts';
+import type { Operation, OperationResult } from '../../ovsdb/protocol.ts';
 import { CreateBatch } from './create-batch.ts';
 import { DeleteBatch } from './delete-batch.ts';
 import { GuardBatch } from './guard-batch.ts';
@@ -13,19 +12,15 @@ import {
   healthCheckFromRow,
   type LoadBalancer,
   type LogicalSwitch,
-  LogicalSwitchColumns,
   type LogicalSwitchPort,
-  LogicalSwitchPortColumns,
   loadBalancerFromRow,
   logicalSwitchFromRow,
   logicalSwitchPortFromRow,
-  Table,
 } from './model.ts';
 import {
   createLoadBalancerOps,
   deleteLoadBalancerOps,
   type LoadBalancerSpec,
-  selectAllLoadBalancers,
   selectHealthChecks,
   selectLoadBalancerByName,
   updateLoadBalancerOps,
@@ -61,22 +56,9 @@ import {
   virtualPortSpec,
   withParents,
 } from './ops/logical-switch-port.ts';
-import type { PortCache } from './port-cache.ts';
+import { NorthboundReader, type Transactor, type WriterOptions } from './reader.ts';
 
-/** What the writer needs from a client: one transaction at a time. */
-export type Transactor = Pick<OvsdbClient, 'transact'>;
-
-export interface WriterOptions {
-  /** Attempts per operation when a guard fails or the connection drops. */
-  maxAttempts?: number;
-  /**
-   * Look ports up here instead of on the server (a long-lived process keeps one; a short-lived
-   * one reads from the server). Writes stay guarded either way.
-   */
-  portCache?: PortCache;
-  /** Called before each retry (for logs and metrics): a lost guard or a dropped connection. */
-  onRetry?: (what: string, err: unknown, attempt: number) => void;
-}
+export type { Transactor, WriterOptions } from './reader.ts';
 
 /** A virtual port's parents before and after a change (equal: nothing was written to it). */
 export interface VirtualParentsChange {
@@ -85,99 +67,22 @@ export interface VirtualParentsChange {
   after: string[];
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** A guard lost to a concurrent writer, or a connection that dropped: re-read and try again. */
-const shouldRetry = (err: unknown) =>
-  err instanceof WaitFailed || err instanceof ConstraintViolation || isRetryable(err);
-
-export class NorthboundWriter {
-  private readonly maxAttempts: number;
-  private readonly portCache: PortCache | undefined;
-  /** The port cache once it is loaded; until then reads go to the server. */
-  private get cache(): PortCache | undefined {
-    return this.portCache?.ready ? this.portCache : undefined;
-  }
-  private readonly onRetry: WriterOptions['onRetry'];
+/**
+ * Reads (NorthboundReader), compares, and writes one guarded transaction per operation; the
+ * guard-only checks, new ports and deleted ports of concurrent callers share transactions.
+ */
+export class NorthboundWriter extends NorthboundReader {
   /** Guard-only checks, batched into shared transactions. */
   private readonly guards: GuardBatch;
   /** New ports, created together per switch. */
   readonly creates: CreateBatch;
   /** Deleted ports, detached together per switch. */
   readonly deletes: DeleteBatch;
-  constructor(
-    private readonly client: Transactor,
-    opts: WriterOptions = {},
-  ) {
-    this.maxAttempts = opts.maxAttempts ?? 30;
-    this.portCache = opts.portCache;
-    this.onRetry = opts.onRetry;
+  constructor(client: Transactor, opts: WriterOptions = {}) {
+    super(client, opts);
     this.guards = new GuardBatch(client);
     this.creates = new CreateBatch(client);
     this.deletes = new DeleteBatch(client);
-  }
-
-  private async retry<T>(what: string, attempt: (i: number) => Promise<T>): Promise<T> {
-    for (let i = 1; ; i++) {
-      try {
-        return await attempt(i);
-      } catch (err) {
-        if (!shouldRetry(err) || i >= this.maxAttempts) {
-          if (err instanceof Error && !isDomainError(err))
-            err.message = `${what} (attempt ${i}): ${err.message}`;
-          throw err;
-        }
-        this.onRetry?.(what, err, i);
-        // Jitter breaks lock-step between racing writers.
-        await sleep(Math.random() * Math.min(100, 2 ** i));
-      }
-    }
-  }
-
-  private read(ops: Operation[]): Promise<OperationResult[]> {
-    return this.client.transact(ops);
-  }
-
-  // ----------------------------------------------------------------------------- readers
-
-  async getLogicalSwitch(name: string): Promise<LogicalSwitch | undefined> {
-    const [r] = await this.read([selectSwitchByName(name)]);
-    const row = r?.rows?.[0];
-    return row ? logicalSwitchFromRow(row) : undefined;
-  }
-
-  /** Every logical switch, without its `ports` column (the audit looks for orphans). */
-  async listLogicalSwitches(): Promise<LogicalSwitch[]> {
-    const [r] = await this.read([op.select(Table.LogicalSwitch, [], LogicalSwitchColumns)]);
-    return (r?.rows ?? []).map(logicalSwitchFromRow);
-  }
-
-  async getPort(name: string): Promise<LogicalSwitchPort | undefined> {
-    if (this.cache) return this.cache.get(name);
-    const [r] = await this.read([selectPortByName(name)]);
-    const row = r?.rows?.[0];
-    return row ? logicalSwitchPortFromRow(row) : undefined;
-  }
-
-  /** Ports of one switch (by its `ports` references, one consistent snapshot), or of all switches. */
-  async listPorts(filter: { switchName?: string } = {}): Promise<LogicalSwitchPort[]> {
-    if (!filter.switchName) {
-      const [r] = await this.read([op.select(Table.LogicalSwitchPort, [], LogicalSwitchPortColumns)]);
-      return (r?.rows ?? []).map(logicalSwitchPortFromRow);
-    }
-    const [sw, ports] = await this.read([
-      selectSwitchByName(filter.switchName, ['_uuid', 'ports']),
-      op.select(Table.LogicalSwitchPort, [], LogicalSwitchPortColumns),
-    ]);
-    const swRow = sw?.rows?.[0];
-    if (!swRow) return [];
-    const members = new Set(logicalSwitchFromRow({ ...swRow, name: filter.switchName }).ports);
-    return (ports?.rows ?? []).map(logicalSwitchPortFromRow).filter((p) => members.has(p.uuid));
-  }
-
-  async listLoadBalancers(): Promise<LoadBalancer[]> {
-    const [r] = await this.read([selectAllLoadBalancers()]);
-    return (r?.rows ?? []).map(loadBalancerFromRow);
   }
 
   // ----------------------------------------------------------------------------- switches
