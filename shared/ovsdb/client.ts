@@ -12,22 +12,22 @@ import {
   RpcError,
   Timeout,
 } from './errors.ts';
+import { deliver, type Monitor, type MonitorSpec, type MonitorState } from './monitor.ts';
 import {
-  type MonitorRequest,
   monitorRequestToJson,
   type Operation,
   type OperationResult,
   operationToJson,
   optional,
-  type RawTableUpdates,
   resultFromJson,
-  type TableUpdates2,
   tableUpdates2FromJson,
   where,
   ZERO_UUID,
 } from './protocol.ts';
 import { JsonRpcConnection } from './rpc.ts';
 import { openStream } from './transport.ts';
+
+export type { Monitor, MonitorSpec, MonitorUpdateHandler, RawMonitorUpdateHandler } from './monitor.ts';
 
 export interface ReconnectOptions {
   /** Default true. Without it the first drop leaves the client disconnected for good. */
@@ -53,46 +53,8 @@ export interface OvsdbClientOptions {
   connectTimeoutMs?: number;
 }
 
-export type MonitorUpdateHandler = (updates: TableUpdates2, info: { reset: boolean }) => void;
-
-export type RawMonitorUpdateHandler = (updates: RawTableUpdates, info: { reset: boolean }) => void;
-
-export interface MonitorSpec {
-  tables: Record<string, MonitorRequest>;
-  /** `reset: true` means `updates` is the full current state: drop what you kept before. */
-  onUpdate?: MonitorUpdateHandler;
-  /**
-   * Instead of onUpdate: the rows' changes as JSON, for a handler that decodes them itself (a
-   * snapshot of 120,000 rows decoded in one go holds the thread; the port cache does it in slices).
-   */
-  onRawUpdate?: RawMonitorUpdateHandler;
-}
-
-export interface Monitor {
-  readonly id: string;
-  /** The last transaction id seen (monitor_cond_since), or the zero uuid. */
-  readonly lastTxnId: string;
-  cancel(): Promise<void>;
-}
-
-interface MonitorState {
-  id: string;
-  spec: MonitorSpec;
-  lastTxnId: string;
-  /** False until the server accepted this monitor on the current connection. */
-  live: boolean;
-  firstDelivery: () => void;
-}
-
 export const defaultBackoff = (attempt: number) =>
   Math.min(1000, 50 * 2 ** attempt) * (0.75 + Math.random() * 0.25);
-
-function deliver(spec: MonitorSpec, json: unknown, reset: boolean) {
-  if (spec.onRawUpdate) {
-    const raw = json && typeof json === 'object' ? (json as RawTableUpdates) : {};
-    spec.onRawUpdate(raw, { reset });
-  } else spec.onUpdate?.(tableUpdates2FromJson(json), { reset });
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
