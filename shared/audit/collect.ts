@@ -9,6 +9,7 @@ import { isDomainError, Reason } from '../domain/errors.ts';
 import type { StatefulSet, VirtualMachine } from '../domain/types.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
 import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
+import { crossSubnetDuplicateMacs } from '../ipam/audit.ts';
 import { allReservations } from '../ipam/list-all.ts';
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
 import type { AapIndexPort, KubePort, ReconcileDeps } from '../reconcile/deps.ts';
@@ -120,6 +121,10 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
       delete reservations[subnet];
       delete allocatorViolations[subnet];
     }
+  }
+  // a MAC held in two subnets: no subnet's own audit sees both records
+  for (const [subnet, found] of Object.entries(crossSubnetDuplicateMacs(reservations))) {
+    allocatorViolations[subnet] = [...(allocatorViolations[subnet] ?? []), ...found];
   }
   const { getLogicalSwitch, listLogicalSwitches } = nbReader;
   if (getLogicalSwitch) {

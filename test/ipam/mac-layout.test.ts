@@ -57,7 +57,7 @@ const macBitSet = async (mac: string) =>
   (await redis.getbit(USED, Number.parseInt(mac.slice(9).replaceAll(':', ''), 16) - 1)) === 1;
 
 describe('the MAC registry layout', () => {
-  it('one Redis: an allocation (batched and alone) registers m:<MAC> only; the record carries the MAC', async () => {
+  it('one Redis, a fresh registry (v3): a dynamic MAC is kept by its bit and the record, a fixed one by m:<MAC>', async () => {
     await redis.flushall();
     const ipam = createRedisAllocator(redis);
     const s = uniqueName('lay');
@@ -66,28 +66,28 @@ describe('the MAC registry layout', () => {
     const batch = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => ipam.allocate({ subnet: s, owner })));
     const alone = await ipam.allocate({ subnet: s, owner: 'e' });
     const fixed = await ipam.allocate({ subnet: s, owner: 'f', mac: '02:00:00:90:00:01' });
-    const all = [...batch, alone, fixed];
-    expect(await registry(s)).toEqual({ h: [], m: all.map((a) => `${a.mac} ${s}/${a.owner}`).sort() });
-    for (const a of all.slice(0, 5)) expect(await macBitSet(a.mac)).toBe(true);
-    // a registry this version created, never written by the Cluster protocol: no h:<holder> to read
+    expect(await registry(s)).toEqual({ h: [], m: [`${fixed.mac} ${s}/f`] });
+    for (const a of [...batch, alone]) expect(await macBitSet(a.mac)).toBe(true);
+    expect(new Set([...batch, alone].map((a) => a.mac)).size).toBe(5);
+    // a registry this version created, never written by the Cluster protocol: no h:<holder> to
+    // read ('#h' '0'), and layout v3 ('#m' '1'); the map holds the marks, the cursor and the fixed MAC
     expect(await redis.hget(MAP, '#h')).toBe('0');
+    expect(await readMacLayout(redis)).toBe('v3');
+    expect((await redis.hkeys(MAP)).sort()).toEqual(['#h', '#m', '#next', `m:${fixed.mac}`]);
     expect(await ipam.audit(s)).toEqual([]);
     // a repeat answers the held MAC; a fixed MAC held by another owner is refused naming it
     expect(await ipam.allocate({ subnet: s, owner: 'a' })).toMatchObject({
       mac: batch[0]?.mac,
       created: false,
     });
-    const e = await ipam.allocate({ subnet: s, owner: 'g', mac: alone.mac }).catch((x: unknown) => x);
-    expect(e).toMatchObject({ reason: 'MACConflict', details: { holder: `${s}/e` } });
-    // release frees the MAC (entry and bit); replace moves it
+    const e = await ipam.allocate({ subnet: s, owner: 'g', mac: fixed.mac }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ reason: 'MACConflict', details: { holder: `${s}/f` } });
+    // release frees the MAC (its bit: the record was its only other copy); replace moves it
     expect(await ipam.release(s, 'e')).toBe(true);
     expect(await macBitSet(alone.mac)).toBe(false);
     const moved = await ipam.replace({ subnet: s, owner: 'f', mac: '02:00:00:90:00:02' });
     expect(moved.mac).toBe('02:00:00:90:00:02');
-    expect(await registry(s)).toEqual({
-      h: [],
-      m: [...batch, moved].map((a) => `${a.mac} ${s}/${a.owner}`).sort(),
-    });
+    expect(await registry(s)).toEqual({ h: [], m: [`02:00:00:90:00:02 ${s}/f`] });
     expect(await ipam.audit(s)).toEqual([]);
   });
 
@@ -99,10 +99,13 @@ describe('the MAC registry layout', () => {
     const held = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => ipam.allocate({ subnet: s, owner })));
     // what older versions stored besides: h:<holder> -> MAC for every owner, and no '#h' mark; and
     // a MAC the Cluster protocol of an older version reserved for an owner that got no address
-    await redis.hset(MAP, ...held.flatMap((a) => [`h:${s}/${a.owner}`, a.mac]));
+    await redis.hset(
+      MAP,
+      ...held.flatMap((a) => [`h:${s}/${a.owner}`, a.mac, `m:${a.mac}`, `${s}/${a.owner}`]),
+    );
     await redis.hset(MAP, `h:${s}/left`, '00:00:00:00:10:00', `m:00:00:00:00:10:00`, `${s}/left`);
     await redis.setbit(USED, 0x1000 - 1, 1);
-    await redis.hdel(MAP, '#h');
+    await redis.hdel(MAP, '#h', '#m');
     // the owner's allocation (in a batch: the fast path) takes that MAC
     const wave = await Promise.all(['left', 'x', 'y'].map((owner) => ipam.allocate({ subnet: s, owner })));
     expect(wave[0]).toMatchObject({ mac: '00:00:00:00:10:00', created: true });
@@ -172,10 +175,9 @@ describe('the MAC registry layout', () => {
     // replace frees the held MAC
     await cluster.replace({ subnet: s, owner: 'c', mac: '02:00:00:92:00:01' });
     expect(await macBitSet(held[2]!.mac)).toBe(false);
-    expect(await registry(s)).toEqual({
-      h: [`h:${s}/c`],
-      m: [`${held[1]?.mac} ${s}/b`, `02:00:00:92:00:01 ${s}/c`].sort(),
-    });
+    // (a fresh registry is v3: b's MAC is kept by its bit and record; the Cluster protocol writes m:)
+    expect(await registry(s)).toEqual({ h: [`h:${s}/c`], m: [`02:00:00:92:00:01 ${s}/c`] });
+    expect(await macBitSet(held[1]!.mac)).toBe(true);
     expect(await cluster.audit(s)).toEqual([]);
   });
 
@@ -183,6 +185,8 @@ describe('the MAC registry layout', () => {
     await redis.flushall();
     const ipam = createRedisAllocator(redis);
     const s = uniqueName('leak');
+    // a v2 registry (m:<MAC> for every MAC): what an older version's release leaves is visible
+    await redis.hset(MAP, '#h', '0');
     await ipam.registerSubnet({ name: s, cidrBlock: '10.94.0.0/24' });
     const [a] = await Promise.all(['a', 'b', 'c'].map((owner) => ipam.allocate({ subnet: s, owner })));
     expect(await ipam.audit(s)).toEqual([]);
@@ -280,14 +284,19 @@ describe('the MAC registry layout', () => {
       await ipam.allocate({ subnet: s, owner: 'f', mac: '02:00:00:96:00:01' });
       await ipam.replace({ subnet: s, owner: 'a', mac: '02:00:00:96:00:02' });
       expect((await registry(s)).h).toEqual([]);
-      expect((await registry(s)).m).toHaveLength(5);
-      expect(await readMacLayout(redis)).toBe('v2');
-      expect(await switchMacLayout(redis)).toEqual({ before: 'v2', after: 'v2' });
+      // v3: m:<MAC> for the two fixed MACs only
+      expect((await registry(s)).m).toEqual(
+        [`02:00:00:96:00:01 ${s}/f`, `02:00:00:96:00:02 ${s}/a`].sort(),
+      );
+      expect(await readMacLayout(redis)).toBe('v3');
+      // forward only: asked for v2 (the default) or v3, it stays v3
+      expect(await switchMacLayout(redis)).toEqual({ before: 'v3', after: 'v3' });
+      expect(await switchMacLayout(redis, 'v3')).toEqual({ before: 'v3', after: 'v3' });
       // still '0': no h:<holder> read either
       expect(await redis.hget(MAP, '#h')).toBe('0');
     });
 
-    it('the operator command: npm run audit -- --mac-layout=show|v2 reads and switches the mark', async () => {
+    it('the operator command: npm run audit -- --mac-layout=show|v2|v3 reads and switches the marks, forward only', async () => {
       await redis.flushall();
       await redis.hset(MAP, '#next', '7');
       const audit = (arg: string) =>
@@ -304,13 +313,20 @@ describe('the MAC registry layout', () => {
           }),
         );
       // a process each (a few seconds under load): the reads side by side, then the switch
-      const [show, bad] = await Promise.all([audit('show'), audit('v3')]);
+      const [show, bad] = await Promise.all([audit('show'), audit('v4')]);
       expect(show).toEqual({ code: 0, out: 'MAC registry layout: v1\n' });
       expect(bad.code).toBe(2);
-      expect(bad.out).toContain('--mac-layout must be show or v2');
+      expect(bad.out).toContain('--mac-layout must be show, v2 or v3');
       expect(await redis.hget(MAP, '#h')).toBeNull();
       expect(await audit('v2')).toEqual({ code: 0, out: 'MAC registry layout: v1 -> v2\n' });
       expect(await redis.hgetall(MAP)).toEqual({ '#next': '7', '#h': '1' });
+      expect(await audit('v3')).toEqual({ code: 0, out: 'MAC registry layout: v2 -> v3\n' });
+      expect(await redis.hgetall(MAP)).toEqual({ '#next': '7', '#h': '1', '#m': '1' });
+      // again, or back to v2: no change
+      const [again, back] = await Promise.all([audit('v3'), audit('v2')]);
+      expect(again).toEqual({ code: 0, out: 'MAC registry layout: v3 already\n' });
+      expect(back).toEqual({ code: 0, out: 'MAC registry layout: v3 already\n' });
+      expect(await redis.hgetall(MAP)).toEqual({ '#next': '7', '#h': '1', '#m': '1' });
     });
   });
 });
