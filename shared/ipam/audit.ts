@@ -266,7 +266,7 @@ const formatAddr = (fr: FamilyRange, pos: string) => addressOf(fr, pos);
 /**
  * One 'mac' violation per MAC that more than one holder's record names. A registry that keeps a
  * dynamic MAC by its bit and the record only (layout v3) has no m:<MAC> naming one of them, so the
- * records are compared with each other. Holders in the order given.
+ * records are compared with each other. Holders sorted (a stable message whatever the read order).
  */
 export function duplicateMacs(held: Iterable<readonly [holder: string, mac: string]>): Violation[] {
   const by = new Map<string, string[]>();
@@ -275,7 +275,10 @@ export function duplicateMacs(held: Iterable<readonly [holder: string, mac: stri
   }
   return [...by]
     .filter(([, holders]) => holders.length > 1)
-    .map(([mac, holders]) => ({ kind: 'mac', message: `MAC ${mac} is held by ${holders.join(', ')}` }));
+    .map(([mac, holders]) => ({
+      kind: 'mac',
+      message: `MAC ${mac} is held by ${holders.sort().join(', ')}`,
+    }));
 }
 
 /**
@@ -296,8 +299,11 @@ export function crossSubnetDuplicateMacs(
   for (const [mac, held] of by) {
     const subnets = [...new Set(held.map((h) => h.subnet))];
     if (subnets.length < 2) continue;
-    const message = `MAC ${mac} is held in more than one subnet: by ${held.map((h) => h.holder).join(', ')}`;
-    for (const subnet of subnets) (out[subnet] ??= []).push({ kind: 'mac', message });
+    const message = `MAC ${mac} is held in more than one subnet: by ${held
+      .map((h) => h.holder)
+      .sort()
+      .join(', ')}`;
+    for (const subnet of subnets) out[subnet] = [...(out[subnet] ?? []), { kind: 'mac', message }];
   }
   return out;
 }

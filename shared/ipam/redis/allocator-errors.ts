@@ -36,10 +36,14 @@ export function scriptError(
       // no holder: a MAC taken from the dynamic space, kept by its bit and its owner's record only
       // (layout v3), so the script cannot name the owner
       return detail
-        ? new DomainError(Reason.MACConflict, `MAC ${canonicalMac(req.mac ?? '')} is already held by ${detail}`, {
-            holder: detail,
-            field: 'mac',
-          })
+        ? new DomainError(
+            Reason.MACConflict,
+            `MAC ${canonicalMac(req.mac ?? '')} is already held by ${detail}`,
+            {
+              holder: detail,
+              field: 'mac',
+            },
+          )
         : new DomainError(
             Reason.MACConflict,
             `MAC ${canonicalMac(req.mac ?? '')} is already in use by a reservation that took it dynamically; pick another MAC`,

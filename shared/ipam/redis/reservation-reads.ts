@@ -138,7 +138,9 @@ export async function audit(ctx: AllocatorContext, subnet: string): Promise<Viol
       const macs = await ctx.redis.hmget(MAC_MAP, ...holders.map((h) => `h:${h}`));
       const [v3, ...back] = await ctx.redis.hmget(MAC_MAP, '#m', ...recMacs.map((m) => `m:${m}`));
       // layout v3: a MAC taken from the dynamic space has no m:<MAC>; its bit must be set instead
-      const unregistered = recMacs.flatMap((m, i) => (back[i] === null && macBitOf(m) !== undefined ? [i] : []));
+      const unregistered = recMacs.flatMap((m, i) =>
+        back[i] === null && macBitOf(m) !== undefined ? [i] : [],
+      );
       const bitSet = new Map<number, boolean>();
       if (v3 === '1' && unregistered.length > 0) {
         const pipe = ctx.redis.pipeline();
