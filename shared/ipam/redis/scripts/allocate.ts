@@ -19,8 +19,10 @@ import { COMMON, MAC_LIB, POS_TEXT, SUBNET_LIB } from './lib.ts';
  * The MAC holder is "<subnet>/<owner>". With MAC_KEYS a new owner's MAC is registered as m:<MAC> ->
  * holder only: its record carries the MAC, so h:<holder> would be a second copy (one hash field
  * per allocation); an existing h:<holder> (older versions, the Cluster protocol) is still read first.
- * A registry older versions wrote keeps getting h:<holder> too until the operator switches its
- * layout (the '#h' mark, see macRead; mac-layout.ts), so older replicas stay correct meanwhile.
+ * In layout v3 (the '#m' mark) a MAC claimed from the dynamic space gets no m:<MAC> either (its
+ * bit and the record are its copies); a fixed MAC always does. A registry older versions wrote keeps
+ * getting h:<holder> and m:<MAC> until the operator switches its layout (the '#h' and '#m' marks,
+ * see macRead; mac-layout.ts), so older replicas stay correct meanwhile.
  * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each the record
  *   v4pos '|' v6pos '|' mac (created), '=' and the record (held already), or
  *   'E' reason '|' field '|' holder-or-held (refused).
