@@ -2,10 +2,13 @@
 // (redis.call('TIME')) at the end of each phase of its fast path, summed per phase over 400 calls of
 // 50 new owners each on a subnet that already holds `prefill` owners, and printed per allocation.
 // Next to it, the same way: "inserts only", a script that makes just the inserts of 50 allocations
-// from strings it is given (HMGET of the records, HSET of record and address, ZADD, HSET of
-// m:<MAC>), the floor of this layout; and the bench's bare BITPOS+SETBIT script, per call.
+// from strings it is given (HMGET of the records, HSET of record and address, ZADD, and HSET of
+// m:<MAC> in MAC layout v2 or of the cursor alone in v3), the floor of this layout; and the
+// bench's bare BITPOS+SETBIT script, per call.
 // Not part of `npm run bench` (no .bench suffix):
-//   [BATCH=50] node --import tsx bench/ipam-phases.ts [v4|v6] [prefill]   (defaults: v6 20000; BATCH: owners per call)
+//   [BATCH=50] node --import tsx bench/ipam-phases.ts [v4|v6] [prefill] [v3|v2]   (defaults: v6 20000 v3)
+// BATCH: owners per call. v3: a fresh MAC registry (a dynamic MAC is kept by its bit and the record,
+// no m:<MAC>); v2: a registry that existed before (m:<MAC> for every MAC).
 import { Redis } from 'ioredis';
 import { startRedis } from '../infra/local/services.ts';
 import { createRedisAllocator } from '../shared/ipam/index.ts';
@@ -14,6 +17,7 @@ import { ALLOCATE } from '../shared/ipam/redis/scripts/index.ts';
 
 const fam = process.argv[2] ?? 'v6';
 const prefill = Number(process.argv[3] ?? 20000);
+const layout = process.argv[4] === 'v2' ? 'v2' : 'v3';
 const BATCH = Number(process.env.BATCH ?? 50);
 const CALLS = 400;
 
@@ -47,7 +51,7 @@ function instrumented(): string {
   mark('\n  for f, pk in pairs(picks) do\n    for _, w in ipairs(pk.wins) do', 'write lists, replies');
   mark("\n  redis.call('HSET', S, unpack(hs))\n", 'bitmap SETRANGEs');
   mark("\n  redis.call('ZADD', IDX, unpack(idx))\n", 'HSET state (record, address)');
-  mark('\n  if macN > 0 then', 'ZADD owner index');
+  mark('\n  if anyClaimed then', 'ZADD owner index');
   const end = "    redis.call('HSET', MAP, unpack(macHs))\n  end\n  return replies\nend";
   if (!lua.includes(end)) throw new Error('the fast path end is not in the script');
   lua = lua.replace(
@@ -60,8 +64,8 @@ function instrumented(): string {
 const INSERTS_ONLY = `${TIMER}
 local S, IDX, MAP = KEYS[1], KEYS[2], KEYS[5]
 local f, hs, idx, mh = {}, {}, {}, {}
-for i = 0, #ARGV / 6 - 1 do
-  local a = i * 6
+for i = 0, (#ARGV - 1) / 6 - 1 do
+  local a = i * 6 + 1
   f[i + 1] = ARGV[a + 2]
   hs[4 * i + 1] = ARGV[a + 2]; hs[4 * i + 2] = ARGV[a + 3]; hs[4 * i + 3] = ARGV[a + 4]; hs[4 * i + 4] = ARGV[a + 1]
   idx[2 * i + 1] = '0'; idx[2 * i + 2] = ARGV[a + 1]
@@ -74,7 +78,7 @@ redis.call('HSET', S, unpack(hs))
 MARK('floor: HSET state')
 redis.call('ZADD', IDX, unpack(idx))
 MARK('floor: ZADD')
-redis.call('HSET', MAP, unpack(mh))
+if ARGV[1] == 'v2' then redis.call('HSET', MAP, unpack(mh)) else redis.call('HSET', MAP, '#next', #ARGV) end
 MARK('floor: HSET MAC registry')
 FLUSH()
 return 1
@@ -89,6 +93,7 @@ return p`;
 const server = await startRedis();
 const redis = new Redis(server.url);
 try {
+  if (layout === 'v2') await redis.hset(MAC_KEYS[0], '#next', '0', '#h', '0');
   const ipam = createRedisAllocator(redis);
   await ipam.registerSubnet({ name: 's', cidrBlock: fam === 'v6' ? 'fd00:10:16::/64' : '10.16.0.0/16' });
   for (let i = 0; i < prefill; i += BATCH)
@@ -116,13 +121,17 @@ try {
     const owners = Array.from({ length: BATCH }, () => `o${seq++}`);
     await redis.evalsha(sha, keys.length, ...keys, gen, 'o'.repeat(BATCH), ...owners);
   }
-  await report(`allocate script, ${fam}, ${prefill} owners before, ${BATCH} new owners per call`, BATCH);
+  console.log(`MAC registry: ${await redis.hlen(MAC_KEYS[0])} fields after ${seq + prefill} owners`);
+  await report(
+    `allocate script, ${fam}, ${prefill} owners before, ${BATCH} new owners per call, MAC layout ${layout}`,
+    BATCH,
+  );
 
   const floorSha = (await redis.script('LOAD', INSERTS_ONLY)) as string;
   const f = fam === 'v6' ? '6' : '4';
   const hex = (n: number) => (n & 255).toString(16).toUpperCase().padStart(2, '0');
   for (let c = 0; c < CALLS; c++) {
-    const args: string[] = [];
+    const args: string[] = [layout];
     for (let j = 0; j < BATCH; j++) {
       const i = seq++;
       const owner = `o${i}`;

@@ -2,7 +2,7 @@
 // drift as a table, and with --repair acts in the direction of the API server, then audits again.
 // Connection info: flags, else the environment, else .local/stack.json (written by `npm start`).
 // Exit code: 0 clean (or clean after repair), 1 drift left, 2 usage or connection error.
-// `--mac-layout=show|v2` reads or switches the MAC registry's layout instead (Redis only): the
+// `--mac-layout=show|v2|v3` reads or switches the MAC registry's layout instead (Redis only): the
 // upgrade's last step, once every replica runs this version (docs/parts/ipam.md).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,8 +35,10 @@ const USAGE = `usage: npm run audit -- [--repair] [--json] [--quiet] [connection
                          OVN_NB_SSL_KEY_FILE, OVN_NB_SSL_CERT_FILE, OVN_NB_SSL_CA_FILE)
   --kubeconfig FILE      (KUBECONFIG)
   --stack FILE           fallback description (default .local/stack.json)
-  --mac-layout show|v2   no audit: print the MAC registry's layout (v1: h:<holder> written for
-                         older replicas), or switch it to v2 once every replica runs this version
+  --mac-layout show|v2|v3
+                         no audit: print the MAC registry's layout (v1: h:<holder> written for
+                         older replicas; v2: m:<MAC> for every MAC; v3: none for a dynamic MAC),
+                         or switch it forward once every replica runs this version (no way back)
 exit code: 0 clean, 1 drift left, 2 error`;
 
 async function main(): Promise<number> {
@@ -67,8 +69,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const macLayout = values['mac-layout'];
-  if (macLayout !== undefined && macLayout !== 'show' && macLayout !== 'v2') {
-    console.error(`--mac-layout must be show or v2\n\n${USAGE}`);
+  if (macLayout !== undefined && macLayout !== 'show' && macLayout !== 'v2' && macLayout !== 'v3') {
+    console.error(`--mac-layout must be show, v2 or v3\n\n${USAGE}`);
     return 2;
   }
   const stackFile = values.stack ?? join(ROOT, '.local/stack.json');
@@ -119,7 +121,7 @@ async function main(): Promise<number> {
     try {
       if (macLayout === 'show') console.log(`MAC registry layout: ${await readMacLayout(redis)}`);
       else {
-        const { before, after } = await switchMacLayout(redis);
+        const { before, after } = await switchMacLayout(redis, macLayout);
         console.log(
           `MAC registry layout: ${before === after ? `${after} already` : `${before} -> ${after}`}`,
         );

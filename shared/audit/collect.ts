@@ -8,6 +8,7 @@ import { type NamingPod, namingPod } from '../domain/aap.ts';
 import { isDomainError, Reason } from '../domain/errors.ts';
 import type { StatefulSet, VirtualMachine } from '../domain/types.ts';
 import { portOwnerHint } from '../domain/vip-binding.ts';
+import { crossSubnetDuplicateMacs } from '../ipam/audit.ts';
 import type { Allocator, Reservation, SubnetInfo, Violation } from '../ipam/index.ts';
 import { allReservations } from '../ipam/list-all.ts';
 import { type LoadBalancer, type LogicalSwitch, type LogicalSwitchPort, VENDOR } from '../ovn/nb/index.ts';
@@ -120,6 +121,10 @@ export async function collectState(ports: AuditPorts, opts: CollectOptions = {})
       delete reservations[subnet];
       delete allocatorViolations[subnet];
     }
+  }
+  // a MAC held in two subnets: no subnet's own audit sees both records
+  for (const [subnet, found] of Object.entries(crossSubnetDuplicateMacs(reservations))) {
+    allocatorViolations[subnet] = [...(allocatorViolations[subnet] ?? []), ...found];
   }
   const { getLogicalSwitch, listLogicalSwitches } = nbReader;
   if (getLogicalSwitch) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { snapshotOfDump } from './audit.ts';
+import { crossSubnetDuplicateMacs, duplicateMacs, snapshotOfDump } from './audit.ts';
 
 const b = (s: string) => new TextEncoder().encode(s);
 
@@ -39,5 +39,33 @@ describe('snapshotOfDump', () => {
     expect(v4.pages.get('0')).toEqual({ used, ever: used, excluded: Uint8Array.of(0x80) });
     const v6 = snap.families.get(6)!;
     expect([v6.ownedCount, [...v6.a2o], v6.pages.size]).toEqual([0, [['0:5', 'vip/a']], 0]);
+  });
+});
+
+describe('duplicate MACs', () => {
+  it('within a set of holders: one violation per MAC more than one holds (empty MACs skipped)', () => {
+    expect(
+      duplicateMacs([
+        ['vip/c', '00:00:00:00:00:01'],
+        ['vip/b', '00:00:00:00:00:02'],
+        ['vip/a', '00:00:00:00:00:01'],
+        ['vip/d', ''],
+        ['vip/e', ''],
+      ]),
+    ).toEqual([{ kind: 'mac', message: 'MAC 00:00:00:00:00:01 is held by vip/a, vip/c' }]);
+    expect(duplicateMacs([['vip/a', '00:00:00:00:00:01']])).toEqual([]);
+  });
+
+  it('across subnets: reported under each subnet involved; a duplicate inside one subnet is left to its audit', () => {
+    const r = (owner: string, mac: string) => ({ owner, mac });
+    const found = crossSubnetDuplicateMacs({
+      s2: [r('vip/x', '00:00:00:00:00:01'), r('vip/y', '00:00:00:00:00:03')],
+      s1: [r('vip/a', '00:00:00:00:00:01'), r('vip/b', '00:00:00:00:00:02'), r('vip/c', '00:00:00:00:00:02')],
+      s3: [r('vip/z', '00:00:00:00:00:04'), r('vip/n', '')],
+      s4: [r('vip/n', '')],
+    });
+    const message = 'MAC 00:00:00:00:00:01 is held in more than one subnet: by s1/vip/a, s2/vip/x';
+    expect(found).toEqual({ s1: [{ kind: 'mac', message }], s2: [{ kind: 'mac', message }] });
+    expect(crossSubnetDuplicateMacs({ s1: [r('vip/a', '00:00:00:00:00:01')], s2: [] })).toEqual({});
   });
 });

@@ -107,6 +107,7 @@ export function auditSnapshot(range: SubnetRange, snap: SubnetSnapshot): Violati
     if (!fs) continue;
     auditFamily(fr, fs, snap, heldBy, out);
   }
+  out.push(...duplicateMacs([...snap.records].map(([owner, rec]) => [owner, rec.split('|')[2] ?? ''])));
   return out;
 }
 
@@ -261,3 +262,48 @@ function auditFamily(
 }
 
 const formatAddr = (fr: FamilyRange, pos: string) => addressOf(fr, pos);
+
+/**
+ * One 'mac' violation per MAC that more than one holder's record names. A registry that keeps a
+ * dynamic MAC by its bit and the record only (layout v3) has no m:<MAC> naming one of them, so the
+ * records are compared with each other. Holders sorted (a stable message whatever the read order).
+ */
+export function duplicateMacs(held: Iterable<readonly [holder: string, mac: string]>): Violation[] {
+  const by = new Map<string, string[]>();
+  for (const [holder, mac] of held) {
+    if (mac) by.set(mac, [...(by.get(mac) ?? []), holder]);
+  }
+  return [...by]
+    .filter(([, holders]) => holders.length > 1)
+    .map(([mac, holders]) => ({
+      kind: 'mac',
+      message: `MAC ${mac} is held by ${holders.sort().join(', ')}`,
+    }));
+}
+
+/**
+ * MACs held in more than one subnet (the MAC registry is cluster-wide; a subnet's own audit sees
+ * only its records): per subnet involved, one 'mac' violation naming every holder
+ * ("<subnet>/<owner>"). Duplicates inside one subnet are its own audit's (auditSnapshot).
+ */
+export function crossSubnetDuplicateMacs(
+  reservations: Readonly<Record<string, readonly { readonly owner: string; readonly mac: string }[]>>,
+): Record<string, Violation[]> {
+  const by = new Map<string, { subnet: string; holder: string }[]>();
+  for (const subnet of Object.keys(reservations).sort()) {
+    for (const r of reservations[subnet] ?? []) {
+      if (r.mac) by.set(r.mac, [...(by.get(r.mac) ?? []), { subnet, holder: `${subnet}/${r.owner}` }]);
+    }
+  }
+  const out: Record<string, Violation[]> = {};
+  for (const [mac, held] of by) {
+    const subnets = [...new Set(held.map((h) => h.subnet))];
+    if (subnets.length < 2) continue;
+    const message = `MAC ${mac} is held in more than one subnet: by ${held
+      .map((h) => h.holder)
+      .sort()
+      .join(', ')}`;
+    for (const subnet of subnets) out[subnet] = [...(out[subnet] ?? []), { kind: 'mac', message }];
+  }
+  return out;
+}

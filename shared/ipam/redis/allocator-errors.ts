@@ -33,14 +33,22 @@ export function scriptError(
         { holder: detail, field },
       );
     case 'MACConflict':
-      return new DomainError(
-        Reason.MACConflict,
-        `MAC ${canonicalMac(req.mac ?? '')} is already held by ${detail}`,
-        {
-          holder: detail,
-          field: 'mac',
-        },
-      );
+      // no holder: a MAC taken from the dynamic space, kept by its bit and its owner's record only
+      // (layout v3), so the script cannot name the owner
+      return detail
+        ? new DomainError(
+            Reason.MACConflict,
+            `MAC ${canonicalMac(req.mac ?? '')} is already held by ${detail}`,
+            {
+              holder: detail,
+              field: 'mac',
+            },
+          )
+        : new DomainError(
+            Reason.MACConflict,
+            `MAC ${canonicalMac(req.mac ?? '')} is already in use by a reservation that took it dynamically; pick another MAC`,
+            { field: 'mac' },
+          );
     case 'SubnetFull':
       return new DomainError(
         Reason.SubnetFull,

@@ -16,7 +16,7 @@ import {
 import type { FamilyRange } from '../subnet-range.ts';
 import { type AllocatorContext, MAX_RETRIES, requireSubnet } from './allocator-context.ts';
 import { notFound } from './allocator-errors.ts';
-import { MAC_MAP, stateKey, subnetKeys } from './keys.ts';
+import { MAC_MAP, MAC_USED, stateKey, subnetKeys } from './keys.ts';
 import { fromRecord } from './reservation-codec.ts';
 
 export async function get(
@@ -136,16 +136,35 @@ export async function audit(ctx: AllocatorContext, subnet: string): Promise<Viol
     if (holders.length > 0) {
       const recMacs = holders.map((h) => (records.get(h.slice(subnet.length + 1)) ?? '').split('|')[2] ?? '');
       const macs = await ctx.redis.hmget(MAC_MAP, ...holders.map((h) => `h:${h}`));
-      const back = await ctx.redis.hmget(MAC_MAP, ...recMacs.map((m) => `m:${m}`));
+      const [v3, ...back] = await ctx.redis.hmget(MAC_MAP, '#m', ...recMacs.map((m) => `m:${m}`));
+      // layout v3: a MAC taken from the dynamic space has no m:<MAC>; its bit must be set instead
+      const unregistered = recMacs.flatMap((m, i) =>
+        back[i] === null && macBitOf(m) !== undefined ? [i] : [],
+      );
+      const bitSet = new Map<number, boolean>();
+      if (v3 === '1' && unregistered.length > 0) {
+        const pipe = ctx.redis.pipeline();
+        for (const i of unregistered) pipe.getbit(MAC_USED, macBitOf(recMacs[i] ?? '') ?? 0);
+        const bits = (await pipe.exec()) ?? [];
+        unregistered.forEach((i, j) => {
+          const [err, bit] = bits[j] ?? [];
+          if (err) throw err;
+          bitSet.set(i, bit === 1);
+        });
+      }
       holders.forEach((h, i) => {
         const mac = recMacs[i];
-        // on one Redis the record alone carries the MAC (no h:<holder>); m:<MAC> names the holder
-        if ((macs[i] !== mac && macs[i] !== null) || back[i] !== h) {
-          violations.push({
-            kind: 'mac',
-            message: `${h} records MAC ${mac} but the MAC registry says ${macs[i] ?? 'none'} (held by ${back[i] ?? 'nobody'})`,
-          });
-        }
+        // on one Redis the record alone carries the MAC (no h:<holder>); m:<MAC> names the holder,
+        // or (v3) there is none and the MAC's bit is set
+        const hMismatch = macs[i] !== mac && macs[i] !== null;
+        if (!hMismatch && (back[i] === h || bitSet.get(i) === true)) return;
+        violations.push({
+          kind: 'mac',
+          message:
+            bitSet.get(i) === false && !hMismatch
+              ? `${h} records MAC ${mac}, which is neither registered nor marked in use (its bit is clear)`
+              : `${h} records MAC ${mac} but the MAC registry says ${macs[i] ?? 'none'} (held by ${back[i] ?? 'nobody'})`,
+        });
       });
     }
     // MACs held for an owner of this subnet that holds no address (a crash between the two
@@ -195,6 +214,13 @@ export async function audit(ctx: AllocatorContext, subnet: string): Promise<Viol
     return violations;
   }
   throw new DomainError(Reason.SubnetNotReady, `subnet ${subnet} is being changed; try again`);
+}
+
+/** A MAC's bit in {ipam-mac}:u (00:00:00:XX:XX:XX, value i+1 at bit i), undefined outside that space. */
+function macBitOf(mac: string): number | undefined {
+  if (!mac.startsWith('00:00:00:')) return undefined;
+  const v = Number.parseInt(mac.slice(9).replaceAll(':', ''), 16);
+  return Number.isInteger(v) && v > 0 ? v - 1 : undefined;
 }
 
 const encodeCursor = (owner: string) => Buffer.from(owner, 'utf8').toString('base64url');

@@ -79,9 +79,17 @@ export async function allocate(ctx: WriteContext, req: AllocateRequest): Promise
       const v6 = fixedPosition(s.range, 6, req.v6);
       if (ctx.splitMac && !reservedMac) {
         const m = (await ctx.cmd.macReserve(...MAC_KEYS, `${req.subnet}/${req.owner}`, fixedMac)) as Reply;
-        if (m[0] === 'ERR') throw scriptError(s.range, req, m as string[]);
-        macCreated = m[1] === 1;
-        reservedMac = String(m[2]);
+        if (m[0] === 'ERR') {
+          // a MAC taken dynamically (layout v3, no m:<MAC>) may be this owner's own, allocated on one
+          // Redis before the data moved: its record says so, and the repeat goes on with it
+          const own =
+            m[1] === 'MACConflict' && !m[3] ? await recordMac(ctx, req.subnet, req.owner) : undefined;
+          if (own !== fixedMac) throw scriptError(s.range, req, m as string[]);
+          reservedMac = fixedMac;
+        } else {
+          macCreated = m[1] === 1;
+          reservedMac = String(m[2]);
+        }
       }
       const one: BatchRequest = {
         subnet: req.subnet,
@@ -109,6 +117,12 @@ export async function allocate(ctx: WriteContext, req: AllocateRequest): Promise
   } finally {
     if (macCreated) await ctx.cmd.macRelease(...MAC_KEYS, `${req.subnet}/${req.owner}`);
   }
+}
+
+/** The MAC an owner's record carries (undefined: no record). */
+async function recordMac(ctx: WriteContext, subnet: string, owner: string): Promise<string | undefined> {
+  const [, rec] = (await ctx.cmd.get(...subnetKeys(subnet), owner)) as [unknown, string | null];
+  return rec === null ? undefined : (rec.split('|')[2] ?? '');
 }
 
 export async function release(ctx: AllocatorContext, subnet: string, owner: string): Promise<boolean> {

@@ -19,8 +19,10 @@ import { COMMON, MAC_LIB, POS_TEXT, SUBNET_LIB } from './lib.ts';
  * The MAC holder is "<subnet>/<owner>". With MAC_KEYS a new owner's MAC is registered as m:<MAC> ->
  * holder only: its record carries the MAC, so h:<holder> would be a second copy (one hash field
  * per allocation); an existing h:<holder> (older versions, the Cluster protocol) is still read first.
- * A registry older versions wrote keeps getting h:<holder> too until the operator switches its
- * layout (the '#h' mark, see macRead; mac-layout.ts), so older replicas stay correct meanwhile.
+ * In layout v3 (the '#m' mark) a MAC claimed from the dynamic space gets no m:<MAC> either (its
+ * bit and the record are its copies); a fixed MAC always does. A registry older versions wrote keeps
+ * getting h:<holder> and m:<MAC> until the operator switches its layout (the '#h' and '#m' marks,
+ * see macRead; mac-layout.ts), so older replicas stay correct meanwhile.
  * Reply: {'STALE'} | {'NOSUBNET'} | {'OK', one string per request}, each the record
  *   v4pos '|' v6pos '|' mac (created), '=' and the record (held already), or
  *   'E' reason '|' field '|' holder-or-held (refused).
@@ -117,8 +119,8 @@ local function fast()
   -- cursor, at most 64 tries each, as macClaim takes them
   local holders = {}
   for j = 1, nNew do holders[j] = subnet .. '/' .. owners[newAt[j]] end
-  local macNext, held, fresh, oldLayout = macRead(holders)
-  local macs, claimed, macWins, prefixes = {}, {}, {}, {}
+  local macNext, held, fresh, oldLayout, v3 = macRead(holders)
+  local macs, claimed, macWins, prefixes, anyClaimed = {}, {}, {}, {}, false
   do
     local at = macNext % MAC_BITS
     local w
@@ -176,9 +178,13 @@ local function fast()
     hs[hsN + 1] = fields[i]; hs[hsN + 2] = rec; hsN = hsN + 2
     idx[2 * j - 1] = '0'; idx[2 * j] = owner
     if claimed[j] then
-      macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holders[j]
-      macN = macN + 2
-      if oldLayout then macHs[macN + 1] = 'h:' .. holders[j]; macHs[macN + 2] = mac; macN = macN + 2 end
+      anyClaimed = true
+      -- v3: the bit and the record are the MAC's copies; v1/v2 register m:<MAC> as older replicas read it
+      if not v3 then
+        macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holders[j]
+        macN = macN + 2
+        if oldLayout then macHs[macN + 1] = 'h:' .. holders[j]; macHs[macN + 2] = mac; macN = macN + 2 end
+      end
     end
   end
   -- the others (an owner with a record, or one already new in this batch): '=' and the record
@@ -218,9 +224,9 @@ local function fast()
   end
   redis.call('HSET', S, unpack(hs))
   redis.call('ZADD', IDX, unpack(idx))
-  if macN > 0 then
+  if anyClaimed then
     macHs[macN + 1] = '#next'; macHs[macN + 2] = macNext
-    if fresh then macHs[macN + 3] = '#h'; macHs[macN + 4] = '0' end
+    if fresh then macHs[macN + 3] = '#h'; macHs[macN + 4] = '0'; macHs[macN + 5] = '#m'; macHs[macN + 6] = '1' end
     redis.call('HSET', MAP, unpack(macHs))
   end
   return replies
@@ -264,17 +270,22 @@ if gen ~= ARGV[1] then return {'STALE'} end
 --   '1' (switched by the operator once every replica runs this version, or h:<holder> written
 --     by the Cluster protocol): read h:<holder>, write m:<MAC> only.
 --   '0' (a registry this version created, never given an h:<holder>): m:<MAC> only, no read.
--- fresh: no registry yet, so no older replica wrote it (the writes then set '#h' to '0').
+-- fresh: no registry yet, so no older replica wrote it (the writes then set '#h' to '0' and '#m'
+-- to '1').
+-- The '#m' mark: '1' (v3, set by the operator's switch or on a fresh registry) keeps a MAC claimed
+-- from the dynamic space by its bit and the owner's record only, no m:<MAC> (v3 is true). Absent:
+-- every MAC gets m:<MAC>, since older replicas find a MAC's holder there only.
 local function macRead(hs)
-  local m = redis.call('HMGET', MAP, '#next', '#h')
-  local fresh = not m[1] and not m[2] and redis.call('EXISTS', MAP) == 0
+  local m = redis.call('HMGET', MAP, '#next', '#h', '#m')
+  local fresh = not m[1] and not m[2] and not m[3] and redis.call('EXISTS', MAP) == 0
   local held = {}
   if m[2] ~= '0' and not fresh then
     local hf = {}
     for j = 1, #hs do hf[j] = 'h:' .. hs[j] end
     held = redis.call('HMGET', MAP, unpack(hf))
   end
-  return tonumber(m[1] or '0'), held, fresh, not m[2] and not fresh
+  local v3 = fresh or m[3] == '1'
+  return tonumber(m[1] or '0'), held, fresh, not m[2] and not fresh and not v3, v3
 end
 ${FAST}if inline and n > 2 and not string.find(shape, 'f', 1, true) then
   local replies = fast()
@@ -396,11 +407,11 @@ local taken = {}
 local hs, idx, hsN, idxN = {}, {}, 0, 0
 -- MACs (inline): every holder's current MAC and the dynamic cursor in one read
 local macOf, macTaken, macHs, macN, macNext = {}, {}, {}, 0, nil
-local holders, macFresh, macOld = {}, false, false
+local holders, macFresh, macOld, macV3, macClaimed = {}, false, false, false, false
 if inline then
   for i = 1, n do holders[i] = subnet .. '/' .. owners[i] end
   local held
-  macNext, held, macFresh, macOld = macRead(holders)
+  macNext, held, macFresh, macOld, macV3 = macRead(holders)
   for i = 1, n do
     if held[i] then macOf[holders[i]] = held[i] end
   end
@@ -480,16 +491,26 @@ local function one(i, owner, fix4, fix6, macArg)
       local h = macTaken[macArg] or redis.call('HGET', MAP, 'm:' .. macArg)
       if h then return 'EMACConflict|mac|' .. h end
       local b = macBit(macArg)
-      if b then setBit(MU, b) end
+      if b then
+        -- set with no m:<MAC>: claimed dynamically (v3), its holder unknown here (the ones this
+        -- batch claimed are in macTaken, so Redis's bit is the one to ask)
+        if redis.call('GETBIT', MU, b) == 1 then return 'EMACConflict|mac|' end
+        setBit(MU, b)
+      end
     else
       mac = macClaim()
       if not mac then return 'ESubnetFull|mac|' end
+      macClaimed = true
     end
     if not cur then
       macOf[holder] = mac; macTaken[mac] = holder
-      macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holder
-      macN = macN + 2
-      if macOld then macHs[macN + 1] = 'h:' .. holder; macHs[macN + 2] = mac; macN = macN + 2 end
+      -- a fixed MAC is always registered (its holder stays known); a dynamic one in v3 is kept by
+      -- its bit and the record only
+      if macArg ~= '' or not macV3 then
+        macHs[macN + 1] = 'm:' .. mac; macHs[macN + 2] = holder
+        macN = macN + 2
+        if macOld then macHs[macN + 1] = 'h:' .. holder; macHs[macN + 2] = mac; macN = macN + 2 end
+      end
     end
   end
   -- every check passed: write
@@ -548,9 +569,9 @@ for f, F in pairs(fam) do
 end
 if #hs > 0 then redis.call('HSET', S, unpack(hs)) end
 if #idx > 0 then redis.call('ZADD', IDX, unpack(idx)) end
-if #macHs > 0 then
-  macHs[#macHs + 1] = '#next'; macHs[#macHs + 1] = macNext
-  if macFresh then macHs[#macHs + 1] = '#h'; macHs[#macHs + 1] = '0' end
+if macN > 0 or macClaimed then
+  macHs[macN + 1] = '#next'; macHs[macN + 2] = macNext
+  if macFresh then macHs[macN + 3] = '#h'; macHs[macN + 4] = '0'; macHs[macN + 5] = '#m'; macHs[macN + 6] = '1' end
   redis.call('HSET', MAP, unpack(macHs))
 end
 return replies

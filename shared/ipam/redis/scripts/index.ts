@@ -24,11 +24,14 @@
 // separate keys created on first write: an IPv6 /64 costs memory in proportion to what is allocated.
 //
 // MACs are cluster-wide under their own tag: {ipam-mac}:map (hash: m:<MAC> -> holder, #next = the
-// dynamic cursor, and h:<holder> -> MAC where the Cluster protocol needs it: its MAC scripts run in
-// another slot than the owner's record, so they write and read h:<holder>; on one Redis the record
-// carries the MAC and only m:<MAC> is written, an h:<holder> left by older versions is read, and
-// removed when the MAC is released or replaced) and {ipam-mac}:u (bitmap of 00:00:00:XX:XX:XX in
-// use; bit i is MAC value i+1, so 00:00:00:00:00:00 is never handed out). A holder is
+// dynamic cursor, the layout marks #h and #m (../mac-layout.ts), and h:<holder> -> MAC where the
+// Cluster protocol needs it: its MAC scripts run in another slot than the owner's record, so they
+// write and read h:<holder>; on one Redis the record carries the MAC, an h:<holder> left by older
+// versions is read, and removed when the MAC is released or replaced) and {ipam-mac}:u (bitmap of
+// 00:00:00:XX:XX:XX in use; bit i is MAC value i+1, so 00:00:00:00:00:00 is never handed out). On
+// one Redis in layout v3 (#m '1') a MAC claimed from the dynamic space is kept by its bit and the
+// record only (no m:<MAC>); a fixed MAC always gets m:<MAC>. So a fixed MAC of the dynamic space
+// whose bit is set is taken even without m:<MAC> (MACConflict, holder unknown). A holder is
 // "<subnet>/<owner>". A script that changes them gets MAC_KEYS (map, bitmap) as its last two KEYS.
 //
 // Replies: {'OK', ...} | {'ERR', reason, field, holder-or-held} | {'STALE'} (the caller's spec

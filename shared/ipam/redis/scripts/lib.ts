@@ -54,6 +54,12 @@ local function macBit(mac)
   if v == 0 then return nil end
   return v - 1
 end
+-- a MAC of the dynamic space whose bit is set: with no m:<MAC> it is still taken (layout v3 keeps
+-- a MAC claimed dynamically by its bit and the owner's record only; its holder is unknown here)
+local function macBitTaken(mac)
+  local b = macBit(mac)
+  return b ~= nil and redis.call('GETBIT', MU, b) == 1
+end
 local function macFormat(bit)
   local v = bit + 1
   return string.format('00:00:00:%02X:%02X:%02X', math.floor(v / 65536), math.floor(v / 256) % 256, v % 256)
@@ -74,6 +80,7 @@ local function macPlan(holder, fixed)
     -- the holder's own, registered by m:<MAC> only (allocated on one Redis): held, nothing to write
     if h == holder then return fixed, nil end
     if h then return nil, {'ERR', 'MACConflict', 'mac', h} end
+    if macBitTaken(fixed) then return nil, {'ERR', 'MACConflict', 'mac', ''} end
     return fixed, {mac = fixed, bit = macBit(fixed)}
   end
   local nxt = tonumber(m[2] or '0')
@@ -108,19 +115,26 @@ local function macApply(holder, plan, withHolder)
 end
 -- a holder's MAC freed: the one h:<holder> names, else known (the MAC in the owner's record: on
 -- one Redis there is no h:<holder> since the record carries it). m:<MAC> and the bit are freed
--- only when they are the holder's.
+-- only when they are the holder's: m:<MAC> names it, or (layout v3, '#m' '1') there is no m:<MAC>
+-- and the record names the MAC, so the record was its only copy beside the bit.
 local function macRelease(holder, known)
-  local mac = redis.call('HGET', MAP, 'h:' .. holder)
+  local r = redis.call('HMGET', MAP, 'h:' .. holder, '#m')
+  local mac = r[1]
   if not mac then
     if not known or known == '' then return nil end
     mac = known
   end
-  if redis.call('HGET', MAP, 'm:' .. mac) == holder then
+  local h = redis.call('HGET', MAP, 'm:' .. mac)
+  if h == holder then
     redis.call('HDEL', MAP, 'h:' .. holder, 'm:' .. mac)
     local bit = macBit(mac)
     if bit then redis.call('SETBIT', MU, bit, 0) end
   else
-    redis.call('HDEL', MAP, 'h:' .. holder)
+    if r[1] then redis.call('HDEL', MAP, 'h:' .. holder) end
+    if not h and r[2] == '1' and mac == known then
+      local bit = macBit(mac)
+      if bit then redis.call('SETBIT', MU, bit, 0) end
+    end
   end
   return mac
 end

@@ -26,6 +26,7 @@ local holder, mac = ARGV[1], ARGV[2]
 local h = redis.call('HGET', MAP, 'm:' .. mac)
 if h == holder then return {'OK', mac} end
 if h then return {'ERR', 'MACConflict', 'mac', h} end
+if macBitTaken(mac) then return {'ERR', 'MACConflict', 'mac', ''} end
 local prev = macRelease(holder, ARGV[3]) or ''
 macApply(holder, {mac = mac, bit = macBit(mac)}, true)
 return {'OK', prev}

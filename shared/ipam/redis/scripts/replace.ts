@@ -66,6 +66,7 @@ end
 if #KEYS > ${SUBNET_KEY_COUNT} and newMac ~= mac then
   local h = redis.call('HGET', MAP, 'm:' .. newMac)
   if h and h ~= holder then return {'ERR', 'MACConflict', 'mac', h} end
+  if not h and macBitTaken(newMac) then return {'ERR', 'MACConflict', 'mac', ''} end
 end
 -- writes
 local hs, hd = {}, {}
