@@ -1,86 +1,115 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher, callSizes } from './batcher.ts';
+import { Batcher, nextCallSize } from './batcher.ts';
 
-describe('callSizes', () => {
-  it('one call below splitAt, at most maxBatch each', () => {
-    expect(callSizes(0, 64, 32)).toEqual([]);
-    expect(callSizes(1, 64, 32)).toEqual([1]);
-    expect(callSizes(31, 64, 32)).toEqual([31]);
-    expect(callSizes(50, 64)).toEqual([50]); // no splitAt: only maxBatch splits
-    expect(callSizes(130, 64)).toEqual([44, 43, 43]);
-  });
+const turn = () => new Promise((r) => setImmediate(r));
 
-  it('two equal calls from splitAt on, more when maxBatch needs them', () => {
-    expect(callSizes(32, 64, 32)).toEqual([16, 16]);
-    expect(callSizes(50, 64, 32)).toEqual([25, 25]);
-    expect(callSizes(51, 64, 32)).toEqual([26, 25]);
-    expect(callSizes(200, 64, 32)).toEqual([50, 50, 50, 50]);
-    expect(callSizes(5, 1, 32)).toEqual([1, 1, 1, 1, 1]);
-  });
-
-  it('every request goes in exactly one call, none larger than maxBatch', () => {
-    for (let n = 0; n <= 300; n++) {
-      for (const [max, split] of [
-        [64, 32],
-        [17, 8],
-        [500, 2],
-      ] as const) {
-        const sizes = callSizes(n, max, split);
-        expect(sizes.reduce((a, b) => a + b, 0)).toBe(n);
-        for (const s of sizes) expect(s).toBeGreaterThan(0);
-        for (const s of sizes) expect(s).toBeLessThanOrEqual(max);
-        if (sizes.length > 0) expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
-      }
-    }
+describe('nextCallSize', () => {
+  it('with nothing out, half of a queue of splitAt or more; else the queue, up to maxBatch', () => {
+    expect(nextCallSize(50, 0, 64, 32)).toBe(25);
+    expect(nextCallSize(51, 0, 64, 32)).toBe(26);
+    expect(nextCallSize(31, 0, 64, 32)).toBe(31);
+    expect(nextCallSize(200, 0, 64, 32)).toBe(64);
+    expect(nextCallSize(50, 1, 64, 32)).toBe(50); // another call is out: no reason to hold any back
+    expect(nextCallSize(50, 0, 64)).toBe(50); // no splitAt
+    expect(nextCallSize(5, 0, 1, 32)).toBe(1);
   });
 });
 
 describe('Batcher', () => {
-  /** A batcher whose send records each call (key, requests, what had been sent before it) and
-   *  answers each request with its own value doubled, once the test releases it. */
+  /** A batcher whose send records each call and answers each request with its value doubled once
+   *  the test releases that call; `resolved` records requests as their callers get the answer. */
   const recording = (opts: { maxBatch: number; splitAt?: number }) => {
-    const calls: { key: string; reqs: number[]; sentBefore: number }[] = [];
+    const calls: { key: string; reqs: number[]; resolvedBefore: number }[] = [];
     const release: (() => void)[] = [];
+    const resolved: number[] = [];
     const batcher = new Batcher<number, number>({
       ...opts,
       send: (key, reqs) => {
-        calls.push({ key, reqs: [...reqs], sentBefore: calls.length });
+        calls.push({ key, reqs: [...reqs], resolvedBefore: resolved.length });
         return new Promise((resolve) => release.push(() => resolve(reqs.map((r) => r * 2))));
       },
     });
-    return { batcher, calls, release };
+    const submit = (key: string, n: number, from = 0) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          batcher.submit(key, from + i).then((v) => {
+            resolved.push(from + i);
+            return v;
+          }),
+        ),
+      );
+    return { batcher, calls, release, resolved, submit };
   };
 
-  it('a tick of 50 with splitAt 32 goes as two calls of 25, in order, the second a turn later', async () => {
-    const { batcher, calls, release } = recording({ maxBatch: 64, splitAt: 32 });
-    const results = Promise.all(Array.from({ length: 50 }, (_, i) => batcher.submit('s', i)));
-    await new Promise((r) => setImmediate(r));
-    // the first call is out, the second not yet: Redis starts on one before the other arrives
+  it('a tick of 50 with nothing out: 25 now, the other 25 when that call answers, before its callers hear', async () => {
+    const { calls, release, submit } = recording({ maxBatch: 64, splitAt: 32 });
+    const results = submit('s', 50);
+    await turn();
+    await turn();
+    // written together to an idle Redis, two calls would be run and answered together
     expect(calls.map((c) => c.reqs.length)).toEqual([25]);
-    await new Promise((r) => setImmediate(r));
+    release[0]?.();
+    await turn();
     expect(calls.map((c) => c.reqs)).toEqual([
       Array.from({ length: 25 }, (_, i) => i),
       Array.from({ length: 25 }, (_, i) => i + 25),
     ]);
-    for (const r of release) r();
+    expect(calls[1]?.resolvedBefore).toBe(0); // sent before the first call's callers got their answers
+    release[1]?.();
     expect(await results).toEqual(Array.from({ length: 50 }, (_, i) => i * 2));
   });
 
-  it('without splitAt the same tick is one call; keys never share a call', async () => {
-    const { batcher, calls, release } = recording({ maxBatch: 64 });
-    const a = Promise.all(Array.from({ length: 50 }, (_, i) => batcher.submit('a', i)));
-    const b = batcher.submit('b', 7);
-    await new Promise((r) => setImmediate(r));
+  it('with one call out, the next tick goes at once; with two out, it waits for one to answer', async () => {
+    const { calls, release, submit } = recording({ maxBatch: 64, splitAt: 32 });
+    const a = submit('s', 10);
+    await turn();
+    const b = submit('s', 10, 10);
+    await turn();
+    expect(calls.map((c) => c.reqs.length)).toEqual([10, 10]);
+    const c = submit('s', 10, 20);
+    await turn();
+    await turn();
+    expect(calls).toHaveLength(2); // the window is full
+    release[0]?.();
+    await turn();
+    expect(calls.map((x) => x.reqs[0])).toEqual([0, 10, 20]);
+    release[1]?.();
+    release[2]?.();
+    expect((await Promise.all([a, b, c])).flat()).toEqual(Array.from({ length: 30 }, (_, i) => i * 2));
+  });
+
+  it('a burst with no requests coming back keeps two calls out, up to maxBatch each', async () => {
+    const { calls, release, submit } = recording({ maxBatch: 64, splitAt: 32 });
+    const all = submit('s', 200);
+    await turn();
+    expect(calls.map((c) => c.reqs.length)).toEqual([64]);
+    release[0]?.();
+    await turn();
+    await turn();
+    expect(calls.map((c) => c.reqs.length)).toEqual([64, 64, 64]);
+    release[1]?.();
+    await turn();
+    expect(calls.map((c) => c.reqs.length)).toEqual([64, 64, 64, 8]);
+    release[2]?.();
+    release[3]?.();
+    expect(await all).toEqual(Array.from({ length: 200 }, (_, i) => i * 2));
+  });
+
+  it('without splitAt a tick is one call; keys never share a call and have their own window', async () => {
+    const { calls, release, submit } = recording({ maxBatch: 64 });
+    const a = submit('a', 50);
+    const b = submit('b', 1, 7);
+    await turn();
     expect(calls.map((c) => [c.key, c.reqs.length])).toEqual([
       ['a', 50],
       ['b', 1],
     ]);
     for (const r of release) r();
     expect(await a).toHaveLength(50);
-    expect(await b).toBe(14);
+    expect(await b).toEqual([14]);
   });
 
-  it('a failed call rejects only its own requests', async () => {
+  it('a failed call rejects only its own requests, and the next call still goes', async () => {
     let n = 0;
     const batcher = new Batcher<number, number>({
       maxBatch: 64,

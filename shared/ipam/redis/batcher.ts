@@ -2,26 +2,35 @@
 // sent as one call (the per-call cost, EVALSHA plus argument and reply framing, is paid once per
 // batch instead of once per request). The flush runs on setImmediate, so every request whose await
 // chain resumed from the same I/O event (e.g. one chunk of replies) joins the batch.
+//
+// At most two calls of a key are out at once: one that Redis runs and one waiting behind it, so
+// Redis goes from one to the next without waiting for Node, and Node handles one call's replies
+// (and the requests they set off, which make the next call) while Redis runs the other. Two calls
+// written to an idle Redis together would be read together, run together and answered together
+// (Redis writes replies once it has run all it read), and Node and Redis would take turns again: so
+// when nothing is out, one call goes (half of a big tick) and the rest goes when it answers.
 
 export interface BatcherOptions<Req, Res> {
   /** Sends one batch (same key, at most maxBatch requests); resolves with one result per request. */
   readonly send: (key: string, requests: readonly Req[]) => Promise<readonly Res[]>;
-  /** Requests per call at most; a bigger tick is sent as several calls. */
+  /** Requests per call at most. */
   readonly maxBatch: number;
-  /** A tick of at least this many requests for one key goes as two calls (or more, by maxBatch),
-   *  of equal size, so that Node handles one call's replies while Redis runs the next. Default:
-   *  never split below maxBatch. */
+  /** With no call of the key out, a queue of at least this many goes as half now and half when
+   *  that call answers (default: never; the queue goes as one call, up to maxBatch). */
   readonly splitAt?: number;
+  /** Calls of one key out at once at most (default 2). */
+  readonly window?: number;
 }
 
-/** The sizes of the calls one tick of n requests is sent as: at most maxBatch each, two or more
- *  once n reaches splitAt, as equal as they can be (the first ones one larger). */
-export function callSizes(n: number, maxBatch: number, splitAt = Number.POSITIVE_INFINITY): number[] {
-  if (n <= 0) return [];
-  const calls = Math.max(Math.ceil(n / maxBatch), n >= splitAt ? 2 : 1);
-  const base = Math.floor(n / calls);
-  const larger = n % calls;
-  return Array.from({ length: calls }, (_, i) => base + (i < larger ? 1 : 0));
+/** How many requests the next call of a key takes, given its queue and the calls out. */
+export function nextCallSize(
+  queued: number,
+  out: number,
+  maxBatch: number,
+  splitAt = Number.POSITIVE_INFINITY,
+): number {
+  if (out === 0 && queued >= splitAt) return Math.min(maxBatch, Math.ceil(queued / 2));
+  return Math.min(maxBatch, queued);
 }
 
 // setImmediate exists in Node, Deno and workerd (nodejs_compat); a timer elsewhere
@@ -34,18 +43,29 @@ interface Pending<Req, Res> {
   readonly reject: (e: unknown) => void;
 }
 
-export class Batcher<Req, Res> {
-  private queues = new Map<string, Pending<Req, Res>[]>();
-  private scheduled = false;
+interface KeyState<Req, Res> {
+  queue: Pending<Req, Res>[];
+  out: number;
+}
 
-  constructor(private readonly opts: BatcherOptions<Req, Res>) {}
+export class Batcher<Req, Res> {
+  /** This tick's requests, by key, until the flush. */
+  private ticks = new Map<string, Pending<Req, Res>[]>();
+  private scheduled = false;
+  /** Requests waiting for a call, and calls out, by key (kept only while either is non-empty). */
+  private readonly keys = new Map<string, KeyState<Req, Res>>();
+  private readonly window: number;
+
+  constructor(private readonly opts: BatcherOptions<Req, Res>) {
+    this.window = Math.max(1, opts.window ?? 2);
+  }
 
   submit(key: string, req: Req): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
-      let q = this.queues.get(key);
+      let q = this.ticks.get(key);
       if (!q) {
         q = [];
-        this.queues.set(key, q);
+        this.ticks.set(key, q);
       }
       q.push({ req, resolve, reject });
       if (!this.scheduled) {
@@ -56,25 +76,44 @@ export class Batcher<Req, Res> {
   }
 
   private flush() {
-    const queues = this.queues;
-    this.queues = new Map();
+    const ticks = this.ticks;
+    this.ticks = new Map();
     this.scheduled = false;
-    for (const [key, q] of queues)
-      this.sendFrom(key, q, callSizes(q.length, this.opts.maxBatch, this.opts.splitAt), 0);
+    for (const [key, q] of ticks) {
+      let st = this.keys.get(key);
+      if (!st) {
+        st = { queue: [], out: 0 };
+        this.keys.set(key, st);
+      }
+      for (const p of q) st.queue.push(p);
+      this.pump(key, st, false);
+    }
   }
 
-  // A tick of several calls goes out one call per event-loop turn, not all at once: Redis answers
-  // all the calls it read together only after running them all, so calls written together come
-  // back together and Node and Redis take turns; staggered, Node handles one call's replies while
-  // Redis runs the next. Once two calls of a key are out, their replies come back apart, and the
-  // requests each one's replies set off make the next call: the two keep alternating.
-  private sendFrom(key: string, q: Pending<Req, Res>[], sizes: number[], from: number) {
-    const [size = 0, ...rest] = sizes;
-    this.sendOne(key, q.slice(from, from + size));
-    if (rest.length > 0) later(() => this.sendFrom(key, q, rest, from + size));
+  /**
+   * Sends calls while fewer than `window` are out. With none out only one goes (Redis starts on it
+   * before the next is written); the rest goes when it answers, or, when a reply finds nothing out
+   * and more queued (a burst with no requests of its own coming back), one event-loop turn later.
+   */
+  private pump(key: string, st: KeyState<Req, Res>, fromReply: boolean) {
+    while (st.queue.length > 0 && st.out < this.window) {
+      const idle = st.out === 0;
+      const size = nextCallSize(st.queue.length, st.out, this.opts.maxBatch, this.opts.splitAt);
+      this.sendOne(key, st, st.queue.splice(0, size));
+      if (idle) {
+        if (fromReply && st.queue.length > 0)
+          later(() => {
+            const cur = this.keys.get(key);
+            if (cur) this.pump(key, cur, false);
+          });
+        break;
+      }
+    }
+    if (st.queue.length === 0 && st.out === 0) this.keys.delete(key);
   }
 
-  private sendOne(key: string, batch: Pending<Req, Res>[]) {
+  private sendOne(key: string, st: KeyState<Req, Res>, batch: Pending<Req, Res>[]) {
+    st.out++;
     let sent: Promise<readonly Res[]>;
     try {
       sent = this.opts.send(
@@ -84,16 +123,19 @@ export class Batcher<Req, Res> {
     } catch (e) {
       sent = Promise.reject(e);
     }
+    const settle = (each: (p: Pending<Req, Res>, i: number) => void) => {
+      st.out--;
+      // the next call first, so Redis has it while Node handles these replies
+      this.pump(key, st, true);
+      batch.forEach(each);
+    };
     sent.then(
-      (results) => {
-        batch.forEach((p, i) => {
+      (results) =>
+        settle((p, i) => {
           if (i < results.length) p.resolve(results[i] as Res);
           else p.reject(new Error(`batch reply has ${results.length} results for ${batch.length} requests`));
-        });
-      },
-      (e: unknown) => {
-        for (const p of batch) p.reject(e);
-      },
+        }),
+      (e: unknown) => settle((p) => p.reject(e)),
     );
   }
 }

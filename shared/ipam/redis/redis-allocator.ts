@@ -43,12 +43,14 @@ export interface RedisAllocatorOptions {
    *  a large share of it, and bench/ipam.bench.ts measured less CPU per allocation and a higher
    *  rate with 50 concurrent requests as one call than as 32 + 18. */
   readonly maxBatch?: number;
-  /** A tick of at least this many allocations of one subnet goes as two script calls of half the
-   *  size (default 32; Infinity: never split below maxBatch). Sent one after the other on one
-   *  connection, they stay in order; what it buys is overlap: Node handles the first call's
-   *  replies (and the next requests they set off) while Redis runs the second, where one call
-   *  makes them take turns. bench/ipam.bench.ts: with 50 concurrent requests on a quiet machine,
-   *  one call of 50 ran at 1 / (Node + Redis µs per allocation), two of 25 at about 1 / Redis. */
+  /** At most two script calls of one subnet are out at once, one that Redis runs and one waiting
+   *  behind it, so Node handles one call's replies (and the requests they set off) while Redis runs
+   *  the other; more wait for one of them to answer. With none out, a tick of at least
+   *  this many allocations goes as half now and half when that call answers (default 32; Infinity:
+   *  the whole tick, up to maxBatch): two calls written together to an idle Redis would be run and
+   *  answered together. bench/ipam.bench.ts, 50 concurrent requests on a quiet machine: one call of
+   *  50 per tick ran at 1 / (Node + Redis µs per allocation), Redis 58% busy; this, at 1.37-1.46x
+   *  that, Redis 87% busy. */
   readonly splitAt?: number;
   /** Called with the size of every allocate script call (metrics, tests). */
   readonly onBatch?: (size: number) => void;
