@@ -1,6 +1,14 @@
 // MAC address values. Stored and returned upper-case with colons (`00:00:00:0A:1B:2C`), as the seed shows.
 import { DomainError, Reason } from '../domain/errors.ts';
 
+/** A MAC's bit in the dynamic space's bitmap ({ipam-mac}:u: 00:00:00:XX:XX:XX, value i+1 at bit
+ *  i, as the scripts' macBit), undefined outside that space. */
+export function dynamicMacBit(mac: string): number | undefined {
+  if (!mac.startsWith('00:00:00:')) return undefined;
+  const v = Number.parseInt(mac.slice(9).replaceAll(':', ''), 16);
+  return Number.isInteger(v) && v > 0 ? v - 1 : undefined;
+}
+
 const MAC = /^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$/i;
 
 /** Canonical form of a fixed MAC, or InvalidMAC naming what is wrong. */

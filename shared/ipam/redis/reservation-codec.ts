@@ -5,6 +5,9 @@ import type { Allocation, Reservation } from '../allocator.ts';
 import { addressOf } from '../positions.ts';
 import type { SubnetRange } from '../subnet-range.ts';
 
+/** The MAC a record (v4pos '|' v6pos '|' mac) carries; '' for none or no record. */
+export const macOfRecord = (rec: string | null | undefined): string => rec?.split('|')[2] ?? '';
+
 function reservationOf(
   range: SubnetRange,
   owner: string,

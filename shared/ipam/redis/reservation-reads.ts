@@ -6,6 +6,7 @@ import { Buffer } from 'node:buffer';
 import { DomainError, Reason } from '../../domain/errors.ts';
 import type { ListOptions, Reservation, ReservationPage, SubnetCounts, Violation } from '../allocator.ts';
 import { auditSnapshot, type SubnetDump, snapshotOfDump } from '../audit.ts';
+import { dynamicMacBit } from '../mac.ts';
 import {
   type BitmapPage,
   bitAtOf,
@@ -17,7 +18,7 @@ import type { FamilyRange } from '../subnet-range.ts';
 import { type AllocatorContext, MAX_RETRIES, requireSubnet } from './allocator-context.ts';
 import { notFound } from './allocator-errors.ts';
 import { MAC_MAP, MAC_USED, stateKey, subnetKeys } from './keys.ts';
-import { fromRecord } from './reservation-codec.ts';
+import { fromRecord, macOfRecord } from './reservation-codec.ts';
 
 export async function get(
   ctx: AllocatorContext,
@@ -134,17 +135,17 @@ export async function audit(ctx: AllocatorContext, subnet: string): Promise<Viol
     // MACs live in another slot: checked by a second read (not atomic with the snapshot)
     const holders = [...records.keys()].map((o) => `${subnet}/${o}`);
     if (holders.length > 0) {
-      const recMacs = holders.map((h) => (records.get(h.slice(subnet.length + 1)) ?? '').split('|')[2] ?? '');
+      const recMacs = holders.map((h) => macOfRecord(records.get(h.slice(subnet.length + 1))));
       const macs = await ctx.redis.hmget(MAC_MAP, ...holders.map((h) => `h:${h}`));
       const [v3, ...back] = await ctx.redis.hmget(MAC_MAP, '#m', ...recMacs.map((m) => `m:${m}`));
       // layout v3: a MAC taken from the dynamic space has no m:<MAC>; its bit must be set instead
       const unregistered = recMacs.flatMap((m, i) =>
-        back[i] === null && macBitOf(m) !== undefined ? [i] : [],
+        back[i] === null && dynamicMacBit(m) !== undefined ? [i] : [],
       );
       const bitSet = new Map<number, boolean>();
       if (v3 === '1' && unregistered.length > 0) {
         const pipe = ctx.redis.pipeline();
-        for (const i of unregistered) pipe.getbit(MAC_USED, macBitOf(recMacs[i] ?? '') ?? 0);
+        for (const i of unregistered) pipe.getbit(MAC_USED, dynamicMacBit(recMacs[i] ?? '') ?? 0);
         const bits = (await pipe.exec()) ?? [];
         unregistered.forEach((i, j) => {
           const [err, bit] = bits[j] ?? [];
@@ -194,7 +195,7 @@ export async function audit(ctx: AllocatorContext, subnet: string): Promise<Viol
           }
         } else if (k.startsWith('m:') && v.startsWith(mHolder)) {
           const owner = v.slice(mHolder.length);
-          if ((records.get(owner) ?? '').split('|')[2] !== k.slice(2)) mHeld.push([k.slice(2), owner]);
+          if (macOfRecord(records.get(owner)) !== k.slice(2)) mHeld.push([k.slice(2), owner]);
         }
       }
       cursor = next;
@@ -204,7 +205,7 @@ export async function audit(ctx: AllocatorContext, subnet: string): Promise<Viol
       // read again: an owner allocated since the snapshot holds its MAC in its record by now
       const now = await ctx.redis.hmget(stateKey(subnet), ...suspects.map(([, o]) => `o:${o}`));
       suspects.forEach(([mac, owner], i) => {
-        if ((now[i] ?? '').split('|')[2] === mac) return;
+        if (macOfRecord(now[i]) === mac) return;
         violations.push({
           kind: 'mac',
           message: `MAC ${mac} is registered to ${subnet}/${owner}, which does not hold it (orphan)`,
@@ -214,13 +215,6 @@ export async function audit(ctx: AllocatorContext, subnet: string): Promise<Viol
     return violations;
   }
   throw new DomainError(Reason.SubnetNotReady, `subnet ${subnet} is being changed; try again`);
-}
-
-/** A MAC's bit in {ipam-mac}:u (00:00:00:XX:XX:XX, value i+1 at bit i), undefined outside that space. */
-function macBitOf(mac: string): number | undefined {
-  if (!mac.startsWith('00:00:00:')) return undefined;
-  const v = Number.parseInt(mac.slice(9).replaceAll(':', ''), 16);
-  return Number.isInteger(v) && v > 0 ? v - 1 : undefined;
 }
 
 const encodeCursor = (owner: string) => Buffer.from(owner, 'utf8').toString('base64url');

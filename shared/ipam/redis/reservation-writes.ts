@@ -16,7 +16,7 @@ import { notFound, scriptError } from './allocator-errors.ts';
 import type { Batcher } from './batcher.ts';
 import { MAC_KEYS, subnetKeys } from './keys.ts';
 import { checkOwner, fixedPosition } from './request-checks.ts';
-import { allocationOf, fromRecord, splitFields } from './reservation-codec.ts';
+import { allocationOf, fromRecord, macOfRecord, splitFields } from './reservation-codec.ts';
 
 /** The allocate side's share of the allocator: the batcher, and who hears of each batch's size. */
 export interface WriteContext extends AllocatorContext {
@@ -120,9 +120,9 @@ export async function allocate(ctx: WriteContext, req: AllocateRequest): Promise
 }
 
 /** The MAC an owner's record carries (undefined: no record). */
-async function recordMac(ctx: WriteContext, subnet: string, owner: string): Promise<string | undefined> {
+async function recordMac(ctx: AllocatorContext, subnet: string, owner: string): Promise<string | undefined> {
   const [, rec] = (await ctx.cmd.get(...subnetKeys(subnet), owner)) as [unknown, string | null];
-  return rec === null ? undefined : (rec.split('|')[2] ?? '');
+  return rec === null ? undefined : macOfRecord(rec);
 }
 
 export async function release(ctx: AllocatorContext, subnet: string, owner: string): Promise<boolean> {
@@ -165,8 +165,7 @@ export async function replace(ctx: AllocatorContext, req: ReplaceRequest): Promi
     let previousMac: string | undefined;
     if (ctx.splitMac && mac) {
       // the held MAC from the record too: the registry may know the holder by m:<MAC> only
-      const [, rec] = (await ctx.cmd.get(...subnetKeys(req.subnet), req.owner)) as [unknown, string | null];
-      const held = rec?.split('|')[2] ?? '';
+      const held = (await recordMac(ctx, req.subnet, req.owner)) ?? '';
       const m = (await ctx.cmd.macSwap(...MAC_KEYS, holder, mac, held)) as string[];
       if (m[0] === 'ERR') throw scriptError(s.range, req, m);
       previousMac = m[1] !== mac ? m[1] : undefined;

@@ -37,7 +37,7 @@
 // Replies: {'OK', ...} | {'ERR', reason, field, holder-or-held} | {'STALE'} (the caller's spec
 // generation is old: reload, retry) | {'NOSUBNET'}.
 //
-// One file per decision: allocate.ts, release.ts, replace.ts, register.ts (and deleteSubnet),
+// One file per decision: allocate.ts (its fast path in allocate-fast.ts), release.ts, replace.ts, register.ts (and deleteSubnet),
 // mac.ts (the registry on Cluster), read.ts (list, get, counts, dump); lib.ts holds the Lua they share.
 
 export { ALLOCATE } from './allocate.ts';
