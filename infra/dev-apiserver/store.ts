@@ -26,28 +26,13 @@ import { OwnerIndex } from './owners.ts';
 import { type ResourceInfo, resourceKey } from './resources.ts';
 import type { KubeObject, Matcher } from './selectors.ts';
 import { type Slot, SortedIndex } from './sorted-index.ts';
+import { filterEvent, type HistoryEntry, type WatchEvent, type WatchFilter } from './watch-events.ts';
 
 export type { Page, PageOptions } from './list-page.ts';
 
-export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type { EventType, WatchEvent } from './watch-events.ts';
 
-/** `object` is the stored object: a listener must not change it. */
-export interface WatchEvent {
-  type: EventType;
-  object: KubeObject;
-}
-
-interface HistoryEntry {
-  rv: number;
-  type: EventType;
-  object: KubeObject;
-  /** state before the change; selectors compare both to turn a change of match into ADDED/DELETED */
-  prev?: KubeObject;
-}
-
-interface Subscriber {
-  namespace?: string;
-  matcher: Matcher;
+interface Subscriber extends WatchFilter {
   listener: (ev: WatchEvent) => void;
 }
 
@@ -481,22 +466,4 @@ export class Store {
       b.floor = this.rv;
     }
   }
-}
-
-function matches(o: KubeObject | undefined, sub: Subscriber): boolean {
-  return (
-    o !== undefined &&
-    (sub.namespace === undefined || o.metadata.namespace === sub.namespace) &&
-    sub.matcher(o)
-  );
-}
-
-function filterEvent(entry: HistoryEntry, sub: Subscriber): WatchEvent | undefined {
-  const now = entry.type !== 'DELETED' && matches(entry.object, sub);
-  const before = entry.type === 'ADDED' ? false : matches(entry.prev, sub);
-  if (entry.type === 'DELETED') return before ? { type: 'DELETED', object: entry.object } : undefined;
-  if (now && before) return { type: 'MODIFIED', object: entry.object };
-  if (now) return { type: 'ADDED', object: entry.object };
-  if (before) return { type: 'DELETED', object: entry.object };
-  return undefined;
 }
