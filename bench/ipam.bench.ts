@@ -171,22 +171,16 @@ export async function run() {
   };
   let batches = 0;
   let batched = 0;
-  const ipam = createRedisAllocator(redis, {
-    onBatch: (n) => {
-      batches++;
-      batched += n;
-    },
-  });
+  const onBatch = (n: number) => {
+    batches++;
+    batched += n;
+  };
+  const ipam = createRedisAllocator(redis, { onBatch });
   const unbatched = createRedisAllocator(redis, { batching: false });
   // the allocator before issue 16's last pass: a tick's 50 requests as one call, so Node and Redis
-  // take turns (the default splits a tick of 32 or more into two calls that overlap)
-  const oneCall = createRedisAllocator(redis, {
-    splitAt: Number.POSITIVE_INFINITY,
-    onBatch: (n) => {
-      batches++;
-      batched += n;
-    },
-  });
+  // take turns (the default sends an idle tick of 32 or more as half now and half when that call
+  // answers, and then keeps two calls out)
+  const oneCall = createRedisAllocator(redis, { splitAt: Number.POSITIVE_INFINITY, onBatch });
   const rows: { name: string; ipam: Result; bare: Result; rounds: Rounds; batch: number }[] = [];
   /** compare(), noting the mean batch size of the ipam side (measured rounds only) */
   const measure = async (
